@@ -1,0 +1,389 @@
+/*
+ * g.c - goroutines: creation (newproc), status transitions, the dead-G
+ * free lists (gfput/gfget), and where G structs live.
+ *
+ * G structs come from arenas: 2 MiB chunks, asked to be backed by huge
+ * pages, carved in cache-line-sized pieces and never unmapped while the
+ * runtime runs. A million queued goroutines then cost a few hundred huge
+ * page faults instead of tens of thousands of small ones (a fresh page
+ * costs ~11 µs on a virtual machine). The arenas also serve as allgs:
+ * every G ever made can be visited (forEachG) for dumps and teardown.
+ *
+ * A dead G keeps no stack: the stack went back to its P's stack cache at
+ * exit, where the next goroutine to start picks it up while it is still
+ * hot. Gs therefore move between the free lists as bare structs.
+ *
+ * Free lists: p->gfree (owner only) and sched.gfree (sched.gfree_lock).
+ * gfput moves half of a long local list to the global one; gfget refills
+ * from it, as Go's thresholds (64 / 32).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "runtime.h"
+
+enum { ARENA_SIZE = 2 << 20 };
+
+#define GSIZE ((sizeof(g) + CACHE_LINE - 1) & ~(size_t)(CACHE_LINE - 1))
+
+typedef struct garena {
+	struct garena *next;
+	size_t used;  /* Gs carved */
+	char gs[];    /* GSIZE each, cache-line aligned */
+} garena;
+
+static struct {
+	mutex lock;
+	garena *arenas;
+} gheap;
+
+static g *malg(void)
+{
+	lock(&gheap.lock);
+	garena *a = gheap.arenas;
+	size_t cap = (ARENA_SIZE - offsetof(garena, gs)) / GSIZE;
+	if (!a || a->used == cap) {
+		void *mem = NULL;
+		if (posix_memalign(&mem, ARENA_SIZE, ARENA_SIZE) != 0) {
+			unlock(&gheap.lock);
+			return NULL;
+		}
+		madvise(mem, ARENA_SIZE, MADV_HUGEPAGE);
+		a = mem;
+		a->used = 0;
+		a->next = gheap.arenas;
+		gheap.arenas = a;
+	}
+	g *gp = (g *)(a->gs + a->used * GSIZE);
+	memset(gp, 0, sizeof *gp);
+	atomic_store_explicit(&gp->atomicstatus, _Gidle, memory_order_relaxed);
+	/* Publish the G only once it is initialised: forEachG reads `used`. */
+	__atomic_store_n(&a->used, a->used + 1, __ATOMIC_RELEASE);
+	unlock(&gheap.lock);
+	return gp;
+}
+
+void forEachG(gvisitor fn, void *arg)
+{
+	lock(&gheap.lock);
+	for (garena *a = gheap.arenas; a; a = a->next)
+		for (size_t i = 0; i < a->used; i++)
+			fn((g *)(a->gs + i * GSIZE), arg);
+	unlock(&gheap.lock);
+}
+
+uint32_t readgstatus(g *gp)
+{
+	return atomic_load_explicit(&gp->atomicstatus, memory_order_acquire);
+}
+
+/* The transitions a G may make; anything else is runtime corruption. */
+static bool validtransition(uint32_t from, uint32_t to)
+{
+	switch (from) {
+	case _Gidle: return to == _Gdead;
+	case _Gdead: return to == _Grunnable;
+	case _Grunnable: return to == _Grunning;
+	case _Grunning: return to == _Grunnable || to == _Gwaiting || to == _Gsyscall ||
+		                   to == _Gpreempted || to == _Gdead;
+	case _Gsyscall: return to == _Grunning || to == _Grunnable;
+	case _Gwaiting: return to == _Grunnable;
+	case _Gpreempted: return to == _Gwaiting || to == _Grunnable;
+	default: return false;
+	}
+}
+
+void casgstatus(g *gp, uint32_t oldval, uint32_t newval)
+{
+	if (unlikely(!validtransition(oldval, newval)))
+		throw("casgstatus: bad incoming values");
+	uint32_t cur = oldval;
+	if (unlikely(!atomic_compare_exchange_strong_explicit(&gp->atomicstatus, &cur, newval,
+	        memory_order_acq_rel, memory_order_relaxed))) {
+		printstr("runtime: casgstatus: oldval=");
+		printint(oldval);
+		printstr(" newval=");
+		printint(newval);
+		printstr(" actual=");
+		printint(cur);
+		printstr(" goid=");
+		printint(gp->goid);
+		printstr("\n");
+		throw("casgstatus: bad incoming values");
+	}
+}
+
+void gfput(p *pp, g *gp)
+{
+	if (readgstatus(gp) != _Gdead)
+		throw("gfput: bad status (not Gdead)");
+	if (!pp) {
+		lock(&sched.gfree_lock);
+		gp->schedlink = sched.gfree;
+		sched.gfree = gp;
+		sched.gfreecnt++;
+		unlock(&sched.gfree_lock);
+		return;
+	}
+	gp->schedlink = pp->gfree;
+	pp->gfree = gp;
+	if (++pp->gfreecnt < GFREE_LOCAL_MAX)
+		return;
+	/* Move Gs to the global list until fewer than GFREE_LOCAL_KEEP stay. */
+	g *head = NULL, *tail = NULL;
+	int32_t moved = 0;
+	while (pp->gfreecnt >= GFREE_LOCAL_KEEP) {
+		g *x = pp->gfree;
+		pp->gfree = x->schedlink;
+		pp->gfreecnt--;
+		x->schedlink = head;
+		head = x;
+		if (!tail)
+			tail = x;
+		moved++;
+	}
+	lock(&sched.gfree_lock);
+	tail->schedlink = sched.gfree;
+	sched.gfree = head;
+	sched.gfreecnt += moved;
+	unlock(&sched.gfree_lock);
+}
+
+g *gfget(p *pp)
+{
+	if (!pp) {
+		lock(&sched.gfree_lock);
+		g *gp = sched.gfree;
+		if (gp) {
+			sched.gfree = gp->schedlink;
+			sched.gfreecnt--;
+		}
+		unlock(&sched.gfree_lock);
+		return gp;
+	}
+	if (!pp->gfree && __atomic_load_n(&sched.gfreecnt, __ATOMIC_RELAXED) > 0) {
+		lock(&sched.gfree_lock);
+		while (pp->gfreecnt < GFREE_LOCAL_KEEP && sched.gfree) {
+			g *x = sched.gfree;
+			sched.gfree = x->schedlink;
+			sched.gfreecnt--;
+			x->schedlink = pp->gfree;
+			pp->gfree = x;
+			pp->gfreecnt++;
+		}
+		unlock(&sched.gfree_lock);
+	}
+	g *gp = pp->gfree;
+	if (gp) {
+		pp->gfree = gp->schedlink;
+		pp->gfreecnt--;
+	}
+	return gp;
+}
+
+/* Give all of pp's free Gs to the global list (procresize). */
+void gfpurge(p *pp)
+{
+	while (pp->gfree) {
+		g *gp = pp->gfree;
+		pp->gfree = gp->schedlink;
+		pp->gfreecnt--;
+		gfput(NULL, gp);
+	}
+}
+
+static int64_t newgoid(p *pp)
+{
+	if (!pp)
+		return (int64_t)atomic_fetch_add_explicit(&sched.goidgen, 1, memory_order_relaxed) + 1;
+	if (pp->goidcache == pp->goidcacheend) {
+		pp->goidcache = (int64_t)atomic_fetch_add_explicit(&sched.goidgen, GOID_CACHE_BATCH,
+		                        memory_order_relaxed) + 1;
+		pp->goidcacheend = pp->goidcache + GOID_CACHE_BATCH;
+	}
+	return pp->goidcache++;
+}
+
+/* Create a runnable G for fn(arg) and queue it as Go's newproc does:
+ * runnext of the current P, or the global queue from a thread without a
+ * P. Returns the new goid (read before the G is queued: once queued it
+ * may run, exit and be reused at once), or -1 with errno set. */
+int64_t newproc(void (*fn)(void *), void *arg, size_t stacksize, const char *name,
+                uintptr_t callerpc)
+{
+	m *mp = getm();
+	p *pp = mp ? mp->p : NULL;
+	char *namecopy = NULL;
+	if (name && !(namecopy = strdup(name))) {
+		errno = ENOMEM;
+		return -1;
+	}
+	g *newg = gfget(pp);
+	if (!newg) {
+		newg = malg();
+		if (!newg) {
+			free(namecopy);
+			errno = ENOMEM;
+			return -1;
+		}
+		casgstatus(newg, _Gidle, _Gdead);
+	}
+	g *curg = mp ? mp->curg : NULL;
+	newg->fn = fn;
+	newg->arg = arg;
+	newg->stacksize = stacksize;
+	newg->name = namecopy;
+	newg->gopc = callerpc;
+	newg->parentgoid = curg ? curg->goid : 0;
+	newg->sched.sp = NULL;
+	newg->waitreason = waitReasonZero;
+	newg->preempt = false;
+	newg->ismain = false;
+	newg->param = NULL;
+	int64_t goid = newg->goid = newgoid(pp);
+	atomic_fetch_add_explicit(&sched.ngoroutine, 1, memory_order_relaxed);
+	casgstatus(newg, _Gdead, _Grunnable);
+	if (pp) {
+		runqput(pp, newg, true);
+		if (atomic_load_explicit(&sched.mainstarted, memory_order_relaxed))
+			wakep();
+	} else {
+		lock(&sched.lock);
+		globrunqput(newg);
+		unlock(&sched.lock);
+		wakep();
+	}
+	return goid;
+}
+
+/* Give gp a stack and a first frame; called by execute when gp runs for
+ * the first time. The stack comes from pp's cache when it can. */
+void gstart_prepare(p *pp, g *gp)
+{
+	if (!gp->stk.lo && !stackalloc(pp, gp->stacksize, &gp->stk))
+		fatal("out of memory allocating goroutine stack");
+	ctx_set_stack(&gp->sched, gp->stk.lo, gp->stk.hi);
+	ctx_fiber_create(&gp->sched);
+	gp->sched.sp = ctx_prepare(gp->stk.hi);
+}
+
+/* On g0, after gp ran its last instruction: free what it held and put it
+ * on the free list. */
+g *goexit0(m *mp, g *gp)
+{
+	p *pp = mp->p;
+	casgstatus(gp, _Grunning, _Gdead);
+	mp->curg = NULL;
+	gp->m = NULL;
+	if (!stack_canary_ok(&gp->stk))
+		fatal("stack overflow");
+	ctx_fiber_destroy(&gp->sched);
+	stackfree(pp, gp->stk);
+	gp->stk = (stack){0, 0, false};
+	gp->sched.sp = NULL;
+	free(gp->name);
+	gp->name = NULL;
+	gp->fn = NULL;
+	gp->arg = NULL;
+	atomic_fetch_sub_explicit(&sched.ngoroutine, 1, memory_order_relaxed);
+	if (gp->ismain) {
+		gp->ismain = false;
+		gfput(pp, gp);
+		exitbegin();
+		return NULL;
+	}
+	gfput(pp, gp);
+	return NULL;
+}
+
+/* Abandoned goroutines (alive when main returned) still own stacks and
+ * names; the world is gone, so release them directly. */
+static void gfree_abandoned(g *gp, void *arg)
+{
+	(void)arg;
+	if (gp->stk.lo) {
+		ctx_fiber_destroy(&gp->sched);
+		if (gp->stk.hi - gp->stk.lo != stackpool_size)
+			stackfree(NULL, gp->stk);
+	}
+	free(gp->name);
+}
+
+void g_teardown(void)
+{
+	forEachG(gfree_abandoned, NULL);
+	garena *a = gheap.arenas;
+	while (a) {
+		garena *next = a->next;
+		free(a);
+		a = next;
+	}
+	memset(&gheap, 0, sizeof gheap);
+}
+
+/* ---- public API ---- */
+
+static int64_t go_common(void (*fn)(void *), void *arg, const gort_attr *attr, uintptr_t pc)
+{
+	if (!fn) {
+		errno = EINVAL;
+		return -1;
+	}
+	size_t ss = __atomic_load_n(&stack_default, __ATOMIC_RELAXED);
+	const char *name = NULL;
+	if (attr) {
+		if (attr->stack_size) {
+			if (attr->stack_size < GORT_STACK_MIN || attr->stack_size > GORT_STACK_MAX) {
+				errno = EINVAL;
+				return -1;
+			}
+			ss = (attr->stack_size + 4095) & ~(size_t)4095;
+		}
+		name = attr->name;
+	}
+	if (getm())
+		return newproc(fn, arg, ss, name, pc);
+	/* A thread that is not an M: hold off teardown while we queue. */
+	pthread_rwlock_rdlock(&foreign_lock);
+	int64_t goid;
+	if (atomic_load(&runtime_running) != RUNTIME_UP) {
+		errno = EAGAIN;
+		goid = -1;
+	} else {
+		goid = newproc(fn, arg, ss, name, pc);
+	}
+	pthread_rwlock_unlock(&foreign_lock);
+	return goid;
+}
+
+GORT_API int64_t gort_go(void (*fn)(void *), void *arg)
+{
+	return go_common(fn, arg, NULL, (uintptr_t)__builtin_return_address(0));
+}
+
+GORT_API int64_t gort_go_attr(void (*fn)(void *), void *arg, const gort_attr *attr)
+{
+	return go_common(fn, arg, attr, (uintptr_t)__builtin_return_address(0));
+}
+
+GORT_API _Noreturn void gort_goexit(void)
+{
+	if (!getg())
+		fatal("gort_goexit called outside a goroutine");
+	goexit1();
+}
+
+GORT_API int64_t gort_goid(void)
+{
+	g *gp = getg();
+	return gp ? gp->goid : 0;
+}
+
+GORT_API int64_t gort_numgoroutine(void)
+{
+	if (atomic_load(&runtime_running) != RUNTIME_UP)
+		return 0;
+	return atomic_load_explicit(&sched.ngoroutine, memory_order_relaxed);
+}

@@ -1,0 +1,250 @@
+/*
+ * m.c - machines: OS threads that run goroutines (Go's newm, mstart,
+ * startm, stopm, mput/mget and the thread limit).
+ *
+ * An M is created on demand by startm when a P has work and no idle M
+ * exists; it runs mloop (sched.c) on its native thread stack, which is
+ * its g0. With nothing to do it parks on its note in the idle list
+ * (stopm) and is reused by a later startm, so the number of Ms follows
+ * the peak parallelism, not the number of wake-ups.
+ *
+ * Ms are freed only at teardown (M0 joins every thread then); the idle
+ * list is protected by sched.lock.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime.h"
+
+__thread m *tls_m __attribute__((tls_model("initial-exec")));
+m *allm;
+
+/* Out of line on purpose: see the comment on getm in runtime.h. */
+__attribute__((noinline)) m *getm(void)
+{
+	return tls_m;
+}
+
+__attribute__((noinline)) void setm(m *mp)
+{
+	tls_m = mp;
+}
+
+/* wyrand: a fast, good-enough random source, one per M. */
+uint32_t fastrand(m *mp)
+{
+	mp->fastrand += 0xa0761d6478bd642full;
+	__uint128_t t = (__uint128_t)mp->fastrand * (mp->fastrand ^ 0xe7037ed1a0b428dbull);
+	return (uint32_t)((uint64_t)(t >> 64) ^ (uint64_t)t);
+}
+
+uint32_t fastrandn(m *mp, uint32_t n)
+{
+	return (uint32_t)(((uint64_t)fastrand(mp) * n) >> 32);
+}
+
+/* sched.lock held. */
+void mcommoninit(m *mp)
+{
+	mp->id = sched.mnext++;
+	mp->fastrand = (uint64_t)nanotime() ^ ((uint64_t)mp->id << 32) ^ (uintptr_t)mp;
+	mp->alllink = allm;
+	allm = mp;
+}
+
+/* sched.lock held: count a new M against the thread limit. */
+static void checkmcount(void)
+{
+	if (sched.mnext >= sched.maxmcount) {
+		printstr("runtime: program exceeds ");
+		printint(sched.maxmcount);
+		printstr("-thread limit\n");
+		fatal("thread exhaustion");
+	}
+}
+
+static void *mstart(void *arg)
+{
+	m *mp = arg;
+	mp->procid = gettid_();
+	mstart0(mp);
+	lock(&sched.lock);
+	if (--sched.nmalive == 0)
+		notewakeup(&sched.exitnote);
+	unlock(&sched.lock);
+	return NULL;
+}
+
+/* Start a new M that will run pp (spinning if so asked). sched.lock not
+ * held. On thread creation failure the P goes back to the idle list and
+ * the runtime carries on with the Ms it has: the work stays queued for
+ * them, nothing is lost. */
+static void newm(p *pp, bool spinning)
+{
+	m *mp = calloc(1, sizeof *mp);
+	if (!mp)
+		goto fail;
+	lock(&sched.lock);
+	checkmcount();
+	mcommoninit(mp);
+	sched.nmalive++;
+	unlock(&sched.lock);
+	mp->nextp = pp;
+	mp->spinning = spinning;
+
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	/* g0 runs only the scheduler; sanitizers need more room. */
+#if GORT_ASAN || GORT_TSAN
+	pthread_attr_setstacksize(&attr, 4u << 20);
+#else
+	pthread_attr_setstacksize(&attr, 256u << 10);
+#endif
+	/* Start with every signal blocked; mstart0 opens them once the M
+	 * is set up, so no signal lands on a half-made M. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int err = pthread_create(&mp->thread, &attr, mstart, mp);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	if (err == 0)
+		return;
+
+	lock(&sched.lock);
+	sched.nmalive--;
+	mp->thread = 0;  /* stays on allm, freed at teardown */
+	unlock(&sched.lock);
+	static _Atomic int warned;
+	if (!atomic_exchange(&warned, 1)) {
+		printstr("runtime: failed to create new OS thread (errno ");
+		printint(err);
+		printstr("); continuing with the threads there are\n");
+	}
+fail:
+	if (spinning)
+		atomic_fetch_sub(&sched.nmspinning, 1);
+	lock(&sched.lock);
+	pidleput(pp);
+	unlock(&sched.lock);
+}
+
+/* sched.lock held. */
+void mput(m *mp)
+{
+	mp->schedlink = sched.midle;
+	sched.midle = mp;
+	sched.nmidle++;
+}
+
+/* sched.lock held. */
+m *mget(void)
+{
+	m *mp = sched.midle;
+	if (mp) {
+		sched.midle = mp->schedlink;
+		mp->schedlink = NULL;
+		sched.nmidle--;
+	}
+	return mp;
+}
+
+/* Run pp (or an idle P when pp is NULL) on an idle M, or a new one.
+ * spinning: the caller incremented nmspinning on the M's behalf; it is
+ * undone if there turns out to be no P. */
+void startm(p *pp, bool spinning)
+{
+	lock(&sched.lock);
+	if (!pp) {
+		pp = pidleget();
+		if (!pp) {
+			unlock(&sched.lock);
+			if (spinning && atomic_fetch_sub(&sched.nmspinning, 1) <= 0)
+				throw("startm: negative nmspinning");
+			return;
+		}
+	}
+	m *nmp = mget();
+	unlock(&sched.lock);
+	if (!nmp) {
+		newm(pp, spinning);
+		return;
+	}
+	if (nmp->spinning)
+		throw("startm: m is spinning");
+	if (nmp->p)
+		throw("startm: m has p");
+	if (spinning && !runqempty(pp))
+		throw("startm: p has runnable gs");
+	nmp->spinning = spinning;
+	nmp->nextp = pp;
+	notewakeup(&nmp->park);
+}
+
+/* Park mp (it holds no P) until startm hands it one. Returns false when
+ * it was woken because the runtime is exiting. */
+bool stopm(m *mp)
+{
+	if (mp->p)
+		throw("stopm holding p");
+	if (mp->spinning)
+		throw("stopm spinning");
+	lock(&sched.lock);
+	if (atomic_load(&sched.exiting)) {
+		unlock(&sched.lock);
+		return false;
+	}
+	mput(mp);
+	unlock(&sched.lock);
+	notesleep(&mp->park);
+	noteclear(&mp->park);
+	if (!mp->nextp)
+		return false; /* woken by exitbegin */
+	acquirep(mp, mp->nextp);
+	mp->nextp = NULL;
+	return true;
+}
+
+/* Thread body of every M, M0 included (runtime.c calls it for M0). */
+void mstart0(m *mp)
+{
+	setm(mp);
+	ctx_fiber_current(&mp->g0);
+	pthread_attr_t attr;
+	if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+		void *lo;
+		size_t size;
+		pthread_attr_getstack(&attr, &lo, &size);
+		ctx_set_stack(&mp->g0, (uintptr_t)lo, (uintptr_t)lo + size);
+		pthread_attr_destroy(&attr);
+	}
+	minit_signals(mp);
+	if (mp->nextp) {
+		p *pp = mp->nextp;
+		mp->nextp = NULL;
+		acquirep(mp, pp);
+	}
+	mloop(mp);
+	if (mp->p)
+		releasep(mp);
+	munit_signals(mp);
+	setm(NULL);
+}
+
+/* Every M but m0 has returned from mstart0; reap the threads. */
+void m_teardown(m *m0)
+{
+	m *mp = allm;
+	while (mp) {
+		m *next = mp->alllink;
+		if (mp != m0) {
+			if (mp->thread)
+				pthread_join(mp->thread, NULL);
+			free(mp);
+		}
+		mp = next;
+	}
+	allm = NULL;
+}

@@ -1,0 +1,246 @@
+/*
+ * p.c - logical processors: allp, the idle P list, procresize, and
+ * stopping and starting the world (Go's pidleput/pidleget, acquirep,
+ * releasep, procresize, stopTheWorldWithSema, startTheWorldWithSema).
+ *
+ * allp is a fixed array of GORT_MAX_PROCS slots so that Ms without a P
+ * may scan allp[0..gomaxprocs) at any time: a P struct, once made, lives
+ * until teardown, even after GOMAXPROCS shrinks (it is then _Pdead and
+ * empty), so such a scan never touches freed memory.
+ *
+ * Stop-the-world: the stopper sets sched.gcwaiting and counts the Ps
+ * still running in sched.stopwait. Its own P and every idle P stop at
+ * once; an M holding a P notices gcwaiting at its next pass through the
+ * scheduler (findrunnable), stops its P (gcstopm) and the last one wakes
+ * the stopper. Until preemption exists, a goroutine that never enters the
+ * runtime delays a stop-the-world indefinitely, exactly as a Go goroutine
+ * with preemption off.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime.h"
+
+p *allp[GORT_MAX_PROCS];
+_Atomic int32_t gomaxprocs;
+int32_t newprocs;
+randomorder stealorder;
+
+/* sched.lock held. pp must have nothing to run. */
+void pidleput(p *pp)
+{
+	if (!runqempty(pp))
+		throw("pidleput: P has non-empty run queue");
+	atomic_store_explicit(&pp->status, _Pidle, memory_order_relaxed);
+	pp->link = sched.pidle;
+	sched.pidle = pp;
+	atomic_fetch_add_explicit(&sched.npidle, 1, memory_order_seq_cst);
+}
+
+/* sched.lock held. */
+p *pidleget(void)
+{
+	p *pp = sched.pidle;
+	if (pp) {
+		sched.pidle = pp->link;
+		pp->link = NULL;
+		atomic_fetch_sub_explicit(&sched.npidle, 1, memory_order_seq_cst);
+	}
+	return pp;
+}
+
+void acquirep(m *mp, p *pp)
+{
+	if (mp->p || pp->m || atomic_load_explicit(&pp->status, memory_order_relaxed) != _Pidle)
+		throw("acquirep: invalid p state");
+	mp->p = pp;
+	pp->m = mp;
+	atomic_store_explicit(&pp->status, _Prunning, memory_order_relaxed);
+}
+
+p *releasep(m *mp)
+{
+	p *pp = mp->p;
+	if (!pp || pp->m != mp || atomic_load_explicit(&pp->status, memory_order_relaxed) != _Prunning)
+		throw("releasep: invalid p state");
+	mp->p = NULL;
+	pp->m = NULL;
+	atomic_store_explicit(&pp->status, _Pidle, memory_order_relaxed);
+	return pp;
+}
+
+static uint32_t gcd(uint32_t a, uint32_t b)
+{
+	while (b) {
+		uint32_t t = a % b;
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
+void randomorder_reset(randomorder *ord, uint32_t count)
+{
+	free(ord->coprimes);
+	ord->coprimes = malloc(count * sizeof *ord->coprimes);
+	if (!ord->coprimes)
+		throw("out of memory (steal order)");
+	ord->count = count;
+	ord->ncoprimes = 0;
+	for (uint32_t i = 1; i <= count; i++)
+		if (gcd(i, count) == 1)
+			ord->coprimes[ord->ncoprimes++] = i;
+}
+
+/* Enumerate 0..count-1 once each, starting at i % count and stepping by a
+ * coprime of count chosen by i: a cheap random permutation. */
+randomenum randomorder_start(const randomorder *ord, uint32_t i)
+{
+	randomenum e = {
+		.i = 0,
+		.count = ord->count,
+		.pos = i % ord->count,
+		.inc = ord->coprimes[i / ord->count % ord->ncoprimes],
+	};
+	return e;
+}
+
+static p *pnew(int32_t id)
+{
+	p *pp = aligned_alloc(CACHE_LINE, sizeof *pp);
+	if (!pp)
+		throw("out of memory (allocating a P)");
+	memset(pp, 0, sizeof *pp);
+	pp->id = id;
+	atomic_store_explicit(&pp->status, _Pgcstop, memory_order_relaxed);
+	return pp;
+}
+
+/* Empty a P that goes away: its Gs go to the head of the global queue in
+ * their order, runnext first (as Go's destroy); its caches go back to
+ * the global pools. sched.lock held, world stopped. */
+static void destroyp(p *pp)
+{
+	for (;;) {
+		uint32_t head = atomic_load_explicit(&pp->runqhead, memory_order_relaxed);
+		uint32_t tail = atomic_load_explicit(&pp->runqtail, memory_order_relaxed);
+		if (head == tail)
+			break;
+		tail--;
+		atomic_store_explicit(&pp->runqtail, tail, memory_order_relaxed);
+		globrunqputhead(atomic_load_explicit(&pp->runq[tail % GORT_RUNQ_SIZE],
+		                                     memory_order_relaxed));
+	}
+	g *next = atomic_exchange_explicit(&pp->runnext, NULL, memory_order_relaxed);
+	if (next)
+		globrunqputhead(next);
+	gfpurge(pp);
+	stackcache_release(pp);
+	atomic_store_explicit(&pp->status, _Pdead, memory_order_relaxed);
+}
+
+/* Change the number of Ps to nprocs. sched.lock held and the world
+ * stopped (or not yet started). mp keeps its P if it survives, else takes
+ * allp[0]. Returns the Ps, other than mp's, that have local work: the
+ * caller starts Ms for them. Every other P ends on the idle list. */
+p *procresize(m *mp, int32_t nprocs)
+{
+	int32_t old = atomic_load_explicit(&gomaxprocs, memory_order_relaxed);
+	if (nprocs <= 0 || nprocs > GORT_MAX_PROCS)
+		throw("procresize: invalid arg");
+
+	for (int32_t i = 0; i < nprocs; i++) {
+		if (!allp[i])
+			allp[i] = pnew(i);
+		else if (i >= old)
+			atomic_store_explicit(&allp[i]->status, _Pgcstop, memory_order_relaxed);
+	}
+	for (int32_t i = nprocs; i < old; i++)
+		destroyp(allp[i]);
+
+	if (mp->p && mp->p->id < nprocs) {
+		atomic_store_explicit(&mp->p->status, _Prunning, memory_order_relaxed);
+	} else {
+		if (mp->p) {
+			mp->p->m = NULL;
+			mp->p = NULL;
+		}
+		p *pp = allp[0];
+		pp->m = NULL;
+		atomic_store_explicit(&pp->status, _Pidle, memory_order_relaxed);
+		acquirep(mp, pp);
+	}
+	atomic_store_explicit(&gomaxprocs, nprocs, memory_order_release);
+
+	p *runnable = NULL;
+	for (int32_t i = nprocs - 1; i >= 0; i--) {
+		p *pp = allp[i];
+		if (mp->p == pp)
+			continue;
+		pp->m = NULL;
+		atomic_store_explicit(&pp->status, _Pidle, memory_order_relaxed);
+		if (runqempty(pp)) {
+			pidleput(pp);
+		} else {
+			pp->link = runnable;
+			runnable = pp;
+		}
+	}
+	randomorder_reset(&stealorder, (uint32_t)nprocs);
+	return runnable;
+}
+
+/* The caller is a goroutine holding its P; worldsema is held. */
+void stopTheWorld(void)
+{
+	m *mp = getm();
+	lock(&sched.lock);
+	sched.stopwait = atomic_load_explicit(&gomaxprocs, memory_order_relaxed);
+	atomic_store_explicit(&sched.gcwaiting, 1, memory_order_seq_cst);
+	atomic_store_explicit(&mp->p->status, _Pgcstop, memory_order_relaxed);
+	sched.stopwait--;
+	for (p *pp; (pp = pidleget()) != NULL;) {
+		atomic_store_explicit(&pp->status, _Pgcstop, memory_order_relaxed);
+		sched.stopwait--;
+	}
+	bool wait = sched.stopwait > 0;
+	unlock(&sched.lock);
+	if (wait) {
+		notesleep(&sched.stopnote);
+		noteclear(&sched.stopnote);
+	}
+	int32_t n = atomic_load_explicit(&gomaxprocs, memory_order_relaxed);
+	for (int32_t i = 0; i < n; i++)
+		if (atomic_load_explicit(&allp[i]->status, memory_order_relaxed) != _Pgcstop)
+			throw("stopTheWorld: not stopped");
+}
+
+void startTheWorld(void)
+{
+	m *mp = getm();
+	lock(&sched.lock);
+	int32_t procs = newprocs > 0 ? newprocs : atomic_load_explicit(&gomaxprocs, memory_order_relaxed);
+	newprocs = 0;
+	p *runnable = procresize(mp, procs);
+	atomic_store_explicit(&sched.gcwaiting, 0, memory_order_seq_cst);
+	unlock(&sched.lock);
+	while (runnable) {
+		p *pp = runnable;
+		runnable = pp->link;
+		pp->link = NULL;
+		startm(pp, false);
+	}
+	wakep();
+}
+
+void p_teardown(void)
+{
+	for (int i = 0; i < GORT_MAX_PROCS; i++) {
+		free(allp[i]);
+		allp[i] = NULL;
+	}
+	free(stealorder.coprimes);
+	memset(&stealorder, 0, sizeof stealorder);
+	atomic_store(&gomaxprocs, 0);
+	newprocs = 0;
+}

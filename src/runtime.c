@@ -1,0 +1,258 @@
+/*
+ * runtime.c - the runtime's life: gort_main (Go's schedinit + main),
+ * the GOMAXPROCS default, stop-the-world resizes, and teardown.
+ *
+ * Start: the calling thread becomes M0, allp gets GOMAXPROCS Ps, M0 takes
+ * P0, and the main goroutine (goid 1) is queued on P0. M0 then runs the
+ * scheduler on the caller's own stack until the runtime exits.
+ *
+ * Exit: when the main goroutine returns (or calls gort_goexit), exitbegin
+ * sets sched.exiting and wakes every idle M. Each M leaves the scheduler
+ * at its next pass through findrunnable; Ms other than M0 end their
+ * threads, and the last one wakes M0, which joins them all and frees the
+ * runtime's memory: allp, the Ms, every G (abandoned ones included),
+ * every stack, the semaphore table. The globals are then back to their
+ * zero state and gort_main can run again. A goroutine that never enters
+ * the runtime keeps its M, and so gort_main, from finishing (until
+ * preemption exists, as in a Go program with preemption off).
+ *
+ * Threads that are not goroutines may call gort_go while the runtime
+ * runs; they hold foreign_lock for reading around it, teardown holds it
+ * for writing, so no such call ever touches a runtime being freed.
+ *
+ * Settings made outside gort_main (GOMAXPROCS, thread limit, stack size)
+ * are kept in `config` and apply at the next start.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime.h"
+
+schedt sched;
+_Atomic uint32_t runtime_running;
+pthread_rwlock_t foreign_lock = PTHREAD_RWLOCK_INITIALIZER;
+
+static struct {
+	mutex lock;
+	int32_t procs;      /* 0 = default */
+	int32_t maxthreads; /* 0 = 10000 */
+} config;
+
+enum { DEFAULT_MAX_THREADS = 10000 };
+
+static struct {
+	int (*fn)(void *);
+	void *arg;
+} mainfn;
+
+int32_t gomaxprocs_default(void)
+{
+	const char *s = getenv("GOMAXPROCS");
+	if (s && *s) {
+		char *end;
+		long n = strtol(s, &end, 10);
+		if (*end == '\0' && n > 0)
+			return n > GORT_MAX_PROCS ? GORT_MAX_PROCS : (int32_t)n;
+	}
+	int32_t n = getproccount();
+	return n > GORT_MAX_PROCS ? GORT_MAX_PROCS : n;
+}
+
+static void runmain(void *arg)
+{
+	(void)arg;
+	atomic_store(&sched.mainstarted, 1);
+	sched.mainresult = mainfn.fn(mainfn.arg);
+}
+
+/* The main goroutine is gone: every M winds down. */
+void exitbegin(void)
+{
+	lock(&sched.lock);
+	atomic_store_explicit(&sched.exiting, 1, memory_order_seq_cst);
+	for (m *mp; (mp = mget()) != NULL;) {
+		mp->nextp = NULL;
+		notewakeup(&mp->park);
+	}
+	unlock(&sched.lock);
+}
+
+static int schedinit(m *m0)
+{
+	memset(&sched, 0, sizeof sched);
+	lock(&config.lock);
+	int32_t procs = config.procs > 0 ? config.procs : gomaxprocs_default();
+	sched.maxmcount = config.maxthreads > 0 ? config.maxthreads : DEFAULT_MAX_THREADS;
+	unlock(&config.lock);
+	stack_init(__atomic_load_n(&stack_default, __ATOMIC_RELAXED));
+	if (signal_init() != 0)
+		return -1;
+	lock(&sched.lock);
+	mcommoninit(m0);
+	if (procresize(m0, procs) != NULL)
+		throw("schedinit: unexpected runnable P");
+	unlock(&sched.lock);
+	return 0;
+}
+
+static void teardown(m *m0)
+{
+	lock(&sched.lock);
+	bool wait = sched.nmalive > 0;
+	unlock(&sched.lock);
+	if (wait)
+		notesleep(&sched.exitnote);
+
+	pthread_rwlock_wrlock(&foreign_lock);
+	atomic_store(&runtime_running, RUNTIME_STOPPING);
+	m_teardown(m0);
+	g_teardown();
+	for (int32_t i = 0; i < GORT_MAX_PROCS && allp[i]; i++)
+		allp[i]->nstackcache = 0;
+	stack_teardown();
+	p_teardown();
+	sema_teardown();
+	signal_teardown();
+	memset(&sched, 0, sizeof sched);
+	atomic_store(&runtime_running, RUNTIME_DOWN);
+	pthread_rwlock_unlock(&foreign_lock);
+}
+
+GORT_API int gort_main(int (*fn)(void *), void *arg)
+{
+	if (!fn) {
+		errno = EINVAL;
+		return -1;
+	}
+	uint32_t down = RUNTIME_DOWN;
+	if (!atomic_compare_exchange_strong(&runtime_running, &down, RUNTIME_STARTING)) {
+		errno = EBUSY;
+		return -1;
+	}
+	m *m0 = calloc(1, sizeof *m0);
+	if (!m0 || schedinit(m0) != 0) {
+		free(m0);
+		atomic_store(&runtime_running, RUNTIME_DOWN);
+		errno = errno ? errno : ENOMEM;
+		return -1;
+	}
+	m0->ism0 = true;
+	m0->thread = pthread_self();
+	m0->procid = gettid_();
+	mainfn.fn = fn;
+	mainfn.arg = arg;
+
+	setm(m0);
+	int64_t goid = newproc(runmain, NULL, stack_default, "main", (uintptr_t)fn);
+	if (goid < 0)
+		fatal("out of memory creating the main goroutine");
+	/* newproc put main in P0's runnext. */
+	g *maing = atomic_load(&m0->p->runnext);
+	maing->ismain = true;
+	sched.maing = maing;
+	atomic_store(&runtime_running, RUNTIME_UP);
+
+	mstart0(m0);
+
+	int result = sched.mainresult;
+	teardown(m0);
+	free(m0);
+	return result;
+}
+
+GORT_API int gort_numcpu(void)
+{
+	return getproccount();
+}
+
+struct procsreq {
+	int n;
+	int prev;
+	gort_waitgroup wg;
+};
+
+static void procs_on_goroutine(void *arg)
+{
+	struct procsreq *r = arg;
+	r->prev = gort_gomaxprocs(r->n);
+	gort_wg_done(&r->wg);
+}
+
+GORT_API int gort_gomaxprocs(int n)
+{
+	if (n > GORT_MAX_PROCS)
+		n = GORT_MAX_PROCS;
+	if (atomic_load(&runtime_running) != RUNTIME_UP) {
+		lock(&config.lock);
+		int prev = config.procs > 0 ? config.procs : gomaxprocs_default();
+		if (n > 0)
+			config.procs = n;
+		unlock(&config.lock);
+		return prev;
+	}
+	int prev = atomic_load(&gomaxprocs);
+	if (n <= 0)
+		return prev;
+	if (!getg()) {
+		/* Not a goroutine: stop-the-world needs one, so ask one. */
+		struct procsreq r = {.n = n};
+		gort_wg_add(&r.wg, 1);
+		if (gort_go(procs_on_goroutine, &r) < 0)
+			return -1;
+		gort_wg_wait(&r.wg);
+		return r.prev;
+	}
+	lock(&config.lock);
+	config.procs = n;
+	unlock(&config.lock);
+	semacquire(&sched.worldsema, waitReasonStopTheWorld);
+	stopTheWorld();
+	prev = atomic_load(&gomaxprocs);
+	newprocs = n;
+	startTheWorld();
+	semrelease(&sched.worldsema);
+	return prev;
+}
+
+GORT_API int gort_set_max_threads(int n)
+{
+	lock(&config.lock);
+	int prev = config.maxthreads > 0 ? config.maxthreads : DEFAULT_MAX_THREADS;
+	if (n > 0)
+		config.maxthreads = n;
+	unlock(&config.lock);
+	if (n > 0 && atomic_load(&runtime_running) == RUNTIME_UP) {
+		lock(&sched.lock);
+		prev = sched.maxmcount;
+		sched.maxmcount = n;
+		unlock(&sched.lock);
+	}
+	return prev;
+}
+
+GORT_API long gort_set_stack_size(size_t size)
+{
+	size_t prev = __atomic_load_n(&stack_default, __ATOMIC_RELAXED);
+	if (size == 0)
+		return (long)prev;
+	if (size < GORT_STACK_MIN || size > GORT_STACK_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	__atomic_store_n(&stack_default, (size + 4095) & ~(size_t)4095, __ATOMIC_RELAXED);
+	return (long)prev;
+}
+
+GORT_API int64_t gort_nanotime(void)
+{
+	return nanotime();
+}
+
+GORT_API void gort_gosched(void)
+{
+	if (getg())
+		gosched();
+	else
+		osyield();
+}

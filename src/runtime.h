@@ -1,0 +1,392 @@
+/*
+ * runtime.h - the data model of gort: G, M, P and the scheduler (schedt).
+ *
+ * This is the counterpart of Go's runtime2.go. A reader should be able to
+ * hold Go's src/runtime/proc.go beside sched.c, runq.c, g.c, m.c and p.c
+ * and find the same names doing the same things.
+ *
+ *   G  a goroutine: a function, a stack (allocated when it first runs) and
+ *      a saved context (gobuf). Gs are never freed while the runtime runs;
+ *      dead ones are reused through per-P and global free lists.
+ *   M  an OS thread. It runs the scheduler on its own g0 stack (the
+ *      thread's native stack) and switches into Gs from there.
+ *   P  a logical processor: the right to run Go code, with a local run
+ *      queue. An M must hold a P to run a G. There are GOMAXPROCS Ps.
+ *
+ * Ownership and locking (the rules every other file relies on):
+ *  - A G's fields are owned by whoever holds it: the M running it
+ *    (status _Grunning), the queue it sits on (_Grunnable), or the wait
+ *    structure it is parked on (_Gwaiting). Handing a G over always goes
+ *    through an atomic (run queue tail, CAS on runnext) or a lock, which
+ *    orders the G's fields for the next owner.
+ *  - A P's fields are owned by the M that holds it (p->m), except the
+ *    run queue head and runnext (thieves CAS them), and status, which
+ *    thieves read to skip idle Ps.
+ *  - sched.lock protects the idle M and P lists, the global run queue,
+ *    the M counters and the stop-the-world state. npidle and nmspinning
+ *    are atomics so that wakep() can read them without the lock.
+ *  - Lock order: sched.lock before sched.gfree_lock before stack pool
+ *    lock before the G arena lock; a semaphore root lock is never held
+ *    together with sched.lock. No runtime lock is ever held across a
+ *    context switch.
+ */
+#ifndef GORT_RUNTIME_H
+#define GORT_RUNTIME_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <pthread.h>
+
+#include "gort.h"
+#include "ctx.h"
+#include "lock.h"
+
+/* Hidden visibility is the default (-fvisibility=hidden); internal names
+ * are further localised in libgort.a, so Go's plain names are safe here. */
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+#ifndef GORT_RUNQ_SIZE
+#define GORT_RUNQ_SIZE 256 /* local run queue slots (Go: len(p.runq)) */
+#endif
+#if GORT_RUNQ_SIZE < 2 || (GORT_RUNQ_SIZE & (GORT_RUNQ_SIZE - 1)) != 0
+#error "GORT_RUNQ_SIZE must be a power of two >= 2"
+#endif
+
+#define GOID_CACHE_BATCH 16 /* Go's _GoidCacheBatch */
+#define STEAL_TRIES 4       /* Go's stealTries */
+#define GFREE_LOCAL_MAX 64  /* gfput moves to global at this many... */
+#define GFREE_LOCAL_KEEP 32 /* ...until fewer than this remain */
+#define CACHE_LINE 64
+
+typedef struct g g;
+typedef struct m m;
+typedef struct p p;
+typedef struct sudog sudog;
+
+/* ---- G ------------------------------------------------------------- */
+
+/* Go's G states (runtime2.go), same values. */
+enum {
+	_Gidle = 0,     /* just allocated, not yet initialised */
+	_Grunnable = 1, /* on a run queue, not running; owned by the queue */
+	_Grunning = 2,  /* running on an M that holds a P */
+	_Gsyscall = 3,  /* in a system call, on an M, not holding the P */
+	_Gwaiting = 4,  /* parked; owned by what it waits on */
+	_Gdead = 6,     /* unused: on a free list, or exited */
+	_Gpreempted = 9 /* stopped by preemption, to be made runnable */
+};
+
+/* Why a G is waiting, shown in dumps. Go's waitReason, same strings. */
+typedef enum {
+	waitReasonZero,
+	waitReasonChanReceiveNilChan,
+	waitReasonChanSendNilChan,
+	waitReasonSelectNoCases,
+	waitReasonChanReceive,
+	waitReasonChanSend,
+	waitReasonSelect,
+	waitReasonSleep,
+	waitReasonSemacquire,
+	waitReasonSyncCondWait,
+	waitReasonSyncMutexLock,
+	waitReasonSyncRWMutexRLock,
+	waitReasonSyncRWMutexLock,
+	waitReasonIOWait,
+	waitReasonStopTheWorld,
+	waitReasonPreempted,
+	waitReasonLockOSThread,
+	waitReasonCount
+} waitreason;
+
+extern const char *const waitreason_strings[waitReasonCount];
+
+/* A goroutine's stack: usable bytes [lo, hi). Below lo lies its guard
+ * (stack.c explains how overflow is caught). */
+typedef struct stack {
+	uintptr_t lo;
+	uintptr_t hi;
+	bool canary;    /* no hardware guard: a canary word sits at lo */
+} stack;
+
+struct g {
+	gobuf sched;            /* saved context while not running */
+	stack stk;              /* lo == 0: no stack yet (allocated at first run) */
+	_Atomic uint32_t atomicstatus;
+	uint8_t waitreason;     /* valid in _Gwaiting */
+	bool preempt;           /* preemption requested (checked at runtime entries) */
+	bool ismain;            /* the main goroutine of gort_main */
+	int64_t goid;
+	m *m;                   /* the M running it, when _Grunning */
+	g *schedlink;           /* run queue / free list link */
+	void (*fn)(void *);     /* entry, run by gostart */
+	void *arg;
+	size_t stacksize;       /* requested usable stack bytes */
+	int64_t waitsince;      /* nanotime when it parked */
+	uintptr_t gopc;         /* where it was created (the caller of gort_go) */
+	int64_t parentgoid;
+	char *name;             /* gort_attr name, owned (malloc) */
+	void *param;            /* passed by the waker to the parked G */
+};
+
+/* ---- M ------------------------------------------------------------- */
+
+struct m {
+	gobuf g0;               /* the scheduler's context on this thread */
+	g *curg;                /* the G running on this M, or NULL on g0 */
+	p *p;                   /* attached P, NULL when idle or in a syscall */
+	p *nextp;               /* P handed over by startm, taken on wake-up */
+	p *oldp;                /* P held before a syscall */
+	int64_t id;
+	bool spinning;          /* looking for work while holding a P */
+	bool ism0;              /* the thread that called gort_main */
+	note park;              /* stopm sleeps on it */
+	m *schedlink;           /* idle M list */
+	m *alllink;             /* allm */
+	g *(*mcallfn)(m *, g *); /* what g0 runs after a G switched to it */
+	bool (*waitunlockf)(g *, void *); /* gopark's unlock callback */
+	void *waitlock;
+	uint64_t fastrand;      /* per-M random state (wyrand) */
+	pthread_t thread;
+	int procid;             /* kernel thread id */
+	void *sigstack;         /* alternate signal stack (overflow reports) */
+};
+
+/* ---- P ------------------------------------------------------------- */
+
+/* Go's P states, same values. */
+enum {
+	_Pidle = 0,    /* on the idle list or in hand-over to an M */
+	_Prunning = 1, /* held by an M running Go code or the scheduler */
+	_Psyscall = 2, /* its M is in a syscall; may be retaken */
+	_Pgcstop = 3,  /* stopped for a stop-the-world */
+	_Pdead = 4     /* beyond GOMAXPROCS */
+};
+
+#define STACK_CACHE_MAX 16
+
+struct p {
+	int32_t id;
+	_Atomic uint32_t status;
+	p *link;                /* idle P list */
+	uint32_t schedtick;     /* incremented on every non-inheriting execute */
+	uint32_t syscalltick;
+	m *m;                   /* back link to the M holding it */
+
+	/* Local run queue: a ring written only by the owner at the tail and
+	 * taken from the head by the owner and by thieves with CAS. */
+	_Atomic uint32_t runqhead;
+	_Atomic uint32_t runqtail;
+	_Atomic(g *) runq[GORT_RUNQ_SIZE];
+	/* The G to run next, ahead of runq; it inherits the time slice. */
+	_Atomic(g *) runnext;
+
+	/* Dead Gs (without stacks) for reuse. */
+	g *gfree;
+	int32_t gfreecnt;
+
+	/* Free default-size stacks, hot in cache (stack.c). */
+	stack stackcache[STACK_CACHE_MAX];
+	int32_t nstackcache;
+
+	/* Goroutine ids handed out without touching sched.goidgen. */
+	int64_t goidcache;
+	int64_t goidcacheend;
+} __attribute__((aligned(CACHE_LINE)));
+
+/* ---- the scheduler ------------------------------------------------- */
+
+typedef struct gqueue {
+	g *head;
+	g *tail;
+} gqueue;
+
+/* Visits every P once in a pseudo-random order (Go's randomOrder). */
+typedef struct randomorder {
+	uint32_t count;
+	uint32_t ncoprimes;
+	uint32_t *coprimes;
+} randomorder;
+
+typedef struct schedt {
+	_Atomic uint64_t goidgen;
+
+	mutex lock;
+
+	m *midle;               /* idle Ms, LIFO */
+	int32_t nmidle;
+	int64_t mnext;          /* Ms created so far; next M id */
+	int32_t maxmcount;      /* thread limit */
+	int32_t nmalive;        /* Ms other than M0 whose threads still run */
+
+	p *pidle;               /* idle Ps, LIFO */
+	_Atomic int32_t npidle;
+	_Atomic int32_t nmspinning;
+
+	gqueue runq;            /* global run queue */
+	int32_t runqsize;
+
+	mutex gfree_lock;       /* global dead-G list */
+	g *gfree;
+	int32_t gfreecnt;
+
+	_Atomic uint32_t gcwaiting; /* stop-the-world requested */
+	int32_t stopwait;           /* Ps still to stop */
+	note stopnote;              /* wakes the stopper when stopwait hits 0 */
+	uint32_t worldsema;         /* serialises stop-the-world callers */
+
+	_Atomic int64_t ngoroutine; /* Gs that exist now */
+	_Atomic uint32_t mainstarted; /* the main goroutine began running */
+	_Atomic uint32_t exiting;   /* main returned: Ms wind down */
+	note exitnote;              /* wakes M0 when the last other M ends */
+	g *maing;
+	int mainresult;
+} schedt;
+
+extern schedt sched;
+extern p *allp[GORT_MAX_PROCS]; /* allp[0..gomaxprocs) are live */
+extern _Atomic int32_t gomaxprocs;
+extern int32_t newprocs;        /* pending GOMAXPROCS for startTheWorld */
+extern m *allm;
+extern randomorder stealorder;
+
+/* ---- per-thread state ---------------------------------------------- */
+
+/* The M running on this thread; NULL on threads that are not Ms. Always
+ * read through getm(): a G may resume on another thread after any switch,
+ * and the call keeps compilers from reusing a stale TLS address. */
+m *getm(void);
+void setm(m *mp);
+/* Runtime locks held by this thread (lock.c); never carried across a
+ * switch, so the raw TLS variable is safe to use. */
+extern __thread int32_t mlocks __attribute__((tls_model("initial-exec")));
+extern __thread m *tls_m __attribute__((tls_model("initial-exec")));
+
+static inline g *getg(void)
+{
+	m *mp = getm();
+	return mp ? mp->curg : NULL;
+}
+
+/* ---- functions, by file ---------------------------------------------- */
+
+/* throw.c / print.c */
+_Noreturn void throw(const char *msg);
+_Noreturn void fatal(const char *msg);
+void printstr(const char *s);
+void printint(int64_t v);
+void printhex(uint64_t v);
+
+/* g.c */
+void casgstatus(g *gp, uint32_t oldval, uint32_t newval);
+uint32_t readgstatus(g *gp);
+int64_t newproc(void (*fn)(void *), void *arg, size_t stacksize,
+                const char *name, uintptr_t callerpc);
+void gfput(p *pp, g *gp);
+g *gfget(p *pp);
+void gfpurge(p *pp);
+void gstart_prepare(p *pp, g *gp);
+g *goexit0(m *mp, g *gp);
+void g_teardown(void);
+typedef void (*gvisitor)(g *gp, void *arg);
+void forEachG(gvisitor fn, void *arg);
+
+/* runq.c */
+bool runqempty(p *pp);
+void runqput(p *pp, g *gp, bool next);
+g *runqget(p *pp, bool *inherittime);
+g *runqsteal(p *pp, p *p2, bool stealrunnextg);
+void globrunqput(g *gp);
+void globrunqputhead(g *gp);
+void globrunqputbatch(gqueue *batch, int32_t n);
+g *globrunqget(p *pp, int32_t max);
+uint32_t runqlen(p *pp);
+
+/* p.c */
+void pidleput(p *pp);
+p *pidleget(void);
+void acquirep(m *mp, p *pp);
+p *releasep(m *mp);
+p *procresize(m *mp, int32_t nprocs);
+void stopTheWorld(void);
+void startTheWorld(void);
+void p_teardown(void);
+void randomorder_reset(randomorder *ord, uint32_t count);
+typedef struct randomenum {
+	uint32_t i, count, pos, inc;
+} randomenum;
+randomenum randomorder_start(const randomorder *ord, uint32_t i);
+static inline bool randomenum_done(const randomenum *e) { return e->i == e->count; }
+static inline void randomenum_next(randomenum *e)
+{
+	e->i++;
+	e->pos = (e->pos + e->inc) % e->count;
+}
+
+/* m.c */
+void mcommoninit(m *mp);
+void startm(p *pp, bool spinning);
+bool stopm(m *mp);
+void mput(m *mp);
+m *mget(void);
+void mstart0(m *mp);
+void exitbegin(void);
+void m_teardown(m *m0);
+uint32_t fastrandn(m *mp, uint32_t n);
+uint32_t fastrand(m *mp);
+
+/* sched.c */
+void mloop(m *mp);
+void wakep(void);
+void mcall(g *(*fn)(m *, g *));
+void gopark(bool (*unlockf)(g *, void *), void *lock, waitreason reason);
+void goparkunlock(mutex *lock, waitreason reason);
+void goready(g *gp);
+void gosched(void);
+_Noreturn void goexit1(void);
+_Noreturn void gostart(void); /* entry of every new G (arch trampoline) */
+void gcstopm(m *mp);
+
+/* stack.c */
+void stack_init(size_t poolsize);
+bool stackalloc(p *pp, size_t size, stack *out);
+void stackfree(p *pp, stack stk);
+void stackcache_release(p *pp);
+void stack_teardown(void);
+size_t stack_guard_size(void);
+bool stack_canary_ok(const stack *stk);
+extern size_t stackpool_size;  /* usable bytes of pooled stacks */
+extern size_t stack_default;   /* default usable bytes for new Gs */
+
+/* signal.c */
+int signal_init(void);
+void signal_teardown(void);
+int minit_signals(m *mp);
+void munit_signals(m *mp);
+
+/* sema.c */
+void semacquire(uint32_t *addr, waitreason reason);
+void semrelease(uint32_t *addr);
+void sema_teardown(void);
+
+/* runtime.c */
+enum { RUNTIME_DOWN, RUNTIME_STARTING, RUNTIME_UP, RUNTIME_STOPPING };
+extern _Atomic uint32_t runtime_running;
+extern pthread_rwlock_t foreign_lock;
+int32_t gomaxprocs_default(void);
+
+/* os_linux.c */
+int64_t nanotime(void);
+void futexsleep(_Atomic uint32_t *addr, uint32_t val, int64_t ns);
+void futexwakeup(_Atomic uint32_t *addr, uint32_t cnt);
+void osyield(void);
+void usleep_ns(int64_t ns);
+int gettid_(void);
+int32_t getproccount(void);
+void *sysalloc(size_t n);
+void sysfree(void *v, size_t n);
+
+#endif /* GORT_RUNTIME_H */

@@ -1,0 +1,369 @@
+/*
+ * sched.c - the scheduling loop: schedule/findrunnable, execute, the
+ * switch between g0 and goroutines (mcall), gopark/goready, gosched and
+ * goexit, and the spinning protocol (wakep, resetspinning). Go's proc.go
+ * is the reference; the names are its names.
+ *
+ * The loop. Each M runs mloop on its g0 (native) stack:
+ *
+ *     for (;;) { gp = findrunnable(); execute(gp); run mp->mcallfn(gp); }
+ *
+ * execute switches into gp. A goroutine enters the scheduler only through
+ * mcall(fn): it saves its context, switches to g0 and g0 runs fn(gp)
+ * there (park_m, gosched_m, goexit0). fn runs after gp's context is
+ * fully saved, so fn may hand gp to other Ms (release a lock, queue it):
+ * whoever resumes gp resumes a complete context. fn may return a G to
+ * run at once (park_m does when its unlock callback says "don't park").
+ *
+ * findrunnable, in Go 1.19's order: the global queue every 61st
+ * schedtick (fairness), the local queue (runnext first), the global
+ * queue, [the netpoller, when it exists], stealing (4 rounds over all Ps
+ * in random order, runnext of a victim only in the last round), then
+ * give the P back and park the M.
+ *
+ * Spinning (Go's "worker thread parking/unparking" design). A spinning M
+ * holds a P and looks for work to steal. Invariants:
+ *  - wakep starts a new spinning M only if there is an idle P and no M
+ *    is spinning (nmspinning goes 0 -> 1 by CAS), so submitting work
+ *    wakes at most one thread.
+ *  - An M that stops spinning because it found work calls wakep
+ *    (resetspinning), so new work that arrives meanwhile still finds a
+ *    spinner.
+ *  - An M that stops spinning because it found nothing first gives up
+ *    its P, decrements nmspinning, and then re-checks every P's queue;
+ *    a submitter puts work first and checks nmspinning/npidle after
+ *    (seq_cst both sides), so one of the two always sees the other and
+ *    no wake-up is lost.
+ *  - At most half of the busy Ps spin at once (2*nmspinning < busy Ps).
+ */
+#include <stdlib.h>
+
+#include "runtime.h"
+
+static void resetspinning(m *mp);
+
+void wakep(void)
+{
+	if (atomic_load_explicit(&sched.npidle, memory_order_seq_cst) == 0)
+		return;
+	int32_t zero = 0;
+	if (atomic_load_explicit(&sched.nmspinning, memory_order_seq_cst) != 0 ||
+	    !atomic_compare_exchange_strong(&sched.nmspinning, &zero, 1))
+		return;
+	startm(NULL, true);
+}
+
+static void resetspinning(m *mp)
+{
+	if (!mp->spinning)
+		throw("resetspinning: not a spinning m");
+	mp->spinning = false;
+	if (atomic_fetch_sub(&sched.nmspinning, 1) <= 0)
+		throw("findrunnable: negative nmspinning");
+	/* We found work; someone else may find more. */
+	wakep();
+}
+
+/* Stop mp's P for a stop-the-world in progress, then park mp. */
+void gcstopm(m *mp)
+{
+	if (!atomic_load(&sched.gcwaiting))
+		throw("gcstopm: not waiting for gc");
+	if (mp->spinning) {
+		mp->spinning = false;
+		if (atomic_fetch_sub(&sched.nmspinning, 1) <= 0)
+			throw("gcstopm: negative nmspinning");
+	}
+	p *pp = releasep(mp);
+	lock(&sched.lock);
+	atomic_store_explicit(&pp->status, _Pgcstop, memory_order_relaxed);
+	if (--sched.stopwait == 0)
+		notewakeup(&sched.stopnote);
+	unlock(&sched.lock);
+	stopm(mp);
+}
+
+/* Try to steal a G from another P; see the file comment. *newwork: the
+ * caller should start over (the world is stopping). */
+static g *stealwork(m *mp, bool *newwork)
+{
+	p *pp = mp->p;
+	*newwork = false;
+	for (int i = 0; i < STEAL_TRIES; i++) {
+		bool stealrunnext = i == STEAL_TRIES - 1;
+		for (randomenum e = randomorder_start(&stealorder, fastrand(mp));
+		     !randomenum_done(&e); randomenum_next(&e)) {
+			if (atomic_load(&sched.gcwaiting) || atomic_load(&sched.exiting)) {
+				*newwork = true;
+				return NULL;
+			}
+			p *p2 = allp[e.pos];
+			if (p2 == pp)
+				continue;
+			if (atomic_load_explicit(&p2->status, memory_order_relaxed) == _Pidle)
+				continue;
+			g *gp = runqsteal(pp, p2, stealrunnext);
+			if (gp)
+				return gp;
+		}
+	}
+	return NULL;
+}
+
+/* After dropping the P: is there work on any P's queue that we would
+ * otherwise leave behind? Returns an idle P to go and run it, or NULL. */
+static p *checkrunqsnop(void)
+{
+	int32_t n = atomic_load_explicit(&gomaxprocs, memory_order_acquire);
+	for (int32_t i = 0; i < n; i++) {
+		p *p2 = allp[i];
+		if (p2 && !runqempty(p2)) {
+			lock(&sched.lock);
+			p *pp = pidleget();
+			unlock(&sched.lock);
+			return pp;
+		}
+	}
+	return NULL;
+}
+
+/* Find a runnable G for mp, parking mp while there is none. Returns NULL
+ * when the runtime is exiting. *inherit: the G came from runnext and
+ * shares the current time slice. */
+static g *findrunnable(m *mp, bool *inherit)
+{
+	g *gp;
+top:
+	if (atomic_load_explicit(&sched.exiting, memory_order_acquire))
+		return NULL;
+	if (atomic_load_explicit(&sched.gcwaiting, memory_order_acquire)) {
+		gcstopm(mp);
+		goto top;
+	}
+	p *pp = mp->p;
+	*inherit = false;
+
+	/* Fairness: without this, two goroutines that keep readying each
+	 * other through runnext could starve the global queue. */
+	if (pp->schedtick % 61 == 0 && __atomic_load_n(&sched.runqsize, __ATOMIC_RELAXED) > 0) {
+		lock(&sched.lock);
+		gp = globrunqget(pp, 1);
+		unlock(&sched.lock);
+		if (gp)
+			return gp;
+	}
+
+	if ((gp = runqget(pp, inherit)) != NULL)
+		return gp;
+
+	if (__atomic_load_n(&sched.runqsize, __ATOMIC_RELAXED) != 0) {
+		lock(&sched.lock);
+		gp = globrunqget(pp, 0);
+		unlock(&sched.lock);
+		if (gp)
+			return gp;
+	}
+
+	/* Spin only while fewer than half of the busy Ps spin: beyond that
+	 * more thieves burn CPU without finding more work. */
+	int32_t procs = atomic_load_explicit(&gomaxprocs, memory_order_relaxed);
+	if (mp->spinning ||
+	    2 * atomic_load(&sched.nmspinning) < procs - atomic_load(&sched.npidle)) {
+		if (!mp->spinning) {
+			mp->spinning = true;
+			atomic_fetch_add(&sched.nmspinning, 1);
+		}
+		bool newwork;
+		if ((gp = stealwork(mp, &newwork)) != NULL)
+			return gp;
+		if (newwork)
+			goto top;
+	}
+
+	/* Nothing. Give the P back, under the lock that submitters to the
+	 * global queue hold, after a last look at that queue. */
+	lock(&sched.lock);
+	if (atomic_load(&sched.gcwaiting) || atomic_load(&sched.exiting)) {
+		unlock(&sched.lock);
+		goto top;
+	}
+	if (sched.runqsize != 0) {
+		gp = globrunqget(pp, 0);
+		unlock(&sched.lock);
+		return gp;
+	}
+	if (releasep(mp) != pp)
+		throw("findrunnable: wrong p");
+	pidleput(pp);
+	unlock(&sched.lock);
+
+	if (mp->spinning) {
+		mp->spinning = false;
+		if (atomic_fetch_sub(&sched.nmspinning, 1) <= 0)
+			throw("findrunnable: negative nmspinning");
+		/* The delicate dance: work may have been submitted between our
+		 * last look and the decrement, by a submitter that saw us
+		 * spinning and so woke no one. Look again. */
+		p *p2 = checkrunqsnop();
+		if (p2) {
+			acquirep(mp, p2);
+			mp->spinning = true;
+			atomic_fetch_add(&sched.nmspinning, 1);
+			goto top;
+		}
+	}
+
+	if (!stopm(mp))
+		return NULL;
+	goto top;
+}
+
+/* Run gp on mp until gp switches back with mcall. */
+static void execute(m *mp, g *gp, bool inherit)
+{
+	mp->curg = gp;
+	gp->m = mp;
+	casgstatus(gp, _Grunnable, _Grunning);
+	gp->waitsince = 0;
+	gp->preempt = false;
+	if (!inherit)
+		mp->p->schedtick++;
+	if (!gp->sched.sp)
+		gstart_prepare(mp->p, gp);
+	gogo_switch(&mp->g0, &gp->sched, false);
+}
+
+void mloop(m *mp)
+{
+	for (;;) {
+		bool inherit;
+		g *gp = findrunnable(mp, &inherit);
+		if (!gp)
+			return;
+		if (mp->spinning)
+			resetspinning(mp);
+		while (gp) {
+			execute(mp, gp, inherit);
+			/* Back on g0: gp called mcall(fn). */
+			gp = mp->mcallfn(mp, mp->curg);
+			inherit = true;
+			if (unlikely(mlocks != 0))
+				throw("schedule: holding locks");
+		}
+	}
+}
+
+/* Switch from the current G to g0 and run fn(m, g) there. */
+void mcall(g *(*fn)(m *, g *))
+{
+	m *mp = getm();
+	g *gp = mp->curg;
+	if (unlikely(!stack_canary_ok(&gp->stk)))
+		fatal("stack overflow");
+	mp->mcallfn = fn;
+	gogo_switch(&gp->sched, &mp->g0, false);
+}
+
+static void dropg(m *mp, g *gp)
+{
+	mp->curg = NULL;
+	gp->m = NULL;
+}
+
+static g *park_m(m *mp, g *gp)
+{
+	casgstatus(gp, _Grunning, _Gwaiting);
+	dropg(mp, gp);
+	bool (*fn)(g *, void *) = mp->waitunlockf;
+	if (fn) {
+		void *l = mp->waitlock;
+		mp->waitunlockf = NULL;
+		mp->waitlock = NULL;
+		if (!fn(gp, l)) {
+			/* Not parking after all: run it again right away. */
+			casgstatus(gp, _Gwaiting, _Grunnable);
+			return gp;
+		}
+	}
+	return NULL;
+}
+
+/* Park the calling goroutine. unlockf(gp, lock) runs on g0 once gp is
+ * fully switched out; if it returns false gp resumes at once. Whoever
+ * wakes gp calls goready. */
+void gopark(bool (*unlockf)(g *, void *), void *lk, waitreason reason)
+{
+	m *mp = getm();
+	g *gp = mp->curg;
+	mp->waitlock = lk;
+	mp->waitunlockf = unlockf;
+	gp->waitreason = (uint8_t)reason;
+	gp->waitsince = nanotime();
+	mcall(park_m);
+}
+
+static bool parkunlock_c(g *gp, void *lk)
+{
+	(void)gp;
+	unlock(lk);
+	return true;
+}
+
+/* Park, releasing a runtime lock only once the G is switched out. */
+void goparkunlock(mutex *lk, waitreason reason)
+{
+	gopark(parkunlock_c, lk, reason);
+}
+
+/* Make a parked gp runnable: on this P's runnext (it runs next, in the
+ * waker's time slice, as Go's ready), or on the global queue when the
+ * caller is a thread without a P. */
+void goready(g *gp)
+{
+	casgstatus(gp, _Gwaiting, _Grunnable);
+	m *mp = getm();
+	if (mp && mp->p) {
+		runqput(mp->p, gp, true);
+	} else {
+		lock(&sched.lock);
+		globrunqput(gp);
+		unlock(&sched.lock);
+	}
+	wakep();
+}
+
+static g *gosched_m(m *mp, g *gp)
+{
+	casgstatus(gp, _Grunning, _Grunnable);
+	dropg(mp, gp);
+	lock(&sched.lock);
+	globrunqput(gp);
+	unlock(&sched.lock);
+	return NULL;
+}
+
+void gosched(void)
+{
+	mcall(gosched_m);
+}
+
+_Noreturn void goexit1(void)
+{
+	m *mp = getm();
+	g *gp = mp->curg;
+	if (unlikely(!stack_canary_ok(&gp->stk)))
+		fatal("stack overflow");
+	mp->mcallfn = goexit0;
+	/* The stack is released by goexit0; this side never resumes. */
+	gogo_switch(&gp->sched, &mp->g0, true);
+	throw("goexit1: dead goroutine resumed");
+}
+
+/* First code of every goroutine, entered from gostart_tramp. */
+_Noreturn void gostart(void)
+{
+	ctx_entered();
+	g *gp = getg();
+	gp->fn(gp->arg);
+	goexit1();
+}

@@ -1,0 +1,141 @@
+/*
+ * signal.c - the runtime's signal handling: for now, turning a fault in a
+ * goroutine's stack guard into "fatal error: stack overflow".
+ *
+ * Every M runs with an alternate signal stack (sigaltstack): a goroutine
+ * that overflowed has no stack left to run a handler on. The SIGSEGV and
+ * SIGBUS handlers look at the faulting address: inside the guard below
+ * the current goroutine's stack (stack.c), or below its stack with the
+ * stack pointer there too, it is an overflow, reported with the
+ * goroutine's id, and the process exits with status 2 as Go's does.
+ * Any other fault is not ours: the handler the program had before is
+ * called, or the default action is restored and the fault re-raised.
+ *
+ * Handlers are installed by gort_main and the previous ones restored at
+ * teardown. Only async-signal-safe calls are made in the handler.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "runtime.h"
+
+enum { SIGSTACK_SIZE = 64 * 1024 };
+
+static struct sigaction oldsegv, oldbus;
+static stack_t m0_oldaltstack;
+
+static uintptr_t context_sp(void *uc)
+{
+	ucontext_t *u = uc;
+#if defined(__x86_64__)
+	return (uintptr_t)u->uc_mcontext.gregs[REG_RSP];
+#elif defined(__aarch64__)
+	return (uintptr_t)u->uc_mcontext.sp;
+#else
+	(void)u;
+	return 0;
+#endif
+}
+
+static bool is_overflow(g *gp, uintptr_t addr, uintptr_t sp)
+{
+	if (!gp || !gp->stk.lo)
+		return false;
+	uintptr_t guardlo = gp->stk.lo - stack_guard_size();
+	if (addr >= guardlo && addr < gp->stk.lo)
+		return true;
+	/* A huge frame may skip the guard; the stack pointer tells. */
+	return sp < gp->stk.lo && sp >= gp->stk.lo - (1u << 20) && addr < gp->stk.lo;
+}
+
+static void report_overflow(g *gp, uintptr_t sp)
+{
+	printstr("runtime: goroutine stack exceeds ");
+	printint((int64_t)(gp->stk.hi - gp->stk.lo));
+	printstr("-byte limit\nruntime: sp=");
+	printhex(sp);
+	printstr(" stack=[");
+	printhex(gp->stk.lo);
+	printstr(", ");
+	printhex(gp->stk.hi);
+	printstr("]\n");
+	fatal("stack overflow");
+}
+
+static void sigfault(int sig, siginfo_t *info, void *uc)
+{
+	m *mp = tls_m;
+	g *gp = mp ? mp->curg : NULL;
+	uintptr_t sp = context_sp(uc);
+	if (is_overflow(gp, (uintptr_t)info->si_addr, sp))
+		report_overflow(gp, sp);
+
+	struct sigaction *old = sig == SIGSEGV ? &oldsegv : &oldbus;
+	if ((old->sa_flags & SA_SIGINFO) && old->sa_sigaction) {
+		old->sa_sigaction(sig, info, uc);
+		return;
+	}
+	if (old->sa_handler != SIG_DFL && old->sa_handler != SIG_IGN) {
+		old->sa_handler(sig);
+		return;
+	}
+	/* Not ours: die the way the program would have without us. */
+	signal(sig, SIG_DFL);
+}
+
+int signal_init(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = sigfault;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGSEGV, &sa, &oldsegv) != 0)
+		return -1;
+	if (sigaction(SIGBUS, &sa, &oldbus) != 0) {
+		sigaction(SIGSEGV, &oldsegv, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+void signal_teardown(void)
+{
+	sigaction(SIGSEGV, &oldsegv, NULL);
+	sigaction(SIGBUS, &oldbus, NULL);
+}
+
+/* Per-M set-up on its own thread: an alternate signal stack, and the
+ * signals newm blocked while the thread started. */
+int minit_signals(m *mp)
+{
+	mp->sigstack = sysalloc(SIGSTACK_SIZE);
+	if (mp->sigstack) {
+		stack_t ss = {.ss_sp = mp->sigstack, .ss_size = SIGSTACK_SIZE, .ss_flags = 0};
+		sigaltstack(&ss, mp->ism0 ? &m0_oldaltstack : NULL);
+	}
+	if (!mp->ism0) {
+		sigset_t none;
+		sigemptyset(&none);
+		pthread_sigmask(SIG_SETMASK, &none, NULL);
+	}
+	return mp->sigstack ? 0 : -1;
+}
+
+void munit_signals(m *mp)
+{
+	if (!mp->sigstack)
+		return;
+	if (mp->ism0) {
+		sigaltstack(&m0_oldaltstack, NULL);
+	} else {
+		stack_t ss = {.ss_flags = SS_DISABLE};
+		sigaltstack(&ss, NULL);
+	}
+	sysfree(mp->sigstack, SIGSTACK_SIZE);
+	mp->sigstack = NULL;
+}

@@ -1,0 +1,68 @@
+/*
+ * sync_waitgroup.c - gort_waitgroup, Go's sync.WaitGroup (Go 1.19).
+ *
+ * state holds the counter in its high 32 bits and the number of waiters
+ * in its low 32 bits, so that "counter reached zero" and "someone waits"
+ * are seen together by one atomic. When Add brings the counter to zero
+ * with waiters present, no Wait can begin (the counter is zero) and no
+ * Add may run concurrently (Go's rule for correct programs), so Add
+ * resets state to zero and releases each waiter once on sema.
+ *
+ * Unlike Go, a negative counter is not a panic: Add refuses the change
+ * with ERANGE and leaves the WaitGroup as it was.
+ */
+#include <errno.h>
+
+#include "runtime.h"
+
+GORT_API int gort_wg_add(gort_waitgroup *wg, int delta)
+{
+	if (!wg) {
+		errno = EINVAL;
+		return -1;
+	}
+	uint64_t state = __atomic_load_n(&wg->state, __ATOMIC_RELAXED);
+	int64_t v;
+	uint32_t w;
+	for (;;) {
+		v = (int64_t)(int32_t)(state >> 32) + delta;
+		w = (uint32_t)state;
+		if (v < 0 || v > INT32_MAX) {
+			errno = ERANGE;
+			return -1;
+		}
+		uint64_t nstate = ((uint64_t)(uint32_t)v << 32) | w;
+		if (__atomic_compare_exchange_n(&wg->state, &state, nstate, true,
+		                                __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+			break;
+	}
+	if (v > 0 || w == 0)
+		return 0;
+	__atomic_store_n(&wg->state, 0, __ATOMIC_RELAXED);
+	for (; w != 0; w--)
+		semrelease(&wg->sema);
+	return 0;
+}
+
+GORT_API int gort_wg_done(gort_waitgroup *wg)
+{
+	return gort_wg_add(wg, -1);
+}
+
+GORT_API int gort_wg_wait(gort_waitgroup *wg)
+{
+	if (!wg) {
+		errno = EINVAL;
+		return -1;
+	}
+	uint64_t state = __atomic_load_n(&wg->state, __ATOMIC_ACQUIRE);
+	for (;;) {
+		if ((state >> 32) == 0)
+			return 0;
+		if (__atomic_compare_exchange_n(&wg->state, &state, state + 1, true,
+		                                __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+			semacquire(&wg->sema, waitReasonSemacquire);
+			return 0;
+		}
+	}
+}
