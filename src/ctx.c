@@ -58,6 +58,10 @@ void ctx_set_stack(gobuf *buf, uintptr_t lo, uintptr_t hi)
 #endif
 }
 
+/* A goroutine gets a fresh TSan fiber each time it starts and loses it
+ * when it exits: a fiber cannot be reused, because the frames that were
+ * live on it when its goroutine switched away for good stay on its
+ * shadow call stack. */
 void ctx_fiber_create(gobuf *buf)
 {
 #if GORT_TSAN

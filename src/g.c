@@ -115,6 +115,14 @@ void casgstatus(g *gp, uint32_t oldval, uint32_t newval)
 	}
 }
 
+/* Written under gfree_lock, peeked at without it. */
+static inline void gfreecnt_add(int32_t n)
+{
+	atomic_store_explicit(&sched.gfreecnt,
+	        atomic_load_explicit(&sched.gfreecnt, memory_order_relaxed) + n,
+	        memory_order_relaxed);
+}
+
 void gfput(p *pp, g *gp)
 {
 	if (readgstatus(gp) != _Gdead)
@@ -123,7 +131,7 @@ void gfput(p *pp, g *gp)
 		lock(&sched.gfree_lock);
 		gp->schedlink = sched.gfree;
 		sched.gfree = gp;
-		sched.gfreecnt++;
+		gfreecnt_add(1);
 		unlock(&sched.gfree_lock);
 		return;
 	}
@@ -147,7 +155,7 @@ void gfput(p *pp, g *gp)
 	lock(&sched.gfree_lock);
 	tail->schedlink = sched.gfree;
 	sched.gfree = head;
-	sched.gfreecnt += moved;
+	gfreecnt_add(moved);
 	unlock(&sched.gfree_lock);
 }
 
@@ -158,17 +166,17 @@ g *gfget(p *pp)
 		g *gp = sched.gfree;
 		if (gp) {
 			sched.gfree = gp->schedlink;
-			sched.gfreecnt--;
+			gfreecnt_add(-1);
 		}
 		unlock(&sched.gfree_lock);
 		return gp;
 	}
-	if (!pp->gfree && __atomic_load_n(&sched.gfreecnt, __ATOMIC_RELAXED) > 0) {
+	if (!pp->gfree && atomic_load_explicit(&sched.gfreecnt, memory_order_relaxed) > 0) {
 		lock(&sched.gfree_lock);
 		while (pp->gfreecnt < GFREE_LOCAL_KEEP && sched.gfree) {
 			g *x = sched.gfree;
 			sched.gfree = x->schedlink;
-			sched.gfreecnt--;
+			gfreecnt_add(-1);
 			x->schedlink = pp->gfree;
 			pp->gfree = x;
 			pp->gfreecnt++;

@@ -202,6 +202,15 @@ g *runqsteal(p *pp, p *p2, bool stealrunnextg)
 
 /* ---- global queue (sched.lock held) ---- */
 
+/* runqsize is written under sched.lock but read without it (a quick
+ * "anything there?" before taking the lock), hence the atomic. */
+static inline void runqsize_add(int32_t n)
+{
+	atomic_store_explicit(&sched.runqsize,
+	        atomic_load_explicit(&sched.runqsize, memory_order_relaxed) + n,
+	        memory_order_relaxed);
+}
+
 void globrunqput(g *gp)
 {
 	gp->schedlink = NULL;
@@ -210,7 +219,7 @@ void globrunqput(g *gp)
 	else
 		sched.runq.head = gp;
 	sched.runq.tail = gp;
-	sched.runqsize++;
+	runqsize_add(1);
 }
 
 void globrunqputhead(g *gp)
@@ -219,7 +228,7 @@ void globrunqputhead(g *gp)
 	sched.runq.head = gp;
 	if (!sched.runq.tail)
 		sched.runq.tail = gp;
-	sched.runqsize++;
+	runqsize_add(1);
 }
 
 void globrunqputbatch(gqueue *batch, int32_t n)
@@ -231,7 +240,7 @@ void globrunqputbatch(gqueue *batch, int32_t n)
 	else
 		sched.runq.head = batch->head;
 	sched.runq.tail = batch->tail;
-	sched.runqsize += n;
+	runqsize_add(n);
 	batch->head = batch->tail = NULL;
 }
 
@@ -251,16 +260,17 @@ static g *globrunqpop(void)
  * local queue. */
 g *globrunqget(p *pp, int32_t max)
 {
-	if (sched.runqsize == 0)
+	int32_t size = atomic_load_explicit(&sched.runqsize, memory_order_relaxed);
+	if (size == 0)
 		return NULL;
-	int32_t n = sched.runqsize / atomic_load_explicit(&gomaxprocs, memory_order_relaxed) + 1;
-	if (n > sched.runqsize)
-		n = sched.runqsize;
+	int32_t n = size / atomic_load_explicit(&gomaxprocs, memory_order_relaxed) + 1;
+	if (n > size)
+		n = size;
 	if (max > 0 && n > max)
 		n = max;
 	if (n > GORT_RUNQ_SIZE / 2)
 		n = GORT_RUNQ_SIZE / 2;
-	sched.runqsize -= n;
+	runqsize_add(-n);
 	g *gp = globrunqpop();
 	for (n--; n > 0; n--)
 		runqput(pp, globrunqpop(), false);

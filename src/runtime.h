@@ -227,11 +227,11 @@ typedef struct schedt {
 	_Atomic int32_t nmspinning;
 
 	gqueue runq;            /* global run queue */
-	int32_t runqsize;
+	_Atomic int32_t runqsize;
 
 	mutex gfree_lock;       /* global dead-G list */
 	g *gfree;
-	int32_t gfreecnt;
+	_Atomic int32_t gfreecnt;
 
 	_Atomic uint32_t gcwaiting; /* stop-the-world requested */
 	int32_t stopwait;           /* Ps still to stop */

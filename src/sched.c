@@ -145,7 +145,7 @@ top:
 
 	/* Fairness: without this, two goroutines that keep readying each
 	 * other through runnext could starve the global queue. */
-	if (pp->schedtick % 61 == 0 && __atomic_load_n(&sched.runqsize, __ATOMIC_RELAXED) > 0) {
+	if (pp->schedtick % 61 == 0 && atomic_load_explicit(&sched.runqsize, memory_order_relaxed) > 0) {
 		lock(&sched.lock);
 		gp = globrunqget(pp, 1);
 		unlock(&sched.lock);
@@ -156,7 +156,7 @@ top:
 	if ((gp = runqget(pp, inherit)) != NULL)
 		return gp;
 
-	if (__atomic_load_n(&sched.runqsize, __ATOMIC_RELAXED) != 0) {
+	if (atomic_load_explicit(&sched.runqsize, memory_order_relaxed) != 0) {
 		lock(&sched.lock);
 		gp = globrunqget(pp, 0);
 		unlock(&sched.lock);
@@ -187,7 +187,7 @@ top:
 		unlock(&sched.lock);
 		goto top;
 	}
-	if (sched.runqsize != 0) {
+	if (atomic_load_explicit(&sched.runqsize, memory_order_relaxed) != 0) {
 		gp = globrunqget(pp, 0);
 		unlock(&sched.lock);
 		return gp;
