@@ -95,24 +95,30 @@ static bool validtransition(uint32_t from, uint32_t to)
 	}
 }
 
+/* Change gp's status from oldval to newval, which must be a valid
+ * transition from gp's actual status. Only gp's current owner changes its
+ * status (see runtime.h), so a load, a check and a release store do what
+ * Go's CAS does without a locked instruction on every switch; the check
+ * still catches any transition made from a wrong state. */
 void casgstatus(g *gp, uint32_t oldval, uint32_t newval)
 {
 	if (unlikely(!validtransition(oldval, newval)))
 		throw("casgstatus: bad incoming values");
-	uint32_t cur = oldval;
-	if (unlikely(!atomic_compare_exchange_strong_explicit(&gp->atomicstatus, &cur, newval,
-	        memory_order_acq_rel, memory_order_relaxed))) {
-		printstr("runtime: casgstatus: oldval=");
-		printint(oldval);
-		printstr(" newval=");
-		printint(newval);
-		printstr(" actual=");
-		printint(cur);
-		printstr(" goid=");
-		printint(gp->goid);
-		printstr("\n");
-		throw("casgstatus: bad incoming values");
+	uint32_t cur = atomic_load_explicit(&gp->atomicstatus, memory_order_relaxed);
+	if (likely(cur == oldval)) {
+		atomic_store_explicit(&gp->atomicstatus, newval, memory_order_release);
+		return;
 	}
+	printstr("runtime: casgstatus: oldval=");
+	printint(oldval);
+	printstr(" newval=");
+	printint(newval);
+	printstr(" actual=");
+	printint(cur);
+	printstr(" goid=");
+	printint(gp->goid);
+	printstr("\n");
+	throw("casgstatus: bad incoming values");
 }
 
 /* Written under gfree_lock, peeked at without it. */

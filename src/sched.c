@@ -332,14 +332,29 @@ void goready(g *gp)
 	wakep();
 }
 
+/* gp yields: it goes to the global queue. While sched.lock is held
+ * anyway, take the next G the way findrunnable would when this P has no
+ * local work (one lock round trip per yield instead of two); in every
+ * other case findrunnable decides. */
 static g *gosched_m(m *mp, g *gp)
 {
+	p *pp = mp->p;
 	casgstatus(gp, _Grunning, _Grunnable);
 	dropg(mp, gp);
+	g *next = NULL;
 	lock(&sched.lock);
 	globrunqput(gp);
+	if (!atomic_load_explicit(&sched.gcwaiting, memory_order_relaxed) &&
+	    !atomic_load_explicit(&sched.exiting, memory_order_relaxed)) {
+		if (pp->schedtick % 61 == 0)
+			next = globrunqget(pp, 1);
+		else if (runqempty(pp))
+			next = globrunqget(pp, 0);
+	}
 	unlock(&sched.lock);
-	return NULL;
+	if (next)
+		pp->schedtick++; /* a fresh time slice: mloop runs it inheriting */
+	return next;
 }
 
 void gosched(void)

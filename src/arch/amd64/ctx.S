@@ -8,7 +8,10 @@
  *     sp+8   r15, r14, r13, r12, rbx, rbp
  *     sp+56  return address
  * Only callee-saved state is kept: ctxswitch is called like any function,
- * so everything else is already dead or spilled by the caller.
+ * so everything else is already dead or spilled by the caller. The FP
+ * control words are callee-saved too (a goroutine may change its rounding
+ * mode); loading them is slow, so they are loaded only when the incoming
+ * context's values differ from the current ones, which is rare.
  * ctx_amd64.c builds the same frame on a fresh stack (ctx_prepare).
  */
 	.text
@@ -27,11 +30,17 @@ ctxswitch:
 	subq	$8, %rsp
 	stmxcsr	(%rsp)
 	fnstcw	4(%rsp)
+	/* Reload each word with its own size: one 8-byte load spanning both
+	 * stores would miss store forwarding and stall. */
+	movl	(%rsp), %eax
+	movzwl	4(%rsp), %edx
 	movq	%rsp, (%rdi)
 	movq	%rsi, %rsp
-	ldmxcsr	(%rsp)
-	fldcw	4(%rsp)
-	addq	$8, %rsp
+	cmpl	(%rsp), %eax
+	jne	1f
+	cmpw	4(%rsp), %dx
+	jne	1f
+2:	addq	$8, %rsp
 	popq	%r15
 	popq	%r14
 	popq	%r13
@@ -39,6 +48,9 @@ ctxswitch:
 	popq	%rbx
 	popq	%rbp
 	ret
+1:	ldmxcsr	(%rsp)
+	fldcw	4(%rsp)
+	jmp	2b
 	.cfi_endproc
 	.size ctxswitch, .-ctxswitch
 
