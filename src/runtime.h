@@ -109,7 +109,8 @@ extern const char *const waitreason_strings[waitReasonCount];
 typedef struct stack {
 	uintptr_t lo;
 	uintptr_t hi;
-	bool canary;    /* no hardware guard: a canary word sits at lo */
+	uintptr_t lowsp; /* lowest sp seen at a switch: how deep it was used */
+	bool canary;     /* no hardware guard: a canary word sits at lo */
 } stack;
 
 struct g {
@@ -192,6 +193,12 @@ struct p {
 	stack stackcache[STACK_CACHE_MAX];
 	int32_t nstackcache;
 
+	/* Gs created and exited on this P. Written only by the P's owner
+	 * (no locked instruction); gort_numgoroutine sums them. A shared
+	 * counter would bounce between cores on every spawn and exit. */
+	_Atomic int64_t gcreated;
+	_Atomic int64_t gexited;
+
 	/* Goroutine ids handed out without touching sched.goidgen. */
 	int64_t goidcache;
 	int64_t goidcacheend;
@@ -236,9 +243,9 @@ typedef struct schedt {
 	_Atomic uint32_t gcwaiting; /* stop-the-world requested */
 	int32_t stopwait;           /* Ps still to stop */
 	note stopnote;              /* wakes the stopper when stopwait hits 0 */
-	uint32_t worldsema;         /* serialises stop-the-world callers */
+	uint32_t worldsema;         /* semaphore (1 = free): one stopper at a time */
 
-	_Atomic int64_t ngoroutine; /* Gs that exist now */
+	_Atomic int64_t ngforeign;  /* Gs created by threads without a P */
 	_Atomic uint32_t mainstarted; /* the main goroutine began running */
 	_Atomic uint32_t exiting;   /* main returned: Ms wind down */
 	note exitnote;              /* wakes M0 when the last other M ends */
@@ -358,6 +365,18 @@ void stackcache_release(p *pp);
 void stack_teardown(void);
 size_t stack_guard_size(void);
 bool stack_canary_ok(const stack *stk);
+
+/* Called on the goroutine's stack each time it switches out or exits:
+ * note how deep the stack is in use (stack.c releases pages of deep
+ * stacks), and catch an overflow of a stack guarded only by a canary. */
+static inline void stack_track(g *gp)
+{
+	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+	if (sp < gp->stk.lowsp)
+		gp->stk.lowsp = sp;
+	if (unlikely(gp->stk.canary) && !stack_canary_ok(&gp->stk))
+		fatal("stack overflow");
+}
 extern size_t stackpool_size;  /* usable bytes of pooled stacks */
 extern size_t stack_default;   /* default usable bytes for new Gs */
 

@@ -258,8 +258,7 @@ void mcall(g *(*fn)(m *, g *))
 {
 	m *mp = getm();
 	g *gp = mp->curg;
-	if (unlikely(!stack_canary_ok(&gp->stk)))
-		fatal("stack overflow");
+	stack_track(gp);
 	mp->mcallfn = fn;
 	gogo_switch(&gp->sched, &mp->g0, false);
 }
@@ -366,8 +365,7 @@ _Noreturn void goexit1(void)
 {
 	m *mp = getm();
 	g *gp = mp->curg;
-	if (unlikely(!stack_canary_ok(&gp->stk)))
-		fatal("stack overflow");
+	stack_track(gp);
 	mp->mcallfn = goexit0;
 	/* The stack is released by goexit0; this side never resumes. */
 	gogo_switch(&gp->sched, &mp->g0, true);

@@ -36,10 +36,17 @@
  *
  * Reuse. Freed pool-size stacks go to the P's cache (STACK_CACHE_MAX,
  * LIFO, no lock, still hot in cache). When the cache is full, half of it
- * moves to the global pool; a stack entering the global pool gives back to
- * the kernel (MADV_DONTNEED) every page below its top KEEP_SIZE bytes, so
- * a burst of deep stacks does not stay resident. Chunks are unmapped only
- * at teardown. Guard markers survive MADV_DONTNEED.
+ * moves to the global pool. A stack entering the global pool gives back
+ * to the kernel (MADV_DONTNEED) every page below its top KEEP_SIZE bytes
+ * if it was used below them, so a burst of deep stacks does not stay
+ * resident. How deep a stack was used is the lowest stack pointer seen
+ * each time its goroutines switched out (stack_track): free to keep, but
+ * blind to a deep call that returned before its goroutine ever switched
+ * out; such pages stay with the stack until a later user switches out
+ * deep. Doing it unconditionally would cost a system call (~10 µs here)
+ * per exiting goroutine; mincore to look first costs one as well.
+ * Chunks are unmapped only at teardown. Guard markers survive
+ * MADV_DONTNEED.
  *
  * Locking: stackpool.lock protects the global free list and the chunk
  * list; it nests inside nothing but may be taken while holding sched.lock
@@ -153,6 +160,7 @@ static bool carve_locked(stack *out)
 	uintptr_t slot = (uintptr_t)c->base + (size_t)c->used++ * slot_size();
 	out->lo = slot + GUARD_SIZE;
 	out->hi = out->lo + stackpool_size;
+	out->lowsp = out->hi;
 	out->canary = false;
 	return true;
 }
@@ -172,9 +180,13 @@ static bool pool_get(stack *out, bool *fresh)
 	return ok;
 }
 
-/* Give pages below the top KEEP_SIZE bytes back to the kernel. */
-static void release_pages(const stack *stk)
+/* Give pages below the top KEEP_SIZE bytes back to the kernel, if the
+ * stack was used down there. */
+static void release_pages(stack *stk)
 {
+	if (stk->lowsp >= stk->hi - KEEP_SIZE)
+		return;
+	stk->lowsp = stk->hi;
 	size_t len = (stk->hi - stk->lo) - KEEP_SIZE;
 	/* Keep the bottom page when it holds the canary. */
 	uintptr_t from = stk->lo;
@@ -216,6 +228,7 @@ static bool alloc_own(size_t size, stack *out)
 		return false;
 	out->lo = (uintptr_t)base + GUARD_SIZE;
 	out->hi = out->lo + size;
+	out->lowsp = out->hi;
 	out->canary = false;
 	if (!guard_install(out->lo))
 		canary_set(out);
