@@ -79,42 +79,15 @@ uint32_t readgstatus(g *gp)
 	return atomic_load_explicit(&gp->atomicstatus, memory_order_acquire);
 }
 
-/* The transitions a G may make; anything else is runtime corruption. */
-static bool validtransition(uint32_t from, uint32_t to)
+/* Out of line: the report of a transition from a wrong state. */
+void badgstatus(g *gp, uint32_t oldval, uint32_t newval)
 {
-	switch (from) {
-	case _Gidle: return to == _Gdead;
-	case _Gdead: return to == _Grunnable;
-	case _Grunnable: return to == _Grunning;
-	case _Grunning: return to == _Grunnable || to == _Gwaiting || to == _Gsyscall ||
-		                   to == _Gpreempted || to == _Gdead;
-	case _Gsyscall: return to == _Grunning || to == _Grunnable;
-	case _Gwaiting: return to == _Grunnable;
-	case _Gpreempted: return to == _Gwaiting || to == _Grunnable;
-	default: return false;
-	}
-}
-
-/* Change gp's status from oldval to newval, which must be a valid
- * transition from gp's actual status. Only gp's current owner changes its
- * status (see runtime.h), so a load, a check and a release store do what
- * Go's CAS does without a locked instruction on every switch; the check
- * still catches any transition made from a wrong state. */
-void casgstatus(g *gp, uint32_t oldval, uint32_t newval)
-{
-	if (unlikely(!validtransition(oldval, newval)))
-		throw("casgstatus: bad incoming values");
-	uint32_t cur = atomic_load_explicit(&gp->atomicstatus, memory_order_relaxed);
-	if (likely(cur == oldval)) {
-		atomic_store_explicit(&gp->atomicstatus, newval, memory_order_release);
-		return;
-	}
 	printstr("runtime: casgstatus: oldval=");
 	printint(oldval);
 	printstr(" newval=");
 	printint(newval);
 	printstr(" actual=");
-	printint(cur);
+	printint(atomic_load_explicit(&gp->atomicstatus, memory_order_relaxed));
 	printstr(" goid=");
 	printint(gp->goid);
 	printstr("\n");

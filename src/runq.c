@@ -260,10 +260,19 @@ static g *globrunqpop(void)
  * local queue. */
 g *globrunqget(p *pp, int32_t max)
 {
+	return globrunqget_deferring(pp, max, NULL, NULL);
+}
+
+/* globrunqget, except that if the batch includes `held` (a G whose
+ * context is not saved yet), it is left in *deferred instead of the local
+ * queue, for the caller to queue once it is safe. */
+g *globrunqget_deferring(p *pp, int32_t max, g *held, g **deferred)
+{
 	int32_t size = atomic_load_explicit(&sched.runqsize, memory_order_relaxed);
 	if (size == 0)
 		return NULL;
-	int32_t n = size / atomic_load_explicit(&gomaxprocs, memory_order_relaxed) + 1;
+	int32_t procs = atomic_load_explicit(&gomaxprocs, memory_order_relaxed);
+	int32_t n = (procs == 1 ? size : size / procs) + 1; /* spare a division */
 	if (n > size)
 		n = size;
 	if (max > 0 && n > max)
@@ -272,7 +281,12 @@ g *globrunqget(p *pp, int32_t max)
 		n = GORT_RUNQ_SIZE / 2;
 	runqsize_add(-n);
 	g *gp = globrunqpop();
-	for (n--; n > 0; n--)
-		runqput(pp, globrunqpop(), false);
+	for (n--; n > 0; n--) {
+		g *x = globrunqpop();
+		if (x == held)
+			*deferred = x;
+		else
+			runqput(pp, x, false);
+	}
 	return gp;
 }

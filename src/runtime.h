@@ -149,6 +149,8 @@ struct m {
 	m *alllink;             /* allm */
 	g *(*mcallfn)(m *, g *); /* what g0 runs after a G switched to it */
 	bool (*waitunlockf)(g *, void *); /* gopark's unlock callback */
+	g *runqafter;           /* gosched's direct switch: queue it, then */
+	mutex *unlockafter;     /* release this, once switched away from it */
 	void *waitlock;
 	uint64_t fastrand;      /* per-M random state (wyrand) */
 	pthread_t thread;
@@ -288,8 +290,36 @@ void printint(int64_t v);
 void printhex(uint64_t v);
 
 /* g.c */
-void casgstatus(g *gp, uint32_t oldval, uint32_t newval);
 uint32_t readgstatus(g *gp);
+_Noreturn void badgstatus(g *gp, uint32_t oldval, uint32_t newval);
+
+/* The transitions a G may make (bit `to` set in validnext[from]);
+ * anything else is runtime corruption. */
+#define GBIT(s) (1u << (s))
+static const uint32_t validnext[10] = {
+	[_Gidle] = GBIT(_Gdead),
+	[_Gdead] = GBIT(_Grunnable),
+	[_Grunnable] = GBIT(_Grunning),
+	[_Grunning] = GBIT(_Grunnable) | GBIT(_Gwaiting) | GBIT(_Gsyscall) |
+	              GBIT(_Gpreempted) | GBIT(_Gdead),
+	[_Gsyscall] = GBIT(_Grunning) | GBIT(_Grunnable),
+	[_Gwaiting] = GBIT(_Grunnable),
+	[_Gpreempted] = GBIT(_Gwaiting) | GBIT(_Grunnable),
+};
+
+/* Change gp's status from oldval to newval, which must be a valid
+ * transition from gp's actual status. Only gp's current owner changes its
+ * status (see the top of this file), so a load, a check and a release
+ * store do what Go's CAS does without a locked instruction on every
+ * switch; the check still catches any transition made from a wrong
+ * state. Callers pass constants, so the table check folds away. */
+static inline void casgstatus(g *gp, uint32_t oldval, uint32_t newval)
+{
+	if (unlikely(oldval >= 10 || !(validnext[oldval] & GBIT(newval)) ||
+	             atomic_load_explicit(&gp->atomicstatus, memory_order_relaxed) != oldval))
+		badgstatus(gp, oldval, newval);
+	atomic_store_explicit(&gp->atomicstatus, newval, memory_order_release);
+}
 int64_t newproc(void (*fn)(void *), void *arg, size_t stacksize,
                 const char *name, uintptr_t callerpc);
 void gfput(p *pp, g *gp);
@@ -310,6 +340,7 @@ void globrunqput(g *gp);
 void globrunqputhead(g *gp);
 void globrunqputbatch(gqueue *batch, int32_t n);
 g *globrunqget(p *pp, int32_t max);
+g *globrunqget_deferring(p *pp, int32_t max, g *held, g **deferred);
 uint32_t runqlen(p *pp);
 
 /* p.c */

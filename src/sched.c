@@ -254,6 +254,23 @@ void mloop(m *mp)
 }
 
 /* Switch from the current G to g0 and run fn(m, g) there. */
+/* First thing a goroutine does when it is switched in: finish what the
+ * goroutine that switched to it directly (gosched) had to leave until its
+ * own context was saved. */
+static inline void switchedin(void)
+{
+	m *mp = getm();
+	if (likely(!mp->unlockafter))
+		return;
+	if (mp->runqafter) {
+		runqput(mp->p, mp->runqafter, false);
+		mp->runqafter = NULL;
+	}
+	mutex *l = mp->unlockafter;
+	mp->unlockafter = NULL;
+	unlock(l);
+}
+
 void mcall(g *(*fn)(m *, g *))
 {
 	m *mp = getm();
@@ -261,6 +278,7 @@ void mcall(g *(*fn)(m *, g *))
 	stack_track(gp);
 	mp->mcallfn = fn;
 	gogo_switch(&gp->sched, &mp->g0, false);
+	switchedin();
 }
 
 static void dropg(m *mp, g *gp)
@@ -331,34 +349,69 @@ void goready(g *gp)
 	wakep();
 }
 
-/* gp yields: it goes to the global queue. While sched.lock is held
- * anyway, take the next G the way findrunnable would when this P has no
- * local work (one lock round trip per yield instead of two); in every
- * other case findrunnable decides. */
+/* gp yields to the global queue (Go's gosched_m); findrunnable picks
+ * what runs next. */
 static g *gosched_m(m *mp, g *gp)
 {
-	p *pp = mp->p;
 	casgstatus(gp, _Grunning, _Grunnable);
 	dropg(mp, gp);
-	g *next = NULL;
 	lock(&sched.lock);
 	globrunqput(gp);
-	if (!atomic_load_explicit(&sched.gcwaiting, memory_order_relaxed) &&
-	    !atomic_load_explicit(&sched.exiting, memory_order_relaxed)) {
-		if (pp->schedtick % 61 == 0)
-			next = globrunqget(pp, 1);
-		else if (runqempty(pp))
-			next = globrunqget(pp, 0);
-	}
 	unlock(&sched.lock);
-	if (next)
-		pp->schedtick++; /* a fresh time slice: mloop runs it inheriting */
-	return next;
+	return NULL;
 }
 
+/*
+ * gosched: the decision gosched_m + findrunnable would make, taken on the
+ * yielding goroutine's own stack, then one switch straight to the next G
+ * instead of two through g0. The yielding G goes to the global queue's
+ * tail under sched.lock, and the lock is held across the switch: it
+ * keeps every other M from taking that G before its context is saved;
+ * the next G releases it (switchedin). If the global-queue batch moves
+ * the yielding G to the local queue, where thieves need no lock, that
+ * happens only after the switch. When the world is stopping or the
+ * runtime exiting, the ordinary path through g0 decides.
+ */
 void gosched(void)
 {
-	mcall(gosched_m);
+	m *mp = getm();
+	g *gp = mp->curg;
+	p *pp = mp->p;
+	stack_track(gp);
+	if (atomic_load_explicit(&sched.gcwaiting, memory_order_relaxed) ||
+	    atomic_load_explicit(&sched.exiting, memory_order_relaxed)) {
+		mcall(gosched_m);
+		return;
+	}
+	lock(&sched.lock);
+	casgstatus(gp, _Grunning, _Grunnable);
+	globrunqput(gp);
+	/* findrunnable's order: the global queue every 61st tick, the local
+	 * queue, the global queue (which now holds gp, so something runs). */
+	bool inherit = false;
+	g *next;
+	if (pp->schedtick % 61 == 0)
+		next = globrunqget_deferring(pp, 1, gp, &mp->runqafter);
+	else if ((next = runqget(pp, &inherit)) == NULL)
+		next = globrunqget_deferring(pp, 0, gp, &mp->runqafter);
+	if (!inherit)
+		pp->schedtick++;
+	casgstatus(next, _Grunnable, _Grunning);
+	if (next == gp) {
+		/* Nothing else to run: gp comes straight back. */
+		unlock(&sched.lock);
+		return;
+	}
+	gp->m = NULL;
+	mp->curg = next;
+	next->m = mp;
+	next->waitsince = 0;
+	next->preempt = false;
+	if (!next->sched.sp)
+		gstart_prepare(pp, next);
+	mp->unlockafter = &sched.lock;
+	gogo_switch(&gp->sched, &next->sched, false);
+	switchedin();
 }
 
 _Noreturn void goexit1(void)
@@ -376,6 +429,7 @@ _Noreturn void goexit1(void)
 _Noreturn void gostart(void)
 {
 	ctx_entered();
+	switchedin();
 	g *gp = getg();
 	gp->fn(gp->arg);
 	goexit1();
