@@ -27,6 +27,10 @@ enum { SIGSTACK_SIZE = 64 * 1024 };
 
 static struct sigaction oldsegv, oldbus;
 static stack_t m0_oldaltstack;
+/* The signal mask of the thread that called gort_main: every M runs with
+ * it, so a program that blocks signals everywhere but in one thread of
+ * its own (sigwait) keeps that arrangement. */
+static sigset_t initmask;
 
 static uintptr_t context_sp(void *uc)
 {
@@ -89,6 +93,7 @@ static void sigfault(int sig, siginfo_t *info, void *uc)
 
 int signal_init(void)
 {
+	pthread_sigmask(SIG_SETMASK, NULL, &initmask);
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_sigaction = sigfault;
@@ -110,7 +115,7 @@ void signal_teardown(void)
 }
 
 /* Per-M set-up on its own thread: an alternate signal stack, and the
- * signals newm blocked while the thread started. */
+ * program's signal mask in place of the full one newm started it with. */
 int minit_signals(m *mp)
 {
 	mp->sigstack = sysalloc(SIGSTACK_SIZE);
@@ -118,11 +123,8 @@ int minit_signals(m *mp)
 		stack_t ss = {.ss_sp = mp->sigstack, .ss_size = SIGSTACK_SIZE, .ss_flags = 0};
 		sigaltstack(&ss, mp->ism0 ? &m0_oldaltstack : NULL);
 	}
-	if (!mp->ism0) {
-		sigset_t none;
-		sigemptyset(&none);
-		pthread_sigmask(SIG_SETMASK, &none, NULL);
-	}
+	if (!mp->ism0)
+		pthread_sigmask(SIG_SETMASK, &initmask, NULL);
 	return mp->sigstack ? 0 : -1;
 }
 
