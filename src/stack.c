@@ -199,6 +199,8 @@ static void release_pages(stack *stk)
 
 static void pool_put(stack *stks, size_t n)
 {
+	if (n == 0)
+		return;
 	for (size_t i = 0; i < n; i++)
 		release_pages(&stks[i]);
 	lock(&stackpool.lock);
