@@ -1,0 +1,44 @@
+#!/bin/sh
+# check_symbols.sh LIB... - every global symbol a gort library defines must
+# start with gort_ (the public API). Internal names are hidden in the shared
+# library and made local in the static one, so a program may define its own
+# schedule() or lock(). gort__ (the internal prefix) must not be visible
+# either. Prints the offenders and exits 1 if there are any.
+#
+# Static archives (.a) are read with `nm -g --defined-only`, shared objects
+# with `nm -D --defined-only` (the dynamic symbol table). NM overrides nm.
+set -u
+nm=${NM:-nm}
+[ -n "$nm" ] || nm=nm
+[ $# -gt 0 ] || { echo "usage: $0 libgort.a libgort.so ..." >&2; exit 2; }
+
+status=0
+for lib in "$@"; do
+	if [ ! -e "$lib" ]; then
+		echo "FAIL $lib: no such file"
+		status=1
+		continue
+	fi
+	case $lib in
+	*.a) syms=$("$nm" -g --defined-only "$lib") ;;
+	*) syms=$("$nm" -D --defined-only "$lib") ;;
+	esac || { echo "FAIL $lib: $nm failed"; status=1; continue; }
+	# Lines are "[value] type name"; archive member headers end in ':'.
+	names=$(printf '%s\n' "$syms" | awk 'NF >= 2 && $NF !~ /:$/ { print $NF }' | sort -u)
+	public=$(printf '%s\n' "$names" | grep -c '^gort_[^_]')
+	# Symbols the linker defines in every shared object, and version nodes.
+	bad=$(printf '%s\n' "$names" | grep -v '^gort_[^_]' |
+		grep -v -E '^(_init|_fini|_edata|_end|__bss_start|GORT_[A-Z0-9_.]*)$' |
+		grep -v '^$')
+	if [ -n "$bad" ]; then
+		echo "FAIL $lib: global symbols outside the gort_ API:"
+		printf '%s\n' "$bad" | sed 's/^/  /'
+		status=1
+	elif [ "$public" -eq 0 ]; then
+		echo "FAIL $lib: no gort_ symbol defined"
+		status=1
+	else
+		echo "ok   $lib: $public global symbols, all gort_*"
+	fi
+done
+exit $status

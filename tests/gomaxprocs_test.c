@@ -1,0 +1,212 @@
+/*
+ * gomaxprocs_test proves gort_gomaxprocs's contract:
+ *  - the default is $GOMAXPROCS when set, else gort_numcpu(); n <= 0 only
+ *    queries; the return value is always the previous value; values above
+ *    GORT_MAX_PROCS are clamped;
+ *  - outside gort_main it sets the value the next gort_main starts with,
+ *    and that many Ps really run goroutines in parallel (N goroutines
+ *    that wait for each other without yielding all get through); a resize
+ *    inside gort_main does the same;
+ *  - changing it repeatedly (1,2,3,1,4,2,...) while many goroutines spawn,
+ *    yield with gort_gosched and count loses no goroutine and no
+ *    increment: the final counts are exact.
+ */
+#include "harness.h"
+
+#include <stdatomic.h>
+
+#include "gort.h"
+
+static void wait_only_main(void)
+{
+	int64_t deadline = gort_nanotime() + 10LL * 1000000000;
+	while (gort_numgoroutine() != 1 && gort_nanotime() < deadline)
+		gort_gosched();
+	CHECK_EQ(gort_numgoroutine(), 1);
+}
+
+/* ---------------------------------------------------------------------
+ * Rendezvous: n goroutines that spin, without yielding, until all n have
+ * arrived. Only n Ps running at once get them all through.
+ * ------------------------------------------------------------------- */
+
+static atomic_int arrived;
+static atomic_int gave_up;
+static int rendezvous_n;
+static gort_waitgroup rendezvous_wg;
+
+static void spinner(void *arg)
+{
+	(void)arg;
+	atomic_fetch_add(&arrived, 1);
+	int64_t deadline = harness_now() + 10LL * 1000000000;
+	while (atomic_load(&arrived) < rendezvous_n) {
+		if (harness_now() > deadline) {
+			atomic_fetch_add(&gave_up, 1);
+			break;
+		}
+	}
+	gort_wg_done(&rendezvous_wg);
+}
+
+static void rendezvous(int n)
+{
+	atomic_store(&arrived, 0);
+	atomic_store(&gave_up, 0);
+	rendezvous_n = n;
+	CHECK_EQ(gort_wg_add(&rendezvous_wg, n), 0);
+	for (int i = 0; i < n; i++)
+		CHECK(gort_go(spinner, NULL) > 1);
+	CHECK_EQ(gort_wg_wait(&rendezvous_wg), 0);
+	if (atomic_load(&gave_up) != 0)
+		FAILF("%d goroutines never ran at once with GOMAXPROCS=%d "
+		      "(%d arrived)",
+		      n, gort_gomaxprocs(0), atomic_load(&arrived));
+}
+
+/* ---------------------------------------------------------------------
+ * Default, query, clamp, and the value the next gort_main starts with.
+ * ------------------------------------------------------------------- */
+
+static int expected_default(void)
+{
+	const char *env = getenv("GOMAXPROCS");
+	if (env != NULL) {
+		char *end;
+		long n = strtol(env, &end, 10);
+		if (*env != '\0' && *end == '\0' && n > 0)
+			return n > GORT_MAX_PROCS ? GORT_MAX_PROCS : (int)n;
+	}
+	return gort_numcpu();
+}
+
+static int starts_with_main(void *arg)
+{
+	int want = (int)(intptr_t)arg;
+	CHECK_EQ(gort_gomaxprocs(0), want);
+	rendezvous(want);
+	CHECK_EQ(gort_gomaxprocs(4), want);
+	CHECK_EQ(gort_gomaxprocs(-1), 4);
+	rendezvous(4);
+	CHECK_EQ(gort_gomaxprocs(1), 4);
+	CHECK_EQ(gort_gomaxprocs(0), 1);
+	rendezvous(1);
+	wait_only_main();
+	return 11;
+}
+
+static void outside_runtime(void)
+{
+	int def = expected_default();
+	CHECK(def >= 1);
+	CHECK_EQ(gort_gomaxprocs(0), def);
+	CHECK_EQ(gort_gomaxprocs(-5), def);
+	CHECK_EQ(gort_gomaxprocs(3), def);
+	CHECK_EQ(gort_gomaxprocs(0), 3);
+	CHECK_EQ(gort_main(starts_with_main, (void *)(intptr_t)3), 11);
+	/* Clamping, outside the runtime (no 1024 Ps are started). */
+	int cur = gort_gomaxprocs(0);
+	CHECK_EQ(gort_gomaxprocs(GORT_MAX_PROCS + 1000), cur);
+	CHECK_EQ(gort_gomaxprocs(0), GORT_MAX_PROCS);
+	CHECK_EQ(gort_gomaxprocs(2), GORT_MAX_PROCS);
+	CHECK_EQ(gort_gomaxprocs(0), 2);
+	CHECK_EQ(gort_main(starts_with_main, (void *)(intptr_t)2), 11);
+}
+
+/* ---------------------------------------------------------------------
+ * Resizing under load.
+ * ------------------------------------------------------------------- */
+
+#define WORKERS 16
+#define MIN_ITERS 500   /* per worker, whatever the resizes do */
+#define SPAWN_EVERY 10  /* a worker spawns a child every so many iters */
+
+static atomic_bool stop;
+static atomic_long iters_total;    /* incremented once per iteration */
+static atomic_long children_run;   /* incremented by each child */
+static long iters_by_worker[WORKERS];
+static long spawned_by_worker[WORKERS];
+static gort_waitgroup workers_wg;
+static gort_waitgroup children_wg;
+
+static void load_child(void *arg)
+{
+	(void)arg;
+	gort_gosched();
+	atomic_fetch_add(&children_run, 1);
+	gort_wg_done(&children_wg);
+}
+
+static void worker(void *arg)
+{
+	int w = (int)(intptr_t)arg;
+	long iters = 0;
+	long spawned = 0;
+	while (!atomic_load(&stop) || iters < MIN_ITERS) {
+		atomic_fetch_add(&iters_total, 1);
+		iters++;
+		if (iters % SPAWN_EVERY == 0) {
+			CHECK_EQ(gort_wg_add(&children_wg, 1), 0);
+			if (gort_go(load_child, NULL) < 0)
+				FAILF("gort_go: %s", strerror(errno));
+			spawned++;
+		}
+		gort_gosched();
+	}
+	iters_by_worker[w] = iters;
+	spawned_by_worker[w] = spawned;
+	gort_wg_done(&workers_wg);
+}
+
+static const int resize_seq[] = {1, 2, 3, 1, 4, 2, 3, 2, 1, 4, 3, 1, 2};
+#define RESIZE_SEQ_LEN ((int)(sizeof(resize_seq) / sizeof(resize_seq[0])))
+
+static void resize_repeatedly(int changes)
+{
+	int prev = gort_gomaxprocs(0);
+	for (int c = 0; c < changes; c++) {
+		int n = resize_seq[c % RESIZE_SEQ_LEN];
+		CHECK_EQ(gort_gomaxprocs(n), prev);
+		CHECK_EQ(gort_gomaxprocs(0), n);
+		prev = n;
+		for (int k = 0; k < 20; k++)
+			gort_gosched();
+	}
+}
+
+static int load_main(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(gort_wg_add(&workers_wg, WORKERS), 0);
+	for (int w = 0; w < WORKERS; w++)
+		CHECK(gort_go(worker, (void *)(intptr_t)w) > 1);
+	resize_repeatedly(SCALE(300));
+	atomic_store(&stop, true);
+	CHECK_EQ(gort_wg_wait(&workers_wg), 0);
+	CHECK_EQ(gort_wg_wait(&children_wg), 0);
+	long iters = 0;
+	long spawned = 0;
+	for (int w = 0; w < WORKERS; w++) {
+		iters += iters_by_worker[w];
+		spawned += spawned_by_worker[w];
+	}
+	CHECK_EQ(atomic_load(&iters_total), iters);
+	CHECK_EQ(atomic_load(&children_run), spawned);
+	CHECK(spawned >= WORKERS * (MIN_ITERS / SPAWN_EVERY));
+	wait_only_main();
+	return 0;
+}
+
+static void resize_under_load(void)
+{
+	gort_gomaxprocs(2);
+	CHECK_EQ(gort_main(load_main, NULL), 0);
+}
+
+int main(void)
+{
+	RUN_CASE(outside_runtime, 40);
+	RUN_CASE(resize_under_load, 40);
+	PASS("gomaxprocs_test");
+	return 0;
+}

@@ -1,0 +1,444 @@
+/*
+ * goroutine_api_test proves the small goroutine calls of gort.h:
+ *  - gort_goid: 1 for main, the value gort_go returned inside a goroutine,
+ *    0 outside the runtime;
+ *  - gort_gosched lets a runnable goroutine run before the caller goes on
+ *    (GOMAXPROCS 1), and two goroutines can hand the P back and forth;
+ *  - gort_goexit ends a goroutine at once (code after it never runs, also
+ *    from a nested call) and, in the main goroutine, ends gort_main with 0;
+ *  - gort_go(NULL) and bad attrs fail with EINVAL; gort_go_attr with a
+ *    2 MiB stack runs a goroutine that touches a 1 MiB local array; a NULL
+ *    or zeroed attr means defaults; gort_set_stack_size sets, queries and
+ *    rejects out-of-range sizes, and its default is used by gort_go;
+ *  - gort_numcpu is within [1, CPUs in the affinity mask];
+ *  - gort_nanotime is monotonic and agrees with CLOCK_MONOTONIC;
+ *  - waitgroup errors: NULL is EINVAL; a counter going negative is ERANGE
+ *    and leaves the counter unchanged.
+ */
+#include "harness.h"
+
+#include <sched.h>
+#include <stdatomic.h>
+
+#include "gort.h"
+
+static void wait_only_main(void)
+{
+	int64_t deadline = gort_nanotime() + 10LL * 1000000000;
+	while (gort_numgoroutine() != 1 && gort_nanotime() < deadline)
+		gort_gosched();
+	CHECK_EQ(gort_numgoroutine(), 1);
+}
+
+static void noop(void *arg)
+{
+	(void)arg;
+}
+
+/* run_main runs fn as the main goroutine at GOMAXPROCS procs. */
+static void run_main(int (*fn)(void *), int procs)
+{
+	gort_gomaxprocs(procs);
+	CHECK_EQ(gort_main(fn, NULL), 0);
+}
+
+/* ---------------------------------------------------------------------
+ * gort_goid
+ * ------------------------------------------------------------------- */
+
+static int64_t seen_goid;
+static gort_waitgroup goid_wg;
+
+static void record_goid(void *arg)
+{
+	(void)arg;
+	seen_goid = gort_goid();
+	gort_wg_done(&goid_wg);
+}
+
+static int goid_main(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(gort_goid(), 1);
+	for (int i = 0; i < 100; i++) {
+		CHECK_EQ(gort_wg_add(&goid_wg, 1), 0);
+		int64_t id = gort_go(record_goid, NULL);
+		CHECK(id > 1);
+		CHECK_EQ(gort_wg_wait(&goid_wg), 0);
+		CHECK_EQ(seen_goid, id);
+	}
+	CHECK_EQ(gort_goid(), 1);
+	return 0;
+}
+
+static void goid(void)
+{
+	CHECK_EQ(gort_goid(), 0);
+	run_main(goid_main, 2);
+	CHECK_EQ(gort_goid(), 0);
+}
+
+/* ---------------------------------------------------------------------
+ * gort_gosched
+ * ------------------------------------------------------------------- */
+
+static atomic_int flag;
+static gort_waitgroup sched_wg;
+static int pingpong[64];
+static atomic_int pingpong_len;
+
+static void set_flag(void *arg)
+{
+	(void)arg;
+	atomic_store(&flag, 1);
+	gort_wg_done(&sched_wg);
+}
+
+static void wait_for_flag(void *arg)
+{
+	(void)arg;
+	while (atomic_load(&flag) != 2)
+		gort_gosched();
+	gort_wg_done(&sched_wg);
+}
+
+/* player appends its id, then yields, taking turns with the other one. */
+static void player(void *arg)
+{
+	int id = (int)(intptr_t)arg;
+	for (int i = 0; i < 10; i++) {
+		pingpong[atomic_fetch_add(&pingpong_len, 1)] = id;
+		gort_gosched();
+	}
+	gort_wg_done(&sched_wg);
+}
+
+static int gosched_main(void *arg)
+{
+	(void)arg;
+	/* One P: the new goroutine waits in runnext until main yields. */
+	CHECK_EQ(gort_wg_add(&sched_wg, 1), 0);
+	CHECK(gort_go(set_flag, NULL) > 1);
+	CHECK_EQ(atomic_load(&flag), 0);
+	gort_gosched();
+	/* Go's every-61st-tick global pick may run main first, once. */
+	if (atomic_load(&flag) == 0)
+		gort_gosched();
+	CHECK_EQ(atomic_load(&flag), 1);
+	CHECK_EQ(gort_wg_wait(&sched_wg), 0);
+
+	/* A goroutine yielding in a loop does not starve main. */
+	CHECK_EQ(gort_wg_add(&sched_wg, 1), 0);
+	CHECK(gort_go(wait_for_flag, NULL) > 1);
+	for (int i = 0; i < 10; i++)
+		gort_gosched();
+	atomic_store(&flag, 2);
+	CHECK_EQ(gort_wg_wait(&sched_wg), 0);
+
+	/* Two yielding goroutines alternate: each yield runs the other. */
+	CHECK_EQ(gort_wg_add(&sched_wg, 2), 0);
+	CHECK(gort_go(player, (void *)(intptr_t)1) > 1);
+	CHECK(gort_go(player, (void *)(intptr_t)2) > 1);
+	CHECK_EQ(gort_wg_wait(&sched_wg), 0);
+	CHECK_EQ(atomic_load(&pingpong_len), 20);
+	int switches = 0;
+	for (int i = 1; i < 20; i++)
+		switches += pingpong[i] != pingpong[i - 1];
+	/* Go's %61 fairness pick may swap one turn; most must alternate. */
+	CHECK(switches >= 15);
+	return 0;
+}
+
+static void gosched(void)
+{
+	run_main(gosched_main, 1);
+}
+
+/* ---------------------------------------------------------------------
+ * gort_goexit
+ * ------------------------------------------------------------------- */
+
+static atomic_int after_exit;   /* code after gort_goexit ran */
+static gort_waitgroup exit_wg;
+
+static void exit_now(void *arg)
+{
+	(void)arg;
+	gort_wg_done(&exit_wg);
+	gort_goexit();
+	atomic_fetch_add(&after_exit, 1);
+}
+
+static volatile int keep_going; /* always 0; hides the recursion's end */
+
+static void exit_deep(int depth)
+{
+	if (depth == 0) {
+		gort_wg_done(&exit_wg);
+		if (!keep_going)
+			gort_goexit();
+		return;
+	}
+	exit_deep(depth - 1);
+	atomic_fetch_add(&after_exit, 1);
+}
+
+static void exit_nested(void *arg)
+{
+	(void)arg;
+	exit_deep(5);
+	atomic_fetch_add(&after_exit, 1);
+}
+
+static int goexit_main(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(gort_wg_add(&exit_wg, 20), 0);
+	for (int i = 0; i < 10; i++) {
+		CHECK(gort_go(exit_now, NULL) > 1);
+		CHECK(gort_go(exit_nested, NULL) > 1);
+	}
+	CHECK_EQ(gort_wg_wait(&exit_wg), 0);
+	wait_only_main(); /* they are gone, not parked somewhere */
+	CHECK_EQ(atomic_load(&after_exit), 0);
+	return 0;
+}
+
+static void goexit(void)
+{
+	run_main(goexit_main, 1);
+	run_main(goexit_main, 2);
+}
+
+static atomic_int main_after_exit;
+
+static int goexit_in_main(void *arg)
+{
+	(void)arg;
+	CHECK(gort_go(noop, NULL) > 1);
+	gort_goexit();
+	atomic_store(&main_after_exit, 1);
+	return 77;
+}
+
+static int plain_main(void *arg)
+{
+	(void)arg;
+	return 78;
+}
+
+static void goexit_main_goroutine(void)
+{
+	gort_gomaxprocs(1);
+	CHECK_EQ(gort_main(goexit_in_main, NULL), 0);
+	CHECK_EQ(atomic_load(&main_after_exit), 0);
+	gort_gomaxprocs(2);
+	CHECK_EQ(gort_main(goexit_in_main, NULL), 0);
+	CHECK_EQ(atomic_load(&main_after_exit), 0);
+	CHECK_EQ(gort_main(plain_main, NULL), 78);
+}
+
+/* ---------------------------------------------------------------------
+ * gort_go / gort_go_attr / gort_set_stack_size
+ * ------------------------------------------------------------------- */
+
+#define BIG_FRAME (1024 * 1024)
+
+static atomic_int big_ok;
+static gort_waitgroup attr_wg;
+
+/* big_frame puts a 1 MiB array on the goroutine stack and touches all of
+ * it, from the top down, then checks what it wrote. */
+static void big_frame(void *arg)
+{
+	(void)arg;
+	volatile unsigned char buf[BIG_FRAME];
+	for (long i = BIG_FRAME - 1; i >= 0; i -= 512)
+		buf[i] = (unsigned char)(i >> 9);
+	buf[0] = 0xA5;
+	long bad = 0;
+	for (long i = BIG_FRAME - 1; i > 0; i -= 512)
+		bad += buf[i] != (unsigned char)(i >> 9);
+	bad += buf[0] != 0xA5;
+	if (bad == 0)
+		atomic_fetch_add(&big_ok, 1);
+	gort_wg_done(&attr_wg);
+}
+
+static void small_frame(void *arg)
+{
+	(void)arg;
+	volatile char buf[1024];
+	buf[0] = 1;
+	buf[1023] = buf[0];
+	atomic_fetch_add(&big_ok, buf[1023]);
+	gort_wg_done(&attr_wg);
+}
+
+static void check_bad_attrs(void)
+{
+	int64_t before = gort_numgoroutine();
+	gort_attr attr = {.stack_size = 0, .name = "x"};
+	CHECK_ERRNO(gort_go(NULL, NULL), EINVAL);
+	CHECK_ERRNO(gort_go_attr(NULL, NULL, &attr), EINVAL);
+	CHECK_ERRNO(gort_go_attr(NULL, NULL, NULL), EINVAL);
+	attr.stack_size = (size_t)GORT_STACK_MAX + 1;
+	CHECK_ERRNO(gort_go_attr(noop, NULL, &attr), EINVAL);
+	attr.stack_size = (size_t)GORT_STACK_MAX * 4;
+	CHECK_ERRNO(gort_go_attr(noop, NULL, &attr), EINVAL);
+	attr.stack_size = SIZE_MAX;
+	CHECK_ERRNO(gort_go_attr(noop, NULL, &attr), EINVAL);
+	CHECK_EQ(gort_numgoroutine(), before);
+}
+
+static int attr_main(void *arg)
+{
+	(void)arg;
+	check_bad_attrs();
+	char name[32];
+	snprintf(name, sizeof(name), "big-stack");
+	gort_attr big = {.stack_size = 2 * 1024 * 1024, .name = name};
+	gort_attr zero = {0};
+	CHECK_EQ(gort_wg_add(&attr_wg, 4), 0);
+	CHECK(gort_go_attr(big_frame, NULL, &big) > 1);
+	memset(name, 'z', sizeof(name) - 1); /* the name was copied */
+	CHECK(gort_go_attr(small_frame, NULL, &zero) > 1);
+	CHECK(gort_go_attr(small_frame, NULL, NULL) > 1);
+	big.name = NULL;
+	CHECK(gort_go_attr(big_frame, NULL, &big) > 1);
+	CHECK_EQ(gort_wg_wait(&attr_wg), 0);
+	CHECK_EQ(atomic_load(&big_ok), 4);
+	wait_only_main();
+	return 0;
+}
+
+static void go_attr(void)
+{
+	run_main(attr_main, 2);
+}
+
+static int stack_size_main(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(gort_set_stack_size(0), GORT_STACK_DEFAULT);
+	CHECK_ERRNO(gort_set_stack_size(GORT_STACK_MIN - 1), EINVAL);
+	CHECK_ERRNO(gort_set_stack_size((size_t)GORT_STACK_MAX + 1), EINVAL);
+	CHECK_EQ(gort_set_stack_size(0), GORT_STACK_DEFAULT);
+	CHECK_EQ(gort_set_stack_size(GORT_STACK_MIN), GORT_STACK_DEFAULT);
+	CHECK_EQ(gort_set_stack_size(GORT_STACK_MAX), GORT_STACK_MIN);
+	CHECK_EQ(gort_set_stack_size(2 * 1024 * 1024), GORT_STACK_MAX);
+	CHECK_EQ(gort_set_stack_size(0), 2 * 1024 * 1024);
+	/* The new default is what gort_go gives. */
+	CHECK_EQ(gort_wg_add(&attr_wg, 2), 0);
+	CHECK(gort_go(big_frame, NULL) > 1);
+	CHECK(gort_go_attr(big_frame, NULL, NULL) > 1);
+	CHECK_EQ(gort_wg_wait(&attr_wg), 0);
+	CHECK_EQ(atomic_load(&big_ok), 2);
+	CHECK_EQ(gort_set_stack_size(GORT_STACK_DEFAULT), 2 * 1024 * 1024);
+	CHECK_EQ(gort_set_stack_size(0), GORT_STACK_DEFAULT);
+	return 0;
+}
+
+static void set_stack_size(void)
+{
+	run_main(stack_size_main, 2);
+}
+
+/* ---------------------------------------------------------------------
+ * gort_numcpu, gort_nanotime
+ * ------------------------------------------------------------------- */
+
+static void numcpu(void)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CHECK_EQ(sched_getaffinity(0, sizeof(set), &set), 0);
+	int n = gort_numcpu();
+	CHECK(n >= 1);
+	CHECK(n <= CPU_COUNT(&set));
+}
+
+static void check_nanotime(void)
+{
+	int64_t prev = gort_nanotime();
+	CHECK(prev > 0);
+	for (int i = 0; i < 100000; i++) {
+		int64_t t = gort_nanotime();
+		if (t < prev)
+			FAILF("gort_nanotime went back: %lld then %lld",
+			      (long long)prev, (long long)t);
+		prev = t;
+	}
+	int64_t g0 = gort_nanotime();
+	int64_t c0 = harness_now();
+	harness_sleep_ms(20);
+	int64_t c1 = harness_now();
+	int64_t g1 = gort_nanotime();
+	CHECK(g1 - g0 >= 20 * 1000000LL);
+	CHECK(g1 - g0 >= c1 - c0 - 100000);      /* 0.1 ms slack */
+	CHECK(g1 - g0 <= c1 - c0 + 50 * 1000000LL); /* scheduling noise */
+}
+
+static int nanotime_main(void *arg)
+{
+	(void)arg;
+	check_nanotime();
+	return 0;
+}
+
+static void nanotime(void)
+{
+	check_nanotime();
+	run_main(nanotime_main, 1);
+}
+
+/* ---------------------------------------------------------------------
+ * Waitgroup errors
+ * ------------------------------------------------------------------- */
+
+static int wg_errors_main(void *arg)
+{
+	(void)arg;
+	CHECK_ERRNO(gort_wg_add(NULL, 1), EINVAL);
+	CHECK_ERRNO(gort_wg_done(NULL), EINVAL);
+	CHECK_ERRNO(gort_wg_wait(NULL), EINVAL);
+
+	gort_waitgroup wg = {0};
+	gort_waitgroup copy = wg;
+	CHECK_ERRNO(gort_wg_add(&wg, -1), ERANGE);
+	CHECK_ERRNO(gort_wg_done(&wg), ERANGE);
+	CHECK(memcmp(&wg, &copy, sizeof(wg)) == 0);
+	CHECK_EQ(gort_wg_wait(&wg), 0); /* still zero: returns at once */
+
+	CHECK_EQ(gort_wg_add(&wg, 2), 0);
+	copy = wg;
+	CHECK_ERRNO(gort_wg_add(&wg, -3), ERANGE);
+	CHECK(memcmp(&wg, &copy, sizeof(wg)) == 0);
+	CHECK_EQ(gort_wg_done(&wg), 0);
+	CHECK_EQ(gort_wg_add(&wg, -1), 0);
+	CHECK_ERRNO(gort_wg_done(&wg), ERANGE);
+	CHECK_EQ(gort_wg_wait(&wg), 0);
+	CHECK_EQ(gort_wg_add(&wg, 0), 0);
+	CHECK_EQ(gort_wg_wait(&wg), 0);
+	return 0;
+}
+
+static void wg_errors(void)
+{
+	run_main(wg_errors_main, 1);
+}
+
+int main(void)
+{
+	RUN_CASE(goid, 20);
+	RUN_CASE(gosched, 20);
+	RUN_CASE(goexit, 20);
+	RUN_CASE(goexit_main_goroutine, 20);
+	RUN_CASE(go_attr, 20);
+	RUN_CASE(set_stack_size, 20);
+	RUN_CASE(numcpu, 20);
+	RUN_CASE(nanotime, 20);
+	RUN_CASE(wg_errors, 20);
+	PASS("goroutine_api_test");
+	return 0;
+}

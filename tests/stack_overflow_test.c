@@ -1,0 +1,58 @@
+/*
+ * stack_overflow_test proves that a goroutine overflowing its stack is a
+ * fatal error, as in Go: the helper program tests/prog/overflow.c recurses
+ * without bound in a goroutine with the default stack, in one with a
+ * 64 KiB gort_attr stack, and in the main goroutine; each time the process
+ * must exit with status 2 (not die by a signal), and its stderr must
+ * contain "fatal error: stack overflow" and "goroutine N" with the id of
+ * the goroutine that overflowed.
+ *
+ * Skipped under sanitizers, which own SIGSEGV.
+ */
+#include "harness.h"
+
+static struct child_result res;
+
+static long long announced_goid(const char *out)
+{
+	const char *p = strstr(out, "overflow goid=");
+	if (p == NULL)
+		return -1;
+	return strtoll(p + strlen("overflow goid="), NULL, 10);
+}
+
+static void check_overflow(const char *mode)
+{
+	char arg[16];
+	snprintf(arg, sizeof(arg), "%s", mode);
+	char *argv[] = {NULL, arg, NULL};
+	run_child_prog("overflow", argv, harness_timeout(20), &res);
+	long long goid = announced_goid(res.output);
+	bool ok = !res.timed_out && res.exited && res.status == 2 &&
+	          strstr(res.output, "fatal error: stack overflow") != NULL &&
+	          goid > 0 && harness_has_goroutine(res.output, goid);
+	if (!ok) {
+		harness_describe(mode, &res);
+		FAILF("overflow %s: want exit status 2, \"fatal error: stack "
+		      "overflow\" and \"goroutine %lld\" on stderr",
+		      mode, goid);
+	}
+	if (strcmp(mode, "main") == 0)
+		CHECK_EQ(goid, 1);
+	else
+		CHECK(goid > 1);
+	printf("ok   overflow %s (goroutine %lld)\n", mode, goid);
+}
+
+int main(void)
+{
+	if (HARNESS_SANITIZED) {
+		SKIP("stack_overflow_test", "sanitizers own SIGSEGV");
+		return 0;
+	}
+	check_overflow("go");
+	check_overflow("attr");
+	check_overflow("main");
+	PASS("stack_overflow_test");
+	return 0;
+}

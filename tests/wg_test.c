@@ -1,0 +1,220 @@
+/*
+ * wg_test proves gort_waitgroup's semantics across goroutines:
+ *  - Add/Done/Wait: Wait returns only after every Done, with Done called
+ *    from many goroutines at once (GOMAXPROCS 1 and 4), and Add with
+ *    deltas > 1 or from goroutines;
+ *  - reuse: the same waitgroup goes through many rounds from zero;
+ *  - many waiters: 200 goroutines waiting on one waitgroup all stay parked
+ *    until the last Done and are all released by it;
+ *  - Wait on a zero waitgroup returns at once (in a goroutine and on a
+ *    thread with no runtime), and a zero-initialised waitgroup is empty.
+ */
+#include "harness.h"
+
+#include <stdatomic.h>
+
+#include "gort.h"
+
+static void run_main(int (*fn)(void *), int procs)
+{
+	gort_gomaxprocs(procs);
+	CHECK_EQ(gort_main(fn, NULL), 0);
+}
+
+/* ---------------------------------------------------------------------
+ * Add / Done / Wait
+ * ------------------------------------------------------------------- */
+
+#define WORKERS SCALE(1000)
+
+static atomic_long work_done;
+static gort_waitgroup work_wg;
+
+static void work(void *arg)
+{
+	long yields = (long)(intptr_t)arg;
+	for (long i = 0; i < yields; i++)
+		gort_gosched();
+	atomic_fetch_add(&work_done, 1);
+	CHECK_EQ(gort_wg_done(&work_wg), 0);
+}
+
+/* adder adds for two more workers from inside a goroutine. */
+static void adder(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(gort_wg_add(&work_wg, 2), 0);
+	CHECK(gort_go(work, (void *)(intptr_t)3) > 1);
+	CHECK(gort_go(work, (void *)(intptr_t)0) > 1);
+	atomic_fetch_add(&work_done, 1);
+	CHECK_EQ(gort_wg_done(&work_wg), 0); /* the adder's own count */
+}
+
+static int add_done_wait_main(void *arg)
+{
+	(void)arg;
+	for (int round = 0; round < 5; round++) {
+		atomic_store(&work_done, 0);
+		CHECK_EQ(gort_wg_add(&work_wg, WORKERS / 2), 0);
+		CHECK_EQ(gort_wg_add(&work_wg, WORKERS / 2), 0);
+		for (int i = 0; i < WORKERS; i++)
+			CHECK(gort_go(work, (void *)(intptr_t)(i % 7)) > 1);
+		CHECK_EQ(gort_wg_add(&work_wg, 1), 0);
+		CHECK(gort_go(adder, NULL) > 1);
+		CHECK_EQ(gort_wg_wait(&work_wg), 0);
+		CHECK_EQ(atomic_load(&work_done), WORKERS + 3);
+	}
+	return 0;
+}
+
+static void add_done_wait(void)
+{
+	run_main(add_done_wait_main, 1);
+	run_main(add_done_wait_main, 4);
+}
+
+/* ---------------------------------------------------------------------
+ * Reuse
+ * ------------------------------------------------------------------- */
+
+#define ROUNDS SCALE(300)
+#define PER_ROUND 10
+
+static atomic_long round_count;
+static gort_waitgroup reuse_wg;
+
+static void round_worker(void *arg)
+{
+	(void)arg;
+	gort_gosched();
+	atomic_fetch_add(&round_count, 1);
+	gort_wg_done(&reuse_wg);
+}
+
+static int reuse_main(void *arg)
+{
+	(void)arg;
+	for (long r = 1; r <= ROUNDS; r++) {
+		CHECK_EQ(gort_wg_add(&reuse_wg, PER_ROUND), 0);
+		for (int i = 0; i < PER_ROUND; i++)
+			CHECK(gort_go(round_worker, NULL) > 1);
+		CHECK_EQ(gort_wg_wait(&reuse_wg), 0);
+		CHECK_EQ(atomic_load(&round_count), r * PER_ROUND);
+		CHECK_EQ(gort_wg_wait(&reuse_wg), 0); /* zero again: at once */
+	}
+	return 0;
+}
+
+static void reuse(void)
+{
+	run_main(reuse_main, 1);
+	atomic_store(&round_count, 0);
+	run_main(reuse_main, 2);
+}
+
+/* ---------------------------------------------------------------------
+ * Many waiters
+ * ------------------------------------------------------------------- */
+
+#define WAITERS 200
+
+static gort_waitgroup gate;
+static gort_waitgroup waiting;   /* waiters about to wait */
+static gort_waitgroup released;  /* waiters past the gate */
+static atomic_int passed;
+static atomic_bool opened;
+static atomic_int early;
+
+static void waiter(void *arg)
+{
+	(void)arg;
+	gort_wg_done(&waiting);
+	CHECK_EQ(gort_wg_wait(&gate), 0);
+	if (!atomic_load(&opened))
+		atomic_fetch_add(&early, 1);
+	atomic_fetch_add(&passed, 1);
+	gort_wg_done(&released);
+}
+
+static void opener(void *arg)
+{
+	(void)arg;
+	atomic_store(&opened, true);
+	CHECK_EQ(gort_wg_done(&gate), 0);
+}
+
+static int waiters_main(void *arg)
+{
+	(void)arg;
+	atomic_store(&passed, 0);
+	atomic_store(&opened, false);
+	CHECK_EQ(gort_wg_add(&gate, 1), 0);
+	CHECK_EQ(gort_wg_add(&waiting, WAITERS), 0);
+	CHECK_EQ(gort_wg_add(&released, WAITERS), 0);
+	for (int i = 0; i < WAITERS; i++)
+		CHECK(gort_go(waiter, NULL) > 1);
+	CHECK_EQ(gort_wg_wait(&waiting), 0);
+	for (int i = 0; i < 200; i++)
+		gort_gosched(); /* give them every chance to pass early */
+	CHECK_EQ(atomic_load(&passed), 0);
+	CHECK(gort_go(opener, NULL) > 1); /* done from another goroutine */
+	CHECK_EQ(gort_wg_wait(&released), 0);
+	CHECK_EQ(atomic_load(&passed), WAITERS);
+	CHECK_EQ(atomic_load(&early), 0);
+	CHECK_EQ(gort_wg_wait(&gate), 0);
+	return 0;
+}
+
+static void many_waiters(void)
+{
+	run_main(waiters_main, 1);
+	run_main(waiters_main, 2);
+}
+
+/* ---------------------------------------------------------------------
+ * Zero waitgroup
+ * ------------------------------------------------------------------- */
+
+static gort_waitgroup zero_wg;
+static atomic_int zero_waited;
+
+static void wait_zero(void *arg)
+{
+	gort_waitgroup *wg = arg;
+	CHECK_EQ(gort_wg_wait(wg), 0);
+	atomic_fetch_add(&zero_waited, 1);
+}
+
+static int zero_main(void *arg)
+{
+	(void)arg;
+	gort_waitgroup local = {0};
+	CHECK_EQ(gort_wg_wait(&local), 0);
+	CHECK_EQ(gort_wg_wait(&zero_wg), 0);
+	/* One P: the waiter runs when main yields and must not park. */
+	CHECK(gort_go(wait_zero, &zero_wg) > 1);
+	CHECK(gort_go(wait_zero, &zero_wg) > 1);
+	int64_t deadline = gort_nanotime() + 5LL * 1000000000;
+	while (atomic_load(&zero_waited) != 2 &&
+	       gort_nanotime() < deadline)
+		gort_gosched();
+	CHECK_EQ(atomic_load(&zero_waited), 2);
+	return 0;
+}
+
+static void zero_wait(void)
+{
+	gort_waitgroup wg = {0};
+	CHECK_EQ(gort_wg_wait(&wg), 0); /* no runtime: returns at once */
+	run_main(zero_main, 1);
+}
+
+int main(void)
+{
+	RUN_CASE(add_done_wait, 30);
+	RUN_CASE(reuse, 30);
+	RUN_CASE(many_waiters, 30);
+	RUN_CASE(zero_wait, 30);
+	PASS("wg_test");
+	return 0;
+}
