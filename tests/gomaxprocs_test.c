@@ -6,13 +6,15 @@
  *  - outside gort_main it sets the value the next gort_main starts with,
  *    and that many Ps really run goroutines in parallel (N goroutines
  *    that wait for each other without yielding all get through); a resize
- *    inside gort_main does the same;
+ *    inside gort_main, from a goroutine or from a plain thread, does the
+ *    same;
  *  - changing it repeatedly (1,2,3,1,4,2,...) while many goroutines spawn,
  *    yield with gort_gosched and count loses no goroutine and no
  *    increment: the final counts are exact.
  */
 #include "harness.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 
 #include "gort.h"
@@ -80,6 +82,31 @@ static int expected_default(void)
 	return gort_numcpu();
 }
 
+/* A thread that is not a goroutine resizes while the runtime runs. */
+static gort_waitgroup resizer_wg;
+static int resizer_prev;
+
+static void *resizer(void *arg)
+{
+	(void)arg;
+	resizer_prev = gort_gomaxprocs(2);
+	gort_wg_done(&resizer_wg);
+	return NULL;
+}
+
+static void resize_from_plain_thread(void)
+{
+	int before = gort_gomaxprocs(0);
+	pthread_t tid;
+	CHECK_EQ(gort_wg_add(&resizer_wg, 1), 0);
+	CHECK_EQ(pthread_create(&tid, NULL, resizer, NULL), 0);
+	CHECK_EQ(gort_wg_wait(&resizer_wg), 0);
+	CHECK_EQ(pthread_join(tid, NULL), 0);
+	CHECK_EQ(resizer_prev, before);
+	CHECK_EQ(gort_gomaxprocs(0), 2);
+	rendezvous(2);
+}
+
 static int starts_with_main(void *arg)
 {
 	int want = (int)(intptr_t)arg;
@@ -91,6 +118,7 @@ static int starts_with_main(void *arg)
 	CHECK_EQ(gort_gomaxprocs(1), 4);
 	CHECK_EQ(gort_gomaxprocs(0), 1);
 	rendezvous(1);
+	resize_from_plain_thread();
 	wait_only_main();
 	return 11;
 }
@@ -180,7 +208,7 @@ static int load_main(void *arg)
 	CHECK_EQ(gort_wg_add(&workers_wg, WORKERS), 0);
 	for (int w = 0; w < WORKERS; w++)
 		CHECK(gort_go(worker, (void *)(intptr_t)w) > 1);
-	resize_repeatedly(SCALE(300));
+	resize_repeatedly(SCALE(2000));
 	atomic_store(&stop, true);
 	CHECK_EQ(gort_wg_wait(&workers_wg), 0);
 	CHECK_EQ(gort_wg_wait(&children_wg), 0);

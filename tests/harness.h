@@ -182,15 +182,14 @@ static inline void harness_sleep_ms(int ms)
 		; /* EINTR: the remaining time is in ts */
 }
 
-/* A timeout in seconds scaled by the environment and by the build. */
+/* A timeout in seconds scaled by GORT_TEST_TIMEOUT_MULTIPLIER (the build
+ * sets it per sanitizer), else doubled in a sanitizer build. */
 static inline double harness_timeout(double seconds)
 {
 	const char *mult = getenv("GORT_TEST_TIMEOUT_MULTIPLIER");
 	if (mult != NULL && atof(mult) > 0)
-		seconds *= atof(mult);
-	if (HARNESS_SANITIZED)
-		seconds *= 2;
-	return seconds;
+		return seconds * atof(mult);
+	return HARNESS_SANITIZED ? seconds * 2 : seconds;
 }
 
 /* ---------------------------------------------------------------------
@@ -300,9 +299,10 @@ static inline void run_child_fn(int (*fn)(void *), void *arg,
 		dup2(fds[1], STDERR_FILENO);
 		close(fds[1]);
 		int rc = fn(arg);
-		fflush(stdout);
-		fflush(stderr);
-		_exit(rc);
+		/* exit, not _exit: the sanitizers' end-of-process checks
+		 * (LeakSanitizer above all) must run in the child too, and a
+		 * leak then fails the case. */
+		exit(rc);
 	}
 	close(fds[1]);
 	harness_collect(pid, fds[0], timeout_s, res);
@@ -339,9 +339,9 @@ static inline void harness_prog_path(const char *name, char *buf,
 }
 
 /*
- * run_child_prog spawns helper program name (argv[0] may be NULL-ended
- * list starting with anything; it is replaced by the full path) with its
- * stderr captured, and waits at most timeout_s seconds.
+ * run_child_prog spawns helper program name with the NULL-ended argv
+ * (argv[0] is overwritten with the program's path) and its stderr
+ * captured, and waits at most timeout_s seconds.
  */
 static inline void run_child_prog(const char *name, char *argv[],
                                   double timeout_s, struct child_result *res)
@@ -383,11 +383,7 @@ static inline void harness_describe(const char *what,
  * Cases
  * ------------------------------------------------------------------- */
 
-/*
- * run_case runs fn() in a forked child with a timeout of timeout_s
- * seconds (scaled by harness_timeout). The child's stderr is replayed.
- * Exits 1 if the case fails, crashes or hangs.
- */
+/* harness_case_trampoline runs a void(void) case as a child function. */
 static inline int harness_case_trampoline(void *fn)
 {
 	void (*body)(void);
@@ -396,6 +392,12 @@ static inline int harness_case_trampoline(void *fn)
 	return 0;
 }
 
+/*
+ * run_case runs fn() in a forked child with a timeout of timeout_s
+ * seconds (scaled by harness_timeout). The child's stderr is replayed.
+ * Exits 1 if the case fails, crashes or hangs. Call it only while no
+ * runtime runs in this process.
+ */
 static inline void run_case(const char *name, void (*fn)(void),
                             double timeout_s)
 {
