@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
-# test.sh - build gort and run all of its tests, in four configurations:
+# test.sh - build gort and run all of its tests, in five configurations:
 #
-#   stage  compiler  build dir     build
-#   gcc    gcc       build/        RelWithDebInfo (-O2 -g), -Werror
-#   clang  clang     build-clang/  the same with clang
-#   asan   clang     build-asan/   AddressSanitizer + UndefinedBehaviorSanitizer
-#   tsan   clang     build-tsan/   ThreadSanitizer
+#   stage  compiler               build dir     build
+#   gcc    gcc                    build/        RelWithDebInfo (-O2 -g), -Werror
+#   clang  clang                  build-clang/  the same with clang
+#   asan   clang                  build-asan/   AddressSanitizer + UndefinedBehaviorSanitizer
+#   tsan   clang                  build-tsan/   ThreadSanitizer
+#   arm64  aarch64-linux-gnu-gcc  build-arm64/  aarch64, tests under qemu-user
 #
 # First it installs what a fresh Debian 12 machine with gcc, clang, make and
-# cmake lacks (the sanitizer runtimes), with apt-get, and only if missing.
+# cmake lacks (the sanitizer runtimes; for arm64 the cross compiler and
+# qemu-user), with apt-get, and only if missing.
 # It stops at the first failure with a non-zero exit status. Its last line is
 # always "N passed, N failed": the tests of all stages that ran; a step that
 # fails outside ctest (install, configure, build) counts as one failure.
 #
 # Environment:
-#   STAGES      stages to run, in this order (default: "gcc clang asan tsan")
+#   STAGES      stages to run, in this order (default: "gcc clang asan tsan arm64")
 #   JOBS        parallel build jobs (default: number of CPUs)
 #   CTEST_JOBS  tests run at once (default: 2)
 #   CTEST_ARGS  more ctest arguments, e.g. "-L unit" or "-R chan"
@@ -24,7 +26,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-STAGES=${STAGES:-gcc clang asan tsan}
+STAGES=${STAGES:-gcc clang asan tsan arm64}
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 CTEST_JOBS=${CTEST_JOBS:-2}
 read -r -a ctest_args <<<"${CTEST_ARGS:-}"
@@ -92,6 +94,18 @@ install_missing() {
 	local v
 	v=$(clang -dumpversion | cut -d. -f1)
 	installed "libclang-rt-$v-dev" || apt_install "libclang-rt-$v-dev"
+}
+
+# The arm64 stage's cross compiler and emulator, only when it runs.
+install_cross() {
+	if [ "${NO_INSTALL:-0}" = 1 ] || ! command -v apt-get >/dev/null; then
+		return
+	fi
+	local missing=() pkg
+	for pkg in gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user; do
+		installed "$pkg" || missing+=("$pkg")
+	done
+	apt_install "${missing[@]}"
 }
 
 banner "dependencies"
@@ -165,6 +179,9 @@ count_tests() {
 	fi
 }
 
+# extra_cmake: more cmake arguments for the next stage (a toolchain file).
+extra_cmake=()
+
 # stage NAME DIR CC SANITIZE [ENV=VALUE...]: configure, build, ctest.
 stage() {
 	local name=$1 dir=$2 cc=$3 san=$4
@@ -185,7 +202,7 @@ stage() {
 	if [ -n "$san" ]; then
 		opts=(-DGORT_SANITIZE="$san" -DGORT_BUILD_BENCH=OFF)
 	fi
-	CC=$cc cmake -S . -B "$dir" "${opts[@]}"
+	CC=$cc cmake -S . -B "$dir" "${opts[@]}" "${extra_cmake[@]}"
 	cmake --build "$dir" -j "$JOBS"
 
 	local rc=0
@@ -216,8 +233,20 @@ for s in $STAGES; do
 		stage tsan build-tsan "${TSAN_CC:-clang}" thread \
 			TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1 second_deadlock_stack=1}"
 		;;
+	arm64)
+		# The second target: cross-built with Debian's aarch64 toolchain,
+		# the tests run under qemu-user.
+		if [ "$(uname -m)" != aarch64 ]; then
+			install_cross
+			extra_cmake=(-DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake)
+			stage arm64 build-arm64 aarch64-linux-gnu-gcc ""
+			extra_cmake=()
+		else
+			stage arm64 build-arm64 gcc ""
+		fi
+		;;
 	*)
-		echo "unknown stage '$s' (stages: gcc clang asan tsan)"
+		echo "unknown stage '$s' (stages: gcc clang asan tsan arm64)"
 		exit 2
 		;;
 	esac

@@ -107,6 +107,21 @@ static size_t slot_size(void)
 	return GUARD_SIZE + stackpool_size;
 }
 
+/* Whether the kernel refuses to read the page at addr: a write(2) from
+ * it into a pipe fails with EFAULT instead of raising a signal. Used once,
+ * to make sure MADV_GUARD_INSTALL really guards (an emulator such as
+ * qemu-user accepts the call and does nothing). */
+static bool unreadable(const void *addr)
+{
+	int fds[2];
+	if (pipe(fds) != 0)
+		return false;
+	bool fault = write(fds[1], addr, 1) < 0 && errno == EFAULT;
+	close(fds[0]);
+	close(fds[1]);
+	return fault;
+}
+
 /* Protect [lo - GUARD_SIZE, lo). Returns false when the stack has to rely
  * on its canary instead. */
 static bool guard_install(uintptr_t lo)
@@ -115,11 +130,13 @@ static bool guard_install(uintptr_t lo)
 	int mode = __atomic_load_n(&stackpool.guardmode, __ATOMIC_RELAXED);
 	if (mode != 2) {
 		if (madvise(guard, GUARD_SIZE, MADV_GUARD_INSTALL) == 0) {
-			__atomic_store_n(&stackpool.guardmode, 1, __ATOMIC_RELAXED);
-			return true;
-		}
-		if (errno != EINVAL)
+			if (mode == 1 || unreadable(guard)) {
+				__atomic_store_n(&stackpool.guardmode, 1, __ATOMIC_RELAXED);
+				return true;
+			}
+		} else if (errno != EINVAL) {
 			return false;
+		}
 		__atomic_store_n(&stackpool.guardmode, 2, __ATOMIC_RELAXED);
 	}
 	if (__atomic_fetch_add(&stackpool.nmprotect, 1, __ATOMIC_RELAXED) < MPROTECT_GUARD_BUDGET &&

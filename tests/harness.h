@@ -352,6 +352,20 @@ static inline void run_child_prog(const char *name, char *argv[],
 	if (access(path, X_OK) != 0)
 		FAILF("helper program %s: %s", path, strerror(errno));
 	argv[0] = path;
+	/* A cross build's programs run under GORT_TEST_EMULATOR (for
+	 * example "qemu-aarch64 -L /usr/aarch64-linux-gnu"), in front of argv. */
+	char emu[PATH_MAX];
+	char *full[64];
+	int nfull = 0;
+	const char *e = getenv("GORT_TEST_EMULATOR");
+	if (e && *e) {
+		snprintf(emu, sizeof(emu), "%s", e);
+		for (char *w = strtok(emu, " "); w && nfull < 16; w = strtok(NULL, " "))
+			full[nfull++] = w;
+	}
+	for (int i = 0; argv[i] && nfull < 63; i++)
+		full[nfull++] = argv[i];
+	full[nfull] = NULL;
 	int fds[2];
 	if (pipe2(fds, O_CLOEXEC) != 0)
 		FAILF("pipe2: %s", strerror(errno));
@@ -359,7 +373,7 @@ static inline void run_child_prog(const char *name, char *argv[],
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, fds[1], STDERR_FILENO);
 	pid_t pid;
-	int err = posix_spawn(&pid, path, &fa, NULL, argv, environ);
+	int err = posix_spawnp(&pid, full[0], &fa, NULL, full, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	close(fds[1]);
 	if (err != 0)

@@ -25,4 +25,5 @@ echo "example: $(wc -l <"$out/example.c") lines from $readme"
 
 set -x
 "$cc" -O2 -Wall -Wextra -Werror "$@" "$out/example.c" -I"$incdir" "$lib" -pthread -o "$out/example"
-"$out/example"
+# GORT_TEST_EMULATOR runs programs of a cross build (qemu-user).
+${GORT_TEST_EMULATOR:-} "$out/example"
