@@ -67,7 +67,7 @@ BENCHES=(
 )
 # ---------------------------------------------------------------------------
 
-# Go: the toolchain of the machine, no network, caches inside the tree.
+# Go: the installed release, no network, caches inside the tree.
 export GOCACHE="$ROOT/bench/.cache/go-build" GOPATH="$ROOT/bench/.cache/gopath"
 export GO111MODULE=on GOTOOLCHAIN=local GOPROXY=off GOFLAGS='' GOENV=off
 # Both runtimes with their defaults: the programs set their own procs.
