@@ -225,17 +225,16 @@ int64_t newproc(void (*fn)(void *), void *arg, size_t stacksize, const char *nam
 		casgstatus(newg, _Gidle, _Gdead);
 	}
 	g *curg = mp ? mp->curg : NULL;
+	/* Only the first cache line of newg is written here (see struct g);
+	 * goexit0 left the rest clean. */
 	newg->fn = fn;
 	newg->arg = arg;
-	newg->stacksize = stacksize;
-	newg->name = namecopy;
+	newg->stacksize = (uint32_t)stacksize;
 	newg->gopc = callerpc;
 	newg->parentgoid = curg ? curg->goid : 0;
 	newg->sched.sp = NULL;
-	newg->waitreason = waitReasonZero;
-	newg->preempt = false;
-	newg->ismain = false;
-	newg->param = NULL;
+	if (namecopy)
+		newg->name = namecopy;
 	int64_t goid = newg->goid = newgoid(pp);
 	if (pp)
 		owner_inc(&pp->gcreated);
@@ -261,9 +260,10 @@ void gstart_prepare(p *pp, g *gp)
 {
 	if (!gp->stk.lo && !stackalloc(pp, gp->stacksize, &gp->stk))
 		fatal("out of memory allocating goroutine stack");
-	ctx_set_stack(&gp->sched, gp->stk.lo, gp->stk.hi);
+	ctx_set_stack(&gp->sched, gp->stk.lo, stack_hi(&gp->stk));
+	gp->lowsp = stack_hi(&gp->stk);
 	ctx_fiber_create(&gp->sched);
-	gp->sched.sp = ctx_prepare(gp->stk.hi);
+	gp->sched.sp = ctx_prepare(stack_hi(&gp->stk));
 }
 
 /* On g0, after gp ran its last instruction: free what it held and put it
@@ -275,21 +275,20 @@ g *goexit0(m *mp, g *gp)
 	mp->curg = NULL;
 	gp->m = NULL;
 	ctx_fiber_destroy(&gp->sched);
-	stackfree(pp, gp->stk);
+	stackfree(pp, gp->stk, gp->lowsp);
 	gp->stk = (stack){0};
 	gp->sched.sp = NULL;
 	free(gp->name);
 	gp->name = NULL;
-	gp->fn = NULL;
-	gp->arg = NULL;
+	gp->param = NULL;
+	gp->waitreason = waitReasonZero;
+	gp->preempt = false;
 	owner_inc(&pp->gexited);
-	if (gp->ismain) {
-		gp->ismain = false;
-		gfput(pp, gp);
-		exitbegin();
-		return NULL;
-	}
+	bool ismain = gp->ismain;
+	gp->ismain = false;
 	gfput(pp, gp);
+	if (ismain)
+		exitbegin();
 	return NULL;
 }
 
@@ -300,8 +299,8 @@ static void gfree_abandoned(g *gp, void *arg)
 	(void)arg;
 	if (gp->stk.lo) {
 		ctx_fiber_destroy(&gp->sched);
-		if (gp->stk.hi - gp->stk.lo != stackpool_size)
-			stackfree(NULL, gp->stk);
+		if (gp->stk.size != stackpool_size)
+			stackfree(NULL, gp->stk, 0);
 	}
 	free(gp->name);
 }

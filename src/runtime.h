@@ -108,30 +108,48 @@ extern const char *const waitreason_strings[waitReasonCount];
  * (stack.c explains how overflow is caught). */
 typedef struct stack {
 	uintptr_t lo;
-	uintptr_t hi;
-	uintptr_t lowsp; /* lowest sp seen at a switch: how deep it was used */
-	bool canary;     /* no hardware guard: a canary word sits at lo */
+	uint32_t size;  /* usable bytes: [lo, lo + size) */
+	bool canary;    /* no hardware guard: a canary word sits at lo */
+	bool deep;      /* used below its top pages: release them when pooled */
 } stack;
 
+static inline uintptr_t stack_hi(const stack *s)
+{
+	return s->lo + s->size;
+}
+
+/* Two cache lines (checked below), split by who writes them. A million
+ * queued goroutines are a million Gs written by the spawner and then by
+ * whoever runs them, often another core: newproc writes only the first
+ * line, so a spawn costs one cache line that another core may own, not
+ * two. Fields of the second line are reset by goexit0, on the core that
+ * ran the goroutine. */
 struct g {
+	/* first line: set by newproc */
 	gobuf sched;            /* saved context while not running */
-	stack stk;              /* lo == 0: no stack yet (allocated at first run) */
 	_Atomic uint32_t atomicstatus;
-	uint8_t waitreason;     /* valid in _Gwaiting */
-	bool preempt;           /* preemption requested (checked at runtime entries) */
-	bool ismain;            /* the main goroutine of gort_main */
+	uint32_t stacksize;     /* requested usable stack bytes */
 	int64_t goid;
-	m *m;                   /* the M running it, when _Grunning */
 	g *schedlink;           /* run queue / free list link */
 	void (*fn)(void *);     /* entry, run by gostart */
 	void *arg;
-	size_t stacksize;       /* requested usable stack bytes */
-	int64_t waitsince;      /* nanotime when it parked */
 	uintptr_t gopc;         /* where it was created (the caller of gort_go) */
 	int64_t parentgoid;
+
+	/* second line: the running side's */
+	stack stk;              /* lo == 0: no stack yet (allocated at first run) */
+	uintptr_t lowsp;        /* lowest sp seen at a switch: how deep stk is used */
+	m *m;                   /* the M running it, when _Grunning */
+	int64_t waitsince;      /* nanotime when it parked */
 	char *name;             /* gort_attr name, owned (malloc) */
 	void *param;            /* passed by the waker to the parked G */
+	uint8_t waitreason;     /* valid in _Gwaiting */
+	bool preempt;           /* preemption requested (checked at runtime entries) */
+	bool ismain;            /* the main goroutine of gort_main */
 };
+#if !GORT_ASAN && !GORT_TSAN
+_Static_assert(sizeof(struct g) <= 2 * CACHE_LINE, "struct g grew past two cache lines");
+#endif
 
 /* ---- M ------------------------------------------------------------- */
 
@@ -391,7 +409,7 @@ void gcstopm(m *mp);
 /* stack.c */
 void stack_init(size_t poolsize);
 bool stackalloc(p *pp, size_t size, stack *out);
-void stackfree(p *pp, stack stk);
+void stackfree(p *pp, stack stk, uintptr_t lowsp);
 void stackcache_release(p *pp);
 void stack_teardown(void);
 size_t stack_guard_size(void);
@@ -403,8 +421,8 @@ bool stack_canary_ok(const stack *stk);
 static inline void stack_track(g *gp)
 {
 	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
-	if (sp < gp->stk.lowsp)
-		gp->stk.lowsp = sp;
+	if (sp < gp->lowsp)
+		gp->lowsp = sp;
 	if (unlikely(gp->stk.canary) && !stack_canary_ok(&gp->stk))
 		fatal("stack overflow");
 }

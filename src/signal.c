@@ -59,13 +59,13 @@ static bool is_overflow(g *gp, uintptr_t addr, uintptr_t sp)
 static void report_overflow(g *gp, uintptr_t sp)
 {
 	printstr("runtime: goroutine stack exceeds ");
-	printint((int64_t)(gp->stk.hi - gp->stk.lo));
+	printint((int64_t)gp->stk.size);
 	printstr("-byte limit\nruntime: sp=");
 	printhex(sp);
 	printstr(" stack=[");
 	printhex(gp->stk.lo);
 	printstr(", ");
-	printhex(gp->stk.hi);
+	printhex(stack_hi(&gp->stk));
 	printstr("]\n");
 	fatal("stack overflow");
 }

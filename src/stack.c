@@ -176,9 +176,9 @@ static bool carve_locked(stack *out)
 	}
 	uintptr_t slot = (uintptr_t)c->base + (size_t)c->used++ * slot_size();
 	out->lo = slot + GUARD_SIZE;
-	out->hi = out->lo + stackpool_size;
-	out->lowsp = out->hi;
+	out->size = (uint32_t)stackpool_size;
 	out->canary = false;
+	out->deep = false;
 	return true;
 }
 
@@ -201,10 +201,10 @@ static bool pool_get(stack *out, bool *fresh)
  * stack was used down there. */
 static void release_pages(stack *stk)
 {
-	if (stk->lowsp >= stk->hi - KEEP_SIZE)
+	if (!stk->deep)
 		return;
-	stk->lowsp = stk->hi;
-	size_t len = (stk->hi - stk->lo) - KEEP_SIZE;
+	stk->deep = false;
+	size_t len = stk->size - KEEP_SIZE;
 	/* Keep the bottom page when it holds the canary. */
 	uintptr_t from = stk->lo;
 	if (stk->canary) {
@@ -246,9 +246,9 @@ static bool alloc_own(size_t size, stack *out)
 	if (!base)
 		return false;
 	out->lo = (uintptr_t)base + GUARD_SIZE;
-	out->hi = out->lo + size;
-	out->lowsp = out->hi;
+	out->size = (uint32_t)size;
 	out->canary = false;
+	out->deep = false;
 	if (!guard_install(out->lo))
 		canary_set(out);
 	return true;
@@ -270,12 +270,15 @@ bool stackalloc(p *pp, size_t size, stack *out)
 	return true;
 }
 
-void stackfree(p *pp, stack stk)
+/* lowsp: the lowest stack pointer its goroutine was seen at. */
+void stackfree(p *pp, stack stk, uintptr_t lowsp)
 {
-	if (stk.hi - stk.lo != stackpool_size) {
-		munmap((void *)(stk.lo - GUARD_SIZE), GUARD_SIZE + (stk.hi - stk.lo));
+	if (stk.size != stackpool_size) {
+		munmap((void *)(stk.lo - GUARD_SIZE), GUARD_SIZE + stk.size);
 		return;
 	}
+	if (lowsp && lowsp < stack_hi(&stk) - KEEP_SIZE)
+		stk.deep = true;
 	if (pp) {
 		if (pp->nstackcache == STACK_CACHE_MAX) {
 			pp->nstackcache = STACK_CACHE_MAX / 2;
