@@ -102,65 +102,92 @@ static inline void gfreecnt_add(int32_t n)
 	        memory_order_relaxed);
 }
 
+/* The global free list is a stack of batches: moving a batch is O(1)
+ * under the lock. Go moves Gs one at a time under its lock, reading each
+ * one's link; those Gs were last written by the core that freed them, so
+ * each read is a cache miss taken while every other P waits. Here the
+ * taker walks its batch later, one G per spawn, when it writes that G
+ * anyway. Returns false (the caller keeps the Gs) if the batch array
+ * cannot grow. */
+static bool gfree_push(gbatch b)
+{
+	lock(&sched.gfree_lock);
+	if (sched.ngfree == sched.capgfree) {
+		int32_t cap = sched.capgfree ? sched.capgfree * 2 : 64;
+		gbatch *nb = realloc(sched.gfree, (size_t)cap * sizeof *nb);
+		if (!nb) {
+			unlock(&sched.gfree_lock);
+			return false;
+		}
+		sched.gfree = nb;
+		sched.capgfree = cap;
+	}
+	sched.gfree[sched.ngfree++] = b;
+	gfreecnt_add(b.n);
+	unlock(&sched.gfree_lock);
+	return true;
+}
+
+static bool gfree_pop(gbatch *b)
+{
+	if (atomic_load_explicit(&sched.gfreecnt, memory_order_relaxed) == 0)
+		return false;
+	lock(&sched.gfree_lock);
+	bool ok = sched.ngfree > 0;
+	if (ok) {
+		*b = sched.gfree[--sched.ngfree];
+		gfreecnt_add(-b->n);
+	}
+	unlock(&sched.gfree_lock);
+	return ok;
+}
+
 void gfput(p *pp, g *gp)
 {
 	if (readgstatus(gp) != _Gdead)
 		throw("gfput: bad status (not Gdead)");
 	if (!pp) {
-		lock(&sched.gfree_lock);
-		gp->schedlink = sched.gfree;
-		sched.gfree = gp;
-		gfreecnt_add(1);
-		unlock(&sched.gfree_lock);
+		gp->schedlink = NULL;
+		if (!gfree_push((gbatch){gp, gp, 1}))
+			throw("out of memory (free G list)");
 		return;
 	}
 	gp->schedlink = pp->gfree;
 	pp->gfree = gp;
 	if (++pp->gfreecnt < GFREE_LOCAL_MAX)
 		return;
-	/* Move Gs to the global list until fewer than GFREE_LOCAL_KEEP stay. */
-	g *head = NULL, *tail = NULL;
-	int32_t moved = 0;
-	while (pp->gfreecnt >= GFREE_LOCAL_KEEP) {
-		g *x = pp->gfree;
-		pp->gfree = x->schedlink;
-		pp->gfreecnt--;
-		x->schedlink = head;
-		head = x;
-		if (!tail)
-			tail = x;
-		moved++;
-	}
-	lock(&sched.gfree_lock);
-	tail->schedlink = sched.gfree;
-	sched.gfree = head;
-	gfreecnt_add(moved);
-	unlock(&sched.gfree_lock);
+	/* Keep the GFREE_LOCAL_KEEP - 1 most recent (hottest) Gs; the rest
+	 * go to the global list as one batch. */
+	g *last = pp->gfree;
+	for (int32_t i = 1; i < GFREE_LOCAL_KEEP - 1; i++)
+		last = last->schedlink;
+	gbatch b = {last->schedlink, last->schedlink, pp->gfreecnt - (GFREE_LOCAL_KEEP - 1)};
+	while (b.tail->schedlink)
+		b.tail = b.tail->schedlink;
+	last->schedlink = NULL;
+	if (gfree_push(b))
+		pp->gfreecnt = GFREE_LOCAL_KEEP - 1;
+	else
+		last->schedlink = b.head;
 }
 
 g *gfget(p *pp)
 {
 	if (!pp) {
-		lock(&sched.gfree_lock);
-		g *gp = sched.gfree;
-		if (gp) {
-			sched.gfree = gp->schedlink;
-			gfreecnt_add(-1);
-		}
-		unlock(&sched.gfree_lock);
+		gbatch b;
+		if (!gfree_pop(&b))
+			return NULL;
+		g *gp = b.head;
+		if (b.n > 1 && !gfree_push((gbatch){gp->schedlink, b.tail, b.n - 1}))
+			throw("out of memory (free G list)");
 		return gp;
 	}
-	if (!pp->gfree && atomic_load_explicit(&sched.gfreecnt, memory_order_relaxed) > 0) {
-		lock(&sched.gfree_lock);
-		while (pp->gfreecnt < GFREE_LOCAL_KEEP && sched.gfree) {
-			g *x = sched.gfree;
-			sched.gfree = x->schedlink;
-			gfreecnt_add(-1);
-			x->schedlink = pp->gfree;
-			pp->gfree = x;
-			pp->gfreecnt++;
+	if (!pp->gfree) {
+		gbatch b;
+		if (gfree_pop(&b)) {
+			pp->gfree = b.head;
+			pp->gfreecnt = b.n;
 		}
-		unlock(&sched.gfree_lock);
 	}
 	g *gp = pp->gfree;
 	if (gp) {
@@ -173,12 +200,15 @@ g *gfget(p *pp)
 /* Give all of pp's free Gs to the global list (procresize). */
 void gfpurge(p *pp)
 {
-	while (pp->gfree) {
-		g *gp = pp->gfree;
-		pp->gfree = gp->schedlink;
-		pp->gfreecnt--;
-		gfput(NULL, gp);
-	}
+	if (!pp->gfree)
+		return;
+	gbatch b = {pp->gfree, pp->gfree, pp->gfreecnt};
+	while (b.tail->schedlink)
+		b.tail = b.tail->schedlink;
+	if (!gfree_push(b))
+		throw("out of memory (free G list)");
+	pp->gfree = NULL;
+	pp->gfreecnt = 0;
 }
 
 /* Increment a counter that only the calling P's owner writes. */

@@ -115,6 +115,7 @@ static void teardown(m *m0)
 	p_teardown();
 	sema_teardown();
 	signal_teardown();
+	free(sched.gfree);
 	memset(&sched, 0, sizeof sched);
 	atomic_store(&runtime_running, RUNTIME_DOWN);
 	pthread_rwlock_unlock(&foreign_lock);

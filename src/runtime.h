@@ -231,6 +231,13 @@ typedef struct gqueue {
 	g *tail;
 } gqueue;
 
+/* A batch of dead Gs linked through schedlink, moved as one (g.c). */
+typedef struct gbatch {
+	g *head;
+	g *tail;
+	int32_t n;
+} gbatch;
+
 /* Visits every P once in a pseudo-random order (Go's randomOrder). */
 typedef struct randomorder {
 	uint32_t count;
@@ -256,9 +263,10 @@ typedef struct schedt {
 	gqueue runq;            /* global run queue */
 	_Atomic int32_t runqsize;
 
-	mutex gfree_lock;       /* global dead-G list */
-	g *gfree;
-	_Atomic int32_t gfreecnt;
+	mutex gfree_lock;       /* global dead-G list: a stack of batches */
+	gbatch *gfree;
+	int32_t ngfree, capgfree;
+	_Atomic int32_t gfreecnt; /* Gs in all batches */
 
 	_Atomic uint32_t gcwaiting; /* stop-the-world requested */
 	int32_t stopwait;           /* Ps still to stop */

@@ -9,7 +9,7 @@
  * resets state to zero and releases each waiter once on sema.
  *
  * Unlike Go, a negative counter is not a panic: Add refuses the change
- * with ERANGE and leaves the WaitGroup as it was.
+ * with ERANGE and takes it back, leaving the WaitGroup as it was.
  */
 #include <errno.h>
 
@@ -21,20 +21,18 @@ GORT_API int gort_wg_add(gort_waitgroup *wg, int delta)
 		errno = EINVAL;
 		return -1;
 	}
-	uint64_t state = __atomic_load_n(&wg->state, __ATOMIC_RELAXED);
-	int64_t v;
-	uint32_t w;
-	for (;;) {
-		v = (int64_t)(int32_t)(state >> 32) + delta;
-		w = (uint32_t)state;
-		if (v < 0 || v > INT32_MAX) {
-			errno = ERANGE;
-			return -1;
-		}
-		uint64_t nstate = ((uint64_t)(uint32_t)v << 32) | w;
-		if (__atomic_compare_exchange_n(&wg->state, &state, nstate, true,
-		                                __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
-			break;
+	/* One atomic add, as Go: a CAS loop would retry under contention
+	 * (every goroutine of a fan-out calls Done). A change that takes the
+	 * counter below zero or past INT32_MAX is undone at once; only a
+	 * misused WaitGroup ever sees that instant. */
+	uint64_t d = (uint64_t)(int64_t)delta << 32;
+	uint64_t state = __atomic_add_fetch(&wg->state, d, __ATOMIC_ACQ_REL);
+	int32_t v = (int32_t)(state >> 32);
+	uint32_t w = (uint32_t)state;
+	if (v < 0) {
+		__atomic_sub_fetch(&wg->state, d, __ATOMIC_ACQ_REL);
+		errno = ERANGE;
+		return -1;
 	}
 	if (v > 0 || w == 0)
 		return 0;
