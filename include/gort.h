@@ -121,6 +121,54 @@ GORT_API _Noreturn void gort_goexit(void);
 /* Id of the calling goroutine; 0 when the caller is not a goroutine. */
 GORT_API int64_t gort_goid(void);
 
+/*
+ * runtime.LockOSThread / UnlockOSThread: while locked, the calling
+ * goroutine runs only on its current thread (M), and that thread runs no
+ * other goroutine. Nesting is counted: unlock as often as lock to undo.
+ * A goroutine that exits while locked takes its thread with it (the
+ * thread exits); if that thread is the one that called gort_main, it is
+ * parked instead, as Go does with the main thread. Outside a goroutine
+ * both are no-ops.
+ */
+GORT_API void gort_lock_os_thread(void);
+GORT_API void gort_unlock_os_thread(void);
+
+/*
+ * Mark code that must not be preempted by a signal (it holds a lock that
+ * another goroutine of the same thread could need, or is not reentrant):
+ * between gort_preempt_off and gort_preempt_on the goroutine is switched
+ * only at the runtime calls it makes itself. Nesting is counted. If such a
+ * region runs past two time slices (20 ms), its P is handed to another M
+ * and the goroutine goes on on its own thread, as in a long system call.
+ */
+GORT_API void gort_preempt_off(void);
+GORT_API void gort_preempt_on(void);
+
+/* ---------------------------------------------------------------------
+ * Blocking calls
+ * ------------------------------------------------------------------- */
+
+/*
+ * Bracket a call that may block the thread (file I/O, a blocking C
+ * library call), as Go's runtime does around system calls:
+ *
+ *     gort_entersyscall();
+ *     n = read(fd, buf, len);
+ *     gort_exitsyscall();
+ *
+ * entersyscall leaves the P in _Psyscall; if the call lasts (more than a
+ * sysmon tick, 20 us to 10 ms), sysmon hands the P to another M so the
+ * other goroutines keep running. exitsyscall takes back the old P if it is
+ * still free, else an idle P, else queues the goroutine globally and parks
+ * the thread. gort_entersyscall_block is for calls known to block long:
+ * the P is handed off at once. Between the two calls the goroutine must
+ * not call other gort functions except gort_exitsyscall. errno is
+ * preserved by both. Outside a goroutine they are no-ops.
+ */
+GORT_API void gort_entersyscall(void);
+GORT_API void gort_entersyscall_block(void);
+GORT_API void gort_exitsyscall(void);
+
 /* ---------------------------------------------------------------------
  * Time
  * ------------------------------------------------------------------- */

@@ -313,6 +313,8 @@ g *goexit0(m *mp, g *gp)
 	gp->param = NULL;
 	gp->waitreason = waitReasonZero;
 	gp->preempt = false;
+	gp->inruntime = 0;
+	gp->nopreempt = 0;
 	owner_inc(&pp->gexited);
 	bool ismain = gp->ismain;
 	gp->ismain = false;
@@ -367,8 +369,12 @@ static int64_t go_common(void (*fn)(void *), void *arg, const gort_attr *attr, u
 		}
 		name = attr->name;
 	}
-	if (getm())
-		return newproc(fn, arg, ss, name, pc);
+	if (getm()) {
+		g *gp = rt_enter();
+		int64_t goid = newproc(fn, arg, ss, name, pc);
+		rt_exit(gp);
+		return goid;
+	}
 	/* A thread that is not an M: hold off teardown while we queue. */
 	pthread_rwlock_rdlock(&foreign_lock);
 	int64_t goid;

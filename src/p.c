@@ -51,20 +51,20 @@ p *pidleget(void)
 
 void acquirep(m *mp, p *pp)
 {
-	if (mp->p || pp->m || atomic_load_explicit(&pp->status, memory_order_relaxed) != _Pidle)
+	if (mp->p || pm(pp) || atomic_load_explicit(&pp->status, memory_order_relaxed) != _Pidle)
 		throw("acquirep: invalid p state");
 	mp->p = pp;
-	pp->m = mp;
+	setpm(pp, mp);
 	atomic_store_explicit(&pp->status, _Prunning, memory_order_relaxed);
 }
 
 p *releasep(m *mp)
 {
 	p *pp = mp->p;
-	if (!pp || pp->m != mp || atomic_load_explicit(&pp->status, memory_order_relaxed) != _Prunning)
+	if (!pp || pm(pp) != mp || atomic_load_explicit(&pp->status, memory_order_relaxed) != _Prunning)
 		throw("releasep: invalid p state");
 	mp->p = NULL;
-	pp->m = NULL;
+	setpm(pp, NULL);
 	atomic_store_explicit(&pp->status, _Pidle, memory_order_relaxed);
 	return pp;
 }
@@ -162,11 +162,11 @@ p *procresize(m *mp, int32_t nprocs)
 		atomic_store_explicit(&mp->p->status, _Prunning, memory_order_relaxed);
 	} else {
 		if (mp->p) {
-			mp->p->m = NULL;
+			setpm(mp->p, NULL);
 			mp->p = NULL;
 		}
 		p *pp = allp[0];
-		pp->m = NULL;
+		setpm(pp, NULL);
 		atomic_store_explicit(&pp->status, _Pidle, memory_order_relaxed);
 		acquirep(mp, pp);
 	}
@@ -177,7 +177,7 @@ p *procresize(m *mp, int32_t nprocs)
 		p *pp = allp[i];
 		if (mp->p == pp)
 			continue;
-		pp->m = NULL;
+		setpm(pp, NULL);
 		atomic_store_explicit(&pp->status, _Pidle, memory_order_relaxed);
 		if (runqempty(pp)) {
 			pidleput(pp);
@@ -199,6 +199,15 @@ void stopTheWorld(void)
 	atomic_store_explicit(&sched.gcwaiting, 1, memory_order_seq_cst);
 	atomic_store_explicit(&mp->p->status, _Pgcstop, memory_order_relaxed);
 	sched.stopwait--;
+	/* Ps in a syscall stop now; their Ms find them stopped on return. */
+	int32_t procs = atomic_load_explicit(&gomaxprocs, memory_order_relaxed);
+	for (int32_t i = 0; i < procs; i++) {
+		uint32_t s = _Psyscall;
+		if (atomic_compare_exchange_strong(&allp[i]->status, &s, _Pgcstop)) {
+			tick_inc(&allp[i]->syscalltick);
+			sched.stopwait--;
+		}
+	}
 	for (p *pp; (pp = pidleget()) != NULL;) {
 		atomic_store_explicit(&pp->status, _Pgcstop, memory_order_relaxed);
 		sched.stopwait--;

@@ -89,6 +89,10 @@ static int schedinit(m *m0)
 	stack_init(__atomic_load_n(&stack_default, __ATOMIC_RELAXED));
 	if (signal_init() != 0)
 		return -1;
+	if (preempt_init() != 0) {
+		signal_teardown();
+		return -1;
+	}
 	lock(&sched.lock);
 	mcommoninit(m0);
 	if (procresize(m0, procs) != NULL)
@@ -99,11 +103,14 @@ static int schedinit(m *m0)
 
 static void teardown(m *m0)
 {
+	/* sysmon keeps preempting goroutines that run on, so that their Ms
+	 * get to see the exit; it stops only once they all have. */
 	lock(&sched.lock);
 	bool wait = sched.nmalive > 0;
 	unlock(&sched.lock);
 	if (wait)
 		notesleep(&sched.exitnote);
+	sysmon_stop();
 
 	pthread_rwlock_wrlock(&foreign_lock);
 	atomic_store(&runtime_running, RUNTIME_STOPPING);
@@ -114,6 +121,7 @@ static void teardown(m *m0)
 	stack_teardown();
 	p_teardown();
 	sema_teardown();
+	preempt_teardown();
 	signal_teardown();
 	free(sched.gfree);
 	memset(&sched, 0, sizeof sched);
@@ -154,6 +162,8 @@ GORT_API int gort_main(int (*fn)(void *), void *arg)
 	maing->ismain = true;
 	sched.maing = maing;
 	atomic_store(&runtime_running, RUNTIME_UP);
+	if (sysmon_start() != 0)
+		fatal("cannot start sysmon");
 
 	mstart0(m0);
 
@@ -196,7 +206,8 @@ GORT_API int gort_gomaxprocs(int n)
 	int prev = atomic_load(&gomaxprocs);
 	if (n <= 0)
 		return prev;
-	if (!getg()) {
+	g *gp = getg();
+	if (!gp) {
 		/* Not a goroutine: stop-the-world needs one, so ask one. */
 		struct procsreq r = {.n = n};
 		gort_wg_add(&r.wg, 1);
@@ -208,12 +219,14 @@ GORT_API int gort_gomaxprocs(int n)
 	lock(&config.lock);
 	config.procs = n;
 	unlock(&config.lock);
+	rt_enter();
 	semacquire(&sched.worldsema, waitReasonStopTheWorld);
 	stopTheWorld();
 	prev = atomic_load(&gomaxprocs);
 	newprocs = n;
 	startTheWorld();
 	semrelease(&sched.worldsema);
+	rt_exit(gp);
 	return prev;
 }
 
@@ -253,8 +266,11 @@ GORT_API int64_t gort_nanotime(void)
 
 GORT_API void gort_gosched(void)
 {
-	if (getg())
+	g *gp = rt_enter();
+	if (gp) {
 		gosched();
-	else
+		gp->inruntime--;
+	} else {
 		osyield();
+	}
 }

@@ -144,8 +144,12 @@ struct g {
 	char *name;             /* gort_attr name, owned (malloc) */
 	void *param;            /* passed by the waker to the parked G */
 	uint8_t waitreason;     /* valid in _Gwaiting */
-	bool preempt;           /* preemption requested (checked at runtime entries) */
+	bool preempt;           /* stop at the next safe point (preempt.c) */
 	bool ismain;            /* the main goroutine of gort_main */
+	uint8_t inruntime;      /* inside a gort_* call: not async-preemptible */
+	uint8_t nopreempt;      /* gort_preempt_off depth */
+	uint8_t syscallstate;   /* SYSCALL_*: how it is in _Gsyscall (syscall.c) */
+	bool locked;            /* LockOSThread: runs only on m->lockedg's M */
 };
 #if !GORT_ASAN && !GORT_TSAN
 _Static_assert(sizeof(struct g) <= 2 * CACHE_LINE, "struct g grew past two cache lines");
@@ -169,6 +173,11 @@ struct m {
 	bool (*waitunlockf)(g *, void *); /* gopark's unlock callback */
 	g *runqafter;           /* gosched's direct switch: queue it, then */
 	mutex *unlockafter;     /* release this, once switched away from it */
+	uint32_t syscalltick;   /* p->syscalltick when the syscall began */
+	_Atomic uint32_t signalpending; /* a preemption signal is on its way */
+	g *lockedg;             /* LockOSThread: the only G this M runs */
+	uint32_t lockedext;     /* gort_lock_os_thread nesting */
+	bool exitafterg;        /* the locked G exited: end this thread */
 	void *waitlock;
 	uint64_t fastrand;      /* per-M random state (wyrand) */
 	pthread_t thread;
@@ -189,13 +198,32 @@ enum {
 
 #define STACK_CACHE_MAX 16
 
+/* p->preempt: the running G's time slice is over (PREEMPT_ASK, at 10 ms);
+ * it has run a second slice in code that cannot be preempted
+ * (PREEMPT_HANDOFF, at 20 ms: preempt.c detaches its P). */
+enum { PREEMPT_NONE, PREEMPT_ASK, PREEMPT_HANDOFF };
+
+/* g->syscallstate: how a _Gsyscall G got there. */
+enum { SYSCALL_NONE, SYSCALL_USER, SYSCALL_DETACHED };
+
+/* What sysmon saw of a P at its last look (Go's sysmontick). */
+typedef struct sysmontick {
+	uint32_t schedtick;
+	int64_t schedwhen;
+	uint32_t syscalltick;
+	int64_t syscallwhen;
+} sysmontick;
+
 struct p {
 	int32_t id;
 	_Atomic uint32_t status;
 	p *link;                /* idle P list */
-	uint32_t schedtick;     /* incremented on every non-inheriting execute */
-	uint32_t syscalltick;
-	m *m;                   /* back link to the M holding it */
+	/* Written by the owner, read by sysmon (relaxed atomics). */
+	_Atomic uint32_t schedtick;   /* each non-inheriting execute */
+	_Atomic uint32_t syscalltick; /* each syscall the P survives or loses */
+	_Atomic(m *) m;         /* back link to the M holding it */
+	_Atomic uint8_t preempt; /* PREEMPT_*: sysmon says the slice is over */
+	sysmontick sysmontick;  /* sysmon's own */
 
 	/* Local run queue: a ring written only by the owner at the tail and
 	 * taken from the head by the owner and by thieves with CAS. */
@@ -274,6 +302,14 @@ typedef struct schedt {
 	uint32_t worldsema;         /* semaphore (1 = free): one stopper at a time */
 
 	_Atomic int64_t ngforeign;  /* Gs created by threads without a P */
+
+	int32_t nmidlelocked;       /* Ms parked waiting for their locked G */
+	int32_t nmfreed;            /* Ms whose threads exited */
+	int32_t nmsys;              /* system Ms (sysmon): not counted by checkdead */
+	_Atomic uint32_t sysmonwait; /* sysmon deep-sleeps on sysmonnote */
+	note sysmonnote;
+	pthread_t sysmonthread;
+	_Atomic uint32_t sysmonstop;
 	_Atomic uint32_t mainstarted; /* the main goroutine began running */
 	_Atomic uint32_t exiting;   /* main returned: Ms wind down */
 	note exitnote;              /* wakes M0 when the last other M ends */
@@ -370,6 +406,24 @@ g *globrunqget_deferring(p *pp, int32_t max, g *held, g **deferred);
 uint32_t runqlen(p *pp);
 
 /* p.c */
+static inline m *pm(p *pp)
+{
+	return atomic_load_explicit(&pp->m, memory_order_relaxed);
+}
+static inline void setpm(p *pp, m *mp)
+{
+	atomic_store_explicit(&pp->m, mp, memory_order_relaxed);
+}
+/* Owner-only increments of counters that sysmon reads. */
+static inline void tick_inc(_Atomic uint32_t *t)
+{
+	atomic_store_explicit(t, atomic_load_explicit(t, memory_order_relaxed) + 1,
+	                      memory_order_relaxed);
+}
+static inline uint32_t tick_load(_Atomic uint32_t *t)
+{
+	return atomic_load_explicit(t, memory_order_relaxed);
+}
 void pidleput(p *pp);
 p *pidleget(void);
 void acquirep(m *mp, p *pp);
@@ -402,8 +456,52 @@ void m_teardown(m *m0);
 uint32_t fastrandn(m *mp, uint32_t n);
 uint32_t fastrand(m *mp);
 
+/* syscall.c */
+void entersyscall(m *mp, g *gp, uint8_t how);
+void exitsyscall(m *mp, g *gp);
+void handoffp(p *pp);
+
+/* sysmon.c */
+int sysmon_start(void);
+void sysmon_stop(void);
+void sysmonwake(void);
+#define FORCE_PREEMPT_NS (10 * 1000 * 1000) /* Go's forcePreemptNS */
+
+/* preempt.c */
+int preempt_init(void);
+void preempt_teardown(void);
+bool preemptone(p *pp, uint8_t level);
+void gopreempt(void);
+/* Every gort_* call that a goroutine makes into the runtime is bracketed
+ * by rt_enter/rt_exit. Inside, the goroutine is not async-preemptible (it
+ * may be using its P's structures); on the way in, a goroutine whose P
+ * was detached while it ran unpreemptible code takes one back; on the
+ * way out, a pending preemption request is honoured (the cooperative
+ * half of preemption). */
+static inline g *rt_enter(void)
+{
+	g *gp = getg();
+	if (gp) {
+		gp->inruntime++;
+		if (unlikely(gp->syscallstate == SYSCALL_DETACHED))
+			exitsyscall(getm(), gp);
+	}
+	return gp;
+}
+static inline void rt_exit(g *gp)
+{
+	if (gp) {
+		gp->inruntime--;
+		m *mp = getm();
+		if (unlikely(mp->p && atomic_load_explicit(&mp->p->preempt, memory_order_relaxed)) &&
+		    gp->inruntime == 0 && gp->nopreempt == 0 && gp->syscallstate == SYSCALL_NONE)
+			gopreempt();
+	}
+}
+
 /* sched.c */
 void mloop(m *mp);
+void dropg(m *mp, g *gp);
 void wakep(void);
 void mcall(g *(*fn)(m *, g *));
 void gopark(bool (*unlockf)(g *, void *), void *lock, waitreason reason);

@@ -145,7 +145,8 @@ top:
 
 	/* Fairness: without this, two goroutines that keep readying each
 	 * other through runnext could starve the global queue. */
-	if (pp->schedtick % 61 == 0 && atomic_load_explicit(&sched.runqsize, memory_order_relaxed) > 0) {
+	if (tick_load(&pp->schedtick) % 61 == 0 &&
+	    atomic_load_explicit(&sched.runqsize, memory_order_relaxed) > 0) {
 		lock(&sched.lock);
 		gp = globrunqget(pp, 1);
 		unlock(&sched.lock);
@@ -225,9 +226,9 @@ static void execute(m *mp, g *gp, bool inherit)
 	gp->m = mp;
 	casgstatus(gp, _Grunnable, _Grunning);
 	gp->waitsince = 0;
-	gp->preempt = false;
+	atomic_store_explicit(&mp->p->preempt, PREEMPT_NONE, memory_order_relaxed);
 	if (!inherit)
-		mp->p->schedtick++;
+		tick_inc(&mp->p->schedtick);
 	if (!gp->sched.sp)
 		gstart_prepare(mp->p, gp);
 	gogo_switch(&mp->g0, &gp->sched, false);
@@ -281,7 +282,7 @@ void mcall(g *(*fn)(m *, g *))
 	switchedin();
 }
 
-static void dropg(m *mp, g *gp)
+void dropg(m *mp, g *gp)
 {
 	mp->curg = NULL;
 	gp->m = NULL;
@@ -390,12 +391,12 @@ void gosched(void)
 	 * queue, the global queue (which now holds gp, so something runs). */
 	bool inherit = false;
 	g *next;
-	if (pp->schedtick % 61 == 0)
+	if (tick_load(&pp->schedtick) % 61 == 0)
 		next = globrunqget_deferring(pp, 1, gp, &mp->runqafter);
 	else if ((next = runqget(pp, &inherit)) == NULL)
 		next = globrunqget_deferring(pp, 0, gp, &mp->runqafter);
 	if (!inherit)
-		pp->schedtick++;
+		tick_inc(&pp->schedtick);
 	casgstatus(next, _Grunnable, _Grunning);
 	if (next == gp) {
 		/* Nothing else to run: gp comes straight back. */
@@ -406,7 +407,7 @@ void gosched(void)
 	mp->curg = next;
 	next->m = mp;
 	next->waitsince = 0;
-	next->preempt = false;
+	atomic_store_explicit(&pp->preempt, PREEMPT_NONE, memory_order_relaxed);
 	if (!next->sched.sp)
 		gstart_prepare(pp, next);
 	mp->unlockafter = &sched.lock;
@@ -416,8 +417,8 @@ void gosched(void)
 
 _Noreturn void goexit1(void)
 {
+	g *gp = rt_enter(); /* takes a P back if its P was detached */
 	m *mp = getm();
-	g *gp = mp->curg;
 	stack_track(gp);
 	mp->mcallfn = goexit0;
 	/* The stack is released by goexit0; this side never resumes. */

@@ -1,0 +1,292 @@
+/*
+ * preempt.c - preemption: sysmon's request, the cooperative check at
+ * runtime calls, and asynchronous preemption by signal (Go's preemptone,
+ * preemptM, doSigPreempt, asyncPreempt, gopreempt_m).
+ *
+ * Request. sysmon marks a P whose goroutine has run a whole time slice
+ * (p->preempt) and sends SIGURG to its M, at most one signal in flight
+ * per M (m->signalpending), as Go does.
+ *
+ * Cooperative. Every gort_* call a goroutine makes checks the flag on its
+ * way out (rt_exit) and yields to the global run queue.
+ *
+ * Asynchronous. The SIGURG handler runs on the interrupted goroutine's
+ * own stack (the signal is installed without SA_ONSTACK), so the kernel's
+ * signal frame, holding every register the interrupted code can be using
+ * (general purpose, flags, and the whole FP/SIMD state: the kernel saves
+ * it with xsave on x86-64, including AVX and AVX-512 state, and the full
+ * V register file plus fpsr/fpcr on arm64), lies on that stack. If the
+ * interrupted point is safe, the handler parks the goroutine right there
+ * (mcall, status _Gpreempted, then the global run queue). When the
+ * goroutine is later resumed, possibly on another thread, the handler
+ * returns and rt_sigreturn restores the frame exactly. This is the
+ * trampoline Go builds by hand in asyncPreempt: here the kernel saves and
+ * restores, which covers state Go's hand-written list would miss
+ * (AVX-512, SVE), costs nothing when no signal comes, and needs no free
+ * register to jump back (arm64 has none, and x86-64 code may use the 128
+ * bytes below its stack pointer, which a pushed return address would
+ * overwrite). Two fields of the frame belong to the thread rather than
+ * the goroutine and are rewritten before returning on a new thread: the
+ * alternate signal stack and the signal mask.
+ *
+ * Safe points. The handler parks the goroutine only if
+ *  - it is the M's current goroutine, _Grunning, on a P that asked;
+ *  - the M holds no runtime lock (mlocks) and the goroutine is not inside
+ *    a gort_* call (g->inruntime): it may be using its P's structures;
+ *  - the goroutine has not marked the code unsafe (gort_preempt_off);
+ *  - the PC is not in libc, the dynamic loader, libgcc or libgort itself
+ *    (their locks could be held: a goroutine parked inside malloc would
+ *    deadlock the next malloc on that thread); the text ranges are read
+ *    once, at start, from the loaded objects;
+ *  - there is room on its stack for the signal frame.
+ * Otherwise the request stays pending for the next runtime call. If the
+ * goroutine is still in such code after a second slice, sysmon asks for
+ * a hand-off and the handler detaches the P (the goroutine enters the
+ * syscall state SYSCALL_DETACHED): sysmon gives the P to another M and
+ * the goroutine runs on on its own thread, taking a P back at its next
+ * runtime call (rt_enter). This is the "KLT switching" of Shiina et al.
+ * (PPoPP 2021): preemption is safe and still guaranteed.
+ *
+ * Off: GODEBUG=asyncpreemptoff=1; sanitizer builds (their runtimes hold
+ * locks of their own around code we cannot see); a program whose libc is
+ * linked statically (its malloc is indistinguishable from user code).
+ * The cooperative check stays.
+ */
+#include <errno.h>
+#include <link.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "runtime.h"
+
+#define PREEMPT_SIGNAL SIGURG /* Go's sigPreempt */
+enum { MAX_RANGES = 64, ASYNC_STACK_NEED = 32 * 1024 };
+
+typedef struct textrange {
+	uintptr_t lo, hi;
+} textrange;
+
+static struct {
+	bool on;                   /* asynchronous preemption enabled */
+	textrange unsafe[MAX_RANGES];
+	int nunsafe;
+	struct sigaction old;      /* the program's SIGURG handler */
+	pid_t pid;
+} preempt;
+
+/* ---- the request ---- */
+
+/* Ask the goroutine running on pp to stop. Called by sysmon. */
+bool preemptone(p *pp, uint8_t level)
+{
+	m *mp = pm(pp);
+	if (!mp)
+		return false;
+	uint8_t cur = atomic_load_explicit(&pp->preempt, memory_order_relaxed);
+	if (cur < level)
+		atomic_store_explicit(&pp->preempt, level, memory_order_relaxed);
+	if (!preempt.on)
+		return true;
+	uint32_t zero = 0;
+	if (atomic_compare_exchange_strong(&mp->signalpending, &zero, 1))
+		syscall(SYS_tgkill, preempt.pid, mp->procid, PREEMPT_SIGNAL);
+	return true;
+}
+
+/* On g0: gp stops here and goes to the global run queue (Go's
+ * gopreempt_m); _Gpreempted marks the stop for observers. */
+static g *gopreempt_m(m *mp, g *gp)
+{
+	casgstatus(gp, _Grunning, _Gpreempted);
+	dropg(mp, gp);
+	casgstatus(gp, _Gpreempted, _Grunnable);
+	lock(&sched.lock);
+	globrunqput(gp);
+	unlock(&sched.lock);
+	return NULL;
+}
+
+/* The cooperative half: called by rt_exit when a request is pending. */
+void gopreempt(void)
+{
+	mcall(gopreempt_m);
+}
+
+/* ---- the signal ---- */
+
+static bool unsafe_pc(uintptr_t pc)
+{
+	for (int i = 0; i < preempt.nunsafe; i++)
+		if (pc >= preempt.unsafe[i].lo && pc < preempt.unsafe[i].hi)
+			return true;
+	return false;
+}
+
+static uintptr_t ctx_pc(const ucontext_t *uc)
+{
+#if defined(__x86_64__)
+	return (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+#elif defined(__aarch64__)
+	return (uintptr_t)uc->uc_mcontext.pc;
+#endif
+}
+
+static uintptr_t ctx_sp(const ucontext_t *uc)
+{
+#if defined(__x86_64__)
+	return (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+#elif defined(__aarch64__)
+	return (uintptr_t)uc->uc_mcontext.sp;
+#endif
+}
+
+/* The goroutine resumes on the current thread: make the frame restore
+ * this thread's signal state, not that of the thread it was stopped on. */
+static void frame_rethread(ucontext_t *uc)
+{
+	sigaltstack(NULL, &uc->uc_stack);
+	pthread_sigmask(SIG_SETMASK, NULL, &uc->uc_sigmask);
+}
+
+static void dosigpreempt(m *mp, ucontext_t *uc)
+{
+	g *gp = mp->curg;
+	p *pp = mp->p;
+	if (!gp || !pp || readgstatus(gp) != _Grunning)
+		return;
+	uint8_t level = atomic_load_explicit(&pp->preempt, memory_order_relaxed);
+	if (level == PREEMPT_NONE || mlocks != 0 || gp->inruntime != 0)
+		return;
+	uintptr_t sp = ctx_sp(uc);
+	if (sp < gp->stk.lo + ASYNC_STACK_NEED || sp > stack_hi(&gp->stk))
+		return; /* not on its stack, or too little of it left */
+	if (gp->nopreempt || unsafe_pc(ctx_pc(uc))) {
+		/* Not here. A second slice in such code: hand the P off. */
+		if (level == PREEMPT_HANDOFF)
+			entersyscall(mp, gp, SYSCALL_DETACHED);
+		return;
+	}
+	gp->inruntime++;
+	mcall(gopreempt_m);
+	/* Resumed, perhaps on another thread. */
+	frame_rethread(uc);
+	gp->inruntime--;
+}
+
+static void sigpreempt(int sig, siginfo_t *info, void *ucv)
+{
+	int saved = errno;
+	/* The program's own SIGURG handler runs too: signals coalesce, so a
+	 * SIGURG of its own may have merged with ours. */
+	if ((preempt.old.sa_flags & SA_SIGINFO) && preempt.old.sa_sigaction)
+		preempt.old.sa_sigaction(sig, info, ucv);
+	else if (preempt.old.sa_handler != SIG_DFL && preempt.old.sa_handler != SIG_IGN)
+		preempt.old.sa_handler(sig);
+	m *mp = tls_m;
+	if (mp) {
+		atomic_store(&mp->signalpending, 0);
+		dosigpreempt(mp, ucv);
+	}
+	errno = saved;
+}
+
+/* Collect the text of objects whose code must not be interrupted by a
+ * switch. Sets *libc_shared when the C library is a shared object. */
+static int collect_ranges(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	bool *libc_shared = arg;
+	const char *name = info->dlpi_name ? strrchr(info->dlpi_name, '/') : NULL;
+	name = name ? name + 1 : info->dlpi_name;
+	if (!name || !*name)
+		return 0;
+	static const char *const prefixes[] = {
+		"libc.so", "ld-linux", "ld64.so", "libpthread", "libdl.so", "librt.so",
+		"libgcc_s", "libstdc++", "libgort.so",
+	};
+	bool match = false;
+	for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
+		if (strncmp(name, prefixes[i], strlen(prefixes[i])) == 0)
+			match = true;
+	if (!match)
+		return 0;
+	if (strncmp(name, "libc.so", 7) == 0)
+		*libc_shared = true;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X) ||
+		    preempt.nunsafe == MAX_RANGES)
+			continue;
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+		preempt.unsafe[preempt.nunsafe++] = (textrange){lo, lo + ph->p_memsz};
+	}
+	return 0;
+}
+
+static bool godebug_asyncpreemptoff(void)
+{
+	const char *s = getenv("GODEBUG");
+	while (s && *s) {
+		if (strncmp(s, "asyncpreemptoff=", 16) == 0)
+			return atoi(s + 16) != 0;
+		s = strchr(s, ',');
+		if (s)
+			s++;
+	}
+	return false;
+}
+
+int preempt_init(void)
+{
+	memset(&preempt, 0, sizeof preempt);
+	preempt.pid = getpid();
+#if GORT_ASAN || GORT_TSAN
+	return 0;
+#else
+	if (godebug_asyncpreemptoff())
+		return 0;
+	bool libc_shared = false;
+	dl_iterate_phdr(collect_ranges, &libc_shared);
+	if (!libc_shared)
+		return 0;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = sigpreempt;
+	/* On the goroutine's stack (no SA_ONSTACK): the frame must stay with
+	 * the goroutine. SA_RESTART: interrupted system calls go on. */
+	sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(PREEMPT_SIGNAL, &sa, &preempt.old) != 0)
+		return -1;
+	preempt.on = true;
+	return 0;
+#endif
+}
+
+void preempt_teardown(void)
+{
+	if (preempt.on)
+		sigaction(PREEMPT_SIGNAL, &preempt.old, NULL);
+	preempt.on = false;
+}
+
+/* ---- public API ---- */
+
+GORT_API void gort_preempt_off(void)
+{
+	g *gp = getg();
+	if (gp && gp->nopreempt < UINT8_MAX)
+		gp->nopreempt++;
+}
+
+GORT_API void gort_preempt_on(void)
+{
+	g *gp = rt_enter();
+	if (gp && gp->nopreempt > 0)
+		gp->nopreempt--;
+	rt_exit(gp);
+}

@@ -1,0 +1,216 @@
+/*
+ * syscall.c - the syscall hand-off (Go's entersyscall, exitsyscall,
+ * entersyscallblock and handoffp).
+ *
+ * A goroutine about to block its thread in a system call or a blocking C
+ * call says so with entersyscall. Its G goes to _Gsyscall and its P to
+ * _Psyscall: the M keeps the P by affinity only (m->oldp) and no longer
+ * owns it. Whoever first moves the P out of _Psyscall by CAS owns it:
+ *  - the M itself in exitsyscall (the fast path: the call was short and
+ *    the P is still there, no lock taken);
+ *  - sysmon, when the call lasts (retake): it hands the P to another M
+ *    (handoffp) so the P's other goroutines keep running;
+ *  - a stop-the-world, which parks it as _Pgcstop.
+ * entersyscallblock is for calls known to block long: it hands the P off
+ * at once instead of waiting for sysmon.
+ *
+ * exitsyscall then takes back the old P if it can, else an idle one;
+ * failing both (exitsyscall0, on g0) the G goes to the global run queue
+ * and the M parks on the idle list, where a later startm reuses it: the
+ * number of Ms follows the number of calls blocked at once, it does not
+ * grow with the number of calls.
+ *
+ * preempt.c puts a goroutine in the same state (SYSCALL_DETACHED) when it
+ * has run past two time slices in code that cannot be preempted; it then
+ * runs on without a P and takes one back at its next runtime call.
+ */
+#include <errno.h>
+
+#include "runtime.h"
+
+/* A stop-the-world began while our P went to _Psyscall: stop it here. */
+static void entersyscall_gcwait(p *pp)
+{
+	lock(&sched.lock);
+	uint32_t s = _Psyscall;
+	if (sched.stopwait > 0 &&
+	    atomic_compare_exchange_strong(&pp->status, &s, _Pgcstop)) {
+		tick_inc(&pp->syscalltick);
+		if (--sched.stopwait == 0)
+			notewakeup(&sched.stopnote);
+	}
+	unlock(&sched.lock);
+}
+
+/* gp (running on mp) enters a blocking call. how: SYSCALL_USER or
+ * SYSCALL_DETACHED. Only plain stores and atomics up to the gcwait check,
+ * so that preempt.c may call it from its signal handler. */
+void entersyscall(m *mp, g *gp, uint8_t how)
+{
+	p *pp = mp->p;
+	casgstatus(gp, _Grunning, _Gsyscall);
+	gp->syscallstate = how;
+	mp->syscalltick = tick_load(&pp->syscalltick);
+	setpm(pp, NULL);
+	mp->oldp = pp;
+	mp->p = NULL;
+	atomic_store_explicit(&pp->status, _Psyscall, memory_order_release);
+	if (atomic_load_explicit(&sched.sysmonwait, memory_order_relaxed))
+		sysmonwake();
+	if (atomic_load_explicit(&sched.gcwaiting, memory_order_acquire))
+		entersyscall_gcwait(pp);
+}
+
+static void entersyscallblock(m *mp, g *gp)
+{
+	entersyscall(mp, gp, SYSCALL_USER);
+	p *pp = mp->oldp;
+	uint32_t s = _Psyscall;
+	if (atomic_compare_exchange_strong(&pp->status, &s, _Pidle)) {
+		tick_inc(&pp->syscalltick);
+		handoffp(pp);
+	}
+}
+
+/* The fast path: our old P if nobody took it, else any idle P. */
+static bool exitsyscallfast(m *mp, p *oldp)
+{
+	uint32_t s = _Psyscall;
+	if (oldp && atomic_load_explicit(&oldp->status, memory_order_relaxed) == _Psyscall &&
+	    atomic_compare_exchange_strong(&oldp->status, &s, _Pidle)) {
+		acquirep(mp, oldp);
+		/* Retaken and reused by another syscall meanwhile? */
+		if (mp->syscalltick != tick_load(&oldp->syscalltick))
+			tick_inc(&oldp->syscalltick);
+		return true;
+	}
+	if (atomic_load_explicit(&sched.npidle, memory_order_relaxed) > 0) {
+		lock(&sched.lock);
+		p *pp = pidleget();
+		if (pp && atomic_load(&sched.sysmonwait))
+			sysmonwake();
+		unlock(&sched.lock);
+		if (pp) {
+			acquirep(mp, pp);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* On g0: no P to be had. Queue gp globally and park this M. */
+static g *exitsyscall0(m *mp, g *gp)
+{
+	casgstatus(gp, _Gsyscall, _Grunnable);
+	gp->syscallstate = SYSCALL_NONE;
+	dropg(mp, gp);
+	lock(&sched.lock);
+	p *pp = pidleget();
+	if (!pp)
+		globrunqput(gp);
+	else if (atomic_load(&sched.sysmonwait))
+		sysmonwake();
+	unlock(&sched.lock);
+	if (pp) {
+		acquirep(mp, pp);
+		tick_inc(&pp->schedtick); /* execute(gp, false): a new slice */
+		return gp;
+	}
+	stopm(mp);
+	return NULL;
+}
+
+/* On g0: the runtime exited while gp was in its call. gp is abandoned
+ * (teardown frees it), as Go abandons goroutines when main returns. */
+static g *abandon_m(m *mp, g *gp)
+{
+	casgstatus(gp, _Gsyscall, _Grunnable);
+	dropg(mp, gp);
+	return NULL;
+}
+
+void exitsyscall(m *mp, g *gp)
+{
+	int saved = errno;
+	p *oldp = mp->oldp;
+	mp->oldp = NULL;
+	if (unlikely(atomic_load_explicit(&sched.exiting, memory_order_acquire))) {
+		mcall(abandon_m);
+		throw("exitsyscall: abandoned goroutine resumed");
+	}
+	if (exitsyscallfast(mp, oldp)) {
+		tick_inc(&mp->p->syscalltick);
+		gp->syscallstate = SYSCALL_NONE;
+		casgstatus(gp, _Gsyscall, _Grunning);
+	} else {
+		mcall(exitsyscall0);
+	}
+	errno = saved;
+}
+
+/* Give pp, which no M holds any more, to an M if findrunnable would find
+ * work for it; otherwise put it on the idle list. Go's handoffp. */
+void handoffp(p *pp)
+{
+	if (!runqempty(pp) || atomic_load_explicit(&sched.runqsize, memory_order_relaxed) != 0) {
+		startm(pp, false);
+		return;
+	}
+	/* No local work, and no M is looking for work: start one that
+	 * spins, so that new work is found without a wake-up. */
+	int32_t zero = 0;
+	if (atomic_load(&sched.nmspinning) + atomic_load(&sched.npidle) == 0 &&
+	    atomic_compare_exchange_strong(&sched.nmspinning, &zero, 1)) {
+		startm(pp, true);
+		return;
+	}
+	lock(&sched.lock);
+	if (atomic_load(&sched.gcwaiting)) {
+		atomic_store_explicit(&pp->status, _Pgcstop, memory_order_relaxed);
+		if (--sched.stopwait == 0)
+			notewakeup(&sched.stopnote);
+		unlock(&sched.lock);
+		return;
+	}
+	if (atomic_load_explicit(&sched.runqsize, memory_order_relaxed) != 0) {
+		unlock(&sched.lock);
+		startm(pp, false);
+		return;
+	}
+	pidleput(pp);
+	unlock(&sched.lock);
+}
+
+/* ---- public API ---- */
+
+GORT_API void gort_entersyscall(void)
+{
+	g *gp = rt_enter();
+	if (!gp)
+		return;
+	int saved = errno;
+	gp->inruntime--;
+	entersyscall(getm(), gp, SYSCALL_USER);
+	errno = saved;
+}
+
+GORT_API void gort_entersyscall_block(void)
+{
+	g *gp = rt_enter();
+	if (!gp)
+		return;
+	int saved = errno;
+	gp->inruntime--;
+	entersyscallblock(getm(), gp);
+	errno = saved;
+}
+
+GORT_API void gort_exitsyscall(void)
+{
+	g *gp = getg();
+	if (!gp || gp->syscallstate != SYSCALL_USER)
+		return;
+	gp->inruntime++;
+	exitsyscall(getm(), gp);
+	rt_exit(gp);
+}

@@ -1,0 +1,167 @@
+/*
+ * sysmon.c - the system monitor (Go's sysmon and retake).
+ *
+ * sysmon is a thread of its own that runs without a P, so it keeps
+ * working when every P is busy or blocked. Each round it
+ *  - retakes Ps from Ms blocked in a system call (retake: a P still in
+ *    _Psyscall at the second look, or after 10 ms when there is nothing
+ *    else to run anyway, goes to another M through handoffp);
+ *  - asks the goroutine of a P that has run one schedtick for more than
+ *    forcePreemptNS (10 ms) to stop (preemptone: a flag checked at every
+ *    runtime call, and a signal, preempt.c); after a second slice in code
+ *    that cannot be preempted, it asks for the P to be detached.
+ * It sleeps 20 µs between rounds, doubling up to 10 ms once 50 rounds in
+ * a row found nothing to retake, and sleeps deeply while every P is idle
+ * (or the world is stopped), until entersyscall, exitsyscall or startm
+ * wake it (sysmonwake).
+ *
+ * sysmon reads other Ps' ticks and statuses without locks (they are
+ * atomics written by their owners); its sysmontick records are its own.
+ */
+#include <signal.h>
+#include <time.h>
+
+#include "runtime.h"
+
+enum {
+	SYSMON_MIN_US = 20,
+	SYSMON_MAX_US = 10 * 1000,
+	SYSMON_IDLE_ROUNDS = 50,
+};
+#define DEEP_SLEEP_NS (60LL * 1000 * 1000 * 1000) /* Go: forcegcperiod/2 */
+
+static void sysmon_sleep_us(int64_t us)
+{
+	struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
+	nanosleep(&ts, NULL); /* sysmon blocks all signals: no EINTR */
+}
+
+/* Retake Ps blocked in syscalls and preempt long-running goroutines.
+ * Returns how many Ps it took from syscalls. */
+static uint32_t retake(int64_t now)
+{
+	uint32_t n = 0;
+	int32_t procs = atomic_load_explicit(&gomaxprocs, memory_order_acquire);
+	for (int32_t i = 0; i < procs; i++) {
+		p *pp = allp[i];
+		if (!pp)
+			continue;
+		sysmontick *pd = &pp->sysmontick;
+		uint32_t s = atomic_load_explicit(&pp->status, memory_order_acquire);
+		bool sysretake = false;
+		if (s == _Prunning || s == _Psyscall) {
+			/* The same schedtick for a whole slice: one G (or one
+			 * runnext chain) has had the P for forcePreemptNS. */
+			uint32_t t = tick_load(&pp->schedtick);
+			if (pd->schedtick != t || pd->schedwhen == 0) {
+				/* (schedwhen 0: a P sysmon had not seen yet) */
+				pd->schedtick = t;
+				pd->schedwhen = now;
+			} else if (pd->schedwhen + FORCE_PREEMPT_NS <= now) {
+				uint8_t level = pd->schedwhen + 2 * FORCE_PREEMPT_NS <= now
+				                ? PREEMPT_HANDOFF : PREEMPT_ASK;
+				preemptone(pp, level);
+				sysretake = true;
+			}
+		}
+		if (s != _Psyscall)
+			continue;
+		/* Retake only after seeing the same syscall for a whole
+		 * sysmon tick (at least 20 µs). */
+		uint32_t t = tick_load(&pp->syscalltick);
+		if (!sysretake && pd->syscalltick != t) {
+			pd->syscalltick = t;
+			pd->syscallwhen = now;
+			continue;
+		}
+		/* Nothing else to run and someone already looking for work:
+		 * leave the P to its M for up to 10 ms, as Go does. */
+		if (runqempty(pp) &&
+		    atomic_load(&sched.nmspinning) + atomic_load(&sched.npidle) > 0 &&
+		    pd->syscallwhen + 10 * 1000 * 1000 > now)
+			continue;
+		uint32_t want = _Psyscall;
+		if (atomic_compare_exchange_strong(&pp->status, &want, _Pidle)) {
+			n++;
+			tick_inc(&pp->syscalltick);
+			handoffp(pp);
+		}
+	}
+	return n;
+}
+
+/* Everything idle (or stopped): sleep until woken or long. Returns
+ * whether something woke us. */
+static bool sysmon_deepsleep(void)
+{
+	lock(&sched.lock);
+	bool idle = atomic_load(&sched.gcwaiting) ||
+	            atomic_load(&sched.npidle) == atomic_load(&gomaxprocs);
+	if (!idle || atomic_load(&sched.sysmonstop)) {
+		unlock(&sched.lock);
+		return false;
+	}
+	atomic_store(&sched.sysmonwait, 1);
+	unlock(&sched.lock);
+	bool woke = notetsleep(&sched.sysmonnote, DEEP_SLEEP_NS);
+	if (atomic_exchange(&sched.sysmonwait, 0) == 0 && !woke) {
+		/* A waker took the flag and is about to post the note. */
+		notesleep(&sched.sysmonnote);
+		woke = true;
+	}
+	noteclear(&sched.sysmonnote);
+	return woke;
+}
+
+static void *sysmon(void *arg)
+{
+	(void)arg;
+	uint32_t idle = 0;
+	int64_t delay = SYSMON_MIN_US;
+	while (!atomic_load(&sched.sysmonstop)) {
+		if (idle == 0)
+			delay = SYSMON_MIN_US;
+		else if (idle > SYSMON_IDLE_ROUNDS)
+			delay *= 2;
+		if (delay > SYSMON_MAX_US)
+			delay = SYSMON_MAX_US;
+		sysmon_sleep_us(delay);
+		if (sysmon_deepsleep()) {
+			idle = 0;
+			delay = SYSMON_MIN_US;
+		}
+		if (retake(nanotime()) != 0)
+			idle = 0;
+		else
+			idle++;
+	}
+	return NULL;
+}
+
+/* Wake sysmon from its deep sleep. */
+void sysmonwake(void)
+{
+	if (atomic_exchange(&sched.sysmonwait, 0))
+		notewakeup(&sched.sysmonnote);
+}
+
+int sysmon_start(void)
+{
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 256u << 10);
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int err = pthread_create(&sched.sysmonthread, &attr, sysmon, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	return err == 0 ? 0 : -1;
+}
+
+void sysmon_stop(void)
+{
+	atomic_store(&sched.sysmonstop, 1);
+	sysmonwake();
+	pthread_join(sched.sysmonthread, NULL);
+}
