@@ -240,14 +240,17 @@ static bool godebug_asyncpreemptoff(void)
 	return false;
 }
 
+#if GORT_ASAN || GORT_TSAN
+#define SANITIZED true
+#else
+#define SANITIZED false
+#endif
+
 int preempt_init(void)
 {
 	memset(&preempt, 0, sizeof preempt);
 	preempt.pid = getpid();
-#if GORT_ASAN || GORT_TSAN
-	return 0;
-#else
-	if (godebug_asyncpreemptoff())
+	if (SANITIZED || godebug_asyncpreemptoff())
 		return 0;
 	bool libc_shared = false;
 	dl_iterate_phdr(collect_ranges, &libc_shared);
@@ -264,7 +267,6 @@ int preempt_init(void)
 		return -1;
 	preempt.on = true;
 	return 0;
-#endif
 }
 
 void preempt_teardown(void)
