@@ -302,6 +302,8 @@ g *goexit0(m *mp, g *gp)
 {
 	p *pp = mp->p;
 	casgstatus(gp, _Grunning, _Gdead);
+	bool locked = gp->locked;
+	gp->locked = false;
 	mp->curg = NULL;
 	gp->m = NULL;
 	ctx_fiber_destroy(&gp->sched);
@@ -321,6 +323,8 @@ g *goexit0(m *mp, g *gp)
 	gfput(pp, gp);
 	if (ismain)
 		exitbegin();
+	else if (locked)
+		return lockedexit(mp, gp);
 	return NULL;
 }
 

@@ -137,6 +137,7 @@ void mput(m *mp)
 	mp->schedlink = sched.midle;
 	sched.midle = mp;
 	sched.nmidle++;
+	checkdead();
 }
 
 /* sched.lock held. */

@@ -75,6 +75,7 @@ void exitbegin(void)
 		mp->nextp = NULL;
 		notewakeup(&mp->park);
 	}
+	lockedm_wakeall();
 	unlock(&sched.lock);
 }
 

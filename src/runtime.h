@@ -139,7 +139,7 @@ struct g {
 	/* second line: the running side's */
 	stack stk;              /* lo == 0: no stack yet (allocated at first run) */
 	uintptr_t lowsp;        /* lowest sp seen at a switch: how deep stk is used */
-	m *m;                   /* the M running it, when _Grunning */
+	m *m;                   /* running it; for a locked G, the M it is locked to */
 	int64_t waitsince;      /* nanotime when it parked */
 	char *name;             /* gort_attr name, owned (malloc) */
 	void *param;            /* passed by the waker to the parked G */
@@ -178,6 +178,9 @@ struct m {
 	g *lockedg;             /* LockOSThread: the only G this M runs */
 	uint32_t lockedext;     /* gort_lock_os_thread nesting */
 	bool exitafterg;        /* the locked G exited: end this thread */
+	bool wedged;            /* M0 after its locked G exited: parks until exit */
+	bool lockedpark;        /* asleep in stoplockedm (wake with mwake) */
+	g *handnext;            /* gosched: a locked G for mloop to hand over */
 	void *waitlock;
 	uint64_t fastrand;      /* per-M random state (wyrand) */
 	pthread_t thread;
@@ -498,6 +501,16 @@ static inline void rt_exit(g *gp)
 			gopreempt();
 	}
 }
+
+/* lockosthread.c */
+bool stoplockedm(m *mp);
+void startlockedm(m *mp, g *gp);
+g *lockedexit(m *mp, g *gp);
+void lockedm_wakeall(void);
+
+/* checkdead.c */
+void checkdead(void);
+void dumpgoroutines(void);
 
 /* sched.c */
 void mloop(m *mp);

@@ -237,13 +237,28 @@ static void execute(m *mp, g *gp, bool inherit)
 void mloop(m *mp)
 {
 	for (;;) {
-		bool inherit;
-		g *gp = findrunnable(mp, &inherit);
-		if (!gp)
-			return;
-		if (mp->spinning)
-			resetspinning(mp);
+		bool inherit = false;
+		g *gp;
+		if (unlikely(mp->lockedg || mp->wedged)) {
+			/* This M runs its locked G and nothing else. */
+			if (!stoplockedm(mp))
+				return;
+			gp = mp->lockedg;
+		} else {
+			if (unlikely(mp->exitafterg))
+				return;
+			gp = findrunnable(mp, &inherit);
+			if (!gp)
+				return;
+			if (mp->spinning)
+				resetspinning(mp);
+		}
 		while (gp) {
+			if (unlikely(gp->locked) && gp->m != mp) {
+				/* Locked to another M: give it our P and the G. */
+				startlockedm(mp, gp);
+				break;
+			}
 			execute(mp, gp, inherit);
 			/* Back on g0: gp called mcall(fn). */
 			gp = mp->mcallfn(mp, mp->curg);
@@ -282,10 +297,13 @@ void mcall(g *(*fn)(m *, g *))
 	switchedin();
 }
 
+/* A G leaves its M. A locked G keeps g->m: it names the M it is locked
+ * to (see struct g). */
 void dropg(m *mp, g *gp)
 {
 	mp->curg = NULL;
-	gp->m = NULL;
+	if (!gp->locked)
+		gp->m = NULL;
 }
 
 static g *park_m(m *mp, g *gp)
@@ -362,6 +380,22 @@ static g *gosched_m(m *mp, g *gp)
 	return NULL;
 }
 
+/* On g0, after gosched picked a G locked to another M: finish the
+ * yield and let mloop hand the G over. */
+static g *gosched_handoff_m(m *mp, g *gp)
+{
+	dropg(mp, gp);
+	if (mp->runqafter) {
+		runqput(mp->p, mp->runqafter, false);
+		mp->runqafter = NULL;
+	}
+	mp->unlockafter = NULL;
+	unlock(&sched.lock);
+	g *next = mp->handnext;
+	mp->handnext = NULL;
+	return next;
+}
+
 /*
  * gosched: the decision gosched_m + findrunnable would make, taken on the
  * yielding goroutine's own stack, then one switch straight to the next G
@@ -380,7 +414,7 @@ void gosched(void)
 	p *pp = mp->p;
 	stack_track(gp);
 	if (atomic_load_explicit(&sched.gcwaiting, memory_order_relaxed) ||
-	    atomic_load_explicit(&sched.exiting, memory_order_relaxed)) {
+	    atomic_load_explicit(&sched.exiting, memory_order_relaxed) || gp->locked) {
 		mcall(gosched_m);
 		return;
 	}
@@ -401,6 +435,16 @@ void gosched(void)
 	if (next == gp) {
 		/* Nothing else to run: gp comes straight back. */
 		unlock(&sched.lock);
+		return;
+	}
+	if (unlikely(next->locked)) {
+		/* It must run on its own M: go through g0, which hands it
+		 * over (mloop); the lock still guards gp until it is saved. */
+		casgstatus(next, _Grunning, _Grunnable);
+		mp->handnext = next;
+		mp->mcallfn = gosched_handoff_m;
+		gogo_switch(&gp->sched, &mp->g0, false);
+		switchedin();
 		return;
 	}
 	gp->m = NULL;

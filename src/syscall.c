@@ -116,6 +116,10 @@ static g *exitsyscall0(m *mp, g *gp)
 		tick_inc(&pp->schedtick); /* execute(gp, false): a new slice */
 		return gp;
 	}
+	if (gp->locked) {
+		/* Wait on this M until gp's turn comes (startlockedm). */
+		return stoplockedm(mp) ? gp : NULL;
+	}
 	stopm(mp);
 	return NULL;
 }

@@ -1,0 +1,152 @@
+/*
+ * checkdead.c - deadlock detection (Go's checkdead) and the goroutine dump
+ * printed with it.
+ *
+ * checkdead runs, with sched.lock held, each time an M goes idle (mput,
+ * stoplockedm, the exit of a locked M). The program is deadlocked when
+ * no M runs (every M is idle, or parked for its locked G) and yet
+ * goroutines exist that wait: nothing inside the runtime can wake them.
+ * It is not a deadlock, and checkdead returns, when
+ *  - an M is running (it may be in a system call: _Gsyscall Gs keep an M
+ *    busy, or running a goroutine detached from its P);
+ *  - a goroutine is runnable (a thread that is not an M queued it and is
+ *    about to wake an M);
+ *  - the process has threads besides the runtime's own (M threads and
+ *    sysmon): such a thread may still wake a goroutine (gort_wg_done,
+ *    gort_go), and the runtime cannot know whether it will. This errs on
+ *    the side of never declaring a deadlock that is not one.
+ * [Timers and the netpoller will add their own "someone may still wake"
+ * checks, as Go's does.]
+ *
+ * Then, as Go: "fatal error: all goroutines are asleep - deadlock!", the
+ * goroutine dump, exit status 2.
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "runtime.h"
+
+/* Threads in this process (from /proc/self/stat), or -1. */
+static int64_t process_threads(void)
+{
+	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	char buf[1024];
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	/* After "(comm)" comes " state ...": s is at the space before field
+	 * 3 (state); num_threads is field 20. */
+	char *s = strrchr(buf, ')');
+	if (!s)
+		return -1;
+	s++;
+	for (int field = 3; field < 20 && s; field++)
+		s = strchr(s + 1, ' ');
+	return s ? strtoll(s + 1, NULL, 10) : -1;
+}
+
+struct gcount {
+	int64_t waiting;
+	int64_t active;
+};
+
+static void countg(g *gp, void *arg)
+{
+	struct gcount *c = arg;
+	switch (readgstatus(gp)) {
+	case _Gwaiting:
+	case _Gpreempted:
+		c->waiting++;
+		break;
+	case _Grunnable:
+	case _Grunning:
+	case _Gsyscall:
+		c->active++;
+		break;
+	default:
+		break;
+	}
+}
+
+/* sched.lock held. */
+void checkdead(void)
+{
+	if (atomic_load(&sched.exiting))
+		return;
+	int64_t mcount = sched.mnext - sched.nmfreed;
+	int64_t run = mcount - sched.nmidle - sched.nmidlelocked;
+	if (run > 0)
+		return;
+	if (run < 0) {
+		printstr("runtime: checkdead: nmidle=");
+		printint(sched.nmidle);
+		printstr(" nmidlelocked=");
+		printint(sched.nmidlelocked);
+		printstr(" mcount=");
+		printint(mcount);
+		printstr("\n");
+		throw("checkdead: inconsistent counts");
+	}
+	struct gcount c = {0, 0};
+	forEachG(countg, &c);
+	if (c.active > 0 || c.waiting == 0)
+		return;
+	/* Our threads: the Ms and sysmon. */
+	int64_t threads = process_threads();
+	if (threads < 0 || threads > mcount + 1)
+		return;
+	printstr("fatal error: all goroutines are asleep - deadlock!\n\n");
+	dumpgoroutines();
+	_exit(2);
+}
+
+static void dumpg(g *gp, void *arg)
+{
+	int64_t now = *(int64_t *)arg;
+	uint32_t s = readgstatus(gp);
+	if (s == _Gdead || s == _Gidle)
+		return;
+	printstr("goroutine ");
+	printint(gp->goid);
+	printstr(" [");
+	if (s == _Gwaiting) {
+		printstr(waitreason_strings[gp->waitreason]);
+		int64_t min = gp->waitsince ? (now - gp->waitsince) / (60LL * 1000000000) : 0;
+		if (min >= 1) {
+			printstr(", ");
+			printint(min);
+			printstr(" minutes");
+		}
+	} else {
+		printstr(s == _Grunnable ? "runnable" : s == _Grunning ? "running"
+		         : s == _Gsyscall ? "syscall" : "preempted");
+	}
+	if (gp->locked)
+		printstr(", locked to thread");
+	printstr("]:\n");
+	if (gp->name) {
+		printstr("\tname: ");
+		printstr(gp->name);
+		printstr("\n");
+	}
+	printstr("created by ");
+	printhex(gp->gopc);
+	if (gp->parentgoid) {
+		printstr(" in goroutine ");
+		printint(gp->parentgoid);
+	}
+	printstr("\n\n");
+}
+
+/* Every goroutine, as Go's dump lists them (without stack traces yet). */
+void dumpgoroutines(void)
+{
+	int64_t now = nanotime();
+	forEachG(dumpg, &now);
+}

@@ -1,0 +1,152 @@
+/*
+ * lockosthread.c - wiring a goroutine to its thread (Go's LockOSThread,
+ * startlockedm, stoplockedm).
+ *
+ * While a G is locked (g->locked), g->m names its M and m->lockedg names
+ * the G: the G runs only on that M and the M runs nothing else. When the
+ * G blocks or yields, its M gives its P away (handoffp) and sleeps in
+ * stoplockedm. Whoever later picks the G from a run queue cannot run it:
+ * startlockedm hands that M's P to the locked M, wakes it, and parks
+ * itself. Nesting is counted in m->lockedext.
+ *
+ * A G that exits while locked takes its thread with it: the M hands off
+ * its P and its thread ends (mstart returns). The thread that called
+ * gort_main is not ended but parked until the runtime exits, as Go
+ * wedges the main thread.
+ *
+ * m->lockedpark says, under sched.lock, that the M sleeps in stoplockedm;
+ * mwake clears it before posting the note, so that startlockedm and
+ * exitbegin never wake the same sleep twice.
+ */
+#include "runtime.h"
+
+/* Wake mp from stoplockedm (or make its coming sleep return at once).
+ * sched.lock held. */
+static void mwake_locked(m *mp)
+{
+	if (mp->lockedpark) {
+		mp->lockedpark = false;
+		notewakeup(&mp->park);
+	}
+}
+
+/* Wake every M parked in stoplockedm: the runtime exits. sched.lock held. */
+void lockedm_wakeall(void)
+{
+	for (m *mp = allm; mp; mp = mp->alllink) {
+		mp->nextp = NULL;
+		mwake_locked(mp);
+	}
+}
+
+/* mp's locked G cannot run now: give the P away and sleep until
+ * startlockedm hands one over with the G. Returns false when woken
+ * because the runtime exits. */
+bool stoplockedm(m *mp)
+{
+	if (!mp->wedged && (!mp->lockedg || mp->lockedg->m != mp))
+		throw("stoplockedm: inconsistent locking");
+	if (mp->p)
+		handoffp(releasep(mp));
+	lock(&sched.lock);
+	if (atomic_load(&sched.exiting)) {
+		unlock(&sched.lock);
+		return false;
+	}
+	mp->lockedpark = true;
+	sched.nmidlelocked++;
+	checkdead();
+	unlock(&sched.lock);
+
+	notesleep(&mp->park);
+	noteclear(&mp->park);
+
+	lock(&sched.lock);
+	sched.nmidlelocked--;
+	mp->lockedpark = false;
+	unlock(&sched.lock);
+	if (!mp->nextp)
+		return false;
+	uint32_t s = readgstatus(mp->lockedg);
+	if (s != _Grunnable) {
+		printstr("runtime:stoplockedm: lockedg (atomicstatus=");
+		printint(s);
+		printstr(") is not Grunnable\n");
+		throw("stoplockedm: not runnable");
+	}
+	acquirep(mp, mp->nextp);
+	mp->nextp = NULL;
+	return true;
+}
+
+/* gp is locked to another M: give it our P and park ourselves. */
+void startlockedm(m *mp, g *gp)
+{
+	m *lm = gp->m;
+	if (lm == mp)
+		throw("startlockedm: locked to me");
+	if (lm->nextp)
+		throw("startlockedm: m has p");
+	p *pp = releasep(mp);
+	lock(&sched.lock);
+	lm->nextp = pp;
+	if (lm->lockedpark) {
+		mwake_locked(lm);
+	} else {
+		/* Not asleep yet: the note is posted now and its coming
+		 * notesleep returns at once. */
+		lm->lockedpark = false;
+		notewakeup(&lm->park);
+	}
+	unlock(&sched.lock);
+	stopm(mp);
+}
+
+/* On g0: gp, locked to mp, has exited. The thread goes with it, except
+ * the thread that called gort_main, which parks until the runtime exits. */
+g *lockedexit(m *mp, g *gp)
+{
+	(void)gp;
+	mp->lockedg = NULL;
+	mp->lockedext = 0;
+	if (mp->ism0) {
+		mp->wedged = true;
+		return NULL;
+	}
+	if (mp->p)
+		handoffp(releasep(mp));
+	lock(&sched.lock);
+	sched.nmfreed++;
+	mp->exitafterg = true;
+	checkdead();
+	unlock(&sched.lock);
+	return NULL;
+}
+
+/* ---- public API ---- */
+
+GORT_API void gort_lock_os_thread(void)
+{
+	g *gp = rt_enter();
+	if (!gp)
+		return;
+	m *mp = getm();
+	if (mp->lockedext < UINT32_MAX)
+		mp->lockedext++;
+	mp->lockedg = gp;
+	gp->locked = true;
+	rt_exit(gp);
+}
+
+GORT_API void gort_unlock_os_thread(void)
+{
+	g *gp = rt_enter();
+	if (!gp)
+		return;
+	m *mp = getm();
+	if (mp->lockedext > 0 && --mp->lockedext == 0) {
+		mp->lockedg = NULL;
+		gp->locked = false;
+	}
+	rt_exit(gp);
+}
