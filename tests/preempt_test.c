@@ -1,0 +1,697 @@
+/*
+ * preempt_test proves preemption (Go's sysmon time slice of 10 ms, the
+ * check at runtime calls, and asynchronous preemption by SIGURG):
+ *  - at GOMAXPROCS=1 a goroutine spinning in a loop without any call
+ *    does not keep the main goroutine from running: main yields, gets
+ *    the P back, and stops it;
+ *  - with GODEBUG=asyncpreemptoff=1 the same spinner keeps the P: main
+ *    runs again only after the spinner stopped by itself (300 ms);
+ *  - registers survive preemption: goroutines computing in call-free
+ *    loops with doubles, SSE2/NEON vectors and integer registers, sharing
+ *    one P for seconds and preempted hundreds of times (their run
+ *    intervals overlap and they see each other run in between), get
+ *    bit-for-bit the results the same code computes on the main thread
+ *    before the runtime starts;
+ *  - goroutines calling malloc/free and snprintf in loops alongside a
+ *    call-free spinner, at GOMAXPROCS=1, never deadlock (they are not
+ *    stopped inside the C library) and still share the P;
+ *  - gort_preempt_off/on: inside the region a spinning goroutine is not
+ *    interleaved with another goroutine of its P for at least the first
+ *    20 ms (nesting counted), and after gort_preempt_on it is preempted
+ *    again;
+ *  - runtime calls are preemption points: with asyncpreemptoff=1 a
+ *    goroutine that spins calling gort_go lets main run at GOMAXPROCS=1.
+ *
+ * Sanitizer builds have no signal preemption: the cases that need it are
+ * skipped there; the asyncpreemptoff and cooperative cases still run.
+ */
+#include "harness.h"
+
+#include <stdatomic.h>
+
+#include "gort.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define HAVE_SIMD 1
+#elif defined(__aarch64__)
+#include <arm_neon.h>
+#define HAVE_SIMD 1
+#else
+#define HAVE_SIMD 0
+#endif
+
+static bool need_signals(const char *name)
+{
+	if (HARNESS_SANITIZED) {
+		SKIP(name, "no signal preemption in sanitizer builds");
+		return false;
+	}
+	return true;
+}
+
+/* ---------------------------------------------------------------------
+ * A call-free spinner at GOMAXPROCS=1.
+ * ------------------------------------------------------------------- */
+
+static atomic_bool spin_stop;
+static atomic_bool spin_started;
+static atomic_bool spin_gave_up;
+static atomic_bool spin_done;
+static int64_t spin_end_ns;
+static gort_waitgroup spin_wg;
+
+/* Spins until spin_stop or limit_ns; the clock is read only every 2^20
+ * rounds (clock_gettime is a vDSO call, not a runtime call). */
+static void spinner(void *arg)
+{
+	int64_t limit_ns = (int64_t)(intptr_t)arg;
+	int64_t t0 = harness_now();
+	atomic_store(&spin_started, true);
+	for (;;) {
+		for (unsigned i = 0; i < (1u << 20); i++)
+			if (atomic_load_explicit(&spin_stop, memory_order_relaxed))
+				goto out;
+		if (harness_now() - t0 > limit_ns) {
+			atomic_store(&spin_gave_up, true);
+			break;
+		}
+	}
+out:
+	spin_end_ns = harness_now();
+	atomic_store(&spin_done, true);
+	gort_wg_done(&spin_wg);
+}
+
+static int tight_loop_main(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(gort_gomaxprocs(0), 1);
+	CHECK_EQ(gort_wg_add(&spin_wg, 1), 0);
+	CHECK(gort_go(spinner, (void *)(intptr_t)5000000000LL) > 1);
+	for (int i = 0; i < 5; i++)
+		gort_gosched();
+	CHECK(atomic_load(&spin_started));
+	bool was_done = atomic_load(&spin_done);
+	atomic_store(&spin_stop, true);
+	CHECK_EQ(gort_wg_wait(&spin_wg), 0);
+	if (was_done || atomic_load(&spin_gave_up))
+		FAILF("main did not run while the spinner spun: it gave up "
+		      "after 5 s without being preempted");
+	return 0;
+}
+
+static void tight_loop_preempted(void)
+{
+	if (!need_signals("tight_loop_preempted"))
+		return;
+	gort_gomaxprocs(1);
+	int64_t t0 = harness_now();
+	CHECK_EQ(gort_main(tight_loop_main, NULL), 0);
+	printf("     main ran 5 times beside the spinner in %.3f s\n",
+	       (double)(harness_now() - t0) / 1e9);
+}
+
+/* With signal preemption off, nothing interrupts the spinner. */
+static int asyncoff_main(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(gort_wg_add(&spin_wg, 1), 0);
+	CHECK(gort_go(spinner, (void *)(intptr_t)300000000LL) > 1);
+	int64_t t0 = harness_now();
+	gort_gosched();
+	int64_t back = harness_now();
+	CHECK(atomic_load(&spin_started));
+	if (!atomic_load(&spin_done))
+		FAILF("main ran again %.1f ms after yielding, while the "
+		      "spinner still spun, with asyncpreemptoff=1",
+		      (double)(back - t0) / 1e6);
+	CHECK(atomic_load(&spin_gave_up));
+	CHECK(back >= spin_end_ns);
+	CHECK(back - t0 >= 300000000LL);
+	CHECK_EQ(gort_wg_wait(&spin_wg), 0);
+	return 0;
+}
+
+static void asyncpreemptoff_not_preempted(void)
+{
+	CHECK_EQ(setenv("GODEBUG", "asyncpreemptoff=1", 1), 0);
+	gort_gomaxprocs(1);
+	CHECK_EQ(gort_main(asyncoff_main, NULL), 0);
+}
+
+/* ---------------------------------------------------------------------
+ * Registers survive preemption.
+ * ------------------------------------------------------------------- */
+
+enum { K_DOUBLE, K_INT, K_SIMD_D, K_SIMD_I, NKERNELS };
+
+struct result {
+	uint64_t w[8];
+};
+
+static atomic_int last_runner = -1;
+#define MARK_EVERY (1u << 14)
+
+/* Each kernel is one call-free loop; every MARK_EVERY rounds it notes
+ * whether another kernel ran since its last look. */
+#define MARK(me, seen)                                                       \
+	do {                                                                 \
+		if (atomic_load_explicit(&last_runner, memory_order_relaxed) != \
+		    (me)) {                                                  \
+			atomic_store_explicit(&last_runner, (me),           \
+			                      memory_order_relaxed);        \
+			(seen)++;                                            \
+		}                                                            \
+	} while (0)
+
+__attribute__((noinline)) static void k_double(long n, int me,
+                                               struct result *r, long *seen)
+{
+	double x0 = 1.0, x1 = 2.0, x2 = 3.0, x3 = 4.0, x4 = 5.0, x5 = 6.0;
+	long s = 0;
+	for (long i = 0; i < n; i++) {
+		x0 = x0 * 1.0000001 + 0.5;
+		x1 = x1 * 0.9999999 + 0.25;
+		x2 = x2 * 1.0000002 - 0.125;
+		x3 = x3 * 0.9999998 + x0 * 1e-9;
+		x4 = x4 + x1 * 1e-7 - x2 * 1e-8;
+		x5 = x5 * 0.5 + x3 * 0.5 + 1.0;
+		if ((i & (MARK_EVERY - 1)) == 0)
+			MARK(me, s);
+	}
+	double out[6] = {x0, x1, x2, x3, x4, x5};
+	memcpy(r->w, out, sizeof out);
+	*seen = s;
+}
+
+__attribute__((noinline)) static void k_int(long n, int me,
+                                            struct result *r, long *seen)
+{
+	uint64_t a = 0x9e3779b97f4a7c15ull, b = 1, c = 2, d = 3, e = 5, f = 8;
+	uint64_t g = 13, h = 21;
+	long s = 0;
+	for (long i = 0; i < n; i++) {
+		a ^= a << 13;
+		a ^= a >> 7;
+		a ^= a << 17;
+		b = b * 6364136223846793005ull + 1442695040888963407ull;
+		c += a ^ b;
+		d = (d << 5 | d >> 59) ^ c;
+		e += d * 3;
+		f ^= e + (uint64_t)i;
+		g = g * 31 + f;
+		h -= g ^ a;
+		if ((i & (MARK_EVERY - 1)) == 0)
+			MARK(me, s);
+	}
+	uint64_t out[8] = {a, b, c, d, e, f, g, h};
+	memcpy(r->w, out, sizeof out);
+	*seen = s;
+}
+
+#if defined(__x86_64__)
+__attribute__((noinline)) static void k_simd_d(long n, int me,
+                                               struct result *r, long *seen)
+{
+	__m128d v0 = _mm_set_pd(1.0, 2.0), v1 = _mm_set_pd(3.0, 4.0);
+	__m128d v2 = _mm_set_pd(5.0, 6.0), v3 = _mm_set_pd(7.0, 8.0);
+	const __m128d k0 = _mm_set_pd(1.0000001, 0.9999999);
+	const __m128d k1 = _mm_set_pd(0.5, 0.25);
+	const __m128d k2 = _mm_set_pd(1e-9, 1e-8);
+	long s = 0;
+	for (long i = 0; i < n; i++) {
+		v0 = _mm_add_pd(_mm_mul_pd(v0, k0), k1);
+		v1 = _mm_sub_pd(_mm_mul_pd(v1, k0), k1);
+		v2 = _mm_add_pd(_mm_mul_pd(v2, k0), _mm_mul_pd(v0, k2));
+		v3 = _mm_add_pd(_mm_mul_pd(v3, k1), _mm_add_pd(v1, v2));
+		if ((i & (MARK_EVERY - 1)) == 0)
+			MARK(me, s);
+	}
+	_mm_storeu_pd((double *)&r->w[0], v0);
+	_mm_storeu_pd((double *)&r->w[2], v1);
+	_mm_storeu_pd((double *)&r->w[4], v2);
+	_mm_storeu_pd((double *)&r->w[6], v3);
+	*seen = s;
+}
+
+__attribute__((noinline)) static void k_simd_i(long n, int me,
+                                               struct result *r, long *seen)
+{
+	__m128i v0 = _mm_set_epi32(1, 2, 3, 4), v1 = _mm_set_epi32(5, 6, 7, 8);
+	__m128i v2 = _mm_set_epi32(9, 10, 11, 12);
+	__m128i v3 = _mm_set_epi32(13, 14, 15, 16);
+	const __m128i k = _mm_set_epi32(0x9e3779b9, 0x7f4a7c15, 0x85ebca6b,
+	                                0xc2b2ae35);
+	long s = 0;
+	for (long i = 0; i < n; i++) {
+		v0 = _mm_add_epi32(v0, k);
+		v0 = _mm_xor_si128(v0, _mm_slli_epi32(v0, 3));
+		v1 = _mm_add_epi64(v1, _mm_srli_epi64(v0, 7));
+		v2 = _mm_xor_si128(v2, _mm_shuffle_epi32(v1, 0x1b));
+		v3 = _mm_sub_epi16(v3, _mm_or_si128(v2, v0));
+		if ((i & (MARK_EVERY - 1)) == 0)
+			MARK(me, s);
+	}
+	_mm_storeu_si128((__m128i *)&r->w[0], v0);
+	_mm_storeu_si128((__m128i *)&r->w[2], v1);
+	_mm_storeu_si128((__m128i *)&r->w[4], v2);
+	_mm_storeu_si128((__m128i *)&r->w[6], v3);
+	*seen = s;
+}
+#elif defined(__aarch64__)
+__attribute__((noinline)) static void k_simd_d(long n, int me,
+                                               struct result *r, long *seen)
+{
+	const double init[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+	const double kk[6] = {1.0000001, 0.9999999, 0.5, 0.25, 1e-9, 1e-8};
+	float64x2_t v0 = vld1q_f64(init), v1 = vld1q_f64(init + 2);
+	float64x2_t v2 = vld1q_f64(init + 4), v3 = vld1q_f64(init + 6);
+	const float64x2_t k0 = vld1q_f64(kk), k1 = vld1q_f64(kk + 2);
+	const float64x2_t k2 = vld1q_f64(kk + 4);
+	long s = 0;
+	for (long i = 0; i < n; i++) {
+		v0 = vaddq_f64(vmulq_f64(v0, k0), k1);
+		v1 = vsubq_f64(vmulq_f64(v1, k0), k1);
+		v2 = vaddq_f64(vmulq_f64(v2, k0), vmulq_f64(v0, k2));
+		v3 = vaddq_f64(vmulq_f64(v3, k1), vaddq_f64(v1, v2));
+		if ((i & (MARK_EVERY - 1)) == 0)
+			MARK(me, s);
+	}
+	vst1q_f64((double *)&r->w[0], v0);
+	vst1q_f64((double *)&r->w[2], v1);
+	vst1q_f64((double *)&r->w[4], v2);
+	vst1q_f64((double *)&r->w[6], v3);
+	*seen = s;
+}
+
+__attribute__((noinline)) static void k_simd_i(long n, int me,
+                                               struct result *r, long *seen)
+{
+	const uint32_t init[16] = {1, 2, 3, 4, 5, 6, 7, 8,
+	                           9, 10, 11, 12, 13, 14, 15, 16};
+	const uint32_t kk[4] = {0x9e3779b9, 0x7f4a7c15, 0x85ebca6b, 0xc2b2ae35};
+	uint32x4_t v0 = vld1q_u32(init), v1 = vld1q_u32(init + 4);
+	uint32x4_t v2 = vld1q_u32(init + 8), v3 = vld1q_u32(init + 12);
+	const uint32x4_t k = vld1q_u32(kk);
+	long s = 0;
+	for (long i = 0; i < n; i++) {
+		v0 = vaddq_u32(v0, k);
+		v0 = veorq_u32(v0, vshlq_n_u32(v0, 3));
+		v1 = vreinterpretq_u32_u64(vaddq_u64(vreinterpretq_u64_u32(v1),
+		        vshrq_n_u64(vreinterpretq_u64_u32(v0), 7)));
+		v2 = veorq_u32(v2, vrev64q_u32(v1));
+		v3 = vreinterpretq_u32_u16(vsubq_u16(vreinterpretq_u16_u32(v3),
+		        vreinterpretq_u16_u32(vorrq_u32(v2, v0))));
+		if ((i & (MARK_EVERY - 1)) == 0)
+			MARK(me, s);
+	}
+	vst1q_u32((uint32_t *)&r->w[0], v0);
+	vst1q_u32((uint32_t *)&r->w[2], v1);
+	vst1q_u32((uint32_t *)&r->w[4], v2);
+	vst1q_u32((uint32_t *)&r->w[6], v3);
+	*seen = s;
+}
+#endif
+
+typedef void (*kernel_fn)(long, int, struct result *, long *);
+
+static kernel_fn kernel(int k)
+{
+	switch (k) {
+	case K_DOUBLE: return k_double;
+	case K_INT: return k_int;
+#if HAVE_SIMD
+	case K_SIMD_D: return k_simd_d;
+	case K_SIMD_I: return k_simd_i;
+#endif
+	default: return NULL;
+	}
+}
+
+static const char *const kernel_names[NKERNELS] = {"double", "int", "simd-double",
+                                                   "simd-int"};
+static long iters[NKERNELS];
+static struct result want[NKERNELS], got[NKERNELS];
+static long seen_others[NKERNELS];
+static int64_t k_start[NKERNELS], k_end[NKERNELS];
+static gort_waitgroup k_wg;
+
+static void kernel_goroutine(void *arg)
+{
+	int k = (int)(intptr_t)arg;
+	k_start[k] = harness_now();
+	kernel(k)(iters[k], k, &got[k], &seen_others[k]);
+	k_end[k] = harness_now();
+	gort_wg_done(&k_wg);
+}
+
+static int kernels_main(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(gort_gomaxprocs(0), 1);
+	int n = 0;
+	for (int k = 0; k < NKERNELS; k++)
+		if (kernel(k))
+			n++;
+	CHECK_EQ(gort_wg_add(&k_wg, n), 0);
+	for (int k = 0; k < NKERNELS; k++)
+		if (kernel(k))
+			CHECK(gort_go(kernel_goroutine, (void *)(intptr_t)k) > 1);
+	CHECK_EQ(gort_wg_wait(&k_wg), 0);
+	return 0;
+}
+
+static void registers_survive(void)
+{
+	if (!need_signals("registers_survive"))
+		return;
+	/* Size each loop to about 400 ms on this machine, from a short
+	 * calibration run, then compute the reference on this thread. */
+	double total_ms = 0;
+	for (int k = 0; k < NKERNELS; k++) {
+		if (!kernel(k))
+			continue;
+		struct result tmp;
+		long dummy;
+		long n = 1 << 20;
+		int64_t t0 = harness_now();
+		kernel(k)(n, 100 + k, &tmp, &dummy);
+		int64_t dt = harness_now() - t0;
+		if (dt < 1)
+			dt = 1;
+		double per = (double)dt / (double)n;
+		iters[k] = (long)(400e6 / per);
+		if (iters[k] < (1L << 22))
+			iters[k] = 1L << 22;
+		if (iters[k] > (1L << 32))
+			iters[k] = 1L << 32;
+		t0 = harness_now();
+		kernel(k)(iters[k], 100 + k, &want[k], &dummy);
+		total_ms += (double)(harness_now() - t0) / 1e6;
+	}
+	atomic_store(&last_runner, -1);
+	gort_gomaxprocs(1);
+	int64_t t0 = harness_now();
+	CHECK_EQ(gort_main(kernels_main, NULL), 0);
+	double run_ms = (double)(harness_now() - t0) / 1e6;
+	printf("     reference %.0f ms on the main thread, %.0f ms as "
+	       "goroutines on one P\n", total_ms, run_ms);
+
+	long switches = 0;
+	for (int k = 0; k < NKERNELS; k++) {
+		if (!kernel(k))
+			continue;
+		printf("     %-11s %ld iterations, saw others run %ld times\n",
+		       kernel_names[k], iters[k], seen_others[k]);
+		switches += seen_others[k];
+		if (memcmp(&want[k], &got[k], sizeof want[k]) != 0) {
+			fprintf(stderr, "%s: result differs after preemption\n",
+			        kernel_names[k]);
+			for (int i = 0; i < 8; i++)
+				fprintf(stderr, "  word %d: want %016llx got %016llx\n",
+				        i, (unsigned long long)want[k].w[i],
+				        (unsigned long long)got[k].w[i]);
+			harness_die();
+		}
+	}
+	/* They shared one P: each started before every other one ended. */
+	for (int a = 0; a < NKERNELS; a++) {
+		for (int b = 0; b < NKERNELS; b++) {
+			if (a == b || !kernel(a) || !kernel(b))
+				continue;
+			if (k_start[a] >= k_end[b])
+				FAILF("%s started %.1f ms after %s ended: no "
+				      "preemption at GOMAXPROCS=1",
+				      kernel_names[a],
+				      (double)(k_start[a] - k_end[b]) / 1e6,
+				      kernel_names[b]);
+		}
+	}
+	/* About one switch per 10 ms slice; ask for far fewer. */
+	if (switches < 20)
+		FAILF("only %ld switches between the kernels seen", switches);
+}
+
+/* ---------------------------------------------------------------------
+ * malloc and snprintf beside preemption.
+ * ------------------------------------------------------------------- */
+
+#define LIBC_GOROUTINES 3
+
+static atomic_bool libc_stop;
+static int64_t libc_first[LIBC_GOROUTINES + 1];
+static long libc_iters[LIBC_GOROUTINES];
+static gort_waitgroup libc_wg;
+
+static void libc_goroutine(void *arg)
+{
+	int me = (int)(intptr_t)arg;
+	libc_first[me] = harness_now();
+	long n = 0;
+	unsigned sum = 0;
+	while (!atomic_load_explicit(&libc_stop, memory_order_relaxed)) {
+		size_t size = 16 + (size_t)(n % 4000);
+		char *buf = malloc(size);
+		if (buf == NULL)
+			FAILF("malloc failed");
+		snprintf(buf, size, "%d:%ld:%f:%s", me, n, (double)n * 0.5,
+		         "preemption must not stop a goroutine inside libc");
+		/* Some work of our own, outside the library. */
+		for (size_t i = 0; i < size && buf[i] != '\0'; i++)
+			sum = sum * 33 + (unsigned char)buf[i];
+		for (int i = 0; i < 2000; i++)
+			sum = sum * 1103515245u + 12345u;
+		void *more = malloc(64 + (size_t)(n % 200));
+		free(buf);
+		free(more);
+		n++;
+	}
+	libc_iters[me] = n + (sum == 42);
+	gort_wg_done(&libc_wg);
+}
+
+static void libc_spinner(void *arg)
+{
+	int me = (int)(intptr_t)arg;
+	libc_first[me] = harness_now();
+	while (!atomic_load_explicit(&libc_stop, memory_order_relaxed))
+		;
+	gort_wg_done(&libc_wg);
+}
+
+static int libc_main(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(gort_wg_add(&libc_wg, LIBC_GOROUTINES + 1), 0);
+	int64_t t0 = harness_now();
+	for (int i = 0; i < LIBC_GOROUTINES; i++)
+		CHECK(gort_go(libc_goroutine, (void *)(intptr_t)i) > 1);
+	CHECK(gort_go(libc_spinner, (void *)(intptr_t)LIBC_GOROUTINES) > 1);
+	/* A plain thread stops them after 2 s: main may not get the P. */
+	int64_t run_ns = HARNESS_SANITIZED ? 500000000LL : 2000000000LL;
+	gort_entersyscall();
+	harness_sleep_ms((int)(run_ns / 1000000));
+	atomic_store(&libc_stop, true);
+	gort_exitsyscall();
+	CHECK_EQ(gort_wg_wait(&libc_wg), 0);
+	for (int i = 0; i < LIBC_GOROUTINES; i++) {
+		printf("     libc goroutine %d: %ld rounds, first ran at +%.1f ms\n",
+		       i, libc_iters[i], (double)(libc_first[i] - t0) / 1e6);
+		CHECK(libc_iters[i] > 0);
+	}
+	if (!HARNESS_SANITIZED) {
+		/* Preempted in their own code, all four got the P early. */
+		for (int i = 0; i <= LIBC_GOROUTINES; i++)
+			if (libc_first[i] - t0 > run_ns / 2)
+				FAILF("goroutine %d first ran %.1f ms after the "
+				      "start: the others were not preempted",
+				      i, (double)(libc_first[i] - t0) / 1e6);
+	}
+	return 0;
+}
+
+static void malloc_snprintf_no_deadlock(void)
+{
+	gort_gomaxprocs(1);
+	CHECK_EQ(gort_main(libc_main, NULL), 0);
+}
+
+/* ---------------------------------------------------------------------
+ * gort_preempt_off / gort_preempt_on.
+ * ------------------------------------------------------------------- */
+
+static atomic_long other_count;
+static atomic_bool other_stop;
+static gort_waitgroup off_wg;
+static int64_t off_first_interleave_ns; /* from region start; -1: none */
+static int64_t on_wait_ns;
+static bool on_preempted;
+
+static void other_spinner(void *arg)
+{
+	(void)arg;
+	while (!atomic_load_explicit(&other_stop, memory_order_relaxed))
+		atomic_fetch_add_explicit(&other_count, 1, memory_order_relaxed);
+	gort_wg_done(&off_wg);
+}
+
+static void off_goroutine(void *arg)
+{
+	(void)arg;
+	/* Start a fresh time slice, then let the other one be runnable. */
+	gort_gosched();
+	CHECK(gort_go(other_spinner, NULL) > 1);
+	gort_preempt_off();
+	gort_preempt_off();
+	gort_preempt_on(); /* nested: still off */
+	int64_t t0 = harness_now();
+	long c0 = atomic_load(&other_count);
+	off_first_interleave_ns = -1;
+	for (;;) {
+		int64_t now = harness_now();
+		if (off_first_interleave_ns < 0 &&
+		    atomic_load_explicit(&other_count, memory_order_relaxed) != c0)
+			off_first_interleave_ns = now - t0;
+		if (now - t0 > 50000000LL)
+			break;
+	}
+	gort_preempt_on();
+	/* Preemptible again: at GOMAXPROCS=1 the other goroutine can count
+	 * only if this loop is preempted. */
+	long c1 = atomic_load(&other_count);
+	int64_t t1 = harness_now();
+	int64_t limit = (int64_t)(harness_timeout(5) * 1e9);
+	on_preempted = false;
+	for (;;) {
+		for (int i = 0; i < (1 << 16); i++)
+			if (atomic_load_explicit(&other_count,
+			                         memory_order_relaxed) != c1) {
+				on_preempted = true;
+				break;
+			}
+		if (on_preempted || harness_now() - t1 > limit)
+			break;
+	}
+	on_wait_ns = harness_now() - t1;
+	atomic_store(&other_stop, true);
+	gort_wg_done(&off_wg);
+}
+
+static int off_main(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(gort_wg_add(&off_wg, 2), 0);
+	CHECK(gort_go(off_goroutine, NULL) > 1);
+	CHECK_EQ(gort_wg_wait(&off_wg), 0);
+	return 0;
+}
+
+static void preempt_off_region(void)
+{
+	if (!need_signals("preempt_off_region"))
+		return;
+	gort_gomaxprocs(1);
+	CHECK_EQ(gort_main(off_main, NULL), 0);
+	if (off_first_interleave_ns < 0)
+		printf("     region: the other goroutine never ran in 50 ms\n");
+	else
+		printf("     region: the other goroutine first ran %.1f ms in\n",
+		       (double)off_first_interleave_ns / 1e6);
+	printf("     after preempt_on: preempted in %.1f ms\n",
+	       (double)on_wait_ns / 1e6);
+	/* The slice began a few microseconds before the region (the
+	 * gort_gosched at its top), and a hand-off can come only after two
+	 * slices of it: 19 ms leaves room for that. */
+	if (off_first_interleave_ns >= 0 && off_first_interleave_ns < 19000000LL)
+		FAILF("another goroutine ran %.1f ms into a preempt_off region "
+		      "at GOMAXPROCS=1", (double)off_first_interleave_ns / 1e6);
+	if (!on_preempted)
+		FAILF("after gort_preempt_on a call-free loop was not preempted "
+		      "within 5 s");
+}
+
+/* Outside a goroutine both are no-ops. */
+static void preempt_off_outside(void)
+{
+	gort_preempt_off();
+	gort_preempt_on();
+	gort_preempt_on();
+	gort_preempt_off();
+	gort_preempt_off();
+}
+
+/* ---------------------------------------------------------------------
+ * Cooperative: runtime calls are preemption points.
+ * ------------------------------------------------------------------- */
+
+static atomic_bool coop_stop;
+static atomic_bool coop_gave_up;
+static atomic_bool coop_started;
+static atomic_long coop_spawned;
+static gort_waitgroup coop_wg;
+
+static void nop(void *arg)
+{
+	(void)arg;
+}
+
+static void spawn_spinner(void *arg)
+{
+	(void)arg;
+	int64_t t0 = harness_now();
+	long limit = SCALE(1000000);
+	atomic_store(&coop_started, true);
+	long n = 0;
+	while (!atomic_load_explicit(&coop_stop, memory_order_relaxed)) {
+		if (gort_go(nop, NULL) < 0)
+			FAILF("gort_go: %s", strerror(errno));
+		n++;
+		if (n >= limit || harness_now() - t0 > 5000000000LL) {
+			atomic_store(&coop_gave_up, true);
+			break;
+		}
+	}
+	atomic_store(&coop_spawned, n);
+	gort_wg_done(&coop_wg);
+}
+
+static int coop_main(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(gort_gomaxprocs(0), 1);
+	CHECK_EQ(gort_wg_add(&coop_wg, 1), 0);
+	CHECK(gort_go(spawn_spinner, NULL) > 1);
+	for (int i = 0; i < 3; i++)
+		gort_gosched();
+	CHECK(atomic_load(&coop_started));
+	atomic_store(&coop_stop, true);
+	CHECK_EQ(gort_wg_wait(&coop_wg), 0);
+	if (atomic_load(&coop_gave_up))
+		FAILF("main did not run while a goroutine kept calling gort_go "
+		      "(%ld spawned): runtime calls are no preemption points",
+		      atomic_load(&coop_spawned));
+	return 0;
+}
+
+static void cooperative_runtime_calls(void)
+{
+	CHECK_EQ(setenv("GODEBUG", "asyncpreemptoff=1", 1), 0);
+	gort_gomaxprocs(1);
+	CHECK_EQ(gort_main(coop_main, NULL), 0);
+	printf("     %ld goroutines spawned before main stopped the spinner\n",
+	       atomic_load(&coop_spawned));
+}
+
+int main(void)
+{
+	RUN_CASE(tight_loop_preempted, 20);
+	RUN_CASE(asyncpreemptoff_not_preempted, 20);
+	RUN_CASE(registers_survive, 40);
+	RUN_CASE(malloc_snprintf_no_deadlock, 30);
+	RUN_CASE(preempt_off_region, 20);
+	RUN_CASE(preempt_off_outside, 10);
+	RUN_CASE(cooperative_runtime_calls, 30);
+	PASS("preempt_test");
+	return 0;
+}
