@@ -305,6 +305,7 @@ g *goexit0(m *mp, g *gp)
 	bool locked = gp->locked;
 	gp->locked = false;
 	mp->curg = NULL;
+	setg(NULL);
 	gp->m = NULL;
 	ctx_fiber_destroy(&gp->sched);
 	stackfree(pp, gp->stk, gp->lowsp);
@@ -321,10 +322,13 @@ g *goexit0(m *mp, g *gp)
 	bool ismain = gp->ismain;
 	gp->ismain = false;
 	gfput(pp, gp);
-	if (ismain)
+	if (ismain) {
+		mp->lockedg = NULL; /* the runtime exits: the thread is M0's anyway */
+		mp->lockedext = 0;
 		exitbegin();
-	else if (locked)
+	} else if (locked) {
 		return lockedexit(mp, gp);
+	}
 	return NULL;
 }
 

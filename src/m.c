@@ -19,6 +19,7 @@
 #include "runtime.h"
 
 __thread m *tls_m __attribute__((tls_model("initial-exec")));
+static __thread g *tls_g __attribute__((tls_model("initial-exec")));
 m *allm;
 
 /* Out of line on purpose: see the comment on getm in runtime.h. */
@@ -30,6 +31,16 @@ __attribute__((noinline)) m *getm(void)
 __attribute__((noinline)) void setm(m *mp)
 {
 	tls_m = mp;
+}
+
+__attribute__((noinline)) g *getg(void)
+{
+	return tls_g;
+}
+
+void setg(g *gp)
+{
+	tls_g = gp;
 }
 
 /* wyrand: a fast, good-enough random source, one per M. */

@@ -339,11 +339,12 @@ void setm(m *mp);
 extern __thread int32_t mlocks __attribute__((tls_model("initial-exec")));
 extern __thread m *tls_m __attribute__((tls_model("initial-exec")));
 
-static inline g *getg(void)
-{
-	m *mp = getm();
-	return mp ? mp->curg : NULL;
-}
+/* The G running on this thread (NULL on g0 and on threads that are not
+ * Ms). One TLS load: reading getm()->curg instead would be two steps, and
+ * a goroutine preempted between them and resumed on another M would read
+ * that M's old curg. The scheduler sets it wherever m->curg changes. */
+g *getg(void);
+void setg(g *gp);
 
 /* ---- functions, by file ---------------------------------------------- */
 
@@ -494,11 +495,13 @@ static inline g *rt_enter(void)
 static inline void rt_exit(g *gp)
 {
 	if (gp) {
-		gp->inruntime--;
+		/* Still inside (inruntime): the check and the switch must not
+		 * be preempted themselves. */
 		m *mp = getm();
 		if (unlikely(mp->p && atomic_load_explicit(&mp->p->preempt, memory_order_relaxed)) &&
-		    gp->inruntime == 0 && gp->nopreempt == 0 && gp->syscallstate == SYSCALL_NONE)
+		    gp->inruntime == 1 && gp->nopreempt == 0 && gp->syscallstate == SYSCALL_NONE)
 			gopreempt();
+		gp->inruntime--;
 	}
 }
 

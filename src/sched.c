@@ -223,6 +223,7 @@ top:
 static void execute(m *mp, g *gp, bool inherit)
 {
 	mp->curg = gp;
+	setg(gp);
 	gp->m = mp;
 	casgstatus(gp, _Grunnable, _Grunning);
 	gp->waitsince = 0;
@@ -302,6 +303,7 @@ void mcall(g *(*fn)(m *, g *))
 void dropg(m *mp, g *gp)
 {
 	mp->curg = NULL;
+	setg(NULL);
 	if (!gp->locked)
 		gp->m = NULL;
 }
@@ -449,6 +451,7 @@ void gosched(void)
 	}
 	gp->m = NULL;
 	mp->curg = next;
+	setg(next);
 	next->m = mp;
 	next->waitsince = 0;
 	atomic_store_explicit(&pp->preempt, PREEMPT_NONE, memory_order_relaxed);
