@@ -470,6 +470,10 @@ int sysmon_start(void);
 void sysmon_stop(void);
 void sysmonwake(void);
 #define FORCE_PREEMPT_NS (10 * 1000 * 1000) /* Go's forcePreemptNS */
+/* For the scheduling-scenario tests, which build exact queue states and
+ * must not see a time slice end halfway (sanitizer builds are slow):
+ * sysmon then asks no goroutine to stop. */
+extern _Atomic bool debug_nopreempt;
 
 /* preempt.c */
 int preempt_init(void);

@@ -30,6 +30,8 @@ enum {
 };
 #define DEEP_SLEEP_NS (60LL * 1000 * 1000 * 1000) /* Go: forcegcperiod/2 */
 
+_Atomic bool debug_nopreempt;
+
 static void sysmon_sleep_us(int64_t us)
 {
 	struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
@@ -57,7 +59,8 @@ static uint32_t retake(int64_t now)
 				/* (schedwhen 0: a P sysmon had not seen yet) */
 				pd->schedtick = t;
 				pd->schedwhen = now;
-			} else if (pd->schedwhen + FORCE_PREEMPT_NS <= now) {
+			} else if (pd->schedwhen + FORCE_PREEMPT_NS <= now &&
+			           !atomic_load_explicit(&debug_nopreempt, memory_order_relaxed)) {
 				uint8_t level = pd->schedwhen + 2 * FORCE_PREEMPT_NS <= now
 				                ? PREEMPT_HANDOFF : PREEMPT_ASK;
 				preemptone(pp, level);

@@ -129,7 +129,7 @@ static int spawn300_main(void *arg)
 	(void)arg;
 	CHECK_EQ(RUNQ, 256); /* Go's size; the facts below are Go 1.19's */
 	/* No time slice may end halfway (sanitizer builds are slow). */
-	gort_preempt_off();
+	atomic_store(&debug_nopreempt, true);
 	CHECK_EQ(atomic_load(&gomaxprocs), 1);
 	p *pp = getm()->p;
 	/* Main came from runnext: schedtick is still 0, so the first pick

@@ -272,17 +272,9 @@ static void expect_global_at(const char *file, int line, const int64_t *ids, int
 #define EXPECT_GLOBAL_EMPTY() expect_global_at(__FILE__, __LINE__, NULL, 0)
 
 /* Run fn as the main goroutine at GOMAXPROCS=procs. */
-/* The scenarios build exact queue states from the main goroutine: sysmon
- * must not preempt it halfway (a sanitizer build runs slowly enough for a
- * 10 ms time slice to end in the middle), so main runs with preemption
- * off, as a goroutine that called gort_preempt_off. */
-static int (*scenario_fn)(void *);
-
-static int unpreempted_main(void *arg)
-{
-	gort_preempt_off();
-	return scenario_fn(arg);
-}
+/* The scenarios build exact queue states: sysmon must not preempt any of
+ * their goroutines halfway (a sanitizer build runs slowly enough for a
+ * 10 ms time slice to end in the middle), so it is told not to. */
 
 static void run_main(int procs, int (*fn)(void *))
 {
@@ -290,8 +282,8 @@ static void run_main(int procs, int (*fn)(void *))
 	memset(goid_of, 0, sizeof goid_of);
 	atomic_store(&nran, 0);
 	gort_gomaxprocs(procs);
-	scenario_fn = fn;
-	CHECK_EQ(gort_main(unpreempted_main, NULL), 0);
+	atomic_store(&debug_nopreempt, true);
+	CHECK_EQ(gort_main(fn, NULL), 0);
 }
 
 /* Make the calling goroutine's schedtick not a multiple of 61, so that the

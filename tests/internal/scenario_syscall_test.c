@@ -1,0 +1,399 @@
+/*
+ * scenario_syscall_test.c - scenarios 10 and 11 of the GMP walk-through
+ * ("Go Scheduler: Comprehensive Analysis of Scheduling Scenarios", 1.3.10
+ * and 1.3.11), built for real and checked state by state, with Go 1.19's
+ * entersyscall/exitsyscall and sysmon's retake as the reference.
+ *
+ * Scenario 10 (a G blocks in a system call), at GOMAXPROCS=2: G8 runs on
+ * M2/P2, creates G9 (P2.runnext), and enters a call. While it is in the
+ * call: G8 is _Gsyscall, M2 has no P (m->p NULL) and remembers P2
+ * (m->oldp), and P2 is _Psyscall, or already retaken (another M holds it,
+ * or it is idle). G9 still runs during the call, on P2, on a third M
+ * (sysmon retook P2 because it has work and handed it off). With
+ * gort_entersyscall_block, P2 is out of _Psyscall as soon as the call
+ * begins.
+ *
+ * Scenario 11 (the call returns):
+ *  - M2 takes P2 back when it is free: after G9 is done and its M parked,
+ *    G8 goes on on M2 with P2; at GOMAXPROCS=1 with no other work a short
+ *    and a 50 ms call both end on the same M and P;
+ *  - when P2 is busy and no P is idle (GOMAXPROCS=1, G10 spinning on the
+ *    P that was handed off), G8 goes to the global run queue as
+ *    _Grunnable and M2 parks on the idle M list (sched.midle); G8 runs
+ *    later, on another M.
+ *
+ * Where the scenario needs a goroutine to keep its P without entering the
+ * scheduler, the case runs with GODEBUG=asyncpreemptoff=1, so that only
+ * the runtime calls the test makes could preempt it. Each case runs in a
+ * forked child with a timeout (harness run_case).
+ */
+#include "harness.h"
+
+#include <sched.h>
+#include <stdatomic.h>
+
+#include "runtime.h"
+
+static int64_t deadline_after(double seconds)
+{
+	return harness_now() + (int64_t)(harness_timeout(seconds) * 1e9);
+}
+
+static void spin_until(_Atomic int *flag, const char *what)
+{
+	int64_t deadline = deadline_after(10);
+	while (!atomic_load(flag)) {
+		if (harness_now() > deadline)
+			FAILF("timed out waiting for %s", what);
+		sched_yield();
+	}
+}
+
+/* Wait inside a system call: the thread sleeps, holding no P. */
+static void sleep_until(_Atomic int *flag, const char *what)
+{
+	int64_t deadline = deadline_after(10);
+	while (!atomic_load(flag)) {
+		if (harness_now() > deadline)
+			FAILF("timed out (in a syscall) waiting for %s", what);
+		struct timespec ts = {0, 100000};
+		nanosleep(&ts, NULL);
+	}
+}
+
+static const char *pstatus_name(uint32_t s)
+{
+	switch (s) {
+	case _Pidle: return "_Pidle";
+	case _Prunning: return "_Prunning";
+	case _Psyscall: return "_Psyscall";
+	case _Pgcstop: return "_Pgcstop";
+	case _Pdead: return "_Pdead";
+	default: return "?";
+	}
+}
+
+static void no_async_preemption(void)
+{
+	CHECK_EQ(setenv("GODEBUG", "asyncpreemptoff=1", 1), 0);
+}
+
+/* ---------------------------------------------------------------------
+ * Scenario 10, then scenario 11 with the old P free again.
+ * ------------------------------------------------------------------- */
+
+static struct {
+	int block;
+	m *m1, *m2;
+	p *p1, *p2;
+	g *g8;
+	int64_t g9id;
+	/* seen by G8 inside the call */
+	uint32_t in_gstatus;
+	p *in_mp_p;
+	p *in_oldp;
+	uint32_t in_pstatus;
+	m *in_pm;
+	/* seen by G9 */
+	m *g9_m;
+	p *g9_p;
+	m *g9_pm;
+	uint32_t g9_pstatus;
+	uint32_t g9_g8status;
+	/* G8 after the call */
+	m *after_m;
+	p *after_p;
+	p *after_oldp;
+	uint32_t after_gstatus;
+	uint32_t p2_before_exit;
+} s10;
+
+static _Atomic int g8_started, g9_done, g8_done;
+
+static void g9_fn(void *arg)
+{
+	(void)arg;
+	s10.g9_m = getm();
+	s10.g9_p = getm()->p;
+	s10.g9_pm = pm(s10.g9_p);
+	s10.g9_pstatus = atomic_load(&s10.g9_p->status);
+	s10.g9_g8status = readgstatus(s10.g8);
+	atomic_store(&g9_done, 1);
+}
+
+static void g8_fn(void *arg)
+{
+	(void)arg;
+	s10.g8 = getg();
+	s10.m2 = getm();
+	s10.p2 = getm()->p;
+	atomic_store(&g8_started, 1);
+	s10.g9id = gort_go(g9_fn, NULL);
+	CHECK(s10.g9id > 1);
+	/* G9 waits in P2's runnext; all Ps are busy, so nobody takes it. */
+	g *next = atomic_load(&s10.p2->runnext);
+	CHECK(next != NULL && next->goid == s10.g9id);
+
+	if (s10.block)
+		gort_entersyscall_block();
+	else
+		gort_entersyscall();
+	m *mp = getm();
+	s10.in_gstatus = readgstatus(s10.g8);
+	s10.in_mp_p = mp->p;
+	s10.in_oldp = mp->oldp;
+	s10.in_pstatus = atomic_load(&s10.p2->status);
+	s10.in_pm = pm(s10.p2);
+	/* G9 must run while this goroutine is still in its call. */
+	sleep_until(&g9_done, "G9 to run during G8's call");
+	/* Let G9's M finish and give P2 back to the idle list. */
+	int64_t deadline = deadline_after(10);
+	while (atomic_load(&s10.p2->status) != _Pidle) {
+		if (harness_now() > deadline)
+			FAILF("P2 never became idle after G9 (status %s)",
+			      pstatus_name(atomic_load(&s10.p2->status)));
+		struct timespec ts = {0, 100000};
+		nanosleep(&ts, NULL);
+	}
+	s10.p2_before_exit = atomic_load(&s10.p2->status);
+	gort_exitsyscall();
+	s10.after_m = getm();
+	s10.after_p = getm()->p;
+	s10.after_oldp = getm()->oldp;
+	s10.after_gstatus = readgstatus(s10.g8);
+	atomic_store(&g8_done, 1);
+}
+
+static int scenario10_main(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(atomic_load(&gomaxprocs), 2);
+	s10.m1 = getm();
+	s10.p1 = getm()->p;
+	CHECK(gort_go(g8_fn, NULL) > 1);
+	/* Spin, never entering the scheduler: G8 must run on another M. */
+	spin_until(&g8_started, "G8 to start on another M");
+	spin_until(&g8_done, "G8 to finish its call");
+	return 0;
+}
+
+static void check_scenario10(void)
+{
+	fprintf(stderr, "  G8 in the call: P2 %s, held by %s\n",
+	        pstatus_name(s10.in_pstatus),
+	        s10.in_pm == NULL ? "no M" : s10.in_pm == s10.m2 ? "M2" : "another M");
+	/* G8 ran on its own M and P. */
+	CHECK(s10.m2 != s10.m1);
+	CHECK(s10.p2 != s10.p1);
+	/* In the call: _Gsyscall, M2 without P remembering P2. */
+	CHECK_EQ(s10.in_gstatus, _Gsyscall);
+	CHECK(s10.in_mp_p == NULL);
+	CHECK(s10.in_oldp == s10.p2);
+	bool retaken = (s10.in_pstatus == _Prunning && s10.in_pm != s10.m2) ||
+	               s10.in_pstatus == _Pidle;
+	if (s10.block) {
+		if (!retaken)
+			FAILF("after gort_entersyscall_block P2 is %s (held by "
+			      "M2: %d): it was not handed off at once",
+			      pstatus_name(s10.in_pstatus), s10.in_pm == s10.m2);
+	} else {
+		if (!(s10.in_pstatus == _Psyscall || retaken))
+			FAILF("in the call P2 is %s", pstatus_name(s10.in_pstatus));
+	}
+	/* G9 ran during the call, on P2, on a third M. */
+	CHECK_EQ(s10.g9_g8status, _Gsyscall);
+	CHECK(s10.g9_p == s10.p2);
+	CHECK(s10.g9_pm == s10.g9_m);
+	CHECK_EQ(s10.g9_pstatus, _Prunning);
+	CHECK(s10.g9_m != s10.m2);
+	CHECK(s10.g9_m != s10.m1);
+	/* Scenario 11: P2 was free again, M2 took it and G8 went on. */
+	CHECK_EQ(s10.p2_before_exit, _Pidle);
+	CHECK(s10.after_m == s10.m2);
+	CHECK(s10.after_p == s10.p2);
+	CHECK(s10.after_oldp == NULL);
+	CHECK_EQ(s10.after_gstatus, _Grunning);
+}
+
+static void scenario10_syscall(void)
+{
+	no_async_preemption();
+	s10.block = 0;
+	gort_gomaxprocs(2);
+	CHECK_EQ(gort_main(scenario10_main, NULL), 0);
+	check_scenario10();
+}
+
+static void scenario10_syscall_block(void)
+{
+	no_async_preemption();
+	s10.block = 1;
+	gort_gomaxprocs(2);
+	CHECK_EQ(gort_main(scenario10_main, NULL), 0);
+	check_scenario10();
+}
+
+/* ---------------------------------------------------------------------
+ * Scenario 11: nothing else to run, the M keeps (or gets back) its P.
+ * ------------------------------------------------------------------- */
+
+static int scenario11_same_p_main(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(atomic_load(&gomaxprocs), 1);
+	static const int call_ms[] = {0, 0, 1, 50};
+	for (size_t i = 0; i < sizeof call_ms / sizeof *call_ms; i++) {
+		m *mp = getm();
+		p *pp = mp->p;
+		g *gp = getg();
+		CHECK(pp != NULL);
+		gort_entersyscall();
+		m *in_m = getm();
+		p *in_p = in_m->p;
+		p *in_oldp = in_m->oldp;
+		uint32_t in_gstatus = readgstatus(gp);
+		if (call_ms[i] > 0)
+			harness_sleep_ms(call_ms[i]);
+		gort_exitsyscall();
+		CHECK(in_m == mp);
+		CHECK(in_p == NULL);
+		CHECK(in_oldp == pp);
+		CHECK_EQ(in_gstatus, _Gsyscall);
+		/* One P, nobody else wanted it: the same M and P go on. */
+		if (getm() != mp || getm()->p != pp)
+			FAILF("a %d ms call at GOMAXPROCS=1 with no other work "
+			      "ended on %s M and P%d (was P%d)", call_ms[i],
+			      getm() == mp ? "the same" : "another",
+			      getm()->p ? getm()->p->id : -1, pp->id);
+		CHECK(getm()->oldp == NULL);
+		CHECK_EQ(readgstatus(gp), _Grunning);
+		CHECK_EQ(atomic_load(&pp->status), _Prunning);
+		CHECK(pm(pp) == mp);
+	}
+	return 0;
+}
+
+static void scenario11_same_p(void)
+{
+	gort_gomaxprocs(1);
+	CHECK_EQ(gort_main(scenario11_same_p_main, NULL), 0);
+}
+
+/* ---------------------------------------------------------------------
+ * Scenario 11: the old P is taken and no P is idle.
+ * ------------------------------------------------------------------- */
+
+static struct {
+	g *g8;
+	m *m2;          /* G8's M during the call */
+	p *p0;
+	m *g10_m;
+	p *g10_p;
+	int observed;   /* G10 saw G8 queued globally and M2 parked */
+	m *after_m;
+	uint32_t last_g8status;
+	int last_on_runq, last_on_midle;
+} s11;
+
+static _Atomic int g10_running, g8b_in_call;
+static gort_waitgroup s11_wg;
+
+static bool on_global_runq(g *gp)
+{
+	for (g *q = sched.runq.head; q; q = q->schedlink)
+		if (q == gp)
+			return true;
+	return false;
+}
+
+static bool on_midle(m *mp)
+{
+	for (m *q = sched.midle; q; q = q->schedlink)
+		if (q == mp)
+			return true;
+	return false;
+}
+
+static void g10_fn(void *arg)
+{
+	(void)arg;
+	s11.g10_m = getm();
+	s11.g10_p = getm()->p;
+	atomic_store(&g10_running, 1);
+	/* Keep the P (no runtime call) until G8 left its call and, finding
+	 * no P, was queued while M2 parked. */
+	int64_t deadline = deadline_after(10);
+	for (;;) {
+		lock(&sched.lock);
+		uint32_t st = readgstatus(s11.g8);
+		bool q = on_global_runq(s11.g8);
+		bool idle = on_midle(s11.m2);
+		unlock(&sched.lock);
+		s11.last_g8status = st;
+		s11.last_on_runq = q;
+		s11.last_on_midle = idle;
+		if (st == _Grunnable && q && idle) {
+			s11.observed = 1;
+			break;
+		}
+		if (harness_now() > deadline)
+			break;
+		sched_yield();
+	}
+	gort_wg_done(&s11_wg);
+}
+
+static void g8b_fn(void *arg)
+{
+	(void)arg;
+	s11.g8 = getg();
+	s11.m2 = getm();
+	s11.p0 = getm()->p;
+	CHECK(gort_go(g10_fn, NULL) > 1);
+	gort_entersyscall();
+	atomic_store(&g8b_in_call, 1);
+	/* sysmon hands P0 (it has G10) to another M, which runs G10. */
+	sleep_until(&g10_running, "G10 to run on the P G8 left");
+	gort_exitsyscall();
+	s11.after_m = getm();
+	gort_wg_done(&s11_wg);
+}
+
+static int scenario11_queued_main(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(atomic_load(&gomaxprocs), 1);
+	CHECK_EQ(gort_wg_add(&s11_wg, 2), 0);
+	CHECK(gort_go(g8b_fn, NULL) > 1);
+	CHECK_EQ(gort_wg_wait(&s11_wg), 0);
+	return 0;
+}
+
+static void scenario11_queued(void)
+{
+	no_async_preemption();
+	gort_gomaxprocs(1);
+	CHECK_EQ(gort_main(scenario11_queued_main, NULL), 0);
+	CHECK(s11.g10_p == s11.p0);
+	CHECK(s11.g10_m != s11.m2);
+	if (!s11.observed)
+		FAILF("G8 left its call while P0 was busy: want G8 _Grunnable "
+		      "on the global queue and M2 on the idle M list; last seen "
+		      "status %u, on the global queue %d, M2 idle %d",
+		      s11.last_g8status, s11.last_on_runq, s11.last_on_midle);
+	/* G8 ran later, on another M: the one that ran G10 (M2 stays
+	 * parked: nobody wakes it, there is no second P). */
+	CHECK(s11.after_m != NULL);
+	CHECK(s11.after_m != s11.m2);
+	CHECK(s11.after_m == s11.g10_m);
+}
+
+int main(void)
+{
+	RUN_CASE(scenario10_syscall, 30);
+	RUN_CASE(scenario10_syscall_block, 30);
+	RUN_CASE(scenario11_same_p, 30);
+	RUN_CASE(scenario11_queued, 30);
+	PASS("scenario_syscall_test");
+	return 0;
+}
