@@ -64,6 +64,8 @@ GO_BIN="$BUILD_DIR/bench/go"
 BENCHES=(
     "spawn | spawn | spawn | -procs 1 -n 1000000 ; -procs 1 -n 100000 ; -procs 2 -n 1000000 ; -procs 2 -n 100000"
     "yield | yield | yield | -procs 1 -n 5000000"
+    # forensics: mode=sleep is left out until gort has timers
+    "forensics | forensics | forensics | -procs 1 -n 1000 -mode loop ; -procs 2 -n 1000 -mode loop ; -procs 1 -n 1000 -mode gosched ; -procs 2 -n 1000 -mode gosched"
 )
 # ---------------------------------------------------------------------------
 
