@@ -28,6 +28,12 @@
 
 #include "runtime.h"
 
+#if GORT_TSAN
+#define GORT_TSAN_THREADS 1
+#else
+#define GORT_TSAN_THREADS 0
+#endif
+
 /* Threads in this process (from /proc/self/stat), or -1. */
 static int64_t process_threads(void)
 {
@@ -97,9 +103,9 @@ void checkdead(void)
 	forEachG(countg, &c);
 	if (c.active > 0 || c.waiting == 0)
 		return;
-	/* Our threads: the Ms and sysmon. */
+	/* Our threads: the Ms, sysmon, and ThreadSanitizer's own. */
 	int64_t threads = process_threads();
-	if (threads < 0 || threads > mcount + 1)
+	if (threads < 0 || threads > mcount + 1 + (GORT_TSAN_THREADS))
 		return;
 	printstr("fatal error: all goroutines are asleep - deadlock!\n\n");
 	dumpgoroutines();

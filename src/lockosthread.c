@@ -34,8 +34,10 @@ static void mwake_locked(m *mp)
 void lockedm_wakeall(void)
 {
 	for (m *mp = allm; mp; mp = mp->alllink) {
-		mp->nextp = NULL;
-		mwake_locked(mp);
+		if (mp->lockedpark) {
+			mp->nextp = NULL;
+			mwake_locked(mp);
+		}
 	}
 }
 

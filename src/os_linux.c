@@ -54,6 +54,22 @@ void usleep_ns(int64_t ns)
 		;
 }
 
+/* errno through a call the compiler cannot see into: its address is
+ * per thread, and a goroutine may resume on another thread after any
+ * switch, while the compiler assumes __errno_location() never changes
+ * within a function. */
+__attribute__((noinline)) int geterrno(void)
+{
+	__asm__ volatile("" ::: "memory");
+	return errno;
+}
+
+__attribute__((noinline)) void seterrno(int v)
+{
+	__asm__ volatile("" ::: "memory");
+	errno = v;
+}
+
 int gettid_(void)
 {
 	return (int)syscall(SYS_gettid);

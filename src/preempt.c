@@ -179,7 +179,7 @@ static void dosigpreempt(m *mp, ucontext_t *uc)
 
 static void sigpreempt(int sig, siginfo_t *info, void *ucv)
 {
-	int saved = errno;
+	int saved = geterrno();
 	/* The program's own SIGURG handler runs too: signals coalesce, so a
 	 * SIGURG of its own may have merged with ours. */
 	if ((preempt.old.sa_flags & SA_SIGINFO) && preempt.old.sa_sigaction)
@@ -191,7 +191,9 @@ static void sigpreempt(int sig, siginfo_t *info, void *ucv)
 		atomic_store(&mp->signalpending, 0);
 		dosigpreempt(mp, ucv);
 	}
-	errno = saved;
+	/* The interrupted code's errno follows it to whatever thread it
+	 * resumed on. */
+	seterrno(saved);
 }
 
 /* Collect the text of objects whose code must not be interrupted by a

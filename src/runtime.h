@@ -579,6 +579,8 @@ void futexwakeup(_Atomic uint32_t *addr, uint32_t cnt);
 void osyield(void);
 void usleep_ns(int64_t ns);
 int gettid_(void);
+int geterrno(void);
+void seterrno(int v);
 int32_t getproccount(void);
 void *sysalloc(size_t n);
 void sysfree(void *v, size_t n);

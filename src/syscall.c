@@ -104,6 +104,8 @@ static g *exitsyscall0(m *mp, g *gp)
 	casgstatus(gp, _Gsyscall, _Grunnable);
 	gp->syscallstate = SYSCALL_NONE;
 	dropg(mp, gp);
+	/* Once queued and unlocked, gp may run (and exit) elsewhere. */
+	bool locked = gp->locked;
 	lock(&sched.lock);
 	p *pp = pidleget();
 	if (!pp)
@@ -116,7 +118,7 @@ static g *exitsyscall0(m *mp, g *gp)
 		tick_inc(&pp->schedtick); /* execute(gp, false): a new slice */
 		return gp;
 	}
-	if (gp->locked) {
+	if (locked) {
 		/* Wait on this M until gp's turn comes (startlockedm). */
 		return stoplockedm(mp) ? gp : NULL;
 	}
@@ -135,7 +137,7 @@ static g *abandon_m(m *mp, g *gp)
 
 void exitsyscall(m *mp, g *gp)
 {
-	int saved = errno;
+	int saved = geterrno();
 	p *oldp = mp->oldp;
 	mp->oldp = NULL;
 	if (unlikely(atomic_load_explicit(&sched.exiting, memory_order_acquire))) {
@@ -149,7 +151,7 @@ void exitsyscall(m *mp, g *gp)
 	} else {
 		mcall(exitsyscall0);
 	}
-	errno = saved;
+	seterrno(saved); /* on whatever thread gp now runs */
 }
 
 /* Give pp, which no M holds any more, to an M if findrunnable would find

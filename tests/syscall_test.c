@@ -22,9 +22,14 @@
  *    runtime runs) the three calls are no-ops that keep errno;
  *  - Go's TestPreemptionAfterSyscall: at GOMAXPROCS=2, 8 goroutines that
  *    loop on short bracketed calls (10 us, 100 us, 1 ms of busy waiting)
- *    do not keep the main goroutine from running: it sets their stop flag
- *    and collects them within 5 s; also with asyncpreemptoff=1, where
- *    only sysmon's retake and the check at runtime calls can help.
+ *    do not keep the main goroutine from running: it yields in a loop for
+ *    200 ms, sets their stop flag and collects them within 5 s; also with
+ *    asyncpreemptoff=1, where only sysmon's retake and the check at
+ *    runtime calls can help.
+ *
+ * errno is read and written through volatile function pointers in the
+ * errno case, so that the test sees the errno of the thread it runs on
+ * after the call, not that of the thread it ran on before.
  */
 #include "harness.h"
 
@@ -276,6 +281,23 @@ static void many_sleepers(void)
 
 #define ERRNO_ROUNDS 30
 
+/* errno is read and written through volatile function pointers: glibc
+ * declares __errno_location const, so a compiler may reuse errno's
+ * address across a call, and the goroutine may come back from
+ * gort_exitsyscall on another thread, whose errno is elsewhere. */
+static int read_errno_fn(void)
+{
+	return errno;
+}
+
+static void write_errno_fn(int e)
+{
+	errno = e;
+}
+
+static int (*volatile read_errno)(void) = read_errno_fn;
+static void (*volatile write_errno)(int) = write_errno_fn;
+
 static int migrations;
 static atomic_bool errno_stop;
 static gort_waitgroup errno_wg;
@@ -293,26 +315,27 @@ static void errno_goroutine(void *arg)
 	(void)arg;
 	for (int i = 0; i < ERRNO_ROUNDS; i++) {
 		bool block = i % 3 == 2;
-		errno = 1000 + i;
+		write_errno(1000 + i);
 		if (block)
 			gort_entersyscall_block();
 		else
 			gort_entersyscall();
-		if (errno != 1000 + i)
+		if (read_errno() != 1000 + i)
 			FAILF("round %d: entersyscall%s changed errno from %d to %d",
-			      i, block ? "_block" : "", 1000 + i, errno);
+			      i, block ? "_block" : "", 1000 + i, read_errno());
 		int tid = thread_tid();
 		/* Long enough for sysmon to retake the P and give it to the
 		 * worker: exitsyscall then finds no P and parks this thread. */
 		harness_sleep_ms(5);
-		errno = 2000 + i;
+		write_errno(2000 + i);
 		gort_exitsyscall();
-		int e = errno;
+		int e = read_errno();
+		int now = thread_tid();
 		if (e != 2000 + i)
-			FAILF("round %d: exitsyscall changed errno from %d to %d "
+			FAILF("round %d: errno is %d after exitsyscall, want %d "
 			      "(thread %d before, %d after)",
-			      i, 2000 + i, e, tid, thread_tid());
-		if (thread_tid() != tid)
+			      i, e, 2000 + i, tid, now);
+		if (now != tid)
 			migrations++;
 	}
 	atomic_store(&errno_stop, true);
@@ -327,12 +350,12 @@ static int errno_main(void *arg)
 	CHECK(gort_go(errno_goroutine, NULL) > 1);
 	CHECK_EQ(gort_wg_wait(&errno_wg), 0);
 	/* The main goroutine itself, with nothing else to run. */
-	errno = 4242;
+	write_errno(4242);
 	gort_entersyscall();
-	CHECK_EQ(errno, 4242);
-	errno = 4343;
+	CHECK_EQ(read_errno(), 4242);
+	write_errno(4343);
 	gort_exitsyscall();
-	CHECK_EQ(errno, 4343);
+	CHECK_EQ(read_errno(), 4343);
 	return 0;
 }
 
@@ -453,16 +476,20 @@ static int fake_main(void *arg)
 		for (int i = 0; i < FAKE_SYSCALLERS; i++)
 			CHECK(gort_go(fake_syscaller,
 			              (void *)(intptr_t)durations[k]) > 1);
-		/* Let them run a while; each pass needs this goroutine to be
-		 * scheduled again. */
-		for (int i = 0; i < 5; i++)
+		/* Let them run 200 ms; each pass of this loop needs this
+		 * goroutine to be scheduled again, past goroutines that never
+		 * yield by themselves. */
+		long passes = 0;
+		while (harness_now() - t0 < 200000000LL) {
 			gort_gosched();
+			passes++;
+		}
 		atomic_store(&fake_stop, true);
 		CHECK_EQ(gort_wg_wait(&fake_wg), 0);
 		double secs = (double)(harness_now() - t0) / 1e9;
-		printf("     calls of %lld us: main back in %.3f s, %ld calls\n",
-		       (long long)(durations[k] / 1000), secs,
-		       atomic_load(&fake_calls));
+		printf("     calls of %lld us: main done in %.3f s, %ld passes, "
+		       "%ld calls\n", (long long)(durations[k] / 1000), secs,
+		       passes, atomic_load(&fake_calls));
 		if (secs > harness_timeout(5))
 			FAILF("main took %.1f s to stop goroutines making %lld us "
 			      "calls", secs, (long long)(durations[k] / 1000));
@@ -489,10 +516,10 @@ int main(void)
 	RUN_CASE(handoff_entersyscall_block, 20);
 	RUN_CASE(no_bracket_blocks_the_p, 20);
 	RUN_CASE(many_sleepers, 30);
-	RUN_CASE(errno_preserved, 30);
 	RUN_CASE(outside_goroutine, 20);
 	RUN_CASE(preemption_after_syscall, 40);
 	RUN_CASE(preemption_after_syscall_asyncoff, 40);
+	RUN_CASE(errno_preserved, 30);
 	PASS("syscall_test");
 	return 0;
 }

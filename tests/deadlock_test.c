@@ -1,0 +1,106 @@
+/*
+ * deadlock_test proves deadlock detection (Go's checkdead), through the
+ * helper program tests/prog/deadlock.c run as a child at GOMAXPROCS=1
+ * and 4:
+ *  - when no goroutine can ever run again the process prints "fatal
+ *    error: all goroutines are asleep - deadlock!", then a goroutine dump
+ *    with "goroutine 1 [semacquire]:" (the main goroutine and its wait
+ *    reason), and exits with status 2, promptly: main waiting on a
+ *    WaitGroup nothing will finish; main and three goroutines waiting on
+ *    each other in a cycle (their goroutines are dumped too); main locked
+ *    to its thread and waiting forever (Go's TestLockedDeadlock);
+ *  - no false report while something can still end the wait: a goroutine
+ *    in a 300 ms bracketed call (gort_entersyscall and
+ *    gort_entersyscall_block), a plain thread that is no goroutine, a
+ *    goroutine computing for 300 ms, or goroutines still running after
+ *    main called gort_goexit (gort_main then returns 0): the program
+ *    ends normally with status 0.
+ */
+#include "harness.h"
+
+static struct child_result res;
+
+static const char *const fire_modes[] = {"wg", "cycle", "locked"};
+static const char *const quiet_modes[] = {"syscall", "block", "pthread",
+                                          "busy", "goexit"};
+
+static void run_mode(const char *mode, const char *procs, double timeout)
+{
+	char arg[32];
+	snprintf(arg, sizeof arg, "%s", mode);
+	char *argv[] = {NULL, arg, NULL};
+	CHECK_EQ(setenv("GOMAXPROCS", procs, 1), 0);
+	run_child_prog("deadlock", argv, harness_timeout(timeout), &res);
+}
+
+static void must_fire(const char *mode, const char *procs)
+{
+	int64_t t0 = harness_now();
+	run_mode(mode, procs, 20);
+	double secs = (double)(harness_now() - t0) / 1e9;
+	bool ok = !res.timed_out && res.exited && res.status == 2 &&
+	          strstr(res.output, "fatal error: all goroutines are asleep - "
+	                             "deadlock!") != NULL &&
+	          strstr(res.output, "goroutine 1 [semacquire") != NULL &&
+	          strstr(res.output, "deadlock: main woke up") == NULL &&
+	          strstr(res.output, "deadlock: done") == NULL;
+	if (!ok) {
+		harness_describe(mode, &res);
+		FAILF("deadlock %s (GOMAXPROCS=%s): want exit status 2, \"fatal "
+		      "error: all goroutines are asleep - deadlock!\" and "
+		      "\"goroutine 1 [semacquire\" on stderr", mode, procs);
+	}
+	/* The message comes first, then the dump. */
+	CHECK(strstr(res.output, "fatal error: all goroutines are asleep") <
+	      strstr(res.output, "goroutine 1 ["));
+	if (strcmp(mode, "cycle") == 0) {
+		/* Every goroutine of the cycle is asleep and dumped. */
+		int headers = 0;
+		for (const char *p = strstr(res.output, "\ngoroutine "); p;
+		     p = strstr(p + 1, "\ngoroutine "))
+			headers++;
+		if (headers < 4) {
+			harness_describe(mode, &res);
+			FAILF("deadlock cycle: %d goroutines in the dump, want "
+			      "the 4 that wait", headers);
+		}
+	}
+	if (strcmp(mode, "locked") == 0 &&
+	    strstr(res.output, "locked to thread") == NULL)
+		printf("     note: the dump does not say \"locked to thread\"\n");
+	if (secs > harness_timeout(5)) {
+		harness_describe(mode, &res);
+		FAILF("deadlock %s reported only after %.1f s", mode, secs);
+	}
+	printf("ok   deadlock %s GOMAXPROCS=%s (%.2f s)\n", mode, procs, secs);
+}
+
+static void must_not_fire(const char *mode, const char *procs)
+{
+	int64_t t0 = harness_now();
+	run_mode(mode, procs, 20);
+	double secs = (double)(harness_now() - t0) / 1e9;
+	bool ok = !res.timed_out && res.exited && res.status == 0 &&
+	          strstr(res.output, "fatal error") == NULL &&
+	          strstr(res.output, "deadlock: done rc=0") != NULL;
+	if (!ok) {
+		harness_describe(mode, &res);
+		FAILF("%s (GOMAXPROCS=%s): want a normal end with status 0 and "
+		      "no fatal error", mode, procs);
+	}
+	printf("ok   no deadlock %s GOMAXPROCS=%s (%.2f s)\n", mode, procs,
+	       secs);
+}
+
+int main(void)
+{
+	static const char *const procs[] = {"1", "4"};
+	for (size_t p = 0; p < 2; p++) {
+		for (size_t i = 0; i < sizeof fire_modes / sizeof *fire_modes; i++)
+			must_fire(fire_modes[i], procs[p]);
+		for (size_t i = 0; i < sizeof quiet_modes / sizeof *quiet_modes; i++)
+			must_not_fire(quiet_modes[i], procs[p]);
+	}
+	PASS("deadlock_test");
+	return 0;
+}

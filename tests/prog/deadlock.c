@@ -1,0 +1,197 @@
+/*
+ * deadlock: a helper program for deadlock_test. Each mode builds one
+ * situation; in some no goroutine can ever run again and the runtime must
+ * end the process with Go's "fatal error: all goroutines are asleep -
+ * deadlock!", a goroutine dump and exit status 2; in the others something
+ * (a goroutine in a blocking call, a plain thread, a running goroutine)
+ * will still finish the wait, and the program must end normally with
+ * status 0 and "deadlock: done" on stderr.
+ *
+ * Usage: deadlock MODE
+ *   wg          main waits on a WaitGroup nothing will ever finish (fires)
+ *   cycle       main and three goroutines wait on each other (fires)
+ *   locked      main locks its thread, then waits forever (fires)
+ *   syscall     a goroutine in a 300 ms bracketed call finishes main's wait
+ *   block       the same with gort_entersyscall_block
+ *   pthread     a plain thread finishes main's wait after 300 ms
+ *   busy        a goroutine computing for 300 ms finishes main's wait
+ *   goexit      main calls gort_goexit while goroutines still run
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "gort.h"
+
+static gort_waitgroup never;
+static gort_waitgroup wgs[4];
+static gort_waitgroup done_wg;
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) != 0)
+		;
+}
+
+static int run_wg(void *arg)
+{
+	(void)arg;
+	gort_wg_add(&never, 1);
+	gort_wg_wait(&never);
+	fprintf(stderr, "deadlock: main woke up\n");
+	return 1;
+}
+
+/* Goroutine i waits on wgs[i], then would release wgs[(i+1)%4]; main
+ * waits on wgs[0]. Nobody starts the chain. */
+static void cycle_member(void *arg)
+{
+	int i = (int)(intptr_t)arg;
+	gort_wg_wait(&wgs[i]);
+	gort_wg_done(&wgs[(i + 1) % 4]);
+}
+
+static int run_cycle(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 4; i++)
+		gort_wg_add(&wgs[i], 1);
+	for (int i = 1; i < 4; i++)
+		if (gort_go(cycle_member, (void *)(intptr_t)i) < 0)
+			return 1;
+	gort_wg_wait(&wgs[0]);
+	fprintf(stderr, "deadlock: main woke up\n");
+	return 1;
+}
+
+static int run_locked(void *arg)
+{
+	(void)arg;
+	gort_lock_os_thread();
+	gort_wg_add(&never, 1);
+	gort_wg_wait(&never);
+	fprintf(stderr, "deadlock: main woke up\n");
+	return 1;
+}
+
+static void in_syscall(void *arg)
+{
+	int block = (int)(intptr_t)arg;
+	if (block)
+		gort_entersyscall_block();
+	else
+		gort_entersyscall();
+	sleep_ms(300);
+	gort_exitsyscall();
+	gort_wg_done(&done_wg);
+}
+
+static int run_syscall(void *arg)
+{
+	gort_wg_add(&done_wg, 1);
+	if (gort_go(in_syscall, arg) < 0)
+		return 1;
+	gort_wg_wait(&done_wg);
+	return 0;
+}
+
+static void *plain_thread(void *arg)
+{
+	(void)arg;
+	sleep_ms(300);
+	gort_wg_done(&done_wg);
+	return NULL;
+}
+
+static int run_pthread(void *arg)
+{
+	(void)arg;
+	pthread_t t;
+	gort_wg_add(&done_wg, 1);
+	if (pthread_create(&t, NULL, plain_thread, NULL) != 0)
+		return 1;
+	gort_wg_wait(&done_wg);
+	pthread_join(t, NULL);
+	return 0;
+}
+
+static void busy(void *arg)
+{
+	(void)arg;
+	int64_t end = gort_nanotime() + 300000000LL;
+	while (gort_nanotime() < end)
+		;
+	gort_wg_done(&done_wg);
+}
+
+static int run_busy(void *arg)
+{
+	(void)arg;
+	gort_wg_add(&done_wg, 1);
+	if (gort_go(busy, NULL) < 0)
+		return 1;
+	gort_wg_wait(&done_wg);
+	return 0;
+}
+
+static atomic_int worked;
+
+static void worker(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 50; i++) {
+		gort_entersyscall();
+		sleep_ms(1);
+		gort_exitsyscall();
+		gort_gosched();
+	}
+	atomic_fetch_add(&worked, 1);
+}
+
+static int run_goexit(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 4; i++)
+		if (gort_go(worker, NULL) < 0)
+			return 1;
+	gort_goexit();
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: deadlock MODE\n");
+		return 1;
+	}
+	const char *mode = argv[1];
+	int rc;
+	if (strcmp(mode, "wg") == 0)
+		rc = gort_main(run_wg, NULL);
+	else if (strcmp(mode, "cycle") == 0)
+		rc = gort_main(run_cycle, NULL);
+	else if (strcmp(mode, "locked") == 0)
+		rc = gort_main(run_locked, NULL);
+	else if (strcmp(mode, "syscall") == 0)
+		rc = gort_main(run_syscall, (void *)(intptr_t)0);
+	else if (strcmp(mode, "block") == 0)
+		rc = gort_main(run_syscall, (void *)(intptr_t)1);
+	else if (strcmp(mode, "pthread") == 0)
+		rc = gort_main(run_pthread, NULL);
+	else if (strcmp(mode, "busy") == 0)
+		rc = gort_main(run_busy, NULL);
+	else if (strcmp(mode, "goexit") == 0)
+		rc = gort_main(run_goexit, NULL);
+	else {
+		fprintf(stderr, "deadlock: unknown mode %s\n", mode);
+		return 1;
+	}
+	fprintf(stderr, "deadlock: done rc=%d\n", rc);
+	return rc;
+}
