@@ -239,7 +239,13 @@ for s in $STAGES; do
 		if [ "$(uname -m)" != aarch64 ]; then
 			install_cross
 			extra_cmake=(-DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake)
+			# Under qemu-user the process has the emulator's threads
+			# too, so deadlock detection (which must not fire while a
+			# thread other than the runtime's exists) cannot fire.
+			saved_args=("${ctest_args[@]}")
+			ctest_args+=(-E deadlock_test)
 			stage arm64 build-arm64 aarch64-linux-gnu-gcc ""
+			ctest_args=("${saved_args[@]}")
 			extra_cmake=()
 		else
 			stage arm64 build-arm64 gcc ""

@@ -28,6 +28,18 @@ static inline void procyield(int n)
 	}
 }
 
+/* Take l if it is free, leaving key = state. */
+static inline bool trylock_as(mutex *l, uint32_t state)
+{
+	while (atomic_load_explicit(&l->key, memory_order_relaxed) == MUTEX_UNLOCKED) {
+		uint32_t z = MUTEX_UNLOCKED;
+		if (atomic_compare_exchange_weak_explicit(&l->key, &z, state,
+		        memory_order_acquire, memory_order_relaxed))
+			return true;
+	}
+	return false;
+}
+
 void lock(mutex *l)
 {
 	mlocks++;
@@ -40,21 +52,13 @@ void lock(mutex *l)
 	uint32_t wait = v;
 	for (;;) {
 		for (int i = 0; i < ACTIVE_SPIN; i++) {
-			while (atomic_load_explicit(&l->key, memory_order_relaxed) == MUTEX_UNLOCKED) {
-				uint32_t z = MUTEX_UNLOCKED;
-				if (atomic_compare_exchange_weak_explicit(&l->key, &z, wait,
-				        memory_order_acquire, memory_order_relaxed))
-					return;
-			}
+			if (trylock_as(l, wait))
+				return;
 			procyield(ACTIVE_SPIN_CNT);
 		}
 		for (int i = 0; i < PASSIVE_SPIN; i++) {
-			while (atomic_load_explicit(&l->key, memory_order_relaxed) == MUTEX_UNLOCKED) {
-				uint32_t z = MUTEX_UNLOCKED;
-				if (atomic_compare_exchange_weak_explicit(&l->key, &z, wait,
-				        memory_order_acquire, memory_order_relaxed))
-					return;
-			}
+			if (trylock_as(l, wait))
+				return;
 			osyield();
 		}
 		v = atomic_exchange_explicit(&l->key, MUTEX_SLEEPING, memory_order_acquire);

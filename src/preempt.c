@@ -126,24 +126,6 @@ static bool unsafe_pc(uintptr_t pc)
 	return false;
 }
 
-static uintptr_t ctx_pc(const ucontext_t *uc)
-{
-#if defined(__x86_64__)
-	return (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
-#elif defined(__aarch64__)
-	return (uintptr_t)uc->uc_mcontext.pc;
-#endif
-}
-
-static uintptr_t ctx_sp(const ucontext_t *uc)
-{
-#if defined(__x86_64__)
-	return (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
-#elif defined(__aarch64__)
-	return (uintptr_t)uc->uc_mcontext.sp;
-#endif
-}
-
 /* The goroutine resumes on the current thread: make the frame restore
  * this thread's signal state, not that of the thread it was stopped on. */
 static void frame_rethread(ucontext_t *uc)
@@ -161,10 +143,10 @@ static void dosigpreempt(m *mp, ucontext_t *uc)
 	uint8_t level = atomic_load_explicit(&pp->preempt, memory_order_relaxed);
 	if (level == PREEMPT_NONE || mlocks != 0 || gp->inruntime != 0)
 		return;
-	uintptr_t sp = ctx_sp(uc);
+	uintptr_t sp = sigctx_sp(uc);
 	if (sp < gp->stk.lo + ASYNC_STACK_NEED || sp > stack_hi(&gp->stk))
 		return; /* not on its stack, or too little of it left */
-	if (gp->nopreempt || unsafe_pc(ctx_pc(uc))) {
+	if (gp->nopreempt || unsafe_pc(sigctx_pc(uc))) {
 		/* Not here. A second slice in such code: hand the P off. */
 		if (level == PREEMPT_HANDOFF)
 			entersyscall(mp, gp, SYSCALL_DETACHED);

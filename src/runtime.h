@@ -555,6 +555,10 @@ static inline void stack_track(g *gp)
 extern size_t stackpool_size;  /* usable bytes of pooled stacks */
 extern size_t stack_default;   /* default usable bytes for new Gs */
 
+/* arch/<arch>/sigctx_<arch>.c: the interrupted sp and pc of a signal */
+uintptr_t sigctx_sp(const void *uc);
+uintptr_t sigctx_pc(const void *uc);
+
 /* signal.c */
 int signal_init(void);
 void signal_teardown(void);

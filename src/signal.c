@@ -32,19 +32,6 @@ static stack_t m0_oldaltstack;
  * its own (sigwait) keeps that arrangement. */
 static sigset_t initmask;
 
-static uintptr_t context_sp(void *uc)
-{
-	ucontext_t *u = uc;
-#if defined(__x86_64__)
-	return (uintptr_t)u->uc_mcontext.gregs[REG_RSP];
-#elif defined(__aarch64__)
-	return (uintptr_t)u->uc_mcontext.sp;
-#else
-	(void)u;
-	return 0;
-#endif
-}
-
 static bool is_overflow(g *gp, uintptr_t addr, uintptr_t sp)
 {
 	if (!gp || !gp->stk.lo)
@@ -74,7 +61,7 @@ static void sigfault(int sig, siginfo_t *info, void *uc)
 {
 	m *mp = tls_m;
 	g *gp = mp ? mp->curg : NULL;
-	uintptr_t sp = context_sp(uc);
+	uintptr_t sp = sigctx_sp(uc);
 	if (is_overflow(gp, (uintptr_t)info->si_addr, sp))
 		report_overflow(gp, sp);
 

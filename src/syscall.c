@@ -189,26 +189,28 @@ void handoffp(p *pp)
 
 /* ---- public API ---- */
 
-GORT_API void gort_entersyscall(void)
+static void entersyscall_api(bool block)
 {
 	g *gp = rt_enter();
 	if (!gp)
 		return;
-	int saved = errno;
+	int saved = errno; /* no switch until exitsyscall: same thread */
 	gp->inruntime--;
-	entersyscall(getm(), gp, SYSCALL_USER);
+	if (block)
+		entersyscallblock(getm(), gp);
+	else
+		entersyscall(getm(), gp, SYSCALL_USER);
 	errno = saved;
+}
+
+GORT_API void gort_entersyscall(void)
+{
+	entersyscall_api(false);
 }
 
 GORT_API void gort_entersyscall_block(void)
 {
-	g *gp = rt_enter();
-	if (!gp)
-		return;
-	int saved = errno;
-	gp->inruntime--;
-	entersyscallblock(getm(), gp);
-	errno = saved;
+	entersyscall_api(true);
 }
 
 GORT_API void gort_exitsyscall(void)

@@ -130,6 +130,7 @@ static int spawn300_main(void *arg)
 	CHECK_EQ(RUNQ, 256); /* Go's size; the facts below are Go 1.19's */
 	/* No time slice may end halfway (sanitizer builds are slow). */
 	atomic_store(&debug_nopreempt, true);
+	atomic_store(&getm()->p->preempt, PREEMPT_NONE);
 	CHECK_EQ(atomic_load(&gomaxprocs), 1);
 	p *pp = getm()->p;
 	/* Main came from runnext: schedtick is still 0, so the first pick
@@ -256,6 +257,7 @@ static int fairness_main(void *arg)
 	/* The count of worker runs is exact only if no slice ends early. */
 	atomic_store(&debug_nopreempt, true);
 	p *pp = getm()->p;
+	atomic_store(&pp->preempt, PREEMPT_NONE); /* asked before we said so */
 	leave_fairness_tick();
 	CHECK_EQ(gort_wg_add(&wg, 1), 0);
 
