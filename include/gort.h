@@ -176,6 +176,11 @@ GORT_API void gort_exitsyscall(void);
 /* Monotonic clock in nanoseconds. */
 GORT_API int64_t gort_nanotime(void);
 
+/* Park the calling goroutine for ns nanoseconds (time.Sleep); its M runs
+ * other goroutines meanwhile. ns <= 0 returns at once. Outside a
+ * goroutine it sleeps the thread. */
+GORT_API void gort_sleep(int64_t ns);
+
 /* ---------------------------------------------------------------------
  * Sync (goroutine-aware: they park the goroutine, never the M)
  * ------------------------------------------------------------------- */

@@ -15,8 +15,8 @@
  *    sysmon): such a thread may still wake a goroutine (gort_wg_done,
  *    gort_go), and the runtime cannot know whether it will. This errs on
  *    the side of never declaring a deadlock that is not one.
- * [Timers and the netpoller will add their own "someone may still wake"
- * checks, as Go's does.]
+ *  - a timer is pending, however far away (as Go);
+ * [the netpoller will add its waiters, as Go's does.]
  *
  * Then, as Go: "fatal error: all goroutines are asleep - deadlock!", the
  * goroutine dump, exit status 2.
@@ -92,6 +92,8 @@ void checkdead(void)
 		printstr("\n");
 		throw("checkdead: inconsistent counts");
 	}
+	if (timers_pending())
+		return; /* a timer will wake someone (even an hour away, as Go) */
 	struct gcount c = {0, 0};
 	forEachG(countg, &c);
 	if (c.active > 0 || c.waiting == 0)

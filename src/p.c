@@ -136,6 +136,7 @@ static void destroyp(p *pp)
 		globrunqputhead(next);
 	gfpurge(pp);
 	stackcache_release(pp);
+	movetimers(allp[0], pp);
 	atomic_store_explicit(&pp->status, _Pdead, memory_order_relaxed);
 }
 
@@ -245,6 +246,8 @@ void startTheWorld(void)
 void p_teardown(void)
 {
 	for (int i = 0; i < GORT_MAX_PROCS; i++) {
+		if (allp[i])
+			timers_teardown(allp[i]);
 		free(allp[i]);
 		allp[i] = NULL;
 	}

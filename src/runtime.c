@@ -77,6 +77,7 @@ void exitbegin(void)
 	}
 	lockedm_wakeall();
 	unlock(&sched.lock);
+	timers_wakeall();
 }
 
 static int schedinit(m *m0)

@@ -66,6 +66,7 @@ typedef struct g g;
 typedef struct m m;
 typedef struct p p;
 typedef struct sudog sudog;
+typedef struct timer timer;
 
 /* ---- G ------------------------------------------------------------- */
 
@@ -167,6 +168,7 @@ struct m {
 	bool spinning;          /* looking for work while holding a P */
 	bool ism0;              /* the thread that called gort_main */
 	note park;              /* stopm sleeps on it */
+	note tpark;             /* the timer sleeper sleeps on it (timer.c) */
 	m *schedlink;           /* idle M list */
 	m *alllink;             /* allm */
 	g *(*mcallfn)(m *, g *); /* what g0 runs after a G switched to it */
@@ -239,6 +241,13 @@ struct p {
 	/* Dead Gs (without stacks) for reuse. */
 	g *gfree;
 	int32_t gfreecnt;
+
+	/* Timers (timer.c): a 4-ary heap by `when`, under timerslock;
+	 * timer0when is its earliest (0: none), read without the lock. */
+	mutex timerslock;
+	timer **timers;
+	int32_t ntimers, captimers;
+	_Atomic int64_t timer0when;
 
 	/* Free default-size stacks, hot in cache (stack.c). */
 	stack stackcache[STACK_CACHE_MAX];
@@ -313,6 +322,9 @@ typedef struct schedt {
 	note sysmonnote;
 	pthread_t sysmonthread;
 	_Atomic uint32_t sysmonstop;
+
+	_Atomic(m *) timersleeper;  /* the M sleeping until the next timer */
+	_Atomic int64_t sleepuntil; /* ... and until when */
 	_Atomic uint32_t mainstarted; /* the main goroutine began running */
 	_Atomic uint32_t exiting;   /* main returned: Ms wind down */
 	note exitnote;              /* wakes M0 when the last other M ends */
@@ -518,6 +530,23 @@ void lockedm_wakeall(void);
 /* checkdead.c */
 void checkdead(void);
 void dumpgoroutines(void);
+
+/* timer.c */
+struct timer {
+	int64_t when;
+	void (*f)(void *arg, int64_t now); /* runs on an M with a P, no lock held */
+	void *arg;
+	p *pp;          /* whose heap holds it, or NULL */
+	int32_t idx;    /* its place in that heap, or -1 */
+};
+bool addtimer(m *mp, timer *t);
+int checktimers(p *pp, int64_t now);
+int64_t nexttimer(void);
+bool timersleep(m *mp, int64_t until);
+void timers_wakeall(void);
+void movetimers(p *dst, p *src);
+bool timers_pending(void);
+void timers_teardown(p *pp);
 
 /* sched.c */
 void mloop(m *mp);

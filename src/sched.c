@@ -100,6 +100,14 @@ static g *stealwork(m *mp, bool *newwork)
 			p *p2 = allp[e.pos];
 			if (p2 == pp)
 				continue;
+			/* Last round: run the victim's due timers too (they may
+			 * ready goroutines onto our P). */
+			if (stealrunnext && checktimers(p2, 0) > 0) {
+				bool inherit;
+				g *gp = runqget(pp, &inherit);
+				if (gp)
+					return gp;
+			}
 			if (atomic_load_explicit(&p2->status, memory_order_relaxed) == _Pidle)
 				continue;
 			g *gp = runqsteal(pp, p2, stealrunnext);
@@ -142,6 +150,7 @@ top:
 	}
 	p *pp = mp->p;
 	*inherit = false;
+	checktimers(pp, 0);
 
 	/* Fairness: without this, two goroutines that keep readying each
 	 * other through runnext could starve the global queue. */
@@ -210,6 +219,21 @@ top:
 			acquirep(mp, p2);
 			mp->spinning = true;
 			atomic_fetch_add(&sched.nmspinning, 1);
+			goto top;
+		}
+	}
+
+	/* Timers are pending: sleep until the first is due (unless another M
+	 * already does), then run it from an idle P. */
+	int64_t until = nexttimer();
+	if (until && timersleep(mp, until)) {
+		if (atomic_load(&sched.exiting))
+			return NULL;
+		lock(&sched.lock);
+		p *p2 = pidleget();
+		unlock(&sched.lock);
+		if (p2) {
+			acquirep(mp, p2);
 			goto top;
 		}
 	}
@@ -415,6 +439,7 @@ void gosched(void)
 	g *gp = mp->curg;
 	p *pp = mp->p;
 	stack_track(gp);
+	checktimers(pp, 0);
 	if (atomic_load_explicit(&sched.gcwaiting, memory_order_relaxed) ||
 	    atomic_load_explicit(&sched.exiting, memory_order_relaxed) || gp->locked) {
 		mcall(gosched_m);

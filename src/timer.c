@@ -1,0 +1,262 @@
+/*
+ * timer.c - timers (Go 1.14+'s design, time.go): a 4-ary heap per P, run
+ * by the scheduler itself, and gort_sleep on top.
+ *
+ * Each P keeps its timers in a heap ordered by `when`, guarded by the P's
+ * timerslock (other Ps take it to run timers they steal); p->timer0when
+ * caches the earliest, so "anything due?" costs one atomic load.
+ * Timers run
+ *  - in findrunnable, first thing, for the M's own P (checktimers);
+ *  - in the last stealing round, for other Ps (Go's stealWork);
+ *  - when an M finds nothing to do, it becomes the timer sleeper: it
+ *    sleeps until the earliest timer of all Ps (Go blocks in the
+ *    netpoller for this; gort will too, once it has one), then takes an
+ *    idle P and runs them. A timer added earlier than that wakes it
+ *    (wakesleeper, Go's wakeNetPoller).
+ * A timer's function runs on an M that holds a P, without any timer lock
+ * held; it must not block (goready is what it typically does).
+ *
+ * A sleeping goroutine's timer lives on its own stack (stacks never
+ * move); it is added only once the goroutine is switched out (gopark's
+ * callback), so it cannot fire on a goroutine that is still running.
+ *
+ * Locking: a P's timerslock nests inside nothing but may be taken with
+ * no other lock held; sched.lock is never taken under it.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "runtime.h"
+
+enum { HEAP_ARITY = 4 };
+
+/* ---- the heap (timerslock held) ---- */
+
+static void siftup(p *pp, int32_t i)
+{
+	timer **h = pp->timers;
+	timer *t = h[i];
+	while (i > 0) {
+		int32_t parent = (i - 1) / HEAP_ARITY;
+		if (t->when >= h[parent]->when)
+			break;
+		h[i] = h[parent];
+		h[i]->idx = i;
+		i = parent;
+	}
+	h[i] = t;
+	t->idx = i;
+}
+
+static void siftdown(p *pp, int32_t i)
+{
+	timer **h = pp->timers;
+	int32_t n = pp->ntimers;
+	timer *t = h[i];
+	for (;;) {
+		int32_t c = i * HEAP_ARITY + 1;
+		if (c >= n)
+			break;
+		int32_t best = c;
+		for (int32_t k = c + 1; k < c + HEAP_ARITY && k < n; k++)
+			if (h[k]->when < h[best]->when)
+				best = k;
+		if (h[best]->when >= t->when)
+			break;
+		h[i] = h[best];
+		h[i]->idx = i;
+		i = best;
+	}
+	h[i] = t;
+	t->idx = i;
+}
+
+static void update_timer0(p *pp)
+{
+	atomic_store_explicit(&pp->timer0when, pp->ntimers ? pp->timers[0]->when : 0,
+	                      memory_order_release);
+}
+
+static bool heap_add(p *pp, timer *t)
+{
+	if (pp->ntimers == pp->captimers) {
+		int32_t cap = pp->captimers ? pp->captimers * 2 : 16;
+		timer **nh = realloc(pp->timers, (size_t)cap * sizeof *nh);
+		if (!nh)
+			return false;
+		pp->timers = nh;
+		pp->captimers = cap;
+	}
+	pp->timers[pp->ntimers] = t;
+	siftup(pp, pp->ntimers++);
+	t->pp = pp;
+	update_timer0(pp);
+	return true;
+}
+
+static timer *heap_pop(p *pp)
+{
+	timer *t = pp->timers[0];
+	timer *last = pp->timers[--pp->ntimers];
+	if (pp->ntimers > 0) {
+		pp->timers[0] = last;
+		siftdown(pp, 0);
+	}
+	t->pp = NULL;
+	t->idx = -1;
+	update_timer0(pp);
+	return t;
+}
+
+/* ---- adding and running ---- */
+
+/* Wake the M sleeping until an earlier time than `when`, or an idle P if
+ * no M sleeps for timers at all. */
+static void wakesleeper(int64_t when)
+{
+	m *sl = atomic_load(&sched.timersleeper);
+	if (sl) {
+		if (when < atomic_load(&sched.sleepuntil) &&
+		    atomic_compare_exchange_strong(&sched.timersleeper, &sl, NULL))
+			notewakeup(&sl->tpark);
+		return;
+	}
+	wakep();
+}
+
+/* Add t to the current M's P. Returns false if memory ran out. */
+bool addtimer(m *mp, timer *t)
+{
+	p *pp = mp->p;
+	lock(&pp->timerslock);
+	bool ok = heap_add(pp, t);
+	unlock(&pp->timerslock);
+	if (ok)
+		wakesleeper(t->when);
+	return ok;
+}
+
+/* Run pp's timers that are due at now. Returns how many ran. The caller
+ * holds a P (the timers' functions ready goroutines on it). now = 0:
+ * read the clock only if some timer exists. */
+int checktimers(p *pp, int64_t now)
+{
+	int64_t next = atomic_load_explicit(&pp->timer0when, memory_order_acquire);
+	if (next == 0)
+		return 0;
+	if (now == 0)
+		now = nanotime();
+	if (next > now)
+		return 0;
+	int ran = 0;
+	for (;;) {
+		lock(&pp->timerslock);
+		if (pp->ntimers == 0 || pp->timers[0]->when > now) {
+			unlock(&pp->timerslock);
+			return ran;
+		}
+		timer *t = heap_pop(pp);
+		unlock(&pp->timerslock);
+		t->f(t->arg, now);
+		ran++;
+	}
+}
+
+/* The earliest timer of all Ps, or 0. */
+int64_t nexttimer(void)
+{
+	int64_t next = 0;
+	int32_t n = atomic_load_explicit(&gomaxprocs, memory_order_acquire);
+	for (int32_t i = 0; i < n; i++) {
+		int64_t w = atomic_load_explicit(&allp[i]->timer0when, memory_order_acquire);
+		if (w && (next == 0 || w < next))
+			next = w;
+	}
+	return next;
+}
+
+/* mp holds no P and found nothing to run; a timer is due at `until`.
+ * Sleep until then (or until an earlier timer or the exit wakes it),
+ * unless another M already does. Returns true if it slept. */
+bool timersleep(m *mp, int64_t until)
+{
+	m *none = NULL;
+	if (!atomic_compare_exchange_strong(&sched.timersleeper, &none, mp))
+		return false;
+	atomic_store(&sched.sleepuntil, until);
+	/* A timer added before we published sleepuntil saw no sleeper and
+	 * woke a P instead; one added after compares with our time. */
+	int64_t delay = until - nanotime();
+	bool posted = false;
+	if (delay > 0 && !atomic_load(&sched.exiting))
+		posted = notetsleep(&mp->tpark, delay);
+	m *me = mp;
+	if (!atomic_compare_exchange_strong(&sched.timersleeper, &me, NULL) && !posted)
+		notesleep(&mp->tpark); /* a waker claimed us: wait for its post */
+	noteclear(&mp->tpark);
+	return true;
+}
+
+/* The runtime exits: wake the timer sleeper. */
+void timers_wakeall(void)
+{
+	m *sl = atomic_exchange(&sched.timersleeper, NULL);
+	if (sl)
+		notewakeup(&sl->tpark);
+}
+
+/* A P goes away (procresize): its timers move to dst. World stopped. */
+void movetimers(p *dst, p *src)
+{
+	while (src->ntimers > 0) {
+		timer *t = heap_pop(src);
+		if (!heap_add(dst, t))
+			throw("out of memory (moving timers)");
+	}
+}
+
+bool timers_pending(void)
+{
+	return nexttimer() != 0;
+}
+
+void timers_teardown(p *pp)
+{
+	free(pp->timers);
+	pp->timers = NULL;
+	pp->ntimers = pp->captimers = 0;
+}
+
+/* ---- sleep ---- */
+
+static void sleep_fire(void *arg, int64_t now)
+{
+	(void)now;
+	goready(arg);
+}
+
+static bool sleep_arm(g *gp, void *t)
+{
+	(void)gp;
+	m *mp = getm();
+	if (!addtimer(mp, t))
+		throw("out of memory (sleep timer)");
+	return true;
+}
+
+GORT_API void gort_sleep(int64_t ns)
+{
+	if (ns <= 0)
+		return;
+	g *gp = rt_enter();
+	if (!gp) {
+		struct timespec ts = {ns / 1000000000, ns % 1000000000};
+		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+			;
+		return;
+	}
+	timer t = {.when = nanotime() + ns, .f = sleep_fire, .arg = gp, .idx = -1};
+	gopark(sleep_arm, &t, waitReasonSleep);
+	rt_exit(gp);
+}
