@@ -72,10 +72,10 @@ static void siftdown(p *pp, int32_t i)
 	t->idx = i;
 }
 
+/* seq_cst: pairs with timersleep's re-check (see there). */
 static void update_timer0(p *pp)
 {
-	atomic_store_explicit(&pp->timer0when, pp->ntimers ? pp->timers[0]->when : 0,
-	                      memory_order_release);
+	atomic_store(&pp->timer0when, pp->ntimers ? pp->timers[0]->when : 0);
 }
 
 static bool heap_add(p *pp, timer *t)
@@ -169,7 +169,7 @@ int64_t nexttimer(void)
 	int64_t next = 0;
 	int32_t n = atomic_load_explicit(&gomaxprocs, memory_order_acquire);
 	for (int32_t i = 0; i < n; i++) {
-		int64_t w = atomic_load_explicit(&allp[i]->timer0when, memory_order_acquire);
+		int64_t w = atomic_load(&allp[i]->timer0when);
 		if (w && (next == 0 || w < next))
 			next = w;
 	}
@@ -181,12 +181,20 @@ int64_t nexttimer(void)
  * unless another M already does. Returns true if it slept. */
 bool timersleep(m *mp, int64_t until)
 {
+	/* No timer may be missed: an adder stores its P's timer0when and
+	 * then looks for a sleeper; we publish ourselves (sleepuntil first,
+	 * so that an adder who sees us compares with our time) and then
+	 * look at every P's timer0when again. All seq_cst: one of the two
+	 * sees the other. */
+	atomic_store(&sched.sleepuntil, until);
 	m *none = NULL;
 	if (!atomic_compare_exchange_strong(&sched.timersleeper, &none, mp))
 		return false;
-	atomic_store(&sched.sleepuntil, until);
-	/* A timer added before we published sleepuntil saw no sleeper and
-	 * woke a P instead; one added after compares with our time. */
+	int64_t again = nexttimer();
+	if (again && again < until) {
+		until = again;
+		atomic_store(&sched.sleepuntil, until);
+	}
 	int64_t delay = until - nanotime();
 	bool posted = false;
 	if (delay > 0 && !atomic_load(&sched.exiting))
