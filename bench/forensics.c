@@ -3,9 +3,9 @@
  * all spawned at once.
  *
  * Each goroutine burns ~10 ms of CPU (100 chunks of ~100 us of a calibrated
- * LCG kernel) and records its completion time, measured from the instant
- * just before its gort_go(); the program reports p50/p99/max of those times
- * in ms. The shape of that distribution shows how the scheduler shares the
+ * LCG kernel) or, with mode=sleep, sleeps 10 ms (gort_sleep), and records
+ * its completion time, measured from the instant just before its
+ * gort_go(); the program reports p50/p99/max of those times in ms. The shape of that distribution shows how the scheduler shares the
  * Ps: goroutines that run to completion one after the other finish after
  * 10, 20, 30... ms (p50 about half of the N*10ms/P total), goroutines that
  * take turns all finish near the end.
@@ -20,17 +20,14 @@
  *      ms, then take the fastest of 5 such calls -> iterations/ns; one
  *      chunk = the iterations for 100 us. One untimed unit (the work of
  *      one goroutine) is burnt on main as a check; its time goes to stderr
- *      and should read ~10 ms.
+ *      and should read ~10 ms. mode=sleep burns nothing and skips this.
  *   3. For i in 0..N-1: spawnAt[i] = now; spawn goroutine i. Body:
  *      mode=loop: work*10 x spin(chunk); mode=gosched: work*10 x
- *      {spin(chunk); gort_gosched()}; then doneAfter[i] = now - spawnAt[i].
- *      Main waits on a wait group and reports the percentiles
- *      (nearest-rank).
+ *      {spin(chunk); gort_gosched()}; mode=sleep: gort_sleep(work); then
+ *      doneAfter[i] = now - spawnAt[i]. Main waits on a wait group and
+ *      reports the percentiles (nearest-rank).
  *
- * mode=sleep (the Go peer sleeps 10 ms instead of burning) needs timers,
- * which gort does not have yet; it is refused here.
- *
- *     forensics [-procs P] [-n N] [-mode loop|gosched] [-work MS] [-warm=B]
+ *     forensics [-procs P] [-n N] [-mode loop|gosched|sleep] [-work MS] [-warm=B]
  *     bench=forensics impl=gort cfg=procs=P,n=N,mode=M,work=MSms,metric=p50|p99|max value=X unit=ms
  */
 #include "common.h"
@@ -44,6 +41,7 @@ struct forensics {
 	long work_ms;
 	bool warm;
 	bool gosched;
+	bool sleep;
 	long chunks;      /* work_ms * 1000 / CHUNK_US */
 	long chunk_iters; /* spin() iterations in CHUNK_US */
 	int64_t *spawn_at;
@@ -134,12 +132,16 @@ static void worker(void *arg)
 	long i = (long)(intptr_t)arg, c;
 	uint64_t x = (uint64_t)i;
 
-	for (c = 0; c < F.chunks; c++) {
-		x = spin(F.chunk_iters, x);
-		if (F.gosched)
-			gort_gosched();
+	if (F.sleep) {
+		gort_sleep((int64_t)F.work_ms * 1000000);
+	} else {
+		for (c = 0; c < F.chunks; c++) {
+			x = spin(F.chunk_iters, x);
+			if (F.gosched)
+				gort_gosched();
+		}
+		F.sinks[i] = x;
 	}
-	F.sinks[i] = x;
 	F.done_after[i] = bench_ms(bench_now() - F.spawn_at[i]);
 	gort_wg_done(&F.wg);
 }
@@ -157,17 +159,19 @@ static int body(void *arg)
 	if (F.warm)
 		warm_goroutines(F.n);
 
-	F.chunk_iters = (long)(calibrate_spin() * CHUNK_US * 1000);
-	if (F.chunk_iters < 1)
-		F.chunk_iters = 1;
-	t0 = bench_now();
-	for (c = 0; c < F.chunks; c++)
-		x = spin(F.chunk_iters, x);
-	fprintf(stderr,
-	        "forensics: chunk_iters=%ld, one %ldms unit measured %.2f ms "
-	        "(x=%d)\n",
-	        F.chunk_iters, F.work_ms, bench_ms(bench_now() - t0),
-	        (int)(x & 1));
+	if (!F.sleep) {
+		F.chunk_iters = (long)(calibrate_spin() * CHUNK_US * 1000);
+		if (F.chunk_iters < 1)
+			F.chunk_iters = 1;
+		t0 = bench_now();
+		for (c = 0; c < F.chunks; c++)
+			x = spin(F.chunk_iters, x);
+		fprintf(stderr,
+		        "forensics: chunk_iters=%ld, one %ldms unit measured "
+		        "%.2f ms (x=%d)\n",
+		        F.chunk_iters, F.work_ms, bench_ms(bench_now() - t0),
+		        (int)(x & 1));
+	}
 
 	if (gort_wg_add(&F.wg, (int)F.n) != 0)
 		bench_die("gort_wg_add: %s", strerror(errno));
@@ -196,8 +200,9 @@ int main(int argc, char **argv)
 		{"procs", BENCH_FLAG_INT, &F.procs, "number of Ps (GOMAXPROCS)"},
 		{"n", BENCH_FLAG_INT, &F.n, "goroutines"},
 		{"mode", BENCH_FLAG_STR, &F.mode,
-		 "loop | gosched (sleep needs timers: not in gort yet)"},
-		{"work", BENCH_FLAG_INT, &F.work_ms, "ms of CPU per goroutine"},
+		 "loop | gosched | sleep"},
+		{"work", BENCH_FLAG_INT, &F.work_ms,
+		 "ms of CPU (or of sleep) per goroutine"},
 		{"warm", BENCH_FLAG_BOOL, &F.warm,
 		 "pre-spawn n parked goroutines first"},
 		BENCH_FLAG_END,
@@ -215,9 +220,9 @@ int main(int argc, char **argv)
 	else if (!strcmp(F.mode, "gosched"))
 		F.gosched = true;
 	else if (!strcmp(F.mode, "sleep"))
-		bench_die("-mode sleep needs timers, which gort does not have yet");
+		F.sleep = true;
 	else
-		bench_die("-mode must be loop or gosched");
+		bench_die("-mode must be loop, gosched or sleep");
 	F.chunks = F.work_ms * 1000 / CHUNK_US;
 
 	F.spawn_at = calloc((size_t)F.n, sizeof *F.spawn_at);

@@ -60,12 +60,16 @@ GO_BIN="$BUILD_DIR/bench/go"
 # ---------------------------------------------------------------------------
 # What runs. One line per benchmark:
 #   NAME | gort program ($GORT_BIN) | Go peer ($GO_BIN) | flag set ; flag set ...
-# Every flag set is one process per impl per round.
+# Every flag set is one process per impl per round. Words of the form
+# VAR=value at the start of a flag set go into the environment of both
+# processes (GODEBUG=asyncpreemptoff=1 turns signal preemption off in
+# gort and in Go).
 BENCHES=(
     "spawn | spawn | spawn | -procs 1 -n 1000000 ; -procs 1 -n 100000 ; -procs 2 -n 1000000 ; -procs 2 -n 100000"
     "yield | yield | yield | -procs 1 -n 5000000"
-    # forensics: mode=sleep is left out until gort has timers
-    "forensics | forensics | forensics | -procs 1 -n 1000 -mode loop ; -procs 2 -n 1000 -mode loop ; -procs 1 -n 1000 -mode gosched ; -procs 2 -n 1000 -mode gosched"
+    "forensics | forensics | forensics | -procs 1 -n 1000 -mode loop ; -procs 2 -n 1000 -mode loop ; -procs 1 -n 1000 -mode gosched ; -procs 2 -n 1000 -mode gosched ; -procs 1 -n 1000 -mode sleep ; -procs 2 -n 1000 -mode sleep"
+    "preemptlat | preemptlat | preemptlat | -procs 1 -spin 2000 ; GODEBUG=asyncpreemptoff=1 -procs 1 -spin 2000"
+    "sleepjitter | sleepjitter | sleepjitter | -procs 1 -n 10000 -k 20 ; -procs 2 -n 10000 -k 20 ; -procs 1 -n 100 -k 20 ; -procs 2 -n 100 -k 20"
 )
 # ---------------------------------------------------------------------------
 
@@ -131,19 +135,25 @@ wait_quiet() {
     done
 }
 
-# run_one IMPL PROGRAM FLAGS...: one process; its result lines go to $OUT
+# run_one IMPL PROGRAM [VAR=value...] FLAGS...: one process, with the
+# VAR=value words in its environment; its result lines go to $OUT
 run_one() {
     local impl=$1 prog=$2
     shift 2
     local tmp attempt rc a b c0 c1 t0 t1 foreign=0 wall_ms limit=0
+    local -a envs=()
+    while [ $# -gt 0 ] && [[ $1 =~ ^[A-Za-z_][A-Za-z0-9_]*= ]]; do
+        envs+=("$1")
+        shift
+    done
     tmp=$(mktemp -p "$ROOT/bench/.cache" out.XXXXXX)
     for attempt in $(seq 0 "$RETRY"); do
         wait_quiet
-        echo "-- $impl $(rel "$prog") $* (attempt $attempt)" >>"$LOG"
+        echo "-- $impl ${envs[*]+${envs[*]} }$(rel "$prog") $* (attempt $attempt)" >>"$LOG"
         a=$(busy_ticks)
         c0=$(child_ticks)
         t0=$(date +%s%N)
-        timeout "$TMO" "$prog" "$@" >"$tmp" 2>>"$LOG"
+        timeout "$TMO" env ${envs[@]+"${envs[@]}"} "$prog" "$@" >"$tmp" 2>>"$LOG"
         rc=$?
         t1=$(date +%s%N)
         c1=$(child_ticks)
@@ -163,11 +173,11 @@ run_one() {
         grep '^bench=' "$tmp" >>"$OUT"
     fi
     if [ $rc -ne 0 ]; then
-        echo "# FAILED rc=$rc impl=$impl cmd=$(basename "$prog") $*" >>"$OUT"
-        say "   FAILED rc=$rc: $impl $(basename "$prog") $*"
+        echo "# FAILED rc=$rc impl=$impl cmd=${envs[*]+${envs[*]} }$(basename "$prog") $*" >>"$OUT"
+        say "   FAILED rc=$rc: $impl ${envs[*]+${envs[*]} }$(basename "$prog") $*"
     fi
     rm -f "$tmp"
-    printf '   %-5s %-14s %-28s %7.2f s  foreign=%d ticks\n' "$impl" "$(basename "$prog")" "$*" \
+    printf '   %-5s %-14s %-28s %7.2f s  foreign=%d ticks\n' "$impl" "$(basename "$prog")" "${envs[*]+${envs[*]} }$*" \
         "$(awk -v w=$wall_ms 'BEGIN{print w/1000}')" "$foreign" >&2
 }
 
