@@ -60,48 +60,6 @@ static struct forensics F = {
 	.warm = true,
 };
 
-/* The CPU kernel: n steps of a 64-bit LCG, a serial dependency chain (one
- * multiply and one add per step). Not inlined, so that every call does the
- * same work; callers consume the result. */
-__attribute__((noinline)) static uint64_t spin(long n, uint64_t x)
-{
-	long i;
-	for (i = 0; i < n; i++)
-		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-	return x;
-}
-
-/* spin() iterations per nanosecond, measured on the calling goroutine. */
-static double calibrate_spin(void)
-{
-	long n = 1L << 16;
-	uint64_t sink = 0;
-	double best = 0;
-	int64_t t0;
-	int trial;
-
-	for (;;) {
-		t0 = bench_now();
-		sink += spin(n, sink);
-		if (bench_now() - t0 >= 20 * 1000000LL)
-			break;
-		n *= 2;
-	}
-	for (trial = 0; trial < 5; trial++) {
-		double r;
-		int64_t d;
-		t0 = bench_now();
-		sink += spin(n, sink);
-		d = bench_now() - t0;
-		r = (double)n / (double)(d > 0 ? d : 1);
-		if (r > best)
-			best = r;
-	}
-	if (sink == 42)
-		fputs("forensics: unlikely\n", stderr);
-	return best;
-}
-
 static void warm_task(void *arg)
 {
 	(void)arg;

@@ -11,7 +11,7 @@
 // main goroutine (double the count from 65536 until a call takes >= 20 ms,
 // fastest of 5 such calls -> iterations/ns; chunk = 100 us), burn one
 // unit on main as a check (stderr), then spawn the N measured goroutines.
-// mode=loop: work*10 x spin(chunk); mode=gosched: runtime.Gosched() after
+// mode=loop: work*10 x work.Spin(chunk); mode=gosched: runtime.Gosched() after
 // every chunk; mode=sleep: time.Sleep(work).
 package main
 
@@ -24,70 +24,10 @@ import (
 	"time"
 
 	"gortbench/result"
+	"gortbench/work"
 )
 
 const chunkUs = 100
-
-// spin runs n steps of a 64-bit LCG (a serial multiply-add chain) from x.
-//
-//go:noinline
-func spin(n int, x uint64) uint64 {
-	for i := 0; i < n; i++ {
-		x = x*6364136223846793005 + 1442695040888963407
-	}
-	return x
-}
-
-// calibrate returns spin iterations per nanosecond on the calling goroutine.
-func calibrate() float64 {
-	n := 1 << 16
-	var sink uint64
-	for {
-		t0 := time.Now()
-		sink += spin(n, sink)
-		if time.Since(t0) >= 20*time.Millisecond {
-			break
-		}
-		n *= 2
-	}
-	best := 0.0
-	for trial := 0; trial < 5; trial++ {
-		t0 := time.Now()
-		sink += spin(n, sink)
-		d := time.Since(t0).Nanoseconds()
-		if d < 1 {
-			d = 1
-		}
-		if r := float64(n) / float64(d); r > best {
-			best = r
-		}
-	}
-	if sink == 42 {
-		fmt.Fprintln(os.Stderr, "forensics: unlikely")
-	}
-	return best
-}
-
-// warm starts n goroutines that block until all have started, releases them
-// and waits for them to exit, so that later spawns reuse their memory.
-func warm(n int) {
-	gate := make(chan struct{})
-	var started, exited sync.WaitGroup
-	started.Add(n)
-	exited.Add(n)
-	for i := 0; i < n; i++ {
-		go func() {
-			started.Done()
-			<-gate
-			exited.Done()
-		}()
-	}
-	started.Wait()
-	close(gate)
-	exited.Wait()
-}
-
-func ms(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e6 }
 
 func main() {
 	procs := flag.Int("procs", 1, "GOMAXPROCS")
@@ -108,23 +48,23 @@ func main() {
 	}
 	runtime.GOMAXPROCS(*procs)
 	if *doWarm {
-		warm(*n)
+		work.Warm(*n)
 	}
 
 	chunks := *workMs * 1000 / chunkUs
 	chunkIters := 0
 	if *mode != "sleep" {
-		chunkIters = int(calibrate() * chunkUs * 1000)
+		chunkIters = int(work.Calibrate() * chunkUs * 1000)
 		if chunkIters < 1 {
 			chunkIters = 1
 		}
 		t0 := time.Now()
 		var x uint64
 		for c := 0; c < chunks; c++ {
-			x = spin(chunkIters, x)
+			x = work.Spin(chunkIters, x)
 		}
 		fmt.Fprintf(os.Stderr, "forensics: chunk_iters=%d, one %dms unit measured %.2f ms (x=%d)\n",
-			chunkIters, *workMs, ms(time.Since(t0)), x&1)
+			chunkIters, *workMs, work.Ms(time.Since(t0)), x&1)
 	}
 
 	spawnAt := make([]time.Time, *n)
@@ -142,14 +82,14 @@ func main() {
 			} else {
 				x := uint64(i)
 				for c := 0; c < chunks; c++ {
-					x = spin(chunkIters, x)
+					x = work.Spin(chunkIters, x)
 					if gosched {
 						runtime.Gosched()
 					}
 				}
 				sinks[i] = x
 			}
-			doneAfter[i] = ms(time.Since(spawnAt[i]))
+			doneAfter[i] = work.Ms(time.Since(spawnAt[i]))
 			wg.Done()
 		}(i)
 	}

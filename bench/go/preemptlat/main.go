@@ -26,49 +26,8 @@ import (
 	"time"
 
 	"gortbench/result"
+	"gortbench/work"
 )
-
-// spin runs n steps of a 64-bit LCG from x (the calibration kernel).
-//
-//go:noinline
-func spin(n int, x uint64) uint64 {
-	for i := 0; i < n; i++ {
-		x = x*6364136223846793005 + 1442695040888963407
-	}
-	return x
-}
-
-// calibrate returns spin iterations per nanosecond on the calling goroutine.
-func calibrate() float64 {
-	n := 1 << 16
-	var sink uint64
-	for {
-		t0 := time.Now()
-		sink += spin(n, sink)
-		if time.Since(t0) >= 20*time.Millisecond {
-			break
-		}
-		n *= 2
-	}
-	best := 0.0
-	for trial := 0; trial < 5; trial++ {
-		t0 := time.Now()
-		sink += spin(n, sink)
-		d := time.Since(t0).Nanoseconds()
-		if d < 1 {
-			d = 1
-		}
-		if r := float64(n) / float64(d); r > best {
-			best = r
-		}
-	}
-	if sink == 42 {
-		fmt.Fprintln(os.Stderr, "preemptlat: unlikely")
-	}
-	return best
-}
-
-func ms(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e6 }
 
 var sink uint64
 
@@ -81,7 +40,7 @@ func main() {
 		os.Exit(1)
 	}
 	runtime.GOMAXPROCS(*procs)
-	iters := int(calibrate() * float64(*spinMs) * 1e6)
+	iters := int(work.Calibrate() * float64(*spinMs) * 1e6)
 	if iters < 1 {
 		iters = 1
 	}
@@ -107,13 +66,13 @@ func main() {
 		for !done.Load() {
 			t := time.Now()
 			time.Sleep(time.Millisecond)
-			samples = append(samples, ms(time.Since(t)-time.Millisecond))
+			samples = append(samples, work.Ms(time.Since(t)-time.Millisecond))
 		}
 		wg.Done()
 	}()
 	wg.Wait()
 	fmt.Fprintf(os.Stderr, "preemptlat: spinner loop took %.1f ms wall, total %.1f ms, %d samples (x=%d)\n",
-		ms(spinDur), ms(time.Since(t0)), len(samples), sink&1)
+		work.Ms(spinDur), work.Ms(time.Since(t0)), len(samples), sink&1)
 
 	ap := "on"
 	if strings.Contains(os.Getenv("GODEBUG"), "asyncpreemptoff=1") {

@@ -20,28 +20,10 @@ import (
 	"time"
 
 	"gortbench/result"
+	"gortbench/work"
 )
 
 const d = time.Millisecond
-
-// warm starts n goroutines that block until all have started, releases them
-// and waits for them to exit, so that later spawns reuse their memory.
-func warm(n int) {
-	gate := make(chan struct{})
-	var started, exited sync.WaitGroup
-	started.Add(n)
-	exited.Add(n)
-	for i := 0; i < n; i++ {
-		go func() {
-			started.Done()
-			<-gate
-			exited.Done()
-		}()
-	}
-	started.Wait()
-	close(gate)
-	exited.Wait()
-}
 
 func main() {
 	procs := flag.Int("procs", 2, "GOMAXPROCS")
@@ -55,7 +37,7 @@ func main() {
 	}
 	runtime.GOMAXPROCS(*procs)
 	if *doWarm {
-		warm(*n)
+		work.Warm(*n)
 	}
 
 	samples := make([]float64, *n**k)
