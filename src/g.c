@@ -234,10 +234,9 @@ static int64_t newgoid(p *pp)
  * runnext of the current P, or the global queue from a thread without a
  * P. Returns the new goid (read before the G is queued: once queued it
  * may run, exit and be reused at once), or -1 with errno set. */
-int64_t newproc(void (*fn)(void *), void *arg, size_t stacksize, const char *name,
+int64_t newproc(m *mp, void (*fn)(void *), void *arg, size_t stacksize, const char *name,
                 uintptr_t callerpc)
 {
-	m *mp = getm();
 	p *pp = mp ? mp->p : NULL;
 	char *namecopy = NULL;
 	if (name && !(namecopy = strdup(name))) {
@@ -377,9 +376,9 @@ static int64_t go_common(void (*fn)(void *), void *arg, const gort_attr *attr, u
 		}
 		name = attr->name;
 	}
-	if (getm()) {
-		g *gp = rt_enter();
-		int64_t goid = newproc(fn, arg, ss, name, pc);
+	g *gp = rt_enter();
+	if (gp) {
+		int64_t goid = newproc(gp->m, fn, arg, ss, name, pc);
 		rt_exit(gp);
 		return goid;
 	}
@@ -390,7 +389,7 @@ static int64_t go_common(void (*fn)(void *), void *arg, const gort_attr *attr, u
 		errno = EAGAIN;
 		goid = -1;
 	} else {
-		goid = newproc(fn, arg, ss, name, pc);
+		goid = newproc(NULL, fn, arg, ss, name, pc);
 	}
 	pthread_rwlock_unlock(&foreign_lock);
 	return goid;

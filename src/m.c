@@ -19,7 +19,7 @@
 #include "runtime.h"
 
 __thread m *tls_m __attribute__((tls_model("initial-exec")));
-static __thread g *tls_g __attribute__((tls_model("initial-exec")));
+__thread g *tls_g __attribute__((tls_model("initial-exec")));
 m *allm;
 
 /* Out of line on purpose: see the comment on getm in runtime.h. */
@@ -33,15 +33,17 @@ __attribute__((noinline)) void setm(m *mp)
 	tls_m = mp;
 }
 
+#if !defined(__x86_64__)
 __attribute__((noinline)) g *getg(void)
 {
 	return tls_g;
 }
 
-void setg(g *gp)
+__attribute__((noinline)) void setg(g *gp)
 {
 	tls_g = gp;
 }
+#endif
 
 /* wyrand: a fast, good-enough random source, one per M. */
 uint32_t fastrand(m *mp)

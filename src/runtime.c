@@ -156,7 +156,7 @@ GORT_API int gort_main(int (*fn)(void *), void *arg)
 	mainfn.arg = arg;
 
 	setm(m0);
-	int64_t goid = newproc(runmain, NULL, stack_default, "main", (uintptr_t)fn);
+	int64_t goid = newproc(m0, runmain, NULL, stack_default, "main", (uintptr_t)fn);
 	if (goid < 0)
 		fatal("out of memory creating the main goroutine");
 	/* newproc put main in P0's runnext. */
@@ -270,7 +270,7 @@ GORT_API void gort_gosched(void)
 {
 	g *gp = rt_enter();
 	if (gp) {
-		gosched();
+		gosched(gp);
 		gp->inruntime--;
 	} else {
 		osyield();

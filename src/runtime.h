@@ -354,9 +354,28 @@ extern __thread m *tls_m __attribute__((tls_model("initial-exec")));
 /* The G running on this thread (NULL on g0 and on threads that are not
  * Ms). One TLS load: reading getm()->curg instead would be two steps, and
  * a goroutine preempted between them and resumed on another M would read
- * that M's old curg. The scheduler sets it wherever m->curg changes. */
+ * that M's old curg. The scheduler sets it wherever m->curg changes.
+ * From a goroutine's own point of view its value never changes, so a
+ * compiler may keep it across a switch; what must not be kept is the
+ * thread's TLS base. x86-64 compilers address TLS through %fs on every
+ * access, so there the load is inline; AArch64 compilers may keep
+ * tpidr_el0 in a register across calls, so there it is a call. For code
+ * running on a G, its M is getg()->m once it cannot be preempted
+ * (inside rt_enter/rt_exit, or holding a runtime lock). */
+#if defined(__x86_64__)
+extern __thread g *tls_g __attribute__((tls_model("initial-exec")));
+static inline g *getg(void)
+{
+	return tls_g;
+}
+static inline void setg(g *gp)
+{
+	tls_g = gp;
+}
+#else
 g *getg(void);
 void setg(g *gp);
+#endif
 
 /* ---- functions, by file ---------------------------------------------- */
 
@@ -398,7 +417,7 @@ static inline void casgstatus(g *gp, uint32_t oldval, uint32_t newval)
 		badgstatus(gp, oldval, newval);
 	atomic_store_explicit(&gp->atomicstatus, newval, memory_order_release);
 }
-int64_t newproc(void (*fn)(void *), void *arg, size_t stacksize,
+int64_t newproc(m *mp, void (*fn)(void *), void *arg, size_t stacksize,
                 const char *name, uintptr_t callerpc);
 void gfput(p *pp, g *gp);
 g *gfget(p *pp);
@@ -504,7 +523,7 @@ static inline g *rt_enter(void)
 	if (gp) {
 		gp->inruntime++;
 		if (unlikely(gp->syscallstate == SYSCALL_DETACHED))
-			exitsyscall(getm(), gp);
+			exitsyscall(gp->m, gp);
 	}
 	return gp;
 }
@@ -513,7 +532,7 @@ static inline void rt_exit(g *gp)
 	if (gp) {
 		/* Still inside (inruntime): the check and the switch must not
 		 * be preempted themselves. */
-		m *mp = getm();
+		m *mp = gp->m;
 		if (unlikely(mp->p && atomic_load_explicit(&mp->p->preempt, memory_order_relaxed)) &&
 		    gp->inruntime == 1 && gp->nopreempt == 0 && gp->syscallstate == SYSCALL_NONE)
 			gopreempt();
@@ -541,6 +560,12 @@ struct timer {
 };
 bool addtimer(m *mp, timer *t);
 int checktimers(p *pp, int64_t now);
+/* The scheduler's check: one load when pp has no timer. */
+static inline void runtimers(p *pp)
+{
+	if (unlikely(atomic_load_explicit(&pp->timer0when, memory_order_relaxed) != 0))
+		checktimers(pp, 0);
+}
 int64_t nexttimer(void);
 bool timersleep(m *mp, int64_t until);
 void timers_wakeall(void);
@@ -556,7 +581,7 @@ void mcall(g *(*fn)(m *, g *));
 void gopark(bool (*unlockf)(g *, void *), void *lock, waitreason reason);
 void goparkunlock(mutex *lock, waitreason reason);
 void goready(g *gp);
-void gosched(void);
+void gosched(g *gp);
 _Noreturn void goexit1(void);
 _Noreturn void gostart(void); /* entry of every new G (arch trampoline) */
 void gcstopm(m *mp);

@@ -150,7 +150,7 @@ top:
 	}
 	p *pp = mp->p;
 	*inherit = false;
-	checktimers(pp, 0);
+	runtimers(pp);
 
 	/* Fairness: without this, two goroutines that keep readying each
 	 * other through runnext could starve the global queue. */
@@ -300,7 +300,7 @@ void mloop(m *mp)
  * own context was saved. */
 static inline void switchedin(void)
 {
-	m *mp = getm();
+	m *mp = getg()->m;
 	if (likely(!mp->unlockafter))
 		return;
 	if (mp->runqafter) {
@@ -314,8 +314,8 @@ static inline void switchedin(void)
 
 void mcall(g *(*fn)(m *, g *))
 {
-	m *mp = getm();
-	g *gp = mp->curg;
+	g *gp = getg();
+	m *mp = gp->m;
 	stack_track(gp);
 	mp->mcallfn = fn;
 	gogo_switch(&gp->sched, &mp->g0, false);
@@ -355,8 +355,8 @@ static g *park_m(m *mp, g *gp)
  * wakes gp calls goready. */
 void gopark(bool (*unlockf)(g *, void *), void *lk, waitreason reason)
 {
-	m *mp = getm();
-	g *gp = mp->curg;
+	g *gp = getg();
+	m *mp = gp->m;
 	mp->waitlock = lk;
 	mp->waitunlockf = unlockf;
 	gp->waitreason = (uint8_t)reason;
@@ -433,13 +433,12 @@ static g *gosched_handoff_m(m *mp, g *gp)
  * happens only after the switch. When the world is stopping or the
  * runtime exiting, the ordinary path through g0 decides.
  */
-void gosched(void)
+void gosched(g *gp)
 {
-	m *mp = getm();
-	g *gp = mp->curg;
+	m *mp = gp->m;
 	p *pp = mp->p;
 	stack_track(gp);
-	checktimers(pp, 0);
+	runtimers(pp);
 	if (atomic_load_explicit(&sched.gcwaiting, memory_order_relaxed) ||
 	    atomic_load_explicit(&sched.exiting, memory_order_relaxed) || gp->locked) {
 		mcall(gosched_m);
@@ -490,7 +489,7 @@ void gosched(void)
 _Noreturn void goexit1(void)
 {
 	g *gp = rt_enter(); /* takes a P back if its P was detached */
-	m *mp = getm();
+	m *mp = gp->m;
 	stack_track(gp);
 	mp->mcallfn = goexit0;
 	/* The stack is released by goexit0; this side never resumes. */
