@@ -201,8 +201,9 @@ int main(int argc, char **argv)
 		if (!dup)
 			run_config(&lab, configs[c]);
 	}
-	printf("\nThe loop never yields, so each P runs its goroutines one "
-	       "after another:\ncompletion grows with queue position, p50 ~ "
+	printf("\nThe loop never yields, and 10 ms of work barely exceeds one 10 ms "
+	       "time slice,\nso even with preemption each P runs its goroutines "
+	       "one after another:\ncompletion grows with queue position, p50 ~ "
 	       "n*work/(2P) and max ~ n*work/P;\nat GOMAXPROCS=1 the last "
 	       "goroutine waits for all the others (the tail latency).\n");
 	free(lab.spawned);
