@@ -434,6 +434,25 @@ static inline void run_case(const char *name, void (*fn)(void),
 
 #define RUN_CASE(fn, timeout_s) run_case(#fn, fn, timeout_s)
 
+/* A named case, for run_named: with arguments, a test runs only the
+ * cases named on its command line. */
+struct harness_case {
+	const char *name;
+	void (*fn)(void);
+};
+
+static inline void run_named(int argc, char **argv, const struct harness_case *cases,
+                             size_t n, double timeout_s)
+{
+	for (size_t i = 0; i < n; i++) {
+		bool want = argc < 2;
+		for (int a = 1; a < argc; a++)
+			want |= strcmp(argv[a], cases[i].name) == 0;
+		if (want)
+			run_case(cases[i].name, cases[i].fn, timeout_s);
+	}
+}
+
 /* ---------------------------------------------------------------------
  * Misc
  * ------------------------------------------------------------------- */

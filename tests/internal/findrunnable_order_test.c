@@ -304,20 +304,11 @@ static void fairness(void)
 /* With arguments, only the cases named. */
 int main(int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		void (*fn)(void);
-	} cases[] = {
+	static const struct harness_case cases[] = {
 		{"spawn300", spawn300},
 		{"fairness", fairness},
 	};
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		bool want = argc < 2;
-		for (int a = 1; a < argc; a++)
-			want |= strcmp(argv[a], cases[i].name) == 0;
-		if (want)
-			run_case(cases[i].name, cases[i].fn, 20);
-	}
+	run_named(argc, argv, cases, sizeof cases / sizeof cases[0], 20);
 	PASS("findrunnable_order_test");
 	return 0;
 }

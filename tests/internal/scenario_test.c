@@ -1053,10 +1053,7 @@ static void scenario9(void)
 	run_main(4, scenario9_main);
 }
 
-static const struct {
-	const char *name;
-	void (*fn)(void);
-} cases[] = {
+static const struct harness_case cases[] = {
 	{"scenario1", scenario1},
 	{"scenario2", scenario2},
 	{"scenario3", scenario3},
@@ -1072,13 +1069,7 @@ static const struct {
 /* With arguments, only the cases named. */
 int main(int argc, char **argv)
 {
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		bool want = argc < 2;
-		for (int a = 1; a < argc; a++)
-			want |= strcmp(argv[a], cases[i].name) == 0;
-		if (want)
-			run_case(cases[i].name, cases[i].fn, 20);
-	}
+	run_named(argc, argv, cases, sizeof cases / sizeof cases[0], 20);
 	PASS("scenario_test");
 	return 0;
 }
