@@ -193,6 +193,10 @@ g *gfget(p *pp)
 	if (gp) {
 		pp->gfree = gp->schedlink;
 		pp->gfreecnt--;
+		/* The next spawn writes the next G: a G freed on another CPU
+		 * is fetched now, for writing, instead of read then upgraded. */
+		if (pp->gfree)
+			__builtin_prefetch(pp->gfree, 1);
 	}
 	return gp;
 }
