@@ -184,6 +184,14 @@ static inline void harness_sleep_ms(int ms)
 
 /* A timeout in seconds scaled by GORT_TEST_TIMEOUT_MULTIPLIER (the build
  * sets it per sanitizer), else doubled in a sanitizer build. */
+/* Whether the tests run under an emulator (a cross build's qemu-user):
+ * timings there say nothing about the runtime. */
+static inline bool harness_emulated(void)
+{
+	const char *e = getenv("GORT_TEST_EMULATOR");
+	return e != NULL && *e != '\0';
+}
+
 static inline double harness_timeout(double seconds)
 {
 	const char *mult = getenv("GORT_TEST_TIMEOUT_MULTIPLIER");
