@@ -84,8 +84,10 @@ static void *mstart(void *arg)
 	mp->procid = gettid_();
 	mstart0(mp);
 	lock(&sched.lock);
-	if (--sched.nmalive == 0)
+	if (--sched.nmalive == 0 && sched.exitwaiter) {
+		sched.exitwaiter = false;
 		notewakeup(&sched.exitnote);
+	}
 	unlock(&sched.lock);
 	return NULL;
 }
@@ -171,6 +173,14 @@ m *mget(void)
 void startm(p *pp, bool spinning)
 {
 	lock(&sched.lock);
+	if (atomic_load(&sched.exiting)) {
+		/* No new thread once the runtime exits (sysmon's hand-offs);
+		 * the P is left for teardown. */
+		unlock(&sched.lock);
+		if (spinning)
+			atomic_fetch_sub(&sched.nmspinning, 1);
+		return;
+	}
 	if (!pp) {
 		pp = pidleget();
 		if (!pp) {

@@ -108,10 +108,14 @@ static void teardown(m *m0)
 	/* sysmon keeps preempting goroutines that run on, so that their Ms
 	 * get to see the exit; it stops only once they all have. */
 	lock(&sched.lock);
-	bool wait = sched.nmalive > 0;
-	unlock(&sched.lock);
-	if (wait)
+	while (sched.nmalive > 0) {
+		sched.exitwaiter = true;
+		unlock(&sched.lock);
 		notesleep(&sched.exitnote);
+		noteclear(&sched.exitnote);
+		lock(&sched.lock);
+	}
+	unlock(&sched.lock);
 	sysmon_stop();
 
 	pthread_rwlock_wrlock(&foreign_lock);

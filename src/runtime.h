@@ -328,6 +328,7 @@ typedef struct schedt {
 	_Atomic uint32_t mainstarted; /* the main goroutine began running */
 	_Atomic uint32_t exiting;   /* main returned: Ms wind down */
 	note exitnote;              /* wakes M0 when the last other M ends */
+	bool exitwaiter;            /* M0 sleeps on exitnote (sched.lock) */
 	g *maing;
 	int mainresult;
 } schedt;
