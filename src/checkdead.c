@@ -92,7 +92,7 @@ void checkdead(void)
 		printstr("\n");
 		throw("checkdead: inconsistent counts");
 	}
-	if (timers_pending())
+	if (nexttimer() != 0)
 		return; /* a timer will wake someone (even an hour away, as Go) */
 	struct gcount c = {0, 0};
 	forEachG(countg, &c);

@@ -316,9 +316,7 @@ g *goexit0(m *mp, g *gp)
 	gp->sched.sp = NULL;
 	free(gp->name);
 	gp->name = NULL;
-	gp->param = NULL;
 	gp->waitreason = waitReasonZero;
-	gp->preempt = false;
 	gp->inruntime = 0;
 	gp->nopreempt = 0;
 	owner_inc(&pp->gexited);

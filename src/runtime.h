@@ -143,9 +143,7 @@ struct g {
 	m *m;                   /* running it; for a locked G, the M it is locked to */
 	int64_t waitsince;      /* nanotime when it parked */
 	char *name;             /* gort_attr name, owned (malloc) */
-	void *param;            /* passed by the waker to the parked G */
 	uint8_t waitreason;     /* valid in _Gwaiting */
-	bool preempt;           /* stop at the next safe point (preempt.c) */
 	bool ismain;            /* the main goroutine of gort_main */
 	uint8_t inruntime;      /* inside a gort_* call: not async-preemptible */
 	uint8_t nopreempt;      /* gort_preempt_off depth */
@@ -571,7 +569,6 @@ int64_t nexttimer(void);
 bool timersleep(m *mp, int64_t until);
 void timers_wakeall(void);
 void movetimers(p *dst, p *src);
-bool timers_pending(void);
 void timers_teardown(p *pp);
 
 /* sched.c */

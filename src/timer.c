@@ -224,11 +224,6 @@ void movetimers(p *dst, p *src)
 	}
 }
 
-bool timers_pending(void)
-{
-	return nexttimer() != 0;
-}
-
 void timers_teardown(p *pp)
 {
 	free(pp->timers);
