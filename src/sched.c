@@ -118,14 +118,19 @@ static g *stealwork(m *mp, bool *newwork)
 	return NULL;
 }
 
-/* After dropping the P: is there work on any P's queue that we would
+/* After dropping the P: is there work on any queue that we would
  * otherwise leave behind? Returns an idle P to go and run it, or NULL. */
 static p *checkrunqsnop(void)
 {
+	/* The global queue too: a thread without a P (gort_go, goready
+	 * from a plain thread) queues there and calls wakep, which does
+	 * nothing while we still count as spinning. (Go 1.19 looks only at
+	 * the Ps here; newer Go looks at the global queue too.) */
+	bool work = atomic_load(&sched.runqsize) != 0;
 	int32_t n = atomic_load_explicit(&gomaxprocs, memory_order_acquire);
 	for (int32_t i = 0; i < n; i++) {
 		p *p2 = allp[i];
-		if (p2 && !runqempty(p2)) {
+		if (p2 && (work || !runqempty(p2))) {
 			lock(&sched.lock);
 			p *pp = pidleget();
 			unlock(&sched.lock);
