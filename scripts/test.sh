@@ -245,12 +245,9 @@ for s in $STAGES; do
 			# Under qemu-user the process has the emulator's threads
 			# too, so deadlock detection (which must not fire while a
 			# thread other than the runtime's exists) cannot fire.
-			# Nor does qemu-user model a signal handler that switches
-			# stacks and returns on another thread: signal preemption
-			# is off there (the tests that need it say SKIP).
 			saved_args=("${ctest_args[@]}")
 			ctest_args+=(-E deadlock_test)
-			stage arm64 build-arm64 aarch64-linux-gnu-gcc "" GODEBUG=asyncpreemptoff=1
+			stage arm64 build-arm64 aarch64-linux-gnu-gcc ""
 			ctest_args=("${saved_args[@]}")
 			extra_cmake=()
 		else

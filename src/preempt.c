@@ -10,24 +10,22 @@
  * Cooperative. Every gort_* call a goroutine makes checks the flag on its
  * way out (rt_exit) and yields to the global run queue.
  *
- * Asynchronous. The SIGURG handler runs on the interrupted goroutine's
- * own stack (the signal is installed without SA_ONSTACK), so the kernel's
- * signal frame, holding every register the interrupted code can be using
- * (general purpose, flags, and the whole FP/SIMD state: the kernel saves
- * it with xsave on x86-64, including AVX and AVX-512 state, and the full
- * V register file plus fpsr/fpcr on arm64), lies on that stack. If the
- * interrupted point is safe, the handler parks the goroutine right there
- * (mcall, status _Gpreempted, then the global run queue). When the
- * goroutine is later resumed, possibly on another thread, the handler
- * returns and rt_sigreturn restores the frame exactly. This is the
- * trampoline Go builds by hand in asyncPreempt: here the kernel saves and
- * restores, which covers state Go's hand-written list would miss
- * (AVX-512, SVE), costs nothing when no signal comes, and needs no free
- * register to jump back (arm64 has none, and x86-64 code may use the 128
- * bytes below its stack pointer, which a pushed return address would
- * overwrite). Two fields of the frame belong to the thread rather than
- * the goroutine and are rewritten before returning on a new thread: the
- * alternate signal stack and the signal mask.
+ * Asynchronous. The SIGURG handler looks at the interrupted point. If it
+ * is safe, the handler rewrites the interrupted context so that, when it
+ * returns, the thread enters the assembly trampoline asyncpreempt
+ * (arch/<arch>/asyncpreempt.S) as if the interrupted instruction had
+ * called it (sigctx_redirect). The trampoline saves every register the
+ * interrupted code can be using: the general purpose registers and flags,
+ * and the FP/SIMD state (xsave with the components the OS enabled, so
+ * x87, SSE, AVX and AVX-512 on x86-64; the whole V register file, fpsr
+ * and fpcr on arm64). It then calls asyncpreempt2, which parks the
+ * goroutine as _Gpreempted and puts it on the global run queue. When the
+ * goroutine runs again, possibly on another thread, the trampoline
+ * restores everything and jumps back to the interrupted instruction:
+ * `ret $128` on x86-64, past the red zone it left untouched; rt_sigreturn
+ * on a frame it built in the kernel's layout on arm64, where no register
+ * is free to jump through. The handler itself returns on the thread it
+ * came on, so the kernel's signal state is never carried across threads.
  *
  * Safe points. The handler parks the goroutine only if
  *  - it is the M's current goroutine, _Grunning, on a P that asked;
@@ -38,7 +36,7 @@
  *    (their locks could be held: a goroutine parked inside malloc would
  *    deadlock the next malloc on that thread); the text ranges are read
  *    once, at start, from the loaded objects;
- *  - there is room on its stack for the signal frame.
+ *  - there is room on its stack for the trampoline's save area.
  * Otherwise the request stays pending for the next runtime call. If the
  * goroutine is still in such code after a second slice, sysmon asks for
  * a hand-off and the handler detaches the P (the goroutine enters the
@@ -126,12 +124,20 @@ static bool unsafe_pc(uintptr_t pc)
 	return false;
 }
 
-/* The goroutine resumes on the current thread: make the frame restore
- * this thread's signal state, not that of the thread it was stopped on. */
-static void frame_rethread(ucontext_t *uc)
+/* Called by the trampoline, every register saved in frame: park here.
+ * The handler raised g->inruntime, so no second signal starts another
+ * trampoline meanwhile. Returns frame (the arm64 trampoline's way back). */
+void *asyncpreempt2(void *frame)
 {
-	sigaltstack(NULL, &uc->uc_stack);
-	pthread_sigmask(SIG_SETMASK, NULL, &uc->uc_sigmask);
+	g *gp = getg();
+	/* The interrupted code's errno follows it to whatever thread it
+	 * resumes on. */
+	int saved = geterrno();
+	mcall(gopreempt_m);
+	seterrno(saved);
+	asyncpreempt_resume(frame);
+	gp->inruntime--;
+	return frame;
 }
 
 static void dosigpreempt(m *mp, ucontext_t *uc)
@@ -153,10 +159,7 @@ static void dosigpreempt(m *mp, ucontext_t *uc)
 		return;
 	}
 	gp->inruntime++;
-	mcall(gopreempt_m);
-	/* Resumed, perhaps on another thread. */
-	frame_rethread(uc);
-	gp->inruntime--;
+	sigctx_redirect(uc);
 }
 
 static void sigpreempt(int sig, siginfo_t *info, void *ucv)
@@ -173,8 +176,6 @@ static void sigpreempt(int sig, siginfo_t *info, void *ucv)
 		atomic_store(&mp->signalpending, 0);
 		dosigpreempt(mp, ucv);
 	}
-	/* The interrupted code's errno follows it to whatever thread it
-	 * resumed on. */
 	seterrno(saved);
 }
 
@@ -240,12 +241,19 @@ int preempt_init(void)
 	dl_iterate_phdr(collect_ranges, &libc_shared);
 	if (!libc_shared)
 		return 0;
+	/* The trampoline is never interrupted into itself, whichever object
+	 * it was linked into. */
+	if (preempt.nunsafe < MAX_RANGES)
+		preempt.unsafe[preempt.nunsafe++] =
+		        (textrange){(uintptr_t)asyncpreempt, (uintptr_t)asyncpreempt_end};
+	asyncpreempt_init();
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_sigaction = sigpreempt;
-	/* On the goroutine's stack (no SA_ONSTACK): the frame must stay with
-	 * the goroutine. SA_RESTART: interrupted system calls go on. */
-	sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_NODEFER;
+	/* SA_RESTART: interrupted system calls go on. No SA_ONSTACK: the
+	 * handler is short, and an M started by the program's own thread
+	 * code may have no alternate stack. */
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(PREEMPT_SIGNAL, &sa, &preempt.old) != 0)
 		return -1;

@@ -607,9 +607,17 @@ static inline void stack_track(g *gp)
 extern size_t stackpool_size;  /* usable bytes of pooled stacks */
 extern size_t stack_default;   /* default usable bytes for new Gs */
 
-/* arch/<arch>/sigctx_<arch>.c: the interrupted sp and pc of a signal */
+/* arch/<arch>/sigctx_<arch>.c: the interrupted sp and pc of a signal;
+ * the redirection of an interrupted context into the preemption
+ * trampoline (arch/<arch>/asyncpreempt.S) and the trampoline's frame. */
 uintptr_t sigctx_sp(const void *uc);
 uintptr_t sigctx_pc(const void *uc);
+void sigctx_redirect(void *uc);
+void asyncpreempt_init(void);
+void asyncpreempt_resume(void *frame);
+void asyncpreempt(void);
+void asyncpreempt_end(void);
+void *asyncpreempt2(void *frame); /* preempt.c */
 
 /* signal.c */
 int signal_init(void);

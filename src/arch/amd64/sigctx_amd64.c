@@ -1,12 +1,62 @@
 /*
- * sigctx_amd64.c - what the signal handlers read from an interrupted
- * x86-64 context.
+ * sigctx_amd64.c - what the signal handlers read from, and write to, an
+ * interrupted x86-64 context; the set-up of the preemption trampoline
+ * (asyncpreempt.S).
  */
+#include <cpuid.h>
 #include <signal.h>
 #include <stdint.h>
 #include <ucontext.h>
 
 #include "runtime.h"
+
+/* Read by asyncpreempt.S. Size 0 means no xsave: fxsave's 512 bytes. */
+uint32_t asyncpreempt_xsave_size;
+uint64_t asyncpreempt_xsave_mask;
+uint8_t asyncpreempt_avx;
+
+enum {
+	CPUID1_ECX_XSAVE = 1u << 26,
+	CPUID1_ECX_OSXSAVE = 1u << 27,
+	XSTATE_AVX = 1u << 2,
+	/* AMX tile config and data: a thread must ask the kernel for them
+	 * (arch_prctl), and xrstor of tile data faults while that is not
+	 * granted. Code that uses AMX must not be preempted (gort_preempt_off). */
+	XSTATE_AMX = 3u << 17,
+	XSAVE_LEGACY_AND_HEADER = 576,
+};
+
+static uint64_t xgetbv0(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	return (uint64_t)hi << 32 | lo;
+}
+
+void asyncpreempt_init(void)
+{
+	unsigned a, b, c, d;
+	asyncpreempt_xsave_size = 0;
+	asyncpreempt_avx = 0;
+	if (!__get_cpuid(1, &a, &b, &c, &d) ||
+	    (c & (CPUID1_ECX_XSAVE | CPUID1_ECX_OSXSAVE)) !=
+	            (CPUID1_ECX_XSAVE | CPUID1_ECX_OSXSAVE))
+		return;
+	uint64_t mask = xgetbv0() & ~(uint64_t)XSTATE_AMX;
+	/* The standard (non-compacted) layout: component i lies at the
+	 * offset cpuid(0xd, i) gives, so the area ends at the furthest
+	 * enabled component. */
+	uint32_t size = XSAVE_LEGACY_AND_HEADER;
+	for (unsigned i = 2; i < 64; i++) {
+		if (!(mask >> i & 1) || !__get_cpuid_count(0xd, i, &a, &b, &c, &d))
+			continue;
+		if (b + a > size)
+			size = b + a;
+	}
+	asyncpreempt_xsave_mask = mask;
+	asyncpreempt_xsave_size = size;
+	asyncpreempt_avx = (mask & XSTATE_AVX) != 0;
+}
 
 uintptr_t sigctx_sp(const void *uc)
 {
@@ -16,4 +66,21 @@ uintptr_t sigctx_sp(const void *uc)
 uintptr_t sigctx_pc(const void *uc)
 {
 	return (uintptr_t)((const ucontext_t *)uc)->uc_mcontext.gregs[REG_RIP];
+}
+
+/* Make the interrupted code call asyncpreempt where it stands: below its
+ * red zone, push the interrupted rip as a return address. */
+void sigctx_redirect(void *ucv)
+{
+	greg_t *r = ((ucontext_t *)ucv)->uc_mcontext.gregs;
+	uintptr_t sp = (uintptr_t)r[REG_RSP] - 128 - 8;
+	*(uintptr_t *)sp = (uintptr_t)r[REG_RIP];
+	r[REG_RSP] = (greg_t)sp;
+	r[REG_RIP] = (greg_t)(uintptr_t)asyncpreempt;
+}
+
+/* The interrupted context is restored by the trampoline itself. */
+void asyncpreempt_resume(void *frame)
+{
+	(void)frame;
 }
