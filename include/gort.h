@@ -181,6 +181,94 @@ GORT_API int64_t gort_nanotime(void);
  * goroutine it sleeps the thread. */
 GORT_API void gort_sleep(int64_t ns);
 
+/*
+ * Timers and tickers (time.Timer, time.Ticker). A timer fires once after
+ * ns (or at once if ns <= 0), or, with period_ns > 0, then every
+ * period_ns (a ticker). Each firing sends the fire time (an int64_t
+ * gort_nanotime() value) on the timer's channel, which holds at most one
+ * value: a firing whose previous value was not received yet is dropped,
+ * as Go's tickers (and, before Go 1.23, timers) do.
+ *
+ * gort_timer_stop returns true if the call stopped the timer, false if it
+ * had already fired (its value may still be in the channel) or was
+ * stopped. gort_timer_reset makes it fire after ns (keeping its period)
+ * and returns true if it had been active. A NULL timer gets false and
+ * errno EINVAL. gort_timer_free stops and releases the timer and its
+ * channel; no one may use either afterwards.
+ */
+typedef struct gort_timer gort_timer;
+typedef struct gort_chan gort_chan;
+/* NULL with errno ENOMEM, or EINVAL for a negative period. */
+GORT_API gort_timer *gort_timer_new(int64_t ns, int64_t period_ns);
+GORT_API gort_chan *gort_timer_chan(gort_timer *t);
+GORT_API bool gort_timer_stop(gort_timer *t);
+GORT_API bool gort_timer_reset(gort_timer *t, int64_t ns);
+GORT_API void gort_timer_free(gort_timer *t);
+
+/* ---------------------------------------------------------------------
+ * Channels and select
+ * ------------------------------------------------------------------- */
+
+/*
+ * make(chan T, cap) with T elem_size bytes, copied by value. elem_size 0
+ * makes a signal channel: elem may then be NULL everywhere. Returns NULL
+ * with errno EINVAL (elem_size of 64 KiB or more, as Go refuses: send a
+ * pointer to anything larger; or a buffer that cannot fit in memory) or
+ * ENOMEM.
+ *
+ * Operations on a NULL channel: the blocking forms fail with EINVAL
+ * (Go would block forever); in gort_select a NULL channel's case never
+ * fires. Channels are not garbage collected: gort_chan_free releases one
+ * when no goroutine uses it any more (the caller's guarantee; freeing a
+ * channel that goroutines wait on is a fatal error).
+ */
+GORT_API gort_chan *gort_chan_make(size_t elem_size, size_t cap);
+/* Blocking send: 0, or -1 with errno EPIPE if the channel is or becomes
+ * closed (Go panics here), EINVAL for NULL. */
+GORT_API int gort_chan_send(gort_chan *c, const void *elem);
+/* Blocking receive: 1 = a value was received into elem (NULL: discard);
+ * 0 = closed and drained, elem zeroed; -1 with errno EINVAL for NULL. */
+GORT_API int gort_chan_recv(gort_chan *c, void *elem);
+/* Non-blocking forms: -1 with errno EAGAIN where the blocking form would
+ * block; otherwise as above. */
+GORT_API int gort_chan_try_send(gort_chan *c, const void *elem);
+GORT_API int gort_chan_try_recv(gort_chan *c, void *elem);
+/* Close: every waiter wakes (receivers get 0 once drained, senders
+ * EPIPE). -1 with errno EPIPE if already closed, EINVAL for NULL. */
+GORT_API int gort_chan_close(gort_chan *c);
+/* len and cap; 0 for NULL. */
+GORT_API size_t gort_chan_len(gort_chan *c);
+GORT_API size_t gort_chan_cap(gort_chan *c);
+GORT_API void gort_chan_free(gort_chan *c);
+
+enum { GORT_SEND = 1, GORT_RECV = 2 };
+
+/* One case of a select: a send of *elem or a receive into elem (NULL:
+ * discard) on chan. ok is set for the case that ran: a receive sets it
+ * true if a value was received, false if the channel was closed; a send
+ * sets it true if the value was sent, false if the channel was closed
+ * (a send on a closed channel counts as ready, as in Go where it would
+ * panic). */
+typedef struct gort_case {
+	gort_chan *chan;
+	int dir;       /* GORT_SEND or GORT_RECV */
+	void *elem;
+	bool ok;
+} gort_case;
+
+/*
+ * Go's select over cases[0..n). Among the ready cases one is chosen
+ * uniformly at random; if none is ready and block, the goroutine parks on
+ * all the case channels at once until one is; if none is ready and
+ * !block, returns -1 with errno EAGAIN (the default branch). A case whose
+ * chan is NULL never fires; a blocking select with no usable case blocks
+ * forever (Go's "select {}"). Returns the index of the case that ran, or
+ * -1 with errno EINVAL for n < 0, NULL cases with n > 0, a bad dir, or
+ * n > GORT_SELECT_MAX.
+ */
+#define GORT_SELECT_MAX 65536
+GORT_API int gort_select(gort_case *cases, int n, bool block);
+
 /* ---------------------------------------------------------------------
  * Sync (goroutine-aware: they park the goroutine, never the M)
  * ------------------------------------------------------------------- */
@@ -199,6 +287,74 @@ GORT_API int gort_wg_add(gort_waitgroup *wg, int delta);
 GORT_API int gort_wg_done(gort_waitgroup *wg);
 /* Block until the counter is zero. 0, or -1 EINVAL for NULL. */
 GORT_API int gort_wg_wait(gort_waitgroup *wg);
+
+/*
+ * sync.Mutex, with Go's two modes. Normal mode: a lock is one CAS; a
+ * contender spins briefly (only while other Ps are running goroutines,
+ * as Go's sync_runtime_canSpin), then parks in FIFO order, and a woken
+ * waiter competes with newcomers. A waiter that fails to get the lock for
+ * more than 1 ms switches the mutex to starvation mode: unlock then hands
+ * it straight to the first waiter, and newcomers queue behind. Zero value
+ * = unlocked. Not tied to a goroutine: any goroutine may unlock it.
+ * Unlocking an unlocked mutex is a fatal error ("sync: unlock of
+ * unlocked mutex"), as in Go. Usable from threads that are not
+ * goroutines too (they block their thread).
+ *
+ * For every type below: the functions returning void, given a NULL
+ * object (or a NULL fn or mutex), set errno to EINVAL and do nothing;
+ * gort_mutex_trylock(NULL) returns false with errno EINVAL. Any sync
+ * object may be shared by goroutines and threads that are not
+ * goroutines.
+ */
+typedef struct gort_mutex {
+	int32_t state; /* private: locked, woken, starving bits; waiters << 3 */
+	uint32_t sema; /* private: the semaphore waiters park on */
+} gort_mutex;
+GORT_API void gort_mutex_lock(gort_mutex *m);
+GORT_API bool gort_mutex_trylock(gort_mutex *m);
+GORT_API void gort_mutex_unlock(gort_mutex *m);
+
+/* sync.RWMutex: many readers or one writer; a waiting writer keeps new
+ * readers out (writer preference, as Go). Zero value = unlocked.
+ * runlock of a rwmutex not read-locked and unlock of one not locked are
+ * fatal errors, as in Go ("sync: RUnlock of unlocked RWMutex", "sync:
+ * Unlock of unlocked RWMutex"). */
+typedef struct gort_rwmutex {
+	/* private: */
+	gort_mutex w;        /* held by the writer, or by one waiting */
+	uint32_t writersem;  /* the writer waits here for readers to leave */
+	uint32_t readersem;  /* readers wait here for the writer to leave */
+	int32_t readercount; /* readers in or waiting; -2^30 with a writer */
+	int32_t readerwait;  /* readers the waiting writer waits for */
+} gort_rwmutex;
+GORT_API void gort_rwmutex_rlock(gort_rwmutex *rw);
+GORT_API void gort_rwmutex_runlock(gort_rwmutex *rw);
+GORT_API void gort_rwmutex_lock(gort_rwmutex *rw);
+GORT_API void gort_rwmutex_unlock(gort_rwmutex *rw);
+
+/* sync.Once: fn(arg) runs exactly once; every caller returns only after
+ * it has completed. Zero value = not yet run. fn must return: one that
+ * ends its goroutine (gort_goexit) leaves every later caller blocked. */
+typedef struct gort_once {
+	uint32_t done; /* private: 1 once fn has returned */
+	gort_mutex m;  /* private: held while fn runs */
+} gort_once;
+GORT_API void gort_once_do(gort_once *o, void (*fn)(void *), void *arg);
+
+/* sync.Cond with Go's notify list: wait atomically unlocks m and parks;
+ * it relocks m before returning. signal wakes the longest waiter,
+ * broadcast all. Zero value = ready to use. */
+typedef struct gort_cond {
+	/* private: the runtime's notify list */
+	uint32_t wait;   /* tickets handed out */
+	uint32_t notify; /* tickets below this have been notified */
+	uint32_t lock;   /* runtime lock of the waiter list */
+	void *head;      /* waiters, about in ticket order */
+	void *tail;
+} gort_cond;
+GORT_API void gort_cond_wait(gort_cond *c, gort_mutex *m);
+GORT_API void gort_cond_signal(gort_cond *c);
+GORT_API void gort_cond_broadcast(gort_cond *c);
 
 #ifdef __cplusplus
 }

@@ -250,10 +250,13 @@ int preempt_init(void)
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_sigaction = sigpreempt;
-	/* SA_RESTART: interrupted system calls go on. No SA_ONSTACK: the
-	 * handler is short, and an M started by the program's own thread
-	 * code may have no alternate stack. */
-	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	/* SA_RESTART: interrupted system calls go on. SA_ONSTACK (every M
+	 * has an alternate stack): the kernel's signal frame must not lie on
+	 * the goroutine's stack, where sigctx_redirect writes the return
+	 * address just below the red zone; on x86-64 that is where the frame
+	 * keeps its xsave area, whose corruption makes sigreturn fall back to
+	 * restoring only the legacy SSE state. */
+	sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(PREEMPT_SIGNAL, &sa, &preempt.old) != 0)
 		return -1;

@@ -180,7 +180,8 @@ struct m {
 	bool exitafterg;        /* the locked G exited: end this thread */
 	bool wedged;            /* M0 after its locked G exited: parks until exit */
 	bool lockedpark;        /* asleep in stoplockedm (wake with mwake) */
-	g *handnext;            /* gosched: a locked G for mloop to hand over */
+	g *handnext;            /* gosched, gopark: a locked G for mloop to hand over */
+	g *parkedg;             /* gopark's direct switch: parked, unlockf pending */
 	void *waitlock;
 	uint64_t fastrand;      /* per-M random state (wyrand) */
 	pthread_t thread;
@@ -554,10 +555,16 @@ struct timer {
 	int64_t when;
 	void (*f)(void *arg, int64_t now); /* runs on an M with a P, no lock held */
 	void *arg;
-	p *pp;          /* whose heap holds it, or NULL */
+	_Atomic(p *) pp; /* whose heap holds it (set under its timerslock), or NULL */
 	int32_t idx;    /* its place in that heap, or -1 */
+	/* Set when checktimers takes it out to run f; f's owner clears it
+	 * (gort_timer's fire), so that stop and reset can wait for a firing
+	 * in flight. */
+	_Atomic uint32_t firing;
 };
 bool addtimer(m *mp, timer *t);
+bool addtimer_p(p *pp, timer *t);
+bool deltimer(timer *t);
 int checktimers(p *pp, int64_t now);
 /* The scheduler's check: one load when pp has no timer. */
 static inline void runtimers(p *pp)
@@ -626,9 +633,16 @@ int minit_signals(m *mp);
 void munit_signals(m *mp);
 
 /* sema.c */
-void semacquire(uint32_t *addr, waitreason reason);
-void semrelease(uint32_t *addr);
+void semacquire1(uint32_t *addr, bool lifo, waitreason reason);
+void semrelease1(uint32_t *addr, bool handoff);
+void semacquire(uint32_t *addr, waitreason reason); /* semacquire1, FIFO */
+void semrelease(uint32_t *addr);                    /* semrelease1, no handoff */
 void sema_teardown(void);
+typedef struct notifyList notifyList; /* a gort_cond, seen by the runtime */
+uint32_t notifyListAdd(notifyList *l);
+void notifyListWait(notifyList *l, uint32_t t);
+void notifyListNotifyOne(notifyList *l);
+void notifyListNotifyAll(notifyList *l);
 
 /* runtime.c */
 enum { RUNTIME_DOWN, RUNTIME_STARTING, RUNTIME_UP, RUNTIME_STOPPING };
@@ -638,6 +652,7 @@ int32_t gomaxprocs_default(void);
 
 /* os_linux.c */
 int64_t nanotime(void);
+int64_t nanotime_coarse(void);
 void futexsleep(_Atomic uint32_t *addr, uint32_t val, int64_t ns);
 void futexwakeup(_Atomic uint32_t *addr, uint32_t cnt);
 void osyield(void);

@@ -299,15 +299,25 @@ void mloop(m *mp)
 	}
 }
 
-/* Switch from the current G to g0 and run fn(m, g) there. */
 /* First thing a goroutine does when it is switched in: finish what the
- * goroutine that switched to it directly (gosched) had to leave until its
- * own context was saved. */
-static inline void switchedin(void)
+ * goroutine that switched to it directly (gosched, gopark) had to leave
+ * until its own context was saved. */
+static void switchedin_slow(m *mp)
 {
-	m *mp = getg()->m;
-	if (likely(!mp->unlockafter))
+	if (mp->parkedg) {
+		/* gopark's direct switch: now the parked G may be woken. */
+		g *pg = mp->parkedg;
+		bool (*fn)(g *, void *) = mp->waitunlockf;
+		void *l = mp->waitlock;
+		mp->parkedg = NULL;
+		mp->waitunlockf = NULL;
+		mp->waitlock = NULL;
+		if (fn && !fn(pg, l)) {
+			casgstatus(pg, _Gwaiting, _Grunnable);
+			runqput(mp->p, pg, false);
+		}
 		return;
+	}
 	if (mp->runqafter) {
 		runqput(mp->p, mp->runqafter, false);
 		mp->runqafter = NULL;
@@ -317,6 +327,14 @@ static inline void switchedin(void)
 	unlock(l);
 }
 
+static inline void switchedin(void)
+{
+	m *mp = getg()->m;
+	if (unlikely(mp->unlockafter || mp->parkedg))
+		switchedin_slow(mp);
+}
+
+/* Switch from the current G to g0 and run fn(m, g) there. */
 void mcall(g *(*fn)(m *, g *))
 {
 	g *gp = getg();
@@ -355,9 +373,73 @@ static g *park_m(m *mp, g *gp)
 	return NULL;
 }
 
-/* Park the calling goroutine. unlockf(gp, lock) runs on g0 once gp is
- * fully switched out; if it returns false gp resumes at once. Whoever
- * wakes gp calls goready. */
+/* On g0, after gopark's direct path picked a G locked to another M:
+ * finish parking and let mloop hand the G over. */
+static g *park_handoff_m(m *mp, g *gp)
+{
+	(void)gp;
+	g *next = mp->handnext;
+	mp->handnext = NULL;
+	dropg(mp, mp->parkedg);
+	switchedin_slow(mp);
+	return next;
+}
+
+/*
+ * gopark's direct path: when this P's own queue has the next G (the
+ * common case of a channel ping-pong, where the G just readied sits in
+ * runnext), take the decision findrunnable would take and switch to it
+ * straight from the parking G's stack: one switch instead of two through
+ * g0. The unlock callback then runs on the next G (switchedin), once the
+ * parking G's context is saved. Anything unusual (a stop-the-world,
+ * exit, locked Gs, timers due, the fairness tick of the global queue)
+ * takes the ordinary path. Returns false if it did not switch.
+ */
+static bool park_direct(m *mp, g *gp, p *pp)
+{
+	if (gp->locked || atomic_load_explicit(&sched.gcwaiting, memory_order_relaxed) ||
+	    atomic_load_explicit(&sched.exiting, memory_order_relaxed))
+		return false;
+	int64_t tw = atomic_load_explicit(&pp->timer0when, memory_order_relaxed);
+	if (tw != 0 && tw <= nanotime())
+		return false;
+	if (tick_load(&pp->schedtick) % 61 == 0 &&
+	    atomic_load_explicit(&sched.runqsize, memory_order_relaxed) != 0)
+		return false;
+	bool inherit = false;
+	g *next = runqget(pp, &inherit);
+	if (!next)
+		return false;
+	casgstatus(gp, _Grunning, _Gwaiting);
+	mp->parkedg = gp;
+	if (unlikely(next->locked)) {
+		mp->handnext = next;
+		mp->mcallfn = park_handoff_m;
+		gogo_switch(&gp->sched, &mp->g0, false);
+		switchedin();
+		return true;
+	}
+	if (!inherit)
+		tick_inc(&pp->schedtick);
+	if (!gp->locked)
+		gp->m = NULL;
+	casgstatus(next, _Grunnable, _Grunning);
+	mp->curg = next;
+	setg(next);
+	next->m = mp;
+	next->waitsince = 0;
+	atomic_store_explicit(&pp->preempt, PREEMPT_NONE, memory_order_relaxed);
+	if (!next->sched.sp)
+		gstart_prepare(pp, next);
+	gogo_switch(&gp->sched, &next->sched, false);
+	switchedin();
+	return true;
+}
+
+/* Park the calling goroutine. unlockf(gp, lock) runs once gp is fully
+ * switched out (on g0, or on the next G after a direct switch); if it
+ * returns false gp is made runnable again. Whoever wakes gp calls
+ * goready. */
 void gopark(bool (*unlockf)(g *, void *), void *lk, waitreason reason)
 {
 	g *gp = getg();
@@ -365,8 +447,10 @@ void gopark(bool (*unlockf)(g *, void *), void *lk, waitreason reason)
 	mp->waitlock = lk;
 	mp->waitunlockf = unlockf;
 	gp->waitreason = (uint8_t)reason;
-	gp->waitsince = nanotime();
-	mcall(park_m);
+	gp->waitsince = nanotime_coarse();
+	stack_track(gp);
+	if (!park_direct(mp, gp, mp->p))
+		mcall(park_m);
 }
 
 static bool parkunlock_c(g *gp, void *lk)

@@ -9,7 +9,8 @@
  *  - asks the goroutine of a P that has run one schedtick for more than
  *    forcePreemptNS (10 ms) to stop (preemptone: a flag checked at every
  *    runtime call, and a signal, preempt.c); after a second slice in code
- *    that cannot be preempted, it asks for the P to be detached.
+ *    that cannot be preempted, it asks for the P to be detached;
+ *  - starts an M on an idle P when a timer is overdue.
  * It sleeps 20 µs between rounds, doubling up to 10 ms once 50 rounds in
  * a row found nothing to retake, and sleeps deeply while every P is idle
  * (or the world is stopped), until entersyscall, exitsyscall or startm
@@ -133,10 +134,17 @@ static void *sysmon(void *arg)
 			idle = 0;
 			delay = SYSMON_MIN_US;
 		}
-		if (retake(nanotime()) != 0)
+		int64_t now = nanotime();
+		if (retake(now) != 0)
 			idle = 0;
 		else
 			idle++;
+		/* Timers that should have run already (every M busy, or the
+		 * wake-up lost in a race): start an M on an idle P to run
+		 * them, as Go's sysmon does. */
+		int64_t next = nexttimer();
+		if (next != 0 && next < now)
+			startm(NULL, false);
 	}
 	return NULL;
 }

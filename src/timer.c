@@ -90,22 +90,31 @@ static bool heap_add(p *pp, timer *t)
 	}
 	pp->timers[pp->ntimers] = t;
 	siftup(pp, pp->ntimers++);
-	t->pp = pp;
+	atomic_store_explicit(&t->pp, pp, memory_order_relaxed);
 	update_timer0(pp);
 	return true;
+}
+
+/* Take the timer at heap index i out. */
+static void heap_remove(p *pp, int32_t i)
+{
+	timer *t = pp->timers[i];
+	timer *last = pp->timers[--pp->ntimers];
+	if (i < pp->ntimers) {
+		pp->timers[i] = last;
+		last->idx = i;
+		siftdown(pp, i);
+		siftup(pp, last->idx);
+	}
+	atomic_store_explicit(&t->pp, NULL, memory_order_relaxed);
+	t->idx = -1;
+	update_timer0(pp);
 }
 
 static timer *heap_pop(p *pp)
 {
 	timer *t = pp->timers[0];
-	timer *last = pp->timers[--pp->ntimers];
-	if (pp->ntimers > 0) {
-		pp->timers[0] = last;
-		siftdown(pp, 0);
-	}
-	t->pp = NULL;
-	t->idx = -1;
-	update_timer0(pp);
+	heap_remove(pp, 0);
 	return t;
 }
 
@@ -125,16 +134,41 @@ static void wakesleeper(int64_t when)
 	wakep();
 }
 
-/* Add t to the current M's P. Returns false if memory ran out. */
-bool addtimer(m *mp, timer *t)
+/* Add t to pp's heap. Returns false if memory ran out. */
+bool addtimer_p(p *pp, timer *t)
 {
-	p *pp = mp->p;
 	lock(&pp->timerslock);
 	bool ok = heap_add(pp, t);
 	unlock(&pp->timerslock);
 	if (ok)
 		wakesleeper(t->when);
 	return ok;
+}
+
+/* Add t to the current M's P. */
+bool addtimer(m *mp, timer *t)
+{
+	return addtimer_p(mp->p, t);
+}
+
+/* Take t out of whatever heap holds it. Returns false if none does: it
+ * was never added, or it has been taken out to run. t->pp changes only
+ * under the timerslock of the heap it leaves or enters, so a P seen
+ * holding t still does once its lock is taken, or t has moved on. */
+bool deltimer(timer *t)
+{
+	for (;;) {
+		p *pp = atomic_load_explicit(&t->pp, memory_order_relaxed);
+		if (!pp)
+			return false;
+		lock(&pp->timerslock);
+		if (atomic_load_explicit(&t->pp, memory_order_relaxed) == pp) {
+			heap_remove(pp, t->idx);
+			unlock(&pp->timerslock);
+			return true;
+		}
+		unlock(&pp->timerslock);
+	}
 }
 
 /* Run pp's timers that are due at now. Returns how many ran. The caller
@@ -157,6 +191,7 @@ int checktimers(p *pp, int64_t now)
 			return ran;
 		}
 		timer *t = heap_pop(pp);
+		atomic_store_explicit(&t->firing, 1, memory_order_relaxed);
 		unlock(&pp->timerslock);
 		t->f(t->arg, now);
 		ran++;
@@ -214,18 +249,31 @@ void timers_wakeall(void)
 		notewakeup(&sl->tpark);
 }
 
-/* A P goes away (procresize): its timers move to dst. World stopped. */
+/* A P goes away (procresize): its timers move to dst. The world is
+ * stopped, but a plain thread may be stopping a timer: both locks, in
+ * P order. */
 void movetimers(p *dst, p *src)
 {
+	p *first = dst->id < src->id ? dst : src;
+	lock(&first->timerslock);
+	lock(&(first == dst ? src : dst)->timerslock);
 	while (src->ntimers > 0) {
 		timer *t = heap_pop(src);
 		if (!heap_add(dst, t))
 			throw("out of memory (moving timers)");
 	}
+	unlock(&src->timerslock);
+	unlock(&dst->timerslock);
 }
 
+/* The runtime is gone: timers still in the heap are dropped, and a
+ * gort_timer that outlives it reads as stopped. */
 void timers_teardown(p *pp)
 {
+	for (int32_t i = 0; i < pp->ntimers; i++) {
+		atomic_store_explicit(&pp->timers[i]->pp, NULL, memory_order_relaxed);
+		pp->timers[i]->idx = -1;
+	}
 	free(pp->timers);
 	pp->timers = NULL;
 	pp->ntimers = pp->captimers = 0;
@@ -260,6 +308,7 @@ GORT_API void gort_sleep(int64_t ns)
 		return;
 	}
 	timer t = {.when = nanotime() + ns, .f = sleep_fire, .arg = gp, .idx = -1};
+	atomic_init(&t.pp, NULL);
 	gopark(sleep_arm, &t, waitReasonSleep);
 	rt_exit(gp);
 }

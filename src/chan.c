@@ -1,0 +1,439 @@
+/*
+ * chan.c - channels (Go's chan.go): make, send, receive, close.
+ *
+ * The data structure and its invariants are in chan.h. The algorithm is
+ * Go's:
+ *  - send: to a waiting receiver, copy straight into its element and
+ *    ready it (it goes to the waker's runnext, so a ping-pong pair stays
+ *    on one P and runs in one time slice); else into the buffer if there
+ *    is room; else park on sendq until a receiver takes the value or the
+ *    channel closes.
+ *  - receive: from a waiting sender (unbuffered: copy from its element;
+ *    buffered, so the buffer is full: take the oldest buffered value and
+ *    put the sender's value in its slot, keeping FIFO order); else from
+ *    the buffer; else park on recvq.
+ *  - close: mark closed and ready every waiter; receivers get a zeroed
+ *    element and "closed", senders EPIPE.
+ * A waiter is a goroutine (parked with gopark; the channel lock is
+ * released by gopark's callback once it is switched out, so a waker that
+ * finds its sudog always finds it fully parked) or a plain thread (it
+ * sleeps on a note in its frame).
+ *
+ * Every gort_chan_* entry point is bracketed by rt_enter/rt_exit: the
+ * goroutine is not preempted while it holds its P's structures (goready
+ * puts the readied goroutine on this P's runnext).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chan.h"
+
+/* Sizes beyond these are refused (EINVAL): programming errors, not a lack
+ * of memory. Go refuses element types of 64 KiB or more, and buffers
+ * beyond its maxAlloc (2^48 on 64-bit). */
+#define CHAN_MAX_ELEM ((size_t)1 << 16)
+#define CHAN_MAX_BYTES ((size_t)1 << 47)
+
+/* ---- wait queues (c->lock held) ---- */
+
+void enqueue(waitq *q, sudog *s)
+{
+	s->next = NULL;
+	s->prev = q->last;
+	if (q->last)
+		q->last->next = s;
+	else
+		__atomic_store_n(&q->first, s, __ATOMIC_RELAXED);
+	q->last = s;
+}
+
+static void unlink_first(waitq *q, sudog *s)
+{
+	sudog *next = s->next;
+	__atomic_store_n(&q->first, next, __ATOMIC_RELAXED);
+	if (next)
+		next->prev = NULL;
+	else
+		q->last = NULL;
+	s->next = s->prev = NULL;
+}
+
+/* The first waiter that can still be completed. A select's sudog whose
+ * select another channel already completed is dropped on the way; its
+ * selector takes its other sudogs out itself. */
+sudog *dequeue(waitq *q)
+{
+	sudog *s;
+	while ((s = q->first) != NULL) {
+		unlink_first(q, s);
+		if (!s->sel)
+			return s;
+		uint32_t zero = 0;
+		if (atomic_compare_exchange_strong(&s->sel->done, &zero, 1))
+			return s;
+	}
+	return NULL;
+}
+
+/* Take s out of q if it is still there (Go's dequeueSudoG). */
+void dequeuesudog(waitq *q, sudog *s)
+{
+	if (s->prev) {
+		s->prev->next = s->next;
+		if (s->next)
+			s->next->prev = s->prev;
+		else
+			q->last = s->prev;
+		s->next = s->prev = NULL;
+	} else if (q->first == s) {
+		unlink_first(q, s);
+	}
+}
+
+/* ---- completing a waiter ---- */
+
+/* Wake the waiter of s; its channel lock is already released. */
+void chan_ready(sudog *s)
+{
+	if (s->sel)
+		s->sel->winner = s;
+	if (s->g)
+		goready(s->g);
+	else
+		notewakeup(s->wake);
+}
+
+/* Copy ep (may be NULL: zeroes) to the waiter's element (may be NULL:
+ * discarded). */
+static void copyelem(gort_chan *c, void *dst, const void *src)
+{
+	if (!dst || c->elemsize == 0)
+		return;
+	if (src)
+		memcpy(dst, src, c->elemsize);
+	else
+		memset(dst, 0, c->elemsize);
+}
+
+/* A sender meets the receiver s (dequeued from recvq). Unlocks c. */
+void chan_send(gort_chan *c, sudog *s, const void *ep)
+{
+	copyelem(c, s->elem, ep);
+	s->success = true;
+	unlock(&c->lock);
+	chan_ready(s);
+}
+
+/* A receiver meets the sender s (dequeued from sendq). Unlocks c. */
+void chan_recv(gort_chan *c, sudog *s, void *ep)
+{
+	if (c->dataqsiz == 0) {
+		copyelem(c, ep, s->elem);
+	} else {
+		/* The buffer is full: take its head, and the sender's value
+		 * goes to the tail, which is the same slot. */
+		void *slot = chanbuf(c, c->recvx);
+		copyelem(c, ep, slot);
+		copyelem(c, slot, s->elem);
+		if (++c->recvx == c->dataqsiz)
+			c->recvx = 0;
+		c->sendx = c->recvx;
+	}
+	s->success = true;
+	unlock(&c->lock);
+	chan_ready(s);
+}
+
+void chan_bufsend(gort_chan *c, const void *ep)
+{
+	copyelem(c, chanbuf(c, c->sendx), ep);
+	if (++c->sendx == c->dataqsiz)
+		c->sendx = 0;
+	atomic_store_explicit(&c->qcount, c->qcount + 1, memory_order_relaxed);
+}
+
+void chan_bufrecv(gort_chan *c, void *ep)
+{
+	copyelem(c, ep, chanbuf(c, c->recvx));
+	if (++c->recvx == c->dataqsiz)
+		c->recvx = 0;
+	atomic_store_explicit(&c->qcount, c->qcount - 1, memory_order_relaxed);
+}
+
+/* ---- parking ---- */
+
+static bool chanparkcommit(g *gp, void *lk)
+{
+	(void)gp;
+	unlock(lk);
+	return true;
+}
+
+/* Wait until s is completed. The caller holds the lock(s) that unlockf
+ * releases, has queued s, and for a plain thread has armed s->wake. */
+void chan_park(sudog *s, bool (*unlockf)(g *, void *), void *lk,
+               waitreason reason)
+{
+	if (s->g) {
+		gopark(unlockf, lk, reason);
+	} else {
+		unlockf(NULL, lk);
+		notesleep(s->wake);
+	}
+}
+
+/* A random number in [0, n) for goroutines and plain threads alike. */
+uint32_t cheaprandn(uint32_t n)
+{
+	m *mp = getm();
+	if (mp)
+		return fastrandn(mp, n);
+	static __thread uint64_t state;
+	if (state == 0)
+		state = (uint64_t)nanotime() | 1;
+	state ^= state << 13;
+	state ^= state >> 7;
+	state ^= state << 17;
+	return (uint32_t)(((state >> 32) * n) >> 32);
+}
+
+/* ---- the operations ---- */
+
+/* Would a send block? Read without the lock (chan.h). */
+static bool full(gort_chan *c)
+{
+	if (c->dataqsiz == 0)
+		return __atomic_load_n(&c->recvq.first, __ATOMIC_RELAXED) == NULL;
+	return qcount_load(c) == c->dataqsiz;
+}
+
+static bool empty(gort_chan *c)
+{
+	if (c->dataqsiz == 0)
+		return __atomic_load_n(&c->sendq.first, __ATOMIC_RELAXED) == NULL;
+	return qcount_load(c) == 0;
+}
+
+static bool isclosed(gort_chan *c)
+{
+	return atomic_load_explicit(&c->closed, memory_order_relaxed) != 0;
+}
+
+/* Go's chansend. 0, or an errno value. */
+int chansend(gort_chan *c, const void *ep, bool block)
+{
+	/* Not closed and full, seen at two moments: at the moment between
+	 * them, which is after the first, the channel was both, so
+	 * "would block" was true then (Go's argument). */
+	if (!block && !isclosed(c) && full(c))
+		return EAGAIN;
+
+	lock(&c->lock);
+	if (c->closed) {
+		unlock(&c->lock);
+		return EPIPE;
+	}
+	sudog *s = dequeue(&c->recvq);
+	if (s) {
+		chan_send(c, s, ep);
+		return 0;
+	}
+	if (c->qcount < c->dataqsiz) {
+		chan_bufsend(c, ep);
+		unlock(&c->lock);
+		return 0;
+	}
+	if (!block) {
+		unlock(&c->lock);
+		return EAGAIN;
+	}
+
+	note wake;
+	sudog me = {.g = getg(), .wake = &wake, .elem = (void *)ep, .c = c};
+	if (!me.g)
+		noteclear(&wake);
+	enqueue(&c->sendq, &me);
+	chan_park(&me, chanparkcommit, &c->lock, waitReasonChanSend);
+	/* Completed by a receiver (success) or by close. */
+	return me.success ? 0 : EPIPE;
+}
+
+/* Go's chanrecv. 1 received, 0 closed, or -errno. */
+int chanrecv(gort_chan *c, void *ep, bool block)
+{
+	if (!block && empty(c)) {
+		if (!isclosed(c))
+			return -EAGAIN;
+		/* Closed: it stays closed, so a value seen now was sent
+		 * before the close and must be received first. */
+		if (empty(c)) {
+			copyelem(c, ep, NULL);
+			return 0;
+		}
+	}
+
+	lock(&c->lock);
+	if (c->closed && c->qcount == 0) {
+		unlock(&c->lock);
+		copyelem(c, ep, NULL);
+		return 0;
+	}
+	sudog *s = dequeue(&c->sendq);
+	if (s) {
+		chan_recv(c, s, ep);
+		return 1;
+	}
+	if (c->qcount > 0) {
+		chan_bufrecv(c, ep);
+		unlock(&c->lock);
+		return 1;
+	}
+	if (!block) {
+		unlock(&c->lock);
+		return -EAGAIN;
+	}
+
+	note wake;
+	sudog me = {.g = getg(), .wake = &wake, .elem = ep, .c = c};
+	if (!me.g)
+		noteclear(&wake);
+	enqueue(&c->recvq, &me);
+	chan_park(&me, chanparkcommit, &c->lock, waitReasonChanReceive);
+	return me.success ? 1 : 0; /* close zeroed the element */
+}
+
+/* Go's closechan: every waiter is taken out under the lock and readied
+ * after it, so none runs before the channel is consistently closed. */
+static int closechan(gort_chan *c)
+{
+	lock(&c->lock);
+	if (c->closed) {
+		unlock(&c->lock);
+		return EPIPE;
+	}
+	atomic_store_explicit(&c->closed, 1, memory_order_relaxed);
+	sudog *list = NULL, **tail = &list, *s;
+	while ((s = dequeue(&c->recvq)) != NULL) {
+		copyelem(c, s->elem, NULL);
+		s->success = false;
+		*tail = s;
+		tail = &s->next;
+	}
+	while ((s = dequeue(&c->sendq)) != NULL) {
+		s->success = false;
+		*tail = s;
+		tail = &s->next;
+	}
+	unlock(&c->lock);
+	/* Read next before readying: the waiter's frame (holding its sudog)
+	 * may be gone as soon as it runs. */
+	for (s = list; s; ) {
+		sudog *next = s->next;
+		chan_ready(s);
+		s = next;
+	}
+	return 0;
+}
+
+/* ---- the API ---- */
+
+GORT_API gort_chan *gort_chan_make(size_t elem_size, size_t cap)
+{
+	if (elem_size >= CHAN_MAX_ELEM ||
+	    (elem_size != 0 && cap > CHAN_MAX_BYTES / elem_size)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	size_t bytes = elem_size * cap;
+	/* The buffer follows the header, aligned for any element type. */
+	size_t hdr = (sizeof(gort_chan) + 15) & ~(size_t)15;
+	gort_chan *c = aligned_alloc(16, (hdr + bytes + 15) & ~(size_t)15);
+	if (!c) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	memset(c, 0, sizeof *c);
+	c->elemsize = elem_size;
+	c->dataqsiz = cap;
+	c->buf = (char *)c + hdr;
+	return c;
+}
+
+static int fail(int err)
+{
+	errno = err;
+	return -1;
+}
+
+GORT_API int gort_chan_send(gort_chan *c, const void *elem)
+{
+	if (!c)
+		return fail(EINVAL);
+	g *gp = rt_enter();
+	int err = chansend(c, elem, true);
+	rt_exit(gp);
+	return err ? fail(err) : 0;
+}
+
+GORT_API int gort_chan_try_send(gort_chan *c, const void *elem)
+{
+	if (!c)
+		return fail(EINVAL);
+	g *gp = rt_enter();
+	int err = chansend(c, elem, false);
+	rt_exit(gp);
+	return err ? fail(err) : 0;
+}
+
+GORT_API int gort_chan_recv(gort_chan *c, void *elem)
+{
+	if (!c)
+		return fail(EINVAL);
+	g *gp = rt_enter();
+	int r = chanrecv(c, elem, true);
+	rt_exit(gp);
+	return r;
+}
+
+GORT_API int gort_chan_try_recv(gort_chan *c, void *elem)
+{
+	if (!c)
+		return fail(EINVAL);
+	g *gp = rt_enter();
+	int r = chanrecv(c, elem, false);
+	rt_exit(gp);
+	return r < 0 ? fail(-r) : r;
+}
+
+GORT_API int gort_chan_close(gort_chan *c)
+{
+	if (!c)
+		return fail(EINVAL);
+	g *gp = rt_enter();
+	int err = closechan(c);
+	rt_exit(gp);
+	return err ? fail(err) : 0;
+}
+
+GORT_API size_t gort_chan_len(gort_chan *c)
+{
+	return c ? qcount_load(c) : 0;
+}
+
+GORT_API size_t gort_chan_cap(gort_chan *c)
+{
+	return c ? c->dataqsiz : 0;
+}
+
+GORT_API void gort_chan_free(gort_chan *c)
+{
+	if (!c)
+		return;
+	lock(&c->lock);
+	bool waiters = c->recvq.first || c->sendq.first;
+	unlock(&c->lock);
+	if (waiters)
+		fatal("gort_chan_free of a channel that goroutines wait on");
+	free(c);
+}

@@ -1,0 +1,97 @@
+/*
+ * chan.h - channels (Go's hchan, chan.go) as seen by chan.c and select.c.
+ *
+ * A channel is a ring buffer of cap elements plus two wait queues of
+ * sudogs: receivers waiting for a value (recvq) and senders waiting to
+ * hand one over (sendq). Everything in it is protected by c->lock, with
+ * three exceptions read without the lock by the non-blocking fast paths
+ * (closed, qcount and the queue heads, through relaxed atomics): a fast
+ * path may only conclude "would block", and Go's argument for why that is
+ * linearizable holds here too (see chansend and chanrecv).
+ *
+ * Invariants (c->lock held):
+ *  - at least one of sendq and recvq is empty, except for a select that
+ *    waits to send and to receive on the same unbuffered channel;
+ *  - a buffered channel has qcount > 0 only if recvq is empty, and
+ *    qcount < cap only if sendq is empty;
+ *  - once closed, sendq and recvq stay empty (close readies everyone and
+ *    no one may enqueue on a closed channel).
+ *
+ * A sudog stands for one goroutine (or one plain thread) waiting on one
+ * channel. It lives on the waiter's own stack: gort's stacks never move,
+ * so a waker can copy straight into or out of the waiter's element. A
+ * select waits on several channels at once with one sudog per case; the
+ * sudogs share a selwait, and whoever first wins its `done` CAS (a sender,
+ * a receiver or close) is the only one to complete the select (Go's
+ * g.selectDone). Lock order: channel locks in address order (select's
+ * lockorder); no other runtime lock is taken under a channel lock except
+ * what goready and notewakeup take (sched.lock, briefly).
+ */
+#ifndef GORT_CHAN_H
+#define GORT_CHAN_H
+
+#include "runtime.h"
+
+/* What a select's sudogs share: who completed it. On the selector's
+ * stack. */
+typedef struct selwait {
+	_Atomic uint32_t done; /* 0 until one waker wins (Go's selectDone) */
+	sudog *winner;         /* the sudog that fired (Go's gp.param) */
+	note wake;             /* a plain thread selecting sleeps here */
+} selwait;
+
+struct sudog {
+	g *g;              /* the waiting goroutine; NULL for a plain thread */
+	note *wake;        /* a plain thread's note */
+	sudog *next, *prev;     /* in c->recvq or c->sendq */
+	void *elem;        /* where to copy to (recv) or from (send); may be NULL */
+	gort_chan *c;
+	selwait *sel;      /* non-NULL for a select's case */
+	int32_t caseidx;   /* the select case it stands for */
+	bool success;      /* woken by a value passed, not by close */
+};
+
+typedef struct waitq {
+	sudog *first;
+	sudog *last;
+} waitq;
+
+struct gort_chan {
+	mutex lock;
+	_Atomic uint32_t closed;
+	_Atomic size_t qcount;  /* values in the buffer */
+	size_t dataqsiz;        /* cap */
+	size_t elemsize;
+	size_t sendx, recvx;    /* next slot to fill, to drain */
+	char *buf;              /* dataqsiz * elemsize bytes, right after */
+	waitq recvq;
+	waitq sendq;
+};
+
+/* chansend: 0 or an errno value (EAGAIN, EPIPE); chanrecv: 1 received,
+ * 0 closed, -EAGAIN. */
+int chansend(gort_chan *c, const void *ep, bool block);
+int chanrecv(gort_chan *c, void *ep, bool block);
+void enqueue(waitq *q, sudog *s);
+sudog *dequeue(waitq *q);
+void dequeuesudog(waitq *q, sudog *s);
+void chan_send(gort_chan *c, sudog *s, const void *ep);
+void chan_recv(gort_chan *c, sudog *s, void *ep);
+void chan_bufsend(gort_chan *c, const void *ep);
+void chan_bufrecv(gort_chan *c, void *ep);
+void chan_ready(sudog *s);
+void chan_park(sudog *s, bool (*unlockf)(g *, void *), void *lk,
+               waitreason reason);
+uint32_t cheaprandn(uint32_t n);
+
+static inline void *chanbuf(gort_chan *c, size_t i)
+{
+	return c->buf + i * c->elemsize;
+}
+
+static inline size_t qcount_load(gort_chan *c)
+{
+	return atomic_load_explicit(&c->qcount, memory_order_relaxed);
+}
+
+#endif /* GORT_CHAN_H */
