@@ -121,6 +121,9 @@ static void teardown(m *m0)
 	pthread_rwlock_wrlock(&foreign_lock);
 	atomic_store(&runtime_running, RUNTIME_STOPPING);
 	m_teardown(m0);
+	/* Before the stacks go: sleep timers live on them. */
+	for (int32_t i = 0; i < GORT_MAX_PROCS && allp[i]; i++)
+		timers_orphan(allp[i]);
 	g_teardown();
 	for (int32_t i = 0; i < GORT_MAX_PROCS && allp[i]; i++)
 		allp[i]->nstackcache = 0;

@@ -562,6 +562,12 @@ struct timer {
 	 * in flight. */
 	_Atomic uint32_t firing;
 };
+/* now + ns, saturating (Go's when(): a huge duration means "never"). */
+static inline int64_t addsat(int64_t now, int64_t ns)
+{
+	int64_t w;
+	return __builtin_add_overflow(now, ns, &w) ? INT64_MAX : w;
+}
 bool addtimer(m *mp, timer *t);
 bool addtimer_p(p *pp, timer *t);
 bool deltimer(timer *t);
@@ -576,6 +582,7 @@ int64_t nexttimer(void);
 bool timersleep(m *mp, int64_t until);
 void timers_wakeall(void);
 void movetimers(p *dst, p *src);
+void timers_orphan(p *pp);
 void timers_teardown(p *pp);
 
 /* sched.c */

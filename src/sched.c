@@ -373,6 +373,33 @@ static g *park_m(m *mp, g *gp)
 	return NULL;
 }
 
+/* The direct switches of gopark and gosched: from gp's own stack straight
+ * to next (already _Grunning), doing what execute does. */
+static void switchto(m *mp, p *pp, g *gp, g *next)
+{
+	if (!gp->locked)
+		gp->m = NULL;
+	mp->curg = next;
+	setg(next);
+	next->m = mp;
+	next->waitsince = 0;
+	atomic_store_explicit(&pp->preempt, PREEMPT_NONE, memory_order_relaxed);
+	if (!next->sched.sp)
+		gstart_prepare(pp, next);
+	gogo_switch(&gp->sched, &next->sched, false);
+	switchedin();
+}
+
+/* ... unless next is locked to another M: then g0 finishes gp's switch
+ * (fn) and mloop hands next over. */
+static void handoff_via_g0(m *mp, g *gp, g *next, g *(*fn)(m *, g *))
+{
+	mp->handnext = next;
+	mp->mcallfn = fn;
+	gogo_switch(&gp->sched, &mp->g0, false);
+	switchedin();
+}
+
 /* On g0, after gopark's direct path picked a G locked to another M:
  * finish parking and let mloop hand the G over. */
 static g *park_handoff_m(m *mp, g *gp)
@@ -413,26 +440,13 @@ static bool park_direct(m *mp, g *gp, p *pp)
 	casgstatus(gp, _Grunning, _Gwaiting);
 	mp->parkedg = gp;
 	if (unlikely(next->locked)) {
-		mp->handnext = next;
-		mp->mcallfn = park_handoff_m;
-		gogo_switch(&gp->sched, &mp->g0, false);
-		switchedin();
+		handoff_via_g0(mp, gp, next, park_handoff_m);
 		return true;
 	}
 	if (!inherit)
 		tick_inc(&pp->schedtick);
-	if (!gp->locked)
-		gp->m = NULL;
 	casgstatus(next, _Grunnable, _Grunning);
-	mp->curg = next;
-	setg(next);
-	next->m = mp;
-	next->waitsince = 0;
-	atomic_store_explicit(&pp->preempt, PREEMPT_NONE, memory_order_relaxed);
-	if (!next->sched.sp)
-		gstart_prepare(pp, next);
-	gogo_switch(&gp->sched, &next->sched, false);
-	switchedin();
+	switchto(mp, pp, gp, next);
 	return true;
 }
 
@@ -556,23 +570,11 @@ void gosched(g *gp)
 		/* It must run on its own M: go through g0, which hands it
 		 * over (mloop); the lock still guards gp until it is saved. */
 		casgstatus(next, _Grunning, _Grunnable);
-		mp->handnext = next;
-		mp->mcallfn = gosched_handoff_m;
-		gogo_switch(&gp->sched, &mp->g0, false);
-		switchedin();
+		handoff_via_g0(mp, gp, next, gosched_handoff_m);
 		return;
 	}
-	gp->m = NULL;
-	mp->curg = next;
-	setg(next);
-	next->m = mp;
-	next->waitsince = 0;
-	atomic_store_explicit(&pp->preempt, PREEMPT_NONE, memory_order_relaxed);
-	if (!next->sched.sp)
-		gstart_prepare(pp, next);
 	mp->unlockafter = &sched.lock;
-	gogo_switch(&gp->sched, &next->sched, false);
-	switchedin();
+	switchto(mp, pp, gp, next);
 }
 
 _Noreturn void goexit1(void)

@@ -266,14 +266,21 @@ void movetimers(p *dst, p *src)
 	unlock(&dst->timerslock);
 }
 
-/* The runtime is gone: timers still in the heap are dropped, and a
- * gort_timer that outlives it reads as stopped. */
-void timers_teardown(p *pp)
+/* The runtime is going: timers still in the heap are dropped, and a
+ * gort_timer that outlives it reads as stopped. Called while the
+ * goroutines' stacks, which hold sleep timers, still exist. */
+void timers_orphan(p *pp)
 {
 	for (int32_t i = 0; i < pp->ntimers; i++) {
 		atomic_store_explicit(&pp->timers[i]->pp, NULL, memory_order_relaxed);
 		pp->timers[i]->idx = -1;
 	}
+	pp->ntimers = 0;
+	atomic_store(&pp->timer0when, 0);
+}
+
+void timers_teardown(p *pp)
+{
 	free(pp->timers);
 	pp->timers = NULL;
 	pp->ntimers = pp->captimers = 0;
@@ -307,7 +314,7 @@ GORT_API void gort_sleep(int64_t ns)
 			;
 		return;
 	}
-	timer t = {.when = nanotime() + ns, .f = sleep_fire, .arg = gp, .idx = -1};
+	timer t = {.when = addsat(nanotime(), ns), .f = sleep_fire, .arg = gp, .idx = -1};
 	atomic_init(&t.pp, NULL);
 	gopark(sleep_arm, &t, waitReasonSleep);
 	rt_exit(gp);

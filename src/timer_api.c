@@ -38,8 +38,13 @@ static void timer_fire(void *arg, int64_t now)
 	int64_t v = now;
 	chansend(tm->c, &v, false); /* full: the tick is dropped */
 	if (tm->period > 0) {
+		/* The next multiple of the period after now; periods that
+		 * passed unseen are skipped. */
 		int64_t late = now - tm->t.when;
-		tm->t.when += tm->period * (1 + late / tm->period);
+		int64_t step;
+		if (__builtin_mul_overflow(tm->period, 1 + late / tm->period, &step))
+			step = INT64_MAX;
+		tm->t.when = addsat(tm->t.when, step);
 		if (!addtimer(getm(), &tm->t))
 			throw("out of memory (ticker)");
 	}
@@ -123,7 +128,7 @@ GORT_API gort_timer *gort_timer_new(int64_t ns, int64_t period_ns)
 		return NULL;
 	}
 	lock(&tm->mu);
-	bool ok = timer_arm(tm, nanotime() + (ns > 0 ? ns : 0));
+	bool ok = timer_arm(tm, addsat(nanotime(), ns > 0 ? ns : 0));
 	unlock(&tm->mu);
 	leave(gp);
 	if (!ok) {
@@ -171,7 +176,7 @@ GORT_API bool gort_timer_reset(gort_timer *tm, int64_t ns)
 	}
 	lock(&tm->mu);
 	bool was = timer_disarm(tm);
-	if (!timer_arm(tm, nanotime() + (ns > 0 ? ns : 0)))
+	if (!timer_arm(tm, addsat(nanotime(), ns > 0 ? ns : 0)))
 		throw("out of memory (timer reset)");
 	unlock(&tm->mu);
 	leave(gp);
