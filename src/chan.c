@@ -98,22 +98,27 @@ void chan_ready(sudog *s)
 {
 	if (s->sel)
 		s->sel->winner = s;
-	if (s->g)
-		goready(s->g);
-	else
-		notewakeup(s->wake);
+	sudog_ready(s);
 }
 
 /* Copy ep (may be NULL: zeroes) to the waiter's element (may be NULL:
  * discarded). */
-static void copyelem(gort_chan *c, void *dst, const void *src)
+static inline void copyelem(gort_chan *c, void *dst, const void *src)
 {
 	if (!dst || c->elemsize == 0)
 		return;
-	if (src)
-		memcpy(dst, src, c->elemsize);
-	else
+	if (!src) {
 		memset(dst, 0, c->elemsize);
+		return;
+	}
+	/* The common sizes as fixed-size copies, inlined: a call into the
+	 * C library's memcpy would cost as much as the rest of a send. */
+	switch (c->elemsize) {
+	case 4: memcpy(dst, src, 4); break;
+	case 8: memcpy(dst, src, 8); break;
+	case 16: memcpy(dst, src, 16); break;
+	default: memcpy(dst, src, c->elemsize); break;
+	}
 }
 
 /* A sender meets the receiver s (dequeued from recvq). Unlocks c. */
@@ -159,28 +164,6 @@ void chan_bufrecv(gort_chan *c, void *ep)
 	if (++c->recvx == c->dataqsiz)
 		c->recvx = 0;
 	atomic_store_explicit(&c->qcount, c->qcount - 1, memory_order_relaxed);
-}
-
-/* ---- parking ---- */
-
-static bool chanparkcommit(g *gp, void *lk)
-{
-	(void)gp;
-	unlock(lk);
-	return true;
-}
-
-/* Wait until s is completed. The caller holds the lock(s) that unlockf
- * releases, has queued s, and for a plain thread has armed s->wake. */
-void chan_park(sudog *s, bool (*unlockf)(g *, void *), void *lk,
-               waitreason reason)
-{
-	if (s->g) {
-		gopark(unlockf, lk, reason);
-	} else {
-		unlockf(NULL, lk);
-		notesleep(s->wake);
-	}
 }
 
 /* A random number in [0, n) for goroutines and plain threads alike. */
@@ -251,10 +234,8 @@ int chansend(gort_chan *c, const void *ep, bool block)
 
 	note wake;
 	sudog me = {.g = getg(), .wake = &wake, .elem = (void *)ep, .c = c};
-	if (!me.g)
-		noteclear(&wake);
 	enqueue(&c->sendq, &me);
-	chan_park(&me, chanparkcommit, &c->lock, waitReasonChanSend);
+	sudog_park(&me, parkunlock_c, &c->lock, waitReasonChanSend);
 	/* Completed by a receiver (success) or by close. */
 	return me.success ? 0 : EPIPE;
 }
@@ -296,10 +277,8 @@ int chanrecv(gort_chan *c, void *ep, bool block)
 
 	note wake;
 	sudog me = {.g = getg(), .wake = &wake, .elem = ep, .c = c};
-	if (!me.g)
-		noteclear(&wake);
 	enqueue(&c->recvq, &me);
-	chan_park(&me, chanparkcommit, &c->lock, waitReasonChanReceive);
+	sudog_park(&me, parkunlock_c, &c->lock, waitReasonChanReceive);
 	return me.success ? 1 : 0; /* close zeroed the element */
 }
 

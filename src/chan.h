@@ -40,17 +40,6 @@ typedef struct selwait {
 	note wake;             /* a plain thread selecting sleeps here */
 } selwait;
 
-struct sudog {
-	g *g;              /* the waiting goroutine; NULL for a plain thread */
-	note *wake;        /* a plain thread's note */
-	sudog *next, *prev;     /* in c->recvq or c->sendq */
-	void *elem;        /* where to copy to (recv) or from (send); may be NULL */
-	gort_chan *c;
-	selwait *sel;      /* non-NULL for a select's case */
-	int32_t caseidx;   /* the select case it stands for */
-	bool success;      /* woken by a value passed, not by close */
-};
-
 typedef struct waitq {
 	sudog *first;
 	sudog *last;
@@ -80,8 +69,6 @@ void chan_recv(gort_chan *c, sudog *s, void *ep);
 void chan_bufsend(gort_chan *c, const void *ep);
 void chan_bufrecv(gort_chan *c, void *ep);
 void chan_ready(sudog *s);
-void chan_park(sudog *s, bool (*unlockf)(g *, void *), void *lk,
-               waitreason reason);
 uint32_t cheaprandn(uint32_t n);
 
 static inline void *chanbuf(gort_chan *c, size_t i)

@@ -105,7 +105,7 @@ int notetsleep(note *n, int64_t ns)
 		notesleep(n);
 		return 1;
 	}
-	int64_t deadline = nanotime() + ns;
+	int64_t deadline = addsat(nanotime(), ns);
 	while (atomic_load_explicit(&n->key, memory_order_acquire) == 0) {
 		int64_t left = deadline - nanotime();
 		if (left <= 0)

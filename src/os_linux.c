@@ -24,15 +24,6 @@ int64_t nanotime(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* The same clock at the kernel tick's resolution, for a fraction of the
- * cost: time stamps shown in minutes (a goroutine's wait). */
-int64_t nanotime_coarse(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* Sleep while *addr == val, at most ns nanoseconds (ns < 0: no limit).
  * Spurious wake-ups are fine: every caller re-checks its condition. */
 void futexsleep(_Atomic uint32_t *addr, uint32_t val, int64_t ns)

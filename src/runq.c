@@ -93,10 +93,9 @@ static bool runqputslow(p *pp, g *gp, uint32_t head, uint32_t tail)
 void runqput(p *pp, g *gp, bool next)
 {
 	if (next) {
-		g *old = atomic_load_explicit(&pp->runnext, memory_order_relaxed);
-		while (!atomic_compare_exchange_weak_explicit(&pp->runnext, &old, gp,
-		        memory_order_release, memory_order_relaxed))
-			;
+		/* Thieves only ever take runnext (CAS to NULL), so one
+		 * exchange both installs gp and claims the G it displaces. */
+		g *old = atomic_exchange_explicit(&pp->runnext, gp, memory_order_acq_rel);
 		if (old == NULL)
 			return;
 		gp = old;

@@ -154,6 +154,28 @@ struct g {
 _Static_assert(sizeof(struct g) <= 2 * CACHE_LINE, "struct g grew past two cache lines");
 #endif
 
+/* A waiter (Go's sudog): a goroutine, or a plain thread that is not one,
+ * waiting on a channel (chan.c, select.c), a semaphore or a notify list
+ * (sema.c). It lives on the waiter's own stack: stacks never move, so a
+ * waker may copy into or out of the waiter's frame, and waiting
+ * allocates nothing. Owned by the wait structure it is queued on (under
+ * that structure's lock); once dequeued, by the one waker that took it,
+ * until sudog_ready, after which the frame may be gone. */
+struct sudog {
+	g *g;              /* the waiting goroutine; NULL for a plain thread */
+	note *wake;        /* a plain thread sleeps on it */
+	sudog *next;       /* wait queue links */
+	sudog *prev;
+	void *elem;        /* channel: the element; semaphore: its address */
+	gort_chan *c;      /* channel: the one waited on */
+	struct selwait *sel; /* channel: the select it belongs to, or NULL */
+	sudog *waitlink;   /* semaphore: next address queue (queue heads) */
+	sudog *tail;       /* semaphore: last waiter (queue heads) */
+	uint32_t ticket;   /* semaphore: unit handed over; notify list ticket */
+	int32_t caseidx;   /* select: its case */
+	bool success;      /* channel: completed by a value, not by close */
+};
+
 /* ---- M ------------------------------------------------------------- */
 
 struct m {
@@ -330,6 +352,10 @@ typedef struct schedt {
 	bool exitwaiter;            /* M0 sleeps on exitnote (sched.lock) */
 	g *maing;
 	int mainresult;
+	/* nanotime() as of sysmon's last round (sysmonwake refreshes it when
+	 * sysmon slept): a goroutine's park time, good to ~10 ms for what
+	 * dumps show in minutes, for one load instead of a clock read. */
+	_Atomic int64_t coarsenow;
 } schedt;
 
 extern schedt sched;
@@ -593,6 +619,12 @@ void mcall(g *(*fn)(m *, g *));
 void gopark(bool (*unlockf)(g *, void *), void *lock, waitreason reason);
 void goparkunlock(mutex *lock, waitreason reason);
 void goready(g *gp);
+bool parkunlock_c(g *gp, void *lock);
+/* Wait on a queued sudog: park the goroutine, or sleep the thread on
+ * s->wake; unlockf(gp, lock) releases the queue's lock once the wake-up
+ * cannot be missed. sudog_ready wakes it. */
+void sudog_park(sudog *s, bool (*unlockf)(g *, void *), void *lock, waitreason reason);
+void sudog_ready(sudog *s);
 void gosched(g *gp);
 _Noreturn void goexit1(void);
 _Noreturn void gostart(void); /* entry of every new G (arch trampoline) */
@@ -659,7 +691,6 @@ int32_t gomaxprocs_default(void);
 
 /* os_linux.c */
 int64_t nanotime(void);
-int64_t nanotime_coarse(void);
 void futexsleep(_Atomic uint32_t *addr, uint32_t val, int64_t ns);
 void futexwakeup(_Atomic uint32_t *addr, uint32_t cnt);
 void osyield(void);

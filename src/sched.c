@@ -461,17 +461,38 @@ void gopark(bool (*unlockf)(g *, void *), void *lk, waitreason reason)
 	mp->waitlock = lk;
 	mp->waitunlockf = unlockf;
 	gp->waitreason = (uint8_t)reason;
-	gp->waitsince = nanotime_coarse();
+	gp->waitsince = atomic_load_explicit(&sched.coarsenow, memory_order_relaxed);
 	stack_track(gp);
 	if (!park_direct(mp, gp, mp->p))
 		mcall(park_m);
 }
 
-static bool parkunlock_c(g *gp, void *lk)
+bool parkunlock_c(g *gp, void *lk)
 {
 	(void)gp;
 	unlock(lk);
 	return true;
+}
+
+void sudog_park(sudog *s, bool (*unlockf)(g *, void *), void *lk, waitreason reason)
+{
+	if (s->g) {
+		gopark(unlockf, lk, reason);
+		return;
+	}
+	/* Armed before the lock goes: a waker needs the lock to find s. */
+	noteclear(s->wake);
+	unlockf(NULL, lk);
+	notesleep(s->wake);
+}
+
+void sudog_ready(sudog *s)
+{
+	g *gp = s->g;
+	if (gp)
+		goready(gp);
+	else
+		notewakeup(s->wake); /* s may be gone once this returns */
 }
 
 /* Park, releasing a runtime lock only once the G is switched out. */
@@ -486,7 +507,8 @@ void goparkunlock(mutex *lk, waitreason reason)
 void goready(g *gp)
 {
 	casgstatus(gp, _Gwaiting, _Grunnable);
-	m *mp = getm();
+	/* No switch in here, so the thread's TLS may be read directly. */
+	m *mp = tls_m;
 	if (mp && mp->p) {
 		runqput(mp->p, gp, true);
 	} else {

@@ -179,8 +179,6 @@ static int32_t selwaitall(selstate *st)
 	atomic_init(&sw.done, 0);
 	sw.winner = NULL;
 	g *gp = getg();
-	if (!gp)
-		noteclear(&sw.wake);
 	for (int32_t k = 0; k < st->n; k++) {
 		uint32_t i = st->lockorder[k];
 		gort_case *cas = &st->cases[i];
@@ -189,7 +187,7 @@ static int32_t selwaitall(selstate *st)
 		             .c = cas->chan, .sel = &sw, .caseidx = (int32_t)i};
 		enqueue(cas->dir == GORT_RECV ? &cas->chan->recvq : &cas->chan->sendq, s);
 	}
-	chan_park(&st->sudogs[st->lockorder[0]], selparkcommit, st, waitReasonSelect);
+	sudog_park(&st->sudogs[st->lockorder[0]], selparkcommit, st, waitReasonSelect);
 
 	sellock(st);
 	sudog *won = sw.winner;

@@ -1,50 +1,118 @@
 /*
- * sema.c - semaphores keyed by address, for goroutines and for threads
- * that are not goroutines (Go's sema.go: semacquire/semrelease).
+ * sema.c - semaphores keyed by address and the notify lists of condition
+ * variables, for goroutines and for threads that are not goroutines
+ * (Go's sema.go: semacquire1/semrelease1, notifyList).
  *
- * A semaphore is a uint32 counter anywhere in memory (inside a
- * gort_waitgroup, for instance). Acquire takes one unit when the counter
- * is positive, otherwise parks on the semaphore's root until a release.
- * Waiters are sudogs in a table of SEMTABSZ roots hashed by address; a
- * root keeps one FIFO queue per address (Go keeps a treap of addresses
- * per root; the list of addresses here is short unless many hot
- * semaphores share a root).
+ * Semaphores. A semaphore is a uint32 counter anywhere in memory (inside
+ * a gort_waitgroup or a gort_mutex, for instance). Acquire takes one unit
+ * when the counter is positive, otherwise waits on the semaphore's root
+ * until a release. Waiters are sudogs in a table of SEMTABSZ roots hashed
+ * by address; a root keeps one queue per address (Go keeps a treap of
+ * addresses per root; the list of addresses here is short unless many
+ * hot semaphores share a root).
  *
- * A sudog lives on the waiting goroutine's own stack: gort's stacks never
- * move, so a parked goroutine's frame is a stable home for its wait
- * record and parking allocates nothing. A waiter that is a plain thread
- * (gort_wg_wait from outside the runtime) sleeps on a note in its sudog
- * instead of parking.
+ * The queue of an address is FIFO, with two exceptions taken from Go for
+ * sync.Mutex's fairness:
+ *  - lifo: a waiter that has waited before and lost the race for the
+ *    mutex queues at the head, so that it is the next one woken;
+ *  - handoff: a release in starvation mode takes the unit it adds on
+ *    behalf of the first waiter (s->ticket = 1), so that the waiter owns
+ *    it on waking instead of competing with newcomers; a goroutine that
+ *    releases this way then yields its P (goyield), and the waiter, which
+ *    goready put in runnext, runs at once in the releaser's time slice.
  *
  * Lost wake-ups are excluded as in Go: a waiter announces itself in
  * root->nwait and re-checks the counter under root->lock before it
- * parks; a releaser increments the counter first and looks for waiters
- * only if nwait says there may be some. The root lock is released by
- * gopark's callback once the goroutine is switched out, so a releaser
- * that finds the sudog always finds a fully parked goroutine.
+ * waits; a releaser increments the counter first and looks for waiters
+ * only if nwait says there may be some. Both sides are seq_cst: each one
+ * stores, then loads what the other stores (a Dekker pattern).
+ *
+ * Notify lists (Go's notifyList, the heart of sync.Cond). A waiter takes
+ * a ticket (notifyListAdd, one atomic add, while it still holds the
+ * cond's mutex), releases the mutex, then waits for that ticket
+ * (notifyListWait). notify is the next ticket to wake: a waiter whose
+ * ticket is already below it returns without waiting; a notifier that
+ * finds its ticket's waiter not yet queued needs do nothing more, because
+ * that waiter will see notify has passed it. Tickets wrap; they compare
+ * correctly while fewer than 2^31 waiters are outstanding.
+ *
+ * Who owns what. A sudog lives on the waiter's own stack: gort's stacks
+ * never move, so a waiting goroutine's frame is a stable home for its
+ * wait record and waiting allocates nothing. A waiter that is a plain
+ * thread (getg() == NULL) sleeps on the note in its sudog instead of
+ * parking. While queued, a sudog belongs to the lock of its root or
+ * list; once dequeued it belongs to the one waker that dequeued it, until
+ * that waker wakes it. From the wake-up on, the frame may be gone: a
+ * waker reads what it needs (s->g) before goready or notewakeup and
+ * never touches s afterwards.
+ *
+ * Locks. root->lock guards the queues of a root, l->lock a notify list's
+ * queue. A waiter's lock is released by gopark's callback once the
+ * goroutine is switched out (or, for a thread, after its note is
+ * armed), so a waker that finds the sudog always finds a waiter that
+ * cannot miss the wake-up. No other runtime lock is ever taken under
+ * either (waiters are readied after the unlock), neither is held
+ * together with the other, and no one waits, readies or yields while
+ * holding one: both are leaves of the lock order.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "runtime.h"
 
-enum { SEMTABSZ = 251 };
-
-struct sudog {
-	g *g;              /* the parked goroutine, or NULL for a thread */
-	note wake;         /* a thread waiter sleeps here */
-	uint32_t *addr;
-	sudog *next;       /* FIFO of waiters on addr */
-	sudog *waitlink;   /* next address queue of the root (heads only) */
-	sudog *tail;       /* valid in a queue head */
-};
+enum { SEMTABSZ = 251 }; /* as Go: prime, not to correlate with user patterns */
 
 typedef struct semaroot {
 	mutex lock;
-	sudog *heads;           /* one head per address, each a FIFO */
-	_Atomic uint32_t nwait; /* waiters, read without the lock */
+	sudog *heads;           /* one head per address; guarded by lock */
+	_Atomic uint32_t nwait; /* waiters; read without the lock */
 } __attribute__((aligned(CACHE_LINE))) semaroot;
 
 static semaroot semtable[SEMTABSZ];
+
+/* The runtime's view of a gort_cond (gort.h): the public struct only
+ * reserves the space, with the same layout, checked below. */
+struct notifyList {
+	_Atomic uint32_t wait;   /* next ticket to hand out; taken outside lock */
+	_Atomic uint32_t notify; /* next ticket to wake; written under lock,
+	                            read without it */
+	mutex lock;
+	sudog *head;             /* queued waiters; guarded by lock */
+	sudog *tail;
+};
+
+_Static_assert(sizeof(notifyList) == sizeof(gort_cond) &&
+               _Alignof(notifyList) == _Alignof(gort_cond) &&
+               offsetof(notifyList, wait) == offsetof(gort_cond, wait) &&
+               offsetof(notifyList, notify) == offsetof(gort_cond, notify) &&
+               offsetof(notifyList, lock) == offsetof(gort_cond, lock) &&
+               offsetof(notifyList, head) == offsetof(gort_cond, head) &&
+               offsetof(notifyList, tail) == offsetof(gort_cond, tail),
+               "gort_cond does not match struct notifyList");
+
+/* ---- waiting and waking ---- */
+
+/* Go's goyield_m: gp goes to the tail of its P's local queue (not the
+ * global one, as gosched: it keeps its place on this P), and the
+ * scheduler runs runnext, the waiter just handed the unit. Runs on g0. */
+static g *goyield_m(m *mp, g *gp)
+{
+	casgstatus(gp, _Grunning, _Grunnable);
+	dropg(mp, gp);
+	runqput(mp->p, gp, false);
+	return NULL;
+}
+
+/* Whether the releasing goroutine may give its P to the waiter. Go asks
+ * for m.locks == 0: no runtime lock held and, the user's equivalent of
+ * acquirem, no gort_preempt_off region. */
+static bool canyield(g *gp)
+{
+	return gp && mlocks == 0 && gp->nopreempt == 0 &&
+	       gp->syscallstate == SYSCALL_NONE && gp->m->p != NULL;
+}
+
+/* ---- semaphores ---- */
 
 static semaroot *semroot(uint32_t *addr)
 {
@@ -53,17 +121,18 @@ static semaroot *semroot(uint32_t *addr)
 
 static bool cansemacquire(uint32_t *addr)
 {
-	uint32_t v = __atomic_load_n(addr, __ATOMIC_ACQUIRE);
+	uint32_t v = __atomic_load_n(addr, __ATOMIC_SEQ_CST);
 	while (v != 0) {
-		if (__atomic_compare_exchange_n(addr, &v, v - 1, true, __ATOMIC_ACQUIRE,
-		                                __ATOMIC_ACQUIRE))
+		if (__atomic_compare_exchange_n(addr, &v, v - 1, true, __ATOMIC_SEQ_CST,
+		                                __ATOMIC_SEQ_CST))
 			return true;
 	}
 	return false;
 }
 
-/* root->lock held. */
-static void queue(semaroot *root, sudog *s)
+/* queue adds s to the waiters on s->elem: at the tail, or with lifo at
+ * the head. Called with root->lock held. */
+static void queue(semaroot *root, sudog *s, bool lifo)
 {
 	s->next = NULL;
 	s->tail = s;
@@ -71,21 +140,31 @@ static void queue(semaroot *root, sudog *s)
 	sudog **pp = &root->heads;
 	for (; *pp; pp = &(*pp)->waitlink) {
 		sudog *h = *pp;
-		if (h->addr == s->addr) {
+		if (h->elem != s->elem)
+			continue;
+		if (lifo) {
+			/* s takes h's place among the heads. */
+			s->next = h;
+			s->tail = h->tail;
+			s->waitlink = h->waitlink;
+			h->waitlink = NULL;
+			*pp = s;
+		} else {
 			h->tail->next = s;
 			h->tail = s;
-			return;
 		}
+		return;
 	}
 	*pp = s;
 }
 
-/* root->lock held. The oldest waiter on addr, or NULL. */
+/* dequeue removes and returns the first waiter on addr, or NULL. Called
+ * with root->lock held. */
 static sudog *dequeue(semaroot *root, uint32_t *addr)
 {
 	for (sudog **pp = &root->heads; *pp; pp = &(*pp)->waitlink) {
 		sudog *h = *pp;
-		if (h->addr != addr)
+		if (h->elem != addr)
 			continue;
 		sudog *next = h->next;
 		if (next) {
@@ -101,46 +180,52 @@ static sudog *dequeue(semaroot *root, uint32_t *addr)
 	return NULL;
 }
 
-void semacquire(uint32_t *addr, waitreason reason)
+/* semacquire1 takes one unit of *addr, waiting while there is none. lifo:
+ * the caller has waited before; it queues ahead of the others. May park
+ * (a goroutine) or block the thread (anything else). */
+void semacquire1(uint32_t *addr, bool lifo, waitreason reason)
 {
 	if (cansemacquire(addr))
 		return;
 	semaroot *root = semroot(addr);
+	note wake;
 	sudog s;
 	memset(&s, 0, sizeof s);
 	s.g = getg();
-	s.addr = addr;
+	s.wake = &wake;
+	s.elem = addr;
 	for (;;) {
 		lock(&root->lock);
-		atomic_fetch_add(&root->nwait, 1);
+		atomic_fetch_add(&root->nwait, 1); /* disables semrelease1's fast exit */
 		if (cansemacquire(addr)) {
 			atomic_fetch_sub(&root->nwait, 1);
 			unlock(&root->lock);
 			return;
 		}
-		queue(root, &s);
-		if (s.g) {
-			goparkunlock(&root->lock, reason);
-		} else {
-			noteclear(&s.wake);
-			unlock(&root->lock);
-			notesleep(&s.wake);
-		}
-		/* Woken by a release; the unit may have been taken by someone
-		 * who never waited, so try again. */
-		if (cansemacquire(addr))
+		s.ticket = 0;
+		queue(root, &s, lifo);
+		sudog_park(&s, parkunlock_c, &root->lock, reason);
+		/* Handed a unit, or woken to compete for one that someone who
+		 * never waited may have taken meanwhile. */
+		if (s.ticket != 0 || cansemacquire(addr))
 			return;
 	}
 }
 
-void semrelease(uint32_t *addr)
+/* semrelease1 adds one unit to *addr and wakes the first waiter. handoff:
+ * the unit goes to that waiter directly, and a goroutine caller yields
+ * to it. Any goroutine or thread. */
+void semrelease1(uint32_t *addr, bool handoff)
 {
 	semaroot *root = semroot(addr);
-	__atomic_fetch_add(addr, 1, __ATOMIC_RELEASE);
+	__atomic_fetch_add(addr, 1, __ATOMIC_SEQ_CST);
+	/* After the add: a waiter that announced itself before it is seen
+	 * here, and one that announces itself after it sees the unit. */
 	if (atomic_load(&root->nwait) == 0)
 		return;
 	lock(&root->lock);
 	if (atomic_load(&root->nwait) == 0) {
+		/* Someone already took the unit: nobody to wake. */
 		unlock(&root->lock);
 		return;
 	}
@@ -150,13 +235,131 @@ void semrelease(uint32_t *addr)
 	unlock(&root->lock);
 	if (!s)
 		return;
-	if (s->g)
-		goready(s->g);
-	else
-		notewakeup(&s->wake);
+	if (s->ticket != 0)
+		throw("corrupted semaphore ticket");
+	bool handed = handoff && cansemacquire(addr);
+	if (handed)
+		s->ticket = 1;
+	sudog_ready(s);
+	g *gp = getg();
+	if (handed && canyield(gp))
+		mcall(goyield_m);
 }
 
+void semacquire(uint32_t *addr, waitreason reason)
+{
+	semacquire1(addr, false, reason);
+}
+
+void semrelease(uint32_t *addr)
+{
+	semrelease1(addr, false);
+}
+
+/* The runtime is down: goroutines still waiting were abandoned with
+ * their stacks, which are unmapped by now, so their sudogs cannot even
+ * be read, and the table starts empty. A plain thread still waiting on
+ * a semaphore at that moment is forgotten with them (its sudog cannot be
+ * told apart without reading the others). */
 void sema_teardown(void)
 {
 	memset(semtable, 0, sizeof semtable);
+}
+
+/* ---- notify lists ---- */
+
+/* less reports a < b for tickets that may have wrapped (Go's less). */
+static bool less(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) < 0;
+}
+
+/* notifyListAdd hands out the caller's ticket; the caller must then call
+ * notifyListWait with it. Any thread, concurrently. Never parks. */
+uint32_t notifyListAdd(notifyList *l)
+{
+	return atomic_fetch_add(&l->wait, 1);
+}
+
+/* notifyListWait returns once ticket t has been notified, at once if it
+ * already was. May park (a goroutine) or block the thread. */
+void notifyListWait(notifyList *l, uint32_t t)
+{
+	lock(&l->lock);
+	/* relaxed: notify is written only under l->lock, which we hold */
+	if (less(t, atomic_load_explicit(&l->notify, memory_order_relaxed))) {
+		unlock(&l->lock);
+		return;
+	}
+	note wake;
+	sudog s;
+	memset(&s, 0, sizeof s);
+	s.g = getg();
+	s.wake = &wake;
+	s.ticket = t;
+	if (l->tail)
+		l->tail->next = &s;
+	else
+		l->head = &s;
+	l->tail = &s;
+	sudog_park(&s, parkunlock_c, &l->lock, waitReasonSyncCondWait);
+}
+
+/* Nothing to notify: every ticket handed out was notified already. */
+static bool notifyListIdle(notifyList *l)
+{
+	return atomic_load(&l->wait) == atomic_load(&l->notify);
+}
+
+/* notifyListNotifyAll wakes every waiter that holds a ticket. Any
+ * goroutine or thread. Never parks. */
+void notifyListNotifyAll(notifyList *l)
+{
+	if (notifyListIdle(l))
+		return;
+	lock(&l->lock);
+	sudog *s = l->head;
+	l->head = l->tail = NULL;
+	/* Waiters with tickets below wait are on the list, or will see
+	 * that they were notified when they try to join it. */
+	atomic_store(&l->notify, atomic_load(&l->wait));
+	unlock(&l->lock);
+	while (s) {
+		sudog *next = s->next;
+		sudog_ready(s);
+		s = next;
+	}
+}
+
+/* notifyListNotifyOne wakes the waiter with the oldest ticket not yet
+ * notified. Any goroutine or thread. Never parks. */
+void notifyListNotifyOne(notifyList *l)
+{
+	if (notifyListIdle(l))
+		return;
+	lock(&l->lock);
+	uint32_t t = atomic_load_explicit(&l->notify, memory_order_relaxed); /* ours */
+	if (t == atomic_load(&l->wait)) {
+		unlock(&l->lock);
+		return;
+	}
+	atomic_store(&l->notify, t + 1);
+	/* Waiters queue in ticket order except for those that lost a race
+	 * between taking a ticket and queueing, so this stops early. If t's
+	 * waiter is not queued yet, it will see notify and not wait. */
+	for (sudog *prev = NULL, *s = l->head; s; prev = s, s = s->next) {
+		if (s->ticket != t)
+			continue;
+		sudog *next = s->next;
+		if (prev)
+			prev->next = next;
+		else
+			l->head = next;
+		if (!next)
+			l->tail = prev;
+		unlock(&l->lock);
+		sudog_ready(s);
+		return;
+	}
+	unlock(&l->lock);
 }

@@ -135,6 +135,7 @@ static void *sysmon(void *arg)
 			delay = SYSMON_MIN_US;
 		}
 		int64_t now = nanotime();
+		atomic_store_explicit(&sched.coarsenow, now, memory_order_relaxed);
 		if (retake(now) != 0)
 			idle = 0;
 		else
@@ -152,12 +153,15 @@ static void *sysmon(void *arg)
 /* Wake sysmon from its deep sleep. */
 void sysmonwake(void)
 {
-	if (atomic_exchange(&sched.sysmonwait, 0))
+	if (atomic_exchange(&sched.sysmonwait, 0)) {
+		atomic_store_explicit(&sched.coarsenow, nanotime(), memory_order_relaxed);
 		notewakeup(&sched.sysmonnote);
+	}
 }
 
 int sysmon_start(void)
 {
+	atomic_store_explicit(&sched.coarsenow, nanotime(), memory_order_relaxed);
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 256u << 10);

@@ -106,7 +106,7 @@ static void heap_remove(p *pp, int32_t i)
 		siftdown(pp, i);
 		siftup(pp, last->idx);
 	}
-	atomic_store_explicit(&t->pp, NULL, memory_order_relaxed);
+	atomic_store_explicit(&t->pp, NULL, memory_order_release);
 	t->idx = -1;
 	update_timer0(pp);
 }
@@ -137,11 +137,14 @@ static void wakesleeper(int64_t when)
 /* Add t to pp's heap. Returns false if memory ran out. */
 bool addtimer_p(p *pp, timer *t)
 {
+	/* Once the lock is released t may fire and its owner go on (a sleep
+	 * timer's frame is gone): read `when` before. */
 	lock(&pp->timerslock);
+	int64_t when = t->when;
 	bool ok = heap_add(pp, t);
 	unlock(&pp->timerslock);
 	if (ok)
-		wakesleeper(t->when);
+		wakesleeper(when);
 	return ok;
 }
 
@@ -158,7 +161,7 @@ bool addtimer(m *mp, timer *t)
 bool deltimer(timer *t)
 {
 	for (;;) {
-		p *pp = atomic_load_explicit(&t->pp, memory_order_relaxed);
+		p *pp = atomic_load_explicit(&t->pp, memory_order_acquire);
 		if (!pp)
 			return false;
 		lock(&pp->timerslock);
@@ -190,8 +193,10 @@ int checktimers(p *pp, int64_t now)
 			unlock(&pp->timerslock);
 			return ran;
 		}
+		/* firing before pp: deltimer, seeing pp NULL (acquire), must
+		 * see that the timer is on its way to fire. */
+		atomic_store_explicit(&pp->timers[0]->firing, 1, memory_order_relaxed);
 		timer *t = heap_pop(pp);
-		atomic_store_explicit(&t->firing, 1, memory_order_relaxed);
 		unlock(&pp->timerslock);
 		t->f(t->arg, now);
 		ran++;

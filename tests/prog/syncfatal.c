@@ -1,0 +1,90 @@
+/*
+ * syncfatal: a helper program for sync_test. Each mode misuses a sync
+ * object the way Go reports with a fatal error; the runtime must print
+ * "fatal error: <message>" and exit with status 2. Should the misuse go
+ * unnoticed, the program prints "syncfatal: survived" and exits 0.
+ *
+ * Usage: syncfatal MODE
+ *   unlock         a goroutine unlocks an unlocked gort_mutex
+ *   unlock_thread  the same from a plain thread, with no runtime running
+ *   unlock_twice   a goroutine unlocks a mutex it locked, then again
+ *   runlock        a goroutine read-unlocks an unlocked gort_rwmutex
+ *   rwunlock       a goroutine unlocks an unlocked gort_rwmutex
+ *   deadlock       the main goroutine locks a mutex it already holds
+ *                  (Go's "all goroutines are asleep - deadlock!")
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "gort.h"
+
+static gort_mutex mu;
+static gort_rwmutex rw;
+
+static int run_unlock(void *arg)
+{
+	(void)arg;
+	gort_mutex_unlock(&mu);
+	return 0;
+}
+
+static int run_unlock_twice(void *arg)
+{
+	(void)arg;
+	gort_mutex_lock(&mu);
+	gort_mutex_unlock(&mu);
+	gort_mutex_unlock(&mu);
+	return 0;
+}
+
+static int run_runlock(void *arg)
+{
+	(void)arg;
+	gort_rwmutex_rlock(&rw);
+	gort_rwmutex_runlock(&rw);
+	gort_rwmutex_runlock(&rw);
+	return 0;
+}
+
+static int run_rwunlock(void *arg)
+{
+	(void)arg;
+	gort_rwmutex_unlock(&rw);
+	return 0;
+}
+
+static int run_deadlock(void *arg)
+{
+	(void)arg;
+	gort_mutex_lock(&mu);
+	gort_mutex_lock(&mu);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: syncfatal MODE\n");
+		return 1;
+	}
+	const char *mode = argv[1];
+	int rc;
+	if (strcmp(mode, "unlock") == 0)
+		rc = gort_main(run_unlock, NULL);
+	else if (strcmp(mode, "unlock_thread") == 0)
+		rc = run_unlock(NULL);
+	else if (strcmp(mode, "unlock_twice") == 0)
+		rc = gort_main(run_unlock_twice, NULL);
+	else if (strcmp(mode, "runlock") == 0)
+		rc = gort_main(run_runlock, NULL);
+	else if (strcmp(mode, "rwunlock") == 0)
+		rc = gort_main(run_rwunlock, NULL);
+	else if (strcmp(mode, "deadlock") == 0)
+		rc = gort_main(run_deadlock, NULL);
+	else {
+		fprintf(stderr, "syncfatal: unknown mode %s\n", mode);
+		return 1;
+	}
+	fprintf(stderr, "syncfatal: survived rc=%d\n", rc);
+	return 0;
+}

@@ -1,0 +1,1409 @@
+/*
+ * select_test proves that gort_select behaves as Go's select:
+ *  - with nothing ready a non-blocking select returns -1 with EAGAIN
+ *    (the default branch) and changes nothing, n == 0 included;
+ *  - a ready receive (buffered value, parked sender, closed channel:
+ *    ok false and elem zeroed) and a ready send (room in a buffer, parked
+ *    receiver, closed channel: ok false) run, and only the ready case
+ *    runs, whichever its position, blocking or not;
+ *  - a case whose channel is NULL never fires, in either direction;
+ *    a blocking select with only NULL cases (and with n == 0) stays
+ *    blocked: its goroutine has not returned 200 ms later;
+ *  - bad input: n < 0, NULL cases with n > 0, a dir other than
+ *    GORT_SEND/GORT_RECV (on a real or a NULL channel, beside a ready
+ *    case, blocking or not) and n > GORT_SELECT_MAX give -1 EINVAL and
+ *    touch no channel; NULL cases with n == 0 is the default branch;
+ *  - GORT_SELECT_MAX cases work, non-blocking and parked on two
+ *    channels that recur 32768 times each;
+ *  - a send and a receive case on the same channel: a buffered channel
+ *    runs whichever is ready (both, at random, when both are); on an
+ *    unbuffered one a select never pairs with itself, a parked one is
+ *    completed by a plain receive or send, and two goroutines running
+ *    such selects pair with each other only;
+ *  - close while selects are parked: receive cases run with ok false
+ *    and elem zeroed, send cases with ok false, and a woken select
+ *    leaves nothing behind on its other channels;
+ *  - one winner: a select parked on two channels that become ready at
+ *    once (two senders, or two receivers) completes one case; the other
+ *    peer stays blocked and its value is not lost;
+ *  - fairness: among always-ready cases each is chosen with frequency
+ *    within 8.5 standard deviations of uniform (binomial bound, see
+ *    there), with the ready cases adjacent among non-ready ones;
+ *  - no value is delivered twice or lost when producers (select over
+ *    send cases and a receive case, some non-blocking) and consumers
+ *    (select over receive cases, NULLing closed channels) race over two
+ *    buffered and two unbuffered channels, at GOMAXPROCS 1, 2 and 4:
+ *    exact counts per value;
+ *  - 1 KiB elements go through select cases intact;
+ *  - a plain thread (not a goroutine) runs blocking and non-blocking
+ *    selects woken by goroutines;
+ *  - a timer channel as a timeout: a select on a never-ready channel and
+ *    a 50 ms timer returns the timer case after at least 50 ms (the value
+ *    is the fire time) and not seconds later; a channel that becomes
+ *    ready first wins over a long timer;
+ *  - a main goroutine in a select that can never run is Go's deadlock:
+ *    "fatal error: all goroutines are asleep - deadlock!", status 2.
+ */
+#include "harness.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "gort.h"
+
+#define MS 1000000LL
+
+/* errno is read and written through volatile function pointers: glibc
+ * declares __errno_location const, so a compiler may reuse errno's
+ * address across a call, and a goroutine may come back from a blocking
+ * call on another thread, whose errno is elsewhere. */
+static int read_errno_fn(void)
+{
+	return errno;
+}
+
+static void write_errno_fn(int e)
+{
+	errno = e;
+}
+
+static int (*volatile read_errno)(void) = read_errno_fn;
+static void (*volatile write_errno)(int) = write_errno_fn;
+
+/* CHECK_ERRNO through those: call must return -1 with errno err. */
+#define CHECK_FAILS(call, err)                                           \
+	do {                                                             \
+		write_errno(0);                                          \
+		long long r_ = (long long)(call);                        \
+		int e_ = read_errno();                                   \
+		if (r_ != -1 || e_ != (err))                             \
+			harness_fail_errno(__FILE__, __LINE__, #call, r_, \
+			                   e_, (err));                   \
+	} while (0)
+
+static void run_main(int (*fn)(void *), void *arg, int procs)
+{
+	gort_gomaxprocs(procs);
+	CHECK_EQ(gort_main(fn, arg), 0);
+}
+
+/* Wait (in a goroutine) until *flag reaches at least want; fail after 10 s. */
+static void wait_flag(atomic_int *flag, int want)
+{
+	int64_t deadline = gort_nanotime() + (int64_t)(harness_timeout(10) * 1e9);
+	while (atomic_load(flag) < want) {
+		if (gort_nanotime() > deadline)
+			FAILF("waited 10 s for a goroutine to reach state %d", want);
+		gort_sleep(50000);
+	}
+}
+
+/* Give goroutines that are about to park time to do so. */
+static void settle(void)
+{
+	gort_sleep(20 * MS);
+}
+
+static gort_case rcase(gort_chan *c, void *elem)
+{
+	return (gort_case){.chan = c, .dir = GORT_RECV, .elem = elem};
+}
+
+static gort_case scase(gort_chan *c, void *elem)
+{
+	return (gort_case){.chan = c, .dir = GORT_SEND, .elem = elem};
+}
+
+static gort_chan *make_chan(size_t elem, size_t cap)
+{
+	gort_chan *c = gort_chan_make(elem, cap);
+	CHECK(c != NULL);
+	return c;
+}
+
+/* Goroutines that use a channel call done on this when they no longer
+ * do, before the channel is freed. */
+static gort_waitgroup helpers_wg;
+
+static void start_helper(void (*fn)(void *), void *arg)
+{
+	CHECK_EQ(gort_wg_add(&helpers_wg, 1), 0);
+	CHECK(gort_go(fn, arg) > 0);
+}
+
+/* ---------------------------------------------------------------------
+ * A peer goroutine: one blocking send or receive of an int, or one
+ * blocking select. state: 0 created, 1 about to block, 2 returned.
+ * ------------------------------------------------------------------- */
+
+struct peer {
+	gort_chan *c;
+	int val;
+	int rc;
+	atomic_int state;
+	/* for select peers */
+	gort_case cases[4];
+	int n;
+	int vals[4];
+};
+
+static void peer_send(void *arg)
+{
+	struct peer *p = arg;
+	atomic_store(&p->state, 1);
+	p->rc = gort_chan_send(p->c, &p->val);
+	atomic_store(&p->state, 2);
+	gort_wg_done(&helpers_wg);
+}
+
+static void peer_recv(void *arg)
+{
+	struct peer *p = arg;
+	atomic_store(&p->state, 1);
+	p->rc = gort_chan_recv(p->c, &p->val);
+	atomic_store(&p->state, 2);
+	gort_wg_done(&helpers_wg);
+}
+
+static void peer_select(void *arg)
+{
+	struct peer *p = arg;
+	atomic_store(&p->state, 1);
+	p->rc = gort_select(p->cases, p->n, true);
+	atomic_store(&p->state, 2);
+	gort_wg_done(&helpers_wg);
+}
+
+static void start_peer(void (*fn)(void *), struct peer *p, gort_chan *c,
+                       int val)
+{
+	p->c = c;
+	p->val = val;
+	p->rc = -2;
+	atomic_store(&p->state, 0);
+	start_helper(fn, p);
+}
+
+/* Start fn(p) and return once it is parked. */
+static void park_peer(void (*fn)(void *), struct peer *p, gort_chan *c,
+                      int val)
+{
+	start_peer(fn, p, c, val);
+	wait_flag(&p->state, 1);
+	settle();
+	CHECK_EQ(atomic_load(&p->state), 1); /* still blocked */
+}
+
+/* ---------------------------------------------------------------------
+ * Non-blocking select with nothing ready
+ * ------------------------------------------------------------------- */
+
+static int default_main(void *arg)
+{
+	(void)arg;
+	gort_chan *u = make_chan(sizeof(int), 0);
+	gort_chan *empty = make_chan(sizeof(int), 2);
+	gort_chan *full = make_chan(sizeof(int), 1);
+	int one = 1;
+	CHECK_EQ(gort_chan_send(full, &one), 0);
+	int a = 11, b = 12, x = 13, y = 14;
+	gort_case cs[5] = {rcase(u, &x), scase(u, &a), rcase(empty, &y),
+	                   scase(full, &b), rcase(NULL, &x)};
+	for (int i = 0; i < 100; i++)
+		CHECK_FAILS(gort_select(cs, 5, false), EAGAIN);
+	CHECK_EQ(x, 13);
+	CHECK_EQ(y, 14);
+	CHECK_EQ(gort_chan_len(empty), 0);
+	CHECK_EQ(gort_chan_len(full), 1);
+	CHECK_FAILS(gort_select(cs, 0, false), EAGAIN);
+	CHECK_FAILS(gort_select(NULL, 0, false), EAGAIN);
+	/* Nothing was left behind on the channels. */
+	CHECK_FAILS(gort_chan_try_send(u, &a), EAGAIN);
+	CHECK_FAILS(gort_chan_try_recv(u, &a), EAGAIN);
+	gort_chan_free(u);
+	gort_chan_free(empty);
+	gort_chan_free(full);
+	return 0;
+}
+
+static void nonblocking_default(void)
+{
+	run_main(default_main, NULL, 2);
+}
+
+/* ---------------------------------------------------------------------
+ * Ready cases
+ * ------------------------------------------------------------------- */
+
+static int ready_main(void *arg)
+{
+	(void)arg;
+	gort_chan *never = make_chan(sizeof(int), 0);
+	gort_chan *buf = make_chan(sizeof(int), 1);
+	int x = 0, v = 0;
+
+	for (int i = 0; i < 200; i++) {
+		bool block = i % 2;
+		/* A buffered value: the receive runs, wherever it is. */
+		v = 1000 + i;
+		CHECK_EQ(gort_chan_send(buf, &v), 0);
+		x = -1;
+		int pos = i % 3;
+		gort_case cs[3] = {rcase(never, NULL), rcase(never, NULL),
+		                   rcase(never, NULL)};
+		cs[pos] = rcase(buf, &x);
+		cs[(pos + 1) % 3].dir = GORT_SEND;
+		cs[(pos + 1) % 3].elem = &v;
+		CHECK_EQ(gort_select(cs, 3, block), pos);
+		CHECK(cs[pos].ok);
+		CHECK_EQ(x, 1000 + i);
+		CHECK_EQ(gort_chan_len(buf), 0);
+
+		/* Room in the buffer: the send runs. */
+		v = 2000 + i;
+		cs[pos] = scase(buf, &v);
+		CHECK_EQ(gort_select(cs, 3, block), pos);
+		CHECK(cs[pos].ok);
+		CHECK_EQ(gort_chan_len(buf), 1);
+		CHECK_EQ(gort_chan_recv(buf, &x), 1);
+		CHECK_EQ(x, 2000 + i);
+	}
+
+	/* A parked sender makes a receive ready; a parked receiver a send. */
+	gort_chan *u = make_chan(sizeof(int), 0);
+	struct peer p;
+	park_peer(peer_send, &p, u, 77);
+	gort_case cs[2] = {rcase(never, &x), rcase(u, &x)};
+	x = 0;
+	CHECK_EQ(gort_select(cs, 2, false), 1);
+	CHECK(cs[1].ok);
+	CHECK_EQ(x, 77);
+	wait_flag(&p.state, 2);
+	CHECK_EQ(p.rc, 0);
+
+	park_peer(peer_recv, &p, u, 0);
+	v = 78;
+	cs[1] = scase(u, &v);
+	CHECK_EQ(gort_select(cs, 2, true), 1);
+	CHECK(cs[1].ok);
+	wait_flag(&p.state, 2);
+	CHECK_EQ(p.rc, 1);
+	CHECK_EQ(p.val, 78);
+
+	/* A closed channel: the receive runs with ok false and elem zeroed,
+	 * the send with ok false. */
+	gort_chan *closed = make_chan(sizeof(int), 3);
+	CHECK_EQ(gort_chan_close(closed), 0);
+	x = 55;
+	cs[1] = rcase(closed, &x);
+	cs[1].ok = true;
+	CHECK_EQ(gort_select(cs, 2, false), 1);
+	CHECK(!cs[1].ok);
+	CHECK_EQ(x, 0);
+	cs[1] = scase(closed, &v);
+	cs[1].ok = true;
+	CHECK_EQ(gort_select(cs, 2, true), 1);
+	CHECK(!cs[1].ok);
+	CHECK_EQ(gort_chan_len(closed), 0);
+
+	/* A buffered value survives the close and comes first. */
+	gort_chan *drain = make_chan(sizeof(int), 2);
+	v = 9;
+	CHECK_EQ(gort_chan_send(drain, &v), 0);
+	CHECK_EQ(gort_chan_close(drain), 0);
+	cs[1] = rcase(drain, &x);
+	CHECK_EQ(gort_select(cs, 2, true), 1);
+	CHECK(cs[1].ok);
+	CHECK_EQ(x, 9);
+	CHECK_EQ(gort_select(cs, 2, true), 1);
+	CHECK(!cs[1].ok);
+
+	CHECK_EQ(gort_wg_wait(&helpers_wg), 0);
+	gort_chan_free(never);
+	gort_chan_free(buf);
+	gort_chan_free(u);
+	gort_chan_free(closed);
+	gort_chan_free(drain);
+	return 0;
+}
+
+static void ready_cases(void)
+{
+	run_main(ready_main, NULL, 1);
+}
+
+/* ---------------------------------------------------------------------
+ * NULL channels
+ * ------------------------------------------------------------------- */
+
+static int null_main(void *arg)
+{
+	(void)arg;
+	gort_chan *buf = make_chan(sizeof(int), 1);
+	int x = 0, v = 5;
+	for (int i = 0; i < 200; i++) {
+		int pos = i % 4;
+		gort_case cs[4] = {rcase(NULL, &x), scase(NULL, &v),
+		                   rcase(NULL, NULL), scase(NULL, &v)};
+		CHECK_FAILS(gort_select(cs, 4, false), EAGAIN);
+		CHECK_EQ(gort_chan_try_send(buf, &i), 0);
+		cs[pos] = rcase(buf, &x);
+		CHECK_EQ(gort_select(cs, 4, i % 2), pos);
+		CHECK(cs[pos].ok);
+		CHECK_EQ(x, i);
+	}
+	gort_chan_free(buf);
+	return 0;
+}
+
+static void null_cases(void)
+{
+	run_main(null_main, NULL, 2);
+}
+
+static atomic_int null_returned;
+static gort_case null_only[3];
+
+static void null_selector(void *arg)
+{
+	int n = (int)(intptr_t)arg;
+	gort_select(n ? null_only : NULL, n, true);
+	atomic_fetch_add(&null_returned, 1); /* must never happen */
+}
+
+static int null_blocks_main(void *arg)
+{
+	(void)arg;
+	int x;
+	null_only[0] = rcase(NULL, &x);
+	null_only[1] = scase(NULL, &x);
+	null_only[2] = rcase(NULL, NULL);
+	CHECK(gort_go(null_selector, (void *)(intptr_t)3) > 0);
+	CHECK(gort_go(null_selector, (void *)(intptr_t)1) > 0);
+	CHECK(gort_go(null_selector, (void *)(intptr_t)0) > 0);
+	int64_t t0 = gort_nanotime();
+	gort_sleep(200 * MS);
+	CHECK(gort_nanotime() - t0 >= 200 * MS);
+	CHECK_EQ(atomic_load(&null_returned), 0);
+	CHECK_EQ(gort_numgoroutine(), 4);
+	/* Main returns: the three stay blocked and are abandoned. */
+	return 0;
+}
+
+static void null_only_blocks(void)
+{
+	run_main(null_blocks_main, NULL, 2);
+}
+
+/* ---------------------------------------------------------------------
+ * Bad input
+ * ------------------------------------------------------------------- */
+
+static int bad_main(void *arg)
+{
+	(void)arg;
+	gort_chan *buf = make_chan(sizeof(int), 2);
+	int v = 3, x = 0;
+	CHECK_EQ(gort_chan_send(buf, &v), 0);
+	gort_case cs[3] = {rcase(buf, &x), scase(buf, &v), rcase(NULL, &x)};
+
+	CHECK_FAILS(gort_select(cs, -1, false), EINVAL);
+	CHECK_FAILS(gort_select(cs, -1, true), EINVAL);
+	CHECK_FAILS(gort_select(cs, INT_MIN, true), EINVAL);
+	CHECK_FAILS(gort_select(NULL, 1, false), EINVAL);
+	CHECK_FAILS(gort_select(NULL, 3, true), EINVAL);
+	CHECK_FAILS(gort_select(cs, GORT_SELECT_MAX + 1, false), EINVAL);
+	CHECK_FAILS(gort_select(cs, INT_MAX, true), EINVAL);
+
+	static const int bad_dirs[] = {0, 3, -1, 4, GORT_SEND | GORT_RECV,
+	                               INT_MAX, INT_MIN};
+	for (size_t i = 0; i < sizeof bad_dirs / sizeof *bad_dirs; i++) {
+		for (int pos = 0; pos < 3; pos++) {
+			gort_case bad[3] = {rcase(buf, &x), scase(buf, &v),
+			                    rcase(NULL, &x)};
+			bad[pos].dir = bad_dirs[i];
+			/* Ready cases beside the bad one must not run. */
+			CHECK_FAILS(gort_select(bad, 3, true), EINVAL);
+			CHECK_FAILS(gort_select(bad, 3, false), EINVAL);
+			CHECK_EQ(gort_chan_len(buf), 1);
+		}
+		/* A bad dir on a NULL channel is bad input too. */
+		gort_case lone = rcase(NULL, &x);
+		lone.dir = bad_dirs[i];
+		CHECK_FAILS(gort_select(&lone, 1, false), EINVAL);
+		CHECK_FAILS(gort_select(&lone, 1, true), EINVAL);
+	}
+	CHECK_EQ(x, 0);
+	CHECK_EQ(gort_chan_len(buf), 1);
+	CHECK_EQ(gort_chan_recv(buf, &x), 1);
+	CHECK_EQ(x, 3);
+	gort_chan_free(buf);
+	return 0;
+}
+
+static void bad_input(void)
+{
+	run_main(bad_main, NULL, 1);
+}
+
+/* ---------------------------------------------------------------------
+ * GORT_SELECT_MAX cases
+ * ------------------------------------------------------------------- */
+
+static gort_case *max_cases;
+static gort_chan *max_a, *max_b;
+static atomic_int max_state;
+static int max_rc;
+
+static void max_selector(void *arg)
+{
+	(void)arg;
+	atomic_store(&max_state, 1);
+	max_rc = gort_select(max_cases, GORT_SELECT_MAX, true);
+	atomic_store(&max_state, 2);
+	gort_wg_done(&helpers_wg);
+}
+
+static int max_main(void *arg)
+{
+	(void)arg;
+	max_cases = calloc(GORT_SELECT_MAX, sizeof *max_cases);
+	CHECK(max_cases != NULL);
+	gort_chan *ready = make_chan(sizeof(int), 1);
+	int v = 21, x = 0;
+	CHECK_EQ(gort_chan_send(ready, &v), 0);
+	for (int i = 0; i < GORT_SELECT_MAX; i++)
+		max_cases[i] = rcase(NULL, &x);
+	max_cases[GORT_SELECT_MAX - 1] = rcase(ready, &x);
+	CHECK_EQ(gort_select(max_cases, GORT_SELECT_MAX, false),
+	         GORT_SELECT_MAX - 1);
+	CHECK_EQ(x, 21);
+	CHECK_FAILS(gort_select(max_cases, GORT_SELECT_MAX, false), EAGAIN);
+
+	/* Parked on two channels, each in 32768 cases. */
+	max_a = make_chan(sizeof(int), 0);
+	max_b = make_chan(sizeof(int), 0);
+	for (int i = 0; i < GORT_SELECT_MAX; i++)
+		max_cases[i] = rcase(i % 2 ? max_b : max_a, &x);
+	CHECK_FAILS(gort_select(max_cases, GORT_SELECT_MAX, false), EAGAIN);
+	x = 0;
+	start_helper(max_selector, NULL);
+	wait_flag(&max_state, 1);
+	settle();
+	CHECK_EQ(atomic_load(&max_state), 1);
+	v = 22;
+	CHECK_EQ(gort_chan_send(max_b, &v), 0);
+	wait_flag(&max_state, 2);
+	CHECK(max_rc >= 0 && max_rc < GORT_SELECT_MAX);
+	CHECK_EQ(max_rc % 2, 1);
+	CHECK(max_cases[max_rc].ok);
+	CHECK_EQ(x, 22);
+	/* No sudog was left on either channel. */
+	CHECK_FAILS(gort_chan_try_send(max_a, &v), EAGAIN);
+	CHECK_FAILS(gort_chan_try_send(max_b, &v), EAGAIN);
+	CHECK_EQ(gort_wg_wait(&helpers_wg), 0);
+	gort_chan_free(max_a);
+	gort_chan_free(max_b);
+	gort_chan_free(ready);
+	free(max_cases);
+	return 0;
+}
+
+static void select_max(void)
+{
+	run_main(max_main, NULL, 2);
+}
+
+/* ---------------------------------------------------------------------
+ * A send and a receive case on the same channel
+ * ------------------------------------------------------------------- */
+
+#define PAIR_ROUNDS SCALE(5000)
+
+struct pairer {
+	int id;
+	gort_chan *c;
+	int sent, received;
+	int last_from_other;
+};
+
+static void pairer_run(void *arg)
+{
+	struct pairer *p = arg;
+	p->last_from_other = -1;
+	for (int i = 0; i < PAIR_ROUNDS; i++) {
+		int mine = p->id * 1000000 + p->sent;
+		int got = -1;
+		gort_case cs[2] = {scase(p->c, &mine), rcase(p->c, &got)};
+		int r = gort_select(cs, 2, true);
+		CHECK(r == 0 || r == 1);
+		CHECK(cs[r].ok);
+		if (r == 0) {
+			p->sent++;
+			continue;
+		}
+		p->received++;
+		int from = got / 1000000;
+		int seq = got % 1000000;
+		if (from == p->id)
+			FAILF("goroutine %d received its own value %d", p->id, got);
+		if (seq <= p->last_from_other)
+			FAILF("goroutine %d received %d after %d", p->id, seq,
+			      p->last_from_other);
+		p->last_from_other = seq;
+	}
+	gort_wg_done(&helpers_wg);
+}
+
+static int same_main(void *arg)
+{
+	(void)arg;
+	int v = 0, x = 0;
+
+	/* Buffered, cap 1: only one of the two is ever ready. */
+	gort_chan *b1 = make_chan(sizeof(int), 1);
+	for (int i = 0; i < 200; i++) {
+		v = i;
+		gort_case cs[2] = {scase(b1, &v), rcase(b1, &x)};
+		if (i % 2)
+			cs[0] = rcase(b1, &x), cs[1] = scase(b1, &v);
+		int send_idx = i % 2;
+		CHECK_EQ(gort_select(cs, 2, i % 4 < 2), send_idx);
+		CHECK_EQ(gort_chan_len(b1), 1);
+		x = -1;
+		CHECK_EQ(gort_select(cs, 2, i % 4 >= 2), 1 - send_idx);
+		CHECK_EQ(x, i);
+		CHECK_EQ(gort_chan_len(b1), 0);
+	}
+
+	/* Buffered, cap 2, one value in: both ready, both get chosen. */
+	gort_chan *b2 = make_chan(sizeof(int), 2);
+	int sends = 0, recvs = 0;
+	v = 4;
+	CHECK_EQ(gort_chan_send(b2, &v), 0);
+	for (int i = 0; i < 1000; i++) {
+		gort_case cs[2] = {scase(b2, &v), rcase(b2, &x)};
+		int r = gort_select(cs, 2, false);
+		CHECK(r == 0 || r == 1);
+		if (r == 0) {
+			sends++;
+			CHECK_EQ(gort_chan_recv(b2, &x), 1);
+		} else {
+			recvs++;
+			CHECK_EQ(gort_chan_send(b2, &v), 0);
+		}
+		CHECK_EQ(gort_chan_len(b2), 1);
+	}
+	/* Both below 1000 unless the choice is not random: each round is
+	 * a fair coin, so 1000 of the same has probability 2^-999. */
+	CHECK(sends > 0 && recvs > 0);
+
+	/* Unbuffered: a select does not pair with itself. */
+	gort_chan *u = make_chan(sizeof(int), 0);
+	gort_case cs[2] = {scase(u, &v), rcase(u, &x)};
+	CHECK_FAILS(gort_select(cs, 2, false), EAGAIN);
+
+	/* A parked one is completed by a plain receive, then a send. */
+	struct peer p;
+	p.n = 2;
+	p.vals[0] = 31;
+	p.cases[0] = scase(u, &p.vals[0]);
+	p.cases[1] = rcase(u, &p.vals[1]);
+	park_peer(peer_select, &p, u, 0);
+	CHECK_EQ(gort_chan_recv(u, &x), 1);
+	CHECK_EQ(x, 31);
+	wait_flag(&p.state, 2);
+	CHECK_EQ(p.rc, 0);
+	CHECK(p.cases[0].ok);
+	park_peer(peer_select, &p, u, 0);
+	v = 32;
+	CHECK_EQ(gort_chan_send(u, &v), 0);
+	wait_flag(&p.state, 2);
+	CHECK_EQ(p.rc, 1);
+	CHECK(p.cases[1].ok);
+	CHECK_EQ(p.vals[1], 32);
+
+	/* Two goroutines with such selects pair with each other only. */
+	static struct pairer pa, pb;
+	pa = (struct pairer){.id = 1, .c = u};
+	pb = (struct pairer){.id = 2, .c = u};
+	start_helper(pairer_run, &pa);
+	start_helper(pairer_run, &pb);
+	CHECK_EQ(gort_wg_wait(&helpers_wg), 0);
+	CHECK_EQ(pa.sent + pa.received, PAIR_ROUNDS);
+	CHECK_EQ(pb.sent + pb.received, PAIR_ROUNDS);
+	CHECK_EQ(pa.sent, pb.received);
+	CHECK_EQ(pb.sent, pa.received);
+
+	gort_chan_free(b1);
+	gort_chan_free(b2);
+	gort_chan_free(u);
+	return 0;
+}
+
+static void same_channel_procs1(void)
+{
+	run_main(same_main, NULL, 1);
+}
+
+static void same_channel_procs2(void)
+{
+	run_main(same_main, NULL, 2);
+}
+
+/* ---------------------------------------------------------------------
+ * Close while selects are parked
+ * ------------------------------------------------------------------- */
+
+#define SELECTORS 50
+
+struct selector {
+	gort_case cases[2];
+	long elem[2];
+	long send_val;
+	int rc;
+};
+
+static atomic_int sel_blocking;
+static atomic_int sel_returned;
+
+static void close_selector(void *arg)
+{
+	struct selector *s = arg;
+	atomic_fetch_add(&sel_blocking, 1);
+	s->rc = gort_select(s->cases, 2, true);
+	atomic_fetch_add(&sel_returned, 1);
+	gort_wg_done(&helpers_wg);
+}
+
+/* Park n selects over {(c0, d0), (c1, d1)}; close `closing`; each must
+ * return case `want` (-1: either) with ok false. */
+static void close_round(int n, gort_chan *c0, int d0, gort_chan *c1, int d1,
+                        gort_chan *closing, int want)
+{
+	static struct selector ss[SELECTORS];
+	atomic_store(&sel_blocking, 0);
+	atomic_store(&sel_returned, 0);
+	for (int i = 0; i < n; i++) {
+		struct selector *s = &ss[i];
+		s->elem[0] = s->elem[1] = 0x5A5A5A5A;
+		s->send_val = i;
+		s->cases[0] = (gort_case){c0, d0,
+		                          d0 == GORT_SEND ? (void *)&s->send_val
+		                                          : (void *)&s->elem[0],
+		                          true};
+		s->cases[1] = (gort_case){c1, d1,
+		                          d1 == GORT_SEND ? (void *)&s->send_val
+		                                          : (void *)&s->elem[1],
+		                          true};
+		s->rc = -2;
+		start_helper(close_selector, s);
+	}
+	wait_flag(&sel_blocking, n);
+	settle();
+	CHECK_EQ(atomic_load(&sel_returned), 0);
+	CHECK_EQ(gort_chan_close(closing), 0);
+	CHECK_EQ(gort_wg_wait(&helpers_wg), 0);
+	for (int i = 0; i < n; i++) {
+		struct selector *s = &ss[i];
+		if (want >= 0)
+			CHECK_EQ(s->rc, want);
+		else
+			CHECK(s->rc == 0 || s->rc == 1);
+		CHECK(!s->cases[s->rc].ok);
+		if (s->cases[s->rc].dir == GORT_RECV)
+			CHECK_EQ(s->elem[s->rc], 0);
+	}
+}
+
+static int close_main(void *arg)
+{
+	(void)arg;
+	long v = 1;
+	/* Receive cases on two unbuffered channels; close the second. */
+	gort_chan *a = make_chan(sizeof(long), 0);
+	gort_chan *b = make_chan(sizeof(long), 0);
+	close_round(SELECTORS, a, GORT_RECV, b, GORT_RECV, b, 1);
+	CHECK_FAILS(gort_chan_try_send(a, &v), EAGAIN); /* nothing left on a */
+
+	/* A receive and a send case; close the send's channel. */
+	gort_chan *c = make_chan(sizeof(long), 0);
+	gort_chan *d = make_chan(sizeof(long), 0);
+	close_round(SELECTORS, c, GORT_RECV, d, GORT_SEND, d, 1);
+	CHECK_FAILS(gort_chan_try_send(c, &v), EAGAIN);
+
+	/* Send cases on a full buffer and an unbuffered channel; close the
+	 * buffered one: its buffered value stays, nothing else got in. */
+	gort_chan *e = make_chan(sizeof(long), 1);
+	gort_chan *f = make_chan(sizeof(long), 0);
+	v = 99;
+	CHECK_EQ(gort_chan_send(e, &v), 0);
+	close_round(SELECTORS, e, GORT_SEND, f, GORT_SEND, e, 0);
+	CHECK_FAILS(gort_chan_try_recv(f, &v), EAGAIN);
+	CHECK_EQ(gort_chan_len(e), 1);
+	v = 0;
+	CHECK_EQ(gort_chan_recv(e, &v), 1);
+	CHECK_EQ(v, 99);
+	CHECK_EQ(gort_chan_recv(e, &v), 0);
+
+	/* Both cases on the channel that closes (one select: two would
+	 * pair with each other). */
+	gort_chan *g = make_chan(sizeof(long), 0);
+	close_round(1, g, GORT_SEND, g, GORT_RECV, g, -1);
+
+	gort_chan *chans[] = {a, b, c, d, e, f, g};
+	for (size_t i = 0; i < sizeof chans / sizeof *chans; i++)
+		gort_chan_free(chans[i]);
+	return 0;
+}
+
+static void close_wakes_selects_procs1(void)
+{
+	run_main(close_main, NULL, 1);
+}
+
+static void close_wakes_selects_procs2(void)
+{
+	run_main(close_main, NULL, 2);
+}
+
+/* ---------------------------------------------------------------------
+ * One winner
+ * ------------------------------------------------------------------- */
+
+#define WIN_ROUNDS SCALE(300)
+
+static int winner_main(void *arg)
+{
+	(void)arg;
+	gort_chan *a = make_chan(sizeof(int), 0);
+	gort_chan *b = make_chan(sizeof(int), 0);
+	for (int round = 0; round < WIN_ROUNDS; round++) {
+		bool sends = round % 2; /* the select sends, peers receive */
+		struct peer sel, pa, pb;
+		sel.n = 2;
+		sel.vals[0] = sel.vals[1] = -1;
+		sel.vals[2] = 500 + round;
+		if (sends) {
+			sel.cases[0] = scase(a, &sel.vals[2]);
+			sel.cases[1] = scase(b, &sel.vals[2]);
+		} else {
+			sel.cases[0] = rcase(a, &sel.vals[0]);
+			sel.cases[1] = rcase(b, &sel.vals[1]);
+		}
+		start_peer(peer_select, &sel, NULL, 0);
+		wait_flag(&sel.state, 1);
+		if (round % 4 < 2)
+			gort_gosched(); /* sometimes parked, sometimes not yet */
+		/* Two peers at once, one per channel. */
+		start_peer(sends ? peer_recv : peer_send, &pa, a, 1);
+		start_peer(sends ? peer_recv : peer_send, &pb, b, 2);
+		wait_flag(&sel.state, 2);
+		CHECK(sel.rc == 0 || sel.rc == 1);
+		CHECK(sel.cases[sel.rc].ok);
+		/* The loser is still blocked; complete it by hand. */
+		struct peer *loser = sel.rc == 0 ? &pb : &pa;
+		struct peer *winner = sel.rc == 0 ? &pa : &pb;
+		wait_flag(&winner->state, 2);
+		CHECK_EQ(winner->rc, sends ? 1 : 0);
+		if (sends) {
+			CHECK_EQ(winner->val, 500 + round);
+			int w = 7;
+			CHECK_EQ(gort_chan_send(loser->c, &w), 0);
+			wait_flag(&loser->state, 2);
+			CHECK_EQ(loser->rc, 1);
+			CHECK_EQ(loser->val, 7);
+		} else {
+			CHECK_EQ(sel.vals[sel.rc], sel.rc + 1);
+			CHECK_EQ(sel.vals[1 - sel.rc], -1);
+			int w = -1;
+			CHECK_EQ(gort_chan_recv(loser->c, &w), 1);
+			CHECK_EQ(w, loser->val);
+			wait_flag(&loser->state, 2);
+			CHECK_EQ(loser->rc, 0);
+		}
+		CHECK_EQ(gort_wg_wait(&helpers_wg), 0);
+	}
+	gort_chan_free(a);
+	gort_chan_free(b);
+	return 0;
+}
+
+static void one_winner_procs2(void)
+{
+	run_main(winner_main, NULL, 2);
+}
+
+static void one_winner_procs4(void)
+{
+	run_main(winner_main, NULL, 4);
+}
+
+/* ---------------------------------------------------------------------
+ * Fairness
+ * ------------------------------------------------------------------- */
+
+/*
+ * N selects, each with k always-ready cases: the count of one case is
+ * Binomial(N, 1/k), mean N/k, standard deviation sigma = sqrt(N p (1-p)).
+ * The bound is 8.5 sigma; a normal tail beyond it on either side has
+ * probability 2 * Phi(-8.5) ~= 2e-17 per count checked, so a correct
+ * select never fails this. For N = 100,000:
+ *   k = 2: sigma = sqrt(100000 * 1/2 * 1/2) = 158.1, bound 1344:
+ *          each count in [48656, 51344];
+ *   k = 3: sigma = sqrt(100000 * 1/3 * 2/3) = 149.1, bound 1268:
+ *          each count in [32065, 34601].
+ * (Sanitizer builds scale N down: N = 10,000 gives bounds 426 and 401;
+ * N = 1,000 gives 135 and 127.) A select that prefers the first ready
+ * case, or scans from a random start (with the ready cases adjacent the
+ * first of them wins 5 times in 6), is far outside.
+ */
+#define FAIR_N SCALE(100000)
+
+static long isqrt(long x)
+{
+	long r = 0;
+	while ((r + 1) * (r + 1) <= x)
+		r++;
+	return r;
+}
+
+/* 8.5 sigma of Binomial(n, num/den), rounded up. */
+static long fair_bound(long n, long num, long den)
+{
+	/* 8.5 sigma = sqrt(72.25 n p (1-p)) = sqrt(7225 n p (1-p)) / 10 */
+	long var100 = 7225 * n / den * num / den * (den - num);
+	return isqrt(var100) / 10 + 1;
+}
+
+static void check_fair(const char *what, long count, long n, long k)
+{
+	long mean = n / k;
+	long bound = fair_bound(n, 1, k);
+	printf("     %s: %ld of %ld (mean %ld, bound +-%ld)\n", what, count, n,
+	       mean, bound);
+	if (count < mean - bound || count > mean + bound)
+		FAILF("%s: chosen %ld times in %ld selects; uniform choice gives "
+		      "%ld +- %ld", what, count, n, mean, bound);
+}
+
+static int fair_main(void *arg)
+{
+	(void)arg;
+	gort_chan *never = make_chan(sizeof(int), 0);
+	gort_chan *full = make_chan(sizeof(int), 1);
+	gort_chan *closed0 = make_chan(sizeof(int), 0);
+	gort_chan *closed1 = make_chan(sizeof(int), 4);
+	int v = 0, x = 0;
+	CHECK_EQ(gort_chan_send(full, &v), 0);
+	CHECK_EQ(gort_chan_close(closed0), 0);
+	CHECK_EQ(gort_chan_close(closed1), 0);
+
+	/* Two ready cases, adjacent, among four that never are. */
+	gort_case cs[6] = {rcase(never, &x), rcase(closed0, &x),
+	                   rcase(closed1, &x), scase(full, &v),
+	                   rcase(NULL, &x), scase(never, &v)};
+	long counts[6] = {0};
+	for (long i = 0; i < FAIR_N; i++) {
+		int r = gort_select(cs, 6, i % 2);
+		CHECK(r == 1 || r == 2);
+		CHECK(!cs[r].ok);
+		counts[r]++;
+	}
+	check_fair("case 1 of 2 ready", counts[1], FAIR_N, 2);
+	check_fair("case 2 of 2 ready", counts[2], FAIR_N, 2);
+
+	/* Three ready cases of different kinds: a buffered value, room in a
+	 * buffer, a closed channel. */
+	gort_chan *rb = make_chan(sizeof(int), 1);
+	gort_chan *sb = make_chan(sizeof(int), 1);
+	CHECK_EQ(gort_chan_send(rb, &v), 0);
+	gort_case ds[5] = {rcase(never, &x), rcase(rb, &x), scase(sb, &v),
+	                   rcase(closed0, &x), scase(full, &v)};
+	long dcounts[5] = {0};
+	for (long i = 0; i < FAIR_N; i++) {
+		int r = gort_select(ds, 5, i % 2);
+		CHECK(r >= 1 && r <= 3);
+		dcounts[r]++;
+		if (r == 1)
+			CHECK_EQ(gort_chan_try_send(rb, &v), 0);
+		else if (r == 2)
+			CHECK_EQ(gort_chan_try_recv(sb, &x), 1);
+	}
+	check_fair("buffered receive of 3 ready", dcounts[1], FAIR_N, 3);
+	check_fair("buffered send of 3 ready", dcounts[2], FAIR_N, 3);
+	check_fair("closed receive of 3 ready", dcounts[3], FAIR_N, 3);
+
+	gort_chan *chans[] = {never, full, closed0, closed1, rb, sb};
+	for (size_t i = 0; i < sizeof chans / sizeof *chans; i++)
+		gort_chan_free(chans[i]);
+	return 0;
+}
+
+static void fairness(void)
+{
+	run_main(fair_main, NULL, 1);
+}
+
+/* ---------------------------------------------------------------------
+ * No value lost or delivered twice
+ * ------------------------------------------------------------------- */
+
+#define NL_CHANS 4
+#define NL_PRODUCERS 8
+#define NL_CONSUMERS 4
+#define NL_PER SCALE(30000)
+#define NL_TOTAL (NL_PRODUCERS * NL_PER)
+
+static gort_chan *nl_chans[NL_CHANS];
+static atomic_int *nl_counts;
+static atomic_long nl_by_producers; /* values a producer's select received */
+static gort_waitgroup nl_producers, nl_consumers;
+
+static void nl_mark(int v, const char *who)
+{
+	if (v < 0 || v >= NL_TOTAL)
+		FAILF("%s received %d, a value never sent", who, v);
+	atomic_fetch_add(&nl_counts[v], 1);
+}
+
+static void nl_producer(void *arg)
+{
+	int id = (int)(intptr_t)arg;
+	for (int i = 0; i < NL_PER; i++) {
+		int v = id * NL_PER + i;
+		int got = -1;
+		gort_case cs[3] = {scase(nl_chans[id % NL_CHANS], &v),
+		                   scase(nl_chans[(id + 1) % NL_CHANS], &v),
+		                   rcase(nl_chans[(id + 2) % NL_CHANS], &got)};
+		/* Odd producers also receive: a value they get is counted
+		 * like any other, and their own is sent in a later select. */
+		int n = id % 2 ? 3 : 2;
+		bool block = i % 4 != 0;
+		for (;;) {
+			int r = gort_select(cs, n, block);
+			if (r == -1) {
+				CHECK(!block);
+				CHECK_EQ(read_errno(), EAGAIN);
+				gort_gosched();
+				continue;
+			}
+			CHECK(r >= 0 && r < n);
+			CHECK(cs[r].ok); /* nothing closes before producers end */
+			if (r < 2)
+				break; /* v sent */
+			nl_mark(got, "a producer");
+			atomic_fetch_add(&nl_by_producers, 1);
+			got = -1;
+		}
+	}
+	gort_wg_done(&nl_producers);
+}
+
+static void nl_consumer(void *arg)
+{
+	int id = (int)(intptr_t)arg;
+	int got = -1;
+	gort_case cs[NL_CHANS];
+	for (int i = 0; i < NL_CHANS; i++)
+		cs[i] = rcase(nl_chans[(i + id) % NL_CHANS], &got);
+	int open = NL_CHANS;
+	bool block = id % 2 == 0;
+	while (open > 0) {
+		int r = gort_select(cs, NL_CHANS, block);
+		if (r == -1) {
+			CHECK(!block);
+			CHECK_EQ(read_errno(), EAGAIN);
+			gort_gosched();
+			continue;
+		}
+		CHECK(r >= 0 && r < NL_CHANS);
+		if (!cs[r].ok) {
+			CHECK_EQ(got, 0);
+			cs[r].chan = NULL; /* closed and drained: never again */
+			open--;
+			continue;
+		}
+		nl_mark(got, "a consumer");
+		got = -1;
+	}
+	gort_wg_done(&nl_consumers);
+}
+
+static int no_loss_main(void *arg)
+{
+	(void)arg;
+	static const size_t caps[NL_CHANS] = {0, 3, 0, 1};
+	for (int i = 0; i < NL_CHANS; i++)
+		nl_chans[i] = make_chan(sizeof(int), caps[i]);
+	nl_counts = calloc(NL_TOTAL, sizeof *nl_counts);
+	CHECK(nl_counts != NULL);
+	atomic_store(&nl_by_producers, 0);
+	CHECK_EQ(gort_wg_add(&nl_producers, NL_PRODUCERS), 0);
+	CHECK_EQ(gort_wg_add(&nl_consumers, NL_CONSUMERS), 0);
+	for (int i = 0; i < NL_CONSUMERS; i++)
+		CHECK(gort_go(nl_consumer, (void *)(intptr_t)i) > 0);
+	for (int i = 0; i < NL_PRODUCERS; i++)
+		CHECK(gort_go(nl_producer, (void *)(intptr_t)i) > 0);
+	CHECK_EQ(gort_wg_wait(&nl_producers), 0);
+	for (int i = 0; i < NL_CHANS; i++)
+		CHECK_EQ(gort_chan_close(nl_chans[i]), 0);
+	CHECK_EQ(gort_wg_wait(&nl_consumers), 0);
+	for (int v = 0; v < NL_TOTAL; v++) {
+		int n = atomic_load(&nl_counts[v]);
+		if (n != 1)
+			FAILF("value %d was received %d times (GOMAXPROCS=%d)", v,
+			      n, gort_gomaxprocs(0));
+	}
+	printf("     GOMAXPROCS=%d: %d values, %ld of them received by "
+	       "producers' selects\n", gort_gomaxprocs(0), NL_TOTAL,
+	       atomic_load(&nl_by_producers));
+	for (int i = 0; i < NL_CHANS; i++)
+		gort_chan_free(nl_chans[i]);
+	free(nl_counts);
+	return 0;
+}
+
+static void no_loss_procs1(void)
+{
+	run_main(no_loss_main, NULL, 1);
+}
+
+static void no_loss_procs2(void)
+{
+	run_main(no_loss_main, NULL, 2);
+}
+
+static void no_loss_procs4(void)
+{
+	run_main(no_loss_main, NULL, 4);
+}
+
+/* ---------------------------------------------------------------------
+ * Large elements
+ * ------------------------------------------------------------------- */
+
+struct big {
+	uint32_t seq;
+	uint32_t words[255];
+};
+
+_Static_assert(sizeof(struct big) == 1024, "a 1 KiB element");
+
+#define BIG_N SCALE(4000)
+
+static gort_chan *big_a, *big_b;
+
+static uint32_t big_word(uint32_t seq, int i)
+{
+	return seq * 2654435761u ^ (uint32_t)i * 40503u;
+}
+
+static void big_sender(void *arg)
+{
+	(void)arg;
+	struct big b;
+	for (uint32_t s = 0; s < BIG_N; s++) {
+		b.seq = s;
+		for (int i = 0; i < 255; i++)
+			b.words[i] = big_word(s, i);
+		gort_case cs[2] = {scase(big_a, &b), scase(big_b, &b)};
+		int r = gort_select(cs, 2, true);
+		CHECK(r == 0 || r == 1);
+		CHECK(cs[r].ok);
+		memset(&b, 0xAB, sizeof b);
+	}
+	CHECK_EQ(gort_chan_close(big_a), 0);
+	CHECK_EQ(gort_chan_close(big_b), 0);
+	gort_wg_done(&helpers_wg);
+}
+
+static int big_main(void *arg)
+{
+	(void)arg;
+	big_a = make_chan(sizeof(struct big), 0);
+	big_b = make_chan(sizeof(struct big), 2);
+	start_helper(big_sender, NULL);
+	static struct big b;
+	static bool seen[BIG_N];
+	gort_case cs[2] = {rcase(big_a, &b), rcase(big_b, &b)};
+	uint32_t n = 0;
+	int open = 2;
+	while (open > 0) {
+		int r = gort_select(cs, 2, true);
+		CHECK(r == 0 || r == 1);
+		if (!cs[r].ok) {
+			cs[r].chan = NULL;
+			open--;
+			continue;
+		}
+		CHECK(b.seq < BIG_N);
+		CHECK(!seen[b.seq]);
+		seen[b.seq] = true;
+		for (int i = 0; i < 255; i++)
+			if (b.words[i] != big_word(b.seq, i))
+				FAILF("element %u: word %d is %x", b.seq, i,
+				      b.words[i]);
+		n++;
+	}
+	CHECK_EQ(n, BIG_N);
+	CHECK_EQ(gort_wg_wait(&helpers_wg), 0);
+	gort_chan_free(big_a);
+	gort_chan_free(big_b);
+	return 0;
+}
+
+static void large_elems(void)
+{
+	run_main(big_main, NULL, 2);
+}
+
+/* ---------------------------------------------------------------------
+ * A plain thread
+ * ------------------------------------------------------------------- */
+
+struct plain_ctx {
+	gort_chan *a, *b, *reply;
+	atomic_int stage;
+	int rc1, rc2;
+	int got1, got2;
+	bool ok2;
+};
+
+static void *plain_selector(void *arg)
+{
+	struct plain_ctx *x = arg;
+	int v = -1;
+	gort_case cs[2] = {rcase(x->a, &v), rcase(x->b, &v)};
+	CHECK_FAILS(gort_select(cs, 2, false), EAGAIN);
+	atomic_store(&x->stage, 1);
+	x->rc1 = gort_select(cs, 2, true); /* a goroutine sends on b */
+	x->got1 = v;
+	/* Send back through a select; a goroutine receives. */
+	int w = v * 2;
+	gort_case ss[2] = {scase(x->reply, &w), rcase(NULL, NULL)};
+	CHECK_EQ(gort_select(ss, 2, true), 0);
+	atomic_store(&x->stage, 2);
+	x->rc2 = gort_select(cs, 2, true); /* main closes a */
+	x->ok2 = cs[x->rc2].ok;
+	x->got2 = v;
+	atomic_store(&x->stage, 3);
+	return NULL;
+}
+
+static int plain_main(void *arg)
+{
+	(void)arg;
+	struct plain_ctx x = {.a = make_chan(sizeof(int), 0),
+	                      .b = make_chan(sizeof(int), 0),
+	                      .reply = make_chan(sizeof(int), 0)};
+	pthread_t th;
+	CHECK_EQ(pthread_create(&th, NULL, plain_selector, &x), 0);
+	wait_flag(&x.stage, 1);
+	settle();
+	CHECK_EQ(atomic_load(&x.stage), 1);
+	int v = 21;
+	CHECK_EQ(gort_chan_send(x.b, &v), 0);
+	int w = 0;
+	CHECK_EQ(gort_chan_recv(x.reply, &w), 1);
+	CHECK_EQ(w, 42);
+	wait_flag(&x.stage, 2);
+	settle();
+	CHECK_EQ(atomic_load(&x.stage), 2);
+	CHECK_EQ(gort_chan_close(x.a), 0);
+	wait_flag(&x.stage, 3);
+	gort_entersyscall_block();
+	int rc = pthread_join(th, NULL);
+	gort_exitsyscall();
+	CHECK_EQ(rc, 0);
+	CHECK_EQ(x.rc1, 1);
+	CHECK_EQ(x.got1, 21);
+	CHECK_EQ(x.rc2, 0);
+	CHECK(!x.ok2);
+	CHECK_EQ(x.got2, 0);
+	gort_chan_free(x.a);
+	gort_chan_free(x.b);
+	gort_chan_free(x.reply);
+	return 0;
+}
+
+static void plain_thread(void)
+{
+	run_main(plain_main, NULL, 2);
+}
+
+/* ---------------------------------------------------------------------
+ * A timer channel as a timeout
+ * ------------------------------------------------------------------- */
+
+static void late_sender(void *arg)
+{
+	gort_chan *c = arg;
+	gort_sleep(10 * MS);
+	int v = 8;
+	CHECK_EQ(gort_chan_send(c, &v), 0);
+	gort_wg_done(&helpers_wg);
+}
+
+static int timeout_main(void *arg)
+{
+	(void)arg;
+	gort_chan *never = make_chan(sizeof(int), 0);
+	for (int round = 0; round < 3; round++) {
+		int64_t t0 = gort_nanotime();
+		gort_timer *t = gort_timer_new(50 * MS, 0);
+		CHECK(t != NULL);
+		gort_chan *tc = gort_timer_chan(t);
+		CHECK(tc != NULL);
+		int x = -1;
+		int64_t when = 0;
+		gort_case cs[2] = {rcase(never, &x), rcase(tc, &when)};
+		int r = gort_select(cs, 2, true);
+		int64_t t1 = gort_nanotime();
+		CHECK_EQ(r, 1);
+		CHECK(cs[1].ok);
+		CHECK_EQ(x, -1);
+		if (t1 - t0 < 50 * MS)
+			FAILF("a 50 ms timeout ended the select after %.3f ms",
+			      (double)(t1 - t0) / 1e6);
+		if (when < t0 + 50 * MS || when > t1)
+			FAILF("the timer sent %lld, not a time in [%lld, %lld]",
+			      (long long)when, (long long)(t0 + 50 * MS),
+			      (long long)t1);
+		if ((double)(t1 - t0) > harness_timeout(2) * 1e9)
+			FAILF("a 50 ms timeout ended the select only after %.3f s",
+			      (double)(t1 - t0) / 1e9);
+		printf("     50 ms timeout: select returned after %.3f ms\n",
+		       (double)(t1 - t0) / 1e6);
+		CHECK(!gort_timer_stop(t)); /* it fired */
+		gort_timer_free(t);
+	}
+
+	/* A channel that becomes ready first wins over a long timer. */
+	gort_chan *c = make_chan(sizeof(int), 0);
+	gort_timer *t = gort_timer_new(60LL * 1000 * MS, 0);
+	CHECK(t != NULL);
+	start_helper(late_sender, c);
+	int x = -1;
+	int64_t when = 0;
+	gort_case cs[2] = {rcase(gort_timer_chan(t), &when), rcase(c, &x)};
+	CHECK_EQ(gort_select(cs, 2, true), 1);
+	CHECK_EQ(x, 8);
+	CHECK(gort_timer_stop(t)); /* still pending */
+	CHECK_EQ(gort_wg_wait(&helpers_wg), 0);
+	gort_timer_free(t);
+	gort_chan_free(c);
+	gort_chan_free(never);
+	return 0;
+}
+
+static void timer_timeout(void)
+{
+	run_main(timeout_main, NULL, 2);
+}
+
+/* ---------------------------------------------------------------------
+ * Deadlock: main in a select that can never run
+ * ------------------------------------------------------------------- */
+
+static gort_chan *dead_chan;
+
+static int dead_main(void *arg)
+{
+	int mode = strcmp(arg, "chan") == 0;
+	int x;
+	gort_case cs[2] = {rcase(NULL, &x), scase(NULL, &x)};
+	if (mode == 1) {
+		dead_chan = gort_chan_make(sizeof(int), 0);
+		CHECK(dead_chan != NULL);
+		cs[0].chan = dead_chan;
+	}
+	gort_select(cs, 2, true);
+	fprintf(stderr, "select_test: main woke up\n");
+	return 1;
+}
+
+/* Run this program again as "<self> --deadlock MODE", a fresh process
+ * as a user's program is (a runtime in a child forked from a forked
+ * child is not, and ThreadSanitizer refuses new threads there), with its
+ * stderr captured. */
+static void run_self(const char *mode, double timeout_s,
+                     struct child_result *res)
+{
+	harness_result_init(res);
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	CHECK(n > 0);
+	self[n] = '\0';
+	char *argv[] = {self, (char *)"--deadlock", (char *)mode, NULL};
+	int fds[2];
+	CHECK_EQ(pipe2(fds, O_CLOEXEC), 0);
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, fds[1], STDERR_FILENO);
+	pid_t pid;
+	int err = posix_spawn(&pid, self, &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(fds[1]);
+	if (err != 0)
+		FAILF("posix_spawn %s: %s", self, strerror(err));
+	harness_collect(pid, fds[0], timeout_s, res);
+}
+
+
+static void deadlock_select(void)
+{
+	if (harness_emulated()) {
+		SKIP("deadlock_select", "no deadlock detection under the emulator");
+		return;
+	}
+	static struct child_result res;
+	for (int mode = 0; mode < 2; mode++) {
+		run_self(mode ? "chan" : "null", harness_timeout(10), &res);
+		bool ok = !res.timed_out && res.exited && res.status == 2 &&
+		          strstr(res.output, "fatal error: all goroutines are "
+		                             "asleep - deadlock!") != NULL &&
+		          strstr(res.output, "goroutine 1 [select") != NULL;
+		if (!ok) {
+			harness_describe("deadlock_select", &res);
+			FAILF("main blocked forever in gort_select (%s): want exit "
+			      "status 2, Go's deadlock message and \"goroutine 1 "
+			      "[select\" in the dump",
+			      mode ? "a case on a channel nobody uses" : "NULL cases");
+		}
+	}
+}
+
+static const struct harness_case cases[] = {
+	{"nonblocking_default", nonblocking_default},
+	{"ready_cases", ready_cases},
+	{"null_cases", null_cases},
+	{"null_only_blocks", null_only_blocks},
+	{"bad_input", bad_input},
+	{"select_max", select_max},
+	{"same_channel_procs1", same_channel_procs1},
+	{"same_channel_procs2", same_channel_procs2},
+	{"close_wakes_selects_procs1", close_wakes_selects_procs1},
+	{"close_wakes_selects_procs2", close_wakes_selects_procs2},
+	{"one_winner_procs2", one_winner_procs2},
+	{"one_winner_procs4", one_winner_procs4},
+	{"fairness", fairness},
+	{"no_loss_procs1", no_loss_procs1},
+	{"no_loss_procs2", no_loss_procs2},
+	{"no_loss_procs4", no_loss_procs4},
+	{"large_elems", large_elems},
+	{"plain_thread", plain_thread},
+	{"timer_timeout", timer_timeout},
+	{"deadlock_select", deadlock_select},
+};
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && strcmp(argv[1], "--deadlock") == 0) {
+		gort_gomaxprocs(2);
+		return gort_main(dead_main, argv[2]);
+	}
+	run_named(argc, argv, cases, sizeof cases / sizeof *cases, 30);
+	PASS("select_test");
+	return 0;
+}
