@@ -204,6 +204,7 @@ struct m {
 	bool lockedpark;        /* asleep in stoplockedm (wake with mwake) */
 	g *handnext;            /* gosched, gopark: a locked G for mloop to hand over */
 	g *parkedg;             /* gopark's direct switch: parked, unlockf pending */
+	g *readynext;           /* goready inside a gort_* call: runs next (sched.c) */
 	void *waitlock;
 	uint64_t fastrand;      /* per-M random state (wyrand) */
 	pthread_t thread;
@@ -553,12 +554,15 @@ static inline g *rt_enter(void)
 	}
 	return gp;
 }
+void readynext_flush(m *mp);
 static inline void rt_exit(g *gp)
 {
 	if (gp) {
 		/* Still inside (inruntime): the check and the switch must not
 		 * be preempted themselves. */
 		m *mp = gp->m;
+		if (unlikely(mp->readynext != NULL))
+			readynext_flush(mp);
 		if (unlikely(mp->p && atomic_load_explicit(&mp->p->preempt, memory_order_relaxed)) &&
 		    gp->inruntime == 1 && gp->nopreempt == 0 && gp->syscallstate == SYSCALL_NONE)
 			gopreempt();

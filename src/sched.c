@@ -339,6 +339,8 @@ void mcall(g *(*fn)(m *, g *))
 {
 	g *gp = getg();
 	m *mp = gp->m;
+	if (mp->readynext)
+		readynext_flush(mp);
 	stack_track(gp);
 	mp->mcallfn = fn;
 	gogo_switch(&gp->sched, &mp->g0, false);
@@ -433,9 +435,11 @@ static bool park_direct(m *mp, g *gp, p *pp)
 	if (tick_load(&pp->schedtick) % 61 == 0 &&
 	    atomic_load_explicit(&sched.runqsize, memory_order_relaxed) != 0)
 		return false;
-	bool inherit = false;
-	g *next = runqget(pp, &inherit);
-	if (!next)
+	bool inherit = true;
+	g *next = mp->readynext;
+	if (next)
+		mp->readynext = NULL;
+	else if ((next = runqget(pp, &inherit)) == NULL)
 		return false;
 	casgstatus(gp, _Grunning, _Gwaiting);
 	mp->parkedg = gp;
@@ -501,6 +505,30 @@ void goparkunlock(mutex *lk, waitreason reason)
 	gopark(parkunlock_c, lk, reason);
 }
 
+/*
+ * m->readynext. A goroutine that readies another from inside a gort_*
+ * call (a channel send to a waiting receiver) very often parks before
+ * the call returns (the sender's next receive), and then the readied G
+ * is exactly what findrunnable would pick: runnext. So the first G
+ * readied inside a call is kept in the M's own readynext instead of
+ * being published in runnext: gopark's direct path switches to it with
+ * no atomic operation on either side, where runqput and runqget would
+ * each cost one. It is published (runqput to runnext, wakep) the moment
+ * the goroutine does anything else: returns from the call (rt_exit),
+ * enters the scheduler any other way (mcall, gosched, goexit), or readies
+ * a second G (which then goes to runnext after it, as Go orders them).
+ * Only the running goroutine of the M sets and consumes it, inside a
+ * runtime call, so it needs no lock; a G in it is _Grunnable and no one
+ * else can see it, for the rest of that call at most.
+ */
+void readynext_flush(m *mp)
+{
+	g *gp = mp->readynext;
+	mp->readynext = NULL;
+	runqput(mp->p, gp, true);
+	wakep();
+}
+
 /* Make a parked gp runnable: on this P's runnext (it runs next, in the
  * waker's time slice, as Go's ready), or on the global queue when the
  * caller is a thread without a P. */
@@ -510,6 +538,15 @@ void goready(g *gp)
 	/* No switch in here, so the thread's TLS may be read directly. */
 	m *mp = tls_m;
 	if (mp && mp->p) {
+		g *cur = mp->curg;
+		if (cur && cur->inruntime && !mp->readynext) {
+			mp->readynext = gp;
+			return;
+		}
+		if (mp->readynext) {
+			runqput(mp->p, mp->readynext, true);
+			mp->readynext = NULL;
+		}
 		runqput(mp->p, gp, true);
 	} else {
 		lock(&sched.lock);
@@ -562,6 +599,8 @@ void gosched(g *gp)
 {
 	m *mp = gp->m;
 	p *pp = mp->p;
+	if (mp->readynext)
+		readynext_flush(mp);
 	stack_track(gp);
 	runtimers(pp);
 	if (atomic_load_explicit(&sched.gcwaiting, memory_order_relaxed) ||
@@ -603,6 +642,8 @@ _Noreturn void goexit1(void)
 {
 	g *gp = rt_enter(); /* takes a P back if its P was detached */
 	m *mp = gp->m;
+	if (mp->readynext)
+		readynext_flush(mp);
 	stack_track(gp);
 	mp->mcallfn = goexit0;
 	/* The stack is released by goexit0; this side never resumes. */
