@@ -48,129 +48,13 @@
  *    process prints "fatal error: all goroutines are asleep - deadlock!"
  *    and exits with status 2.
  */
-#include "harness.h"
-
-#include <pthread.h>
-#include <stdatomic.h>
-
-#include "gort.h"
-
-#define MS 1000000LL
-
-/* errno is read and written through volatile function pointers: glibc
- * declares __errno_location const, so a compiler may reuse errno's
- * address across a call, and a goroutine may come back from a blocking
- * call on another thread, whose errno is elsewhere. */
-static int read_errno_fn(void)
-{
-	return errno;
-}
-
-static void write_errno_fn(int e)
-{
-	errno = e;
-}
-
-static int (*volatile read_errno)(void) = read_errno_fn;
-static void (*volatile write_errno)(int) = write_errno_fn;
-
-/* CHECK_ERRNO through those: call must return -1 with errno err. */
-#define CHECK_FAILS(call, err)                                           \
-	do {                                                             \
-		write_errno(0);                                          \
-		long long r_ = (long long)(call);                        \
-		int e_ = read_errno();                                   \
-		if (r_ != -1 || e_ != (err))                             \
-			harness_fail_errno(__FILE__, __LINE__, #call, r_, \
-			                   e_, (err));                   \
-	} while (0)
-
-static void run_main(int (*fn)(void *), void *arg, int procs)
-{
-	gort_gomaxprocs(procs);
-	CHECK_EQ(gort_main(fn, arg), 0);
-}
-
-/* Wait (in a goroutine) until *flag reaches at least want; fail after 10 s. */
-static void wait_flag(atomic_int *flag, int want)
-{
-	int64_t deadline = gort_nanotime() + (int64_t)(harness_timeout(10) * 1e9);
-	while (atomic_load(flag) < want) {
-		if (gort_nanotime() > deadline)
-			FAILF("waited 10 s for a goroutine to reach state %d", want);
-		gort_sleep(50000);
-	}
-}
-
-/* Give goroutines that are about to park time to do so. */
-static void settle(void)
-{
-	gort_sleep(20 * MS);
-}
-
-/* ---------------------------------------------------------------------
- * A peer goroutine: one blocking send or receive of an int.
- * state: 0 created, 1 about to block, 2 returned.
- * ------------------------------------------------------------------- */
-
-struct peer {
-	gort_chan *c;
-	int val;
-	int rc;
-	int err;
-	atomic_int state;
-};
-
-static void peer_send(void *arg)
-{
-	struct peer *p = arg;
-	atomic_store(&p->state, 1);
-	write_errno(0);
-	p->rc = gort_chan_send(p->c, &p->val);
-	p->err = read_errno();
-	atomic_store(&p->state, 2);
-}
-
-static void peer_recv(void *arg)
-{
-	struct peer *p = arg;
-	atomic_store(&p->state, 1);
-	write_errno(0);
-	p->rc = gort_chan_recv(p->c, &p->val);
-	p->err = read_errno();
-	atomic_store(&p->state, 2);
-}
-
-/* Start fn(p) and return once it is parked in its channel operation. */
-static void park_peer(void (*fn)(void *), struct peer *p, gort_chan *c,
-                      int val)
-{
-	p->c = c;
-	p->val = val;
-	p->rc = -2;
-	p->err = 0;
-	atomic_store(&p->state, 0);
-	CHECK(gort_go(fn, p) > 0);
-	wait_flag(&p->state, 1);
-	settle();
-	CHECK_EQ(atomic_load(&p->state), 1); /* still blocked */
-}
+#include "gort_util.h"
 
 /* ---------------------------------------------------------------------
  * Unbuffered
  * ------------------------------------------------------------------- */
 
 #define STREAM SCALE(20000)
-
-/* Helper goroutines that touch a channel call done on it when they no
- * longer do, before the channel is freed. */
-static gort_waitgroup helpers_wg;
-
-static void start_helper(void (*fn)(void *), void *arg)
-{
-	CHECK_EQ(gort_wg_add(&helpers_wg, 1), 0);
-	CHECK(gort_go(fn, arg) > 0);
-}
 
 static void stream_sender(void *arg)
 {
@@ -243,15 +127,8 @@ static int unbuffered_main(void *arg)
 	return 0;
 }
 
-static void unbuffered_procs1(void)
-{
-	run_main(unbuffered_main, NULL, 1);
-}
-
-static void unbuffered_procs2(void)
-{
-	run_main(unbuffered_main, NULL, 2);
-}
+MAIN_CASE(unbuffered_procs1, unbuffered_main, 1)
+MAIN_CASE(unbuffered_procs2, unbuffered_main, 2)
 
 /* ---------------------------------------------------------------------
  * Buffered
@@ -311,15 +188,8 @@ static int buffered_main(void *arg)
 	return 0;
 }
 
-static void buffered_procs1(void)
-{
-	run_main(buffered_main, NULL, 1);
-}
-
-static void buffered_procs2(void)
-{
-	run_main(buffered_main, NULL, 2);
-}
+MAIN_CASE(buffered_procs1, buffered_main, 1)
+MAIN_CASE(buffered_procs2, buffered_main, 2)
 
 /* ---------------------------------------------------------------------
  * try_send / try_recv
@@ -400,15 +270,13 @@ static int try_main(void *arg)
 	CHECK_EQ(v, 0);
 	CHECK_FAILS(gort_chan_try_send(u, &v), EPIPE);
 
+	CHECK_EQ(gort_wg_wait(&helpers_wg), 0); /* the peers */
 	gort_chan_free(u);
 	gort_chan_free(b);
 	return 0;
 }
 
-static void try_ops(void)
-{
-	run_main(try_main, NULL, 1);
-}
+MAIN_CASE(try_ops, try_main, 1)
 
 /* ---------------------------------------------------------------------
  * Close wakes every waiter
@@ -495,15 +363,8 @@ static int close_receivers_main(void *arg)
 	return 0;
 }
 
-static void close_wakes_receivers_procs1(void)
-{
-	run_main(close_receivers_main, NULL, 1);
-}
-
-static void close_wakes_receivers_procs2(void)
-{
-	run_main(close_receivers_main, NULL, 2);
-}
+MAIN_CASE(close_wakes_receivers_procs1, close_receivers_main, 1)
+MAIN_CASE(close_wakes_receivers_procs2, close_receivers_main, 2)
 
 static int close_senders_main(void *arg)
 {
@@ -540,15 +401,8 @@ static int close_senders_main(void *arg)
 	return 0;
 }
 
-static void close_wakes_senders_procs1(void)
-{
-	run_main(close_senders_main, NULL, 1);
-}
-
-static void close_wakes_senders_procs2(void)
-{
-	run_main(close_senders_main, NULL, 2);
-}
+MAIN_CASE(close_wakes_senders_procs1, close_senders_main, 1)
+MAIN_CASE(close_wakes_senders_procs2, close_senders_main, 2)
 
 /* ---------------------------------------------------------------------
  * Close: draining, double close, send after close, len and cap
@@ -597,10 +451,7 @@ static int close_main(void *arg)
 	return 0;
 }
 
-static void close_semantics(void)
-{
-	run_main(close_main, NULL, 2);
-}
+MAIN_CASE(close_semantics, close_main, 2)
 
 /* ---------------------------------------------------------------------
  * len and cap
@@ -636,10 +487,7 @@ static int len_cap_main(void *arg)
 	return 0;
 }
 
-static void len_cap(void)
-{
-	run_main(len_cap_main, NULL, 1);
-}
+MAIN_CASE(len_cap, len_cap_main, 1)
 
 /* ---------------------------------------------------------------------
  * Zero-size elements
@@ -699,10 +547,7 @@ static int zero_size_main(void *arg)
 	return 0;
 }
 
-static void zero_size(void)
-{
-	run_main(zero_size_main, NULL, 2);
-}
+MAIN_CASE(zero_size, zero_size_main, 2)
 
 /* ---------------------------------------------------------------------
  * NULL channel
@@ -724,10 +569,7 @@ static int null_main(void *arg)
 	return 0;
 }
 
-static void null_chan(void)
-{
-	run_main(null_main, NULL, 1);
-}
+MAIN_CASE(null_chan, null_main, 1)
 
 /* Byte patterns for records of any size. */
 static void odd_fill(unsigned char *buf, size_t n, unsigned seq)
@@ -782,10 +624,7 @@ static int absurd_main(void *arg)
 	return 0;
 }
 
-static void absurd_sizes(void)
-{
-	run_main(absurd_main, NULL, 1);
-}
+MAIN_CASE(absurd_sizes, absurd_main, 1)
 
 /* Elements of 64 KiB and more are refused whatever the capacity, as Go
  * refuses such element types (docs/GUIDE.md: "below 64 KiB as in Go");
@@ -813,10 +652,7 @@ static int absurd_elem_main(void *arg)
 	return 0;
 }
 
-static void absurd_elem_unbuffered(void)
-{
-	run_main(absurd_elem_main, NULL, 1);
-}
+MAIN_CASE(absurd_elem_unbuffered, absurd_elem_main, 1)
 
 /* ---------------------------------------------------------------------
  * Go's concurrent prime sieve
@@ -976,15 +812,8 @@ static int chain_main(void *arg)
 	return 0;
 }
 
-static void daisy_chain_procs1(void)
-{
-	run_main(chain_main, NULL, 1);
-}
-
-static void daisy_chain_procs2(void)
-{
-	run_main(chain_main, NULL, 2);
-}
+MAIN_CASE(daisy_chain_procs1, chain_main, 1)
+MAIN_CASE(daisy_chain_procs2, chain_main, 2)
 
 /* ---------------------------------------------------------------------
  * Many producers and consumers
@@ -1247,10 +1076,7 @@ static int large_main(void *arg)
 	return 0;
 }
 
-static void large_elems(void)
-{
-	run_main(large_main, NULL, 2);
-}
+MAIN_CASE(large_elems, large_main, 2)
 
 /* ---------------------------------------------------------------------
  * Plain threads
@@ -1322,14 +1148,6 @@ static void *ponger(void *arg)
 	return NULL;
 }
 
-static void join(pthread_t th)
-{
-	gort_entersyscall_block();
-	int rc = pthread_join(th, NULL);
-	gort_exitsyscall();
-	CHECK_EQ(rc, 0);
-}
-
 static int plain_main(void *arg)
 {
 	(void)arg;
@@ -1359,7 +1177,7 @@ static int plain_main(void *arg)
 	CHECK_EQ(atomic_load(&x.stage), 2); /* blocked in send */
 	CHECK_EQ(gort_chan_close(x.closed_send), 0);
 	wait_flag(&x.stage, 3);
-	join(th);
+	join_thread(th);
 	CHECK_EQ(x.goid, 0);
 	CHECK_EQ(x.recv_rc, 0);
 	CHECK_EQ(x.send_rc, -1);
@@ -1376,22 +1194,15 @@ static int plain_main(void *arg)
 	pthread_t a, b;
 	CHECK_EQ(pthread_create(&b, NULL, ponger, &pp), 0);
 	CHECK_EQ(pthread_create(&a, NULL, pinger, &pp), 0);
-	join(a);
-	join(b);
+	join_thread(a);
+	join_thread(b);
 	gort_chan_free(pp.ping);
 	gort_chan_free(pp.pong);
 	return 0;
 }
 
-static void plain_threads_procs1(void)
-{
-	run_main(plain_main, NULL, 1);
-}
-
-static void plain_threads_procs2(void)
-{
-	run_main(plain_main, NULL, 2);
-}
+MAIN_CASE(plain_threads_procs1, plain_main, 1)
+MAIN_CASE(plain_threads_procs2, plain_main, 2)
 
 /* ---------------------------------------------------------------------
  * Deadlock: main blocked forever on a receive
@@ -1410,52 +1221,13 @@ static int deadlock_main(void *arg)
 	return 1;
 }
 
-/* Run this program again as "<self> --deadlock MODE", a fresh process
- * as a user's program is (a runtime in a child forked from a forked
- * child is not, and ThreadSanitizer refuses new threads there), with its
- * stderr captured. */
-static void run_self(const char *mode, double timeout_s,
-                     struct child_result *res)
-{
-	harness_result_init(res);
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-	CHECK(n > 0);
-	self[n] = '\0';
-	char *argv[] = {self, (char *)"--deadlock", (char *)mode, NULL};
-	int fds[2];
-	CHECK_EQ(pipe2(fds, O_CLOEXEC), 0);
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, fds[1], STDERR_FILENO);
-	pid_t pid;
-	int err = posix_spawn(&pid, self, &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(fds[1]);
-	if (err != 0)
-		FAILF("posix_spawn %s: %s", self, strerror(err));
-	harness_collect(pid, fds[0], timeout_s, res);
-}
-
-
 static void deadlock_recv(void)
 {
 	if (harness_emulated()) {
 		SKIP("deadlock_recv", "no deadlock detection under the emulator");
 		return;
 	}
-	static struct child_result res;
-	run_self("recv", harness_timeout(10), &res);
-	bool ok = !res.timed_out && res.exited && res.status == 2 &&
-	          strstr(res.output, "fatal error: all goroutines are asleep - "
-	                             "deadlock!") != NULL &&
-	          strstr(res.output, "goroutine 1 [chan receive") != NULL;
-	if (!ok) {
-		harness_describe("deadlock_recv", &res);
-		FAILF("main blocked forever in gort_chan_recv: want exit status "
-		      "2, Go's deadlock message and \"goroutine 1 [chan "
-		      "receive\" in the dump");
-	}
+	must_deadlock("recv", "chan receive", "gort_chan_recv");
 }
 
 static const struct harness_case cases[] = {

@@ -38,10 +38,7 @@ static void must_fire(const char *mode, const char *procs)
 	int64_t t0 = harness_now();
 	run_mode(mode, procs, 20);
 	double secs = (double)(harness_now() - t0) / 1e9;
-	bool ok = !res.timed_out && res.exited && res.status == 2 &&
-	          strstr(res.output, "fatal error: all goroutines are asleep - "
-	                             "deadlock!") != NULL &&
-	          strstr(res.output, "goroutine 1 [semacquire") != NULL &&
+	bool ok = harness_deadlocked(&res, "semacquire") &&
 	          strstr(res.output, "deadlock: main woke up") == NULL &&
 	          strstr(res.output, "deadlock: done") == NULL;
 	if (!ok) {

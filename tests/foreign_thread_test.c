@@ -7,12 +7,7 @@
  * wakes a waiting goroutine. Without a running runtime gort_go fails with
  * -1/EAGAIN and gort_goid() is 0.
  */
-#include "harness.h"
-
-#include <pthread.h>
-#include <stdatomic.h>
-
-#include "gort.h"
+#include "gort_util.h"
 
 #define THREADS 4
 #define PER_THREAD 2000
@@ -121,8 +116,7 @@ static void run_foreign(int procs)
 {
 	CHECK_EQ(gort_goid(), 0);
 	CHECK_ERRNO(gort_go(noop, NULL), EAGAIN);
-	gort_gomaxprocs(procs);
-	CHECK_EQ(gort_main(foreign_main, NULL), 0);
+	run_main(foreign_main, NULL, procs);
 	CHECK_EQ(gort_goid(), 0);
 	CHECK_ERRNO(gort_go(noop, NULL), EAGAIN);
 }
@@ -178,11 +172,7 @@ static int gate_main(void *arg)
 	return 0;
 }
 
-static void released_by_plain_thread(void)
-{
-	gort_gomaxprocs(1);
-	CHECK_EQ(gort_main(gate_main, NULL), 0);
-}
+MAIN_CASE(released_by_plain_thread, gate_main, 1)
 
 int main(void)
 {

@@ -12,20 +12,7 @@
  *    yield with gort_gosched and count loses no goroutine and no
  *    increment: the final counts are exact.
  */
-#include "harness.h"
-
-#include <pthread.h>
-#include <stdatomic.h>
-
-#include "gort.h"
-
-static void wait_only_main(void)
-{
-	int64_t deadline = gort_nanotime() + 10LL * 1000000000;
-	while (gort_numgoroutine() != 1 && gort_nanotime() < deadline)
-		gort_gosched();
-	CHECK_EQ(gort_numgoroutine(), 1);
-}
+#include "gort_util.h"
 
 /* ---------------------------------------------------------------------
  * Rendezvous: n goroutines that spin, without yielding, until all n have
@@ -225,11 +212,7 @@ static int load_main(void *arg)
 	return 0;
 }
 
-static void resize_under_load(void)
-{
-	gort_gomaxprocs(2);
-	CHECK_EQ(gort_main(load_main, NULL), 0);
-}
+MAIN_CASE(resize_under_load, load_main, 2)
 
 int main(void)
 {

@@ -15,31 +15,13 @@
  *  - waitgroup errors: NULL is EINVAL; a counter going negative is ERANGE
  *    and leaves the counter unchanged.
  */
-#include "harness.h"
+#include "gort_util.h"
 
 #include <sched.h>
-#include <stdatomic.h>
-
-#include "gort.h"
-
-static void wait_only_main(void)
-{
-	int64_t deadline = gort_nanotime() + 10LL * 1000000000;
-	while (gort_numgoroutine() != 1 && gort_nanotime() < deadline)
-		gort_gosched();
-	CHECK_EQ(gort_numgoroutine(), 1);
-}
 
 static void noop(void *arg)
 {
 	(void)arg;
-}
-
-/* run_main runs fn as the main goroutine at GOMAXPROCS procs. */
-static void run_main(int (*fn)(void *), int procs)
-{
-	gort_gomaxprocs(procs);
-	CHECK_EQ(gort_main(fn, NULL), 0);
 }
 
 /* ---------------------------------------------------------------------
@@ -74,7 +56,7 @@ static int goid_main(void *arg)
 static void goid(void)
 {
 	CHECK_EQ(gort_goid(), 0);
-	run_main(goid_main, 2);
+	run_main(goid_main, NULL, 2);
 	CHECK_EQ(gort_goid(), 0);
 }
 
@@ -149,10 +131,7 @@ static int gosched_main(void *arg)
 	return 0;
 }
 
-static void gosched(void)
-{
-	run_main(gosched_main, 1);
-}
+MAIN_CASE(gosched, gosched_main, 1)
 
 /* ---------------------------------------------------------------------
  * gort_goexit
@@ -206,8 +185,8 @@ static int goexit_main(void *arg)
 
 static void goexit(void)
 {
-	run_main(goexit_main, 1);
-	run_main(goexit_main, 2);
+	run_main(goexit_main, NULL, 1);
+	run_main(goexit_main, NULL, 2);
 }
 
 static atomic_int main_after_exit;
@@ -229,11 +208,9 @@ static int plain_main(void *arg)
 
 static void goexit_main_goroutine(void)
 {
-	gort_gomaxprocs(1);
-	CHECK_EQ(gort_main(goexit_in_main, NULL), 0);
+	run_main(goexit_in_main, NULL, 1);
 	CHECK_EQ(atomic_load(&main_after_exit), 0);
-	gort_gomaxprocs(2);
-	CHECK_EQ(gort_main(goexit_in_main, NULL), 0);
+	run_main(goexit_in_main, NULL, 2);
 	CHECK_EQ(atomic_load(&main_after_exit), 0);
 	CHECK_EQ(gort_main(plain_main, NULL), 78);
 }
@@ -312,10 +289,7 @@ static int attr_main(void *arg)
 	return 0;
 }
 
-static void go_attr(void)
-{
-	run_main(attr_main, 2);
-}
+MAIN_CASE(go_attr, attr_main, 2)
 
 static int stack_size_main(void *arg)
 {
@@ -339,10 +313,7 @@ static int stack_size_main(void *arg)
 	return 0;
 }
 
-static void set_stack_size(void)
-{
-	run_main(stack_size_main, 2);
-}
+MAIN_CASE(set_stack_size, stack_size_main, 2)
 
 /* ---------------------------------------------------------------------
  * gort_numcpu, gort_nanotime
@@ -389,7 +360,7 @@ static int nanotime_main(void *arg)
 static void nanotime(void)
 {
 	check_nanotime();
-	run_main(nanotime_main, 1);
+	run_main(nanotime_main, NULL, 1);
 }
 
 /* ---------------------------------------------------------------------
@@ -423,10 +394,7 @@ static int wg_errors_main(void *arg)
 	return 0;
 }
 
-static void wg_errors(void)
-{
-	run_main(wg_errors_main, 1);
-}
+MAIN_CASE(wg_errors, wg_errors_main, 1)
 
 int main(void)
 {

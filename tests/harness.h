@@ -8,11 +8,13 @@
  * runs atexit work while the process dies).
  *
  * Children: run_child_fn() forks and runs a function in the child;
- * run_child_prog() spawns a helper program from GORT_TEST_PROG_DIR. Both
- * capture the child's stderr, wait with a timeout (SIGKILL when it
- * passes) and return its exit status and output. run_case() runs one test
- * case in a forked child with a timeout, so that a hang is reported by
- * name instead of stalling the whole file.
+ * run_child_prog() spawns a helper program from GORT_TEST_PROG_DIR;
+ * run_self() runs this program again. All capture the child's stderr,
+ * wait with a timeout (SIGKILL when it passes) and return its exit status
+ * and output; harness_deadlocked() and must_deadlock() check a child for
+ * Go's deadlock report. run_case() runs one test case in a forked child
+ * with a timeout, so that a hang is reported by name instead of stalling
+ * the whole file.
  *
  * Scale: SCALE(n) is n in a normal build and n/10 (at least 1) when
  * GORT_TEST_SANITIZED is defined, because sanitizer builds run 5-20x
@@ -347,6 +349,29 @@ static inline void harness_prog_path(const char *name, char *buf,
 }
 
 /*
+ * harness_spawn spawns the NULL-ended argv (argv[0] is the program: a path
+ * with a slash, else looked up in PATH) with its stderr captured, and
+ * waits at most timeout_s seconds. res must be initialised.
+ */
+static inline void harness_spawn(char *const argv[], double timeout_s,
+                                 struct child_result *res)
+{
+	int fds[2];
+	if (pipe2(fds, O_CLOEXEC) != 0)
+		FAILF("pipe2: %s", strerror(errno));
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, fds[1], STDERR_FILENO);
+	pid_t pid;
+	int err = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(fds[1]);
+	if (err != 0)
+		FAILF("posix_spawn %s: %s", argv[0], strerror(err));
+	harness_collect(pid, fds[0], timeout_s, res);
+}
+
+/*
  * run_child_prog spawns helper program name with the NULL-ended argv
  * (argv[0] is overwritten with the program's path) and its stderr
  * captured, and waits at most timeout_s seconds.
@@ -374,19 +399,27 @@ static inline void run_child_prog(const char *name, char *argv[],
 	for (int i = 0; argv[i] && nfull < 63; i++)
 		full[nfull++] = argv[i];
 	full[nfull] = NULL;
-	int fds[2];
-	if (pipe2(fds, O_CLOEXEC) != 0)
-		FAILF("pipe2: %s", strerror(errno));
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, fds[1], STDERR_FILENO);
-	pid_t pid;
-	int err = posix_spawnp(&pid, full[0], &fa, NULL, full, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(fds[1]);
-	if (err != 0)
-		FAILF("posix_spawn %s: %s", path, strerror(err));
-	harness_collect(pid, fds[0], timeout_s, res);
+	harness_spawn(full, timeout_s, res);
+}
+
+/*
+ * run_self runs this program again with the NULL-ended argv (argv[0] is
+ * overwritten with its path) and its stderr captured, and waits at most
+ * timeout_s seconds: a fresh process, as a user's program is (a runtime
+ * in a child forked from a forked child is not, and ThreadSanitizer
+ * refuses new threads there).
+ */
+static inline void run_self(char *argv[], double timeout_s,
+                            struct child_result *res)
+{
+	harness_result_init(res);
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0)
+		FAILF("readlink /proc/self/exe: %s", strerror(errno));
+	self[n] = '\0';
+	argv[0] = self;
+	harness_spawn(argv, timeout_s, res);
 }
 
 /* Print what a child did, for failure messages. */
@@ -399,6 +432,43 @@ static inline void harness_describe(const char *what,
 		fprintf(stderr, "--- its stderr ---\n%s%s------------------\n",
 		        res->output,
 		        res->output[res->len - 1] == '\n' ? "" : "\n");
+}
+
+/*
+ * harness_deadlocked says whether a child ended as Go's deadlock does:
+ * exit status 2, "fatal error: all goroutines are asleep - deadlock!" and,
+ * in the goroutine dump, the main goroutine waiting for reason wait
+ * ("goroutine 1 [wait").
+ */
+static inline bool harness_deadlocked(const struct child_result *res,
+                                      const char *wait)
+{
+	char header[128];
+	snprintf(header, sizeof(header), "goroutine 1 [%s", wait);
+	return !res->timed_out && res->exited && res->status == 2 &&
+	       strstr(res->output, "fatal error: all goroutines are asleep - "
+	                           "deadlock!") != NULL &&
+	       strstr(res->output, header) != NULL;
+}
+
+/*
+ * must_deadlock runs this program again as "<self> --deadlock MODE" (its
+ * main() then runs a main goroutine that blocks forever) and fails unless
+ * it ends as Go's deadlock with the main goroutine waiting for reason wait;
+ * what says where main blocked, for the failure message.
+ */
+static inline void must_deadlock(const char *mode, const char *wait,
+                                 const char *what)
+{
+	static struct child_result res;
+	char *argv[] = {NULL, (char *)"--deadlock", (char *)mode, NULL};
+	run_self(argv, harness_timeout(10), &res);
+	if (!harness_deadlocked(&res, wait)) {
+		harness_describe(what, &res);
+		FAILF("main blocked forever in %s: want exit status 2, Go's "
+		      "deadlock message and \"goroutine 1 [%s\" in the dump",
+		      what, wait);
+	}
 }
 
 /* ---------------------------------------------------------------------

@@ -9,20 +9,7 @@
  *    abandoned: gort_main returns anyway, they never run again, and the
  *    next gort_main starts clean (only its main goroutine exists).
  */
-#include "harness.h"
-
-#include <pthread.h>
-#include <stdatomic.h>
-
-#include "gort.h"
-
-static void wait_only_main(void)
-{
-	int64_t deadline = gort_nanotime() + 10LL * 1000000000;
-	while (gort_numgoroutine() != 1 && gort_nanotime() < deadline)
-		gort_gosched();
-	CHECK_EQ(gort_numgoroutine(), 1);
-}
+#include "gort_util.h"
 
 /* ---------------------------------------------------------------------
  * Repeated runs.
@@ -41,7 +28,7 @@ static void count_one(void *arg)
 	gort_wg_done(&run_wg);
 }
 
-static int run_main(void *arg)
+static int counting_main(void *arg)
 {
 	int run = (int)(intptr_t)arg;
 	CHECK_EQ(gort_goid(), 1);
@@ -59,7 +46,7 @@ static void many_runs(void)
 	int procs[RUNS] = {1, 2, 1, 3, 2, 1};
 	for (int run = 0; run < RUNS; run++) {
 		gort_gomaxprocs(procs[run]);
-		CHECK_EQ(gort_main(run_main, (void *)(intptr_t)run), 1000 + run);
+		CHECK_EQ(gort_main(counting_main, (void *)(intptr_t)run), 1000 + run);
 		CHECK_EQ(atomic_load(&counted), (long)(run + 1) * PER_RUN);
 		CHECK_EQ(gort_goid(), 0);
 	}

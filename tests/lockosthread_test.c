@@ -22,14 +22,10 @@
  *    with nested locks): gort_main returns normally and can run again;
  *  - outside a goroutine both calls are no-ops.
  */
-#include "harness.h"
+#include "gort_util.h"
 
-#include <pthread.h>
 #include <sched.h>
-#include <stdatomic.h>
 #include <sys/syscall.h>
-
-#include "gort.h"
 
 static int tid(void)
 {
@@ -215,20 +211,17 @@ static int window_main(void *arg)
 
 static void locked_stays_procs1(void)
 {
-	gort_gomaxprocs(1);
-	CHECK_EQ(gort_main(window_main, (void *)locked_goroutine), 0);
+	run_main(window_main, (void *)locked_goroutine, 1);
 }
 
 static void locked_stays_procs2(void)
 {
-	gort_gomaxprocs(2);
-	CHECK_EQ(gort_main(window_main, (void *)locked_goroutine), 0);
+	run_main(window_main, (void *)locked_goroutine, 2);
 }
 
 static void nesting_counted(void)
 {
-	gort_gomaxprocs(2);
-	CHECK_EQ(gort_main(window_main, (void *)nesting_goroutine), 0);
+	run_main(window_main, (void *)nesting_goroutine, 2);
 }
 
 /* The goroutine that exited unlocked left its thread to the runtime. */
@@ -247,11 +240,7 @@ static int unlocked_exit_main(void *arg)
 	return 0;
 }
 
-static void unlocked_exit_keeps_thread(void)
-{
-	gort_gomaxprocs(2);
-	CHECK_EQ(gort_main(unlocked_exit_main, NULL), 0);
-}
+MAIN_CASE(unlocked_exit_keeps_thread, unlocked_exit_main, 2)
 
 /* ---------------------------------------------------------------------
  * Exiting while locked.
@@ -351,11 +340,7 @@ static int exit_main(void *arg)
 	return 0;
 }
 
-static void exit_while_locked_ends_thread(void)
-{
-	gort_gomaxprocs(2);
-	CHECK_EQ(gort_main(exit_main, NULL), 0);
-}
+MAIN_CASE(exit_while_locked_ends_thread, exit_main, 2)
 
 /* A goroutine exits locked to the main thread: the thread is parked. */
 static atomic_int m0_locker_tid;

@@ -10,19 +10,7 @@
  *    subtree size and the root the whole tree.
  * Both run at GOMAXPROCS 1 and 2.
  */
-#include "harness.h"
-
-#include <stdatomic.h>
-
-#include "gort.h"
-
-static void wait_only_main(void)
-{
-	int64_t deadline = gort_nanotime() + 10LL * 1000000000;
-	while (gort_numgoroutine() != 1 && gort_nanotime() < deadline)
-		gort_gosched();
-	CHECK_EQ(gort_numgoroutine(), 1);
-}
+#include "gort_util.h"
 
 /* ---------------------------------------------------------------------
  * Chain
@@ -79,8 +67,7 @@ static void run_chain(int procs)
 	chain_wg = calloc((size_t)chain_len, sizeof(*chain_wg));
 	finish_order = calloc((size_t)chain_len, sizeof(*finish_order));
 	CHECK(chain_wg != NULL && finish_order != NULL);
-	gort_gomaxprocs(procs);
-	CHECK_EQ(gort_main(chain_main, NULL), 0);
+	run_main(chain_main, NULL, procs);
 	free(chain_wg);
 	free(finish_order);
 }
@@ -172,8 +159,7 @@ static int tree_main(void *arg)
 static void run_tree(int procs)
 {
 	tree_levels = HARNESS_SANITIZED ? 4 : 5;
-	gort_gomaxprocs(procs);
-	CHECK_EQ(gort_main(tree_main, NULL), 0);
+	run_main(tree_main, NULL, procs);
 }
 
 static void tree_procs1(void)

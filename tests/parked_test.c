@@ -6,11 +6,7 @@
  * one gort_wg_done and waits until every goroutine has exited; then only
  * main is left. It runs at the default GOMAXPROCS and at 1.
  */
-#include "harness.h"
-
-#include <stdatomic.h>
-
-#include "gort.h"
+#include "gort_util.h"
 
 static long total;
 static atomic_long started;
@@ -41,14 +37,6 @@ static void spawn_all(void)
 			      "may need more than vm.max_map_count mappings)",
 			      i, total, strerror(errno));
 	}
-}
-
-static void wait_only_main(void)
-{
-	int64_t deadline = gort_nanotime() + 10LL * 1000000000;
-	while (gort_numgoroutine() != 1 && gort_nanotime() < deadline)
-		gort_gosched();
-	CHECK_EQ(gort_numgoroutine(), 1);
 }
 
 static int parked_main(void *arg)

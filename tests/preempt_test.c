@@ -27,11 +27,7 @@
  * Sanitizer builds have no signal preemption: the cases that need it are
  * skipped there; the asyncpreemptoff and cooperative cases still run.
  */
-#include "harness.h"
-
-#include <stdatomic.h>
-
-#include "gort.h"
+#include "gort_util.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -154,8 +150,7 @@ static int asyncoff_main(void *arg)
 static void asyncpreemptoff_not_preempted(void)
 {
 	CHECK_EQ(setenv("GODEBUG", "asyncpreemptoff=1", 1), 0);
-	gort_gomaxprocs(1);
-	CHECK_EQ(gort_main(asyncoff_main, NULL), 0);
+	run_main(asyncoff_main, NULL, 1);
 }
 
 /* ---------------------------------------------------------------------
@@ -207,26 +202,36 @@ struct marks {
 		}                                                            \
 	} while (0)
 
+/* The loop of every kernel: n rounds (i) of its call-free body, noting
+ * every MARK_EVERY rounds (MARK) what happened meanwhile; the counts go
+ * to mk. */
+#define KERNEL_LOOP(n, me, mk, ...)                                          \
+	do {                                                                 \
+		long seen_ = 0, moved_ = 0;                                  \
+		uintptr_t tp0_ = thread_pointer();                           \
+		for (long i = 0; i < (n); i++) {                             \
+			__VA_ARGS__                                          \
+			if ((i & (MARK_EVERY - 1)) == 0)                     \
+				MARK(me, seen_, tp0_, moved_);               \
+		}                                                            \
+		(mk)->seen = seen_;                                          \
+		(mk)->moved = moved_;                                        \
+	} while (0)
+
 __attribute__((noinline)) static void k_double(long n, int me,
                                                struct result *r, struct marks *mk)
 {
 	double x0 = 1.0, x1 = 2.0, x2 = 3.0, x3 = 4.0, x4 = 5.0, x5 = 6.0;
-	long s = 0, mv = 0;
-	uintptr_t tp = thread_pointer();
-	for (long i = 0; i < n; i++) {
+	KERNEL_LOOP(n, me, mk,
 		x0 = x0 * 1.0000001 + 0.5;
 		x1 = x1 * 0.9999999 + 0.25;
 		x2 = x2 * 1.0000002 - 0.125;
 		x3 = x3 * 0.9999998 + x0 * 1e-9;
 		x4 = x4 + x1 * 1e-7 - x2 * 1e-8;
 		x5 = x5 * 0.5 + x3 * 0.5 + 1.0;
-		if ((i & (MARK_EVERY - 1)) == 0)
-			MARK(me, s, tp, mv);
-	}
+	);
 	double out[6] = {x0, x1, x2, x3, x4, x5};
 	memcpy(r->w, out, sizeof out);
-	mk->seen = s;
-	mk->moved = mv;
 }
 
 __attribute__((noinline)) static void k_int(long n, int me,
@@ -234,9 +239,7 @@ __attribute__((noinline)) static void k_int(long n, int me,
 {
 	uint64_t a = 0x9e3779b97f4a7c15ull, b = 1, c = 2, d = 3, e = 5, f = 8;
 	uint64_t g = 13, h = 21;
-	long s = 0, mv = 0;
-	uintptr_t tp = thread_pointer();
-	for (long i = 0; i < n; i++) {
+	KERNEL_LOOP(n, me, mk,
 		a ^= a << 13;
 		a ^= a >> 7;
 		a ^= a << 17;
@@ -247,13 +250,9 @@ __attribute__((noinline)) static void k_int(long n, int me,
 		f ^= e + (uint64_t)i;
 		g = g * 31 + f;
 		h -= g ^ a;
-		if ((i & (MARK_EVERY - 1)) == 0)
-			MARK(me, s, tp, mv);
-	}
+	);
 	uint64_t out[8] = {a, b, c, d, e, f, g, h};
 	memcpy(r->w, out, sizeof out);
-	mk->seen = s;
-	mk->moved = mv;
 }
 
 #if defined(__x86_64__)
@@ -265,22 +264,16 @@ __attribute__((noinline)) static void k_simd_d(long n, int me,
 	const __m128d k0 = _mm_set_pd(1.0000001, 0.9999999);
 	const __m128d k1 = _mm_set_pd(0.5, 0.25);
 	const __m128d k2 = _mm_set_pd(1e-9, 1e-8);
-	long s = 0, mv = 0;
-	uintptr_t tp = thread_pointer();
-	for (long i = 0; i < n; i++) {
+	KERNEL_LOOP(n, me, mk,
 		v0 = _mm_add_pd(_mm_mul_pd(v0, k0), k1);
 		v1 = _mm_sub_pd(_mm_mul_pd(v1, k0), k1);
 		v2 = _mm_add_pd(_mm_mul_pd(v2, k0), _mm_mul_pd(v0, k2));
 		v3 = _mm_add_pd(_mm_mul_pd(v3, k1), _mm_add_pd(v1, v2));
-		if ((i & (MARK_EVERY - 1)) == 0)
-			MARK(me, s, tp, mv);
-	}
+	);
 	_mm_storeu_pd((double *)&r->w[0], v0);
 	_mm_storeu_pd((double *)&r->w[2], v1);
 	_mm_storeu_pd((double *)&r->w[4], v2);
 	_mm_storeu_pd((double *)&r->w[6], v3);
-	mk->seen = s;
-	mk->moved = mv;
 }
 
 __attribute__((noinline)) static void k_simd_i(long n, int me,
@@ -291,23 +284,17 @@ __attribute__((noinline)) static void k_simd_i(long n, int me,
 	__m128i v3 = _mm_set_epi32(13, 14, 15, 16);
 	const __m128i k = _mm_set_epi32(0x9e3779b9, 0x7f4a7c15, 0x85ebca6b,
 	                                0xc2b2ae35);
-	long s = 0, mv = 0;
-	uintptr_t tp = thread_pointer();
-	for (long i = 0; i < n; i++) {
+	KERNEL_LOOP(n, me, mk,
 		v0 = _mm_add_epi32(v0, k);
 		v0 = _mm_xor_si128(v0, _mm_slli_epi32(v0, 3));
 		v1 = _mm_add_epi64(v1, _mm_srli_epi64(v0, 7));
 		v2 = _mm_xor_si128(v2, _mm_shuffle_epi32(v1, 0x1b));
 		v3 = _mm_sub_epi16(v3, _mm_or_si128(v2, v0));
-		if ((i & (MARK_EVERY - 1)) == 0)
-			MARK(me, s, tp, mv);
-	}
+	);
 	_mm_storeu_si128((__m128i *)&r->w[0], v0);
 	_mm_storeu_si128((__m128i *)&r->w[2], v1);
 	_mm_storeu_si128((__m128i *)&r->w[4], v2);
 	_mm_storeu_si128((__m128i *)&r->w[6], v3);
-	mk->seen = s;
-	mk->moved = mv;
 }
 
 /* 256- and 512-bit kernels: their upper lanes are saved only by the
@@ -319,22 +306,16 @@ __attribute__((noinline, target("avx2"))) static void k_avx2(long n, int me,
 	__m256d v2 = _mm256_set_pd(9, 10, 11, 12), v3 = _mm256_set_pd(13, 14, 15, 16);
 	const __m256d k0 = _mm256_set_pd(1.0000001, 0.9999999, 1.0000002, 0.9999998);
 	const __m256d k1 = _mm256_set_pd(0.5, 0.25, 0.125, 0.0625);
-	long s = 0, mv = 0;
-	uintptr_t tp = thread_pointer();
-	for (long i = 0; i < n; i++) {
+	KERNEL_LOOP(n, me, mk,
 		v0 = _mm256_add_pd(_mm256_mul_pd(v0, k0), k1);
 		v1 = _mm256_sub_pd(_mm256_mul_pd(v1, k0), k1);
 		v2 = _mm256_add_pd(_mm256_mul_pd(v2, k1), _mm256_mul_pd(v0, k1));
 		v3 = _mm256_add_pd(_mm256_mul_pd(v3, k1), _mm256_add_pd(v1, v2));
-		if ((i & (MARK_EVERY - 1)) == 0)
-			MARK(me, s, tp, mv);
-	}
+	);
 	__m256i a = _mm256_xor_si256(_mm256_castpd_si256(v0), _mm256_castpd_si256(v2));
 	__m256i b = _mm256_xor_si256(_mm256_castpd_si256(v1), _mm256_castpd_si256(v3));
 	_mm256_storeu_si256((__m256i *)&r->w[0], a);
 	_mm256_storeu_si256((__m256i *)&r->w[4], b);
-	mk->seen = s;
-	mk->moved = mv;
 }
 
 __attribute__((noinline, target("avx512f"))) static void k_avx512(long n, int me,
@@ -346,22 +327,16 @@ __attribute__((noinline, target("avx512f"))) static void k_avx512(long n, int me
 	const __m512d k0 = _mm512_set_pd(1.0000001, 0.9999999, 1.0000002, 0.9999998,
 	                                 1.0000003, 0.9999997, 1.0000004, 0.9999996);
 	const __m512d k1 = _mm512_set1_pd(0.5);
-	long s = 0, mv = 0;
-	uintptr_t tp = thread_pointer();
-	for (long i = 0; i < n; i++) {
+	KERNEL_LOOP(n, me, mk,
 		v0 = _mm512_add_pd(_mm512_mul_pd(v0, k0), k1);
 		v1 = _mm512_sub_pd(_mm512_mul_pd(v1, k0), k1);
 		v2 = _mm512_add_pd(_mm512_mul_pd(v2, k1), _mm512_mul_pd(v0, k1));
 		v3 = _mm512_add_pd(_mm512_mul_pd(v3, k1), _mm512_add_pd(v1, v2));
-		if ((i & (MARK_EVERY - 1)) == 0)
-			MARK(me, s, tp, mv);
-	}
+	);
 	__m512i a = _mm512_xor_si512(_mm512_castpd_si512(v0), _mm512_castpd_si512(v1));
 	a = _mm512_xor_si512(a, _mm512_castpd_si512(v2));
 	a = _mm512_xor_si512(a, _mm512_castpd_si512(v3));
 	_mm512_storeu_si512((void *)&r->w[0], a);
-	mk->seen = s;
-	mk->moved = mv;
 }
 #elif defined(__aarch64__)
 __attribute__((noinline)) static void k_simd_d(long n, int me,
@@ -373,22 +348,16 @@ __attribute__((noinline)) static void k_simd_d(long n, int me,
 	float64x2_t v2 = vld1q_f64(init + 4), v3 = vld1q_f64(init + 6);
 	const float64x2_t k0 = vld1q_f64(kk), k1 = vld1q_f64(kk + 2);
 	const float64x2_t k2 = vld1q_f64(kk + 4);
-	long s = 0, mv = 0;
-	uintptr_t tp = thread_pointer();
-	for (long i = 0; i < n; i++) {
+	KERNEL_LOOP(n, me, mk,
 		v0 = vaddq_f64(vmulq_f64(v0, k0), k1);
 		v1 = vsubq_f64(vmulq_f64(v1, k0), k1);
 		v2 = vaddq_f64(vmulq_f64(v2, k0), vmulq_f64(v0, k2));
 		v3 = vaddq_f64(vmulq_f64(v3, k1), vaddq_f64(v1, v2));
-		if ((i & (MARK_EVERY - 1)) == 0)
-			MARK(me, s, tp, mv);
-	}
+	);
 	vst1q_f64((double *)&r->w[0], v0);
 	vst1q_f64((double *)&r->w[2], v1);
 	vst1q_f64((double *)&r->w[4], v2);
 	vst1q_f64((double *)&r->w[6], v3);
-	mk->seen = s;
-	mk->moved = mv;
 }
 
 __attribute__((noinline)) static void k_simd_i(long n, int me,
@@ -400,9 +369,7 @@ __attribute__((noinline)) static void k_simd_i(long n, int me,
 	uint32x4_t v0 = vld1q_u32(init), v1 = vld1q_u32(init + 4);
 	uint32x4_t v2 = vld1q_u32(init + 8), v3 = vld1q_u32(init + 12);
 	const uint32x4_t k = vld1q_u32(kk);
-	long s = 0, mv = 0;
-	uintptr_t tp = thread_pointer();
-	for (long i = 0; i < n; i++) {
+	KERNEL_LOOP(n, me, mk,
 		v0 = vaddq_u32(v0, k);
 		v0 = veorq_u32(v0, vshlq_n_u32(v0, 3));
 		v1 = vreinterpretq_u32_u64(vaddq_u64(vreinterpretq_u64_u32(v1),
@@ -410,15 +377,11 @@ __attribute__((noinline)) static void k_simd_i(long n, int me,
 		v2 = veorq_u32(v2, vrev64q_u32(v1));
 		v3 = vreinterpretq_u32_u16(vsubq_u16(vreinterpretq_u16_u32(v3),
 		        vreinterpretq_u16_u32(vorrq_u32(v2, v0))));
-		if ((i & (MARK_EVERY - 1)) == 0)
-			MARK(me, s, tp, mv);
-	}
+	);
 	vst1q_u32((uint32_t *)&r->w[0], v0);
 	vst1q_u32((uint32_t *)&r->w[2], v1);
 	vst1q_u32((uint32_t *)&r->w[4], v2);
 	vst1q_u32((uint32_t *)&r->w[6], v3);
-	mk->seen = s;
-	mk->moved = mv;
 }
 #endif
 
@@ -645,11 +608,7 @@ static int libc_main(void *arg)
 	return 0;
 }
 
-static void malloc_snprintf_no_deadlock(void)
-{
-	gort_gomaxprocs(1);
-	CHECK_EQ(gort_main(libc_main, NULL), 0);
-}
+MAIN_CASE(malloc_snprintf_no_deadlock, libc_main, 1)
 
 /* ---------------------------------------------------------------------
  * gort_preempt_off / gort_preempt_on.
@@ -725,8 +684,7 @@ static void preempt_off_region(void)
 {
 	if (!need_signals("preempt_off_region"))
 		return;
-	gort_gomaxprocs(1);
-	CHECK_EQ(gort_main(off_main, NULL), 0);
+	run_main(off_main, NULL, 1);
 	if (off_first_interleave_ns < 0)
 		printf("     region: the other goroutine never ran in 50 ms\n");
 	else
@@ -813,8 +771,7 @@ static int coop_main(void *arg)
 static void cooperative_runtime_calls(void)
 {
 	CHECK_EQ(setenv("GODEBUG", "asyncpreemptoff=1", 1), 0);
-	gort_gomaxprocs(1);
-	CHECK_EQ(gort_main(coop_main, NULL), 0);
+	run_main(coop_main, NULL, 1);
 	printf("     %ld goroutines spawned before main stopped the spinner\n",
 	       atomic_load(&coop_spawned));
 }

@@ -21,11 +21,7 @@
  * queue (debug builds may shrink it) is matched against the same rules
  * with that size and reported.
  */
-#include "harness.h"
-
-#include <stdatomic.h>
-
-#include "gort.h"
+#include "gort_util.h"
 
 #define MAX_SPAWN 300
 #define GO_RUNQ 256
@@ -286,11 +282,7 @@ static int order_main(void *arg)
 	return 0;
 }
 
-static void run_order_at_one_p(void)
-{
-	gort_gomaxprocs(1);
-	CHECK_EQ(gort_main(order_main, NULL), 0);
-}
+MAIN_CASE(run_order_at_one_p, order_main, 1)
 
 /* The model itself, against the facts measured on Go 1.19. */
 static void model_facts(void)

@@ -44,65 +44,7 @@
  *  - a main goroutine in a select that can never run is Go's deadlock:
  *    "fatal error: all goroutines are asleep - deadlock!", status 2.
  */
-#include "harness.h"
-
-#include <pthread.h>
-#include <stdatomic.h>
-
-#include "gort.h"
-
-#define MS 1000000LL
-
-/* errno is read and written through volatile function pointers: glibc
- * declares __errno_location const, so a compiler may reuse errno's
- * address across a call, and a goroutine may come back from a blocking
- * call on another thread, whose errno is elsewhere. */
-static int read_errno_fn(void)
-{
-	return errno;
-}
-
-static void write_errno_fn(int e)
-{
-	errno = e;
-}
-
-static int (*volatile read_errno)(void) = read_errno_fn;
-static void (*volatile write_errno)(int) = write_errno_fn;
-
-/* CHECK_ERRNO through those: call must return -1 with errno err. */
-#define CHECK_FAILS(call, err)                                           \
-	do {                                                             \
-		write_errno(0);                                          \
-		long long r_ = (long long)(call);                        \
-		int e_ = read_errno();                                   \
-		if (r_ != -1 || e_ != (err))                             \
-			harness_fail_errno(__FILE__, __LINE__, #call, r_, \
-			                   e_, (err));                   \
-	} while (0)
-
-static void run_main(int (*fn)(void *), void *arg, int procs)
-{
-	gort_gomaxprocs(procs);
-	CHECK_EQ(gort_main(fn, arg), 0);
-}
-
-/* Wait (in a goroutine) until *flag reaches at least want; fail after 10 s. */
-static void wait_flag(atomic_int *flag, int want)
-{
-	int64_t deadline = gort_nanotime() + (int64_t)(harness_timeout(10) * 1e9);
-	while (atomic_load(flag) < want) {
-		if (gort_nanotime() > deadline)
-			FAILF("waited 10 s for a goroutine to reach state %d", want);
-		gort_sleep(50000);
-	}
-}
-
-/* Give goroutines that are about to park time to do so. */
-static void settle(void)
-{
-	gort_sleep(20 * MS);
-}
+#include "gort_util.h"
 
 static gort_case rcase(gort_chan *c, void *elem)
 {
@@ -112,86 +54,6 @@ static gort_case rcase(gort_chan *c, void *elem)
 static gort_case scase(gort_chan *c, void *elem)
 {
 	return (gort_case){.chan = c, .dir = GORT_SEND, .elem = elem};
-}
-
-static gort_chan *make_chan(size_t elem, size_t cap)
-{
-	gort_chan *c = gort_chan_make(elem, cap);
-	CHECK(c != NULL);
-	return c;
-}
-
-/* Goroutines that use a channel call done on this when they no longer
- * do, before the channel is freed. */
-static gort_waitgroup helpers_wg;
-
-static void start_helper(void (*fn)(void *), void *arg)
-{
-	CHECK_EQ(gort_wg_add(&helpers_wg, 1), 0);
-	CHECK(gort_go(fn, arg) > 0);
-}
-
-/* ---------------------------------------------------------------------
- * A peer goroutine: one blocking send or receive of an int, or one
- * blocking select. state: 0 created, 1 about to block, 2 returned.
- * ------------------------------------------------------------------- */
-
-struct peer {
-	gort_chan *c;
-	int val;
-	int rc;
-	atomic_int state;
-	/* for select peers */
-	gort_case cases[4];
-	int n;
-	int vals[4];
-};
-
-static void peer_send(void *arg)
-{
-	struct peer *p = arg;
-	atomic_store(&p->state, 1);
-	p->rc = gort_chan_send(p->c, &p->val);
-	atomic_store(&p->state, 2);
-	gort_wg_done(&helpers_wg);
-}
-
-static void peer_recv(void *arg)
-{
-	struct peer *p = arg;
-	atomic_store(&p->state, 1);
-	p->rc = gort_chan_recv(p->c, &p->val);
-	atomic_store(&p->state, 2);
-	gort_wg_done(&helpers_wg);
-}
-
-static void peer_select(void *arg)
-{
-	struct peer *p = arg;
-	atomic_store(&p->state, 1);
-	p->rc = gort_select(p->cases, p->n, true);
-	atomic_store(&p->state, 2);
-	gort_wg_done(&helpers_wg);
-}
-
-static void start_peer(void (*fn)(void *), struct peer *p, gort_chan *c,
-                       int val)
-{
-	p->c = c;
-	p->val = val;
-	p->rc = -2;
-	atomic_store(&p->state, 0);
-	start_helper(fn, p);
-}
-
-/* Start fn(p) and return once it is parked. */
-static void park_peer(void (*fn)(void *), struct peer *p, gort_chan *c,
-                      int val)
-{
-	start_peer(fn, p, c, val);
-	wait_flag(&p->state, 1);
-	settle();
-	CHECK_EQ(atomic_load(&p->state), 1); /* still blocked */
 }
 
 /* ---------------------------------------------------------------------
@@ -226,10 +88,7 @@ static int default_main(void *arg)
 	return 0;
 }
 
-static void nonblocking_default(void)
-{
-	run_main(default_main, NULL, 2);
-}
+MAIN_CASE(nonblocking_default, default_main, 2)
 
 /* ---------------------------------------------------------------------
  * Ready cases
@@ -327,10 +186,7 @@ static int ready_main(void *arg)
 	return 0;
 }
 
-static void ready_cases(void)
-{
-	run_main(ready_main, NULL, 1);
-}
+MAIN_CASE(ready_cases, ready_main, 1)
 
 /* ---------------------------------------------------------------------
  * NULL channels
@@ -356,10 +212,7 @@ static int null_main(void *arg)
 	return 0;
 }
 
-static void null_cases(void)
-{
-	run_main(null_main, NULL, 2);
-}
+MAIN_CASE(null_cases, null_main, 2)
 
 static atomic_int null_returned;
 static gort_case null_only[3];
@@ -390,10 +243,7 @@ static int null_blocks_main(void *arg)
 	return 0;
 }
 
-static void null_only_blocks(void)
-{
-	run_main(null_blocks_main, NULL, 2);
-}
+MAIN_CASE(null_only_blocks, null_blocks_main, 2)
 
 /* ---------------------------------------------------------------------
  * Bad input
@@ -441,10 +291,7 @@ static int bad_main(void *arg)
 	return 0;
 }
 
-static void bad_input(void)
-{
-	run_main(bad_main, NULL, 1);
-}
+MAIN_CASE(bad_input, bad_main, 1)
 
 /* ---------------------------------------------------------------------
  * GORT_SELECT_MAX cases
@@ -509,10 +356,7 @@ static int max_main(void *arg)
 	return 0;
 }
 
-static void select_max(void)
-{
-	run_main(max_main, NULL, 2);
-}
+MAIN_CASE(select_max, max_main, 2)
 
 /* ---------------------------------------------------------------------
  * A send and a receive case on the same channel
@@ -641,15 +485,8 @@ static int same_main(void *arg)
 	return 0;
 }
 
-static void same_channel_procs1(void)
-{
-	run_main(same_main, NULL, 1);
-}
-
-static void same_channel_procs2(void)
-{
-	run_main(same_main, NULL, 2);
-}
+MAIN_CASE(same_channel_procs1, same_main, 1)
+MAIN_CASE(same_channel_procs2, same_main, 2)
 
 /* ---------------------------------------------------------------------
  * Close while selects are parked
@@ -757,15 +594,8 @@ static int close_main(void *arg)
 	return 0;
 }
 
-static void close_wakes_selects_procs1(void)
-{
-	run_main(close_main, NULL, 1);
-}
-
-static void close_wakes_selects_procs2(void)
-{
-	run_main(close_main, NULL, 2);
-}
+MAIN_CASE(close_wakes_selects_procs1, close_main, 1)
+MAIN_CASE(close_wakes_selects_procs2, close_main, 2)
 
 /* ---------------------------------------------------------------------
  * One winner
@@ -829,15 +659,8 @@ static int winner_main(void *arg)
 	return 0;
 }
 
-static void one_winner_procs2(void)
-{
-	run_main(winner_main, NULL, 2);
-}
-
-static void one_winner_procs4(void)
-{
-	run_main(winner_main, NULL, 4);
-}
+MAIN_CASE(one_winner_procs2, winner_main, 2)
+MAIN_CASE(one_winner_procs4, winner_main, 4)
 
 /* ---------------------------------------------------------------------
  * Fairness
@@ -940,10 +763,7 @@ static int fair_main(void *arg)
 	return 0;
 }
 
-static void fairness(void)
-{
-	run_main(fair_main, NULL, 1);
-}
+MAIN_CASE(fairness, fair_main, 1)
 
 /* ---------------------------------------------------------------------
  * No value lost or delivered twice
@@ -1064,20 +884,9 @@ static int no_loss_main(void *arg)
 	return 0;
 }
 
-static void no_loss_procs1(void)
-{
-	run_main(no_loss_main, NULL, 1);
-}
-
-static void no_loss_procs2(void)
-{
-	run_main(no_loss_main, NULL, 2);
-}
-
-static void no_loss_procs4(void)
-{
-	run_main(no_loss_main, NULL, 4);
-}
+MAIN_CASE(no_loss_procs1, no_loss_main, 1)
+MAIN_CASE(no_loss_procs2, no_loss_main, 2)
+MAIN_CASE(no_loss_procs4, no_loss_main, 4)
 
 /* ---------------------------------------------------------------------
  * Large elements
@@ -1153,10 +962,7 @@ static int big_main(void *arg)
 	return 0;
 }
 
-static void large_elems(void)
-{
-	run_main(big_main, NULL, 2);
-}
+MAIN_CASE(large_elems, big_main, 2)
 
 /* ---------------------------------------------------------------------
  * A plain thread
@@ -1212,10 +1018,7 @@ static int plain_main(void *arg)
 	CHECK_EQ(atomic_load(&x.stage), 2);
 	CHECK_EQ(gort_chan_close(x.a), 0);
 	wait_flag(&x.stage, 3);
-	gort_entersyscall_block();
-	int rc = pthread_join(th, NULL);
-	gort_exitsyscall();
-	CHECK_EQ(rc, 0);
+	join_thread(th);
 	CHECK_EQ(x.rc1, 1);
 	CHECK_EQ(x.got1, 21);
 	CHECK_EQ(x.rc2, 0);
@@ -1227,10 +1030,7 @@ static int plain_main(void *arg)
 	return 0;
 }
 
-static void plain_thread(void)
-{
-	run_main(plain_main, NULL, 2);
-}
+MAIN_CASE(plain_thread, plain_main, 2)
 
 /* ---------------------------------------------------------------------
  * A timer channel as a timeout
@@ -1297,10 +1097,7 @@ static int timeout_main(void *arg)
 	return 0;
 }
 
-static void timer_timeout(void)
-{
-	run_main(timeout_main, NULL, 2);
-}
+MAIN_CASE(timer_timeout, timeout_main, 2)
 
 /* ---------------------------------------------------------------------
  * Deadlock: main in a select that can never run
@@ -1323,55 +1120,15 @@ static int dead_main(void *arg)
 	return 1;
 }
 
-/* Run this program again as "<self> --deadlock MODE", a fresh process
- * as a user's program is (a runtime in a child forked from a forked
- * child is not, and ThreadSanitizer refuses new threads there), with its
- * stderr captured. */
-static void run_self(const char *mode, double timeout_s,
-                     struct child_result *res)
-{
-	harness_result_init(res);
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-	CHECK(n > 0);
-	self[n] = '\0';
-	char *argv[] = {self, (char *)"--deadlock", (char *)mode, NULL};
-	int fds[2];
-	CHECK_EQ(pipe2(fds, O_CLOEXEC), 0);
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, fds[1], STDERR_FILENO);
-	pid_t pid;
-	int err = posix_spawn(&pid, self, &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(fds[1]);
-	if (err != 0)
-		FAILF("posix_spawn %s: %s", self, strerror(err));
-	harness_collect(pid, fds[0], timeout_s, res);
-}
-
-
 static void deadlock_select(void)
 {
 	if (harness_emulated()) {
 		SKIP("deadlock_select", "no deadlock detection under the emulator");
 		return;
 	}
-	static struct child_result res;
-	for (int mode = 0; mode < 2; mode++) {
-		run_self(mode ? "chan" : "null", harness_timeout(10), &res);
-		bool ok = !res.timed_out && res.exited && res.status == 2 &&
-		          strstr(res.output, "fatal error: all goroutines are "
-		                             "asleep - deadlock!") != NULL &&
-		          strstr(res.output, "goroutine 1 [select") != NULL;
-		if (!ok) {
-			harness_describe("deadlock_select", &res);
-			FAILF("main blocked forever in gort_select (%s): want exit "
-			      "status 2, Go's deadlock message and \"goroutine 1 "
-			      "[select\" in the dump",
-			      mode ? "a case on a channel nobody uses" : "NULL cases");
-		}
-	}
+	must_deadlock("null", "select", "gort_select (NULL cases)");
+	must_deadlock("chan", "select",
+	              "gort_select (a case on a channel nobody uses)");
 }
 
 static const struct harness_case cases[] = {

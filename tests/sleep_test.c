@@ -23,14 +23,7 @@
  *    another goroutine while main waits, wakes on time: less than 50 ms
  *    late (200 ms in sanitizer builds).
  */
-#include "harness.h"
-
-#include <pthread.h>
-#include <stdatomic.h>
-
-#include "gort.h"
-
-#define MS 1000000LL
+#include "gort_util.h"
 
 /* ---------------------------------------------------------------------
  * Many sleepers of varied durations.
@@ -95,8 +88,7 @@ static void run_many(int procs)
 	many_slept = calloc(MANY, sizeof *many_slept);
 	many_wakes = calloc(MANY, sizeof *many_wakes);
 	CHECK(many_slept != NULL && many_wakes != NULL);
-	gort_gomaxprocs(procs);
-	CHECK_EQ(gort_main(many_main, NULL), 0);
+	run_main(many_main, NULL, procs);
 	free(many_slept);
 	free(many_wakes);
 }
@@ -117,31 +109,20 @@ static void many_sleepers_procs4(void)
 
 #define NAP_MS 100
 
-static atomic_long counter;
-static atomic_bool counter_stop;
 static long counted_during;
 static int64_t nap_slept;
 static gort_waitgroup nap_wg;
-
-static void counter_loop(void *arg)
-{
-	(void)arg;
-	while (!atomic_load(&counter_stop)) {
-		atomic_fetch_add(&counter, 1);
-		gort_gosched();
-	}
-	gort_wg_done(&nap_wg);
-}
+static struct yielder counter = {.wg = &nap_wg};
 
 static void napper(void *arg)
 {
 	(void)arg;
-	long before = atomic_load(&counter);
+	long before = atomic_load(&counter.count);
 	int64_t t0 = gort_nanotime();
 	gort_sleep(NAP_MS * MS);
 	nap_slept = gort_nanotime() - t0;
-	counted_during = atomic_load(&counter) - before;
-	atomic_store(&counter_stop, true);
+	counted_during = atomic_load(&counter.count) - before;
+	atomic_store(&counter.stop, true);
 	gort_wg_done(&nap_wg);
 }
 
@@ -150,7 +131,7 @@ static int nap_main(void *arg)
 	(void)arg;
 	CHECK_EQ(gort_gomaxprocs(0), 1);
 	CHECK_EQ(gort_wg_add(&nap_wg, 2), 0);
-	CHECK(gort_go(counter_loop, NULL) > 1);
+	CHECK(gort_go(yield_loop, &counter) > 1);
 	CHECK(gort_go(napper, NULL) > 1);
 	CHECK_EQ(gort_wg_wait(&nap_wg), 0);
 	return 0;
@@ -158,8 +139,7 @@ static int nap_main(void *arg)
 
 static void sleeper_does_not_block(void)
 {
-	gort_gomaxprocs(1);
-	CHECK_EQ(gort_main(nap_main, NULL), 0);
+	run_main(nap_main, NULL, 1);
 	double late_ms = (double)(nap_slept - NAP_MS * MS) / 1e6;
 	printf("     counter iterations during the %d ms sleep: %ld; the "
 	       "sleeper woke %.3f ms late\n", NAP_MS, counted_during, late_ms);
@@ -206,8 +186,7 @@ static void zero_and_negative(void)
 {
 	/* A thread that is not a goroutine: no runtime at all yet. */
 	int64_t outside = zero_calls_ns();
-	gort_gomaxprocs(2);
-	CHECK_EQ(gort_main(zero_main, NULL), 0);
+	run_main(zero_main, NULL, 2);
 	printf("     %d calls with d <= 0: %.3f ms in a goroutine, %.3f ms "
 	       "outside\n", ZERO_CALLS, (double)zero_in_goroutine / 1e6,
 	       (double)outside / 1e6);
@@ -229,9 +208,8 @@ static void zero_and_negative(void)
 
 #define THREAD_NAP_MS 50
 
-static atomic_long outside_counter;
-static atomic_bool outside_stop;
 static gort_waitgroup outside_wg;
+static struct yielder outside_counter = {.wg = &outside_wg};
 
 struct thread_nap {
 	int64_t goid;
@@ -243,38 +221,23 @@ static void *thread_napper(void *arg)
 {
 	struct thread_nap *tn = arg;
 	tn->goid = gort_goid();
-	long before = atomic_load(&outside_counter);
+	long before = atomic_load(&outside_counter.count);
 	int64_t t0 = gort_nanotime();
 	gort_sleep(THREAD_NAP_MS * MS);
 	tn->slept = gort_nanotime() - t0;
-	tn->counted = atomic_load(&outside_counter) - before;
+	tn->counted = atomic_load(&outside_counter.count) - before;
 	return NULL;
-}
-
-static void outside_count(void *arg)
-{
-	(void)arg;
-	while (!atomic_load(&outside_stop)) {
-		atomic_fetch_add(&outside_counter, 1);
-		gort_gosched();
-	}
-	gort_wg_done(&outside_wg);
 }
 
 static int outside_main(void *arg)
 {
 	struct thread_nap *tn = arg;
 	CHECK_EQ(gort_wg_add(&outside_wg, 1), 0);
-	CHECK(gort_go(outside_count, NULL) > 1);
+	CHECK(gort_go(yield_loop, &outside_counter) > 1);
 	pthread_t th;
 	CHECK_EQ(pthread_create(&th, NULL, thread_napper, tn), 0);
-	/* Join in a bracketed call: the thread is not a goroutine and the
-	 * join blocks this M. */
-	gort_entersyscall_block();
-	int rc = pthread_join(th, NULL);
-	gort_exitsyscall();
-	CHECK_EQ(rc, 0);
-	atomic_store(&outside_stop, true);
+	join_thread(th);
+	atomic_store(&outside_counter.stop, true);
 	CHECK_EQ(gort_wg_wait(&outside_wg), 0);
 	return 0;
 }
@@ -294,8 +257,7 @@ static void outside_goroutine(void)
 
 	/* A plain thread while the runtime runs. */
 	struct thread_nap tn = {0};
-	gort_gomaxprocs(1);
-	CHECK_EQ(gort_main(outside_main, &tn), 0);
+	run_main(outside_main, &tn, 1);
 	printf("     plain thread: a %d ms sleep took %.3f ms; a goroutine "
 	       "counted %ld meanwhile\n", THREAD_NAP_MS,
 	       (double)tn.slept / 1e6, tn.counted);
@@ -346,21 +308,8 @@ static int doze_main(void *arg)
 	return 0;
 }
 
-static void run_doze(int procs)
-{
-	gort_gomaxprocs(procs);
-	CHECK_EQ(gort_main(doze_main, NULL), 0);
-}
-
-static void no_deadlock_procs1(void)
-{
-	run_doze(1);
-}
-
-static void no_deadlock_procs4(void)
-{
-	run_doze(4);
-}
+MAIN_CASE(no_deadlock_procs1, doze_main, 1)
+MAIN_CASE(no_deadlock_procs4, doze_main, 4)
 
 static int lone_main(void *arg)
 {
@@ -425,8 +374,7 @@ static void check_long(const char *who, int64_t slept)
 static void long_sleep_on_time(void)
 {
 	int64_t main_slept = 0;
-	gort_gomaxprocs(2);
-	CHECK_EQ(gort_main(long_main, &main_slept), 0);
+	run_main(long_main, &main_slept, 2);
 	check_long("main goroutine", main_slept);
 	check_long("goroutine, main waiting", long_slept);
 }

@@ -11,11 +11,7 @@
  * the total under sanitizers), so the test does not depend on how many
  * stacks can exist at once (parked_test does).
  */
-#include "harness.h"
-
-#include <stdatomic.h>
-
-#include "gort.h"
+#include "gort_util.h"
 
 #define BATCH SCALE(10000)
 
@@ -40,15 +36,6 @@ static int cmp_id(const void *a, const void *b)
 	int64_t x = *(const int64_t *)a;
 	int64_t y = *(const int64_t *)b;
 	return (x > y) - (x < y);
-}
-
-/* wait_only_main yields until main is the only goroutine (or 10 s). */
-static void wait_only_main(void)
-{
-	int64_t deadline = gort_nanotime() + 10LL * 1000000000;
-	while (gort_numgoroutine() != 1 && gort_nanotime() < deadline)
-		gort_gosched();
-	CHECK_EQ(gort_numgoroutine(), 1);
 }
 
 static void check_ids(void)

@@ -36,20 +36,9 @@
  * The mutex state bits are Go's (mutexLocked 1, mutexStarving 4, waiters
  * from bit 3); the tests read them to see what the mutex went through.
  */
-#include "harness.h"
-
-#include <pthread.h>
-#include <stdatomic.h>
-
-#include "gort.h"
+#include "gort_util.h"
 
 enum { MUTEX_LOCKED = 1, MUTEX_STARVING = 4, MUTEX_WAITER_SHIFT = 3 };
-
-static void run_main(int (*fn)(void *), int procs)
-{
-	gort_gomaxprocs(procs);
-	CHECK_EQ(gort_main(fn, NULL), 0);
-}
 
 static int32_t mutex_state(gort_mutex *mu)
 {
@@ -157,9 +146,9 @@ static int mutex_counter_main(void *arg)
 static void mutex_counter(void)
 {
 	atomic_store(&contended, false);
-	run_main(mutex_counter_main, 1);
-	run_main(mutex_counter_main, 2);
-	run_main(mutex_counter_main, 4);
+	run_main(mutex_counter_main, NULL, 1);
+	run_main(mutex_counter_main, NULL, 2);
+	run_main(mutex_counter_main, NULL, 4);
 	CHECK(atomic_load(&contended)); /* certain at GOMAXPROCS=1 */
 }
 
@@ -210,10 +199,7 @@ static int parks_main(void *arg)
 	return 0;
 }
 
-static void mutex_parks(void)
-{
-	run_main(parks_main, 1);
-}
+MAIN_CASE(mutex_parks, parks_main, 1)
 
 /* ---------------------------------------------------------------------
  * Mutex: trylock
@@ -261,7 +247,7 @@ static void trylock(void)
 	gort_mutex starving = {.state = MUTEX_STARVING | (1 << MUTEX_WAITER_SHIFT)};
 	CHECK(!gort_mutex_trylock(&starving));
 	CHECK_EQ(mutex_state(&starving), MUTEX_STARVING | (1 << MUTEX_WAITER_SHIFT));
-	run_main(trylock_main, 2);
+	run_main(trylock_main, NULL, 2);
 }
 
 /* ---------------------------------------------------------------------
@@ -366,8 +352,8 @@ static int starvation_main(void *arg)
 
 static void mutex_starvation(void)
 {
-	run_main(starvation_main, 1);
-	run_main(starvation_main, 2);
+	run_main(starvation_main, NULL, 1);
+	run_main(starvation_main, NULL, 2);
 }
 
 /* ---------------------------------------------------------------------
@@ -450,9 +436,9 @@ static int rwmutex_main(void *arg)
 
 static void rwmutex_counter(void)
 {
-	run_main(rwmutex_main, 1);
-	run_main(rwmutex_main, 2);
-	run_main(rwmutex_main, 4);
+	run_main(rwmutex_main, NULL, 1);
+	run_main(rwmutex_main, NULL, 2);
+	run_main(rwmutex_main, NULL, 4);
 	CHECK(atomic_load(&max_readers) > 1);
 	CHECK(atomic_load(&saw_writer_pending));
 }
@@ -501,10 +487,7 @@ static int share_main(void *arg)
 	return 0;
 }
 
-static void rwmutex_share(void)
-{
-	run_main(share_main, 1);
-}
+MAIN_CASE(rwmutex_share, share_main, 1)
 
 /* ---------------------------------------------------------------------
  * RWMutex: writer preference
@@ -559,8 +542,8 @@ static int preference_main(void *arg)
 
 static void rwmutex_writer_preference(void)
 {
-	run_main(preference_main, 1);
-	run_main(preference_main, 2);
+	run_main(preference_main, NULL, 1);
+	run_main(preference_main, NULL, 2);
 }
 
 /* ---------------------------------------------------------------------
@@ -643,8 +626,8 @@ static int once_main(void *arg)
 static void once_many(void)
 {
 	atomic_store(&once_overlap, 0);
-	run_main(once_main, 1);
-	run_main(once_main, 4);
+	run_main(once_main, NULL, 1);
+	run_main(once_main, NULL, 4);
 	CHECK(atomic_load(&once_overlap) > 0);
 }
 
@@ -719,8 +702,8 @@ static int signal_main(void *arg)
 
 static void cond_signal(void)
 {
-	run_main(signal_main, 1);
-	run_main(signal_main, 4);
+	run_main(signal_main, NULL, 1);
+	run_main(signal_main, NULL, 4);
 }
 
 /* ---------------------------------------------------------------------
@@ -754,8 +737,8 @@ static int broadcast_main(void *arg)
 
 static void cond_broadcast(void)
 {
-	run_main(broadcast_main, 1);
-	run_main(broadcast_main, 4);
+	run_main(broadcast_main, NULL, 1);
+	run_main(broadcast_main, NULL, 4);
 }
 
 /* ---------------------------------------------------------------------
@@ -863,7 +846,7 @@ static void threads_only(void)
 
 static void plain_threads(void)
 {
-	run_main(mixed_main, 2);
+	run_main(mixed_main, NULL, 2);
 	threads_only();
 }
 
@@ -956,7 +939,7 @@ static int null_main(void *arg)
 static void null_args(void)
 {
 	null_calls();
-	run_main(null_main, 1);
+	run_main(null_main, NULL, 1);
 }
 
 int main(int argc, char **argv)

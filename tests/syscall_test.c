@@ -28,16 +28,13 @@
  *    runtime calls can help.
  *
  * errno is read and written through volatile function pointers in the
- * errno case, so that the test sees the errno of the thread it runs on
- * after the call, not that of the thread it ran on before.
+ * errno case (read_errno and write_errno, gort_util.h), so that the test
+ * sees the errno of the thread it runs on after the call, not that of the
+ * thread it ran on before.
  */
-#include "harness.h"
+#include "gort_util.h"
 
-#include <pthread.h>
-#include <stdatomic.h>
 #include <sys/syscall.h>
-
-#include "gort.h"
 
 static int thread_tid(void)
 {
@@ -75,20 +72,9 @@ static void busy_wait_ns(int64_t ns)
 
 enum { MODE_PLAIN, MODE_SYSCALL, MODE_BLOCK };
 
-static atomic_long work;
-static atomic_bool stop;
 static long during;
 static gort_waitgroup wg;
-
-static void worker(void *arg)
-{
-	(void)arg;
-	while (!atomic_load(&stop)) {
-		atomic_fetch_add(&work, 1);
-		gort_gosched();
-	}
-	gort_wg_done(&wg);
-}
+static struct yielder worker = {.wg = &wg};
 
 static void blocker(void *arg)
 {
@@ -97,13 +83,13 @@ static void blocker(void *arg)
 		gort_entersyscall();
 	else if (mode == MODE_BLOCK)
 		gort_entersyscall_block();
-	long before = atomic_load(&work);
+	long before = atomic_load(&worker.count);
 	harness_sleep_ms(200);
-	long after = atomic_load(&work);
+	long after = atomic_load(&worker.count);
 	if (mode != MODE_PLAIN)
 		gort_exitsyscall();
 	during = after - before;
-	atomic_store(&stop, true);
+	atomic_store(&worker.stop, true);
 	gort_wg_done(&wg);
 }
 
@@ -111,7 +97,7 @@ static int blocked_main(void *arg)
 {
 	CHECK_EQ(gort_gomaxprocs(0), 1);
 	CHECK_EQ(gort_wg_add(&wg, 2), 0);
-	CHECK(gort_go(worker, NULL) > 1);
+	CHECK(gort_go(yield_loop, &worker) > 1);
 	CHECK(gort_go(blocker, arg) > 1);
 	CHECK_EQ(gort_wg_wait(&wg), 0);
 	return 0;
@@ -119,8 +105,7 @@ static int blocked_main(void *arg)
 
 static void run_blocked(int mode)
 {
-	gort_gomaxprocs(1);
-	CHECK_EQ(gort_main(blocked_main, (void *)(intptr_t)mode), 0);
+	run_main(blocked_main, (void *)(intptr_t)mode, 1);
 }
 
 static void handoff_entersyscall(void)
@@ -269,11 +254,7 @@ static int sleepers_main(void *arg)
 	return 0;
 }
 
-static void many_sleepers(void)
-{
-	gort_gomaxprocs(2);
-	CHECK_EQ(gort_main(sleepers_main, NULL), 0);
-}
+MAIN_CASE(many_sleepers, sleepers_main, 2)
 
 /* ---------------------------------------------------------------------
  * errno.
@@ -281,34 +262,9 @@ static void many_sleepers(void)
 
 #define ERRNO_ROUNDS 30
 
-/* errno is read and written through volatile function pointers: glibc
- * declares __errno_location const, so a compiler may reuse errno's
- * address across a call, and the goroutine may come back from
- * gort_exitsyscall on another thread, whose errno is elsewhere. */
-static int read_errno_fn(void)
-{
-	return errno;
-}
-
-static void write_errno_fn(int e)
-{
-	errno = e;
-}
-
-static int (*volatile read_errno)(void) = read_errno_fn;
-static void (*volatile write_errno)(int) = write_errno_fn;
-
 static int migrations;
-static atomic_bool errno_stop;
 static gort_waitgroup errno_wg;
-
-static void errno_worker(void *arg)
-{
-	(void)arg;
-	while (!atomic_load(&errno_stop))
-		gort_gosched();
-	gort_wg_done(&errno_wg);
-}
+static struct yielder errno_worker = {.wg = &errno_wg};
 
 static void errno_goroutine(void *arg)
 {
@@ -338,7 +294,7 @@ static void errno_goroutine(void *arg)
 		if (now != tid)
 			migrations++;
 	}
-	atomic_store(&errno_stop, true);
+	atomic_store(&errno_worker.stop, true);
 	gort_wg_done(&errno_wg);
 }
 
@@ -346,7 +302,7 @@ static int errno_main(void *arg)
 {
 	(void)arg;
 	CHECK_EQ(gort_wg_add(&errno_wg, 2), 0);
-	CHECK(gort_go(errno_worker, NULL) > 1);
+	CHECK(gort_go(yield_loop, &errno_worker) > 1);
 	CHECK(gort_go(errno_goroutine, NULL) > 1);
 	CHECK_EQ(gort_wg_wait(&errno_wg), 0);
 	/* The main goroutine itself, with nothing else to run. */
@@ -361,8 +317,7 @@ static int errno_main(void *arg)
 
 static void errno_preserved(void)
 {
-	gort_gomaxprocs(1);
-	CHECK_EQ(gort_main(errno_main, NULL), 0);
+	run_main(errno_main, NULL, 1);
 	printf("     resumed on another thread in %d of %d rounds\n",
 	       migrations, ERRNO_ROUNDS);
 	/* The P was busy with the worker whenever the call ended, so the
@@ -497,17 +452,12 @@ static int fake_main(void *arg)
 	return 0;
 }
 
-static void preemption_after_syscall(void)
-{
-	gort_gomaxprocs(2);
-	CHECK_EQ(gort_main(fake_main, NULL), 0);
-}
+MAIN_CASE(preemption_after_syscall, fake_main, 2)
 
 static void preemption_after_syscall_asyncoff(void)
 {
 	CHECK_EQ(setenv("GODEBUG", "asyncpreemptoff=1", 1), 0);
-	gort_gomaxprocs(2);
-	CHECK_EQ(gort_main(fake_main, NULL), 0);
+	run_main(fake_main, NULL, 2);
 }
 
 int main(void)

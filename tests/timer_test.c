@@ -50,38 +50,7 @@
  *    (with and without a running runtime); a negative period gives NULL
  *    with EINVAL.
  */
-#include "harness.h"
-
-#include <pthread.h>
-#include <stdatomic.h>
-
-#include "gort.h"
-
-#define MS 1000000LL
-#define US 1000LL
-
-/* errno is read and written through volatile function pointers: glibc
- * declares __errno_location const, so a compiler may reuse errno's
- * address across a call, and a goroutine may come back from a blocking
- * call on another thread, whose errno is elsewhere. */
-static int read_errno_fn(void)
-{
-	return errno;
-}
-
-static void write_errno_fn(int e)
-{
-	errno = e;
-}
-
-static int (*volatile read_errno)(void) = read_errno_fn;
-static void (*volatile write_errno)(int) = write_errno_fn;
-
-static void run_main(int (*fn)(void *), void *arg, int procs)
-{
-	gort_gomaxprocs(procs);
-	CHECK_EQ(gort_main(fn, arg), 0);
-}
+#include "gort_util.h"
 
 static uint64_t xorshift(uint64_t *s)
 {
@@ -144,6 +113,18 @@ static void check_empty(gort_timer *t, const char *what)
 		FAILF("%s: try_recv gave %d (value %lld), want nothing", what, r,
 		      (long long)v);
 	CHECK_EQ(gort_chan_len(gort_timer_chan(t)), 0);
+}
+
+/* Wait until the 10 ms timer t, made at t0, has fired: its value waits
+ * in the channel. */
+static void wait_fired(gort_timer *t, int64_t t0)
+{
+	int64_t deadline = t0 + (int64_t)(harness_timeout(5) * 1e9);
+	while (gort_chan_len(gort_timer_chan(t)) == 0) {
+		if (gort_nanotime() > deadline)
+			FAILF("a 10 ms timer had not fired after 5 s");
+		gort_sleep(MS);
+	}
 }
 
 /* ---------------------------------------------------------------------
@@ -251,12 +232,7 @@ static int once_main(void *arg)
 	/* An unread value waits in the channel. */
 	t0 = gort_nanotime();
 	t = new_timer(10 * MS, 0);
-	int64_t deadline = t0 + (int64_t)(harness_timeout(5) * 1e9);
-	while (gort_chan_len(gort_timer_chan(t)) == 0) {
-		if (gort_nanotime() > deadline)
-			FAILF("a 10 ms timer had not fired after 5 s");
-		gort_sleep(MS);
-	}
+	wait_fired(t, t0);
 	gort_sleep(30 * MS);
 	CHECK_EQ(gort_chan_len(gort_timer_chan(t)), 1);
 	CHECK_EQ(gort_chan_try_recv(gort_timer_chan(t), &v), 1);
@@ -277,10 +253,7 @@ static int once_main(void *arg)
 	return 0;
 }
 
-static void fires_once(void)
-{
-	run_main(once_main, NULL, 2);
-}
+MAIN_CASE(fires_once, once_main, 2)
 
 /* ---------------------------------------------------------------------
  * Stop
@@ -322,12 +295,7 @@ static int stop_main(void *arg)
 	/* After it fired, the value not received: it stays. */
 	t0 = gort_nanotime();
 	t = new_timer(10 * MS, 0);
-	int64_t deadline = t0 + (int64_t)(harness_timeout(5) * 1e9);
-	while (gort_chan_len(gort_timer_chan(t)) == 0) {
-		if (gort_nanotime() > deadline)
-			FAILF("a 10 ms timer had not fired after 5 s");
-		gort_sleep(MS);
-	}
+	wait_fired(t, t0);
 	CHECK(!gort_timer_stop(t));
 	CHECK_EQ(gort_chan_try_recv(gort_timer_chan(t), &v), 1);
 	check_value(v, t0 + 10 * MS, gort_nanotime(), "10 ms timer, stopped");
@@ -349,10 +317,7 @@ static int stop_main(void *arg)
 	return 0;
 }
 
-static void stop(void)
-{
-	run_main(stop_main, NULL, 2);
-}
+MAIN_CASE(stop, stop_main, 2)
 
 /* ---------------------------------------------------------------------
  * Reset
@@ -429,10 +394,7 @@ static int reset_main(void *arg)
 	return 0;
 }
 
-static void reset(void)
-{
-	run_main(reset_main, NULL, 2);
-}
+MAIN_CASE(reset, reset_main, 2)
 
 /* ---------------------------------------------------------------------
  * Tickers
@@ -495,10 +457,7 @@ static int ticker_main(void *arg)
 	return 0;
 }
 
-static void ticker(void)
-{
-	run_main(ticker_main, NULL, 2);
-}
+MAIN_CASE(ticker, ticker_main, 2)
 
 /* A slow reader: ticks are dropped, not queued. */
 #define DROP_P (40 * MS)
@@ -533,10 +492,7 @@ static int drops_main(void *arg)
 	return 0;
 }
 
-static void ticker_drops(void)
-{
-	run_main(drops_main, NULL, 2);
-}
+MAIN_CASE(ticker_drops, drops_main, 2)
 
 /* ---------------------------------------------------------------------
  * Huge durations
@@ -567,10 +523,7 @@ static int huge_timer_main(void *arg)
 	return 0;
 }
 
-static void huge_timer(void)
-{
-	run_main(huge_timer_main, NULL, 2);
-}
+MAIN_CASE(huge_timer, huge_timer_main, 2)
 
 static int huge_period_main(void *arg)
 {
@@ -590,10 +543,7 @@ static int huge_period_main(void *arg)
 	return 0;
 }
 
-static void huge_period(void)
-{
-	run_main(huge_period_main, NULL, 2);
-}
+MAIN_CASE(huge_period, huge_period_main, 2)
 
 static atomic_int huge_woke;
 
@@ -616,10 +566,7 @@ static int huge_sleep_main(void *arg)
 	return 0; /* the sleepers are abandoned */
 }
 
-static void huge_sleep(void)
-{
-	run_main(huge_sleep_main, NULL, 2);
-}
+MAIN_CASE(huge_sleep, huge_sleep_main, 2)
 
 /* ---------------------------------------------------------------------
  * A select over many timers
@@ -665,10 +612,7 @@ static int many_main(void *arg)
 	return 0;
 }
 
-static void many_timers_select(void)
-{
-	run_main(many_main, NULL, 2);
-}
+MAIN_CASE(many_timers_select, many_main, 2)
 
 /* ---------------------------------------------------------------------
  * Stop / reset races
@@ -811,15 +755,8 @@ static int race_main(void *arg)
 	return 0;
 }
 
-static void stop_reset_race_procs2(void)
-{
-	run_main(race_main, NULL, 2);
-}
-
-static void stop_reset_race_procs4(void)
-{
-	run_main(race_main, NULL, 4);
-}
+MAIN_CASE(stop_reset_race_procs2, race_main, 2)
+MAIN_CASE(stop_reset_race_procs4, race_main, 4)
 
 /* ---------------------------------------------------------------------
  * Stop and free racing the firing
@@ -880,10 +817,7 @@ static int fire_race_main(void *arg)
 	return 0;
 }
 
-static void stop_free_racing_fire(void)
-{
-	run_main(fire_race_main, NULL, 2);
-}
+MAIN_CASE(stop_free_racing_fire, fire_race_main, 2)
 
 /* ---------------------------------------------------------------------
  * Plain threads
@@ -949,28 +883,18 @@ static int plain_main(void *arg)
 	x.from_main = new_timer(40 * MS, 0);
 	pthread_t th;
 	CHECK_EQ(pthread_create(&th, NULL, plain_thread, &x), 0);
-	int64_t deadline = gort_nanotime() + (int64_t)(harness_timeout(10) * 1e9);
-	while (atomic_load(&x.stage) < 1) {
-		CHECK(gort_nanotime() < deadline);
-		gort_sleep(MS);
-	}
+	wait_flag(&x.stage, 1);
 	int64_t v = recv_within(x.from_thread, 5, "a plain thread's timer");
 	check_value(v, x.from_thread_t0 + 30 * MS, gort_nanotime(),
 	            "a plain thread's timer in a goroutine");
-	gort_entersyscall_block();
-	int rc = pthread_join(th, NULL);
-	gort_exitsyscall();
-	CHECK_EQ(rc, 0);
+	join_thread(th);
 	CHECK_EQ(atomic_load(&x.stage), 2);
 	gort_timer_free(x.from_main);
 	gort_timer_free(x.from_thread);
 	return 0;
 }
 
-static void plain_threads(void)
-{
-	run_main(plain_main, NULL, 2);
-}
+MAIN_CASE(plain_threads, plain_main, 2)
 
 /* ---------------------------------------------------------------------
  * Free
@@ -1024,10 +948,7 @@ static int free_main(void *arg)
 	return 0;
 }
 
-static void free_timers(void)
-{
-	run_main(free_main, NULL, 2);
-}
+MAIN_CASE(free_timers, free_main, 2)
 
 /* ---------------------------------------------------------------------
  * Bad input

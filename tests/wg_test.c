@@ -9,17 +9,7 @@
  *  - Wait on a zero waitgroup returns at once (in a goroutine and on a
  *    thread with no runtime), and a zero-initialised waitgroup is empty.
  */
-#include "harness.h"
-
-#include <stdatomic.h>
-
-#include "gort.h"
-
-static void run_main(int (*fn)(void *), int procs)
-{
-	gort_gomaxprocs(procs);
-	CHECK_EQ(gort_main(fn, NULL), 0);
-}
+#include "gort_util.h"
 
 /* ---------------------------------------------------------------------
  * Add / Done / Wait
@@ -69,8 +59,8 @@ static int add_done_wait_main(void *arg)
 
 static void add_done_wait(void)
 {
-	run_main(add_done_wait_main, 1);
-	run_main(add_done_wait_main, 4);
+	run_main(add_done_wait_main, NULL, 1);
+	run_main(add_done_wait_main, NULL, 4);
 }
 
 /* ---------------------------------------------------------------------
@@ -107,9 +97,9 @@ static int reuse_main(void *arg)
 
 static void reuse(void)
 {
-	run_main(reuse_main, 1);
+	run_main(reuse_main, NULL, 1);
 	atomic_store(&round_count, 0);
-	run_main(reuse_main, 2);
+	run_main(reuse_main, NULL, 2);
 }
 
 /* ---------------------------------------------------------------------
@@ -167,8 +157,8 @@ static int waiters_main(void *arg)
 
 static void many_waiters(void)
 {
-	run_main(waiters_main, 1);
-	run_main(waiters_main, 2);
+	run_main(waiters_main, NULL, 1);
+	run_main(waiters_main, NULL, 2);
 }
 
 /* ---------------------------------------------------------------------
@@ -206,7 +196,7 @@ static void zero_wait(void)
 {
 	gort_waitgroup wg = {0};
 	CHECK_EQ(gort_wg_wait(&wg), 0); /* no runtime: returns at once */
-	run_main(zero_main, 1);
+	run_main(zero_main, NULL, 1);
 }
 
 int main(void)

@@ -17,28 +17,11 @@
  *   busy        a goroutine computing for 300 ms finishes main's wait
  *   goexit      main calls gort_goexit while goroutines still run
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
-#include <pthread.h>
-#include <stdatomic.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <string.h>
-#include <time.h>
-
-#include "gort.h"
+#include "gort_util.h"
 
 static gort_waitgroup never;
 static gort_waitgroup wgs[4];
 static gort_waitgroup done_wg;
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) != 0)
-		;
-}
 
 static int run_wg(void *arg)
 {
@@ -73,12 +56,8 @@ static int run_cycle(void *arg)
 
 static int run_locked(void *arg)
 {
-	(void)arg;
 	gort_lock_os_thread();
-	gort_wg_add(&never, 1);
-	gort_wg_wait(&never);
-	fprintf(stderr, "deadlock: main woke up\n");
-	return 1;
+	return run_wg(arg);
 }
 
 static void in_syscall(void *arg)
@@ -88,7 +67,7 @@ static void in_syscall(void *arg)
 		gort_entersyscall_block();
 	else
 		gort_entersyscall();
-	sleep_ms(300);
+	harness_sleep_ms(300);
 	gort_exitsyscall();
 	gort_wg_done(&done_wg);
 }
@@ -105,7 +84,7 @@ static int run_syscall(void *arg)
 static void *plain_thread(void *arg)
 {
 	(void)arg;
-	sleep_ms(300);
+	harness_sleep_ms(300);
 	gort_wg_done(&done_wg);
 	return NULL;
 }
@@ -148,7 +127,7 @@ static void worker(void *arg)
 	(void)arg;
 	for (int i = 0; i < 50; i++) {
 		gort_entersyscall();
-		sleep_ms(1);
+		harness_sleep_ms(1);
 		gort_exitsyscall();
 		gort_gosched();
 	}
@@ -166,32 +145,18 @@ static int run_goexit(void *arg)
 
 int main(int argc, char **argv)
 {
-	if (argc != 2) {
-		fprintf(stderr, "usage: deadlock MODE\n");
-		return 1;
-	}
-	const char *mode = argv[1];
-	int rc;
-	if (strcmp(mode, "wg") == 0)
-		rc = gort_main(run_wg, NULL);
-	else if (strcmp(mode, "cycle") == 0)
-		rc = gort_main(run_cycle, NULL);
-	else if (strcmp(mode, "locked") == 0)
-		rc = gort_main(run_locked, NULL);
-	else if (strcmp(mode, "syscall") == 0)
-		rc = gort_main(run_syscall, (void *)(intptr_t)0);
-	else if (strcmp(mode, "block") == 0)
-		rc = gort_main(run_syscall, (void *)(intptr_t)1);
-	else if (strcmp(mode, "pthread") == 0)
-		rc = gort_main(run_pthread, NULL);
-	else if (strcmp(mode, "busy") == 0)
-		rc = gort_main(run_busy, NULL);
-	else if (strcmp(mode, "goexit") == 0)
-		rc = gort_main(run_goexit, NULL);
-	else {
-		fprintf(stderr, "deadlock: unknown mode %s\n", mode);
-		return 1;
-	}
+	static const struct prog_mode modes[] = {
+		{"wg", run_wg, NULL, false},
+		{"cycle", run_cycle, NULL, false},
+		{"locked", run_locked, NULL, false},
+		{"syscall", run_syscall, (void *)(intptr_t)0, false},
+		{"block", run_syscall, (void *)(intptr_t)1, false},
+		{"pthread", run_pthread, NULL, false},
+		{"busy", run_busy, NULL, false},
+		{"goexit", run_goexit, NULL, false},
+	};
+	int rc = run_prog_mode("deadlock", argc, argv, modes,
+	                       sizeof modes / sizeof *modes);
 	fprintf(stderr, "deadlock: done rc=%d\n", rc);
 	return rc;
 }

@@ -10,11 +10,7 @@
  *   main  the main goroutine itself
  * Exit status 0 or 1 means the overflow was not caught.
  */
-#include <stdint.h>
-#include <stdio.h>
-#include <string.h>
-
-#include "gort.h"
+#include "gort_util.h"
 
 static gort_waitgroup never;
 static volatile int stop_depth = -1; /* never reached; hides the recursion */
@@ -60,7 +56,7 @@ static int run_go(void *arg)
 	return 1;
 }
 
-static int run_main(void *arg)
+static int run_in_main(void *arg)
 {
 	(void)arg;
 	announce();
@@ -69,17 +65,12 @@ static int run_main(void *arg)
 
 int main(int argc, char **argv)
 {
-	if (argc != 2) {
-		fprintf(stderr, "usage: overflow go|attr|main\n");
-		return 1;
-	}
-	gort_attr attr = {.stack_size = 64 * 1024, .name = "overflow"};
-	if (strcmp(argv[1], "go") == 0)
-		return gort_main(run_go, NULL);
-	if (strcmp(argv[1], "attr") == 0)
-		return gort_main(run_go, &attr);
-	if (strcmp(argv[1], "main") == 0)
-		return gort_main(run_main, NULL);
-	fprintf(stderr, "overflow: unknown mode %s\n", argv[1]);
-	return 1;
+	static gort_attr attr = {.stack_size = 64 * 1024, .name = "overflow"};
+	static const struct prog_mode modes[] = {
+		{"go", run_go, NULL, false},
+		{"attr", run_go, &attr, false},
+		{"main", run_in_main, NULL, false},
+	};
+	return run_prog_mode("overflow", argc, argv, modes,
+	                     sizeof modes / sizeof *modes);
 }

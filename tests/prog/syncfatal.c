@@ -13,10 +13,7 @@
  *   deadlock       the main goroutine locks a mutex it already holds
  *                  (Go's "all goroutines are asleep - deadlock!")
  */
-#include <stdio.h>
-#include <string.h>
-
-#include "gort.h"
+#include "gort_util.h"
 
 static gort_mutex mu;
 static gort_rwmutex rw;
@@ -63,28 +60,16 @@ static int run_deadlock(void *arg)
 
 int main(int argc, char **argv)
 {
-	if (argc != 2) {
-		fprintf(stderr, "usage: syncfatal MODE\n");
-		return 1;
-	}
-	const char *mode = argv[1];
-	int rc;
-	if (strcmp(mode, "unlock") == 0)
-		rc = gort_main(run_unlock, NULL);
-	else if (strcmp(mode, "unlock_thread") == 0)
-		rc = run_unlock(NULL);
-	else if (strcmp(mode, "unlock_twice") == 0)
-		rc = gort_main(run_unlock_twice, NULL);
-	else if (strcmp(mode, "runlock") == 0)
-		rc = gort_main(run_runlock, NULL);
-	else if (strcmp(mode, "rwunlock") == 0)
-		rc = gort_main(run_rwunlock, NULL);
-	else if (strcmp(mode, "deadlock") == 0)
-		rc = gort_main(run_deadlock, NULL);
-	else {
-		fprintf(stderr, "syncfatal: unknown mode %s\n", mode);
-		return 1;
-	}
+	static const struct prog_mode modes[] = {
+		{"unlock", run_unlock, NULL, false},
+		{"unlock_thread", run_unlock, NULL, true},
+		{"unlock_twice", run_unlock_twice, NULL, false},
+		{"runlock", run_runlock, NULL, false},
+		{"rwunlock", run_rwunlock, NULL, false},
+		{"deadlock", run_deadlock, NULL, false},
+	};
+	int rc = run_prog_mode("syncfatal", argc, argv, modes,
+	                       sizeof modes / sizeof *modes);
 	fprintf(stderr, "syncfatal: survived rc=%d\n", rc);
 	return 0;
 }

@@ -1,0 +1,177 @@
+/*
+ * gort_util.c - the helpers of gort_util.h.
+ */
+#include "gort_util.h"
+
+/* ---------------------------------------------------------------------
+ * errno
+ * ------------------------------------------------------------------- */
+
+static int read_errno_fn(void)
+{
+	return errno;
+}
+
+static void write_errno_fn(int e)
+{
+	errno = e;
+}
+
+int (*volatile read_errno)(void) = read_errno_fn;
+void (*volatile write_errno)(int) = write_errno_fn;
+
+/* ---------------------------------------------------------------------
+ * Running the runtime
+ * ------------------------------------------------------------------- */
+
+void run_main(int (*fn)(void *), void *arg, int procs)
+{
+	gort_gomaxprocs(procs);
+	CHECK_EQ(gort_main(fn, arg), 0);
+}
+
+void wait_only_main(void)
+{
+	int64_t deadline = gort_nanotime() + 10LL * 1000000000;
+	while (gort_numgoroutine() != 1 && gort_nanotime() < deadline)
+		gort_gosched();
+	CHECK_EQ(gort_numgoroutine(), 1);
+}
+
+/* ---------------------------------------------------------------------
+ * Waiting in a goroutine
+ * ------------------------------------------------------------------- */
+
+void wait_flag(atomic_int *flag, int want)
+{
+	int64_t deadline = gort_nanotime() + (int64_t)(harness_timeout(10) * 1e9);
+	while (atomic_load(flag) < want) {
+		if (gort_nanotime() > deadline)
+			FAILF("waited 10 s for a goroutine to reach state %d", want);
+		gort_sleep(50000);
+	}
+}
+
+void settle(void)
+{
+	gort_sleep(20 * MS);
+}
+
+void join_thread(pthread_t th)
+{
+	gort_entersyscall_block();
+	int rc = pthread_join(th, NULL);
+	gort_exitsyscall();
+	CHECK_EQ(rc, 0);
+}
+
+/* ---------------------------------------------------------------------
+ * Helper goroutines
+ * ------------------------------------------------------------------- */
+
+gort_waitgroup helpers_wg;
+
+void start_helper(void (*fn)(void *), void *arg)
+{
+	CHECK_EQ(gort_wg_add(&helpers_wg, 1), 0);
+	CHECK(gort_go(fn, arg) > 0);
+}
+
+void yield_loop(void *arg)
+{
+	struct yielder *y = arg;
+	while (!atomic_load(&y->stop)) {
+		atomic_fetch_add(&y->count, 1);
+		gort_gosched();
+	}
+	gort_wg_done(y->wg);
+}
+
+/* ---------------------------------------------------------------------
+ * Channels
+ * ------------------------------------------------------------------- */
+
+gort_chan *make_chan(size_t elem, size_t cap)
+{
+	gort_chan *c = gort_chan_make(elem, cap);
+	CHECK(c != NULL);
+	return c;
+}
+
+enum peer_op { PEER_SEND, PEER_RECV, PEER_SELECT };
+
+static void peer_run(struct peer *p, enum peer_op op)
+{
+	atomic_store(&p->state, 1);
+	write_errno(0);
+	switch (op) {
+	case PEER_SEND:
+		p->rc = gort_chan_send(p->c, &p->val);
+		break;
+	case PEER_RECV:
+		p->rc = gort_chan_recv(p->c, &p->val);
+		break;
+	case PEER_SELECT:
+		p->rc = gort_select(p->cases, p->n, true);
+		break;
+	}
+	p->err = read_errno();
+	atomic_store(&p->state, 2);
+	gort_wg_done(&helpers_wg);
+}
+
+void peer_send(void *p)
+{
+	peer_run(p, PEER_SEND);
+}
+
+void peer_recv(void *p)
+{
+	peer_run(p, PEER_RECV);
+}
+
+void peer_select(void *p)
+{
+	peer_run(p, PEER_SELECT);
+}
+
+void start_peer(void (*fn)(void *), struct peer *p, gort_chan *c, int val)
+{
+	p->c = c;
+	p->val = val;
+	p->rc = -2;
+	p->err = 0;
+	atomic_store(&p->state, 0);
+	start_helper(fn, p);
+}
+
+void park_peer(void (*fn)(void *), struct peer *p, gort_chan *c, int val)
+{
+	start_peer(fn, p, c, val);
+	wait_flag(&p->state, 1);
+	settle();
+	CHECK_EQ(atomic_load(&p->state), 1); /* still blocked */
+}
+
+/* ---------------------------------------------------------------------
+ * Helper programs
+ * ------------------------------------------------------------------- */
+
+int run_prog_mode(const char *prog, int argc, char **argv,
+                  const struct prog_mode *modes, size_t n)
+{
+	for (size_t i = 0; argc == 2 && i < n; i++) {
+		if (strcmp(argv[1], modes[i].name) != 0)
+			continue;
+		if (modes[i].no_runtime)
+			return modes[i].fn(modes[i].arg);
+		return gort_main(modes[i].fn, modes[i].arg);
+	}
+	if (argc == 2)
+		fprintf(stderr, "%s: unknown mode %s\n", prog, argv[1]);
+	fprintf(stderr, "usage: %s MODE, one of:", prog);
+	for (size_t i = 0; i < n; i++)
+		fprintf(stderr, " %s", modes[i].name);
+	fputc('\n', stderr);
+	exit(1);
+}

@@ -1,0 +1,163 @@
+/*
+ * gort_util.h - helpers shared by the test programs (and the helper
+ * programs of tests/prog) that use the gort API; harness.h holds those that
+ * need nothing from gort.h. The functions are in gort_util.c, which the
+ * build compiles into the helper library linked into the programs here
+ * (all but collide_test, which links as a bare user program does).
+ *
+ * errno: read_errno, write_errno and CHECK_FAILS (CHECK_ERRNO for calls
+ * that may block). Running: run_main, MAIN_CASE, wait_only_main. Waiting
+ * in a goroutine: wait_flag, settle, join_thread. Goroutines beside the
+ * test: start_helper and helpers_wg, yield_loop. Channels: make_chan and
+ * the peer goroutines. Helper programs: run_prog_mode.
+ */
+#ifndef GORT_TEST_UTIL_H
+#define GORT_TEST_UTIL_H
+
+#include "harness.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "gort.h"
+
+#define MS 1000000LL /* a millisecond in nanoseconds */
+#define US 1000LL    /* a microsecond in nanoseconds */
+
+/* ---------------------------------------------------------------------
+ * errno
+ * ------------------------------------------------------------------- */
+
+/* errno is read and written through volatile function pointers: glibc
+ * declares __errno_location const, so a compiler may reuse errno's
+ * address across a call, and a goroutine may come back from a blocking
+ * call (a channel operation, gort_exitsyscall) on another thread, whose
+ * errno is elsewhere. */
+extern int (*volatile read_errno)(void);
+extern void (*volatile write_errno)(int);
+
+/* CHECK_ERRNO through those: call must return -1 with errno err. */
+#define CHECK_FAILS(call, err)                                           \
+	do {                                                             \
+		write_errno(0);                                          \
+		long long r_ = (long long)(call);                        \
+		int e_ = read_errno();                                   \
+		if (r_ != -1 || e_ != (err))                             \
+			harness_fail_errno(__FILE__, __LINE__, #call, r_, \
+			                   e_, (err));                   \
+	} while (0)
+
+/* ---------------------------------------------------------------------
+ * Running the runtime
+ * ------------------------------------------------------------------- */
+
+/* run_main runs fn(arg) as the main goroutine at GOMAXPROCS procs;
+ * gort_main must return 0. */
+void run_main(int (*fn)(void *), void *arg, int procs);
+
+/* MAIN_CASE(name, fn, procs) defines the case name: run_main(fn, NULL,
+ * procs) and nothing more. */
+#define MAIN_CASE(name, fn, procs)           \
+	static void name(void)               \
+	{                                    \
+		run_main(fn, NULL, procs);   \
+	}
+
+/* wait_only_main yields until main is the only goroutine (or 10 s). */
+void wait_only_main(void);
+
+/* ---------------------------------------------------------------------
+ * Waiting in a goroutine
+ * ------------------------------------------------------------------- */
+
+/* Wait (in a goroutine) until *flag reaches at least want; fail after 10 s. */
+void wait_flag(atomic_int *flag, int want);
+
+/* Give goroutines that are about to park time to do so. */
+void settle(void);
+
+/* Join a plain thread from a goroutine: in a bracketed call, since the
+ * thread is not a goroutine and the join blocks this M. */
+void join_thread(pthread_t th);
+
+/* ---------------------------------------------------------------------
+ * Helper goroutines
+ * ------------------------------------------------------------------- */
+
+/* Helper goroutines that touch a channel call done on this when they no
+ * longer do, before the channel is freed. */
+extern gort_waitgroup helpers_wg;
+
+/* Start fn(arg) as a helper goroutine, counted in helpers_wg. */
+void start_helper(void (*fn)(void *), void *arg);
+
+/*
+ * A yielder goroutine (yield_loop) counts and yields with gort_gosched in a
+ * loop until stop is set, then calls done on wg: the work that goes on, or
+ * not, beside another goroutine.
+ */
+struct yielder {
+	atomic_long count;
+	atomic_bool stop;
+	gort_waitgroup *wg;
+};
+
+void yield_loop(void *yielder);
+
+/* ---------------------------------------------------------------------
+ * Channels
+ * ------------------------------------------------------------------- */
+
+/* gort_chan_make, which must not fail. */
+gort_chan *make_chan(size_t elem, size_t cap);
+
+/*
+ * A peer goroutine: one blocking send or receive of an int on c, or one
+ * blocking select over cases[0..n). state: 0 created, 1 about to block,
+ * 2 returned, with the call's result in rc and errno in err. Peers are
+ * helpers: helpers_wg counts them until they returned.
+ */
+struct peer {
+	gort_chan *c;
+	int val;
+	int rc;
+	int err;
+	atomic_int state;
+	/* for select peers */
+	gort_case cases[4];
+	int n;
+	int vals[4];
+};
+
+void peer_send(void *peer);
+void peer_recv(void *peer);
+void peer_select(void *peer);
+
+/* Start fn(p) (peer_send, peer_recv, peer_select) on c with p->val = val. */
+void start_peer(void (*fn)(void *), struct peer *p, gort_chan *c, int val);
+
+/* Start fn(p) and return once it is parked in its channel operation. */
+void park_peer(void (*fn)(void *), struct peer *p, gort_chan *c, int val);
+
+/* ---------------------------------------------------------------------
+ * Helper programs (tests/prog)
+ * ------------------------------------------------------------------- */
+
+/* A mode of a helper program: fn(arg) as the main goroutine, or called on
+ * the program's thread with no runtime running when no_runtime is set. */
+struct prog_mode {
+	const char *name;
+	int (*fn)(void *);
+	void *arg;
+	bool no_runtime;
+};
+
+/*
+ * run_prog_mode runs the mode that argv[1] names, of the n modes, and
+ * returns its result. With no such mode (or not exactly one argument) it
+ * prints a usage message naming the program prog and exits with status 1.
+ */
+int run_prog_mode(const char *prog, int argc, char **argv,
+                  const struct prog_mode *modes, size_t n);
+
+#endif /* GORT_TEST_UTIL_H */
