@@ -35,6 +35,19 @@
 #define CHAN_MAX_ELEM ((size_t)1 << 16)
 #define CHAN_MAX_BYTES ((size_t)1 << 47)
 
+/* Lock c, forgetting waiters abandoned by an earlier run (chan.h). */
+void chanlock(gort_chan *c)
+{
+	lock(&c->lock);
+	uint32_t gen = atomic_load_explicit(&runtime_gen, memory_order_relaxed);
+	if (unlikely(c->gen != gen)) {
+		__atomic_store_n(&c->recvq.first, NULL, __ATOMIC_RELAXED);
+		__atomic_store_n(&c->sendq.first, NULL, __ATOMIC_RELAXED);
+		c->recvq.last = c->sendq.last = NULL;
+		c->gen = gen;
+	}
+}
+
 /* ---- wait queues (c->lock held) ---- */
 
 void enqueue(waitq *q, sudog *s)
@@ -184,23 +197,28 @@ uint32_t cheaprandn(uint32_t n)
 /* ---- the operations ---- */
 
 /* Would a send block? Read without the lock (chan.h). */
+/* The fast paths' loads are seq_cst, as Go's atomic loads: a
+ * non-blocking receive reads "empty", then "closed", then "empty" again,
+ * and these must not be reordered (on arm64 relaxed loads could be),
+ * or it could report "closed and drained" while a value sent before the
+ * close is still buffered. On x86-64 they are plain loads. */
 static bool full(gort_chan *c)
 {
 	if (c->dataqsiz == 0)
-		return __atomic_load_n(&c->recvq.first, __ATOMIC_RELAXED) == NULL;
-	return qcount_load(c) == c->dataqsiz;
+		return __atomic_load_n(&c->recvq.first, __ATOMIC_SEQ_CST) == NULL;
+	return atomic_load(&c->qcount) == c->dataqsiz;
 }
 
 static bool empty(gort_chan *c)
 {
 	if (c->dataqsiz == 0)
-		return __atomic_load_n(&c->sendq.first, __ATOMIC_RELAXED) == NULL;
-	return qcount_load(c) == 0;
+		return __atomic_load_n(&c->sendq.first, __ATOMIC_SEQ_CST) == NULL;
+	return atomic_load(&c->qcount) == 0;
 }
 
 static bool isclosed(gort_chan *c)
 {
-	return atomic_load_explicit(&c->closed, memory_order_relaxed) != 0;
+	return atomic_load(&c->closed) != 0;
 }
 
 /* Go's chansend. 0, or an errno value. */
@@ -212,7 +230,7 @@ int chansend(gort_chan *c, const void *ep, bool block)
 	if (!block && !isclosed(c) && full(c))
 		return EAGAIN;
 
-	lock(&c->lock);
+	chanlock(c);
 	if (c->closed) {
 		unlock(&c->lock);
 		return EPIPE;
@@ -254,7 +272,7 @@ int chanrecv(gort_chan *c, void *ep, bool block)
 		}
 	}
 
-	lock(&c->lock);
+	chanlock(c);
 	if (c->closed && c->qcount == 0) {
 		unlock(&c->lock);
 		copyelem(c, ep, NULL);
@@ -286,12 +304,12 @@ int chanrecv(gort_chan *c, void *ep, bool block)
  * after it, so none runs before the channel is consistently closed. */
 static int closechan(gort_chan *c)
 {
-	lock(&c->lock);
+	chanlock(c);
 	if (c->closed) {
 		unlock(&c->lock);
 		return EPIPE;
 	}
-	atomic_store_explicit(&c->closed, 1, memory_order_relaxed);
+	atomic_store(&c->closed, 1);
 	sudog *list = NULL, **tail = &list, *s;
 	while ((s = dequeue(&c->recvq)) != NULL) {
 		copyelem(c, s->elem, NULL);
@@ -333,6 +351,7 @@ GORT_API gort_chan *gort_chan_make(size_t elem_size, size_t cap)
 		return NULL;
 	}
 	memset(c, 0, sizeof *c);
+	c->gen = atomic_load_explicit(&runtime_gen, memory_order_relaxed);
 	c->elemsize = elem_size;
 	c->dataqsiz = cap;
 	c->buf = (char *)c + hdr;
@@ -409,7 +428,7 @@ GORT_API void gort_chan_free(gort_chan *c)
 {
 	if (!c)
 		return;
-	lock(&c->lock);
+	chanlock(c);
 	bool waiters = c->recvq.first || c->sendq.first;
 	unlock(&c->lock);
 	if (waiters)

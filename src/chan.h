@@ -9,6 +9,12 @@
  * path may only conclude "would block", and Go's argument for why that is
  * linearizable holds here too (see chansend and chanrecv).
  *
+ * A channel may outlive a gort_main run in which goroutines were left
+ * waiting on it (abandoned when main returned; their stacks are gone).
+ * chanlock empties queues last used by an earlier run (c->gen), so those
+ * sudogs are never touched. A plain thread must not be blocked on a
+ * channel when gort_main returns: it would be forgotten the same way.
+ *
  * Invariants (c->lock held):
  *  - at least one of sendq and recvq is empty, except for a select that
  *    waits to send and to receive on the same unbuffered channel;
@@ -24,8 +30,11 @@
  * sudogs share a selwait, and whoever first wins its `done` CAS (a sender,
  * a receiver or close) is the only one to complete the select (Go's
  * g.selectDone). Lock order: channel locks in address order (select's
- * lockorder); no other runtime lock is taken under a channel lock except
- * what goready and notewakeup take (sched.lock, briefly).
+ * lockorder), before the scheduler's locks: goready under a channel lock
+ * may take sched.lock, and a goroutine parking on a channel holds the
+ * lock across gopark's direct switch, where the next G's first run takes
+ * the stack pool lock (gstart_prepare). Nothing that takes a channel
+ * lock runs under those.
  */
 #ifndef GORT_CHAN_H
 #define GORT_CHAN_H
@@ -47,6 +56,7 @@ typedef struct waitq {
 
 struct gort_chan {
 	mutex lock;
+	uint32_t gen;           /* runtime_gen when its queues were last used */
 	_Atomic uint32_t closed;
 	_Atomic size_t qcount;  /* values in the buffer */
 	size_t dataqsiz;        /* cap */
@@ -61,6 +71,7 @@ struct gort_chan {
  * 0 closed, -EAGAIN. */
 int chansend(gort_chan *c, const void *ep, bool block);
 int chanrecv(gort_chan *c, void *ep, bool block);
+void chanlock(gort_chan *c);
 void enqueue(waitq *q, sudog *s);
 sudog *dequeue(waitq *q);
 void dequeuesudog(waitq *q, sudog *s);

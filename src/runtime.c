@@ -31,6 +31,7 @@
 
 schedt sched;
 _Atomic uint32_t runtime_running;
+_Atomic uint32_t runtime_gen;
 pthread_rwlock_t foreign_lock = PTHREAD_RWLOCK_INITIALIZER;
 
 static struct {
@@ -121,6 +122,8 @@ static void teardown(m *m0)
 	pthread_rwlock_wrlock(&foreign_lock);
 	atomic_store(&runtime_running, RUNTIME_STOPPING);
 	m_teardown(m0);
+	/* Waiters left in channel queues belong to this run: abandoned. */
+	atomic_fetch_add(&runtime_gen, 1);
 	/* Before the stacks go: sleep timers live on them. */
 	for (int32_t i = 0; i < GORT_MAX_PROCS && allp[i]; i++)
 		timers_orphan(allp[i]);
@@ -149,6 +152,7 @@ GORT_API int gort_main(int (*fn)(void *), void *arg)
 		errno = EBUSY;
 		return -1;
 	}
+	atomic_fetch_add(&runtime_gen, 1);
 	m *m0 = calloc(1, sizeof *m0);
 	if (!m0 || schedinit(m0) != 0) {
 		free(m0);
@@ -278,7 +282,7 @@ GORT_API void gort_gosched(void)
 	g *gp = rt_enter();
 	if (gp) {
 		gosched(gp);
-		gp->inruntime--;
+		rt_exit(gp);
 	} else {
 		osyield();
 	}

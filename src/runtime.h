@@ -690,6 +690,10 @@ void notifyListNotifyAll(notifyList *l);
 /* runtime.c */
 enum { RUNTIME_DOWN, RUNTIME_STARTING, RUNTIME_UP, RUNTIME_STOPPING };
 extern _Atomic uint32_t runtime_running;
+/* Incremented when a gort_main run starts and when it ends: wait queues
+ * that outlive a run (a channel's) recognise waiters abandoned with their
+ * goroutines. */
+extern _Atomic uint32_t runtime_gen;
 extern pthread_rwlock_t foreign_lock;
 int32_t gomaxprocs_default(void);
 

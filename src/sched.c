@@ -599,10 +599,11 @@ void gosched(g *gp)
 {
 	m *mp = gp->m;
 	p *pp = mp->p;
-	if (mp->readynext)
-		readynext_flush(mp);
 	stack_track(gp);
 	runtimers(pp);
+	/* After the timers: one may have readied a G. */
+	if (mp->readynext)
+		readynext_flush(mp);
 	if (atomic_load_explicit(&sched.gcwaiting, memory_order_relaxed) ||
 	    atomic_load_explicit(&sched.exiting, memory_order_relaxed) || gp->locked) {
 		mcall(gosched_m);
@@ -655,8 +656,12 @@ _Noreturn void goexit1(void)
 _Noreturn void gostart(void)
 {
 	ctx_entered();
-	switchedin();
+	/* The previous G's unpark step (switchedin) is runtime work: not to
+	 * be preempted halfway. */
 	g *gp = getg();
+	gp->inruntime++;
+	switchedin();
+	gp->inruntime--;
 	gp->fn(gp->arg);
 	goexit1();
 }

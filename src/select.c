@@ -91,7 +91,7 @@ static void sellock(const selstate *st)
 	for (int32_t i = 0; i < st->n; i++) {
 		gort_chan *c = casechan(st, st->lockorder[i]);
 		if (c != last)
-			lock(&c->lock);
+			chanlock(c);
 		last = c;
 	}
 }
@@ -106,6 +106,10 @@ static void selunlock(const selstate *st)
 	}
 }
 
+/* Reads the selector's frame (arg) while releasing its locks: safe only
+ * because selunlock releases in reverse lock order and the woken
+ * selector's first step is to take lockorder[0], the last one released
+ * here, so the frame outlives this call. Keep the two orders so. */
 static bool selparkcommit(g *gp, void *arg)
 {
 	(void)gp;

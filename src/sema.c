@@ -50,10 +50,12 @@
  * queue. A waiter's lock is released by gopark's callback once the
  * goroutine is switched out (or, for a thread, after its note is
  * armed), so a waker that finds the sudog always finds a waiter that
- * cannot miss the wake-up. No other runtime lock is ever taken under
- * either (waiters are readied after the unlock), neither is held
- * together with the other, and no one waits, readies or yields while
- * holding one: both are leaves of the lock order.
+ * cannot miss the wake-up. Waiters are readied after the unlock, neither
+ * lock is held together with the other, and no one waits, readies or
+ * yields while holding one; the only runtime lock taken under one is the
+ * stack pool's, when gopark's direct switch starts a fresh G while the
+ * parking goroutine's lock is still held (sched.c). Nothing that takes a
+ * root or list lock runs under the stack pool lock.
  */
 #include <stddef.h>
 #include <string.h>
@@ -240,9 +242,10 @@ void semrelease1(uint32_t *addr, bool handoff)
 	bool handed = handoff && cansemacquire(addr);
 	if (handed)
 		s->ticket = 1;
+	bool waiterisg = s->g != NULL; /* s may be gone once readied */
 	sudog_ready(s);
 	g *gp = getg();
-	if (handed && canyield(gp))
+	if (handed && waiterisg && canyield(gp))
 		mcall(goyield_m);
 }
 

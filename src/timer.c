@@ -80,6 +80,8 @@ static void update_timer0(p *pp)
 
 static bool heap_add(p *pp, timer *t)
 {
+	if (atomic_load_explicit(&t->pp, memory_order_relaxed) != NULL)
+		throw("addtimer: timer already in a heap");
 	if (pp->ntimers == pp->captimers) {
 		int32_t cap = pp->captimers ? pp->captimers * 2 : 16;
 		timer **nh = realloc(pp->timers, (size_t)cap * sizeof *nh);
@@ -221,15 +223,17 @@ int64_t nexttimer(void)
  * unless another M already does. Returns true if it slept. */
 bool timersleep(m *mp, int64_t until)
 {
-	/* No timer may be missed: an adder stores its P's timer0when and
-	 * then looks for a sleeper; we publish ourselves (sleepuntil first,
-	 * so that an adder who sees us compares with our time) and then
-	 * look at every P's timer0when again. All seq_cst: one of the two
-	 * sees the other. */
-	atomic_store(&sched.sleepuntil, until);
+	/* No timer may be missed: an adder stores its P's timer0when, then
+	 * looks for a sleeper and compares with sleepuntil; we claim the
+	 * sleeper slot, store sleepuntil, then look at every P's timer0when
+	 * again. All seq_cst: an adder that read sleepuntil before our store
+	 * stored its timer before our second look, which sees it. The slot
+	 * is claimed first so that an M that loses the claim never touches
+	 * sleepuntil (it would hide an earlier deadline from adders). */
 	m *none = NULL;
 	if (!atomic_compare_exchange_strong(&sched.timersleeper, &none, mp))
 		return false;
+	atomic_store(&sched.sleepuntil, until);
 	int64_t again = nexttimer();
 	if (again && again < until) {
 		until = again;
@@ -315,8 +319,10 @@ GORT_API void gort_sleep(int64_t ns)
 	g *gp = rt_enter();
 	if (!gp) {
 		struct timespec ts = {ns / 1000000000, ns % 1000000000};
+		int saved = errno;
 		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 			;
+		errno = saved;
 		return;
 	}
 	timer t = {.when = addsat(nanotime(), ns), .f = sleep_fire, .arg = gp, .idx = -1};

@@ -35,6 +35,10 @@ static void timer_fire(void *arg, int64_t now)
 {
 	gort_timer *tm = arg;
 	lock(&tm->mu);
+	/* Cleared first: a ticker re-armed below may be taken out to fire
+	 * again by another M before we unlock, and that firing's mark must
+	 * stand. Stop and reset cannot look before we unlock. */
+	atomic_store_explicit(&tm->t.firing, 0, memory_order_relaxed);
 	int64_t v = now;
 	chansend(tm->c, &v, false); /* full: the tick is dropped */
 	if (tm->period > 0) {
@@ -48,7 +52,6 @@ static void timer_fire(void *arg, int64_t now)
 		if (!addtimer(getm(), &tm->t))
 			throw("out of memory (ticker)");
 	}
-	atomic_store_explicit(&tm->t.firing, 0, memory_order_release);
 	unlock(&tm->mu);
 }
 
@@ -155,11 +158,13 @@ GORT_API bool gort_timer_stop(gort_timer *tm)
 		errno = EINVAL;
 		return false;
 	}
-	g *gp = rt_enter();
+	g *gp;
+	if (!enter(&gp))
+		return false; /* no runtime: its timers are gone (timers_orphan) */
 	lock(&tm->mu);
 	bool was = timer_disarm(tm);
 	unlock(&tm->mu);
-	rt_exit(gp);
+	leave(gp);
 	return was;
 }
 
