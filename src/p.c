@@ -195,6 +195,8 @@ p *procresize(m *mp, int32_t nprocs)
 void stopTheWorld(void)
 {
 	m *mp = getm();
+	if (mp->readynext)
+		readynext_flush(mp); /* procresize may move this P's queue */
 	lock(&sched.lock);
 	sched.stopwait = atomic_load_explicit(&gomaxprocs, memory_order_relaxed);
 	atomic_store_explicit(&sched.gcwaiting, 1, memory_order_seq_cst);

@@ -561,7 +561,8 @@ static inline void rt_exit(g *gp)
 		/* Still inside (inruntime): the check and the switch must not
 		 * be preempted themselves. */
 		m *mp = gp->m;
-		if (unlikely(mp->readynext != NULL))
+		if (unlikely(mp->readynext != NULL) &&
+		    atomic_load_explicit(&gomaxprocs, memory_order_relaxed) != 1)
 			readynext_flush(mp);
 		if (unlikely(mp->p && atomic_load_explicit(&mp->p->preempt, memory_order_relaxed)) &&
 		    gp->inruntime == 1 && gp->nopreempt == 0 && gp->syscallstate == SYSCALL_NONE)

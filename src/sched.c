@@ -506,20 +506,22 @@ void goparkunlock(mutex *lk, waitreason reason)
 }
 
 /*
- * m->readynext. A goroutine that readies another from inside a gort_*
- * call (a channel send to a waiting receiver) very often parks before
- * the call returns (the sender's next receive), and then the readied G
- * is exactly what findrunnable would pick: runnext. So the first G
- * readied inside a call is kept in the M's own readynext instead of
- * being published in runnext: gopark's direct path switches to it with
- * no atomic operation on either side, where runqput and runqget would
- * each cost one. It is published (runqput to runnext, wakep) the moment
- * the goroutine does anything else: returns from the call (rt_exit),
- * enters the scheduler any other way (mcall, gosched, goexit), or readies
- * a second G (which then goes to runnext after it, as Go orders them).
- * Only the running goroutine of the M sets and consumes it, inside a
- * runtime call, so it needs no lock; a G in it is _Grunnable and no one
- * else can see it, for the rest of that call at most.
+ * m->readynext. A goroutine that readies another (a channel send to a
+ * waiting receiver) very often parks soon after (the sender's next
+ * receive), and then the readied G is exactly what findrunnable would
+ * pick: runnext. So the first G readied inside a gort_* call is kept in
+ * the M's own readynext instead of being published in runnext: gopark's
+ * direct path switches to it with no atomic operation on either side,
+ * where runqput and runqget would each cost one. It is published
+ * (runqput to runnext, wakep) the moment the goroutine enters the
+ * scheduler any other way (mcall, gosched, goexit), may lose its P
+ * (entersyscall, stop-the-world), or readies a second G (which then goes
+ * to runnext after it, as Go orders them), and when the call returns
+ * (rt_exit) unless GOMAXPROCS is 1: with a single P there is no other P
+ * to steal runnext or to wake, so publishing it would change nothing
+ * but the cost, and it stays private until the goroutine next parks or
+ * is preempted. Only the M's running goroutine sets and consumes it, so
+ * it needs no lock; a G in it is _Grunnable and seen by no one else.
  */
 void readynext_flush(m *mp)
 {

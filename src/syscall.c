@@ -48,6 +48,12 @@ static void entersyscall_gcwait(p *pp)
 void entersyscall(m *mp, g *gp, uint8_t how)
 {
 	p *pp = mp->p;
+	/* The P may go to another M: publish what runs next (no wakep: the
+	 * P's new M, if any, runs it; this may be a signal handler). */
+	if (mp->readynext) {
+		runqput(pp, mp->readynext, true);
+		mp->readynext = NULL;
+	}
 	casgstatus(gp, _Grunning, _Gsyscall);
 	gp->syscallstate = how;
 	mp->syscalltick = tick_load(&pp->syscalltick);

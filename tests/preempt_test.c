@@ -45,13 +45,6 @@ static bool need_signals(const char *name)
 		SKIP(name, "no signal preemption in sanitizer builds");
 		return false;
 	}
-	if (harness_emulated()) {
-		/* qemu-user does not model a signal handler that switches
-		 * stacks and returns on another thread; the cross stage runs
-		 * with asyncpreemptoff=1. */
-		SKIP(name, "no signal preemption under the emulator");
-		return false;
-	}
 	return true;
 }
 

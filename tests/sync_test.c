@@ -876,6 +876,11 @@ static void fatal_errors(void)
 	must_die("unlock_thread", "fatal error: sync: unlock of unlocked mutex");
 	must_die("runlock", "fatal error: sync: RUnlock of unlocked RWMutex");
 	must_die("rwunlock", "fatal error: sync: Unlock of unlocked RWMutex");
+	if (harness_emulated()) {
+		/* The emulator's own threads keep checkdead from firing. */
+		printf("     deadlock: skipped under the emulator\n");
+		return;
+	}
 	must_die("deadlock", "fatal error: all goroutines are asleep - deadlock!");
 	CHECK(strstr(res.output, "goroutine 1 [sync.Mutex.Lock") != NULL);
 }
