@@ -275,6 +275,12 @@ int64_t newproc(m *mp, void (*fn)(void *), void *arg, size_t stacksize, const ch
 		atomic_fetch_add_explicit(&sched.ngforeign, 1, memory_order_relaxed);
 	casgstatus(newg, _Gdead, _Grunnable);
 	if (pp) {
+		/* A G readied before this one (sched.c: readynext) goes to
+		 * runnext first, so that the new G displaces it, as in Go. */
+		if (mp->readynext) {
+			runqput(pp, mp->readynext, true);
+			mp->readynext = NULL;
+		}
 		runqput(pp, newg, true);
 		if (atomic_load_explicit(&sched.mainstarted, memory_order_relaxed))
 			wakep();
