@@ -44,6 +44,12 @@
  *    the runtime runs: a plain thread sends to and receives from a
  *    goroutine (both sides block), is woken by a close in a receive and
  *    in a send, and two plain threads ping-pong over unbuffered channels;
+ *  - a channel outlives a gort_main run in which goroutines were left
+ *    parked on it (receive, send, send on a full buffer, select): after
+ *    the run, with no runtime, try_send/try_recv find no peer (EAGAIN),
+ *    the abandoned sender's value is not moved into the buffer, close
+ *    wakes no one; the next run's goroutines use the channels as usual,
+ *    and gort_chan_free finds no waiters;
  *  - a main goroutine blocked forever on a receive is Go's deadlock: the
  *    process prints "fatal error: all goroutines are asleep - deadlock!"
  *    and exits with status 2.
@@ -1205,6 +1211,147 @@ MAIN_CASE(plain_threads_procs1, plain_main, 1)
 MAIN_CASE(plain_threads_procs2, plain_main, 2)
 
 /* ---------------------------------------------------------------------
+ * Channels that outlive a run with goroutines left waiting on them
+ * ------------------------------------------------------------------- */
+
+/*
+ * Goroutines still parked when main returns are abandoned, their stacks
+ * released. A channel they waited on may outlive the run: it must not
+ * remember them. After the run, with no runtime, and in the next run:
+ * no receiver or sender is found (try_send, try_recv: EAGAIN), the value
+ * of a sender abandoned on a full buffer is not moved in, a close wakes
+ * no one, new goroutines use the channels as usual (also in a select),
+ * and gort_chan_free does not see waiters.
+ */
+static gort_chan *left_recvc;  /* an abandoned receiver waited here */
+static gort_chan *left_sendc;  /* an abandoned sender */
+static gort_chan *left_fullc;  /* cap 1, full, an abandoned sender */
+static gort_chan *left_selc;   /* an abandoned select (with left_sendc) */
+static atomic_int left_parked;
+
+static void left_receiver(void *arg)
+{
+	(void)arg;
+	int v;
+	atomic_fetch_add(&left_parked, 1);
+	gort_chan_recv(left_recvc, &v);
+	FAILF("a receiver abandoned when main returned woke up");
+}
+
+static void left_sender(void *arg)
+{
+	gort_chan *c = arg;
+	atomic_fetch_add(&left_parked, 1);
+	gort_chan_send(c, &(int){-1});
+	FAILF("a sender abandoned when main returned woke up");
+}
+
+static void left_selector(void *arg)
+{
+	(void)arg;
+	int in = 0, out = -2;
+	gort_case cs[2] = {
+		{.chan = left_selc, .dir = GORT_RECV, .elem = &in},
+		{.chan = left_sendc, .dir = GORT_SEND, .elem = &out},
+	};
+	atomic_fetch_add(&left_parked, 1);
+	gort_select(cs, 2, true);
+	FAILF("a select abandoned when main returned woke up");
+}
+
+static int leave_waiters_main(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(gort_chan_send(left_fullc, &(int){7}), 0);
+	CHECK(gort_go(left_receiver, NULL) > 1);
+	CHECK(gort_go(left_sender, left_sendc) > 1);
+	CHECK(gort_go(left_sender, left_fullc) > 1);
+	CHECK(gort_go(left_selector, NULL) > 1);
+	wait_flag(&left_parked, 4);
+	settle();
+	CHECK_EQ(gort_numgoroutine(), 5);
+	return 0; /* they stay parked */
+}
+
+static void echo_once(void *arg)
+{
+	gort_chan *c = arg;
+	int v = -1;
+	CHECK_EQ(gort_chan_recv(c, &v), 1);
+	CHECK_EQ(gort_chan_send(c, &(int){v + 1}), 0);
+	gort_wg_done(&helpers_wg);
+}
+
+static int reuse_main(void *arg)
+{
+	(void)arg;
+	gort_chan *unbuf[] = {left_recvc, left_sendc};
+	for (size_t i = 0; i < 2; i++) {
+		/* Parked on the channel first: the queue is used again. */
+		start_helper(echo_once, unbuf[i]);
+		settle();
+		CHECK_EQ(gort_chan_send(unbuf[i], &(int){10}), 0);
+		int v = -1;
+		CHECK_EQ(gort_chan_recv(unbuf[i], &v), 1);
+		CHECK_EQ(v, 11);
+	}
+	/* The buffered one: a value in, a blocked sender, drained. */
+	struct peer p;
+	CHECK_EQ(gort_chan_send(left_fullc, &(int){1}), 0);
+	park_peer(peer_send, &p, left_fullc, 2);
+	int v = -1;
+	CHECK_EQ(gort_chan_recv(left_fullc, &v), 1);
+	CHECK_EQ(v, 1);
+	CHECK_EQ(gort_chan_recv(left_fullc, &v), 1);
+	CHECK_EQ(v, 2);
+	/* A select on the closed channel and an unbuffered one. */
+	struct peer q;
+	start_peer(peer_send, &q, left_sendc, 5);
+	int a = -1, b = -1;
+	gort_case cs[2] = {
+		{.chan = left_sendc, .dir = GORT_RECV, .elem = &a},
+		{.chan = left_selc, .dir = GORT_RECV, .elem = &b},
+	};
+	int k = gort_select(cs, 2, true);
+	if (k == 1) { /* the closed one was ready: take the value too */
+		CHECK(!cs[1].ok);
+		CHECK_EQ(gort_chan_recv(left_sendc, &a), 1);
+	}
+	CHECK_EQ(a, 5);
+	CHECK_EQ(gort_wg_wait(&helpers_wg), 0);
+	return 0;
+}
+
+static void outlives_run(void)
+{
+	left_recvc = make_chan(sizeof(int), 0);
+	left_sendc = make_chan(sizeof(int), 0);
+	left_fullc = make_chan(sizeof(int), 1);
+	left_selc = make_chan(sizeof(int), 0);
+	run_main(leave_waiters_main, NULL, 2);
+
+	/* No runtime: nobody waits on them any more. */
+	CHECK_ERRNO(gort_chan_try_send(left_recvc, &(int){1}), EAGAIN);
+	int v = -1;
+	CHECK_ERRNO(gort_chan_try_recv(left_sendc, &v), EAGAIN);
+	CHECK_ERRNO(gort_chan_try_send(left_selc, &(int){1}), EAGAIN);
+	CHECK_EQ(gort_chan_len(left_fullc), 1);
+	CHECK_EQ(gort_chan_try_recv(left_fullc, &v), 1);
+	CHECK_EQ(v, 7);
+	CHECK_ERRNO(gort_chan_try_recv(left_fullc, &v), EAGAIN);
+	CHECK_EQ(gort_chan_len(left_fullc), 0);
+	CHECK_EQ(gort_chan_close(left_selc), 0);
+	CHECK_EQ(gort_chan_try_recv(left_selc, &v), 0);
+
+	/* The next run uses them. */
+	run_main(reuse_main, NULL, 2);
+	gort_chan_free(left_recvc);
+	gort_chan_free(left_sendc);
+	gort_chan_free(left_fullc);
+	gort_chan_free(left_selc);
+}
+
+/* ---------------------------------------------------------------------
  * Deadlock: main blocked forever on a receive
  * ------------------------------------------------------------------- */
 
@@ -1255,6 +1402,7 @@ static const struct harness_case cases[] = {
 	{"large_elems", large_elems},
 	{"plain_threads_procs1", plain_threads_procs1},
 	{"plain_threads_procs2", plain_threads_procs2},
+	{"outlives_run", outlives_run},
 	{"deadlock_recv", deadlock_recv},
 };
 

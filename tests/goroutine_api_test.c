@@ -4,6 +4,11 @@
  *    0 outside the runtime;
  *  - gort_gosched lets a runnable goroutine run before the caller goes on
  *    (GOMAXPROCS 1), and two goroutines can hand the P back and forth;
+ *    a goroutine readied by a timer that gort_gosched itself ran (due
+ *    while the caller spun) has run when gort_gosched returns, rather
+ *    than waiting for the caller's next runtime call (GOMAXPROCS 1,
+ *    GODEBUG=asyncpreemptoff=1; Go's 61st-tick pick from the global
+ *    queue excused in at most a quarter of 20 trials);
  *  - gort_goexit ends a goroutine at once (code after it never runs, also
  *    from a nested call) and, in the main goroutine, ends gort_main with 0;
  *  - gort_go(NULL) and bad attrs fail with EINVAL; gort_go_attr with a
@@ -132,6 +137,81 @@ static int gosched_main(void *arg)
 }
 
 MAIN_CASE(gosched, gosched_main, 1)
+
+/*
+ * gort_gosched runs the P's due timers before it picks what runs next, as
+ * Go's schedule does: a goroutine that a due timer readies there runs
+ * before the caller goes on, rather than being held back until the
+ * caller's next runtime call. One P and asynchronous preemption off:
+ * nothing else runs the P's timers while main spins, and nothing takes
+ * the P from main, so a readied goroutine that gort_gosched kept aside
+ * would not run in any trial. Trials in which main came back from its
+ * sleep after the timer was due prove nothing and are skipped. Go's
+ * every-61st-tick pick from the global queue may run main first (with
+ * the other goroutine next in line): a few such trials are allowed.
+ */
+#define TIMER_TRIALS 20
+#define TIMER_DUE (3 * MS)
+
+static atomic_int timer_waiting, timer_woke;
+static gort_chan *timer_ch;
+
+static void timer_waiter(void *arg)
+{
+	(void)arg;
+	int64_t v;
+	atomic_store(&timer_waiting, 1);
+	CHECK_EQ(gort_chan_recv(timer_ch, &v), 1);
+	atomic_store(&timer_woke, 1);
+}
+
+static int gosched_timer_main(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(gort_gomaxprocs(0), 1);
+	int valid = 0, late = 0;
+	int64_t end = gort_nanotime() + (int64_t)(harness_timeout(3) * 1e9);
+	while (valid < TIMER_TRIALS && gort_nanotime() < end) {
+		atomic_store(&timer_waiting, 0);
+		atomic_store(&timer_woke, 0);
+		gort_timer *t = gort_timer_new(TIMER_DUE, 0); /* on main's P */
+		CHECK(t != NULL);
+		int64_t due = gort_nanotime() + TIMER_DUE;
+		timer_ch = gort_timer_chan(t);
+		CHECK(gort_go(timer_waiter, NULL) > 1);
+		gort_sleep(MS / 2); /* the waiter runs and blocks on the timer */
+		bool ok = gort_nanotime() < due && atomic_load(&timer_waiting) &&
+		          !atomic_load(&timer_woke);
+		/* Until the timer is due, with no runtime call. */
+		while (gort_nanotime() < due)
+			;
+		if (ok && !atomic_load(&timer_woke)) {
+			valid++;
+			gort_gosched(); /* runs the timer: the waiter is ready */
+			if (!atomic_load(&timer_woke))
+				late++;
+		}
+		wait_flag(&timer_woke, 1);
+		gort_timer_free(t);
+	}
+	printf("     %d trials: the goroutine a due timer readied had not run "
+	       "when gort_gosched returned in %d\n", valid, late);
+	if (valid < TIMER_TRIALS / 2)
+		FAILF("only %d of %d trials came back from a 0.5 ms sleep before "
+		      "a %d ms timer was due", valid, TIMER_TRIALS,
+		      (int)(TIMER_DUE / MS));
+	if (late > valid / 4)
+		FAILF("in %d of %d trials, a goroutine readied by a timer that "
+		      "gort_gosched ran had not run when gort_gosched returned",
+		      late, valid);
+	return 0;
+}
+
+static void gosched_runs_timer_readied(void)
+{
+	CHECK_EQ(setenv("GODEBUG", "asyncpreemptoff=1", 1), 0);
+	run_main(gosched_timer_main, NULL, 1);
+}
 
 /* ---------------------------------------------------------------------
  * gort_goexit
@@ -400,6 +480,7 @@ int main(void)
 {
 	RUN_CASE(goid, 20);
 	RUN_CASE(gosched, 20);
+	RUN_CASE(gosched_runs_timer_readied, 20);
 	RUN_CASE(goexit, 20);
 	RUN_CASE(goexit_main_goroutine, 20);
 	RUN_CASE(go_attr, 20);

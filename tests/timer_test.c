@@ -38,6 +38,13 @@
  *    channel (a firing under way completes first, as in Go before 1.23),
  *    a stop that returns true leaves it empty, and a freed timer is not
  *    touched by a firing under way (ASan, TSan);
+ *  - stop and reset racing a fast ticker's re-arming (1 us tickers, for
+ *    0.8 s: four goroutines creating, running 100 us and stopping them at
+ *    GOMAXPROCS 2; one goroutine resetting four of them while idle Ps
+ *    fire them, at GOMAXPROCS 4): a ticker that was never stopped is
+ *    armed or firing, so stop and reset return true; once stop returned
+ *    and the channel was drained no tick arrives (300 us later); reset
+ *    tickers still tick, and stay silent once stopped;
  *  - timers are usable from threads that are not goroutines: a plain
  *    thread creates, receives from, stops, resets and frees timers and
  *    tickers, and receives from a goroutine's timer, and a goroutine
@@ -820,6 +827,122 @@ static int fire_race_main(void *arg)
 MAIN_CASE(stop_free_racing_fire, fire_race_main, 2)
 
 /* ---------------------------------------------------------------------
+ * Stop and reset of fast tickers racing their own re-arming
+ * ------------------------------------------------------------------- */
+
+/*
+ * A ticker of 1 us period re-arms itself at once, and the re-armed timer
+ * is due at once: another P may take it out of its heap to fire again
+ * while the first firing is still finishing. Stop and reset must see that
+ * second firing under way: a ticker that was never stopped is always
+ * armed or firing, so stop and reset return true; after a stop has
+ * returned (and the channel is drained) no tick ever arrives; a reset
+ * never arms a ticker that is also firing (it would be in a heap twice).
+ * Each case runs for a bounded time.
+ */
+#define TICKER_RACE_NS (800 * MS)
+#define TICKER_RACE_WORKERS 4
+
+/* Stop: four goroutines at GOMAXPROCS=2, each creating a ticker, letting
+ * it run 100 us, stopping it and watching it for 300 us. */
+static gort_waitgroup ticker_race_wg;
+static atomic_long ticker_race_trials;
+
+static void ticker_stop_worker(void *arg)
+{
+	(void)arg;
+	int64_t end = gort_nanotime() + TICKER_RACE_NS;
+	while (gort_nanotime() < end) {
+		long trial = atomic_fetch_add(&ticker_race_trials, 1) + 1;
+		gort_timer *t = new_timer(US, US);
+		gort_chan *c = gort_timer_chan(t);
+		gort_sleep(100 * US);
+		if (!gort_timer_stop(t))
+			FAILF("trial %ld: gort_timer_stop of a running 1 us ticker "
+			      "returned false (not armed, not firing)", trial);
+		int64_t t_stop = gort_nanotime();
+		int64_t v;
+		while (gort_chan_try_recv(c, &v) == 1)
+			CHECK(v <= t_stop);
+		gort_sleep(300 * US);
+		if (gort_chan_try_recv(c, &v) == 1)
+			FAILF("trial %ld: a stopped 1 us ticker delivered a tick "
+			      "%.3f ms after gort_timer_stop returned", trial,
+			      (double)(v - t_stop) / 1e6);
+		gort_timer_free(t);
+	}
+	gort_wg_done(&ticker_race_wg);
+}
+
+static int ticker_stop_race_main(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(gort_wg_add(&ticker_race_wg, TICKER_RACE_WORKERS), 0);
+	for (int i = 0; i < TICKER_RACE_WORKERS; i++)
+		CHECK(gort_go(ticker_stop_worker, NULL) > 0);
+	CHECK_EQ(gort_wg_wait(&ticker_race_wg), 0);
+	printf("     %ld fast tickers stopped, none ticked after its stop\n",
+	       atomic_load(&ticker_race_trials));
+	return 0;
+}
+
+MAIN_CASE(ticker_stop_race, ticker_stop_race_main, 2)
+
+/* Reset: one goroutine resets the tickers while the other Ps, idle, take
+ * them from each other's heaps to fire them (the race wants idle Ps), at
+ * GOMAXPROCS=4. */
+#define RESET_TICKERS 4
+
+static int ticker_reset_race_main(void *arg)
+{
+	(void)arg;
+	gort_timer *ts[RESET_TICKERS];
+	for (int i = 0; i < RESET_TICKERS; i++)
+		ts[i] = new_timer(US, US);
+	long resets = 0, ticks = 0;
+	int64_t end = gort_nanotime() + TICKER_RACE_NS;
+	while (gort_nanotime() < end) {
+		for (int i = 0; i < RESET_TICKERS; i++) {
+			if (!gort_timer_reset(ts[i], 500))
+				FAILF("reset %ld: gort_timer_reset of a running 1 us "
+				      "ticker returned false (not armed, not firing)",
+				      resets);
+			resets++;
+			int64_t v;
+			ticks += gort_chan_try_recv(gort_timer_chan(ts[i]), &v) == 1;
+		}
+		if (resets % 256 == 0)
+			gort_sleep(20 * US); /* this P fires them too */
+	}
+	printf("     %ld resets of 1 us tickers, %ld ticks received\n", resets,
+	       ticks);
+	/* Each still ticks; stopped and drained, it is silent. */
+	for (int i = 0; i < RESET_TICKERS; i++) {
+		int64_t v = -1;
+		while (gort_chan_try_recv(gort_timer_chan(ts[i]), &v) == 1)
+			;
+		/* A tick fired before t0 may still arrive: skip it. */
+		int64_t t0 = gort_nanotime();
+		v = -1;
+		for (int k = 0; k < 10 && v < t0; k++)
+			v = recv_within(ts[i], 5, "a reset 1 us ticker");
+		check_value(v, t0, gort_nanotime(), "a reset 1 us ticker");
+		CHECK(gort_timer_stop(ts[i]));
+		int64_t t_stop = gort_nanotime();
+		while (gort_chan_try_recv(gort_timer_chan(ts[i]), &v) == 1)
+			CHECK(v <= t_stop);
+	}
+	gort_sleep(5 * MS);
+	for (int i = 0; i < RESET_TICKERS; i++) {
+		check_empty(ts[i], "a reset ticker after stop and drain");
+		gort_timer_free(ts[i]);
+	}
+	return 0;
+}
+
+MAIN_CASE(ticker_reset_race, ticker_reset_race_main, 4)
+
+/* ---------------------------------------------------------------------
  * Plain threads
  * ------------------------------------------------------------------- */
 
@@ -1009,6 +1132,8 @@ static const struct harness_case cases[] = {
 	{"stop_reset_race_procs2", stop_reset_race_procs2},
 	{"stop_reset_race_procs4", stop_reset_race_procs4},
 	{"stop_free_racing_fire", stop_free_racing_fire},
+	{"ticker_stop_race", ticker_stop_race},
+	{"ticker_reset_race", ticker_reset_race},
 	{"plain_threads", plain_threads},
 	{"free_timers", free_timers},
 	{"bad_input", bad_input},
