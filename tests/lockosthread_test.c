@@ -2,7 +2,8 @@
  * lockosthread_test proves gort_lock_os_thread / gort_unlock_os_thread
  * (Go's LockOSThread / UnlockOSThread):
  *  - a locked goroutine runs only on its thread: gettid() stays the same
- *    across gort_gosched, parking in gort_wg_wait, bracketed calls
+ *    across gort_gosched, gort_sleep, channel receives (the sender runs
+ *    on another thread and readies it), parking in gort_wg_wait, bracketed calls
  *    (gort_entersyscall and gort_entersyscall_block), at GOMAXPROCS=1 and
  *    2; and while it is locked its thread runs no other goroutine: other
  *    goroutines, which run meanwhile, never see that thread id during the
@@ -121,6 +122,12 @@ static void close_window(void)
 			      "(%s)", (t0), t_, (what));                      \
 	} while (0)
 
+static void chan_sender(void *arg)
+{
+	int v = 42;
+	CHECK_EQ(gort_chan_send(arg, &v), 0);
+}
+
 /* The body of a locked goroutine: every way of leaving the CPU. */
 static void locked_rounds(int rounds)
 {
@@ -129,6 +136,19 @@ static void locked_rounds(int rounds)
 		gort_gosched();
 		EXPECT_TID(t0, "gort_gosched");
 		switch (i % 4) {
+		case 0: {
+			gort_sleep(100 * 1000);
+			EXPECT_TID(t0, "gort_sleep");
+			gort_chan *c = gort_chan_make(sizeof(int), 0);
+			CHECK(c != NULL);
+			CHECK(gort_go(chan_sender, c) > 1);
+			int v = 0;
+			CHECK_EQ(gort_chan_recv(c, &v), 1);
+			CHECK_EQ(v, 42);
+			EXPECT_TID(t0, "gort_chan_recv");
+			gort_chan_free(c);
+			break;
+		}
 		case 1:
 			CHECK_EQ(gort_wg_add(&ping_wg, 1), 0);
 			CHECK(gort_go(pinger, NULL) > 1);
