@@ -22,6 +22,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -168,6 +171,80 @@ GORT_API void gort_preempt_on(void);
 GORT_API void gort_entersyscall(void);
 GORT_API void gort_entersyscall_block(void);
 GORT_API void gort_exitsyscall(void);
+
+/* ---------------------------------------------------------------------
+ * I/O on the netpoller
+ * ------------------------------------------------------------------- */
+
+/*
+ * Goroutine-aware I/O (Go's internal/poll on the runtime's netpoller).
+ * Each call is the libc call of the same name, except that a goroutine
+ * whose fd is not ready parks on the netpoller (epoll) while its M runs
+ * other goroutines, and wakes when the fd is ready, its deadline passes,
+ * or it is closed with gort_close. The runtime registers an fd and sets
+ * O_NONBLOCK on it at its first use by a goroutine (it stays set); files
+ * epoll cannot watch (regular files) are read and written in place,
+ * bracketed by the syscall hand-off (gort_entersyscall). EINTR never
+ * comes back; the writes (write, writev, send, sendto) complete partial
+ * writes as Go's Write does: they return the full count, or the count
+ * written before an error (-1 if nothing was). One goroutine at a time
+ * waits in each direction of an fd; others queue behind it.
+ *
+ * Errors: -1 with errno as libc sets it, plus EBADF for a negative fd
+ * and for a call on an fd closed with gort_close meanwhile (calls parked
+ * on it wake with EBADF), ETIMEDOUT once a deadline has passed
+ * (gort_set_deadline), EFAULT for a NULL buffer with a non-zero length,
+ * and EINVAL for bad arguments. An fd used with these calls must be
+ * closed with gort_close, not close(2), while the runtime runs.
+ *
+ * Outside a goroutine (before gort_main, on a plain thread) the calls
+ * behave as the blocking libc calls: a thread blocks until the fd is
+ * ready (also when the runtime has made it non-blocking). Deadlines set
+ * with gort_set_deadline apply to goroutines only.
+ */
+#define GORT_READ 1
+#define GORT_WRITE 2
+
+GORT_API ssize_t gort_read(int fd, void *buf, size_t n);
+GORT_API ssize_t gort_write(int fd, const void *buf, size_t n);
+GORT_API ssize_t gort_readv(int fd, const struct iovec *iov, int iovcnt);
+GORT_API ssize_t gort_writev(int fd, const struct iovec *iov, int iovcnt);
+GORT_API ssize_t gort_recv(int fd, void *buf, size_t n, int flags);
+GORT_API ssize_t gort_send(int fd, const void *buf, size_t n, int flags);
+GORT_API ssize_t gort_recvfrom(int fd, void *buf, size_t n, int flags,
+                               struct sockaddr *addr, socklen_t *addrlen);
+GORT_API ssize_t gort_sendto(int fd, const void *buf, size_t n, int flags,
+                             const struct sockaddr *addr, socklen_t addrlen);
+
+/* accept4: the new fd is non-blocking and close-on-exec. ECONNABORTED
+ * (a connection reset while queued) is retried, as Go does. */
+GORT_API int gort_accept(int fd, struct sockaddr *addr, socklen_t *addrlen);
+
+/* connect, parking until the connection is made or has failed; the
+ * failure is the socket's SO_ERROR (ECONNREFUSED, ETIMEDOUT, ...). */
+GORT_API int gort_connect(int fd, const struct sockaddr *addr, socklen_t addrlen);
+
+/* Park until fd is ready for events (GORT_READ, GORT_WRITE or both) or
+ * the absolute deadline (gort_nanotime) passes: -1 with ETIMEDOUT; 0 is
+ * no deadline. Returns the events that are ready (an error or hang-up
+ * condition counts as both). A deadline of gort_set_deadline for those
+ * directions applies too. EINVAL for events outside GORT_READ|GORT_WRITE
+ * or none. */
+GORT_API int gort_fd_wait(int fd, int events, int64_t deadline);
+
+/* Go's SetReadDeadline / SetWriteDeadline for the directions in events:
+ * once the absolute deadline (gort_nanotime) has passed, calls on fd in
+ * those directions fail with ETIMEDOUT, those already parked included;
+ * a deadline already passed takes effect at once. 0 clears it. The
+ * deadline stays until changed or until fd is closed. -1 with ENOTSUP
+ * for a file the netpoller cannot watch, EAGAIN when the runtime is not
+ * running. */
+GORT_API int gort_set_deadline(int fd, int events, int64_t deadline);
+
+/* close(2), after waking the goroutines parked on fd (they fail with
+ * EBADF) and forgetting fd: no later event, deadline or call aimed at
+ * this fd reaches a later fd that gets the same number. */
+GORT_API int gort_close(int fd);
 
 /* ---------------------------------------------------------------------
  * Time

@@ -16,7 +16,9 @@
  *    gort_go), and the runtime cannot know whether it will. This errs on
  *    the side of never declaring a deadlock that is not one.
  *  - a timer is pending, however far away (as Go);
- * [the netpoller will add its waiters, as Go's does.]
+ *  - a goroutine waits on the netpoller (for I/O readiness: something
+ *    outside the process may wake it; Go keeps an M blocked in netpoll
+ *    for them, which has the same effect).
  *
  * Then, as Go: "fatal error: all goroutines are asleep - deadlock!", the
  * goroutine dump, exit status 2.
@@ -92,6 +94,8 @@ void checkdead(void)
 		printstr("\n");
 		throw("checkdead: inconsistent counts");
 	}
+	if (atomic_load(&netpollWaiters) > 0)
+		return; /* goroutines wait for I/O */
 	if (nexttimer() != 0)
 		return; /* a timer will wake someone (even an hour away, as Go) */
 	struct gcount c = {0, 0};

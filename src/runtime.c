@@ -78,7 +78,7 @@ void exitbegin(void)
 	}
 	lockedm_wakeall();
 	unlock(&sched.lock);
-	timers_wakeall();
+	netpollBreak(); /* the M blocked in netpoll */
 }
 
 static int schedinit(m *m0)
@@ -93,6 +93,11 @@ static int schedinit(m *m0)
 	if (signal_init() != 0)
 		return -1;
 	if (preempt_init() != 0) {
+		signal_teardown();
+		return -1;
+	}
+	if (netpollinit() != 0) {
+		preempt_teardown();
 		signal_teardown();
 		return -1;
 	}
@@ -133,6 +138,7 @@ static void teardown(m *m0)
 	stack_teardown();
 	p_teardown();
 	sema_teardown();
+	netpoll_teardown(); /* after timers_orphan: deadline timers live in it */
 	preempt_teardown();
 	signal_teardown();
 	free(sched.gfree);

@@ -26,9 +26,10 @@
  *    the M counters and the stop-the-world state. npidle and nmspinning
  *    are atomics so that wakep() can read them without the lock.
  *  - Lock order: sched.lock before sched.gfree_lock before stack pool
- *    lock before the G arena lock; a semaphore root lock is never held
- *    together with sched.lock. No runtime lock is ever held across a
- *    context switch.
+ *    lock before the G arena lock; a poll descriptor's lock (netpoll.h)
+ *    comes before a P's timerslock and before sched.lock; a semaphore
+ *    root lock is never held together with sched.lock. No runtime lock
+ *    is ever held across a context switch.
  */
 #ifndef GORT_RUNTIME_H
 #define GORT_RUNTIME_H
@@ -188,7 +189,6 @@ struct m {
 	bool spinning;          /* looking for work while holding a P */
 	bool ism0;              /* the thread that called gort_main */
 	note park;              /* stopm sleeps on it */
-	note tpark;             /* the timer sleeper sleeps on it (timer.c) */
 	m *schedlink;           /* idle M list */
 	m *alllink;             /* allm */
 	g *(*mcallfn)(m *, g *); /* what g0 runs after a G switched to it */
@@ -345,8 +345,12 @@ typedef struct schedt {
 	pthread_t sysmonthread;
 	_Atomic uint32_t sysmonstop;
 
-	_Atomic(m *) timersleeper;  /* the M sleeping until the next timer */
-	_Atomic int64_t sleepuntil; /* ... and until when */
+	/* The netpoller (netpoll.c). lastpoll: when the network was last
+	 * polled; 0 while an M blocks in netpoll, which it does until
+	 * pollUntil (0: no timer, until woken). The blocked poller is also
+	 * the timer sleeper: netpollBreak wakes it for an earlier timer. */
+	_Atomic int64_t lastpoll;
+	_Atomic int64_t pollUntil;
 	_Atomic uint32_t mainstarted; /* the main goroutine began running */
 	_Atomic uint32_t exiting;   /* main returned: Ms wind down */
 	note exitnote;              /* wakes M0 when the last other M ends */
@@ -610,14 +614,27 @@ static inline void runtimers(p *pp)
 		checktimers(pp, 0);
 }
 int64_t nexttimer(void);
-bool timersleep(m *mp, int64_t until);
-void timers_wakeall(void);
 void movetimers(p *dst, p *src);
 void timers_orphan(p *pp);
 void timers_teardown(p *pp);
 
+/* netpoll.c, netpoll_epoll.c: the scheduler's side of the netpoller.
+ * netpoll(delay) returns the goroutines made ready by I/O (delay < 0:
+ * block until something is ready or netpollBreak; 0: do not block; > 0:
+ * block at most delay ns), linked through schedlink, still _Gwaiting;
+ * injectglist makes them runnable. netpollWaiters counts the goroutines
+ * parked on it (checkdead: they are not deadlocked). */
+extern _Atomic int32_t netpollWaiters;
+int netpollinit(void);
+void netpoll_teardown(void);
+int32_t netpoll(int64_t delay, gqueue *list);
+void netpollBreak(void);
+bool netpoll_trylock(void);
+void netpoll_unlock(void);
+
 /* sched.c */
 void mloop(m *mp);
+void injectglist(gqueue *list);
 void dropg(m *mp, g *gp);
 void wakep(void);
 void mcall(g *(*fn)(m *, g *));

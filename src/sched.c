@@ -17,9 +17,15 @@
  *
  * findrunnable, in Go 1.19's order: the global queue every 61st
  * schedtick (fairness), the local queue (runnext first), the global
- * queue, [the netpoller, when it exists], stealing (4 rounds over all Ps
- * in random order, runnext of a victim only in the last round), then
- * give the P back and park the M.
+ * queue, the netpoller without blocking (only when goroutines wait on it
+ * and no M is blocked in it; one such poller at a time), stealing (4
+ * rounds over all Ps in random order, runnext of a victim only in the
+ * last round), then give the P back. With nothing found, one M blocks in
+ * netpoll until the next timer of any P (sched.lastpoll == 0 says one
+ * does; sched.pollUntil says until when): the netpoller's wait is the
+ * timer sleep, and netpollBreak cuts it short for an earlier timer
+ * (timer.c) or the exit. Every other M parks (stopm). Goroutines made
+ * ready by netpoll are injected as Go's injectglist does.
  *
  * Spinning (Go's "worker thread parking/unparking" design). A spinning M
  * holds a P and looks for work to steal. Invariants:
@@ -179,6 +185,24 @@ top:
 			return gp;
 	}
 
+	/* The netpoller, without blocking: only when goroutines wait on it
+	 * and no M is blocked in it already (Go's order: before stealing). */
+	if (atomic_load_explicit(&netpollWaiters, memory_order_relaxed) > 0 &&
+	    atomic_load(&sched.lastpoll) != 0 && netpoll_trylock()) {
+		gqueue list;
+		int32_t n = netpoll(0, &list);
+		netpoll_unlock();
+		if (n > 0) {
+			gp = list.head;
+			list.head = gp->schedlink;
+			if (!list.head)
+				list.tail = NULL;
+			injectglist(&list);
+			casgstatus(gp, _Gwaiting, _Grunnable);
+			return gp;
+		}
+	}
+
 	/* Spin only while fewer than half of the busy Ps spin: beyond that
 	 * more thieves burn CPU without finding more work. */
 	int32_t procs = atomic_load_explicit(&gomaxprocs, memory_order_relaxed);
@@ -228,24 +252,132 @@ top:
 		}
 	}
 
-	/* Timers are pending: sleep until the first is due (unless another M
-	 * already does), then run it from an idle P. */
-	int64_t until = nexttimer();
-	if (until && timersleep(mp, until)) {
-		if (atomic_load(&sched.exiting))
-			return NULL;
-		lock(&sched.lock);
-		p *p2 = pidleget();
-		unlock(&sched.lock);
-		if (p2) {
-			acquirep(mp, p2);
-			goto top;
+	/* Block in the netpoller until the next timer, unless another M
+	 * already does (or nothing could wake us there). */
+	int64_t pollUntil = nexttimer();
+	if ((atomic_load(&netpollWaiters) > 0 || pollUntil != 0) &&
+	    atomic_exchange(&sched.lastpoll, 0) != 0) {
+		atomic_store(&sched.pollUntil, pollUntil);
+		/* A timer added before we cleared lastpoll saw no poller
+		 * and only called wakep: look once more (see wakesleeper). */
+		int64_t again = nexttimer();
+		if (again != 0 && (pollUntil == 0 || again < pollUntil)) {
+			pollUntil = again;
+			atomic_store(&sched.pollUntil, pollUntil);
 		}
+		gqueue list = {NULL, NULL};
+		bool look = true;
+		if (pollUntil == 0 && atomic_load(&netpollWaiters) == 0) {
+			/* The waiters left meanwhile: nothing to wait for. A
+			 * timer added while lastpoll was 0 only broke a poll
+			 * that will not happen: look again once it is set. */
+			atomic_store(&sched.lastpoll, nanotime());
+			look = nexttimer() != 0;
+		} else {
+			int64_t delay = -1;
+			if (pollUntil != 0) {
+				delay = pollUntil - nanotime();
+				if (delay < 0)
+					delay = 0;
+			}
+			if (atomic_load(&sched.exiting))
+				delay = 0;
+			netpoll(delay, &list);
+			atomic_store(&sched.pollUntil, 0);
+			atomic_store(&sched.lastpoll, nanotime());
+			if (atomic_load(&sched.exiting))
+				return NULL; /* readied Gs are abandoned with the rest */
+		}
+		if (look) {
+			lock(&sched.lock);
+			p *p2 = pidleget();
+			unlock(&sched.lock);
+			if (p2) {
+				acquirep(mp, p2);
+				if (list.head) {
+					gp = list.head;
+					list.head = gp->schedlink;
+					if (!list.head)
+						list.tail = NULL;
+					injectglist(&list);
+					casgstatus(gp, _Gwaiting, _Grunnable);
+					return gp;
+				}
+				goto top;
+			}
+			injectglist(&list);
+		}
+	} else if (pollUntil != 0) {
+		/* The blocked poller sleeps past our timer: have it look. */
+		int64_t until = atomic_load(&sched.pollUntil);
+		if (until == 0 || until > pollUntil)
+			netpollBreak();
 	}
 
 	if (!stopm(mp))
 		return NULL;
 	goto top;
+}
+
+/*
+ * Make the goroutines of list (_Gwaiting, linked through schedlink,
+ * readied by netpoll) runnable (Go's injectglist). Without a P (sysmon,
+ * an M that found no idle P) they all go to the global queue, and as
+ * many idle Ps as there are goroutines get an M. With a P, one goroutine
+ * per idle P goes to the global queue with an M started for it, and the
+ * rest to this P's local queue.
+ */
+static void startidle(int32_t n)
+{
+	for (; n != 0 && atomic_load(&sched.npidle) != 0; n--)
+		startm(NULL, false);
+}
+
+void injectglist(gqueue *list)
+{
+	if (!list->head)
+		return;
+	int32_t n = 0;
+	for (g *gp = list->head; gp; gp = gp->schedlink) {
+		casgstatus(gp, _Gwaiting, _Grunnable);
+		n++;
+	}
+	m *mp = getm();
+	p *pp = mp ? mp->p : NULL;
+	if (!pp) {
+		lock(&sched.lock);
+		globrunqputbatch(list, n);
+		unlock(&sched.lock);
+		list->head = list->tail = NULL;
+		startidle(n);
+		return;
+	}
+	int32_t npidle = atomic_load(&sched.npidle);
+	gqueue globq = {NULL, NULL};
+	int32_t k = 0;
+	while (k < npidle && list->head) {
+		g *gp = list->head;
+		list->head = gp->schedlink;
+		gp->schedlink = NULL;
+		if (globq.tail)
+			globq.tail->schedlink = gp;
+		else
+			globq.head = gp;
+		globq.tail = gp;
+		k++;
+	}
+	if (k > 0) {
+		lock(&sched.lock);
+		globrunqputbatch(&globq, k);
+		unlock(&sched.lock);
+		startidle(k);
+	}
+	while (list->head) {
+		g *gp = list->head;
+		list->head = gp->schedlink;
+		runqput(pp, gp, false);
+	}
+	list->tail = NULL;
 }
 
 /* Run gp on mp until gp switches back with mcall. */

@@ -10,7 +10,12 @@
  *    forcePreemptNS (10 ms) to stop (preemptone: a flag checked at every
  *    runtime call, and a signal, preempt.c); after a second slice in code
  *    that cannot be preempted, it asks for the P to be detached;
- *  - starts an M on an idle P when a timer is overdue.
+ *  - starts an M on an idle P when a timer is overdue;
+ *  - polls the network when goroutines wait on it and nobody has polled
+ *    for 10 ms (sched.lastpoll; Go's sysmon does the same), injecting
+ *    the goroutines it readies (injectglist: the global queue, and Ms
+ *    started on idle Ps), so that busy Ps that never run out of work
+ *    still see their I/O complete.
  * It sleeps 20 µs between rounds, doubling up to 10 ms once 50 rounds in
  * a row found nothing to retake, and sleeps deeply while every P is idle
  * (or the world is stopped), until entersyscall, exitsyscall or startm
@@ -29,6 +34,7 @@ enum {
 	SYSMON_MAX_US = 10 * 1000,
 	SYSMON_IDLE_ROUNDS = 50,
 };
+#define NETPOLL_STALE_NS (10LL * 1000 * 1000) /* poll if nobody has for this long */
 #define DEEP_SLEEP_NS (60LL * 1000 * 1000 * 1000) /* Go: forcegcperiod/2 */
 
 _Atomic bool debug_nopreempt;
@@ -146,6 +152,16 @@ static void *sysmon(void *arg)
 		int64_t next = nexttimer();
 		if (next != 0 && next < now)
 			startm(NULL, false);
+		int64_t lp = atomic_load(&sched.lastpoll);
+		if (atomic_load_explicit(&netpollWaiters, memory_order_relaxed) > 0 && lp != 0 &&
+		    lp + NETPOLL_STALE_NS < now && netpoll_trylock()) {
+			if (atomic_compare_exchange_strong(&sched.lastpoll, &lp, now)) {
+				gqueue list;
+				if (netpoll(0, &list) > 0)
+					injectglist(&list);
+			}
+			netpoll_unlock();
+		}
 	}
 	return NULL;
 }

@@ -8,11 +8,10 @@
  * Timers run
  *  - in findrunnable, first thing, for the M's own P (checktimers);
  *  - in the last stealing round, for other Ps (Go's stealWork);
- *  - when an M finds nothing to do, it becomes the timer sleeper: it
- *    sleeps until the earliest timer of all Ps (Go blocks in the
- *    netpoller for this; gort will too, once it has one), then takes an
- *    idle P and runs them. A timer added earlier than that wakes it
- *    (wakesleeper, Go's wakeNetPoller).
+ *  - when an M finds nothing to do, it blocks in the netpoller until the
+ *    earliest timer of all Ps (findrunnable, as Go), then takes an idle
+ *    P and runs them. A timer added earlier than that wakes it with
+ *    netpollBreak (wakesleeper, Go's wakeNetPoller).
  * A timer's function runs on an M that holds a P, without any timer lock
  * held; it must not block (goready is what it typically does).
  *
@@ -72,7 +71,7 @@ static void siftdown(p *pp, int32_t i)
 	t->idx = i;
 }
 
-/* seq_cst: pairs with timersleep's re-check (see there). */
+/* seq_cst: pairs with the poller's re-check (wakesleeper). */
 static void update_timer0(p *pp)
 {
 	atomic_store(&pp->timer0when, pp->ntimers ? pp->timers[0]->when : 0);
@@ -122,15 +121,18 @@ static timer *heap_pop(p *pp)
 
 /* ---- adding and running ---- */
 
-/* Wake the M sleeping until an earlier time than `when`, or an idle P if
- * no M sleeps for timers at all. */
+/* A timer due at `when` was added (Go's wakeNetPoller): wake the M
+ * blocked in netpoll if it would sleep past it, or get an M going if none
+ * is blocked there. Pairs with findrunnable's poller, which clears
+ * lastpoll, publishes pollUntil, then looks at every P's timer0when once
+ * more (all seq_cst): either it sees this timer, or this sees it blocked
+ * with a later (or not yet published) pollUntil and breaks it. */
 static void wakesleeper(int64_t when)
 {
-	m *sl = atomic_load(&sched.timersleeper);
-	if (sl) {
-		if (when < atomic_load(&sched.sleepuntil) &&
-		    atomic_compare_exchange_strong(&sched.timersleeper, &sl, NULL))
-			notewakeup(&sl->tpark);
+	if (atomic_load(&sched.lastpoll) == 0) {
+		int64_t until = atomic_load(&sched.pollUntil);
+		if (until == 0 || until > when)
+			netpollBreak();
 		return;
 	}
 	wakep();
@@ -216,46 +218,6 @@ int64_t nexttimer(void)
 			next = w;
 	}
 	return next;
-}
-
-/* mp holds no P and found nothing to run; a timer is due at `until`.
- * Sleep until then (or until an earlier timer or the exit wakes it),
- * unless another M already does. Returns true if it slept. */
-bool timersleep(m *mp, int64_t until)
-{
-	/* No timer may be missed: an adder stores its P's timer0when, then
-	 * looks for a sleeper and compares with sleepuntil; we claim the
-	 * sleeper slot, store sleepuntil, then look at every P's timer0when
-	 * again. All seq_cst: an adder that read sleepuntil before our store
-	 * stored its timer before our second look, which sees it. The slot
-	 * is claimed first so that an M that loses the claim never touches
-	 * sleepuntil (it would hide an earlier deadline from adders). */
-	m *none = NULL;
-	if (!atomic_compare_exchange_strong(&sched.timersleeper, &none, mp))
-		return false;
-	atomic_store(&sched.sleepuntil, until);
-	int64_t again = nexttimer();
-	if (again && again < until) {
-		until = again;
-		atomic_store(&sched.sleepuntil, until);
-	}
-	int64_t delay = until - nanotime();
-	bool posted = false;
-	if (delay > 0 && !atomic_load(&sched.exiting))
-		posted = notetsleep(&mp->tpark, delay);
-	m *me = mp;
-	if (!atomic_compare_exchange_strong(&sched.timersleeper, &me, NULL) && !posted)
-		notesleep(&mp->tpark); /* a waker claimed us: wait for its post */
-	noteclear(&mp->tpark);
-	return true;
-}
-
-/* The runtime exits: wake the timer sleeper. */
-void timers_wakeall(void)
-{
-	m *sl = atomic_exchange(&sched.timersleeper, NULL);
-	if (sl)
-		notewakeup(&sl->tpark);
 }
 
 /* A P goes away (procresize): its timers move to dst. The world is

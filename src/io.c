@@ -1,0 +1,724 @@
+/*
+ * io.c - goroutine-aware I/O: gort_read, gort_write and the other calls
+ * of gort.h's "I/O on the netpoller" (Go's internal/poll.FD on top of
+ * the runtime's netpoller).
+ *
+ * Every call is one loop (fdio): check the descriptor's errors (closed,
+ * deadline passed), try the libc call on the non-blocking fd, and on
+ * EAGAIN park on the netpoller (netpollwait) until the fd is ready in
+ * that direction, then try again. EINTR is retried. Writes go on until
+ * every byte is written (Go's FD.Write), parking as often as needed.
+ *
+ * Who may do what: one goroutine at a time waits in each direction of an
+ * fd (the descriptor's rsema / wsema, taken around the whole loop, as
+ * Go's fdMutex), so a read and a write may proceed at once, and two
+ * readers (two acceptors) take turns. The sequence number read when the
+ * fd is opened (pd_open) is checked before every attempt and after every
+ * wake-up: an fd closed with gort_close meanwhile fails with EBADF.
+ *
+ * Files epoll cannot watch (PD_FILE: regular files) are called in place
+ * between entersyscall and exitsyscall, so a slow disk costs the P only
+ * until sysmon hands it off.
+ *
+ * A caller that is not a goroutine (no runtime, or a plain thread) gets
+ * the blocking libc behaviour: an EAGAIN from an fd that the runtime
+ * made non-blocking is waited out with poll(2) on the thread.
+ *
+ * errno: a goroutine may resume on another thread after any park, so
+ * errors are carried in locals and stored with seterrno after rt_exit.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "netpoll.h"
+
+/* One request: the call and its arguments, and for writes the progress. */
+typedef struct ioreq ioreq;
+struct ioreq {
+	ssize_t (*op)(int fd, ioreq *rq); /* one attempt: result, or -1 and errno */
+	int mode;                        /* GORT_READ or GORT_WRITE */
+	bool full;                       /* go on until total bytes are done */
+	bool nowait;                     /* MSG_DONTWAIT: EAGAIN comes back */
+	void *buf;
+	size_t n;
+	int flags;
+	struct sockaddr *addr;
+	const struct sockaddr *caddr;
+	socklen_t *addrlen;
+	socklen_t caddrlen;
+	struct iovec *iov;               /* readv: the caller's; writev: a copy */
+	int iovcnt;
+	size_t total, done;
+};
+
+static bool again(int e)
+{
+	return e == EAGAIN || e == EWOULDBLOCK;
+}
+
+/* A plain thread waits for fd with poll(2). Returns poll's result. */
+static int thread_poll(int fd, int events, int timeout_ms, short *revents)
+{
+	struct pollfd pfd = {fd, (short)(((events & GORT_READ) ? POLLIN : 0) |
+	                                 ((events & GORT_WRITE) ? POLLOUT : 0)), 0};
+	int r;
+	do
+		r = poll(&pfd, 1, timeout_ms);
+	while (r < 0 && errno == EINTR);
+	if (revents)
+		*revents = pfd.revents;
+	return r;
+}
+
+/* The events of `events` that fd is ready for now, or -EBADF. */
+static int readynow(int fd, int events)
+{
+	short re = 0;
+	if (thread_poll(fd, events, 0, &re) < 0)
+		return -geterrno();
+	if (re & POLLNVAL)
+		return -EBADF;
+	int got = 0;
+	if (re & (POLLIN | POLLRDHUP | POLLHUP | POLLERR))
+		got |= GORT_READ;
+	if (re & (POLLOUT | POLLHUP | POLLERR))
+		got |= GORT_WRITE;
+	return got & events;
+}
+
+/* A write made progress r: account for it. Returns true when done. */
+static bool progress(ioreq *rq, ssize_t r)
+{
+	rq->done += (size_t)r;
+	return rq->done >= rq->total || r == 0;
+}
+
+/* The result of a request that ended with error err (0: none). */
+static ssize_t finish(ioreq *rq, ssize_t r, int *err)
+{
+	if (rq->full) {
+		if (rq->done > 0 || *err == 0) {
+			*err = 0;
+			return (ssize_t)rq->done;
+		}
+		return -1;
+	}
+	return *err ? -1 : r;
+}
+
+/* Outside a goroutine: the blocking call. */
+static ssize_t fdio_thread(int fd, ioreq *rq)
+{
+	int err = 0;
+	ssize_t r;
+	for (;;) {
+		r = rq->op(fd, rq);
+		if (r >= 0) {
+			err = 0;
+			if (rq->full && !progress(rq, r))
+				continue;
+			break;
+		}
+		err = errno;
+		if (err == EINTR)
+			continue;
+		if (again(err) && !rq->nowait && thread_poll(fd, rq->mode, -1, NULL) >= 0)
+			continue;
+		break;
+	}
+	r = finish(rq, r, &err);
+	if (r < 0)
+		errno = err;
+	return r;
+}
+
+/* A file epoll cannot watch: the calls in place, under the hand-off. */
+static ssize_t fdio_file(g *gp, int fd, ioreq *rq, int *errp)
+{
+	int err = 0;
+	ssize_t r;
+	gp->inruntime--;
+	entersyscall(getm(), gp, SYSCALL_USER);
+	for (;;) {
+		r = rq->op(fd, rq);
+		if (r >= 0) {
+			err = 0;
+			if (rq->full && !progress(rq, r))
+				continue;
+			break;
+		}
+		err = errno;
+		if (err == EINTR)
+			continue;
+		if (again(err) && !rq->nowait && thread_poll(fd, rq->mode, -1, NULL) >= 0)
+			continue;
+		break;
+	}
+	gp->inruntime++;
+	exitsyscall(getm(), gp);
+	*errp = err;
+	return r;
+}
+
+/* See the file comment. */
+static ssize_t fdio(int fd, ioreq *rq)
+{
+	if (fd < 0) {
+		errno = EBADF;
+		return -1;
+	}
+	g *gp = rt_enter();
+	if (!gp)
+		return fdio_thread(fd, rq);
+	int err = 0;
+	ssize_t r = -1;
+	pollDesc *pd;
+	uint32_t seq;
+	int st = pd_open(fd, &pd, &seq);
+	if (st < 0) {
+		err = -st;
+	} else if (st == PD_FILE) {
+		r = fdio_file(gp, fd, rq, &err);
+	} else {
+		uint32_t *sema = rq->mode == GORT_READ ? &pd->rsema : &pd->wsema;
+		semacquire(sema, waitReasonIOWait);
+		netpollreset(pd, rq->mode);
+		for (;;) {
+			if ((err = netpollcheckerr(pd, rq->mode, seq)) != 0)
+				break;
+			r = rq->op(fd, rq);
+			if (r >= 0) {
+				err = 0;
+				if (rq->full && !progress(rq, r))
+					continue;
+				break;
+			}
+			err = geterrno();
+			if (err == EINTR)
+				continue;
+			if (!again(err) || rq->nowait)
+				break;
+			if ((err = netpollwait(pd, rq->mode, seq, NULL)) != 0)
+				break;
+			err = 0;
+		}
+		semrelease(sema);
+	}
+	r = finish(rq, r, &err);
+	rt_exit(gp);
+	if (r < 0)
+		seterrno(err);
+	return r;
+}
+
+/* ---- the calls ---- */
+
+static ssize_t op_read(int fd, ioreq *rq)
+{
+	return read(fd, rq->buf, rq->n);
+}
+
+static ssize_t op_write(int fd, ioreq *rq)
+{
+	return write(fd, (char *)rq->buf + rq->done, rq->total - rq->done);
+}
+
+static ssize_t op_recv(int fd, ioreq *rq)
+{
+	return recv(fd, rq->buf, rq->n, rq->flags);
+}
+
+static ssize_t op_send(int fd, ioreq *rq)
+{
+	return send(fd, (char *)rq->buf + rq->done, rq->total - rq->done, rq->flags);
+}
+
+static ssize_t op_recvfrom(int fd, ioreq *rq)
+{
+	return recvfrom(fd, rq->buf, rq->n, rq->flags, rq->addr, rq->addrlen);
+}
+
+static ssize_t op_sendto(int fd, ioreq *rq)
+{
+	return sendto(fd, (char *)rq->buf + rq->done, rq->total - rq->done, rq->flags,
+	              rq->caddr, rq->caddrlen);
+}
+
+static ssize_t op_readv(int fd, ioreq *rq)
+{
+	return readv(fd, rq->iov, rq->iovcnt);
+}
+
+static void writev_advance(ioreq *rq, size_t r)
+{
+	while (r > 0 && rq->iovcnt > 0) {
+		if (r < rq->iov->iov_len) {
+			rq->iov->iov_base = (char *)rq->iov->iov_base + r;
+			rq->iov->iov_len -= r;
+			return;
+		}
+		r -= rq->iov->iov_len;
+		rq->iov++;
+		rq->iovcnt--;
+	}
+	/* Skip empty entries so the next attempt writes something. */
+	while (rq->iovcnt > 0 && rq->iov->iov_len == 0) {
+		rq->iov++;
+		rq->iovcnt--;
+	}
+}
+
+/* writev from where the last attempt stopped: rq->iov is a copy of the
+ * caller's, advanced past what was written. */
+static ssize_t op_writev_step(int fd, ioreq *rq)
+{
+	ssize_t r = writev(fd, rq->iov, rq->iovcnt);
+	if (r > 0)
+		writev_advance(rq, (size_t)r);
+	return r;
+}
+
+static bool badbuf(const void *buf, size_t n)
+{
+	if (!buf && n > 0) {
+		errno = EFAULT;
+		return true;
+	}
+	return false;
+}
+
+GORT_API ssize_t gort_read(int fd, void *buf, size_t n)
+{
+	if (badbuf(buf, n))
+		return -1;
+	ioreq rq = {.op = op_read, .mode = GORT_READ, .buf = buf, .n = n};
+	return fdio(fd, &rq);
+}
+
+GORT_API ssize_t gort_write(int fd, const void *buf, size_t n)
+{
+	if (badbuf(buf, n))
+		return -1;
+	ioreq rq = {.op = op_write, .mode = GORT_WRITE, .full = true, .buf = (void *)buf,
+	            .total = n};
+	return fdio(fd, &rq);
+}
+
+GORT_API ssize_t gort_recv(int fd, void *buf, size_t n, int flags)
+{
+	if (badbuf(buf, n))
+		return -1;
+	ioreq rq = {.op = op_recv, .mode = GORT_READ, .buf = buf, .n = n, .flags = flags,
+	            .nowait = (flags & MSG_DONTWAIT) != 0};
+	return fdio(fd, &rq);
+}
+
+GORT_API ssize_t gort_send(int fd, const void *buf, size_t n, int flags)
+{
+	if (badbuf(buf, n))
+		return -1;
+	ioreq rq = {.op = op_send, .mode = GORT_WRITE, .full = true, .buf = (void *)buf,
+	            .total = n, .flags = flags, .nowait = (flags & MSG_DONTWAIT) != 0};
+	return fdio(fd, &rq);
+}
+
+GORT_API ssize_t gort_recvfrom(int fd, void *buf, size_t n, int flags,
+                               struct sockaddr *addr, socklen_t *addrlen)
+{
+	if (badbuf(buf, n))
+		return -1;
+	ioreq rq = {.op = op_recvfrom, .mode = GORT_READ, .buf = buf, .n = n, .flags = flags,
+	            .addr = addr, .addrlen = addrlen, .nowait = (flags & MSG_DONTWAIT) != 0};
+	return fdio(fd, &rq);
+}
+
+GORT_API ssize_t gort_sendto(int fd, const void *buf, size_t n, int flags,
+                             const struct sockaddr *addr, socklen_t addrlen)
+{
+	if (badbuf(buf, n))
+		return -1;
+	ioreq rq = {.op = op_sendto, .mode = GORT_WRITE, .full = true, .buf = (void *)buf,
+	            .total = n, .flags = flags, .caddr = addr, .caddrlen = addrlen,
+	            .nowait = (flags & MSG_DONTWAIT) != 0};
+	return fdio(fd, &rq);
+}
+
+static bool badiov(const struct iovec *iov, int iovcnt)
+{
+	if (iovcnt < 0 || iovcnt > IOV_MAX) {
+		errno = EINVAL;
+		return true;
+	}
+	if (!iov && iovcnt > 0) {
+		errno = EFAULT;
+		return true;
+	}
+	for (int i = 0; i < iovcnt; i++)
+		if (!iov[i].iov_base && iov[i].iov_len > 0) {
+			errno = EFAULT;
+			return true;
+		}
+	return false;
+}
+
+GORT_API ssize_t gort_readv(int fd, const struct iovec *iov, int iovcnt)
+{
+	if (badiov(iov, iovcnt))
+		return -1;
+	ioreq rq = {.op = op_readv, .mode = GORT_READ, .iov = (struct iovec *)iov,
+	            .iovcnt = iovcnt};
+	return fdio(fd, &rq);
+}
+
+GORT_API ssize_t gort_writev(int fd, const struct iovec *iov, int iovcnt)
+{
+	if (badiov(iov, iovcnt))
+		return -1;
+	enum { IOV_LOCAL = 16 };
+	struct iovec local[IOV_LOCAL];
+	struct iovec *copy = local;
+	if (iovcnt > IOV_LOCAL && !(copy = malloc((size_t)iovcnt * sizeof *copy))) {
+		errno = ENOMEM;
+		return -1;
+	}
+	size_t total = 0;
+	for (int i = 0; i < iovcnt; i++) {
+		copy[i] = iov[i];
+		total += iov[i].iov_len;
+	}
+	ioreq rq = {.op = op_writev_step, .mode = GORT_WRITE, .full = true, .iov = copy,
+	            .iovcnt = iovcnt, .total = total};
+	ssize_t r = fdio(fd, &rq);
+	if (copy != local) {
+		int e = geterrno();
+		free(copy);
+		seterrno(e);
+	}
+	return r;
+}
+
+static ssize_t op_accept(int fd, ioreq *rq)
+{
+	for (;;) {
+		int r = accept4(fd, rq->addr, rq->addrlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (r >= 0 || errno != ECONNABORTED)
+			return r;
+	}
+}
+
+GORT_API int gort_accept(int fd, struct sockaddr *addr, socklen_t *addrlen)
+{
+	ioreq rq = {.op = op_accept, .mode = GORT_READ, .addr = addr, .addrlen = addrlen};
+	return (int)fdio(fd, &rq);
+}
+
+/* ---- connect ---- */
+
+/* The outcome of a connect in progress: 0 connected, EINPROGRESS not
+ * yet, or the error. */
+static int connect_status(int fd)
+{
+	int soerr = 0;
+	socklen_t len = sizeof soerr;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0)
+		return errno;
+	switch (soerr) {
+	case EINPROGRESS:
+	case EALREADY:
+	case EINTR:
+		return EINPROGRESS;
+	case EISCONN:
+		return 0;
+	case 0: {
+		/* The poller may wake us early (Go issues 14548, 19289):
+		 * connected only if there is a peer. */
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof ss;
+		return getpeername(fd, (struct sockaddr *)&ss, &sl) == 0 ? 0 : EINPROGRESS;
+	}
+	default:
+		return soerr;
+	}
+}
+
+static int connect_start(int fd, const struct sockaddr *addr, socklen_t addrlen)
+{
+	if (connect(fd, addr, addrlen) == 0)
+		return 0;
+	int e = errno;
+	if (e == EISCONN)
+		return 0;
+	if (e == EINTR || e == EALREADY)
+		return EINPROGRESS;
+	return e;
+}
+
+GORT_API int gort_connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
+{
+	if (fd < 0) {
+		errno = EBADF;
+		return -1;
+	}
+	g *gp = rt_enter();
+	int err;
+	if (!gp) {
+		err = connect_start(fd, addr, addrlen);
+		while (err == EINPROGRESS) {
+			if (thread_poll(fd, GORT_WRITE, -1, NULL) < 0) {
+				err = errno;
+				break;
+			}
+			err = connect_status(fd);
+		}
+		if (err) {
+			errno = err;
+			return -1;
+		}
+		return 0;
+	}
+	pollDesc *pd;
+	uint32_t seq;
+	int st = pd_open(fd, &pd, &seq);
+	if (st < 0) {
+		err = -st;
+	} else if (st == PD_FILE) {
+		err = connect_start(fd, addr, addrlen); /* not a socket: fails */
+	} else {
+		semacquire(&pd->wsema, waitReasonIOWait);
+		netpollreset(pd, GORT_WRITE);
+		err = netpollcheckerr(pd, GORT_WRITE, seq);
+		if (!err)
+			err = connect_start(fd, addr, addrlen);
+		while (err == EINPROGRESS) {
+			if ((err = netpollwait(pd, GORT_WRITE, seq, NULL)) != 0)
+				break;
+			err = connect_status(fd);
+		}
+		semrelease(&pd->wsema);
+	}
+	rt_exit(gp);
+	if (err) {
+		seterrno(err);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- waiting, deadlines, close ---- */
+
+/* gort_fd_wait's own deadline: a timer on the waiter's stack. */
+typedef struct fdwaittimer {
+	timer t;
+	pollDesc *pd;
+	int mode;
+	_Atomic uint32_t cancel;
+} fdwaittimer;
+
+static void fdwait_fire(void *arg, int64_t now)
+{
+	(void)now;
+	fdwaittimer *w = arg;
+	atomic_store(&w->cancel, 1);
+	g *gp = netpollunblock(w->pd, w->mode, false);
+	/* Last touch of w: the waiter may return once it sees this. */
+	atomic_store_explicit(&w->t.firing, 0, memory_order_release);
+	if (gp)
+		goready(gp);
+}
+
+static int fd_wait_thread(int fd, int events, int64_t deadline)
+{
+	for (;;) {
+		int ms = -1;
+		if (deadline > 0) {
+			int64_t left = deadline - nanotime();
+			if (left <= 0) {
+				int got = readynow(fd, events);
+				if (got < 0) {
+					errno = -got;
+					return -1;
+				}
+				if (got)
+					return got;
+				errno = ETIMEDOUT;
+				return -1;
+			}
+			int64_t l = (left + 999999) / 1000000;
+			ms = l > INT_MAX ? INT_MAX : (int)l;
+		}
+		short re = 0;
+		if (thread_poll(fd, events, ms, &re) < 0)
+			return -1;
+		if (re & POLLNVAL) {
+			errno = EBADF;
+			return -1;
+		}
+		int got = readynow(fd, events);
+		if (got < 0) {
+			errno = -got;
+			return -1;
+		}
+		if (got)
+			return got;
+	}
+}
+
+GORT_API int gort_fd_wait(int fd, int events, int64_t deadline)
+{
+	if (fd < 0) {
+		errno = EBADF;
+		return -1;
+	}
+	if (events == 0 || (events & ~(GORT_READ | GORT_WRITE))) {
+		errno = EINVAL;
+		return -1;
+	}
+	g *gp = rt_enter();
+	if (!gp)
+		return fd_wait_thread(fd, events, deadline);
+	int err = 0, got = 0;
+	pollDesc *pd;
+	uint32_t seq;
+	int st = pd_open(fd, &pd, &seq);
+	if (st < 0) {
+		err = -st;
+	} else if (st == PD_FILE) {
+		got = events; /* always ready, as poll(2) says of files */
+	} else {
+		int mode = (events & GORT_READ) ? GORT_READ : GORT_WRITE;
+		bool both = events == (GORT_READ | GORT_WRITE);
+		if (events & GORT_READ)
+			semacquire(&pd->rsema, waitReasonIOWait);
+		if (events & GORT_WRITE)
+			semacquire(&pd->wsema, waitReasonIOWait);
+		if (both)
+			atomic_store(&pd->wakeboth, 1);
+		fdwaittimer w = {.t = {.f = fdwait_fire, .idx = -1}, .pd = pd, .mode = mode};
+		w.t.arg = &w;
+		bool armed = false;
+		for (;;) {
+			if ((err = netpollcheckerr(pd, events, seq)) != 0)
+				break;
+			netpollreset(pd, mode);
+			got = readynow(fd, events);
+			if (got < 0) {
+				err = -got;
+				break;
+			}
+			if (got)
+				break;
+			if (deadline > 0 && !armed) {
+				if (deadline <= nanotime()) {
+					err = ETIMEDOUT;
+					break;
+				}
+				w.t.when = deadline;
+				if (!addtimer(getm(), &w.t))
+					throw("out of memory (fd_wait timer)");
+				armed = true;
+			}
+			if ((err = netpollwait(pd, mode, seq, deadline > 0 ? &w.cancel : NULL)) != 0) {
+				if (err == ETIMEDOUT && atomic_load(&w.cancel)) {
+					/* Ready at the last moment still counts. */
+					int last = readynow(fd, events);
+					if (last > 0) {
+						got = last;
+						err = 0;
+					}
+				}
+				break;
+			}
+		}
+		if (armed && !deltimer(&w.t))
+			while (atomic_load_explicit(&w.t.firing, memory_order_acquire))
+				osyield();
+		if (both)
+			atomic_store(&pd->wakeboth, 0);
+		if (events & GORT_WRITE)
+			semrelease(&pd->wsema);
+		if (events & GORT_READ)
+			semrelease(&pd->rsema);
+	}
+	rt_exit(gp);
+	if (err) {
+		seterrno(err);
+		return -1;
+	}
+	return got;
+}
+
+GORT_API int gort_set_deadline(int fd, int events, int64_t deadline)
+{
+	if (fd < 0) {
+		errno = EBADF;
+		return -1;
+	}
+	if (events == 0 || (events & ~(GORT_READ | GORT_WRITE))) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (deadline < 0)
+		deadline = -1; /* long passed */
+	g *gp = rt_enter();
+	if (!gp) {
+		pthread_rwlock_rdlock(&foreign_lock);
+		if (atomic_load(&runtime_running) != RUNTIME_UP) {
+			pthread_rwlock_unlock(&foreign_lock);
+			errno = EAGAIN;
+			return -1;
+		}
+	}
+	int err = 0;
+	pollDesc *pd;
+	uint32_t seq;
+	int st = pd_open(fd, &pd, &seq);
+	if (st < 0)
+		err = -st;
+	else if (st == PD_FILE)
+		err = ENOTSUP;
+	else
+		err = netpollsetdeadline(pd, events, deadline, seq);
+	if (gp)
+		rt_exit(gp);
+	else
+		pthread_rwlock_unlock(&foreign_lock);
+	if (err) {
+		seterrno(err);
+		return -1;
+	}
+	return 0;
+}
+
+GORT_API int gort_close(int fd)
+{
+	if (fd < 0) {
+		errno = EBADF;
+		return -1;
+	}
+	g *gp = rt_enter();
+	if (gp) {
+		netpollclose(fd);
+	} else {
+		pthread_rwlock_rdlock(&foreign_lock);
+		if (atomic_load(&runtime_running) == RUNTIME_UP)
+			netpollclose(fd);
+		pthread_rwlock_unlock(&foreign_lock);
+	}
+	int r = close(fd);
+	int err = r < 0 ? errno : 0;
+	if (err == EINTR) {
+		r = 0; /* Linux has released the fd anyway */
+		err = 0;
+	}
+	rt_exit(gp);
+	if (r < 0)
+		seterrno(err);
+	return r;
+}

@@ -1,0 +1,402 @@
+/*
+ * netpoll.c - the portable half of the netpoller (Go's netpoll.go): poll
+ * descriptors, parking a goroutine until its fd is ready, deadlines, and
+ * close. The OS half (netpoll_epoll.c) registers fds and reports which
+ * are ready; the scheduler (sched.c, sysmon.c) calls netpoll.
+ *
+ * The descriptor table. fdtab maps an fd number to its pollDesc
+ * (netpoll.h): a first level of FDTAB_L1 pointers to chunks of
+ * FDTAB_CHUNK descriptors, allocated when first needed and installed by
+ * CAS, freed only at teardown. A descriptor therefore never moves or
+ * disappears while the runtime runs: an epoll event, a deadline timer or
+ * a late caller may always look at it, and checks fdseq to know whether
+ * it still speaks of the same fd.
+ *
+ * Waiting (Go's netpollblock / netpollunblock). A goroutine that got
+ * EAGAIN moves its slot (rg or wg) from PD_NIL to PD_WAIT, checks for
+ * errors (closed: EBADF; deadline passed: ETIMEDOUT), and parks; the
+ * park's commit step (run once the goroutine is switched out) moves the
+ * slot from PD_WAIT to the G. A waker moves the slot to PD_READY (I/O)
+ * or PD_NIL (close, deadline) and takes the G if there was one. Whichever
+ * of the two CASes comes second sees the other's value, so no wake-up is
+ * lost: an I/O notification that comes before the goroutine parks leaves
+ * PD_READY, which the waiter consumes instead of parking; a close or a
+ * deadline that comes before it is seen by the waiter's error check
+ * (seq_cst on both sides), or empties PD_WAIT so that the commit fails
+ * and the goroutine does not park. netpollWaiters counts the goroutines
+ * parked here: the scheduler blocks in netpoll only when there are any,
+ * and checkdead does not call them deadlocked.
+ *
+ * Deadlines run on the runtime's timers (timer.c): rt and wt of the
+ * descriptor, armed and removed under pd->lock. A firing that lost a
+ * race with a change of deadline checks the deadline against its own
+ * time and does nothing when that deadline is no longer due.
+ *
+ * Lock order: pd->lock before a P's timerslock and before sched.lock; a
+ * goroutine is made runnable only once pd->lock is released.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "netpoll.h"
+
+enum { FDTAB_CHUNK = 1024, FDTAB_L1 = 1 << 16 };
+
+static _Atomic(pollDesc *) fdtab[FDTAB_L1];
+_Atomic int32_t netpollWaiters;
+static _Atomic uint32_t netpollbusy;
+
+static void rdeadline_fire(void *arg, int64_t now);
+static void wdeadline_fire(void *arg, int64_t now);
+
+static pollDesc *newchunk(int32_t base)
+{
+	pollDesc *c = calloc(FDTAB_CHUNK, sizeof *c);
+	if (!c)
+		return NULL;
+	for (int32_t i = 0; i < FDTAB_CHUNK; i++) {
+		pollDesc *pd = &c[i];
+		pd->fd = base + i;
+		pd->rsema = pd->wsema = 1;
+		pd->rt.pd = pd->wt.pd = pd;
+		pd->rt.t.f = rdeadline_fire;
+		pd->wt.t.f = wdeadline_fire;
+		pd->rt.t.arg = &pd->rt;
+		pd->wt.t.arg = &pd->wt;
+		pd->rt.t.idx = pd->wt.t.idx = -1;
+	}
+	return c;
+}
+
+/* The descriptor of fd; with create, allocating its chunk if need be.
+ * NULL: fd out of range, no memory, or (without create) none yet. */
+pollDesc *pd_lookup(int fd, bool create)
+{
+	if (fd < 0 || fd / FDTAB_CHUNK >= FDTAB_L1)
+		return NULL;
+	_Atomic(pollDesc *) *slot = &fdtab[fd / FDTAB_CHUNK];
+	pollDesc *c = atomic_load_explicit(slot, memory_order_acquire);
+	if (!c) {
+		if (!create)
+			return NULL;
+		pollDesc *nc = newchunk(fd / FDTAB_CHUNK * FDTAB_CHUNK);
+		if (!nc)
+			return NULL;
+		if (atomic_compare_exchange_strong(slot, &c, nc))
+			c = nc;
+		else
+			free(nc);
+	}
+	return &c[fd % FDTAB_CHUNK];
+}
+
+/*
+ * fd's descriptor, registered with the poller on first use. Returns its
+ * state (PD_POLL or PD_FILE) with *pdp and the fd's sequence number
+ * *seqp, or -errno. The state is read after the sequence number, and
+ * close stores PD_NONE before it increments the number: a caller that
+ * sees the new number sees the fd unregistered, and one that keeps the
+ * old number fails its checks with EBADF.
+ */
+int pd_open(int fd, pollDesc **pdp, uint32_t *seqp)
+{
+	pollDesc *pd = pd_lookup(fd, true);
+	if (!pd)
+		return fd < 0 ? -EBADF : fd / FDTAB_CHUNK >= FDTAB_L1 ? -EMFILE : -ENOMEM;
+	uint32_t seq = atomic_load(&pd->fdseq);
+	int st = atomic_load(&pd->state);
+	if (st == PD_NONE) {
+		lock(&pd->lock);
+		seq = atomic_load(&pd->fdseq);
+		st = atomic_load(&pd->state);
+		if (st == PD_NONE) {
+			int err = netpollopen(fd, pd, seq);
+			if (err == 0) {
+				atomic_store(&pd->rg, PD_NIL);
+				atomic_store(&pd->wg, PD_NIL);
+				atomic_store(&pd->rd, 0);
+				atomic_store(&pd->wd, 0);
+				atomic_store(&pd->wakeboth, 0);
+				st = PD_POLL;
+			} else if (err == EPERM) {
+				st = PD_FILE; /* epoll cannot watch it */
+			} else {
+				unlock(&pd->lock);
+				return -err;
+			}
+			atomic_store(&pd->state, (uint8_t)st);
+		}
+		unlock(&pd->lock);
+	}
+	*pdp = pd;
+	*seqp = seq;
+	return st;
+}
+
+/* Go's netpollcheckerr: 0, EBADF (closed since the call began) or
+ * ETIMEDOUT (the deadline of a direction in mode has passed). */
+int netpollcheckerr(pollDesc *pd, int mode, uint32_t seq)
+{
+	if (atomic_load(&pd->fdseq) != seq)
+		return EBADF;
+	if ((mode & GORT_READ) && atomic_load(&pd->rd) < 0)
+		return ETIMEDOUT;
+	if ((mode & GORT_WRITE) && atomic_load(&pd->wd) < 0)
+		return ETIMEDOUT;
+	return 0;
+}
+
+static _Atomic uintptr_t *slotof(pollDesc *pd, int mode)
+{
+	return mode == GORT_READ ? &pd->rg : &pd->wg;
+}
+
+/* Before an attempt: forget a readiness notification that the attempt
+ * itself will observe (Go's pollReset). */
+void netpollreset(pollDesc *pd, int mode)
+{
+	uintptr_t r = PD_READY;
+	atomic_compare_exchange_strong(slotof(pd, mode), &r, PD_NIL);
+}
+
+/* gopark's commit: the G is switched out; publish it in its slot unless
+ * a waker emptied the slot meanwhile (then it does not park). */
+static bool netpollblockcommit(g *gp, void *arg)
+{
+	_Atomic uintptr_t *gpp = arg;
+	uintptr_t w = PD_WAIT;
+	atomic_fetch_add(&netpollWaiters, 1);
+	if (atomic_compare_exchange_strong(gpp, &w, (uintptr_t)gp))
+		return true;
+	atomic_fetch_sub(&netpollWaiters, 1);
+	return false;
+}
+
+/* Wait for I/O readiness in one direction. Returns true if it came;
+ * false when woken for another reason (an error, or *cancel). */
+static bool netpollblock(pollDesc *pd, int mode, uint32_t seq, _Atomic uint32_t *cancel)
+{
+	_Atomic uintptr_t *gpp = slotof(pd, mode);
+	for (;;) {
+		uintptr_t old = PD_READY;
+		if (atomic_compare_exchange_strong(gpp, &old, PD_NIL))
+			return true;
+		old = PD_NIL;
+		if (atomic_compare_exchange_strong(gpp, &old, PD_WAIT))
+			break;
+		if (old != PD_READY && old != PD_NIL)
+			throw("netpollblock: double wait");
+	}
+	if (netpollcheckerr(pd, mode, seq) == 0 && !(cancel && atomic_load(cancel)))
+		gopark(netpollblockcommit, (void *)gpp, waitReasonIOWait);
+	uintptr_t old = atomic_exchange(gpp, PD_NIL);
+	if (old > PD_WAIT)
+		throw("netpollblock: corrupted state");
+	return old == PD_READY;
+}
+
+/* Park until fd may be ready in direction mode; 0, or the error that
+ * ends the wait (EBADF, ETIMEDOUT; ETIMEDOUT too when *cancel is set). */
+int netpollwait(pollDesc *pd, int mode, uint32_t seq, _Atomic uint32_t *cancel)
+{
+	int err = netpollcheckerr(pd, mode, seq);
+	if (err)
+		return err;
+	netpollblock(pd, mode, seq, cancel);
+	err = netpollcheckerr(pd, mode, seq);
+	if (!err && cancel && atomic_load(cancel))
+		err = ETIMEDOUT;
+	return err;
+}
+
+/* Go's netpollunblock: ioready, the fd is ready (the slot becomes
+ * PD_READY); otherwise wake a waiter only (close, deadline). Returns the
+ * parked G, for the caller to make runnable, or NULL. */
+g *netpollunblock(pollDesc *pd, int mode, bool ioready)
+{
+	_Atomic uintptr_t *gpp = slotof(pd, mode);
+	for (;;) {
+		uintptr_t old = atomic_load(gpp);
+		if (old == PD_READY)
+			return NULL;
+		if (old == PD_NIL && !ioready)
+			return NULL;
+		if (atomic_compare_exchange_strong(gpp, &old, ioready ? PD_READY : PD_NIL)) {
+			if (old == PD_NIL || old == PD_WAIT)
+				return NULL;
+			int32_t left = atomic_fetch_sub(&netpollWaiters, 1) - 1;
+			/* The last waiter left by a close or a deadline: an M
+			 * blocked in netpoll with no timer would stay there, and
+			 * checkdead, which counts it as running, would never see
+			 * a later deadlock. Let it look again. */
+			if (!ioready && left == 0 && atomic_load(&sched.lastpoll) == 0 &&
+			    atomic_load(&sched.pollUntil) == 0)
+				netpollBreak();
+			return (g *)old;
+		}
+	}
+}
+
+static void gpush(gqueue *q, g *gp)
+{
+	gp->schedlink = NULL;
+	if (q->tail)
+		q->tail->schedlink = gp;
+	else
+		q->head = gp;
+	q->tail = gp;
+}
+
+/* fd of pd is ready in mode (GORT_READ|GORT_WRITE bits): queue the
+ * goroutines that wait for it on list (Go's netpollready). */
+void netpollready(gqueue *list, pollDesc *pd, int mode)
+{
+	g *rg = NULL, *wg = NULL;
+	if ((mode & GORT_READ) ||
+	    ((mode & GORT_WRITE) && atomic_load_explicit(&pd->wakeboth, memory_order_relaxed)))
+		rg = netpollunblock(pd, GORT_READ, true);
+	if (mode & GORT_WRITE)
+		wg = netpollunblock(pd, GORT_WRITE, true);
+	if (rg)
+		gpush(list, rg);
+	if (wg)
+		gpush(list, wg);
+}
+
+/* ---- deadlines ---- */
+
+static void deadline_fire(pdtimer *dt, int mode, int64_t now)
+{
+	pollDesc *pd = dt->pd;
+	_Atomic int64_t *d = mode == GORT_READ ? &pd->rd : &pd->wd;
+	g *gp = NULL;
+	lock(&pd->lock);
+	int64_t when = atomic_load(d);
+	/* A firing that raced with a change of deadline (or a close) finds
+	 * the deadline moved later, cleared or already expired. */
+	if (when > 0 && when <= now) {
+		atomic_store(d, -1);
+		gp = netpollunblock(pd, mode, false);
+	}
+	atomic_store_explicit(&dt->t.firing, 0, memory_order_release);
+	unlock(&pd->lock);
+	if (gp)
+		goready(gp);
+}
+
+static void rdeadline_fire(void *arg, int64_t now)
+{
+	deadline_fire(arg, GORT_READ, now);
+}
+
+static void wdeadline_fire(void *arg, int64_t now)
+{
+	deadline_fire(arg, GORT_WRITE, now);
+}
+
+/* Arm (when > 0) or remove dt's timer. pd->lock held. */
+static void deadline_arm(pdtimer *dt, int64_t when)
+{
+	deltimer(&dt->t);
+	if (when <= 0)
+		return;
+	dt->t.when = when;
+	m *mp = getm();
+	p *pp = mp && mp->p ? mp->p : allp[0];
+	if (!addtimer_p(pp, &dt->t))
+		throw("out of memory (deadline timer)");
+}
+
+/* Go's poll_runtime_pollSetDeadline, with an absolute deadline: 0
+ * clears, one already passed expires at once and wakes the calls parked
+ * in those directions. Returns 0 or EBADF (closed since seq). */
+int netpollsetdeadline(pollDesc *pd, int mode, int64_t deadline, uint32_t seq)
+{
+	g *rg = NULL, *wg = NULL;
+	int64_t d = deadline;
+	if (d > 0 && d <= nanotime())
+		d = -1;
+	lock(&pd->lock);
+	if (atomic_load(&pd->fdseq) != seq) {
+		unlock(&pd->lock);
+		return EBADF;
+	}
+	if (mode & GORT_READ) {
+		atomic_store(&pd->rd, d);
+		deadline_arm(&pd->rt, d);
+		if (d < 0)
+			rg = netpollunblock(pd, GORT_READ, false);
+	}
+	if (mode & GORT_WRITE) {
+		atomic_store(&pd->wd, d);
+		deadline_arm(&pd->wt, d);
+		if (d < 0)
+			wg = netpollunblock(pd, GORT_WRITE, false);
+	}
+	unlock(&pd->lock);
+	if (rg)
+		goready(rg);
+	if (wg)
+		goready(wg);
+	return 0;
+}
+
+/* fd is about to be closed (gort_close): unregister it, wake its
+ * waiters (they fail with EBADF), and make every later event, deadline
+ * or call that still names the old fd miss. */
+void netpollclose(int fd)
+{
+	pollDesc *pd = pd_lookup(fd, false);
+	if (!pd)
+		return;
+	lock(&pd->lock);
+	int st = atomic_load(&pd->state);
+	if (st == PD_NONE) {
+		unlock(&pd->lock);
+		return;
+	}
+	atomic_store(&pd->state, PD_NONE);
+	atomic_fetch_add(&pd->fdseq, 1);
+	atomic_store(&pd->rd, 0);
+	atomic_store(&pd->wd, 0);
+	atomic_store(&pd->wakeboth, 0);
+	deltimer(&pd->rt.t);
+	deltimer(&pd->wt.t);
+	if (st == PD_POLL)
+		netpollclosefd(fd);
+	g *rg = netpollunblock(pd, GORT_READ, false);
+	g *wg = netpollunblock(pd, GORT_WRITE, false);
+	unlock(&pd->lock);
+	if (rg)
+		goready(rg);
+	if (wg)
+		goready(wg);
+}
+
+/* One non-blocking poller at a time (findrunnable, sysmon); a blocked
+ * poller is told by lastpoll == 0. */
+bool netpoll_trylock(void)
+{
+	uint32_t z = 0;
+	return atomic_load_explicit(&netpollbusy, memory_order_relaxed) == 0 &&
+	       atomic_compare_exchange_strong(&netpollbusy, &z, 1);
+}
+
+void netpoll_unlock(void)
+{
+	atomic_store(&netpollbusy, 0);
+}
+
+/* Teardown, after the timers were orphaned: the descriptors go. */
+void netpoll_free(void)
+{
+	for (int32_t i = 0; i < FDTAB_L1; i++) {
+		pollDesc *c = atomic_load_explicit(&fdtab[i], memory_order_relaxed);
+		if (c) {
+			free(c);
+			atomic_store_explicit(&fdtab[i], NULL, memory_order_relaxed);
+		}
+	}
+	atomic_store(&netpollWaiters, 0);
+	atomic_store(&netpollbusy, 0);
+}

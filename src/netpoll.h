@@ -1,0 +1,90 @@
+/*
+ * netpoll.h - the poll descriptor (Go's pollDesc) shared by the portable
+ * netpoller (netpoll.c), its epoll back end (netpoll_epoll.c) and the I/O
+ * calls (io.c).
+ *
+ * One pollDesc per file descriptor number, in a table indexed by the
+ * number (netpoll.c). A pollDesc is never freed while the runtime runs;
+ * when its fd is closed (gort_close) it is reset and serves the next fd
+ * that gets the same number. Its fields:
+ *
+ *  - rg, wg: the read and write wait slots. Each holds PD_NIL (nothing),
+ *    PD_READY (an I/O readiness notification not yet consumed), PD_WAIT
+ *    (a goroutine is about to park) or the parked goroutine itself. They
+ *    change only by atomic exchange or CAS (netpollblock,
+ *    netpollunblock), never under pd->lock.
+ *  - fdseq: incremented each time the fd is closed. Every operation
+ *    reads it when it starts and fails with EBADF once it differs; epoll
+ *    events and deadline wake-ups carry or check it, so that nothing
+ *    meant for a closed fd reaches a later fd with the same number.
+ *  - state: PD_NONE (not registered), PD_POLL (registered with epoll,
+ *    O_NONBLOCK set) or PD_FILE (epoll refused it: a regular file; its
+ *    calls go through the syscall hand-off).
+ *  - rd, wd: the read and write deadlines: 0 none, > 0 an absolute
+ *    nanotime, -1 passed (calls in that direction fail with ETIMEDOUT).
+ *    rt, wt: the runtime timers that expire them.
+ *  - rsema, wsema: one goroutine at a time waits in each direction (Go's
+ *    fdMutex serialises readers and writers the same way); the others
+ *    wait on these semaphores, so two acceptors on one listening socket
+ *    take turns.
+ *  - wakeboth: a gort_fd_wait for both directions parks in rg only;
+ *    while it does, write readiness wakes rg too.
+ *
+ * Locking: pd->lock protects state, the timers and the deadline changes
+ * (stores of rd/wd, fdseq); readers load those atomically without it.
+ * Lock order: pd->lock before a P's timerslock, and before sched.lock
+ * (arming a timer may start an M); neither is held when pd->lock is taken.
+ * Nothing is made runnable (goready) while pd->lock is held.
+ */
+#ifndef GORT_NETPOLL_H
+#define GORT_NETPOLL_H
+
+#include "runtime.h"
+
+#define PD_NIL ((uintptr_t)0)
+#define PD_READY ((uintptr_t)1)
+#define PD_WAIT ((uintptr_t)2)
+
+enum { PD_NONE, PD_POLL, PD_FILE };
+
+typedef struct pollDesc pollDesc;
+
+/* A deadline timer: the runtime timer and the descriptor it expires. */
+typedef struct pdtimer {
+	timer t;
+	pollDesc *pd;
+} pdtimer;
+
+struct pollDesc {
+	mutex lock;
+	int fd;
+	_Atomic uint8_t state;
+	_Atomic uint8_t wakeboth;
+	_Atomic uint32_t fdseq;
+	_Atomic uintptr_t rg;
+	_Atomic uintptr_t wg;
+	_Atomic int64_t rd;
+	_Atomic int64_t wd;
+	pdtimer rt;
+	pdtimer wt;
+	uint32_t rsema;
+	uint32_t wsema;
+};
+
+/* netpoll.c */
+pollDesc *pd_lookup(int fd, bool create);
+int pd_open(int fd, pollDesc **pdp, uint32_t *seqp);
+int netpollcheckerr(pollDesc *pd, int mode, uint32_t seq);
+void netpollreset(pollDesc *pd, int mode);
+int netpollwait(pollDesc *pd, int mode, uint32_t seq, _Atomic uint32_t *cancel);
+g *netpollunblock(pollDesc *pd, int mode, bool ioready);
+void netpollready(gqueue *list, pollDesc *pd, int mode);
+int netpollsetdeadline(pollDesc *pd, int mode, int64_t deadline, uint32_t seq);
+void netpollclose(int fd);
+void netpoll_free(void);
+
+/* netpoll_epoll.c */
+int netpollopen(int fd, pollDesc *pd, uint32_t seq);
+void netpollclosefd(int fd);
+
+#endif /* GORT_NETPOLL_H */

@@ -1,0 +1,768 @@
+/*
+ * netpoll_test proves the netpoller and the goroutine-aware I/O calls,
+ * on loopback only:
+ *  - a goroutine parked in gort_read on a socketpair does not hold its P:
+ *    at GOMAXPROCS=1 a yielding goroutine keeps counting while it waits,
+ *    and it wakes with the bytes once another goroutine writes them;
+ *  - 1,000 concurrent TCP connections (SCALE) to an echo server made of
+ *    goroutines, each client sending messages of varied sizes and
+ *    checking every byte that comes back;
+ *  - gort_close wakes a goroutine parked in gort_read with EBADF;
+ *  - deadlines (gort_set_deadline) fail reads with ETIMEDOUT, neither
+ *    early nor absurdly late, also for a read parked before the deadline
+ *    was set; a deadline in the past fails at once; 0 clears it;
+ *  - gort_fd_wait: ready events, its own deadline (ETIMEDOUT on time),
+ *    waking when data arrives, both directions at once;
+ *  - connection refused gives ECONNREFUSED; a reset connection gives
+ *    ECONNRESET (read) and EPIPE or ECONNRESET (write);
+ *  - half-closed connections: after shutdown(SHUT_WR) the peer reads
+ *    every byte and then 0, and can still answer;
+ *  - a regular file is read and written through the syscall hand-off;
+ *  - timers still fire on time while an M blocks in epoll for an fd
+ *    waiter (GOMAXPROCS=1: a sleeper and a reader at once);
+ *  - a goroutine waiting for I/O from another process is no deadlock;
+ *  - outside a goroutine (before gort_main, and on a plain thread while
+ *    the runtime runs, on an fd the runtime made non-blocking) the calls
+ *    block as libc's do;
+ *  - bad input gives -1 with errno.
+ */
+#include "gort_util.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#define LATE_MS (HARNESS_SANITIZED ? 400 : 100)
+
+static void pair(int sv[2])
+{
+	CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+}
+
+/* A listening TCP socket on 127.0.0.1, any port; *port gets it. */
+static int listen_any(int backlog, int *port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK(fd >= 0);
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	CHECK_EQ(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	CHECK_EQ(listen(fd, backlog), 0);
+	socklen_t len = sizeof sa;
+	CHECK_EQ(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+static int dial(int port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK(fd >= 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+	                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	if (gort_connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+		int e = read_errno();
+		gort_close(fd);
+		write_errno(e);
+		return -1;
+	}
+	return fd;
+}
+
+/* Read exactly n bytes (gort_read may return fewer). */
+static void read_full(int fd, void *buf, size_t n)
+{
+	size_t got = 0;
+	while (got < n) {
+		ssize_t r = gort_read(fd, (char *)buf + got, n - got);
+		if (r <= 0)
+			FAILF("read_full: %zd after %zu of %zu bytes (errno %d)", r, got, n,
+			      read_errno());
+		got += (size_t)r;
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * A parked reader does not hold its P.
+ * ------------------------------------------------------------------- */
+
+static int park_fds[2];
+static atomic_int park_state;
+static char park_buf[16];
+static ssize_t park_got;
+
+static void park_reader(void *arg)
+{
+	(void)arg;
+	atomic_store(&park_state, 1);
+	park_got = gort_read(park_fds[0], park_buf, sizeof park_buf);
+	atomic_store(&park_state, 2);
+	gort_wg_done(&helpers_wg);
+}
+
+static void park_writer(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(gort_write(park_fds[1], "hello", 5), 5);
+	gort_wg_done(&helpers_wg);
+}
+
+static int reader_wakes_main(void *arg)
+{
+	(void)arg;
+	pair(park_fds);
+	gort_waitgroup ywg = {0};
+	struct yielder y = {.wg = &ywg};
+	gort_wg_add(&ywg, 1);
+	CHECK(gort_go(yield_loop, &y) > 0);
+	start_helper(park_reader, NULL);
+	wait_flag(&park_state, 1);
+	settle();
+	long c0 = atomic_load(&y.count);
+	gort_sleep(30 * MS);
+	long c1 = atomic_load(&y.count);
+	CHECK_EQ(atomic_load(&park_state), 1); /* still parked */
+	CHECK(c1 > c0);                        /* and the yielder ran */
+	start_helper(park_writer, NULL);
+	wait_flag(&park_state, 2);
+	CHECK_EQ(park_got, 5);
+	CHECK(memcmp(park_buf, "hello", 5) == 0);
+	atomic_store(&y.stop, true);
+	gort_wg_wait(&ywg);
+	gort_wg_wait(&helpers_wg);
+	gort_close(park_fds[0]);
+	gort_close(park_fds[1]);
+	return 0;
+}
+MAIN_CASE(reader_wakes_procs1, reader_wakes_main, 1)
+
+/* ---------------------------------------------------------------------
+ * Echo server, many connections.
+ * ------------------------------------------------------------------- */
+
+#define ECHO_CONNS SCALE(1000)
+#define ECHO_MSGS 5
+#define ECHO_MAX 4096
+
+static int echo_port;
+static gort_waitgroup echo_wg;
+static atomic_int echo_ok;
+
+static void echo_handler(void *arg)
+{
+	int fd = (int)(intptr_t)arg;
+	char buf[ECHO_MAX];
+	for (;;) {
+		ssize_t r = gort_read(fd, buf, sizeof buf);
+		if (r <= 0)
+			break;
+		CHECK_EQ(gort_write(fd, buf, (size_t)r), r);
+	}
+	gort_close(fd);
+}
+
+static void echo_acceptor(void *arg)
+{
+	int lfd = (int)(intptr_t)arg;
+	for (int i = 0; i < ECHO_CONNS; i++) {
+		int fd = gort_accept(lfd, NULL, NULL);
+		CHECK(fd >= 0);
+		int fl = fcntl(fd, F_GETFL);
+		CHECK(fl & O_NONBLOCK);
+		CHECK(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+		CHECK(gort_go(echo_handler, (void *)(intptr_t)fd) > 0);
+	}
+	gort_close(lfd);
+}
+
+static unsigned char pattern(long conn, int msg, size_t i)
+{
+	return (unsigned char)(conn * 131 + msg * 17 + (long)i * 7);
+}
+
+static void echo_client(void *arg)
+{
+	long id = (long)(intptr_t)arg;
+	int fd = dial(echo_port);
+	CHECK(fd >= 0);
+	unsigned char out[ECHO_MAX], in[ECHO_MAX];
+	for (int m = 0; m < ECHO_MSGS; m++) {
+		size_t len = 1 + (size_t)((id * 977 + m * 1237) % ECHO_MAX);
+		for (size_t i = 0; i < len; i++)
+			out[i] = pattern(id, m, i);
+		CHECK_EQ(gort_write(fd, out, len), (ssize_t)len);
+		read_full(fd, in, len);
+		for (size_t i = 0; i < len; i++)
+			if (in[i] != pattern(id, m, i))
+				FAILF("conn %ld msg %d byte %zu: got %u want %u", id, m, i, in[i],
+				      pattern(id, m, i));
+	}
+	CHECK_EQ(shutdown(fd, SHUT_WR), 0);
+	CHECK_EQ(gort_read(fd, in, 1), 0);
+	gort_close(fd);
+	atomic_fetch_add(&echo_ok, 1);
+	gort_wg_done(&echo_wg);
+}
+
+static int echo_main(void *arg)
+{
+	(void)arg;
+	int lfd = listen_any(4096, &echo_port);
+	CHECK(gort_go(echo_acceptor, (void *)(intptr_t)lfd) > 0);
+	gort_wg_add(&echo_wg, ECHO_CONNS);
+	for (long i = 0; i < ECHO_CONNS; i++)
+		CHECK(gort_go(echo_client, (void *)(intptr_t)i) > 0);
+	CHECK_EQ(gort_wg_wait(&echo_wg), 0);
+	CHECK_EQ(atomic_load(&echo_ok), ECHO_CONNS);
+	return 0;
+}
+
+static void echo_many(void)
+{
+	struct rlimit rl;
+	CHECK_EQ(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	rlim_t want = 2 * (rlim_t)ECHO_CONNS + 256;
+	if (rl.rlim_cur < want) {
+		rl.rlim_cur = want < rl.rlim_max ? want : rl.rlim_max;
+		CHECK_EQ(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	}
+	if (rl.rlim_cur < want) {
+		SKIP("echo_many", "RLIMIT_NOFILE hard limit too low");
+		return;
+	}
+	run_main(echo_main, NULL, 4);
+	printf("     %d connections echoed %d messages each\n", ECHO_CONNS, ECHO_MSGS);
+}
+
+/* ---------------------------------------------------------------------
+ * Close wakes a parked reader with EBADF.
+ * ------------------------------------------------------------------- */
+
+static atomic_int cl_state;
+static int cl_fd;
+static int cl_err;
+static ssize_t cl_r;
+
+static void cl_reader(void *arg)
+{
+	(void)arg;
+	char b[4];
+	atomic_store(&cl_state, 1);
+	cl_r = gort_read(cl_fd, b, sizeof b);
+	cl_err = read_errno();
+	atomic_store(&cl_state, 2);
+	gort_wg_done(&helpers_wg);
+}
+
+static int close_wakes_main(void *arg)
+{
+	(void)arg;
+	int sv[2];
+	pair(sv);
+	cl_fd = sv[0];
+	start_helper(cl_reader, NULL);
+	wait_flag(&cl_state, 1);
+	gort_sleep(20 * MS);
+	CHECK_EQ(atomic_load(&cl_state), 1);
+	CHECK_EQ(gort_close(sv[0]), 0);
+	wait_flag(&cl_state, 2);
+	CHECK_EQ(cl_r, -1);
+	CHECK_EQ(cl_err, EBADF);
+	/* The number comes back for a new fd: nothing of the old reaches it. */
+	int sv2[2];
+	pair(sv2);
+	CHECK_EQ(gort_write(sv2[1], "x", 1), 1);
+	char c;
+	CHECK_EQ(gort_read(sv2[0], &c, 1), 1);
+	gort_wg_wait(&helpers_wg);
+	gort_close(sv[1]);
+	gort_close(sv2[0]);
+	gort_close(sv2[1]);
+	return 0;
+}
+MAIN_CASE(close_wakes_ebadf, close_wakes_main, 2)
+
+/* ---------------------------------------------------------------------
+ * Deadlines.
+ * ------------------------------------------------------------------- */
+
+static void check_on_time(const char *what, int64_t t0, int64_t due)
+{
+	int64_t now = gort_nanotime();
+	double late = (double)(now - due) / 1e6;
+	printf("     %s: %.3f ms after the deadline\n", what, late);
+	if (now < due)
+		FAILF("%s: woke %.3f ms early", what, -late);
+	if (late > LATE_MS)
+		FAILF("%s: woke %.1f ms late (limit %d)", what, late, LATE_MS);
+	(void)t0;
+}
+
+static atomic_int dl_state;
+static int dl_fd;
+static int dl_err;
+
+static void dl_reader(void *arg)
+{
+	(void)arg;
+	char b[4];
+	atomic_store(&dl_state, 1);
+	ssize_t r = gort_read(dl_fd, b, sizeof b);
+	dl_err = r < 0 ? read_errno() : 0;
+	atomic_store(&dl_state, 2);
+	gort_wg_done(&helpers_wg);
+}
+
+static int deadline_main(void *arg)
+{
+	(void)arg;
+	int sv[2];
+	pair(sv);
+	char b[4];
+	/* Set before the read. */
+	int64_t t0 = gort_nanotime(), due = t0 + 50 * MS;
+	CHECK_EQ(gort_set_deadline(sv[0], GORT_READ, due), 0);
+	CHECK_FAILS(gort_read(sv[0], b, sizeof b), ETIMEDOUT);
+	check_on_time("read deadline", t0, due);
+	/* Still passed: fails at once. */
+	CHECK_FAILS(gort_read(sv[0], b, sizeof b), ETIMEDOUT);
+	/* The write direction is not affected. */
+	CHECK_EQ(gort_write(sv[1], "ab", 2), 2);
+	CHECK_EQ(gort_write(sv[0], "cd", 2), 2);
+	/* Cleared: the read works again. */
+	CHECK_EQ(gort_set_deadline(sv[0], GORT_READ, 0), 0);
+	CHECK_EQ(gort_read(sv[0], b, sizeof b), 2);
+	CHECK_EQ(gort_read(sv[1], b, sizeof b), 2);
+	/* A deadline in the past. */
+	CHECK_EQ(gort_set_deadline(sv[0], GORT_READ, gort_nanotime() - MS), 0);
+	CHECK_FAILS(gort_read(sv[0], b, sizeof b), ETIMEDOUT);
+	CHECK_EQ(gort_set_deadline(sv[0], GORT_READ, 0), 0);
+	/* Set while a read is parked: it wakes then. */
+	dl_fd = sv[0];
+	start_helper(dl_reader, NULL);
+	wait_flag(&dl_state, 1);
+	gort_sleep(10 * MS);
+	CHECK_EQ(atomic_load(&dl_state), 1);
+	t0 = gort_nanotime();
+	due = t0 + 40 * MS;
+	CHECK_EQ(gort_set_deadline(sv[0], GORT_READ | GORT_WRITE, due), 0);
+	wait_flag(&dl_state, 2);
+	CHECK_EQ(dl_err, ETIMEDOUT);
+	check_on_time("deadline set on a parked read", t0, due);
+	/* Moved later before it passes: the first time must not fire. */
+	t0 = gort_nanotime();
+	CHECK_EQ(gort_set_deadline(sv[0], GORT_READ, t0 + 20 * MS), 0);
+	due = t0 + 60 * MS;
+	CHECK_EQ(gort_set_deadline(sv[0], GORT_READ, due), 0);
+	CHECK_FAILS(gort_read(sv[0], b, sizeof b), ETIMEDOUT);
+	check_on_time("deadline moved later", t0, due);
+	CHECK_FAILS(gort_set_deadline(sv[0], 0, 0), EINVAL);
+	CHECK_FAILS(gort_set_deadline(sv[0], 4, 0), EINVAL);
+	gort_wg_wait(&helpers_wg);
+	gort_close(sv[0]);
+	gort_close(sv[1]);
+	return 0;
+}
+MAIN_CASE(deadlines, deadline_main, 2)
+
+/* ---------------------------------------------------------------------
+ * gort_fd_wait.
+ * ------------------------------------------------------------------- */
+
+static int fw_fd;
+
+static void fw_writer(void *arg)
+{
+	(void)arg;
+	gort_sleep(20 * MS);
+	CHECK_EQ(gort_write(fw_fd, "z", 1), 1);
+	gort_wg_done(&helpers_wg);
+}
+
+static int fd_wait_main(void *arg)
+{
+	(void)arg;
+	int sv[2];
+	pair(sv);
+	CHECK_EQ(gort_fd_wait(sv[0], GORT_WRITE, 0), GORT_WRITE);
+	int64_t t0 = gort_nanotime(), due = t0 + 40 * MS;
+	CHECK_FAILS(gort_fd_wait(sv[0], GORT_READ, due), ETIMEDOUT);
+	check_on_time("fd_wait deadline", t0, due);
+	fw_fd = sv[1];
+	start_helper(fw_writer, NULL);
+	t0 = gort_nanotime();
+	CHECK_EQ(gort_fd_wait(sv[0], GORT_READ, t0 + 5000 * MS), GORT_READ);
+	CHECK(gort_nanotime() - t0 >= 15 * MS);
+	CHECK_EQ(gort_fd_wait(sv[0], GORT_READ | GORT_WRITE, 0), GORT_READ | GORT_WRITE);
+	char c;
+	CHECK_EQ(gort_read(sv[0], &c, 1), 1);
+	/* A full send buffer: not writable (its own deadline passes). */
+	CHECK_EQ(fcntl(sv[1], F_SETFL, fcntl(sv[1], F_GETFL) | O_NONBLOCK), 0);
+	static char junk[65536];
+	while (write(sv[1], junk, sizeof junk) > 0)
+		;
+	CHECK_EQ(gort_fd_wait(sv[1], GORT_WRITE, gort_nanotime() + 10 * MS) == -1, 1);
+	CHECK_EQ(read_errno(), ETIMEDOUT);
+	/* Drain the other side: sv[1] becomes writable. */
+	char *big = malloc(1 << 22);
+	CHECK(big);
+	ssize_t drained = 0;
+	for (;;) {
+		ssize_t r = read(sv[0], big, 1 << 22);
+		if (r <= 0)
+			break;
+		drained += r;
+	}
+	CHECK(drained > 0);
+	free(big);
+	int ev = gort_fd_wait(sv[1], GORT_READ | GORT_WRITE, gort_nanotime() + 2000 * MS);
+	CHECK_EQ(ev, GORT_WRITE);
+	CHECK_FAILS(gort_fd_wait(sv[0], 0, 0), EINVAL);
+	CHECK_FAILS(gort_fd_wait(sv[0], 8, 0), EINVAL);
+	CHECK_FAILS(gort_fd_wait(-1, GORT_READ, 0), EBADF);
+	gort_wg_wait(&helpers_wg);
+	gort_close(sv[0]);
+	gort_close(sv[1]);
+	return 0;
+}
+MAIN_CASE(fd_wait, fd_wait_main, 2)
+
+/* ---------------------------------------------------------------------
+ * Refused, reset, half-closed.
+ * ------------------------------------------------------------------- */
+
+static int refused_main(void *arg)
+{
+	(void)arg;
+	int port;
+	int lfd = listen_any(1, &port);
+	gort_close(lfd); /* nothing listens there now */
+	CHECK_FAILS(dial(port), ECONNREFUSED);
+	return 0;
+}
+MAIN_CASE(refused, refused_main, 2)
+
+static int rs_lfd;
+
+static void rs_server(void *arg)
+{
+	(void)arg;
+	int fd = gort_accept(rs_lfd, NULL, NULL);
+	CHECK(fd >= 0);
+	char b[8];
+	read_full(fd, b, 4);
+	struct linger lg = {1, 0}; /* close sends RST */
+	CHECK_EQ(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
+	gort_close(fd);
+	gort_wg_done(&helpers_wg);
+}
+
+static int reset_main(void *arg)
+{
+	(void)arg;
+	signal(SIGPIPE, SIG_IGN);
+	int port;
+	rs_lfd = listen_any(4, &port);
+	start_helper(rs_server, NULL);
+	int fd = dial(port);
+	CHECK(fd >= 0);
+	CHECK_EQ(gort_write(fd, "ping", 4), 4);
+	char b[8];
+	CHECK_FAILS(gort_read(fd, b, sizeof b), ECONNRESET);
+	write_errno(0);
+	ssize_t w = gort_write(fd, "more", 4);
+	int e = read_errno();
+	CHECK_EQ(w, -1);
+	if (e != EPIPE && e != ECONNRESET)
+		FAILF("write after reset: errno %d", e);
+	gort_wg_wait(&helpers_wg);
+	gort_close(fd);
+	gort_close(rs_lfd);
+	return 0;
+}
+MAIN_CASE(reset, reset_main, 2)
+
+static int hc_lfd;
+#define HC_BYTES 200000
+
+static void hc_server(void *arg)
+{
+	(void)arg;
+	int fd = gort_accept(hc_lfd, NULL, NULL);
+	CHECK(fd >= 0);
+	char *b = malloc(HC_BYTES);
+	CHECK(b);
+	size_t got = 0;
+	for (;;) {
+		ssize_t r = gort_read(fd, b + got, HC_BYTES + 1 - got > 65536 ? 65536 : HC_BYTES - got + 1);
+		CHECK(r >= 0);
+		if (r == 0)
+			break;
+		got += (size_t)r;
+		CHECK(got <= HC_BYTES);
+	}
+	CHECK_EQ(got, HC_BYTES);
+	for (size_t i = 0; i < got; i++)
+		CHECK_EQ((unsigned char)b[i], (unsigned char)(i * 13));
+	free(b);
+	CHECK_EQ(gort_write(fd, "done", 4), 4);
+	gort_close(fd);
+	gort_wg_done(&helpers_wg);
+}
+
+static int half_close_main(void *arg)
+{
+	(void)arg;
+	int port;
+	hc_lfd = listen_any(4, &port);
+	start_helper(hc_server, NULL);
+	int fd = dial(port);
+	CHECK(fd >= 0);
+	char *b = malloc(HC_BYTES);
+	CHECK(b);
+	for (size_t i = 0; i < HC_BYTES; i++)
+		b[i] = (char)(i * 13);
+	/* One call, more than the socket buffers hold: it completes the
+	 * partial writes. */
+	CHECK_EQ(gort_write(fd, b, HC_BYTES), HC_BYTES);
+	free(b);
+	CHECK_EQ(shutdown(fd, SHUT_WR), 0);
+	char r[8];
+	read_full(fd, r, 4);
+	CHECK(memcmp(r, "done", 4) == 0);
+	CHECK_EQ(gort_read(fd, r, sizeof r), 0);
+	gort_wg_wait(&helpers_wg);
+	gort_close(fd);
+	gort_close(hc_lfd);
+	return 0;
+}
+MAIN_CASE(half_close, half_close_main, 2)
+
+/* ---------------------------------------------------------------------
+ * A regular file, through the syscall hand-off.
+ * ------------------------------------------------------------------- */
+
+static int file_main(void *arg)
+{
+	(void)arg;
+	char path[] = "/tmp/gort_netpoll_XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	unlink(path);
+	static char data[100000];
+	for (size_t i = 0; i < sizeof data; i++)
+		data[i] = (char)(i * 7 + 1);
+	struct iovec iov[2] = {{data, 1000}, {data + 1000, sizeof data - 1000}};
+	CHECK_EQ(gort_writev(fd, iov, 2), (ssize_t)sizeof data);
+	CHECK_EQ(lseek(fd, 0, SEEK_SET), 0);
+	static char back[sizeof data];
+	size_t got = 0;
+	for (;;) {
+		ssize_t r = gort_read(fd, back + got, sizeof back - got);
+		CHECK(r >= 0);
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	CHECK_EQ(got, sizeof data);
+	CHECK(memcmp(back, data, sizeof data) == 0);
+	/* epoll cannot watch it: it stays blocking, and is always ready. */
+	CHECK_EQ(fcntl(fd, F_GETFL) & O_NONBLOCK, 0);
+	CHECK_EQ(gort_fd_wait(fd, GORT_READ, 0), GORT_READ);
+	CHECK_FAILS(gort_set_deadline(fd, GORT_READ, gort_nanotime() + MS), ENOTSUP);
+	CHECK_EQ(gort_close(fd), 0);
+	return 0;
+}
+MAIN_CASE(regular_file, file_main, 2)
+
+/* ---------------------------------------------------------------------
+ * Timers fire while an M blocks in epoll.
+ * ------------------------------------------------------------------- */
+
+static int64_t tw_slept;
+
+static void tw_sleeper(void *arg)
+{
+	(void)arg;
+	int64_t t0 = gort_nanotime();
+	gort_sleep(50 * MS);
+	tw_slept = gort_nanotime() - t0;
+	gort_wg_done(&helpers_wg);
+}
+
+static int timers_epoll_main(void *arg)
+{
+	(void)arg;
+	int sv[2];
+	pair(sv);
+	park_fds[0] = sv[0];
+	park_fds[1] = sv[1];
+	start_helper(park_reader, NULL);
+	wait_flag(&park_state, 1);
+	start_helper(tw_sleeper, NULL);
+	/* main waits too: every P is idle, one M in epoll for both. */
+	gort_sleep(120 * MS);
+	CHECK(tw_slept >= 50 * MS);
+	double late = (double)(tw_slept - 50 * MS) / 1e6;
+	printf("     sleeper beside an fd waiter woke %.3f ms late\n", late);
+	if (late > LATE_MS)
+		FAILF("sleeper woke %.1f ms late", late);
+	CHECK_EQ(atomic_load(&park_state), 1);
+	CHECK_EQ(gort_write(sv[1], "hello", 5), 5);
+	wait_flag(&park_state, 2);
+	CHECK_EQ(park_got, 5);
+	gort_wg_wait(&helpers_wg);
+	gort_close(sv[0]);
+	gort_close(sv[1]);
+	return 0;
+}
+MAIN_CASE(timers_while_epoll, timers_epoll_main, 1)
+
+/* ---------------------------------------------------------------------
+ * Waiting for another process is no deadlock.
+ * ------------------------------------------------------------------- */
+
+static int ext_fd;
+
+static int external_main(void *arg)
+{
+	(void)arg;
+	char b[8];
+	/* The only goroutine, no timer: only the child can wake it. */
+	ssize_t r = gort_read(ext_fd, b, sizeof b);
+	CHECK_EQ(r, 3);
+	CHECK(memcmp(b, "end", 3) == 0);
+	gort_close(ext_fd);
+	return 0;
+}
+
+static void external_writer(void)
+{
+	int p[2];
+	CHECK_EQ(pipe(p), 0);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		close(p[0]);
+		struct timespec ts = {0, 150 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+		ssize_t w = write(p[1], "end", 3);
+		_exit(w == 3 ? 0 : 1);
+	}
+	close(p[1]);
+	ext_fd = p[0];
+	run_main(external_main, NULL, 2);
+	int st;
+	CHECK_EQ(waitpid(pid, &st, 0), pid);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+/* ---------------------------------------------------------------------
+ * Outside a goroutine.
+ * ------------------------------------------------------------------- */
+
+static int pt_fds[2];
+static ssize_t pt_got;
+static char pt_buf[8];
+
+static void *pt_thread(void *arg)
+{
+	(void)arg;
+	/* The fd is non-blocking now; the call still blocks. */
+	pt_got = gort_read(pt_fds[0], pt_buf, sizeof pt_buf);
+	return NULL;
+}
+
+static void pt_writer(void *arg)
+{
+	(void)arg;
+	gort_sleep(30 * MS);
+	CHECK_EQ(gort_write(pt_fds[1], "thread", 6), 6);
+	gort_wg_done(&helpers_wg);
+}
+
+static int plain_thread_main(void *arg)
+{
+	(void)arg;
+	pair(pt_fds);
+	/* A goroutine uses it first: registered, made non-blocking. */
+	CHECK_EQ(gort_fd_wait(pt_fds[0], GORT_WRITE, 0), GORT_WRITE);
+	CHECK(fcntl(pt_fds[0], F_GETFL) & O_NONBLOCK);
+	pthread_t th;
+	CHECK_EQ(pthread_create(&th, NULL, pt_thread, NULL), 0);
+	start_helper(pt_writer, NULL);
+	join_thread(th);
+	CHECK_EQ(pt_got, 6);
+	CHECK(memcmp(pt_buf, "thread", 6) == 0);
+	gort_wg_wait(&helpers_wg);
+	gort_close(pt_fds[0]);
+	gort_close(pt_fds[1]);
+	return 0;
+}
+
+static void plain_thread(void)
+{
+	/* Before gort_main: the libc calls. */
+	int sv[2];
+	pair(sv);
+	CHECK_EQ(gort_write(sv[1], "pre", 3), 3);
+	char b[4];
+	CHECK_EQ(gort_read(sv[0], b, sizeof b), 3);
+	CHECK_EQ(gort_fd_wait(sv[0], GORT_WRITE, 0), GORT_WRITE);
+	CHECK_FAILS(gort_fd_wait(sv[0], GORT_READ, gort_nanotime() + 20 * MS), ETIMEDOUT);
+	CHECK_EQ(gort_close(sv[0]), 0);
+	CHECK_EQ(gort_close(sv[1]), 0);
+	run_main(plain_thread_main, NULL, 2);
+}
+
+/* ---------------------------------------------------------------------
+ * Bad input.
+ * ------------------------------------------------------------------- */
+
+static int bad_input_main(void *arg)
+{
+	(void)arg;
+	char b[4];
+	CHECK_FAILS(gort_read(-1, b, 1), EBADF);
+	CHECK_FAILS(gort_write(-5, b, 1), EBADF);
+	CHECK_FAILS(gort_close(-1), EBADF);
+	int sv[2];
+	pair(sv);
+	CHECK_FAILS(gort_read(sv[0], NULL, 4), EFAULT);
+	CHECK_FAILS(gort_write(sv[0], NULL, 4), EFAULT);
+	CHECK_FAILS(gort_readv(sv[0], NULL, 1), EFAULT);
+	CHECK_FAILS(gort_writev(sv[0], NULL, -1), EINVAL);
+	CHECK_FAILS(gort_fd_wait(sv[0], 0x10, 0), EINVAL);
+	CHECK_FAILS(gort_set_deadline(-1, GORT_READ, 0), EBADF);
+	/* An fd number that is not open. */
+	int dead = dup(sv[0]);
+	close(dead);
+	CHECK_FAILS(gort_read(dead, b, 1), EBADF);
+	CHECK_EQ(gort_write(sv[1], "", 0), 0);
+	gort_close(sv[0]);
+	gort_close(sv[1]);
+	return 0;
+}
+MAIN_CASE(bad_input, bad_input_main, 1)
+
+int main(void)
+{
+	RUN_CASE(reader_wakes_procs1, 20);
+	RUN_CASE(echo_many, 120);
+	RUN_CASE(close_wakes_ebadf, 20);
+	RUN_CASE(deadlines, 20);
+	RUN_CASE(fd_wait, 20);
+	RUN_CASE(refused, 20);
+	RUN_CASE(reset, 20);
+	RUN_CASE(half_close, 20);
+	RUN_CASE(regular_file, 20);
+	RUN_CASE(timers_while_epoll, 20);
+	RUN_CASE(external_writer, 20);
+	RUN_CASE(plain_thread, 20);
+	RUN_CASE(bad_input, 20);
+	PASS("netpoll_test");
+	return 0;
+}
