@@ -113,8 +113,9 @@ static ssize_t finish(ioreq *rq, ssize_t r, int *err)
 	return *err ? -1 : r;
 }
 
-/* Outside a goroutine: the blocking call. */
-static ssize_t fdio_thread(int fd, ioreq *rq)
+/* The call as a thread makes it: retried on EINTR, completed when the
+ * request asks, and waiting in poll() on a non-blocking fd. */
+static ssize_t fdio_blocking(int fd, ioreq *rq, int *errp)
 {
 	int err = 0;
 	ssize_t r;
@@ -133,6 +134,15 @@ static ssize_t fdio_thread(int fd, ioreq *rq)
 			continue;
 		break;
 	}
+	*errp = err;
+	return r;
+}
+
+/* Outside a goroutine: the blocking call. */
+static ssize_t fdio_thread(int fd, ioreq *rq)
+{
+	int err;
+	ssize_t r = fdio_blocking(fd, rq, &err);
 	r = finish(rq, r, &err);
 	if (r < 0)
 		errno = err;
@@ -142,28 +152,11 @@ static ssize_t fdio_thread(int fd, ioreq *rq)
 /* A file epoll cannot watch: the calls in place, under the hand-off. */
 static ssize_t fdio_file(g *gp, int fd, ioreq *rq, int *errp)
 {
-	int err = 0;
-	ssize_t r;
 	gp->inruntime--;
 	entersyscall(getm(), gp, SYSCALL_USER);
-	for (;;) {
-		r = rq->op(fd, rq);
-		if (r >= 0) {
-			err = 0;
-			if (rq->full && !progress(rq, r))
-				continue;
-			break;
-		}
-		err = errno;
-		if (err == EINTR)
-			continue;
-		if (again(err) && !rq->nowait && thread_poll(fd, rq->mode, -1, NULL) >= 0)
-			continue;
-		break;
-	}
+	ssize_t r = fdio_blocking(fd, rq, errp);
 	gp->inruntime++;
 	exitsyscall(getm(), gp);
-	*errp = err;
 	return r;
 }
 

@@ -146,6 +146,19 @@ static p *checkrunqsnop(void)
 	return NULL;
 }
 
+/* Of the Gs netpoll readied (list, non-empty): run the first on this M,
+ * inject the rest (Go's findrunnable after netpoll). */
+static g *takeinject(gqueue *list)
+{
+	g *gp = list->head;
+	list->head = gp->schedlink;
+	if (!list->head)
+		list->tail = NULL;
+	injectglist(list);
+	casgstatus(gp, _Gwaiting, _Grunnable);
+	return gp;
+}
+
 /* Find a runnable G for mp, parking mp while there is none. Returns NULL
  * when the runtime is exiting. *inherit: the G came from runnext and
  * shares the current time slice. */
@@ -192,15 +205,8 @@ top:
 		gqueue list;
 		int32_t n = netpoll(0, &list);
 		netpoll_unlock();
-		if (n > 0) {
-			gp = list.head;
-			list.head = gp->schedlink;
-			if (!list.head)
-				list.tail = NULL;
-			injectglist(&list);
-			casgstatus(gp, _Gwaiting, _Grunnable);
-			return gp;
-		}
+		if (n > 0)
+			return takeinject(&list);
 	}
 
 	/* Spin only while fewer than half of the busy Ps spin: beyond that
@@ -294,15 +300,8 @@ top:
 			unlock(&sched.lock);
 			if (p2) {
 				acquirep(mp, p2);
-				if (list.head) {
-					gp = list.head;
-					list.head = gp->schedlink;
-					if (!list.head)
-						list.tail = NULL;
-					injectglist(&list);
-					casgstatus(gp, _Gwaiting, _Grunnable);
-					return gp;
-				}
+				if (list.head)
+					return takeinject(&list);
 				goto top;
 			}
 			injectglist(&list);
