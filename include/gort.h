@@ -246,6 +246,41 @@ GORT_API int gort_set_deadline(int fd, int events, int64_t deadline);
  * this fd reaches a later fd that gets the same number. */
 GORT_API int gort_close(int fd);
 
+/*
+ * TCP by address strings, libdill-style (Go's net.Listen / net.Dial).
+ * addr is "host:port": an IPv4 literal ("127.0.0.1:80"), an IPv6
+ * literal in brackets ("[::1]:80", with an optional "%zone"), or a name
+ * ("localhost:80"), which is resolved with getaddrinfo under the syscall
+ * hand-off (gort_entersyscall), so other goroutines keep running during
+ * the lookup. The port is decimal, 0 to 65535 (0: the system picks one
+ * for a listener; find it with getsockname). The returned fd is TCP,
+ * non-blocking, close-on-exec, TCP_NODELAY, and registered with the
+ * netpoller when the caller is a goroutine; close it with gort_close.
+ *
+ * gort_listen: a listening socket with SO_REUSEADDR and the given
+ * backlog (<= 0: SOMAXCONN); accept on it with gort_accept. An empty
+ * host (":8080") listens on every address, IPv4 and IPv6 (a dual-stack
+ * socket where the system has IPv6); "0.0.0.0" is IPv4 only. A name
+ * listens on the first of its addresses that can be bound.
+ *
+ * gort_dial: a connected socket. Each resolved address is tried in
+ * turn, as Go does; the first connection made is returned, else the
+ * first error. deadline is an absolute gort_nanotime() (0: none): with
+ * several addresses each attempt gets a fair share of the time left, at
+ * least 2 s where that much is left (Go's partialDeadline). An empty
+ * host (":80") is the local system.
+ *
+ * Errors: -1 with errno: EINVAL for a NULL or malformed address (no
+ * port, a port out of range or not decimal, an IPv6 literal without
+ * brackets, brackets around anything but an IPv6 literal);
+ * EHOSTUNREACH when a name has no address, EAGAIN for a temporary
+ * resolver failure; ETIMEDOUT when the deadline passes (at once for one
+ * already passed); otherwise as socket, bind, listen or connect set it
+ * (EADDRINUSE, ECONNREFUSED, ENETUNREACH, EMFILE, ...).
+ */
+GORT_API int gort_listen(const char *addr, int backlog);
+GORT_API int gort_dial(const char *addr, int64_t deadline);
+
 /* ---------------------------------------------------------------------
  * Time
  * ------------------------------------------------------------------- */

@@ -1,0 +1,117 @@
+/*
+ * echo_server - a TCP echo server on gort: one goroutine per connection,
+ * written as straight-line blocking code (gort_listen, gort_accept,
+ * gort_read, gort_write). A goroutine whose socket has nothing to read
+ * parks on the netpoller and its thread runs the other connections, as a
+ * Go server's goroutines do; a handful of threads serve thousands of
+ * connections.
+ *
+ * Usage: echo_server PORT [HOST]
+ *   PORT  the TCP port (0: any free port; the one chosen is printed)
+ *   HOST  the address to listen on (default: every address, IPv4 and
+ *         IPv6); e.g. 127.0.0.1 or [::1]
+ * GOMAXPROCS in the environment sets the number of Ps, as in Go.
+ *
+ * Try it: echo_server 7000 & then nc localhost 7000.
+ *
+ * The connection handler (echo_conn) is also used by tests/net_test.c,
+ * which includes this file with ECHO_SERVER_NO_MAIN defined.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "gort.h"
+
+#define ECHO_BUF 16384
+
+/* Serve one connection (the fd, as an intptr_t): echo every byte back
+ * until the peer closes or an error occurs. */
+static void echo_conn(void *arg)
+{
+	int fd = (int)(intptr_t)arg;
+	char buf[ECHO_BUF];
+	for (;;) {
+		ssize_t n = gort_read(fd, buf, sizeof buf);
+		if (n <= 0)
+			break; /* 0: the peer closed; -1: reset or closed */
+		if (gort_write(fd, buf, (size_t)n) != n)
+			break;
+	}
+	gort_close(fd);
+}
+
+#ifndef ECHO_SERVER_NO_MAIN
+
+/* errno after a gort call, read through a call the compiler cannot fold:
+ * glibc declares errno's address constant, but a goroutine may come back
+ * from a parked call on another thread, whose errno is elsewhere. */
+static __attribute__((noinline)) int echo_errno(void)
+{
+	return errno;
+}
+
+struct echo_args {
+	const char *addr;
+};
+
+/* The main goroutine: listen, then accept forever, a goroutine for each
+ * connection. */
+static int echo_serve(void *arg)
+{
+	const struct echo_args *a = arg;
+	int lfd = gort_listen(a->addr, 0);
+	if (lfd < 0) {
+		fprintf(stderr, "echo_server: listen %s: %s\n", a->addr,
+		        strerror(echo_errno()));
+		return 1;
+	}
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	if (getsockname(lfd, (struct sockaddr *)&ss, &len) == 0) {
+		int port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+		                                    : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		printf("echo_server: listening on port %d\n", port);
+		fflush(stdout);
+	}
+	for (;;) {
+		int fd = gort_accept(lfd, NULL, NULL);
+		if (fd < 0) {
+			int e = echo_errno();
+			if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+				/* Out of descriptors: back off, as Go's
+				 * http.Server does, instead of spinning. */
+				gort_sleep(10 * 1000000LL);
+				continue;
+			}
+			fprintf(stderr, "echo_server: accept: %s\n", strerror(e));
+			return 1;
+		}
+		if (gort_go(echo_conn, (void *)(intptr_t)fd) < 0) {
+			gort_close(fd);
+			gort_sleep(1000000LL);
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2 || argc > 3) {
+		fprintf(stderr, "usage: %s PORT [HOST]\n", argv[0]);
+		return 2;
+	}
+	char addr[300];
+	snprintf(addr, sizeof addr, "%s:%s", argc > 2 ? argv[2] : "", argv[1]);
+	struct echo_args a = {.addr = addr};
+	return gort_main(echo_serve, &a);
+}
+
+#endif /* ECHO_SERVER_NO_MAIN */
