@@ -35,6 +35,17 @@
 #
 # Adding a benchmark: write bench/NAME.c and bench/go/NAME/main.go (same
 # flags, same cfg keys) and add one line to BENCHES below.
+#
+# Server benchmarks (SERVED below: echo, http_hello) are a server plus a
+# load generator that prints the result lines. For each process of such a
+# benchmark the runner starts the server (gort's or Go's; it takes -procs P
+# -life D and prints "LISTEN host:port" on stdout), waits until it accepts
+# a connection, runs the client with -a host:port -i IMPL -x procs=P[,pin=1]
+# plus the configured flags, then stops the server. The guard counts the
+# server's CPU time (/proc/PID/stat) as the run's own, with the client's,
+# and that of the kernel's ksoftirqd threads (loopback traffic).
+# With -pin the server runs on CPU 0 and the client on CPU 1 (taskset).
+# The soft RLIMIT_NOFILE is raised to the hard limit (10,000 connections).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -75,6 +86,17 @@ BENCHES=(
     "preemptlat | preemptlat | preemptlat | -procs 1 -spin 2000 ; GODEBUG=asyncpreemptoff=1 -procs 1 -spin 2000"
     "sleepjitter | sleepjitter | sleepjitter | -procs 1 -n 10000 -k 20 ; -procs 2 -n 10000 -k 20 ; -procs 1 -n 100 -k 20 ; -procs 2 -n 100 -k 20"
 )
+# Server benchmarks, one line each:
+#   NAME | gort server ($GORT_BIN) | Go server ($GO_BIN) | client | set ; set ...
+# The client is a program in $GORT_BIN or a script in bench/. A set is the
+# server's settings (-procs P, -pin), "--", the client's flags; leading
+# VAR=value words go into the environment of server and client.
+# echo: the peers' echo benchmark (100 connections x 64 B, 1 s warm-up +
+# 5 s), at 100 and 10,000 connections. http_hello: wrk, keep-alive, GET /.
+SERVED=(
+    "echo | echo | echo | loadgen | -procs 1 -pin -- -c 100 -s 64 -d 5 -w 1 ; -procs 2 -- -c 100 -s 64 -d 5 -w 1 ; -procs 1 -pin -- -c 10000 -s 64 -d 5 -w 1 ; -procs 2 -- -c 10000 -s 64 -d 5 -w 1"
+    "http_hello | http_hello | http_hello | wrk.sh | -procs 1 -pin -- -t 1 -c 100 -d 5 -w 1 ; -procs 2 -- -t 2 -c 100 -d 5 -w 1"
+)
 # ---------------------------------------------------------------------------
 
 # Go: the installed release, no network, caches inside the tree.
@@ -84,6 +106,8 @@ export GO111MODULE=on GOTOOLCHAIN=local GOPROXY=off GOFLAGS='' GOENV=off
 unset GOMAXPROCS GOGC GODEBUG GOMEMLIMIT
 
 mkdir -p "$(dirname "$OUT")" "$ROOT/bench/.cache"
+# the server benchmarks open 10,000 connections in each of two processes
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
 
 say() { echo "$*" >&2; echo "$*" >>"$LOG"; }
 rel() { echo "${1#"$ROOT"/}"; } # paths as shown: relative to the repository
@@ -95,6 +119,18 @@ install_go() {
     local sudo=""
     [ "$(id -u)" -ne 0 ] && sudo=sudo
     $sudo apt-get update && $sudo apt-get install -y golang-go
+}
+
+WRK_TRIED=0
+install_wrk() {
+    command -v wrk >/dev/null 2>&1 && return 0
+    [ "$WRK_TRIED" = 1 ] && return 1
+    WRK_TRIED=1
+    say "== wrk not found: installing wrk"
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo=sudo
+    { $sudo apt-get install -y wrk || { $sudo apt-get update && $sudo apt-get install -y wrk; }; } >>"$LOG" 2>&1
+    command -v wrk >/dev/null 2>&1
 }
 
 build() {
@@ -120,6 +156,23 @@ build() {
 busy_ticks() { awk '/^cpu /{print $2+$3+$4+$7+$8; exit}' /proc/stat; }
 # CPU ticks of this shell's reaped children (cutime+cstime)
 child_ticks() { sed 's/.*) //' "/proc/$$/stat" | awk '{print $14+$15}'; }
+# CPU ticks of the kernel's ksoftirqd threads: loopback TCP processing
+# that the kernel defers to them is the server benchmark's own work
+softirqd_ticks() {
+    local p t=0
+    for p in $(pgrep -x 'ksoftirqd/[0-9]+'); do
+        t=$((t + $(pid_ticks "$p")))
+    done
+    echo "$t"
+}
+# CPU ticks (utime+stime) of a live process; 0 when there is none
+pid_ticks() {
+    if [ -n "${1:-}" ] && [ -r "/proc/$1/stat" ]; then
+        sed 's/.*) //' "/proc/$1/stat" | awk '{print $12+$13}'
+    else
+        echo 0
+    fi
+}
 QUIET_SPENT=0 # tenths of a second
 wait_quiet() {
     [ "$GUARD" = 1 ] || return 0
@@ -139,13 +192,63 @@ wait_quiet() {
     done
 }
 
+# --- servers ---------------------------------------------------------------
+# A server benchmark sets, for run_one: SERVE (the server's command line,
+# taskset included), SERVE_EXTRA (the cfg keys the client adds with -x) and
+# CLIENT_PIN (taskset words for the client, or none).
+SERVE=()
+SERVE_EXTRA=""
+CLIENT_PIN=()
+SERVER_PID=""
+SERVER_ADDR=""
+
+# server_start VAR=value...: start "${SERVE[@]}" with those words in its
+# environment; wait until it has printed "LISTEN host:port" and accepts a
+# connection. Sets SERVER_PID and SERVER_ADDR.
+server_start() {
+    local f i host port
+    f=$(mktemp -p "$ROOT/bench/.cache" srv.XXXXXX)
+    SERVER_ADDR=""
+    # env and taskset exec the server: $! is the server's pid
+    env "$@" "${SERVE[@]}" -life "${TMO}s" >"$f" 2>>"$LOG" &
+    SERVER_PID=$!
+    for i in $(seq 200); do
+        SERVER_ADDR=$(awk '/^LISTEN /{print $2; exit}' "$f")
+        [ -n "$SERVER_ADDR" ] && break
+        kill -0 "$SERVER_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    rm -f "$f"
+    if [ -n "$SERVER_ADDR" ]; then
+        host=${SERVER_ADDR%:*} port=${SERVER_ADDR##*:}
+        for i in $(seq 100); do
+            # a connection the server accepts, then sees closed
+            if (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; then
+                return 0
+            fi
+            sleep 0.05
+        done
+    fi
+    echo "   server did not start: ${SERVE[*]}" >>"$LOG"
+    server_stop
+    return 1
+}
+
+server_stop() {
+    [ -n "$SERVER_PID" ] || return 0
+    kill "$SERVER_PID" 2>/dev/null
+    wait "$SERVER_PID" 2>/dev/null
+    SERVER_PID=""
+}
+
 # run_one IMPL PROGRAM [VAR=value...] FLAGS...: one process, with the
-# VAR=value words in its environment; its result lines go to $OUT
+# VAR=value words in its environment; its result lines go to $OUT. With
+# SERVE set, PROGRAM is the client of a server started for each attempt.
 run_one() {
     local impl=$1 prog=$2
     shift 2
-    local tmp attempt rc a b c0 c1 t0 t1 foreign=0 wall_ms limit=0
-    local -a envs=()
+    local tmp attempt rc a b c0 c1 s0 s1 t0 t1 foreign=0 wall_ms limit=0
+    local -a envs=() args
     while [ $# -gt 0 ] && [[ $1 =~ ^[A-Za-z_][A-Za-z0-9_]*= ]]; do
         envs+=("$1")
         shift
@@ -153,17 +256,35 @@ run_one() {
     tmp=$(mktemp -p "$ROOT/bench/.cache" out.XXXXXX)
     for attempt in $(seq 0 "$RETRY"); do
         wait_quiet
-        echo "-- $impl ${envs[*]+${envs[*]} }$(rel "$prog") $* (attempt $attempt)" >>"$LOG"
+        args=("$@")
+        if [ ${#SERVE[@]} -gt 0 ]; then
+            if ! server_start ${envs[@]+"${envs[@]}"}; then
+                rc=1 foreign=0 wall_ms=0
+                break
+            fi
+            args=(-a "$SERVER_ADDR" -i "$impl" -x "$SERVE_EXTRA" "$@")
+            echo "-- $impl server ${envs[*]+${envs[*]} }${SERVE[*]//"$ROOT"\//} at $SERVER_ADDR" >>"$LOG"
+        fi
+        echo "-- $impl ${envs[*]+${envs[*]} }$(rel "$prog") ${args[*]} (attempt $attempt)" >>"$LOG"
         a=$(busy_ticks)
         c0=$(child_ticks)
+        s0=0
+        [ -n "$SERVER_PID" ] && s0=$(($(pid_ticks "$SERVER_PID") + $(softirqd_ticks)))
         t0=$(date +%s%N)
-        timeout "$TMO" env ${envs[@]+"${envs[@]}"} "$prog" "$@" >"$tmp" 2>>"$LOG"
+        timeout "$TMO" env ${envs[@]+"${envs[@]}"} ${CLIENT_PIN[@]+"${CLIENT_PIN[@]}"} "$prog" "${args[@]}" >"$tmp" 2>>"$LOG"
         rc=$?
         t1=$(date +%s%N)
         c1=$(child_ticks)
+        s1=0
+        [ -n "$SERVER_PID" ] && s1=$(($(pid_ticks "$SERVER_PID") + $(softirqd_ticks)))
         b=$(busy_ticks)
+        if [ -n "$SERVER_PID" ] && ! kill -0 "$SERVER_PID" 2>/dev/null; then
+            echo "   the server exited during the run" >>"$LOG"
+            [ $rc -eq 0 ] && rc=1
+        fi
+        server_stop
         wall_ms=$(((t1 - t0) / 1000000))
-        foreign=$((b - a - (c1 - c0)))
+        foreign=$((b - a - (c1 - c0) - (s1 - s0)))
         limit=$((5 + wall_ms / 100))
         [ "$GUARD" = 1 ] || break
         [ $rc -ne 0 ] || [ $foreign -le $limit ] || [ "$attempt" -ge "$RETRY" ] && break
@@ -181,8 +302,72 @@ run_one() {
         say "   FAILED rc=$rc: $impl ${envs[*]+${envs[*]} }$(basename "$prog") $*"
     fi
     rm -f "$tmp"
-    printf '   %-5s %-14s %-28s %7.2f s  foreign=%d ticks\n' "$impl" "$(basename "$prog")" "${envs[*]+${envs[*]} }$*" \
+    printf '   %-5s %-14s %-28s %7.2f s  foreign=%d ticks\n' "$impl" "$(basename "$prog")" "${envs[*]+${envs[*]} }${SERVE_EXTRA:+$SERVE_EXTRA }$*" \
         "$(awk -v w=$wall_ms 'BEGIN{print w/1000}')" "$foreign" >&2
+}
+
+# run_served ENTRY: every set of one SERVED line, in the order of the
+# round ($order), each as one run_one of the client against a fresh server
+run_served() {
+    local name gserv goserv client sets set i w procs pin cprog
+    local -a flagsets words envs sflags cflags
+    IFS='|' read -r name gserv goserv client sets <<<"$1"
+    name=$(trim "$name")
+    gserv=$(trim "$gserv")
+    goserv=$(trim "$goserv")
+    client=$(trim "$client")
+    [[ $name =~ $ONLY ]] || return 0
+    if [ -x "$GORT_BIN/$client" ]; then
+        cprog="$GORT_BIN/$client"
+    else
+        cprog="$ROOT/bench/$client"
+    fi
+    if [ "$client" = wrk.sh ] && ! install_wrk; then
+        say "-- $name skipped: wrk is not installed (apt-get install wrk)"
+        echo "# SKIPPED $name: wrk not installed" >>"$OUT"
+        return 0
+    fi
+    IFS=';' read -r -a flagsets <<<"$sets"
+    for set in "${flagsets[@]}"; do
+        set=$(trim "$set")
+        # shellcheck disable=SC2206 # a flag set is split into words
+        words=($set)
+        envs=() sflags=() cflags=() procs="" pin=0
+        while [ ${#words[@]} -gt 0 ] && [[ ${words[0]} =~ ^[A-Za-z_][A-Za-z0-9_]*= ]]; do
+            envs+=("${words[0]}")
+            words=("${words[@]:1}")
+        done
+        while [ ${#words[@]} -gt 0 ]; do
+            w=${words[0]}
+            words=("${words[@]:1}")
+            case $w in
+            --) break ;;
+            -pin) pin=1 ;;
+            -procs)
+                procs=${words[0]}
+                sflags+=(-procs "$procs")
+                words=("${words[@]:1}")
+                ;;
+            *) sflags+=("$w") ;;
+            esac
+        done
+        cflags=(${words[@]+"${words[@]}"})
+        SERVE_EXTRA="procs=$procs"
+        CLIENT_PIN=()
+        [ "$pin" = 1 ] && SERVE_EXTRA+=",pin=1" && CLIENT_PIN=(taskset -c 1)
+        say "-- round $rep/$REPS: $name $set"
+        for i in "${order[@]}"; do
+            SERVE=()
+            [ "$pin" = 1 ] && SERVE=(taskset -c 0)
+            if [ "$i" = gort ]; then
+                SERVE+=("$GORT_BIN/$gserv" ${sflags[@]+"${sflags[@]}"})
+            else
+                SERVE+=("$GO_BIN/$goserv" ${sflags[@]+"${sflags[@]}"})
+            fi
+            run_one "$i" "$cprog" ${envs[@]+"${envs[@]}"} ${cflags[@]+"${cflags[@]}"}
+        done
+    done
+    SERVE=() SERVE_EXTRA="" CLIENT_PIN=()
 }
 
 header() {
@@ -228,6 +413,9 @@ main() {
                     fi
                 done
             done
+        done
+        for entry in "${SERVED[@]}"; do
+            run_served "$entry"
         done
     done
     [ "$QUIET_SPENT" -gt 0 ] && echo "# waited $((QUIET_SPENT / 10)) s for an idle machine" >>"$OUT"
