@@ -7,10 +7,44 @@
 #
 # Static archives (.a) are read with `nm -g --defined-only`, shared objects
 # with `nm -D --defined-only` (the dynamic symbol table). NM overrides nm.
+#
+# check_symbols.sh --libc LIBC LIB... - the interposition library instead:
+# every global symbol LIB defines must be a name that LIBC (libc.so.6)
+# defines too, and there must be some.
 set -u
 nm=${NM:-nm}
 [ -n "$nm" ] || nm=nm
-[ $# -gt 0 ] || { echo "usage: $0 libgort.a libgort.so ..." >&2; exit 2; }
+[ $# -gt 0 ] || { echo "usage: $0 [--libc LIBC] libgort.a libgort.so ..." >&2; exit 2; }
+
+# The names a shared object defines, without versions, one a line.
+dynnames() {
+	"$nm" -D --defined-only "$1" | awk 'NF >= 2 { sub(/@.*/, "", $NF); print $NF }' | sort -u
+}
+
+if [ "$1" = "--libc" ]; then
+	[ $# -ge 3 ] || { echo "usage: $0 --libc LIBC LIB..." >&2; exit 2; }
+	libc=$2
+	shift 2
+	libcnames=$(dynnames "$libc") || { echo "FAIL $libc: $nm failed"; exit 1; }
+	[ -n "$libcnames" ] || { echo "FAIL $libc: no symbols"; exit 1; }
+	status=0
+	for lib in "$@"; do
+		names=$(dynnames "$lib" |
+			grep -v -E '^(_init|_fini|_edata|_end|__bss_start)$') ||
+			{ echo "FAIL $lib: no symbols"; status=1; continue; }
+		bad=$(printf '%s\n' "$names" | while read -r n; do
+			printf '%s\n' "$libcnames" | grep -qx -- "$n" || echo "$n"
+		done)
+		if [ -n "$bad" ]; then
+			echo "FAIL $lib: global symbols that are not libc's:"
+			printf '%s\n' "$bad" | sed 's/^/  /'
+			status=1
+		else
+			echo "ok   $lib: $(printf '%s\n' "$names" | wc -l) global symbols, all libc names"
+		fi
+	done
+	exit $status
+fi
 
 status=0
 for lib in "$@"; do

@@ -1,0 +1,520 @@
+/*
+ * hook: a helper program for hook_test. It makes plain libc calls (read,
+ * write, recv, send, accept, connect, poll, sleep, usleep, nanosleep)
+ * and checks that they behave as gort's calls inside goroutines and as
+ * libc's outside. It is linked with libgort.so only; hook_test runs it
+ * with libgort_hook.so in LD_PRELOAD, and runs hook_linked, the same
+ * source linked with libgort_hook.so. Each mode runs at GOMAXPROCS=1:
+ *
+ *   sleep   1,000 goroutines sleep 100 ms each (usleep, nanosleep, poll
+ *           with no fds, clock_nanosleep, a few sleep(1)) beside one
+ *           blocked in read of an empty pipe: all done in well under
+ *           the 100 s that one M sleeping them in turn would take.
+ *   read    1,000 goroutines block in read/recv on pipes and socketpairs
+ *           at once, on a handful of threads, and each gets its byte;
+ *           a 1 MiB write to a pipe parks while the reader drains it.
+ *   calls   errno and semantics: EAGAIN on an fd the program made
+ *           non-blocking, EBADF, EPIPE, ENOTSOCK, EINVAL, ECONNREFUSED;
+ *           F_GETFL keeps the program's view; poll with one and with
+ *           two fds, and its timeout; accept/connect/send/recv on
+ *           loopback TCP.
+ *   thread  outside goroutines the calls are libc's: a plain thread's
+ *           read blocks until data comes (also on an fd a goroutine used),
+ *           usleep sleeps the thread, EAGAIN and EBADF.
+ * Exit status 0 on success; a failed check exits 1 with its message.
+ */
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gort_util.h"
+
+#define SEC 1000000000LL
+
+static int64_t now(void)
+{
+	return gort_nanotime();
+}
+
+/* Threads of this process, from /proc/self/status. */
+static int nthreads(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	CHECK(f != NULL);
+	char line[256];
+	int n = -1;
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "Threads: %d", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
+/* As many fd pairs as the fd limit allows, up to want. */
+static int fitpairs(int want)
+{
+	struct rlimit rl;
+	CHECK(getrlimit(RLIMIT_NOFILE, &rl) == 0);
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	CHECK(getrlimit(RLIMIT_NOFILE, &rl) == 0);
+	long room = ((long)rl.rlim_cur - 64) / 2;
+	return room < want ? (int)room : want;
+}
+
+/* ---- sleep ---- */
+
+enum { NSLEEP = 1000, NSLEEP1 = 4 };
+static gort_waitgroup sleepwg;
+static atomic_int sleepbad;
+static int blockedpipe[2];
+static atomic_int blockedgot = -1;
+
+static void sleeper(void *arg)
+{
+	int i = (int)(intptr_t)arg;
+	int64_t t0 = now(), want = 100 * MS;
+	struct timespec ts = {0, 100 * MS};
+	switch (i % 4) {
+	case 0:
+		CHECK_EQ(usleep(100000), 0);
+		break;
+	case 1:
+		CHECK_EQ(nanosleep(&ts, NULL), 0);
+		break;
+	case 2:
+		CHECK_EQ(poll(NULL, 0, 100), 0);
+		break;
+	default:
+		CHECK_EQ(clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL), 0);
+		break;
+	}
+	if (now() - t0 < want)
+		atomic_fetch_add(&sleepbad, 1);
+	gort_wg_done(&sleepwg);
+}
+
+static void longsleeper(void *arg)
+{
+	(void)arg;
+	int64_t t0 = now();
+	CHECK_EQ(sleep(1), 0u);
+	if (now() - t0 < SEC)
+		atomic_fetch_add(&sleepbad, 1);
+	gort_wg_done(&sleepwg);
+}
+
+static void blockedreader(void *arg)
+{
+	(void)arg;
+	char c = 0;
+	ssize_t r = read(blockedpipe[0], &c, 1);
+	atomic_store(&blockedgot, r == 1 ? c : -2);
+}
+
+static int mode_sleep(void *arg)
+{
+	(void)arg;
+	CHECK(pipe(blockedpipe) == 0);
+	gort_go(blockedreader, NULL);
+	settle();
+	int n = NSLEEP;
+	int64_t t0 = now();
+	gort_wg_add(&sleepwg, n + NSLEEP1);
+	for (int i = 0; i < n; i++)
+		gort_go(sleeper, (void *)(intptr_t)i);
+	for (int i = 0; i < NSLEEP1; i++)
+		gort_go(longsleeper, NULL);
+	gort_wg_wait(&sleepwg);
+	int64_t took = now() - t0;
+	CHECK_EQ(atomic_load(&sleepbad), 0);
+	fprintf(stderr, "sleep: %d goroutines slept 100 ms and %d slept 1 s in %.0f ms\n", n,
+	        NSLEEP1, (double)took / MS);
+	/* In turn they would take 104 s; concurrently about 1 s. */
+	CHECK(took < 20 * SEC);
+	CHECK_EQ(atomic_load(&blockedgot), -1); /* still blocked */
+	CHECK_EQ(write(blockedpipe[1], "z", 1), 1);
+	int64_t deadline = now() + 10 * SEC;
+	while (atomic_load(&blockedgot) == -1 && now() < deadline)
+		usleep(1000);
+	CHECK_EQ(atomic_load(&blockedgot), 'z');
+	close(blockedpipe[0]);
+	close(blockedpipe[1]);
+	return 0;
+}
+
+/* ---- read ---- */
+
+enum { NREAD = 1000 };
+static int rdfds[NREAD][2];
+static atomic_int rdstarted, rdok;
+static gort_waitgroup rdwg;
+
+static void reader(void *arg)
+{
+	int i = (int)(intptr_t)arg;
+	unsigned char c = 0;
+	atomic_fetch_add(&rdstarted, 1);
+	ssize_t r = (i % 4 == 1) ? recv(rdfds[i][0], &c, 1, 0) : read(rdfds[i][0], &c, 1);
+	if (r == 1 && c == (unsigned char)i)
+		atomic_fetch_add(&rdok, 1);
+	gort_wg_done(&rdwg);
+}
+
+enum { BIG = 1 << 20 };
+static unsigned char bigbuf[BIG], bigin[BIG];
+static int bigpipe[2];
+static gort_waitgroup bigwg;
+
+static void bigwriter(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(write(bigpipe[1], bigbuf, BIG), (ssize_t)BIG);
+	gort_wg_done(&bigwg);
+}
+
+static void bigreader(void *arg)
+{
+	(void)arg;
+	size_t got = 0;
+	while (got < BIG) {
+		ssize_t r = read(bigpipe[0], bigin + got, BIG - got);
+		CHECK(r > 0);
+		got += (size_t)r;
+	}
+	gort_wg_done(&bigwg);
+}
+
+static int mode_read(void *arg)
+{
+	(void)arg;
+	int n = fitpairs(NREAD);
+	CHECK(n >= 100);
+	for (int i = 0; i < n; i++) {
+		if (i % 2 == 0)
+			CHECK(pipe(rdfds[i]) == 0);
+		else
+			CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, rdfds[i]) == 0);
+	}
+	gort_wg_add(&rdwg, n);
+	int64_t t0 = now();
+	for (int i = 0; i < n; i++)
+		gort_go(reader, (void *)(intptr_t)i);
+	wait_flag(&rdstarted, n);
+	settle();
+	int threads = nthreads();
+	/* All n are blocked in read now: on the netpoller, not on threads. */
+	CHECK(threads < 32);
+	for (int i = n - 1; i >= 0; i--) {
+		unsigned char c = (unsigned char)i;
+		if (i % 4 == 3)
+			CHECK_EQ(send(rdfds[i][1], &c, 1, 0), 1);
+		else
+			CHECK_EQ(write(rdfds[i][1], &c, 1), 1);
+	}
+	gort_wg_wait(&rdwg);
+	CHECK_EQ(atomic_load(&rdok), n);
+	fprintf(stderr, "read: %d goroutines blocked in read at once on %d threads; all done in %.0f ms\n",
+	        n, threads, (double)(now() - t0) / MS);
+	for (int i = 0; i < n; i++) {
+		close(rdfds[i][0]);
+		close(rdfds[i][1]);
+	}
+
+	for (int i = 0; i < BIG; i++)
+		bigbuf[i] = (unsigned char)(i * 7 + i / 251);
+	CHECK(pipe(bigpipe) == 0);
+	gort_wg_add(&bigwg, 2);
+	gort_go(bigwriter, NULL); /* runs first: parks when the pipe is full */
+	gort_go(bigreader, NULL);
+	gort_wg_wait(&bigwg);
+	CHECK(memcmp(bigbuf, bigin, BIG) == 0);
+	close(bigpipe[0]);
+	close(bigpipe[1]);
+	return 0;
+}
+
+/* ---- calls ---- */
+
+static int pp[2], pq[2];
+
+static void late_writer(void *arg)
+{
+	int fd = (int)(intptr_t)arg;
+	usleep(30000);
+	CHECK_EQ(write(fd, "x", 1), 1);
+}
+
+static int listener(struct sockaddr_in *sa)
+{
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+	CHECK(l >= 0);
+	memset(sa, 0, sizeof *sa);
+	sa->sin_family = AF_INET;
+	sa->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	CHECK(bind(l, (struct sockaddr *)sa, sizeof *sa) == 0);
+	socklen_t len = sizeof *sa;
+	CHECK(getsockname(l, (struct sockaddr *)sa, &len) == 0);
+	CHECK(listen(l, 16) == 0);
+	return l;
+}
+
+static int lfd;
+static gort_waitgroup srvwg;
+
+static void server(void *arg)
+{
+	(void)arg;
+	int c = accept(lfd, NULL, NULL);
+	CHECK(c >= 0);
+	CHECK_EQ(fcntl(c, F_GETFL) & O_NONBLOCK, 0);
+	CHECK_EQ(fcntl(c, F_GETFD) & FD_CLOEXEC, 0);
+	char buf[64];
+	ssize_t r;
+	while ((r = recv(c, buf, sizeof buf, 0)) > 0)
+		CHECK_EQ(send(c, buf, (size_t)r, 0), r);
+	CHECK_EQ(r, 0);
+	close(c);
+	gort_wg_done(&srvwg);
+}
+
+static int mode_calls(void *arg)
+{
+	(void)arg;
+	signal(SIGPIPE, SIG_IGN);
+	char c;
+
+	/* EAGAIN on a pipe the program made non-blocking. */
+	CHECK(pipe(pp) == 0);
+	int fl = fcntl(pp[0], F_GETFL);
+	CHECK(fcntl(pp[0], F_SETFL, fl | O_NONBLOCK) == 0);
+	CHECK_FAILS(read(pp[0], &c, 1), EAGAIN);
+	CHECK(fcntl(pp[0], F_GETFL) & O_NONBLOCK);
+	/* Back to blocking: a read parks until the data comes. */
+	CHECK(fcntl(pp[0], F_SETFL, fl) == 0);
+	CHECK_EQ(fcntl(pp[0], F_GETFL) & O_NONBLOCK, 0);
+	gort_go(late_writer, (void *)(intptr_t)pp[1]);
+	int64_t t0 = now();
+	CHECK_EQ(read(pp[0], &c, 1), 1);
+	CHECK(now() - t0 >= 25 * MS);
+	CHECK_EQ(c, 'x');
+	/* The runtime made it non-blocking; the program still sees its own view. */
+	CHECK_EQ(fcntl(pp[0], F_GETFL) & O_NONBLOCK, 0);
+	CHECK(fcntl(pp[0], F_SETFL, fl | O_NONBLOCK) == 0);
+	CHECK_FAILS(read(pp[0], &c, 1), EAGAIN);
+	CHECK(fcntl(pp[0], F_SETFL, fl) == 0);
+
+	/* EBADF: a negative fd and a closed one. */
+	CHECK_FAILS(read(-1, &c, 1), EBADF);
+	int spare[2];
+	CHECK(pipe(spare) == 0);
+	close(spare[0]);
+	close(spare[1]);
+	CHECK_FAILS(read(spare[0], &c, 1), EBADF);
+	CHECK_FAILS(write(spare[1], "x", 1), EBADF);
+	/* EPIPE: the reader is gone. ENOTSOCK: recv on a pipe. */
+	CHECK(pipe(pq) == 0);
+	close(pq[0]);
+	CHECK_FAILS(write(pq[1], "x", 1), EPIPE);
+	close(pq[1]);
+	CHECK_FAILS(recv(pp[0], &c, 1, 0), ENOTSOCK);
+	/* EINVAL: a bad nanosleep. */
+	struct timespec bad = {0, 2000000000};
+	CHECK_FAILS(nanosleep(&bad, NULL), EINVAL);
+
+	/* poll: a timeout, one fd, two fds. */
+	struct pollfd pfd[2] = {{pp[0], POLLIN, 0}, {-1, 0, 0}};
+	t0 = now();
+	CHECK_EQ(poll(pfd, 1, 50), 0);
+	CHECK(now() - t0 >= 49 * MS);
+	gort_go(late_writer, (void *)(intptr_t)pp[1]);
+	CHECK_EQ(poll(pfd, 1, 5000), 1);
+	CHECK_EQ(pfd[0].revents, POLLIN);
+	CHECK_EQ(read(pp[0], &c, 1), 1);
+	CHECK(pipe(pq) == 0);
+	pfd[0] = (struct pollfd){pp[0], POLLIN, 0};
+	pfd[1] = (struct pollfd){pq[0], POLLIN | POLLPRI, 0};
+	gort_go(late_writer, (void *)(intptr_t)pq[1]);
+	t0 = now();
+	CHECK_EQ(poll(pfd, 2, 5000), 1);
+	CHECK(now() - t0 >= 25 * MS);
+	CHECK_EQ(pfd[0].revents, 0);
+	CHECK_EQ(pfd[1].revents, POLLIN);
+	CHECK_EQ(poll(pfd, 2, 30), 1); /* still readable */
+	CHECK_EQ(read(pq[0], &c, 1), 1);
+	t0 = now();
+	CHECK_EQ(poll(pfd, 2, 40), 0);
+	CHECK(now() - t0 >= 39 * MS);
+	close(pq[1]);
+	CHECK_EQ(poll(pfd, 2, 5000), 1);
+	CHECK_EQ(pfd[1].revents, POLLHUP);
+	close(pq[0]);
+
+	/* TCP on loopback with blocking sockets. */
+	struct sockaddr_in sa;
+	lfd = listener(&sa);
+	gort_wg_add(&srvwg, 1);
+	gort_go(server, NULL);
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	CHECK(s >= 0);
+	CHECK(connect(s, (struct sockaddr *)&sa, sizeof sa) == 0);
+	CHECK_EQ(fcntl(s, F_GETFL) & O_NONBLOCK, 0);
+	for (int i = 0; i < 100; i++) {
+		char out[32], in[32];
+		int len = snprintf(out, sizeof out, "message %d", i);
+		CHECK_EQ(send(s, out, (size_t)len, 0), len);
+		size_t got = 0;
+		while (got < (size_t)len) {
+			ssize_t r = read(s, in + got, (size_t)len - got);
+			CHECK(r > 0);
+			got += (size_t)r;
+		}
+		CHECK(memcmp(in, out, (size_t)len) == 0);
+	}
+	close(s);
+	gort_wg_wait(&srvwg);
+	close(lfd);
+	/* Nobody listens there now. */
+	s = socket(AF_INET, SOCK_STREAM, 0);
+	CHECK_FAILS(connect(s, (struct sockaddr *)&sa, sizeof sa), ECONNREFUSED);
+	close(s);
+	close(pp[0]);
+	close(pp[1]);
+	fprintf(stderr, "calls: errno, fcntl view, poll and TCP as libc's\n");
+	return 0;
+}
+
+/* ---- thread ---- */
+
+static int tp[2];
+
+static void *thread_reader(void *arg)
+{
+	(void)arg;
+	char c = 0;
+	int64_t t0 = now();
+	ssize_t r = read(tp[0], &c, 1);
+	CHECK_EQ(r, 1);
+	CHECK_EQ(c, 'y');
+	CHECK(now() - t0 >= 80 * MS);
+	return NULL;
+}
+
+static void *thread_writer(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(usleep(100000), 0);
+	CHECK_EQ(write(tp[1], "y", 1), 1);
+	return NULL;
+}
+
+static void plain_checks(void)
+{
+	char c;
+	CHECK(pipe(tp) == 0);
+	pthread_t r, w;
+	CHECK(pthread_create(&r, NULL, thread_reader, NULL) == 0);
+	CHECK(pthread_create(&w, NULL, thread_writer, NULL) == 0);
+	pthread_join(r, NULL);
+	pthread_join(w, NULL);
+	int fl = fcntl(tp[0], F_GETFL);
+	CHECK(fcntl(tp[0], F_SETFL, fl | O_NONBLOCK) == 0);
+	CHECK_FAILS(read(tp[0], &c, 1), EAGAIN);
+	CHECK_FAILS(read(-1, &c, 1), EBADF);
+	CHECK(fcntl(tp[0], F_SETFL, fl) == 0);
+	int64_t t0 = now();
+	CHECK_EQ(usleep(50000), 0);
+	CHECK(now() - t0 >= 50 * MS);
+	close(tp[0]);
+	close(tp[1]);
+}
+
+static void *plain_thread(void *arg)
+{
+	(void)arg;
+	plain_checks();
+	return NULL;
+}
+
+static void goroutine_writer(void *arg)
+{
+	(void)arg;
+	usleep(100000);
+	CHECK_EQ(write(tp[1], "y", 1), 1);
+}
+
+static int mode_thread_rt(void *arg)
+{
+	(void)arg;
+	/* On a plain thread while the runtime runs. */
+	pthread_t th;
+	CHECK(pthread_create(&th, NULL, plain_thread, NULL) == 0);
+	join_thread(th);
+	/* A pipe a goroutine used (the runtime made it non-blocking): a
+	 * plain thread's read still blocks until the data comes. */
+	CHECK(pipe(tp) == 0);
+	CHECK_EQ(write(tp[1], "a", 1), 1);
+	char c;
+	CHECK_EQ(read(tp[0], &c, 1), 1);
+	CHECK(pthread_create(&th, NULL, thread_reader, NULL) == 0);
+	gort_go(goroutine_writer, NULL);
+	join_thread(th);
+	close(tp[0]);
+	close(tp[1]);
+	fprintf(stderr, "thread: plain threads see libc's calls\n");
+	return 0;
+}
+
+static int mode_thread(void *arg)
+{
+	/* Before the runtime, on the main thread and on another. */
+	plain_checks();
+	pthread_t th;
+	CHECK(pthread_create(&th, NULL, plain_thread, NULL) == 0);
+	pthread_join(th, NULL);
+	gort_gomaxprocs(1);
+	return gort_main(mode_thread_rt, arg);
+}
+
+static int with1(int (*fn)(void *))
+{
+	gort_gomaxprocs(1);
+	return gort_main(fn, NULL);
+}
+
+static int run_sleep(void *arg)
+{
+	(void)arg;
+	return with1(mode_sleep);
+}
+
+static int run_read(void *arg)
+{
+	(void)arg;
+	return with1(mode_read);
+}
+
+static int run_calls(void *arg)
+{
+	(void)arg;
+	return with1(mode_calls);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct prog_mode modes[] = {
+		{"sleep", run_sleep, NULL, true},
+		{"read", run_read, NULL, true},
+		{"calls", run_calls, NULL, true},
+		{"thread", mode_thread, NULL, true},
+	};
+	return run_prog_mode("hook", argc, argv, modes, sizeof modes / sizeof modes[0]);
+}
