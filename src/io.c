@@ -152,8 +152,8 @@ static ssize_t fdio_thread(int fd, ioreq *rq)
 /* A file epoll cannot watch: the calls in place, under the hand-off. */
 static ssize_t fdio_file(g *gp, int fd, ioreq *rq, int *errp)
 {
-	gp->inruntime--;
 	entersyscall(getm(), gp, SYSCALL_USER);
+	gp->inruntime--; /* in _Gsyscall now: see syscall.c */
 	ssize_t r = fdio_blocking(fd, rq, errp);
 	gp->inruntime++;
 	exitsyscall(getm(), gp);

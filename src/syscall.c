@@ -201,11 +201,14 @@ static void entersyscall_api(bool block)
 	if (!gp)
 		return;
 	int saved = errno; /* no switch until exitsyscall: same thread */
-	gp->inruntime--;
 	if (block)
 		entersyscallblock(getm(), gp);
 	else
 		entersyscall(getm(), gp, SYSCALL_USER);
+	/* Only now, in _Gsyscall (which the preemption signal leaves
+	 * alone): preempted inside entersyscall, the goroutine could resume
+	 * on another M and go on with this one's. */
+	gp->inruntime--;
 	errno = saved;
 }
 
