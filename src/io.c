@@ -526,6 +526,18 @@ static void fdwait_fire(void *arg, int64_t now)
 		goready(gp);
 }
 
+/* readynow's answer as the API gives it: the ready events, 0 for none,
+ * or -1 with errno. */
+static int readynow_api(int fd, int events)
+{
+	int got = readynow(fd, events);
+	if (got < 0) {
+		errno = -got;
+		return -1;
+	}
+	return got;
+}
+
 static int fd_wait_thread(int fd, int events, int64_t deadline)
 {
 	for (;;) {
@@ -533,12 +545,8 @@ static int fd_wait_thread(int fd, int events, int64_t deadline)
 		if (deadline > 0) {
 			int64_t left = deadline - nanotime();
 			if (left <= 0) {
-				int got = readynow(fd, events);
-				if (got < 0) {
-					errno = -got;
-					return -1;
-				}
-				if (got)
+				int got = readynow_api(fd, events);
+				if (got != 0)
 					return got;
 				errno = ETIMEDOUT;
 				return -1;
@@ -553,17 +561,15 @@ static int fd_wait_thread(int fd, int events, int64_t deadline)
 			errno = EBADF;
 			return -1;
 		}
-		int got = readynow(fd, events);
-		if (got < 0) {
-			errno = -got;
-			return -1;
-		}
-		if (got)
+		int got = readynow_api(fd, events);
+		if (got != 0)
 			return got;
 	}
 }
 
-GORT_API int gort_fd_wait(int fd, int events, int64_t deadline)
+/* The argument check of gort_fd_wait and gort_set_deadline: 0, or -1
+ * with errno. */
+static int check_fd_events(int fd, int events)
 {
 	if (fd < 0) {
 		errno = EBADF;
@@ -573,6 +579,13 @@ GORT_API int gort_fd_wait(int fd, int events, int64_t deadline)
 		errno = EINVAL;
 		return -1;
 	}
+	return 0;
+}
+
+GORT_API int gort_fd_wait(int fd, int events, int64_t deadline)
+{
+	if (check_fd_events(fd, events) != 0)
+		return -1;
 	g *gp = rt_enter();
 	if (!gp)
 		return fd_wait_thread(fd, events, deadline);
@@ -649,14 +662,8 @@ GORT_API int gort_fd_wait(int fd, int events, int64_t deadline)
 
 GORT_API int gort_set_deadline(int fd, int events, int64_t deadline)
 {
-	if (fd < 0) {
-		errno = EBADF;
+	if (check_fd_events(fd, events) != 0)
 		return -1;
-	}
-	if (events == 0 || (events & ~(GORT_READ | GORT_WRITE))) {
-		errno = EINVAL;
-		return -1;
-	}
 	if (deadline < 0)
 		deadline = -1; /* long passed */
 	g *gp = rt_enter();
