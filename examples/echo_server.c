@@ -30,6 +30,7 @@
 #include <sys/socket.h>
 
 #include "gort.h"
+#include "serve.h"
 
 #define ECHO_BUF 16384
 
@@ -51,55 +52,20 @@ static void echo_conn(void *arg)
 
 #ifndef ECHO_SERVER_NO_MAIN
 
-/* errno after a gort call, read through a call the compiler cannot fold:
- * glibc declares errno's address constant, but a goroutine may come back
- * from a parked call on another thread, whose errno is elsewhere. */
-static __attribute__((noinline)) int echo_errno(void)
-{
-	return errno;
-}
-
 struct echo_args {
 	const char *addr;
 };
 
-/* The main goroutine: listen, then accept forever, a goroutine for each
- * connection. */
+/* The main goroutine: listen, print the port, then accept forever, a
+ * goroutine for each connection (serve.h). */
 static int echo_serve(void *arg)
 {
 	const struct echo_args *a = arg;
-	int lfd = gort_listen(a->addr, 0);
-	if (lfd < 0) {
-		fprintf(stderr, "echo_server: listen %s: %s\n", a->addr,
-		        strerror(echo_errno()));
+	int lfd = serve_listen("echo_server", a->addr);
+	if (lfd < 0)
 		return 1;
-	}
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof ss;
-	if (getsockname(lfd, (struct sockaddr *)&ss, &len) == 0) {
-		int port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
-		                                    : ntohs(((struct sockaddr_in *)&ss)->sin_port);
-		printf("echo_server: listening on port %d\n", port);
-		fflush(stdout);
-	}
-	for (;;) {
-		int fd = gort_accept(lfd, NULL, NULL);
-		if (fd < 0) {
-			int e = echo_errno();
-			if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
-				/* Out of descriptors: back off, as Go's
-				 * http.Server does, instead of spinning. */
-				gort_sleep(10 * 1000000LL);
-				continue;
-			}
-			fprintf(stderr, "echo_server: accept: %s\n", strerror(e));
-			return 1;
-		}
-		if (gort_go(echo_conn, (void *)(intptr_t)fd) < 0) {
-			gort_close(fd);
-			gort_sleep(1000000LL);
-		}
-	}
+	serve_print_port("echo_server", lfd);
+	return serve_accept("echo_server", lfd, echo_conn, 10 * 1000000LL);
 }
 
 int main(int argc, char **argv)

@@ -47,6 +47,7 @@
 #include <time.h>
 
 #include "gort.h"
+#include "serve.h"
 
 #define HTTP_IN 8192         /* request buffer: the largest header section */
 #define HTTP_OUT 16384       /* responses gathered for one write */
@@ -299,50 +300,16 @@ done:
 
 #ifndef HTTP_HELLO_NO_MAIN
 
-/* errno after a gort call, read through a call the compiler cannot fold:
- * glibc declares errno's address constant, but a goroutine may come back
- * from a parked call on another thread, whose errno is elsewhere. */
-static __attribute__((noinline)) int http_errno(void)
-{
-	return errno;
-}
-
-/* The main goroutine: listen, then accept forever, a goroutine for each
- * connection. */
+/* The main goroutine: listen, print the port, then accept forever, a
+ * goroutine for each connection (serve.h). */
 static int http_serve(void *arg)
 {
 	const char *addr = arg;
-	int lfd = gort_listen(addr, 0);
-	if (lfd < 0) {
-		fprintf(stderr, "http_hello: listen %s: %s\n", addr, strerror(http_errno()));
+	int lfd = serve_listen("http_hello", addr);
+	if (lfd < 0)
 		return 1;
-	}
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof ss;
-	if (getsockname(lfd, (struct sockaddr *)&ss, &len) == 0) {
-		int port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
-		                                    : ntohs(((struct sockaddr_in *)&ss)->sin_port);
-		printf("http_hello: listening on port %d\n", port);
-		fflush(stdout);
-	}
-	for (;;) {
-		int fd = gort_accept(lfd, NULL, NULL);
-		if (fd < 0) {
-			int e = http_errno();
-			if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
-				/* Out of descriptors: back off, as Go's
-				 * http.Server does, instead of spinning. */
-				gort_sleep(10 * 1000000LL);
-				continue;
-			}
-			fprintf(stderr, "http_hello: accept: %s\n", strerror(e));
-			return 1;
-		}
-		if (gort_go(http_conn, (void *)(intptr_t)fd) < 0) {
-			gort_close(fd);
-			gort_sleep(1000000LL);
-		}
-	}
+	serve_print_port("http_hello", lfd);
+	return serve_accept("http_hello", lfd, http_conn, 10 * 1000000LL);
 }
 
 int main(int argc, char **argv)
