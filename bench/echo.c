@@ -18,26 +18,17 @@
  *
  *     echo [-procs P] [-addr HOST:PORT] [-life DURATION]
  *
- * The flags, listening and the accept loop are bench/server.h's.
+ * The connection handler is examples/echo_server.c's (included without
+ * its main); the flags, listening and the accept loop are
+ * bench/server.h's.
  */
 #include "server.h"
 
+/* The example's connection handler, reading 4096 bytes at a time as the
+ * peer does. */
 #define ECHO_BUF 4096
-
-static void echo_conn(void *arg)
-{
-	int fd = (int)(intptr_t)arg;
-	char buf[ECHO_BUF];
-
-	for (;;) {
-		ssize_t n = gort_read(fd, buf, sizeof buf);
-		if (n <= 0)
-			break;
-		if (gort_write(fd, buf, (size_t)n) != n)
-			break;
-	}
-	gort_close(fd);
-}
+#define ECHO_SERVER_NO_MAIN
+#include "../examples/echo_server.c"
 
 int main(int argc, char **argv)
 {

@@ -32,7 +32,9 @@
 #include "gort.h"
 #include "serve.h"
 
-#define ECHO_BUF 16384
+#ifndef ECHO_BUF
+#define ECHO_BUF 16384 /* bytes read at a time */
+#endif
 
 /* Serve one connection (the fd, as an intptr_t): echo every byte back
  * until the peer closes or an error occurs. */
