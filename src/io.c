@@ -113,11 +113,16 @@ static ssize_t finish(ioreq *rq, ssize_t r, int *err)
 	return *err ? -1 : r;
 }
 
-/* The call as a thread makes it: retried on EINTR, completed when the
- * request asks, and waiting in poll() on a non-blocking fd. */
-static ssize_t fdio_blocking(int fd, ioreq *rq, int *errp)
+/* What a request does on EAGAIN (when it may wait): 0 to try again, or
+ * the errno to fail with. */
+typedef int (*iowait)(int fd, ioreq *rq, void *ctx);
+
+/* One request to its end, for every caller: the call, retried on EINTR,
+ * completed when the request asks (rq->full), and on EAGAIN, unless
+ * rq->nowait, wait(fd, rq, ctx) and again. */
+static ssize_t fdio_loop(int fd, ioreq *rq, iowait wait, void *ctx, int *errp)
 {
-	int err = 0;
+	int err;
 	ssize_t r;
 	for (;;) {
 		r = rq->op(fd, rq);
@@ -127,15 +132,29 @@ static ssize_t fdio_blocking(int fd, ioreq *rq, int *errp)
 				continue;
 			break;
 		}
-		err = errno;
+		err = geterrno();
 		if (err == EINTR)
 			continue;
-		if (again(err) && !rq->nowait && thread_poll(fd, rq->mode, -1, NULL) >= 0)
-			continue;
-		break;
+		if (!again(err) || rq->nowait)
+			break;
+		if ((err = wait(fd, rq, ctx)) != 0)
+			break;
 	}
 	*errp = err;
 	return r;
+}
+
+/* A thread waits in poll() on an fd the runtime made non-blocking. */
+static int thread_wait(int fd, ioreq *rq, void *ctx)
+{
+	(void)ctx;
+	return thread_poll(fd, rq->mode, -1, NULL) >= 0 ? 0 : EAGAIN;
+}
+
+/* The call as a thread makes it. */
+static ssize_t fdio_blocking(int fd, ioreq *rq, int *errp)
+{
+	return fdio_loop(fd, rq, thread_wait, NULL, errp);
 }
 
 /* Outside a goroutine: the blocking call. */
@@ -158,6 +177,21 @@ static ssize_t fdio_file(g *gp, int fd, ioreq *rq, int *errp)
 	gp->inruntime++;
 	exitsyscall(getm(), gp);
 	return r;
+}
+
+/* A goroutine parks on the netpoller, then checks that its fd is still
+ * open and its deadline not passed (Go's waitRead/prepareRead). */
+struct pdwait {
+	pollDesc *pd;
+	uint32_t seq;
+};
+
+static int pd_wait(int fd, ioreq *rq, void *ctx)
+{
+	(void)fd;
+	struct pdwait *w = ctx;
+	int err = netpollwait(w->pd, rq->mode, w->seq, NULL);
+	return err ? err : netpollcheckerr(w->pd, rq->mode, w->seq);
 }
 
 /* See the file comment. */
@@ -183,25 +217,9 @@ static ssize_t fdio(int fd, ioreq *rq)
 		uint32_t *sema = rq->mode == GORT_READ ? &pd->rsema : &pd->wsema;
 		semacquire(sema, waitReasonIOWait);
 		netpollreset(pd, rq->mode);
-		for (;;) {
-			if ((err = netpollcheckerr(pd, rq->mode, seq)) != 0)
-				break;
-			r = rq->op(fd, rq);
-			if (r >= 0) {
-				err = 0;
-				if (rq->full && !progress(rq, r))
-					continue;
-				break;
-			}
-			err = geterrno();
-			if (err == EINTR)
-				continue;
-			if (!again(err) || rq->nowait)
-				break;
-			if ((err = netpollwait(pd, rq->mode, seq, NULL)) != 0)
-				break;
-			err = 0;
-		}
+		struct pdwait w = {pd, seq};
+		if ((err = netpollcheckerr(pd, rq->mode, seq)) == 0)
+			r = fdio_loop(fd, rq, pd_wait, &w, &err);
 		semrelease(sema);
 	}
 	r = finish(rq, r, &err);

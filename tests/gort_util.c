@@ -175,3 +175,15 @@ int run_prog_mode(const char *prog, int argc, char **argv,
 	fputc('\n', stderr);
 	exit(1);
 }
+
+void read_full(int fd, void *buf, size_t n)
+{
+	size_t got = 0;
+	while (got < n) {
+		ssize_t r = gort_read(fd, (char *)buf + got, n - got);
+		if (r <= 0)
+			FAILF("read_full: %zd after %zu of %zu bytes (errno %d)", r, got, n,
+			      read_errno());
+		got += (size_t)r;
+	}
+}

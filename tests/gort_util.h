@@ -76,6 +76,10 @@ void wait_flag(atomic_int *flag, int want);
 /* Give goroutines that are about to park time to do so. */
 void settle(void);
 
+/* Read exactly n bytes from fd with gort_read (which may return fewer);
+ * fail the test on EOF or error. */
+void read_full(int fd, void *buf, size_t n);
+
 /* Join a plain thread from a goroutine: in a bracketed call, since the
  * thread is not a goroutine and the join blocks this M. */
 void join_thread(pthread_t th);

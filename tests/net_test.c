@@ -97,19 +97,6 @@ static const char *hostport(char *buf, size_t n, const char *host, int port)
 	return buf;
 }
 
-/* Read exactly n bytes (gort_read may return fewer). */
-static void read_full(int fd, void *buf, size_t n)
-{
-	size_t got = 0;
-	while (got < n) {
-		ssize_t r = gort_read(fd, (char *)buf + got, n - got);
-		if (r <= 0)
-			FAILF("read_full: %zd after %zu of %zu bytes (errno %d)", r, got, n,
-			      read_errno());
-		got += (size_t)r;
-	}
-}
-
 /* Whether IPv6 loopback works here: bind and listen on [::1]. */
 static bool have_ipv6_loopback(void)
 {

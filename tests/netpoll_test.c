@@ -72,19 +72,6 @@ static int dial(int port)
 	return fd;
 }
 
-/* Read exactly n bytes (gort_read may return fewer). */
-static void read_full(int fd, void *buf, size_t n)
-{
-	size_t got = 0;
-	while (got < n) {
-		ssize_t r = gort_read(fd, (char *)buf + got, n - got);
-		if (r <= 0)
-			FAILF("read_full: %zd after %zu of %zu bytes (errno %d)", r, got, n,
-			      read_errno());
-		got += (size_t)r;
-	}
-}
-
 /* ---------------------------------------------------------------------
  * A parked reader does not hold its P.
  * ------------------------------------------------------------------- */
