@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -467,6 +468,80 @@ typedef struct gort_cond {
 GORT_API void gort_cond_wait(gort_cond *c, gort_mutex *m);
 GORT_API void gort_cond_signal(gort_cond *c);
 GORT_API void gort_cond_broadcast(gort_cond *c);
+
+/* ---------------------------------------------------------------------
+ * Observability (docs/OBSERVABILITY.md)
+ * ------------------------------------------------------------------- */
+
+/*
+ * Print one scheduler report to out (stderr when NULL), in the format of
+ * Go's GODEBUG=schedtrace: a "SCHED ..." line with the global state and
+ * the local run queue lengths; with detail (scheddetail=1), a line per
+ * P, per M and per goroutine. GODEBUG=schedtrace=N,scheddetail=1 prints
+ * one every N ms from the system monitor while the runtime runs.
+ */
+GORT_API void gort_schedtrace(FILE *out, bool detail);
+
+/*
+ * Print every goroutine to out (stderr when NULL) as Go's traceback does:
+ * "goroutine 18 [chan receive, 2 minutes]:", its stack, symbolised, and
+ * where it was created. SIGQUIT prints the same to stderr and exits with
+ * status 2, as a Go program does.
+ */
+GORT_API void gort_dump_goroutines(FILE *out);
+
+/*
+ * Execution tracer. gort_trace_start records scheduler events (goroutine
+ * create/start/block/unblock/end, preemptions, syscalls, P and M
+ * transitions, steals, global queue moves, netpoll wake-ups, timer fires)
+ * into per-thread buffers and writes them to path until gort_trace_stop.
+ * Read the file with the gort-trace tool (view, stats, go). -1 with errno
+ * EBUSY if a trace or the flight recorder is already running; ENOENT,
+ * EACCES... if path cannot be created; EINVAL if path is NULL.
+ */
+GORT_API int gort_trace_start(const char *path);
+GORT_API int gort_trace_stop(void);
+
+/*
+ * Flight recorder (Go's FlightRecorder): trace continuously into memory,
+ * keeping about the most recent `bytes` of events; gort_trace_flight_dump
+ * writes them to path as a trace file, without stopping the recorder.
+ * -1 with EBUSY if a trace is running, EINVAL for bytes == 0, ENOENT from
+ * dump/stop when the recorder is not running.
+ */
+GORT_API int gort_trace_flight_start(size_t bytes);
+GORT_API int gort_trace_flight_dump(const char *path);
+GORT_API int gort_trace_flight_stop(void);
+
+/* Counters since the runtime started (gort_main), for monitoring. */
+typedef struct gort_stats {
+	int64_t goroutines;      /* that exist now */
+	int64_t threads;         /* Ms alive now */
+	int64_t gomaxprocs;
+	int64_t idleprocs;
+	int64_t runqueue;        /* goroutines in the global run queue */
+	uint64_t goroutines_created;
+	uint64_t context_switches;  /* goroutine starts on an M */
+	uint64_t steals_tried;      /* runqsteal attempts on a victim P */
+	uint64_t steals_won;        /* attempts that took goroutines */
+	uint64_t handoffs;          /* Ps handed off from a blocked syscall */
+	uint64_t preempt_async;     /* preemptions by signal */
+	uint64_t preempt_coop;      /* preemptions at a runtime call */
+	uint64_t netpoll_wakeups;   /* goroutines made ready by the netpoller */
+	uint64_t timers_fired;
+} gort_stats;
+/* Fill *s (zeros outside gort_main). -1 EINVAL if s is NULL. */
+GORT_API int gort_read_stats(gort_stats *s);
+
+/*
+ * Serve the debug HTTP endpoints (/debug/sched, /debug/goroutines,
+ * /debug/trace?seconds=N, /debug/vars, /metrics) from goroutines of the
+ * running runtime. addr is "host:port" (port 0: any; NULL:
+ * "127.0.0.1:6060"). Returns 0 once listening, or -1 with errno (ENOSYS
+ * when built without GORT_DEBUG_HTTP, EINVAL for a bad address, and the
+ * errors of bind/listen).
+ */
+GORT_API int gort_debug_serve(const char *addr);
 
 #ifdef __cplusplus
 }
