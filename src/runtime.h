@@ -28,8 +28,11 @@
  *  - Lock order: sched.lock before sched.gfree_lock before stack pool
  *    lock before the G arena lock; a poll descriptor's lock (netpoll.h)
  *    comes before a P's timerslock and before sched.lock; a semaphore
- *    root lock is never held together with sched.lock. No runtime lock
- *    is ever held across a context switch.
+ *    root lock is never held together with sched.lock. The whole order
+ *    is in docs/ARCHITECTURE.md ("Lock order"). No runtime lock is held
+ *    across a context switch, except in the direct switches (sched.c):
+ *    sched.lock across gosched's, and the waiter's lock across gopark's,
+ *    both released by the next G on the same thread before user code.
  */
 #ifndef GORT_RUNTIME_H
 #define GORT_RUNTIME_H

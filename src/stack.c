@@ -49,8 +49,10 @@
  * MADV_DONTNEED.
  *
  * Locking: stackpool.lock protects the global free list and the chunk
- * list; it nests inside nothing but may be taken while holding sched.lock
- * (procresize releases P caches).
+ * list; nothing is taken under it. It may be taken while holding
+ * sched.lock (procresize releases P caches), or a channel or semaphore
+ * lock that a parking goroutine holds across gopark's direct switch to a
+ * fresh G (gstart_prepare).
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -19,8 +19,10 @@
  * move); it is added only once the goroutine is switched out (gopark's
  * callback), so it cannot fire on a goroutine that is still running.
  *
- * Locking: a P's timerslock nests inside nothing but may be taken with
- * no other lock held; sched.lock is never taken under it.
+ * Locking: a P's timerslock may be taken under sched.lock (procresize
+ * moves timers), a poll descriptor's lock (deadlines) or a gort_timer's
+ * mu (timer_api.c); two are taken in P id order (movetimers). Nothing is
+ * taken under it: sched.lock in particular never is.
  */
 #include <errno.h>
 #include <stdlib.h>
