@@ -1,4 +1,5 @@
-/*
+/**
+ * @file gort.h
  * gort.h - Go's concurrency runtime for C.
  *
  * This is the only public header of gort. Goroutines are scheduled M:N by
@@ -44,7 +45,7 @@ extern "C" {
  * Runtime lifecycle
  * ------------------------------------------------------------------- */
 
-/*
+/**
  * Start the runtime on the calling thread (it becomes M0), create the Ps,
  * run fn(arg) as the main goroutine (goid 1) and return its result when it
  * returns. Goroutines still alive then are abandoned, as when a Go
@@ -55,7 +56,7 @@ extern "C" {
  */
 GORT_API int gort_main(int (*fn)(void *), void *arg);
 
-/*
+/**
  * Set the number of Ps when n > 0 (a stop-the-world resize, as
  * runtime.GOMAXPROCS) and return the previous value; n <= 0 only queries.
  * Outside gort_main it sets (or reports) the value the next gort_main
@@ -65,14 +66,14 @@ GORT_API int gort_main(int (*fn)(void *), void *arg);
 #define GORT_MAX_PROCS 1024
 GORT_API int gort_gomaxprocs(int n);
 
-/* CPUs usable by the process: the affinity mask, capped by a cgroup CPU
+/** CPUs usable by the process: the affinity mask, capped by a cgroup CPU
  * quota (rounded up). */
 GORT_API int gort_numcpu(void);
 
-/* Goroutines that exist now (running, runnable, waiting, in syscalls). */
+/** Goroutines that exist now (running, runnable, waiting, in syscalls). */
 GORT_API int64_t gort_numgoroutine(void);
 
-/*
+/**
  * Set the limit on OS threads (Ms) the runtime may create, as Go's
  * debug.SetMaxThreads; returns the previous limit. The default is 10000.
  * Exceeding it is Go's fatal "thread exhaustion". n <= 0 only queries.
@@ -83,24 +84,24 @@ GORT_API int gort_set_max_threads(int n);
  * Goroutines
  * ------------------------------------------------------------------- */
 
-/* Options for gort_go_attr. A zero-initialised gort_attr means defaults. */
+/** Options for gort_go_attr. A zero-initialised gort_attr means defaults. */
 typedef struct gort_attr {
-	size_t stack_size; /* bytes of stack address space; 0 = default */
-	const char *name;  /* shown in traces and dumps; copied; may be NULL */
+	size_t stack_size; /**< bytes of stack address space; 0 = default */
+	const char *name;  /**< shown in traces and dumps; copied; may be NULL */
 } gort_attr;
 
-/* Default stack: 256 KiB of address space, committed by the kernel as
+/** Default stack: 256 KiB of address space, committed by the kernel as
  * it is touched. Settable per goroutine (gort_attr) and globally. */
 #define GORT_STACK_DEFAULT (256u * 1024u)
 #define GORT_STACK_MIN (16u * 1024u)
 #define GORT_STACK_MAX (1024u * 1024u * 1024u)
 
-/* Set the default stack size for goroutines created from now on; returns
+/** Set the default stack size for goroutines created from now on; returns
  * the previous default, or -1 with errno EINVAL outside
  * [GORT_STACK_MIN, GORT_STACK_MAX]. size 0 only queries. */
 GORT_API long gort_set_stack_size(size_t size);
 
-/*
+/**
  * Create a goroutine running fn(arg), as Go's `go fn(arg)`: it goes to the
  * current P's runnext slot (the previous occupant moves to the local run
  * queue's tail) and an idle P is woken if no M is spinning. Callable from
@@ -113,19 +114,19 @@ GORT_API int64_t gort_go(void (*fn)(void *), void *arg);
 GORT_API int64_t gort_go_attr(void (*fn)(void *), void *arg,
                               const gort_attr *attr);
 
-/* runtime.Gosched: yield the P; the caller goes to the global run queue. */
+/** runtime.Gosched: yield the P; the caller goes to the global run queue. */
 GORT_API void gort_gosched(void);
 
-/* End the calling goroutine now (runtime.Goexit). Ending the main
+/** End the calling goroutine now (runtime.Goexit). Ending the main
  * goroutine this way ends gort_main with result 0. Called from a thread
  * that is not a goroutine it cannot return, so it is Go's fatal error
  * "gort_goexit called outside a goroutine". */
 GORT_API _Noreturn void gort_goexit(void);
 
-/* Id of the calling goroutine; 0 when the caller is not a goroutine. */
+/** Id of the calling goroutine; 0 when the caller is not a goroutine. */
 GORT_API int64_t gort_goid(void);
 
-/*
+/**
  * runtime.LockOSThread / UnlockOSThread: while locked, the calling
  * goroutine runs only on its current thread (M), and that thread runs no
  * other goroutine. Nesting is counted: unlock as often as lock to undo.
@@ -137,7 +138,7 @@ GORT_API int64_t gort_goid(void);
 GORT_API void gort_lock_os_thread(void);
 GORT_API void gort_unlock_os_thread(void);
 
-/*
+/**
  * Mark code that must not be preempted by a signal (it holds a lock that
  * another goroutine of the same thread could need, or is not reentrant):
  * between gort_preempt_off and gort_preempt_on the goroutine is switched
@@ -152,7 +153,7 @@ GORT_API void gort_preempt_on(void);
  * Blocking calls
  * ------------------------------------------------------------------- */
 
-/*
+/**
  * Bracket a call that may block the thread (file I/O, a blocking C
  * library call), as Go's runtime does around system calls:
  *
@@ -177,7 +178,7 @@ GORT_API void gort_exitsyscall(void);
  * I/O on the netpoller
  * ------------------------------------------------------------------- */
 
-/*
+/**
  * Goroutine-aware I/O (Go's internal/poll on the runtime's netpoller).
  * Each call is the libc call of the same name, except that a goroutine
  * whose fd is not ready parks on the netpoller (epoll) while its M runs
@@ -217,15 +218,15 @@ GORT_API ssize_t gort_recvfrom(int fd, void *buf, size_t n, int flags,
 GORT_API ssize_t gort_sendto(int fd, const void *buf, size_t n, int flags,
                              const struct sockaddr *addr, socklen_t addrlen);
 
-/* accept4: the new fd is non-blocking and close-on-exec. ECONNABORTED
+/** accept4: the new fd is non-blocking and close-on-exec. ECONNABORTED
  * (a connection reset while queued) is retried, as Go does. */
 GORT_API int gort_accept(int fd, struct sockaddr *addr, socklen_t *addrlen);
 
-/* connect, parking until the connection is made or has failed; the
+/** connect, parking until the connection is made or has failed; the
  * failure is the socket's SO_ERROR (ECONNREFUSED, ETIMEDOUT, ...). */
 GORT_API int gort_connect(int fd, const struct sockaddr *addr, socklen_t addrlen);
 
-/* Park until fd is ready for events (GORT_READ, GORT_WRITE or both) or
+/** Park until fd is ready for events (GORT_READ, GORT_WRITE or both) or
  * the absolute deadline (gort_nanotime) passes: -1 with ETIMEDOUT; 0 is
  * no deadline. Returns the events that are ready (an error or hang-up
  * condition counts as both). A deadline of gort_set_deadline for those
@@ -233,7 +234,7 @@ GORT_API int gort_connect(int fd, const struct sockaddr *addr, socklen_t addrlen
  * or none. */
 GORT_API int gort_fd_wait(int fd, int events, int64_t deadline);
 
-/* Go's SetReadDeadline / SetWriteDeadline for the directions in events:
+/** Go's SetReadDeadline / SetWriteDeadline for the directions in events:
  * once the absolute deadline (gort_nanotime) has passed, calls on fd in
  * those directions fail with ETIMEDOUT, those already parked included;
  * a deadline already passed takes effect at once. 0 clears it. The
@@ -242,12 +243,12 @@ GORT_API int gort_fd_wait(int fd, int events, int64_t deadline);
  * running. */
 GORT_API int gort_set_deadline(int fd, int events, int64_t deadline);
 
-/* close(2), after waking the goroutines parked on fd (they fail with
+/** close(2), after waking the goroutines parked on fd (they fail with
  * EBADF) and forgetting fd: no later event, deadline or call aimed at
  * this fd reaches a later fd that gets the same number. */
 GORT_API int gort_close(int fd);
 
-/*
+/**
  * TCP by address strings, libdill-style (Go's net.Listen / net.Dial).
  * addr is "host:port": an IPv4 literal ("127.0.0.1:80"), an IPv6
  * literal in brackets ("[::1]:80", with an optional "%zone"), or a name
@@ -286,15 +287,15 @@ GORT_API int gort_dial(const char *addr, int64_t deadline);
  * Time
  * ------------------------------------------------------------------- */
 
-/* Monotonic clock in nanoseconds. */
+/** Monotonic clock in nanoseconds. */
 GORT_API int64_t gort_nanotime(void);
 
-/* Park the calling goroutine for ns nanoseconds (time.Sleep); its M runs
+/** Park the calling goroutine for ns nanoseconds (time.Sleep); its M runs
  * other goroutines meanwhile. ns <= 0 returns at once. Outside a
  * goroutine it sleeps the thread. */
 GORT_API void gort_sleep(int64_t ns);
 
-/*
+/**
  * Timers and tickers (time.Timer, time.Ticker). A timer fires once after
  * ns (or at once if ns <= 0), or, with period_ns > 0, then every
  * period_ns (a ticker). Each firing sends the fire time (an int64_t
@@ -311,7 +312,7 @@ GORT_API void gort_sleep(int64_t ns);
  */
 typedef struct gort_timer gort_timer;
 typedef struct gort_chan gort_chan;
-/* NULL with errno ENOMEM, or EINVAL for a negative period. */
+/** NULL with errno ENOMEM, or EINVAL for a negative period. */
 GORT_API gort_timer *gort_timer_new(int64_t ns, int64_t period_ns);
 GORT_API gort_chan *gort_timer_chan(gort_timer *t);
 GORT_API bool gort_timer_stop(gort_timer *t);
@@ -322,7 +323,7 @@ GORT_API void gort_timer_free(gort_timer *t);
  * Channels and select
  * ------------------------------------------------------------------- */
 
-/*
+/**
  * make(chan T, cap) with T elem_size bytes, copied by value. elem_size 0
  * makes a signal channel: elem may then be NULL everywhere. Returns NULL
  * with errno EINVAL (elem_size of 64 KiB or more, as Go refuses: send a
@@ -336,27 +337,27 @@ GORT_API void gort_timer_free(gort_timer *t);
  * channel that goroutines wait on is a fatal error).
  */
 GORT_API gort_chan *gort_chan_make(size_t elem_size, size_t cap);
-/* Blocking send: 0, or -1 with errno EPIPE if the channel is or becomes
+/** Blocking send: 0, or -1 with errno EPIPE if the channel is or becomes
  * closed (Go panics here), EINVAL for NULL. */
 GORT_API int gort_chan_send(gort_chan *c, const void *elem);
-/* Blocking receive: 1 = a value was received into elem (NULL: discard);
+/** Blocking receive: 1 = a value was received into elem (NULL: discard);
  * 0 = closed and drained, elem zeroed; -1 with errno EINVAL for NULL. */
 GORT_API int gort_chan_recv(gort_chan *c, void *elem);
-/* Non-blocking forms: -1 with errno EAGAIN where the blocking form would
+/** Non-blocking forms: -1 with errno EAGAIN where the blocking form would
  * block; otherwise as above. */
 GORT_API int gort_chan_try_send(gort_chan *c, const void *elem);
 GORT_API int gort_chan_try_recv(gort_chan *c, void *elem);
-/* Close: every waiter wakes (receivers get 0 once drained, senders
+/** Close: every waiter wakes (receivers get 0 once drained, senders
  * EPIPE). -1 with errno EPIPE if already closed, EINVAL for NULL. */
 GORT_API int gort_chan_close(gort_chan *c);
-/* len and cap; 0 for NULL. */
+/** len and cap; 0 for NULL. */
 GORT_API size_t gort_chan_len(gort_chan *c);
 GORT_API size_t gort_chan_cap(gort_chan *c);
 GORT_API void gort_chan_free(gort_chan *c);
 
 enum { GORT_SEND = 1, GORT_RECV = 2 };
 
-/* One case of a select: a send of *elem or a receive into elem (NULL:
+/** One case of a select: a send of *elem or a receive into elem (NULL:
  * discard) on chan. ok is set for the case that ran: a receive sets it
  * true if a value was received, false if the channel was closed; a send
  * sets it true if the value was sent, false if the channel was closed
@@ -364,12 +365,12 @@ enum { GORT_SEND = 1, GORT_RECV = 2 };
  * panic). */
 typedef struct gort_case {
 	gort_chan *chan;
-	int dir;       /* GORT_SEND or GORT_RECV */
+	int dir;       /**< GORT_SEND or GORT_RECV */
 	void *elem;
 	bool ok;
 } gort_case;
 
-/*
+/**
  * Go's select over cases[0..n). Among the ready cases one is chosen
  * uniformly at random; if none is ready and block, the goroutine parks on
  * all the case channels at once until one is; if none is ready and
@@ -386,22 +387,22 @@ GORT_API int gort_select(gort_case *cases, int n, bool block);
  * Sync (goroutine-aware: they park the goroutine, never the M)
  * ------------------------------------------------------------------- */
 
-/* sync.WaitGroup. Zero value = empty. Waiting is allowed from goroutines
+/** sync.WaitGroup. Zero value = empty. Waiting is allowed from goroutines
  * and from threads that are not goroutines (those block their thread). */
 typedef struct gort_waitgroup {
-	uint64_t state; /* counter in the high 32 bits, waiters in the low */
+	uint64_t state; /**< counter in the high 32 bits, waiters in the low */
 	uint32_t sema;
 } gort_waitgroup;
 
-/* Add delta to the counter. Returns 0, or -1 with errno EINVAL (NULL wg)
+/** Add delta to the counter. Returns 0, or -1 with errno EINVAL (NULL wg)
  * or ERANGE if the counter would go negative (then it is left unchanged:
  * Go panics here; a C library reports). */
 GORT_API int gort_wg_add(gort_waitgroup *wg, int delta);
 GORT_API int gort_wg_done(gort_waitgroup *wg);
-/* Block until the counter is zero. 0, or -1 EINVAL for NULL. */
+/** Block until the counter is zero. 0, or -1 EINVAL for NULL. */
 GORT_API int gort_wg_wait(gort_waitgroup *wg);
 
-/*
+/**
  * sync.Mutex, with Go's two modes. Normal mode: a lock is one CAS; a
  * contender spins briefly (only while other Ps are running goroutines,
  * as Go's sync_runtime_canSpin), then parks in FIFO order, and a woken
@@ -420,49 +421,49 @@ GORT_API int gort_wg_wait(gort_waitgroup *wg);
  * goroutines.
  */
 typedef struct gort_mutex {
-	int32_t state; /* private: locked, woken, starving bits; waiters << 3 */
-	uint32_t sema; /* private: the semaphore waiters park on */
+	int32_t state; /**< private: locked, woken, starving bits; waiters << 3 */
+	uint32_t sema; /**< private: the semaphore waiters park on */
 } gort_mutex;
 GORT_API void gort_mutex_lock(gort_mutex *m);
 GORT_API bool gort_mutex_trylock(gort_mutex *m);
 GORT_API void gort_mutex_unlock(gort_mutex *m);
 
-/* sync.RWMutex: many readers or one writer; a waiting writer keeps new
+/** sync.RWMutex: many readers or one writer; a waiting writer keeps new
  * readers out (writer preference, as Go). Zero value = unlocked.
  * runlock of a rwmutex not read-locked and unlock of one not locked are
  * fatal errors, as in Go ("sync: RUnlock of unlocked RWMutex", "sync:
  * Unlock of unlocked RWMutex"). */
 typedef struct gort_rwmutex {
 	/* private: */
-	gort_mutex w;        /* held by the writer, or by one waiting */
-	uint32_t writersem;  /* the writer waits here for readers to leave */
-	uint32_t readersem;  /* readers wait here for the writer to leave */
-	int32_t readercount; /* readers in or waiting; -2^30 with a writer */
-	int32_t readerwait;  /* readers the waiting writer waits for */
+	gort_mutex w;        /**< held by the writer, or by one waiting */
+	uint32_t writersem;  /**< the writer waits here for readers to leave */
+	uint32_t readersem;  /**< readers wait here for the writer to leave */
+	int32_t readercount; /**< readers in or waiting; -2^30 with a writer */
+	int32_t readerwait;  /**< readers the waiting writer waits for */
 } gort_rwmutex;
 GORT_API void gort_rwmutex_rlock(gort_rwmutex *rw);
 GORT_API void gort_rwmutex_runlock(gort_rwmutex *rw);
 GORT_API void gort_rwmutex_lock(gort_rwmutex *rw);
 GORT_API void gort_rwmutex_unlock(gort_rwmutex *rw);
 
-/* sync.Once: fn(arg) runs exactly once; every caller returns only after
+/** sync.Once: fn(arg) runs exactly once; every caller returns only after
  * it has completed. Zero value = not yet run. fn must return: one that
  * ends its goroutine (gort_goexit) leaves every later caller blocked. */
 typedef struct gort_once {
-	uint32_t done; /* private: 1 once fn has returned */
-	gort_mutex m;  /* private: held while fn runs */
+	uint32_t done; /**< private: 1 once fn has returned */
+	gort_mutex m;  /**< private: held while fn runs */
 } gort_once;
 GORT_API void gort_once_do(gort_once *o, void (*fn)(void *), void *arg);
 
-/* sync.Cond with Go's notify list: wait atomically unlocks m and parks;
+/** sync.Cond with Go's notify list: wait atomically unlocks m and parks;
  * it relocks m before returning. signal wakes the longest waiter,
  * broadcast all. Zero value = ready to use. */
 typedef struct gort_cond {
 	/* private: the runtime's notify list */
-	uint32_t wait;   /* tickets handed out */
-	uint32_t notify; /* tickets below this have been notified */
-	uint32_t lock;   /* runtime lock of the waiter list */
-	void *head;      /* waiters, about in ticket order */
+	uint32_t wait;   /**< tickets handed out */
+	uint32_t notify; /**< tickets below this have been notified */
+	uint32_t lock;   /**< runtime lock of the waiter list */
+	void *head;      /**< waiters, about in ticket order */
 	void *tail;
 } gort_cond;
 GORT_API void gort_cond_wait(gort_cond *c, gort_mutex *m);
@@ -473,7 +474,7 @@ GORT_API void gort_cond_broadcast(gort_cond *c);
  * Observability (docs/OBSERVABILITY.md)
  * ------------------------------------------------------------------- */
 
-/*
+/**
  * Print one scheduler report to out (stderr when NULL), in the format of
  * Go's GODEBUG=schedtrace: a "SCHED ..." line with the global state and
  * the local run queue lengths; with detail (scheddetail=1), a line per
@@ -482,7 +483,7 @@ GORT_API void gort_cond_broadcast(gort_cond *c);
  */
 GORT_API void gort_schedtrace(FILE *out, bool detail);
 
-/*
+/**
  * Print every goroutine to out (stderr when NULL) as Go's traceback does:
  * "goroutine 18 [chan receive, 2 minutes]:", its stack, symbolised, and
  * where it was created. SIGQUIT prints the same to stderr and exits with
@@ -490,7 +491,7 @@ GORT_API void gort_schedtrace(FILE *out, bool detail);
  */
 GORT_API void gort_dump_goroutines(FILE *out);
 
-/*
+/**
  * Execution tracer. gort_trace_start records scheduler events (goroutine
  * create/start/block/unblock/end, preemptions, syscalls, P and M
  * transitions, steals, global queue moves, netpoll wake-ups, timer fires)
@@ -502,7 +503,7 @@ GORT_API void gort_dump_goroutines(FILE *out);
 GORT_API int gort_trace_start(const char *path);
 GORT_API int gort_trace_stop(void);
 
-/*
+/**
  * Flight recorder (Go's FlightRecorder): trace continuously into memory,
  * keeping about the most recent `bytes` of events; gort_trace_flight_dump
  * writes them to path as a trace file, without stopping the recorder.
@@ -513,27 +514,27 @@ GORT_API int gort_trace_flight_start(size_t bytes);
 GORT_API int gort_trace_flight_dump(const char *path);
 GORT_API int gort_trace_flight_stop(void);
 
-/* Counters since the runtime started (gort_main), for monitoring. */
+/** Counters since the runtime started (gort_main), for monitoring. */
 typedef struct gort_stats {
-	int64_t goroutines;      /* that exist now */
-	int64_t threads;         /* Ms alive now */
+	int64_t goroutines;      /**< that exist now */
+	int64_t threads;         /**< Ms alive now */
 	int64_t gomaxprocs;
 	int64_t idleprocs;
-	int64_t runqueue;        /* goroutines in the global run queue */
+	int64_t runqueue;        /**< goroutines in the global run queue */
 	uint64_t goroutines_created;
-	uint64_t context_switches;  /* goroutine starts on an M */
-	uint64_t steals_tried;      /* runqsteal attempts on a victim P */
-	uint64_t steals_won;        /* attempts that took goroutines */
-	uint64_t handoffs;          /* Ps handed off from a blocked syscall */
-	uint64_t preempt_async;     /* preemptions by signal */
-	uint64_t preempt_coop;      /* preemptions at a runtime call */
-	uint64_t netpoll_wakeups;   /* goroutines made ready by the netpoller */
+	uint64_t context_switches;  /**< goroutine starts on an M */
+	uint64_t steals_tried;      /**< runqsteal attempts on a victim P */
+	uint64_t steals_won;        /**< attempts that took goroutines */
+	uint64_t handoffs;          /**< Ps handed off from a blocked syscall */
+	uint64_t preempt_async;     /**< preemptions by signal */
+	uint64_t preempt_coop;      /**< preemptions at a runtime call */
+	uint64_t netpoll_wakeups;   /**< goroutines made ready by the netpoller */
 	uint64_t timers_fired;
 } gort_stats;
-/* Fill *s (zeros outside gort_main). -1 EINVAL if s is NULL. */
+/** Fill *s (zeros outside gort_main). -1 EINVAL if s is NULL. */
 GORT_API int gort_read_stats(gort_stats *s);
 
-/*
+/**
  * Serve the debug HTTP endpoints (/debug/sched, /debug/goroutines,
  * /debug/trace?seconds=N, /debug/vars, /metrics) from goroutines of the
  * running runtime. addr is "host:port" (port 0: any; NULL:
