@@ -32,6 +32,8 @@
  *  - the M holds no runtime lock (mlocks) and the goroutine is not inside
  *    a gort_* call (g->inruntime): it may be using its P's structures;
  *  - the goroutine has not marked the code unsafe (gort_preempt_off);
+ *  - it runs with the Ms' signal mask: not inside a signal handler of
+ *    the program (which must finish on the thread it interrupted);
  *  - the PC is not in libc, the dynamic loader, libgcc or libgort itself
  *    (their locks could be held: a goroutine parked inside malloc would
  *    deadlock the next malloc on that thread); the text ranges are read
@@ -152,7 +154,7 @@ static void dosigpreempt(m *mp, ucontext_t *uc)
 	uintptr_t sp = sigctx_sp(uc);
 	if (sp < gp->stk.lo + ASYNC_STACK_NEED || sp > stack_hi(&gp->stk))
 		return; /* not on its stack, or too little of it left */
-	if (gp->nopreempt || unsafe_pc(sigctx_pc(uc))) {
+	if (gp->nopreempt || unsafe_pc(sigctx_pc(uc)) || !sigctx_basemask(uc)) {
 		/* Not here. A second slice in such code: hand the P off. */
 		if (level == PREEMPT_HANDOFF)
 			entersyscall(mp, gp, SYSCALL_DETACHED);

@@ -694,6 +694,7 @@ void *asyncpreempt2(void *frame); /* preempt.c */
 int signal_init(void);
 void signal_teardown(void);
 int minit_signals(m *mp);
+bool sigctx_basemask(const void *uc);
 void munit_signals(m *mp);
 
 /* sema.c */

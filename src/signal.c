@@ -78,6 +78,21 @@ static void sigfault(int sig, siginfo_t *info, void *uc)
 	signal(sig, SIG_DFL);
 }
 
+/* Whether a signal interrupted code running with the Ms' own signal
+ * mask. Inside another signal handler (which blocks its signal and its
+ * sa_mask), or in a goroutine that blocked signals itself, the mask
+ * differs: such code belongs to the thread, and the preemption handler
+ * must not move it to another one. Only the kernel's 64 bits of the
+ * saved mask are meaningful. */
+bool sigctx_basemask(const void *ucv)
+{
+	const ucontext_t *uc = ucv;
+	uint64_t a, b;
+	memcpy(&a, &uc->uc_sigmask, sizeof a);
+	memcpy(&b, &initmask, sizeof b);
+	return a == b;
+}
+
 int signal_init(void)
 {
 	pthread_sigmask(SIG_SETMASK, NULL, &initmask);

@@ -769,6 +769,80 @@ static void cooperative_runtime_calls(void)
 	       atomic_load(&coop_spawned));
 }
 
+/* ---------------------------------------------------------------------
+ * A signal handler of the program, running on a goroutine's stack, is
+ * never preempted: it must finish on the thread it interrupted.
+ * ------------------------------------------------------------------- */
+
+static atomic_long handler_other;
+static atomic_bool handler_stop;
+static long handler_seen;      /* other goroutine's progress during it */
+static bool handler_moved;     /* its thread changed */
+static gort_waitgroup handler_wg;
+
+static void handler_counter(void *arg)
+{
+	(void)arg;
+	while (!atomic_load_explicit(&handler_stop, memory_order_relaxed))
+		atomic_fetch_add_explicit(&handler_other, 1, memory_order_relaxed);
+	gort_wg_done(&handler_wg);
+}
+
+/* Spins 15 ms: past the 10 ms slice (sysmon asks for preemption), short
+ * of the second slice (when sysmon detaches the P instead, and the
+ * other goroutine rightly runs on another thread). */
+static void busy_handler(int sig)
+{
+	(void)sig;
+	long c0 = atomic_load(&handler_other);
+	pid_t tid = gettid();
+	int64_t t0 = harness_now();
+	while (harness_now() - t0 < 15000000LL)
+		if (gettid() != tid)
+			handler_moved = true;
+	handler_seen = atomic_load(&handler_other) - c0;
+}
+
+static void handler_goroutine(void *arg)
+{
+	(void)arg;
+	struct sigaction sa, old;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = busy_handler; /* no SA_ONSTACK: on this stack */
+	sigemptyset(&sa.sa_mask);
+	CHECK_EQ(sigaction(SIGUSR1, &sa, &old), 0);
+	CHECK(gort_go(handler_counter, NULL) > 1);
+	gort_gosched(); /* the counter runs; then a fresh slice here */
+	CHECK_EQ(raise(SIGUSR1), 0);
+	CHECK_EQ(sigaction(SIGUSR1, &old, NULL), 0);
+	atomic_store(&handler_stop, true);
+	gort_wg_done(&handler_wg);
+}
+
+static int handler_main(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(gort_wg_add(&handler_wg, 2), 0);
+	CHECK(gort_go(handler_goroutine, NULL) > 1);
+	CHECK_EQ(gort_wg_wait(&handler_wg), 0);
+	return 0;
+}
+
+static void signal_handler_not_preempted(void)
+{
+	if (!need_signals("signal_handler_not_preempted"))
+		return;
+	for (int round = 0; round < 3; round++) {
+		handler_stop = false;
+		run_main(handler_main, NULL, 1);
+		if (handler_moved)
+			FAILF("a signal handler resumed on another thread");
+		if (handler_seen != 0)
+			FAILF("a signal handler was preempted at GOMAXPROCS=1: "
+			      "another goroutine counted %ld meanwhile", handler_seen);
+	}
+}
+
 int main(void)
 {
 	RUN_CASE(tight_loop_preempted, 20);
@@ -777,6 +851,7 @@ int main(void)
 	RUN_CASE(malloc_snprintf_no_deadlock, 30);
 	RUN_CASE(preempt_off_region, 20);
 	RUN_CASE(preempt_off_outside, 10);
+	RUN_CASE(signal_handler_not_preempted, 20);
 	RUN_CASE(cooperative_runtime_calls, 30);
 	PASS("preempt_test");
 	return 0;
