@@ -23,6 +23,9 @@
  *    addresses (and serving works after a failure); EAGAIN and ENOENT
  *    outside gort_main; the listener is closed when gort_main returns and
  *    a second run serves again;
+ *  - with a working tracer, a capture still running when gort_main
+ *    returns is stopped and its connection closed; the next run captures
+ *    again;
  *  - beyond 64 connections at once the extra ones get 503, and a request
  *    gets 200 again once they close;
  *  - a bounded random-input test: 300 hostile requests from 4 threads at
@@ -578,6 +581,56 @@ static void serve_again(void)
 }
 
 /* ---------------------------------------------------------------------
+ * A capture cut short by the end of the run
+ * ------------------------------------------------------------------- */
+
+static bool tracer_works;
+static pthread_t capture_th;
+
+static void *cut_capture(void *arg)
+{
+	struct resp r;
+	request((int)(intptr_t)arg, "GET", "/debug/trace?seconds=30", &r);
+	CHECK_EQ(r.status, 0); /* the run ended: closed unanswered */
+	resp_free(&r);
+	return NULL;
+}
+
+static void probe_trace(struct client *c)
+{
+	struct resp r;
+	request(c->port, "GET", "/debug/trace?seconds=1", &r);
+	tracer_works = r.status == 200;
+	resp_free(&r);
+}
+
+static int cut_main(void *arg)
+{
+	bool first = arg != NULL;
+	serve_and_run(probe_trace, 1, 0);
+	if (tracer_works && first) {
+		/* Leave a capture running when main returns. */
+		int port = gort_debug_port();
+		CHECK_EQ(pthread_create(&capture_th, NULL, cut_capture, (void *)(intptr_t)port), 0);
+		gort_sleep(300 * MS);
+	}
+	return 0;
+}
+
+static void capture_cut(void)
+{
+	run_main(cut_main, (void *)1, 2);
+	if (!tracer_works) {
+		printf("     skipped: no working tracer\n");
+		return;
+	}
+	CHECK_EQ(pthread_join(capture_th, NULL), 0);
+	/* The next run captures again: the cut capture was stopped. */
+	run_main(cut_main, NULL, 2);
+	CHECK(tracer_works);
+}
+
+/* ---------------------------------------------------------------------
  * The connection limit
  * ------------------------------------------------------------------- */
 
@@ -808,6 +861,7 @@ int main(int argc, char **argv)
 	const struct harness_case cases[] = {
 		{"endpoints", endpoints},
 		{"serve_again", serve_again},
+		{"capture_cut", capture_cut},
 		{"conn_limit", conn_limit},
 		{"fuzz", fuzz},
 	};
