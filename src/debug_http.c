@@ -26,8 +26,9 @@
  * Hostile clients are bounded, never trusted:
  *  - the request line and headers must fit in DEBUG_HEADER_MAX bytes
  *    (431 otherwise), must end every line in CR LF and hold no NUL or
- *    other control byte (400), and must arrive within DEBUG_READ_TIMEOUT
- *    (else the connection is closed without an answer);
+ *    other control byte (400), and must arrive within
+ *    debug_http_read_timeout, 10 s (else the connection is closed
+ *    without an answer);
  *  - only GET and HEAD are served (405 with Allow otherwise; the trace is
  *    GET only); an unknown path is 404; a malformed request line, an
  *    HTTP version other than 1.0 or 1.1, or a bad query is 400;
@@ -78,11 +79,14 @@
 #define DEBUG_HEADER_MAX 8192                  /* request line + headers */
 #define DEBUG_MAX_CONNS 64                     /* connections served at once */
 #define DEBUG_MAX_REJECTS 64                   /* 503 answers being written at once */
-#define DEBUG_READ_TIMEOUT (10 * 1000000000LL)  /* to receive the request */
 #define DEBUG_WRITE_TIMEOUT (30 * 1000000000LL) /* to send the response */
 #define DEBUG_LINGER (500 * 1000000LL)          /* reading after the response */
 #define DEBUG_TRACE_DEFAULT 1                  /* seconds, as Go's /debug/pprof/trace */
 #define DEBUG_TRACE_MAX 60
+
+/* The time a client has to send its request line and headers; a
+ * variable so that a test can shorten it. */
+int64_t debug_http_read_timeout = 10 * 1000000000LL;
 
 /* ---- state ---- */
 
@@ -624,7 +628,7 @@ static void serve_conn(void *arg)
 	int fd = atomic_load(slot) - 1;
 	struct conn c = {.fd = fd, .query = ""};
 	char buf[DEBUG_HEADER_MAX + 1];
-	gort_set_deadline(fd, GORT_READ, gort_nanotime() + DEBUG_READ_TIMEOUT);
+	gort_set_deadline(fd, GORT_READ, gort_nanotime() + debug_http_read_timeout);
 	int st = read_request(&c, buf);
 	if (st < 0) {
 		slot_close(slot);

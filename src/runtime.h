@@ -719,6 +719,7 @@ int32_t gomaxprocs_default(void);
  * capture left running, close the listener and the connections whose
  * goroutines were abandoned, so that the next run can serve again. */
 void debug_http_teardown(void);
+extern int64_t debug_http_read_timeout; /* ns a client has to send its request */
 
 /* os_linux.c */
 int64_t nanotime(void);
