@@ -342,7 +342,7 @@ static int capture_file(char *path, size_t n)
 		close(fd);
 	}
 	const char *dir = getenv("TMPDIR");
-	snprintf(path, n, "%s/gort-trace-XXXXXX", dir && *dir ? dir : "/tmp");
+	snprintf(path, n, "%s/gort-trace-XXXXXX", dir && *dir ? dir : P_tmpdir);
 	fd = mkostemp(path, O_CLOEXEC);
 	if (fd >= 0 && strlen(path) < sizeof capture_unlink)
 		strcpy(capture_unlink, path);
