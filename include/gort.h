@@ -536,13 +536,21 @@ GORT_API int gort_read_stats(gort_stats *s);
 
 /**
  * Serve the debug HTTP endpoints (/debug/sched, /debug/goroutines,
- * /debug/trace?seconds=N, /debug/vars, /metrics) from goroutines of the
- * running runtime. addr is "host:port" (port 0: any; NULL:
- * "127.0.0.1:6060"). Returns 0 once listening, or -1 with errno (ENOSYS
- * when built without GORT_DEBUG_HTTP, EINVAL for a bad address, and the
- * errors of bind/listen).
+ * /debug/trace?seconds=N, /debug/vars, /metrics; /debug/ lists them)
+ * from goroutines of the running runtime, on its netpoller, until
+ * gort_main returns (a later run may serve again). addr is "host:port"
+ * as for gort_listen (port 0: any; NULL: "127.0.0.1:6060", loopback
+ * only). GET (and HEAD) only, one request per connection. Returns 0
+ * once listening, or -1 with errno (ENOSYS when built without
+ * GORT_DEBUG_HTTP, EINVAL for a bad address, EBUSY if already serving,
+ * EAGAIN outside gort_main, and the errors of bind/listen).
  */
 GORT_API int gort_debug_serve(const char *addr);
+
+/* The port gort_debug_serve listens on (the one the system chose for
+ * port 0), or -1 with errno ENOENT when not serving (ENOSYS when built
+ * without GORT_DEBUG_HTTP). */
+GORT_API int gort_debug_port(void);
 
 #ifdef __cplusplus
 }

@@ -123,6 +123,7 @@ static void teardown(m *m0)
 	}
 	unlock(&sched.lock);
 	sysmon_stop();
+	debug_http_teardown(); /* its goroutines are abandoned: close their fds */
 
 	pthread_rwlock_wrlock(&foreign_lock);
 	atomic_store(&runtime_running, RUNTIME_STOPPING);

@@ -719,6 +719,12 @@ extern _Atomic uint32_t runtime_gen;
 extern pthread_rwlock_t foreign_lock;
 int32_t gomaxprocs_default(void);
 
+/* debug_http.c: at the end of a run, once only M0 is left: stop a trace
+ * capture left running, close the listener and the connections whose
+ * goroutines were abandoned, so that the next run can serve again. */
+void debug_http_teardown(void);
+extern int64_t debug_http_read_timeout; /* ns a client has to send its request */
+
 /* os_linux.c */
 int64_t nanotime(void);
 void futexsleep(_Atomic uint32_t *addr, uint32_t val, int64_t ns);
