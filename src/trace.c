@@ -197,13 +197,23 @@ static tthread *tthread_register(void)
 	return t;
 }
 
+/* Under TSan (which has no fences) both sides use seq_cst operations
+ * instead: correct, and slower, which does not matter there. */
+#if GORT_TSAN
+#define FULL_FENCE() ((void)0)
+#define SC_STORE_BUSY memory_order_seq_cst
+#else
+#define FULL_FENCE() atomic_thread_fence(memory_order_seq_cst)
+#define SC_STORE_BUSY memory_order_relaxed
+#endif
+
 /* Make every thread's busy = 1 store visible before our next load (see
  * the top of the file). */
 static void barrier_all(void)
 {
 	if (threads.membarrier)
 		syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
-	atomic_thread_fence(memory_order_seq_cst);
+	FULL_FENCE();
 }
 
 /* Enter an emission: false if tracing is off (or this thread is already
@@ -213,12 +223,13 @@ static inline bool emit_begin(tthread *t)
 	if (atomic_load_explicit(&t->busy, memory_order_relaxed))
 		return false;
 	for (;;) {
-		atomic_store_explicit(&t->busy, 1, memory_order_relaxed);
+		atomic_store_explicit(&t->busy, 1, SC_STORE_BUSY);
 		if (unlikely(trace_fence))
-			atomic_thread_fence(memory_order_seq_cst);
+			FULL_FENCE();
 		else
 			atomic_signal_fence(memory_order_seq_cst);
-		uint32_t s = atomic_load_explicit(&trace_enabled, memory_order_acquire);
+		uint32_t s = atomic_load_explicit(&trace_enabled, GORT_TSAN ? memory_order_seq_cst
+		                                                            : memory_order_acquire);
 		if (likely(s == TRACE_ON))
 			return true;
 		atomic_store_explicit(&t->busy, 0, memory_order_release);
@@ -597,7 +608,7 @@ static void quiesce(uint32_t state)
 	/* tthreads are only ever added at the head: walking from `all` sees
 	 * every one that existed when the barrier ran. */
 	for (tthread *t = all; t; t = t->alllink)
-		for (int spins = 0; atomic_load_explicit(&t->busy, memory_order_acquire); spins++)
+		for (int spins = 0; atomic_load_explicit(&t->busy, memory_order_seq_cst); spins++)
 			if (spins > 100)
 				sched_yield();
 }

@@ -199,6 +199,26 @@ static void receiver(void *arg)
 
 static int64_t rgoid, maingoid;
 
+static void find_waiting(g *gp, void *arg)
+{
+	if (gp->goid == rgoid && readgstatus(gp) == _Gwaiting &&
+	    gp->waitreason == waitReasonChanReceive)
+		*(bool *)arg = true;
+}
+
+/* Sleep until the receiver is parked on the channel. */
+static void wait_receiver_parked(void)
+{
+	for (int i = 0; i < 10000; i++) {
+		bool parked = false;
+		forEachG(find_waiting, &parked);
+		if (parked)
+			return;
+		gort_sleep(1000 * 1000);
+	}
+	FAILF("the receiver never parked");
+}
+
 static int basic_main(void *arg)
 {
 	(void)arg;
@@ -209,7 +229,8 @@ static int basic_main(void *arg)
 	gort_attr at = {.name = "receiver"};
 	rgoid = gort_go_attr(receiver, NULL, &at);
 	CHECK(rgoid > 0);
-	gort_sleep(20 * 1000 * 1000); /* the receiver blocks */
+	gort_sleep(1000 * 1000);
+	wait_receiver_parked();
 	int v = 42;
 	CHECK_EQ(gort_chan_send(bc, &v), 0);
 	gort_wg_wait(&bwg);
@@ -376,7 +397,7 @@ static int flight_main(void *arg)
 	CHECK_EQ(gort_trace_flight_start(RING), 0);
 	CHECK_FAILS(gort_trace_start(path), EBUSY);
 	CHECK_FAILS(gort_trace_flight_start(RING), EBUSY);
-	churn(SCALE(100000)); /* ~ 30 bytes a round: several rings */
+	churn(30000); /* ~ 30 bytes a round: several rings */
 	CHECK_EQ(gort_trace_flight_dump(path), 0);
 	churn(100);
 	char p2[300];
