@@ -202,7 +202,9 @@ static tthread *tthread_register(void)
 #if GORT_TSAN
 #define FULL_FENCE() ((void)0)
 #define SC_STORE_BUSY memory_order_seq_cst
+#define ENABLED_LOAD memory_order_seq_cst
 #else
+#define ENABLED_LOAD memory_order_acquire
 #define FULL_FENCE() atomic_thread_fence(memory_order_seq_cst)
 #define SC_STORE_BUSY memory_order_relaxed
 #endif
@@ -228,8 +230,7 @@ static inline bool emit_begin(tthread *t)
 			FULL_FENCE();
 		else
 			atomic_signal_fence(memory_order_seq_cst);
-		uint32_t s = atomic_load_explicit(&trace_enabled, GORT_TSAN ? memory_order_seq_cst
-		                                                            : memory_order_acquire);
+		uint32_t s = atomic_load_explicit(&trace_enabled, ENABLED_LOAD);
 		if (likely(s == TRACE_ON))
 			return true;
 		atomic_store_explicit(&t->busy, 0, memory_order_release);
