@@ -17,8 +17,12 @@
  * releases its channel once it has received the ten values, as Go's
  * collector would after the node returns.
  *
- *     skynet [-procs P] [-n N]
+ *     skynet [-procs P] [-n N] [-trace FILE]
  *     bench=skynet impl=gort cfg=procs=P,n=N value=X unit=ms
+ *
+ * -trace FILE records an execution trace of the timed part into FILE
+ * (started just before the clock starts, stopped just after it stops);
+ * the line then says cfg=procs=P,n=N,trace=1.
  */
 #include "common.h"
 
@@ -65,6 +69,7 @@ static void skynet(void *arg)
 struct skynet_args {
 	long procs;
 	long n;
+	const char *trace;
 };
 
 static int body(void *arg)
@@ -78,27 +83,32 @@ static int body(void *arg)
 	if (!c)
 		bench_die("gort_chan_make: %s", strerror(errno));
 	root = (struct node){.c = c, .num = 0, .size = a->n, .div = DIV};
+	if (a->trace && gort_trace_start(a->trace) != 0)
+		bench_die("gort_trace_start %s: %s", a->trace, strerror(errno));
 	t0 = bench_now();
 	if (gort_go(skynet, &root) < 0)
 		bench_die("gort_go: %s", strerror(errno));
 	if (gort_chan_recv(c, &res) != 1)
 		bench_die("gort_chan_recv failed");
 	d = bench_now() - t0;
+	if (a->trace && gort_trace_stop() != 0)
+		bench_die("gort_trace_stop: %s", strerror(errno));
 	want = (int64_t)a->n * (a->n - 1) / 2;
 	if (res != want)
 		bench_die("result %" PRId64 " want %" PRId64, res, want);
-	bench_emit("skynet", bench_ms(d), "ms", "procs=%ld,n=%ld", a->procs,
-	           a->n);
+	bench_emit("skynet", bench_ms(d), "ms", "procs=%ld,n=%ld%s", a->procs,
+	           a->n, a->trace ? ",trace=1" : "");
 	gort_chan_free(c);
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	struct skynet_args a = {.procs = 2, .n = 1000000};
+	struct skynet_args a = {.procs = 2, .n = 1000000, .trace = NULL};
 	const struct bench_flag flags[] = {
 		{"procs", BENCH_FLAG_INT, &a.procs, "number of Ps (GOMAXPROCS)"},
 		{"n", BENCH_FLAG_INT, &a.n, "leaves"},
+		{"trace", BENCH_FLAG_STR, &a.trace, "write an execution trace to this file"},
 		BENCH_FLAG_END,
 	};
 	long n;

@@ -23,6 +23,7 @@
 #include <sys/mman.h>
 
 #include "runtime.h"
+#include "trace.h"
 
 enum { ARENA_SIZE = 2 << 20 };
 
@@ -34,6 +35,18 @@ typedef struct garena {
 	char gs[];    /* GSIZE each, cache-line aligned */
 } garena;
 
+/* Gs per arena. Each has a 4-byte trace sequence number (trace.c) in an
+ * array after the Gs: struct g has no room left in its two cache lines,
+ * and the number is touched only while tracing. */
+#define ARENA_GS ((ARENA_SIZE - offsetof(garena, gs)) / (GSIZE + sizeof(uint32_t)))
+
+uint32_t *g_traceseq(g *gp)
+{
+	garena *a = (garena *)((uintptr_t)gp & ~(uintptr_t)(ARENA_SIZE - 1));
+	size_t i = (size_t)((char *)gp - a->gs) / GSIZE;
+	return (uint32_t *)(a->gs + ARENA_GS * GSIZE) + i;
+}
+
 static struct {
 	mutex lock;
 	garena *arenas;
@@ -43,8 +56,7 @@ static g *malg(void)
 {
 	lock(&gheap.lock);
 	garena *a = gheap.arenas;
-	size_t cap = (ARENA_SIZE - offsetof(garena, gs)) / GSIZE;
-	if (!a || a->used == cap) {
+	if (!a || a->used == ARENA_GS) {
 		void *mem = NULL;
 		if (posix_memalign(&mem, ARENA_SIZE, ARENA_SIZE) != 0) {
 			unlock(&gheap.lock);
@@ -274,6 +286,7 @@ int64_t newproc(m *mp, void (*fn)(void *), void *arg, size_t stacksize, const ch
 	else
 		atomic_fetch_add_explicit(&sched.ngforeign, 1, memory_order_relaxed);
 	casgstatus(newg, _Gdead, _Grunnable);
+	traceGoCreate(pp, newg);
 	if (pp) {
 		/* A G readied before this one (sched.c: readynext) goes to
 		 * runnext first, so that the new G displaces it, as in Go. */
@@ -311,6 +324,7 @@ g *goexit0(m *mp, g *gp)
 {
 	p *pp = mp->p;
 	casgstatus(gp, _Grunning, _Gdead);
+	traceGoEnd(pp, gp);
 	bool locked = gp->locked;
 	gp->locked = false;
 	mp->curg = NULL;

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "runtime.h"
+#include "trace.h"
 
 __thread m *tls_m __attribute__((tls_model("initial-exec")));
 __thread g *tls_g __attribute__((tls_model("initial-exec")));
@@ -224,10 +225,12 @@ bool stopm(m *mp)
 	}
 	mput(mp);
 	unlock(&sched.lock);
+	traceM(EvMPark, mp);
 	notesleep(&mp->park);
 	noteclear(&mp->park);
 	if (!mp->nextp)
 		return false; /* woken by exitbegin */
+	traceM(EvMUnpark, mp);
 	acquirep(mp, mp->nextp);
 	mp->nextp = NULL;
 	return true;
@@ -247,6 +250,7 @@ void mstart0(m *mp)
 		pthread_attr_destroy(&attr);
 	}
 	minit_signals(mp);
+	traceM(EvMStart, mp);
 	if (mp->nextp) {
 		p *pp = mp->nextp;
 		mp->nextp = NULL;
@@ -255,6 +259,7 @@ void mstart0(m *mp)
 	mloop(mp);
 	if (mp->p)
 		releasep(mp);
+	traceM(EvMStop, mp);
 	munit_signals(mp);
 	setm(NULL);
 }

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "runtime.h"
+#include "trace.h"
 
 p *allp[GORT_MAX_PROCS];
 _Atomic int32_t gomaxprocs;
@@ -56,6 +57,7 @@ void acquirep(m *mp, p *pp)
 	mp->p = pp;
 	setpm(pp, mp);
 	atomic_store_explicit(&pp->status, _Prunning, memory_order_relaxed);
+	traceProc(EvProcStart, pp, mp);
 }
 
 p *releasep(m *mp)
@@ -63,6 +65,7 @@ p *releasep(m *mp)
 	p *pp = mp->p;
 	if (!pp || pm(pp) != mp || atomic_load_explicit(&pp->status, memory_order_relaxed) != _Prunning)
 		throw("releasep: invalid p state");
+	traceProc(EvProcStop, pp, mp);
 	mp->p = NULL;
 	setpm(pp, NULL);
 	atomic_store_explicit(&pp->status, _Pidle, memory_order_relaxed);

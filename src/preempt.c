@@ -62,6 +62,7 @@
 #include <unistd.h>
 
 #include "runtime.h"
+#include "trace.h"
 
 #define PREEMPT_SIGNAL SIGURG /* Go's sigPreempt */
 enum { MAX_RANGES = 64, ASYNC_STACK_NEED = 32 * 1024 };
@@ -89,10 +90,10 @@ bool preemptone(p *pp, uint8_t level)
 	uint8_t cur = atomic_load_explicit(&pp->preempt, memory_order_relaxed);
 	if (cur < level)
 		atomic_store_explicit(&pp->preempt, level, memory_order_relaxed);
-	if (!preempt.on)
-		return true;
 	uint32_t zero = 0;
-	if (atomic_compare_exchange_strong(&mp->signalpending, &zero, 1))
+	bool sent = preempt.on && atomic_compare_exchange_strong(&mp->signalpending, &zero, 1);
+	tracePreemptReq(pp, sent);
+	if (sent)
 		syscall(SYS_tgkill, preempt.pid, mp->procid, PREEMPT_SIGNAL);
 	return true;
 }
@@ -113,6 +114,9 @@ static g *gopreempt_m(m *mp, g *gp)
 /* The cooperative half: called by rt_exit when a request is pending. */
 void gopreempt(void)
 {
+	g *gp = getg();
+	traceGoPreempt(gp->m->p, gp, false);
+	STAT_ADD(preempt_coop, 1);
 	mcall(gopreempt_m);
 }
 
@@ -135,6 +139,8 @@ void *asyncpreempt2(void *frame)
 	/* The interrupted code's errno follows it to whatever thread it
 	 * resumes on. */
 	int saved = geterrno();
+	traceGoPreempt(gp->m->p, gp, true);
+	STAT_ADD(preempt_async, 1);
 	mcall(gopreempt_m);
 	seterrno(saved);
 	asyncpreempt_resume(frame);

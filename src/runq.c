@@ -21,6 +21,7 @@
  * sched.lock, with sched.runqsize its length.
  */
 #include "runtime.h"
+#include "trace.h"
 
 #define RUNQ_MASK (GORT_RUNQ_SIZE - 1)
 
@@ -188,6 +189,7 @@ g *runqsteal(p *pp, p *p2, bool stealrunnextg)
 	uint32_t n = runqgrab(p2, pp->runq, tail, stealrunnextg);
 	if (n == 0)
 		return NULL;
+	traceSteal(pp, p2, n);
 	n--;
 	g *gp = slot_load(pp, tail + n);
 	if (n == 0)
@@ -212,6 +214,7 @@ static inline void runqsize_add(int32_t n)
 
 void globrunqput(g *gp)
 {
+	traceCount(EvGlobRunqPut, tracecurp(), 1);
 	gp->schedlink = NULL;
 	if (sched.runq.tail)
 		sched.runq.tail->schedlink = gp;
@@ -234,6 +237,7 @@ void globrunqputbatch(gqueue *batch, int32_t n)
 {
 	if (!batch->head)
 		return;
+	traceCount(EvGlobRunqPut, tracecurp(), n);
 	if (sched.runq.tail)
 		sched.runq.tail->schedlink = batch->head;
 	else
@@ -279,6 +283,7 @@ g *globrunqget_deferring(p *pp, int32_t max, g *held, g **deferred)
 	if (n > GORT_RUNQ_SIZE / 2)
 		n = GORT_RUNQ_SIZE / 2;
 	runqsize_add(-n);
+	traceCount(EvGlobRunqGet, tracepid(pp), n);
 	g *gp = globrunqpop();
 	for (n--; n > 0; n--) {
 		g *x = globrunqpop();

@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "runtime.h"
+#include "trace.h"
 
 schedt sched;
 _Atomic uint32_t runtime_running;
@@ -124,6 +125,9 @@ static void teardown(m *m0)
 	unlock(&sched.lock);
 	sysmon_stop();
 	debug_http_teardown(); /* its goroutines are abandoned: close their fds */
+	/* Every M and sysmon have stopped: end a trace that still runs. */
+	trace_runtime_end();
+	stats_reset();
 
 	pthread_rwlock_wrlock(&foreign_lock);
 	atomic_store(&runtime_running, RUNTIME_STOPPING);

@@ -182,6 +182,19 @@ struct sudog {
 
 /* ---- M ------------------------------------------------------------- */
 
+/* Counters for gort_read_stats (stats.c), one set per M: written only by
+ * the M's own thread (a plain load and store, relaxed), summed on read. */
+typedef struct schedstats {
+	_Atomic uint64_t context_switches;
+	_Atomic uint64_t steals_tried;
+	_Atomic uint64_t steals_won;
+	_Atomic uint64_t handoffs;
+	_Atomic uint64_t preempt_async;
+	_Atomic uint64_t preempt_coop;
+	_Atomic uint64_t netpoll_wakeups;
+	_Atomic uint64_t timers_fired;
+} schedstats;
+
 struct m {
 	gobuf g0;               /* the scheduler's context on this thread */
 	g *curg;                /* the G running on this M, or NULL on g0 */
@@ -213,6 +226,7 @@ struct m {
 	pthread_t thread;
 	int procid;             /* kernel thread id */
 	void *sigstack;         /* alternate signal stack (overflow reports) */
+	schedstats stats;       /* this M's counters (trace.h: STAT_ADD) */
 };
 
 /* ---- P ------------------------------------------------------------- */
@@ -287,6 +301,10 @@ struct p {
 	/* Goroutine ids handed out without touching sched.goidgen. */
 	int64_t goidcache;
 	int64_t goidcacheend;
+
+	/* While tracing: the goroutine whose syscall holds this P, for the
+	 * GoSysBlock that sysmon writes when it retakes the P (trace.h). */
+	_Atomic int64_t tracesysg;
 } __attribute__((aligned(CACHE_LINE)));
 
 /* ---- the scheduler ------------------------------------------------- */
@@ -461,6 +479,7 @@ g *goexit0(m *mp, g *gp);
 void g_teardown(void);
 typedef void (*gvisitor)(g *gp, void *arg);
 void forEachG(gvisitor fn, void *arg);
+uint32_t *g_traceseq(g *gp); /* gp's trace sequence number (trace.c) */
 
 /* runq.c */
 bool runqempty(p *pp);
@@ -637,6 +656,7 @@ void netpoll_unlock(void);
 
 /* sched.c */
 void mloop(m *mp);
+void netpollwoke(p *pp, int32_t n);
 void injectglist(gqueue *list);
 void dropg(m *mp, g *gp);
 void wakep(void);

@@ -45,8 +45,16 @@
 #include <stdlib.h>
 
 #include "runtime.h"
+#include "trace.h"
 
 static void resetspinning(m *mp);
+
+/* n goroutines made ready by the netpoller (counted; traced). */
+void netpollwoke(p *pp, int32_t n)
+{
+	STAT_ADD(netpoll_wakeups, n);
+	traceCount(EvNetpollWake, tracepid(pp), n);
+}
 
 void wakep(void)
 {
@@ -116,9 +124,12 @@ static g *stealwork(m *mp, bool *newwork)
 			}
 			if (atomic_load_explicit(&p2->status, memory_order_relaxed) == _Pidle)
 				continue;
+			STAT_ADD(steals_tried, 1);
 			g *gp = runqsteal(pp, p2, stealrunnext);
-			if (gp)
+			if (gp) {
+				STAT_ADD(steals_won, 1);
 				return gp;
+			}
 		}
 	}
 	return NULL;
@@ -156,6 +167,7 @@ static g *takeinject(gqueue *list)
 		list->tail = NULL;
 	injectglist(list);
 	casgstatus(gp, _Gwaiting, _Grunnable);
+	traceGoUnblockNetpoll(gp);
 	return gp;
 }
 
@@ -205,8 +217,10 @@ top:
 		gqueue list;
 		int32_t n = netpoll(0, &list);
 		netpoll_unlock();
-		if (n > 0)
+		if (n > 0) {
+			netpollwoke(pp, n);
 			return takeinject(&list);
+		}
 	}
 
 	/* Spin only while fewer than half of the busy Ps spin: beyond that
@@ -288,7 +302,9 @@ top:
 			}
 			if (atomic_load(&sched.exiting))
 				delay = 0;
-			netpoll(delay, &list);
+			int32_t n = netpoll(delay, &list);
+			if (n > 0)
+				netpollwoke(NULL, n);
 			atomic_store(&sched.pollUntil, 0);
 			atomic_store(&sched.lastpoll, nanotime());
 			if (atomic_load(&sched.exiting))
@@ -339,6 +355,7 @@ void injectglist(gqueue *list)
 	int32_t n = 0;
 	for (g *gp = list->head; gp; gp = gp->schedlink) {
 		casgstatus(gp, _Gwaiting, _Grunnable);
+		traceGoUnblockNetpoll(gp);
 		n++;
 	}
 	m *mp = getm();
@@ -386,6 +403,8 @@ static void execute(m *mp, g *gp, bool inherit)
 	setg(gp);
 	gp->m = mp;
 	casgstatus(gp, _Grunnable, _Grunning);
+	traceGoStart(mp->p, gp);
+	STAT_ADD(context_switches, 1);
 	gp->waitsince = 0;
 	atomic_store_explicit(&mp->p->preempt, PREEMPT_NONE, memory_order_relaxed);
 	if (!inherit)
@@ -445,6 +464,7 @@ static void switchedin_slow(m *mp)
 		mp->waitlock = NULL;
 		if (fn && !fn(pg, l)) {
 			casgstatus(pg, _Gwaiting, _Grunnable);
+			traceGoUnblock(pg);
 			runqput(mp->p, pg, false);
 		}
 		return;
@@ -491,6 +511,7 @@ void dropg(m *mp, g *gp)
 static g *park_m(m *mp, g *gp)
 {
 	casgstatus(gp, _Grunning, _Gwaiting);
+	traceGoBlock(mp->p, gp);
 	dropg(mp, gp);
 	bool (*fn)(g *, void *) = mp->waitunlockf;
 	if (fn) {
@@ -500,6 +521,7 @@ static g *park_m(m *mp, g *gp)
 		if (!fn(gp, l)) {
 			/* Not parking after all: run it again right away. */
 			casgstatus(gp, _Gwaiting, _Grunnable);
+			traceGoUnblock(gp);
 			return gp;
 		}
 	}
@@ -516,6 +538,8 @@ static void switchto(m *mp, p *pp, g *gp, g *next)
 	setg(next);
 	next->m = mp;
 	next->waitsince = 0;
+	traceGoStart(pp, next);
+	STAT_ADD(context_switches, 1);
 	atomic_store_explicit(&pp->preempt, PREEMPT_NONE, memory_order_relaxed);
 	if (!next->sched.sp)
 		gstart_prepare(pp, next);
@@ -573,6 +597,7 @@ static bool park_direct(m *mp, g *gp, p *pp)
 	else if ((next = runqget(pp, &inherit)) == NULL)
 		return false;
 	casgstatus(gp, _Grunning, _Gwaiting);
+	traceGoBlock(pp, gp);
 	mp->parkedg = gp;
 	if (unlikely(next->locked)) {
 		handoff_via_g0(mp, gp, next, park_handoff_m);
@@ -668,6 +693,7 @@ void readynext_flush(m *mp)
 void goready(g *gp)
 {
 	casgstatus(gp, _Gwaiting, _Grunnable);
+	traceGoUnblock(gp);
 	/* No switch in here, so the thread's TLS may be read directly. */
 	m *mp = tls_m;
 	if (mp && mp->p) {
@@ -694,6 +720,7 @@ void goready(g *gp)
 static g *gosched_m(m *mp, g *gp)
 {
 	casgstatus(gp, _Grunning, _Grunnable);
+	traceGoSched(mp->p, gp);
 	dropg(mp, gp);
 	lock(&sched.lock);
 	globrunqput(gp);
@@ -744,6 +771,7 @@ void gosched(g *gp)
 	}
 	lock(&sched.lock);
 	casgstatus(gp, _Grunning, _Grunnable);
+	traceGoSched(pp, gp);
 	globrunqput(gp);
 	/* findrunnable's order: the global queue every 61st tick, the local
 	 * queue, the global queue (which now holds gp, so something runs). */
@@ -758,6 +786,7 @@ void gosched(g *gp)
 	casgstatus(next, _Grunnable, _Grunning);
 	if (next == gp) {
 		/* Nothing else to run: gp comes straight back. */
+		traceGoStart(pp, gp);
 		unlock(&sched.lock);
 		return;
 	}

@@ -27,6 +27,7 @@
 #include <errno.h>
 
 #include "runtime.h"
+#include "trace.h"
 
 /* A stop-the-world began while our P went to _Psyscall: stop it here. */
 static void entersyscall_gcwait(p *pp)
@@ -55,6 +56,7 @@ void entersyscall(m *mp, g *gp, uint8_t how)
 		mp->readynext = NULL;
 	}
 	casgstatus(gp, _Grunning, _Gsyscall);
+	traceGoSysCall(mp, pp, gp, how == SYSCALL_DETACHED);
 	gp->syscallstate = how;
 	mp->syscalltick = tick_load(&pp->syscalltick);
 	setpm(pp, NULL);
@@ -74,6 +76,8 @@ static void entersyscallblock(m *mp, g *gp)
 	uint32_t s = _Psyscall;
 	if (atomic_compare_exchange_strong(&pp->status, &s, _Pidle)) {
 		tick_inc(&pp->syscalltick);
+		traceGoSysBlock(pp);
+		STAT_ADD(handoffs, 1);
 		handoffp(pp);
 	}
 }
@@ -108,6 +112,7 @@ static bool exitsyscallfast(m *mp, p *oldp)
 static g *exitsyscall0(m *mp, g *gp)
 {
 	casgstatus(gp, _Gsyscall, _Grunnable);
+	traceGoSysExit(NULL, gp);
 	gp->syscallstate = SYSCALL_NONE;
 	dropg(mp, gp);
 	/* Once queued and unlocked, gp may run (and exit) elsewhere. */
@@ -154,6 +159,7 @@ void exitsyscall(m *mp, g *gp)
 		tick_inc(&mp->p->syscalltick);
 		gp->syscallstate = SYSCALL_NONE;
 		casgstatus(gp, _Gsyscall, _Grunning);
+		traceGoSysExit(mp->p, gp);
 	} else {
 		mcall(exitsyscall0);
 	}

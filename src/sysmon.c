@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "runtime.h"
+#include "trace.h"
 
 enum {
 	SYSMON_MIN_US = 20,
@@ -94,6 +95,8 @@ static uint32_t retake(int64_t now)
 		if (atomic_compare_exchange_strong(&pp->status, &want, _Pidle)) {
 			n++;
 			tick_inc(&pp->syscalltick);
+			traceGoSysBlock(pp);
+			STAT_ADD(handoffs, 1);
 			handoffp(pp);
 		}
 	}
@@ -157,8 +160,11 @@ static void *sysmon(void *arg)
 		    lp + NETPOLL_STALE_NS < now && netpoll_trylock()) {
 			if (atomic_compare_exchange_strong(&sched.lastpoll, &lp, now)) {
 				gqueue list;
-				if (netpoll(0, &list) > 0)
+				int32_t n = netpoll(0, &list);
+				if (n > 0) {
+					netpollwoke(NULL, n);
 					injectglist(&list);
+				}
 			}
 			netpoll_unlock();
 		}

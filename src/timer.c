@@ -29,6 +29,7 @@
 #include <time.h>
 
 #include "runtime.h"
+#include "trace.h"
 
 enum { HEAP_ARITY = 4 };
 
@@ -197,6 +198,10 @@ int checktimers(p *pp, int64_t now)
 		lock(&pp->timerslock);
 		if (pp->ntimers == 0 || pp->timers[0]->when > now) {
 			unlock(&pp->timerslock);
+			if (ran > 0) {
+				STAT_ADD(timers_fired, ran);
+				traceCount(EvTimerFire, tracepid(pp), ran);
+			}
 			return ran;
 		}
 		/* firing before pp: deltimer, seeing pp NULL (acquire), must
@@ -204,7 +209,9 @@ int checktimers(p *pp, int64_t now)
 		atomic_store_explicit(&pp->timers[0]->firing, 1, memory_order_relaxed);
 		timer *t = heap_pop(pp);
 		unlock(&pp->timerslock);
+		trace_intimer = 1;
 		t->f(t->arg, now);
+		trace_intimer = 0;
 		ran++;
 	}
 }

@@ -1,46 +1,998 @@
-/* trace.c - the execution tracer (not yet). */
+/*
+ * trace.c - the execution tracer and the flight recorder (Go's
+ * runtime/trace and trace.FlightRecorder). The file format is in
+ * trace_format.h; the hooks the scheduler calls are in trace.h.
+ *
+ * Buffers. Every thread that emits (an M, sysmon, a foreign thread that
+ * readies a goroutine) gets its own tthread, found through a __thread
+ * pointer and registered once in a global list (threads.lock). A tthread
+ * holds the thread's current buffer (tbuf, TBUF_SIZE bytes), which
+ * begins with an EvBatch event; events go into it with no lock and no
+ * locked instruction. A full buffer is handed over under trace.lock:
+ *  - to the writer thread (a plain pthread, not an M), which writes it to
+ *    the file (gort_trace_start), or
+ *  - to the ring of the flight recorder (gort_trace_flight_start), which
+ *    keeps the newest buffers totalling at most about `bytes` (at least
+ *    one) and recycles the oldest.
+ * A tthread outlives its thread: when the thread ends, a key destructor
+ * hands its buffer over and marks the tthread free for the next thread
+ * that registers. tthreads are never freed, so stop and dump may walk
+ * the list at any time.
+ *
+ * Emitting, and why stop is safe. trace_enabled is TRACE_OFF, TRACE_ON or
+ * TRACE_PAUSED. An emitter stores t->busy = 1, then reads trace_enabled;
+ * it writes only if it reads TRACE_ON, and stores busy = 0 (release) when
+ * done. Stop stores TRACE_OFF, then makes every thread of the process
+ * execute a full barrier (membarrier(2), private expedited), then waits
+ * for every tthread's busy to read 0 (acquire). After the barrier each
+ * emitter either has its busy = 1 visible to stop, or reads TRACE_OFF:
+ * so once every busy reads 0, no emitter is inside a buffer and none will
+ * enter one, and stop owns every buffer. The barrier is what spares the
+ * emitter a fence of its own (the StoreLoad order Dekker's pattern
+ * needs); where membarrier is not available emitters fence instead
+ * (trace_fence). A flight dump does the same with TRACE_PAUSED: emitters
+ * that arrive meanwhile wait (yielding) for TRACE_ON instead of dropping
+ * their event, so a dump loses nothing; the pause lasts while the dump
+ * moves the partial buffers into the ring and copies the ring (memcpy).
+ * An emission interrupted by a signal whose handler emits (the preemption
+ * handler entering SYSCALL_DETACHED) would nest in the same buffer: the
+ * nested one is dropped (t->busy is already set), and a handler never
+ * allocates (traceev_sig; the ordinary path keeps room for one event).
+ *
+ * Timestamps: nanotime() (CLOCK_MONOTONIC), as the format says; each
+ * event carries the delta from the previous one of its batch.
+ *
+ * Sequence numbers (the format's seq) live beside the Gs, in an array at
+ * the end of each G arena (g.c: g_traceseq), not in struct g, which has
+ * no room left in its two cache lines; they are written only while
+ * tracing, by the goroutine's current owner. A trace's snapshot sets
+ * them to 1, GoCreate to 0; they are 32 bits and wrap after 2^32 starts
+ * of one goroutine within one trace.
+ *
+ * Strings: the wait reasons are ids 1 .. waitReasonCount-1 (id = the
+ * reason's value, so GoBlock needs no look-up); goroutine names are
+ * interned under strtab.lock as they are created (at most STR_MAX; names
+ * past that are written as 0, no name). The table goes into the file as
+ * its last batch (tid 0, mid -1).
+ *
+ * Snapshot. gort_trace_start stops the world (on a goroutine: it asks
+ * one when called from another thread), turns tracing on and writes
+ * Gomaxprocs, ProcStart of its own P, then GoCreate and the state of
+ * every goroutine. The flight recorder writes no goroutine snapshot (its
+ * head is lost anyway): a dump begins with Gomaxprocs and the reader
+ * takes goroutines it has not seen created as existing from the start.
+ *
+ * Lifetime. Tracing covers one gort_main run: starting outside a run
+ * fails with ESRCH, and the end of a run (teardown, once every M has
+ * stopped) stops a running trace, flushing it, or the flight recorder.
+ * Stop or dump without a running trace / recorder: -1 ENOENT. A write
+ * error of the writer thread is reported by gort_trace_stop (-1 with its
+ * errno); the trace then ends where the error happened.
+ *
+ * Locks: ctl (an atomic flag, yielding) serialises start, stop and dump;
+ * trace.lock protects the hand-over lists, the ring and the free
+ * buffers; strtab.lock the strings; threads.lock the tthread list. All
+ * three mutexes are leaves: taken with runtime locks held, never the
+ * other way round, and never held across a goroutine switch.
+ */
 #include <errno.h>
-#include "runtime.h"
+#include <fcntl.h>
+#include <linux/membarrier.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "trace.h"
+
+enum { TRACE_OFF, TRACE_ON, TRACE_PAUSED };
+enum { MODE_NONE, MODE_FILE, MODE_FLIGHT };
+enum {
+	TBUF_SIZE = 32 << 10,
+	EV_MAX = 2 + 10 * 6, /* type, dt, five varints (worst case) */
+	STR_MAX = 1 << 16,   /* names interned per trace */
+};
+
+_Atomic uint32_t trace_enabled;
+__thread uint8_t trace_intimer __attribute__((tls_model("initial-exec")));
+
+typedef struct tbuf {
+	struct tbuf *next;
+	size_t len;
+	uint8_t data[TBUF_SIZE];
+} tbuf;
+
+typedef struct tthread {
+	struct tthread *alllink;
+	_Atomic uint32_t busy; /* inside an emission (see the top) */
+	_Atomic uint32_t gen;  /* the session buf belongs to */
+	bool free;             /* its thread ended (threads.lock) */
+	tbuf *buf;
+	int64_t lastts;
+} tthread;
+
+static __thread tthread *tls_tt;
+static __thread bool tls_pausing; /* this thread pauses the tracer */
+
+static struct {
+	pthread_mutex_t lock;
+	tthread *all;
+	pthread_key_t key;
+	bool membarrier; /* registered for MEMBARRIER_CMD_PRIVATE_EXPEDITED */
+} threads = {.lock = PTHREAD_MUTEX_INITIALIZER};
+static pthread_once_t threads_once = PTHREAD_ONCE_INIT;
+static bool trace_fence; /* no membarrier: emitters fence themselves */
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	_Atomic uint32_t gen;   /* current session, read by emitters */
+	int mode;               /* MODE_* (ctl) */
+	/* file mode: the writer thread's input */
+	int fd;
+	tbuf *full, *fulltail;
+	bool writerstop;
+	int writeerr;
+	pthread_t writer;
+	/* flight mode: the ring, oldest first */
+	tbuf *ring, *ringtail;
+	size_t ringbytes, ringmax;
+	tbuf *freebufs;
+} trace = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+
+static struct {
+	pthread_mutex_t lock;
+	char **strs;      /* by id; [0] unused */
+	uint32_t n, cap;
+	uint32_t *ht;     /* open addressing: ids, 0 empty */
+	uint32_t htcap;
+} strtab = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static _Atomic uint32_t ctl;
+
+/* ---- encoding ---- */
+
+static inline uint8_t *putvarint(uint8_t *p, uint64_t v)
+{
+	while (v >= 0x80) {
+		*p++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*p++ = (uint8_t)v;
+	return p;
+}
+
+/* ---- threads ---- */
+
+static void tthread_exit(void *arg);
+
+static void threads_init(void)
+{
+	pthread_key_create(&threads.key, tthread_exit);
+	threads.membarrier =
+	        syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+	trace_fence = !threads.membarrier;
+}
+
+static tthread *tthread_register(void)
+{
+	pthread_once(&threads_once, threads_init);
+	pthread_mutex_lock(&threads.lock);
+	tthread *t;
+	for (t = threads.all; t && !t->free; t = t->alllink)
+		;
+	if (t) {
+		t->free = false;
+	} else if ((t = calloc(1, sizeof *t)) != NULL) {
+		t->alllink = threads.all;
+		threads.all = t;
+	}
+	pthread_mutex_unlock(&threads.lock);
+	if (t) {
+		pthread_setspecific(threads.key, t);
+		tls_tt = t;
+	}
+	return t;
+}
+
+/* Under TSan (which has no fences) both sides use seq_cst operations
+ * instead: correct, and slower, which does not matter there. */
+#if GORT_TSAN
+#define FULL_FENCE() ((void)0)
+#define SC_STORE_BUSY memory_order_seq_cst
+#define ENABLED_LOAD memory_order_seq_cst
+#else
+#define ENABLED_LOAD memory_order_acquire
+#define FULL_FENCE() atomic_thread_fence(memory_order_seq_cst)
+#define SC_STORE_BUSY memory_order_relaxed
+#endif
+
+/* Make every thread's busy = 1 store visible before our next load (see
+ * the top of the file). */
+static void barrier_all(void)
+{
+	if (threads.membarrier)
+		syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+	FULL_FENCE();
+}
+
+/* Enter an emission: false if tracing is off (or this thread is already
+ * emitting, in a signal handler). */
+static inline bool emit_begin(tthread *t)
+{
+	if (atomic_load_explicit(&t->busy, memory_order_relaxed))
+		return false;
+	for (;;) {
+		atomic_store_explicit(&t->busy, 1, SC_STORE_BUSY);
+		if (unlikely(trace_fence))
+			FULL_FENCE();
+		else
+			atomic_signal_fence(memory_order_seq_cst);
+		uint32_t s = atomic_load_explicit(&trace_enabled, ENABLED_LOAD);
+		if (likely(s == TRACE_ON))
+			return true;
+		atomic_store_explicit(&t->busy, 0, memory_order_release);
+		if (s != TRACE_PAUSED || tls_pausing)
+			return false;
+		while (atomic_load_explicit(&trace_enabled, memory_order_acquire) == TRACE_PAUSED)
+			sched_yield();
+	}
+}
+
+static inline void emit_end(tthread *t)
+{
+	atomic_store_explicit(&t->busy, 0, memory_order_release);
+}
+
+/* ---- buffers (trace.lock held) ---- */
+
+static void retire_locked(tbuf *b)
+{
+	b->next = NULL;
+	if (trace.mode == MODE_FILE) {
+		if (trace.fulltail)
+			trace.fulltail->next = b;
+		else
+			trace.full = b;
+		trace.fulltail = b;
+		pthread_cond_signal(&trace.cond);
+		return;
+	}
+	if (trace.ringtail)
+		trace.ringtail->next = b;
+	else
+		trace.ring = b;
+	trace.ringtail = b;
+	trace.ringbytes += b->len;
+	while (trace.ringbytes > trace.ringmax && trace.ring != trace.ringtail) {
+		tbuf *old = trace.ring;
+		trace.ring = old->next;
+		trace.ringbytes -= old->len;
+		old->next = trace.freebufs;
+		trace.freebufs = old;
+	}
+}
+
+static void freebufs_locked(void)
+{
+	while (trace.freebufs) {
+		tbuf *b = trace.freebufs;
+		trace.freebufs = b->next;
+		free(b);
+	}
+}
+
+/* Start t's next buffer (handing the full one over) with its EvBatch. */
+static bool tbuf_next(tthread *t, uint32_t gen)
+{
+	tbuf *old = atomic_load_explicit(&t->gen, memory_order_relaxed) == gen ? t->buf : NULL;
+	pthread_mutex_lock(&trace.lock);
+	if (old)
+		retire_locked(old);
+	tbuf *b = trace.freebufs;
+	if (b)
+		trace.freebufs = b->next;
+	pthread_mutex_unlock(&trace.lock);
+	if (!b && !(b = malloc(sizeof *b))) {
+		t->buf = NULL;
+		return false;
+	}
+	m *mp = tls_m;
+	int64_t now = nanotime();
+	uint8_t *p = b->data;
+	*p++ = EvBatch;
+	p = putvarint(p, (uint64_t)gettid_());
+	p = putvarint(p, mp ? (uint64_t)mp->id : UINT64_MAX);
+	p = putvarint(p, (uint64_t)now);
+	b->len = (size_t)(p - b->data);
+	t->buf = b;
+	t->lastts = now;
+	atomic_store_explicit(&t->gen, gen, memory_order_relaxed);
+	return true;
+}
+
+static inline void emit(tthread *t, uint8_t ev, const uint64_t *args)
+{
+	tbuf *b = t->buf;
+	int64_t now = nanotime();
+	int64_t dt = now - t->lastts;
+	t->lastts = now;
+	uint8_t *p = b->data + b->len;
+	*p++ = ev;
+	p = putvarint(p, dt > 0 ? (uint64_t)dt : 0);
+	for (int i = 0, n = trace_ev_nargs[ev]; i < n; i++)
+		p = putvarint(p, args[i]);
+	b->len = (size_t)(p - b->data);
+}
+
+void traceev(uint8_t ev, uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e)
+{
+	tthread *t = tls_tt;
+	if (unlikely(!t) && !(t = tthread_register()))
+		return;
+	if (!emit_begin(t))
+		return;
+	uint32_t gen = atomic_load_explicit(&trace.gen, memory_order_relaxed);
+	/* Room for this event and one more, for a signal handler's. */
+	if (unlikely(atomic_load_explicit(&t->gen, memory_order_relaxed) != gen || !t->buf ||
+	             TBUF_SIZE - t->buf->len < 2 * EV_MAX) &&
+	    !tbuf_next(t, gen)) {
+		emit_end(t);
+		return;
+	}
+	const uint64_t args[5] = {a, b, c, d, e};
+	emit(t, ev, args);
+	emit_end(t);
+}
+
+void traceev_sig(uint8_t ev, uint64_t a, uint64_t b, uint64_t c)
+{
+	tthread *t = tls_tt;
+	if (!t || !emit_begin(t))
+		return;
+	if (atomic_load_explicit(&t->gen, memory_order_relaxed) ==
+	            atomic_load_explicit(&trace.gen, memory_order_relaxed) &&
+	    t->buf && TBUF_SIZE - t->buf->len >= EV_MAX) {
+		const uint64_t args[5] = {a, b, c, 0, 0};
+		emit(t, ev, args);
+	}
+	emit_end(t);
+}
+
+/* The thread ends: hand its buffer over, free its tthread. */
+static void tthread_exit(void *arg)
+{
+	tthread *t = arg;
+	if (emit_begin(t)) {
+		if (t->buf && atomic_load_explicit(&t->gen, memory_order_relaxed) ==
+		                      atomic_load_explicit(&trace.gen, memory_order_relaxed)) {
+			pthread_mutex_lock(&trace.lock);
+			retire_locked(t->buf);
+			pthread_mutex_unlock(&trace.lock);
+			t->buf = NULL;
+		}
+		emit_end(t);
+	}
+	tls_tt = NULL;
+	pthread_mutex_lock(&threads.lock);
+	t->free = true;
+	pthread_mutex_unlock(&threads.lock);
+}
+
+/* ---- strings ---- */
+
+static uint32_t strhash(const char *s)
+{
+	uint32_t h = 2166136261u;
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
+}
+
+static void strtab_reset(void)
+{
+	pthread_mutex_lock(&strtab.lock);
+	for (uint32_t i = waitReasonCount; i < strtab.n; i++)
+		free(strtab.strs[i]);
+	free(strtab.strs);
+	free(strtab.ht);
+	strtab.strs = NULL;
+	strtab.ht = NULL;
+	strtab.n = strtab.cap = strtab.htcap = 0;
+	pthread_mutex_unlock(&strtab.lock);
+}
+
+/* The wait reasons, ids 1 .. waitReasonCount-1 (static strings). */
+static bool strtab_init(void)
+{
+	strtab_reset();
+	pthread_mutex_lock(&strtab.lock);
+	strtab.cap = 256;
+	strtab.htcap = 512;
+	strtab.strs = calloc(strtab.cap, sizeof *strtab.strs);
+	strtab.ht = calloc(strtab.htcap, sizeof *strtab.ht);
+	bool ok = strtab.strs && strtab.ht;
+	if (ok) {
+		for (uint32_t i = 1; i < waitReasonCount; i++)
+			strtab.strs[i] = (char *)waitreason_strings[i];
+		strtab.n = waitReasonCount;
+	}
+	pthread_mutex_unlock(&strtab.lock);
+	return ok;
+}
+
+static bool strtab_grow(void)
+{
+	if (strtab.n == strtab.cap) {
+		char **ns = realloc(strtab.strs, 2 * strtab.cap * sizeof *ns);
+		if (!ns)
+			return false;
+		strtab.strs = ns;
+		strtab.cap *= 2;
+	}
+	if (2 * strtab.n >= strtab.htcap) {
+		uint32_t cap = 2 * strtab.htcap;
+		uint32_t *ht = calloc(cap, sizeof *ht);
+		if (!ht)
+			return false;
+		for (uint32_t i = 0; i < strtab.htcap; i++) {
+			uint32_t id = strtab.ht[i];
+			if (!id)
+				continue;
+			uint32_t j = strhash(strtab.strs[id]) & (cap - 1);
+			while (ht[j])
+				j = (j + 1) & (cap - 1);
+			ht[j] = id;
+		}
+		free(strtab.ht);
+		strtab.ht = ht;
+		strtab.htcap = cap;
+	}
+	return true;
+}
+
+/* The id of goroutine name s, added if new; 0 when none can be given. */
+static uint32_t strtab_intern(const char *s)
+{
+	if (!s)
+		return 0;
+	uint32_t id = 0;
+	pthread_mutex_lock(&strtab.lock);
+	if (!strtab.ht)
+		goto out;
+	uint32_t h = strhash(s);
+	uint32_t j = h & (strtab.htcap - 1);
+	for (; strtab.ht[j]; j = (j + 1) & (strtab.htcap - 1)) {
+		if (strcmp(strtab.strs[strtab.ht[j]], s) == 0) {
+			id = strtab.ht[j];
+			goto out;
+		}
+	}
+	if (strtab.n >= STR_MAX || !strtab_grow())
+		goto out;
+	size_t len = strnlen(s, TRACE_STRING_MAX);
+	char *c = malloc(len + 1);
+	if (!c)
+		goto out;
+	memcpy(c, s, len);
+	c[len] = 0;
+	id = strtab.n++;
+	strtab.strs[id] = c;
+	for (j = strhash(c) & (strtab.htcap - 1); strtab.ht[j]; j = (j + 1) & (strtab.htcap - 1))
+		;
+	strtab.ht[j] = id;
+out:
+	pthread_mutex_unlock(&strtab.lock);
+	return id;
+}
+
+/* The string table as a batch (tid 0, mid -1), malloc'd; *len its size. */
+static uint8_t *strtab_batch(size_t *len)
+{
+	pthread_mutex_lock(&strtab.lock);
+	size_t cap = 32;
+	for (uint32_t i = 1; i < strtab.n; i++)
+		cap += 1 + 10 + 10 + strlen(strtab.strs[i]);
+	uint8_t *buf = malloc(cap);
+	if (buf) {
+		uint8_t *p = buf;
+		*p++ = EvBatch;
+		p = putvarint(p, 0);
+		p = putvarint(p, UINT64_MAX);
+		p = putvarint(p, (uint64_t)nanotime());
+		for (uint32_t i = 1; i < strtab.n; i++) {
+			size_t n = strlen(strtab.strs[i]);
+			*p++ = EvString;
+			p = putvarint(p, i);
+			p = putvarint(p, n);
+			memcpy(p, strtab.strs[i], n);
+			p += n;
+		}
+		*len = (size_t)(p - buf);
+	}
+	pthread_mutex_unlock(&strtab.lock);
+	return buf;
+}
+
+/* ---- hooks that need more than one event ---- */
+
+uint64_t tracegoseq(g *gp)
+{
+	return ++*g_traceseq(gp);
+}
+
+void tracegocreate_slow(p *pp, g *newg)
+{
+	*g_traceseq(newg) = 0;
+	traceev(EvGoCreate, tracepid(pp), (uint64_t)newg->goid, (uint64_t)newg->parentgoid,
+	        strtab_intern(newg->name), (uint64_t)newg->gopc);
+}
+
+/* ---- control ---- */
+
+static void ctl_lock(void)
+{
+	while (atomic_exchange_explicit(&ctl, 1, memory_order_acquire)) {
+		if (getg())
+			gort_gosched();
+		else
+			sched_yield();
+	}
+}
+
+static void ctl_unlock(void)
+{
+	atomic_store_explicit(&ctl, 0, memory_order_release);
+}
+
+static bool writeall(int fd, const void *buf, size_t n)
+{
+	const char *p = buf;
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return false;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return true;
+}
+
+static bool write_header(int fd)
+{
+	char h[TRACE_HEADER_LEN] = {0};
+	memcpy(h, TRACE_MAGIC, sizeof TRACE_MAGIC - 1);
+	return writeall(fd, h, sizeof h);
+}
+
+/* The writer thread (file mode): writes full buffers until stopped. */
+static void *writer_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&trace.lock);
+	for (;;) {
+		while (!trace.full && !trace.writerstop)
+			pthread_cond_wait(&trace.cond, &trace.lock);
+		tbuf *list = trace.full;
+		trace.full = trace.fulltail = NULL;
+		if (!list && trace.writerstop)
+			break;
+		pthread_mutex_unlock(&trace.lock);
+		tbuf *last = list;
+		for (tbuf *b = list; b; b = b->next) {
+			if (trace.writeerr == 0 && !writeall(trace.fd, b->data, b->len))
+				trace.writeerr = errno ? errno : EIO;
+			last = b;
+		}
+		pthread_mutex_lock(&trace.lock);
+		last->next = trace.freebufs;
+		trace.freebufs = list;
+	}
+	pthread_mutex_unlock(&trace.lock);
+	return NULL;
+}
+
+/* Turn emission off (TRACE_OFF) or pause it (TRACE_PAUSED) and wait until
+ * no thread is inside a buffer (see the top of the file). */
+static void quiesce(uint32_t state)
+{
+	atomic_store_explicit(&trace_enabled, state, memory_order_seq_cst);
+	barrier_all();
+	pthread_mutex_lock(&threads.lock);
+	tthread *all = threads.all;
+	pthread_mutex_unlock(&threads.lock);
+	/* tthreads are only ever added at the head: walking from `all` sees
+	 * every one that existed when the barrier ran. */
+	for (tthread *t = all; t; t = t->alllink)
+		for (int spins = 0; atomic_load_explicit(&t->busy, memory_order_seq_cst); spins++)
+			if (spins > 100)
+				sched_yield();
+}
+
+/* Hand every thread's partial buffer over (emission quiesced). */
+static void retire_partials(void)
+{
+	uint32_t gen = atomic_load_explicit(&trace.gen, memory_order_relaxed);
+	pthread_mutex_lock(&threads.lock);
+	tthread *all = threads.all;
+	pthread_mutex_unlock(&threads.lock);
+	pthread_mutex_lock(&trace.lock);
+	for (tthread *t = all; t; t = t->alllink) {
+		if (t->buf && atomic_load_explicit(&t->gen, memory_order_relaxed) == gen)
+			retire_locked(t->buf);
+		else if (t->buf)
+			free(t->buf);
+		t->buf = NULL;
+	}
+	pthread_mutex_unlock(&trace.lock);
+}
+
+static void snapshot_g(g *gp, void *arg)
+{
+	g *self = arg;
+	uint32_t s = readgstatus(gp);
+	if (s == _Gidle || s == _Gdead)
+		return;
+	uint64_t id = (uint64_t)gp->goid;
+	*g_traceseq(gp) = 1;
+	traceev(EvGoCreate, UINT64_MAX, id, 0, strtab_intern(gp->name), (uint64_t)gp->gopc);
+	if (gp == self) {
+		traceev(EvGoStart, tracecurp(), id, 1, 0, 0);
+	} else if (s == _Gwaiting) {
+		traceev(EvGoWaiting, id, 1, gp->waitreason, 0, 0);
+	} else if (s == _Gsyscall) {
+		traceev(EvGoInSyscall, id, 1, 0, 0, 0);
+	} else {
+		traceev(EvGoRunnable, id, 0, 0, 0, 0);
+	}
+}
+
+/* On a goroutine, world stopped: trace on, and the snapshot. */
+static void trace_begin_stw(void)
+{
+	g *gp = rt_enter();
+	semacquire(&sched.worldsema, waitReasonStopTheWorld);
+	stopTheWorld();
+	m *mp = getm();
+	atomic_store_explicit(&trace_enabled, TRACE_ON, memory_order_seq_cst);
+	traceev(EvGomaxprocs, (uint64_t)atomic_load(&gomaxprocs), 0, 0, 0, 0);
+	traceev(EvProcStart, tracepid(mp->p), (uint64_t)mp->id, 0, 0, 0);
+	forEachG(snapshot_g, gp);
+	startTheWorld();
+	semrelease(&sched.worldsema);
+	rt_exit(gp);
+}
+
+static void begin_on_goroutine(void *arg)
+{
+	trace_begin_stw();
+	gort_wg_done(arg);
+}
+
+/* Session state for a new trace or recorder (ctl held, tracing off). */
+static int session_init(int mode)
+{
+	pthread_once(&threads_once, threads_init);
+	if (!strtab_init()) {
+		strtab_reset();
+		errno = ENOMEM;
+		return -1;
+	}
+	pthread_mutex_lock(&trace.lock);
+	trace.mode = mode;
+	trace.full = trace.fulltail = NULL;
+	trace.ring = trace.ringtail = NULL;
+	trace.ringbytes = 0;
+	trace.writerstop = false;
+	trace.writeerr = 0;
+	atomic_fetch_add_explicit(&trace.gen, 1, memory_order_relaxed);
+	pthread_mutex_unlock(&trace.lock);
+	return 0;
+}
+
+static void session_free(void)
+{
+	pthread_mutex_lock(&trace.lock);
+	while (trace.ring) {
+		tbuf *b = trace.ring;
+		trace.ring = b->next;
+		free(b);
+	}
+	trace.ringtail = NULL;
+	trace.ringbytes = 0;
+	freebufs_locked();
+	trace.mode = MODE_NONE;
+	pthread_mutex_unlock(&trace.lock);
+	strtab_reset();
+}
+
+static bool runtime_up(void)
+{
+	return atomic_load(&runtime_running) == RUNTIME_UP &&
+	       !atomic_load_explicit(&sched.exiting, memory_order_relaxed);
+}
 
 GORT_API int gort_trace_start(const char *path)
 {
-	(void)path;
-	errno = ENOSYS;
-	return -1;
+	if (!path) {
+		errno = EINVAL;
+		return -1;
+	}
+	ctl_lock();
+	if (trace.mode != MODE_NONE) {
+		ctl_unlock();
+		errno = EBUSY;
+		return -1;
+	}
+	if (!runtime_up()) {
+		ctl_unlock();
+		errno = ESRCH;
+		return -1;
+	}
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || !write_header(fd)) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		ctl_unlock();
+		errno = e;
+		return -1;
+	}
+	if (session_init(MODE_FILE) != 0) {
+		close(fd);
+		ctl_unlock();
+		return -1;
+	}
+	trace.fd = fd;
+	/* The writer takes no signal meant for an M (SIGURG, SIGPROF...). */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int err = pthread_create(&trace.writer, NULL, writer_main, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err != 0) {
+		session_free();
+		close(fd);
+		ctl_unlock();
+		errno = err;
+		return -1;
+	}
+	if (getg()) {
+		trace_begin_stw();
+	} else {
+		/* Stopping the world takes a goroutine: ask one. */
+		gort_waitgroup wg = {0};
+		gort_wg_add(&wg, 1);
+		if (gort_go(begin_on_goroutine, &wg) < 0) {
+			atomic_store(&trace_enabled, TRACE_ON);
+			gort_wg_done(&wg);
+		}
+		gort_wg_wait(&wg);
+	}
+	ctl_unlock();
+	return 0;
+}
+
+/* Stop the file trace (ctl held, mode FILE). Returns the write error. */
+static int trace_end_file(void)
+{
+	quiesce(TRACE_OFF);
+	retire_partials();
+	pthread_mutex_lock(&trace.lock);
+	trace.writerstop = true;
+	pthread_cond_signal(&trace.cond);
+	pthread_mutex_unlock(&trace.lock);
+	pthread_join(trace.writer, NULL);
+	int err = trace.writeerr;
+	size_t n;
+	uint8_t *sb = strtab_batch(&n);
+	if (!sb)
+		err = err ? err : ENOMEM;
+	else if (err == 0 && !writeall(trace.fd, sb, n))
+		err = errno ? errno : EIO;
+	free(sb);
+	if (close(trace.fd) != 0 && err == 0)
+		err = errno;
+	trace.fd = -1;
+	session_free();
+	return err;
 }
 
 GORT_API int gort_trace_stop(void)
 {
-	errno = ENOSYS;
-	return -1;
+	ctl_lock();
+	if (trace.mode != MODE_FILE) {
+		ctl_unlock();
+		errno = ENOENT;
+		return -1;
+	}
+	int err = trace_end_file();
+	ctl_unlock();
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	return 0;
 }
 
 GORT_API int gort_trace_flight_start(size_t bytes)
 {
-	(void)bytes;
-	errno = ENOSYS;
-	return -1;
+	if (bytes == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	ctl_lock();
+	if (trace.mode != MODE_NONE) {
+		ctl_unlock();
+		errno = EBUSY;
+		return -1;
+	}
+	if (!runtime_up()) {
+		ctl_unlock();
+		errno = ESRCH;
+		return -1;
+	}
+	if (session_init(MODE_FLIGHT) != 0) {
+		ctl_unlock();
+		return -1;
+	}
+	trace.ringmax = bytes;
+	atomic_store_explicit(&trace_enabled, TRACE_ON, memory_order_seq_cst);
+	traceev(EvGomaxprocs, (uint64_t)atomic_load(&gomaxprocs), 0, 0, 0, 0);
+	ctl_unlock();
+	return 0;
+}
+
+typedef struct dumpcopy {
+	size_t n;
+	uint8_t **data;
+	size_t *len;
+} dumpcopy;
+
+/* Copy the ring (trace.lock held). */
+static bool copy_ring_locked(dumpcopy *c)
+{
+	size_t n = 0;
+	for (tbuf *b = trace.ring; b; b = b->next)
+		n++;
+	c->data = calloc(n ? n : 1, sizeof *c->data);
+	c->len = calloc(n ? n : 1, sizeof *c->len);
+	if (!c->data || !c->len)
+		return false;
+	for (tbuf *b = trace.ring; b; b = b->next) {
+		uint8_t *d = malloc(b->len);
+		if (!d)
+			return false;
+		memcpy(d, b->data, b->len);
+		c->data[c->n] = d;
+		c->len[c->n++] = b->len;
+	}
+	return true;
+}
+
+static void dumpcopy_free(dumpcopy *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		free(c->data[i]);
+	free(c->data);
+	free(c->len);
 }
 
 GORT_API int gort_trace_flight_dump(const char *path)
 {
-	(void)path;
-	errno = ENOSYS;
-	return -1;
+	if (!path) {
+		errno = EINVAL;
+		return -1;
+	}
+	ctl_lock();
+	if (trace.mode != MODE_FLIGHT) {
+		ctl_unlock();
+		errno = ENOENT;
+		return -1;
+	}
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		int e = errno;
+		ctl_unlock();
+		errno = e;
+		return -1;
+	}
+	/* Pause emitters, move every partial buffer into the ring, copy the
+	 * ring; emitters go on as soon as the partial buffers are moved,
+	 * those that need a fresh buffer wait for the copy. */
+	tls_pausing = true;
+	quiesce(TRACE_PAUSED);
+	retire_partials();
+	pthread_mutex_lock(&trace.lock);
+	atomic_store_explicit(&trace_enabled, TRACE_ON, memory_order_seq_cst);
+	tls_pausing = false;
+	dumpcopy c = {0};
+	bool ok = copy_ring_locked(&c);
+	pthread_mutex_unlock(&trace.lock);
+
+	int err = ok ? 0 : ENOMEM;
+	size_t sn = 0;
+	uint8_t *sb = ok ? strtab_batch(&sn) : NULL;
+	if (ok && !sb)
+		err = ENOMEM;
+	if (!err) {
+		/* Head: Gomaxprocs, timed before the oldest event kept. */
+		uint8_t head[64], *p = head;
+		*p++ = EvBatch;
+		p = putvarint(p, 0);
+		p = putvarint(p, UINT64_MAX);
+		int64_t ts = nanotime();
+		for (size_t i = 0; i < c.n; i++) {
+			/* each buffer begins: EvBatch tid mid ts */
+			const uint8_t *q = c.data[i] + 1;
+			for (int k = 0; k < 2; k++)
+				while (*q++ & 0x80)
+					;
+			uint64_t v = 0;
+			for (int sh = 0;; sh += 7) {
+				v |= (uint64_t)(*q & 0x7f) << sh;
+				if (!(*q++ & 0x80))
+					break;
+			}
+			if ((int64_t)v < ts)
+				ts = (int64_t)v;
+		}
+		p = putvarint(p, (uint64_t)ts);
+		*p++ = EvGomaxprocs;
+		p = putvarint(p, 0);
+		p = putvarint(p, (uint64_t)atomic_load(&gomaxprocs));
+		if (!write_header(fd) || !writeall(fd, head, (size_t)(p - head)))
+			err = errno ? errno : EIO;
+		for (size_t i = 0; !err && i < c.n; i++)
+			if (!writeall(fd, c.data[i], c.len[i]))
+				err = errno ? errno : EIO;
+		if (!err && !writeall(fd, sb, sn))
+			err = errno ? errno : EIO;
+	}
+	free(sb);
+	dumpcopy_free(&c);
+	if (close(fd) != 0 && !err)
+		err = errno;
+	ctl_unlock();
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
+static void flight_end(void)
+{
+	quiesce(TRACE_OFF);
+	retire_partials();
+	session_free();
 }
 
 GORT_API int gort_trace_flight_stop(void)
 {
-	errno = ENOSYS;
-	return -1;
-}
-
-GORT_API int gort_read_stats(gort_stats *s)
-{
-	if (!s) {
-		errno = EINVAL;
+	ctl_lock();
+	if (trace.mode != MODE_FLIGHT) {
+		ctl_unlock();
+		errno = ENOENT;
 		return -1;
 	}
-	*s = (gort_stats){0};
+	flight_end();
+	ctl_unlock();
 	return 0;
+}
+
+/* teardown: every M has stopped; end what runs (the file is complete). */
+void trace_runtime_end(void)
+{
+	ctl_lock();
+	if (trace.mode == MODE_FILE)
+		trace_end_file();
+	else if (trace.mode == MODE_FLIGHT)
+		flight_end();
+	ctl_unlock();
 }

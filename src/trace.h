@@ -1,0 +1,189 @@
+/*
+ * trace.h - the execution tracer's hooks (trace.c) and the runtime
+ * counters (stats.c), as the scheduler calls them.
+ *
+ * Every hook is a static inline that tests one global word and calls an
+ * out-of-line emitter only when a trace or the flight recorder runs, so
+ * that tracing off costs a load and a branch not taken. Arguments are
+ * computed only behind the test. The emitters never switch goroutines,
+ * never take a runtime lock, and may be called with runtime locks held
+ * (the tracer's own locks are leaves); see trace.c for the buffers.
+ */
+#ifndef GORT_TRACE_H
+#define GORT_TRACE_H
+
+#include "runtime.h"
+#include "trace_format.h"
+
+/* TRACE_OFF, TRACE_ON, TRACE_PAUSED (trace.c). */
+extern _Atomic uint32_t trace_enabled;
+/* Set on this thread while checktimers runs a timer's function: goroutines
+ * it readies are readied "by" no goroutine. */
+extern __thread uint8_t trace_intimer __attribute__((tls_model("initial-exec")));
+
+static inline bool tracing(void)
+{
+	return unlikely(atomic_load_explicit(&trace_enabled, memory_order_relaxed) != 0);
+}
+
+/* The emitter: event ev with the first trace_ev_nargs[ev] of a..e. */
+void traceev(uint8_t ev, uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e);
+/* The same from a signal handler: never allocates (drops the event when
+ * the thread's buffer has no room left). */
+void traceev_sig(uint8_t ev, uint64_t a, uint64_t b, uint64_t c);
+void tracegocreate_slow(p *pp, g *newg);
+uint64_t tracegoseq(g *gp);        /* ++seq of gp */
+void trace_runtime_end(void);      /* gort_main ends: stop what runs */
+void stats_reset(void);
+
+/* -1 (no P) as the format writes it. */
+static inline uint64_t tracepid(p *pp)
+{
+	return pp ? (uint64_t)(int64_t)pp->id : UINT64_MAX;
+}
+
+/* The P of the calling thread, if it holds one. */
+static inline uint64_t tracecurp(void)
+{
+	m *mp = tls_m;
+	return tracepid(mp ? mp->p : NULL);
+}
+
+static inline void traceGoCreate(p *pp, g *newg)
+{
+	if (tracing())
+		tracegocreate_slow(pp, newg);
+}
+
+static inline void traceGoStart(p *pp, g *gp)
+{
+	if (tracing())
+		traceev(EvGoStart, tracepid(pp), (uint64_t)gp->goid, tracegoseq(gp), 0, 0);
+}
+
+static inline void traceGoEnd(p *pp, g *gp)
+{
+	if (tracing())
+		traceev(EvGoEnd, tracepid(pp), (uint64_t)gp->goid, 0, 0, 0);
+}
+
+/* The string id of a wait reason: the reasons are the first strings of
+ * every trace (trace.c), id = reason. */
+static inline void traceGoBlock(p *pp, g *gp)
+{
+	if (tracing())
+		traceev(EvGoBlock, tracepid(pp), (uint64_t)gp->goid, gp->waitreason, 0, 0);
+}
+
+/* gp was made runnable; by the calling goroutine unless a timer's
+ * function or a thread without a goroutine did it. */
+static inline void traceGoUnblock(g *gp)
+{
+	if (tracing()) {
+		g *by = trace_intimer ? NULL : getg();
+		traceev(EvGoUnblock, tracecurp(), (uint64_t)gp->goid, tracegoseq(gp),
+		        by ? (uint64_t)by->goid : 0, 0);
+	}
+}
+
+/* Readied by the netpoller: by no goroutine. */
+static inline void traceGoUnblockNetpoll(g *gp)
+{
+	if (tracing())
+		traceev(EvGoUnblock, tracecurp(), (uint64_t)gp->goid, tracegoseq(gp), 0, 0);
+}
+
+static inline void traceGoSched(p *pp, g *gp)
+{
+	if (tracing())
+		traceev(EvGoSched, tracepid(pp), (uint64_t)gp->goid, 0, 0, 0);
+}
+
+static inline void traceGoPreempt(p *pp, g *gp, bool async)
+{
+	if (tracing())
+		traceev(EvGoPreempt, tracepid(pp), (uint64_t)gp->goid, async, 0, 0);
+}
+
+/* entersyscall: the G enters the call and the M gives up owning its P.
+ * sig: called from the preemption signal handler (SYSCALL_DETACHED). */
+static inline void traceGoSysCall(m *mp, p *pp, g *gp, bool sig)
+{
+	if (tracing()) {
+		atomic_store_explicit(&pp->tracesysg, gp->goid, memory_order_relaxed);
+		if (sig) {
+			traceev_sig(EvGoSysCall, tracepid(pp), (uint64_t)gp->goid, 0);
+			traceev_sig(EvProcStop, tracepid(pp), (uint64_t)mp->id, 0);
+		} else {
+			traceev(EvGoSysCall, tracepid(pp), (uint64_t)gp->goid, 0, 0, 0);
+			traceev(EvProcStop, tracepid(pp), (uint64_t)mp->id, 0, 0, 0);
+		}
+	}
+}
+
+static inline void traceGoSysExit(p *pp, g *gp)
+{
+	if (tracing())
+		traceev(EvGoSysExit, tracepid(pp), (uint64_t)gp->goid, tracegoseq(gp), 0, 0);
+}
+
+/* pp, left in a syscall, was taken from its M (retake, entersyscallblock). */
+static inline void traceGoSysBlock(p *pp)
+{
+	if (tracing())
+		traceev(EvGoSysBlock, tracepid(pp),
+		        (uint64_t)atomic_load_explicit(&pp->tracesysg, memory_order_relaxed), 0, 0, 0);
+}
+
+static inline void traceProc(uint8_t ev, p *pp, m *mp)
+{
+	if (tracing())
+		traceev(ev, tracepid(pp), (uint64_t)mp->id, 0, 0, 0);
+}
+
+static inline void traceM(uint8_t ev, m *mp)
+{
+	if (tracing())
+		traceev(ev, (uint64_t)mp->id, (uint64_t)mp->procid, 0, 0, 0);
+}
+
+/* Two-argument events of a P and a count: GlobRunqGet, GlobRunqPut,
+ * NetpollWake, TimerFire. */
+static inline void traceCount(uint8_t ev, uint64_t pid, int64_t n)
+{
+	if (tracing())
+		traceev(ev, pid, (uint64_t)n, 0, 0, 0);
+}
+
+static inline void traceSteal(p *pp, p *victim, uint32_t n)
+{
+	if (tracing())
+		traceev(EvSteal, tracepid(pp), tracepid(victim), n, 0, 0);
+}
+
+static inline void tracePreemptReq(p *pp, bool signal)
+{
+	if (tracing())
+		traceev(EvPreemptReq, tracepid(pp), 0, signal, 0, 0);
+}
+
+/* ---- counters (stats.c) ---------------------------------------------- */
+
+/* Add n to a counter of the calling M (owner-written: a plain load and
+ * store, no locked instruction, no shared line); threads that are not Ms
+ * (sysmon) add to the global set with an atomic. */
+void stat_add_global(size_t off, uint64_t n);
+static inline void stat_add_(size_t off, uint64_t n)
+{
+	m *mp = tls_m;
+	if (likely(mp != NULL)) {
+		_Atomic uint64_t *c = (_Atomic uint64_t *)((char *)&mp->stats + off);
+		atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+		                      memory_order_relaxed);
+	} else {
+		stat_add_global(off, n);
+	}
+}
+#define STAT_ADD(field, n) stat_add_(offsetof(schedstats, field), (uint64_t)(n))
+
+#endif /* GORT_TRACE_H */

@@ -1,0 +1,545 @@
+/*
+ * trace_test.c - the execution tracer, the flight recorder and the
+ * runtime counters, checked through the files they write.
+ *
+ * A small reader of its own (nothing shared with the gort-trace tool)
+ * parses a trace completely: the header, every batch, every event with
+ * the argument count of its type, strings with their lengths; any byte
+ * left over or any varint running past the end fails the parse. Known
+ * workloads must then produce known events:
+ *  - basic: a named goroutine created by main, started, blocked on a
+ *    channel receive ("chan receive"), unblocked by main (the sender),
+ *    ended, in that time order; main in a syscall (GoSysCall, GoSysExit);
+ *    the snapshot (Gomaxprocs, main created and running);
+ *  - steal: at GOMAXPROCS=2 main spawns busy goroutines onto its own P
+ *    while the other P is idle: a Steal from main's P;
+ *  - runend: a trace left running when gort_main returns is complete;
+ *  - flight: a workload longer than the ring; the dump parses and is no
+ *    larger than the ring + one buffer per thread + the strings;
+ *  - errors: EINVAL, EBUSY, ENOENT, ESRCH;
+ *  - stats: the counters move.
+ */
+#include "harness.h"
+
+#include <stdatomic.h>
+#include <sys/stat.h>
+
+#include "gort_util.h"
+#include "runtime.h"
+#include "trace_format.h"
+
+/* ---- the reader ---- */
+
+typedef struct tev {
+	uint8_t type;
+	int64_t ts;
+	uint64_t tid, mid;
+	int batch;
+	uint64_t a[5];
+} tev;
+
+typedef struct tr {
+	tev *ev;
+	size_t n, cap;
+	char *str[4096];
+	int nbatches;
+	uint64_t tids[256];
+	int ntids;
+} tr;
+
+static bool getvarint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+	*v = 0;
+	for (int i = 0; i < 10; i++) {
+		if (*p >= end)
+			return false;
+		uint8_t b = *(*p)++;
+		*v |= (uint64_t)(b & 0x7f) << (7 * i);
+		if (!(b & 0x80))
+			return true;
+	}
+	return false;
+}
+
+static void tr_add(tr *t, tev e)
+{
+	if (t->n == t->cap) {
+		t->cap = t->cap ? 2 * t->cap : 1024;
+		t->ev = realloc(t->ev, t->cap * sizeof *t->ev);
+		CHECK(t->ev != NULL);
+	}
+	t->ev[t->n++] = e;
+}
+
+/* Parse the whole file; false (with a message) if anything is wrong. */
+static bool tr_parse(const uint8_t *d, size_t len, tr *t)
+{
+	memset(t, 0, sizeof *t);
+	if (len < TRACE_HEADER_LEN || memcmp(d, TRACE_MAGIC, sizeof TRACE_MAGIC - 1) != 0) {
+		fprintf(stderr, "bad header\n");
+		return false;
+	}
+	const uint8_t *p = d + TRACE_HEADER_LEN, *end = d + len;
+	bool inbatch = false;
+	tev cur = {0};
+	while (p < end) {
+		uint8_t type = *p++;
+		if (type == EvBatch) {
+			uint64_t ts;
+			if (!getvarint(&p, end, &cur.tid) || !getvarint(&p, end, &cur.mid) ||
+			    !getvarint(&p, end, &ts))
+				return fprintf(stderr, "short batch header\n"), false;
+			cur.ts = (int64_t)ts;
+			cur.batch = t->nbatches++;
+			inbatch = true;
+			bool seen = false;
+			for (int i = 0; i < t->ntids; i++)
+				seen |= t->tids[i] == cur.tid;
+			if (!seen && t->ntids < 256)
+				t->tids[t->ntids++] = cur.tid;
+			continue;
+		}
+		if (type == EvString) {
+			uint64_t id, n;
+			if (!getvarint(&p, end, &id) || !getvarint(&p, end, &n) || id == 0 ||
+			    n > TRACE_STRING_MAX || (uint64_t)(end - p) < n)
+				return fprintf(stderr, "bad string\n"), false;
+			if (id < 4096) {
+				if (t->str[id])
+					return fprintf(stderr, "string id %d twice\n", (int)id), false;
+				t->str[id] = strndup((const char *)p, n);
+			}
+			p += n;
+			continue;
+		}
+		if (type == EvNone || type >= EvCount || !inbatch)
+			return fprintf(stderr, "bad event type %d at %zu\n", type,
+			               (size_t)(p - 1 - d)), false;
+		uint64_t dt;
+		if (!getvarint(&p, end, &dt))
+			return fprintf(stderr, "short event\n"), false;
+		tev e = cur;
+		e.type = type;
+		e.ts = cur.ts = cur.ts + (int64_t)dt;
+		for (int i = 0; i < trace_ev_nargs[type]; i++)
+			if (!getvarint(&p, end, &e.a[i]))
+				return fprintf(stderr, "short args of %s\n", trace_ev_names[type]), false;
+		tr_add(t, e);
+	}
+	return true;
+}
+
+static void tr_free(tr *t)
+{
+	free(t->ev);
+	for (int i = 0; i < 4096; i++)
+		free(t->str[i]);
+}
+
+static size_t read_file(const char *path, uint8_t **out)
+{
+	FILE *f = fopen(path, "rb");
+	CHECK(f != NULL);
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	*out = malloc((size_t)n + 1);
+	CHECK(*out != NULL);
+	CHECK_EQ(fread(*out, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	return (size_t)n;
+}
+
+static void load(const char *path, tr *t)
+{
+	uint8_t *d;
+	size_t n = read_file(path, &d);
+	CHECK(tr_parse(d, n, t));
+	free(d);
+}
+
+/* The earliest event of type ty about goroutine g (argument index gi),
+ * at or after time ts; NULL if none. (Batches are in no order.) */
+static tev *find(tr *t, uint8_t ty, int gi, uint64_t g, int64_t ts)
+{
+	tev *best = NULL;
+	for (size_t i = 0; i < t->n; i++)
+		if (t->ev[i].type == ty && (gi < 0 || t->ev[i].a[gi] == g) && t->ev[i].ts >= ts &&
+		    (!best || t->ev[i].ts < best->ts))
+			best = &t->ev[i];
+	return best;
+}
+
+
+static const char *tr_str(tr *t, uint64_t id)
+{
+	return id < 4096 && t->str[id] ? t->str[id] : "";
+}
+
+static char path[256];
+
+static void tmppath(const char *tag)
+{
+	snprintf(path, sizeof path, "%s/gort_trace_test_%d_%s", P_tmpdir, (int)getpid(), tag);
+}
+
+/* ---- basic ---- */
+
+static gort_chan *bc;
+static gort_waitgroup bwg;
+
+static void receiver(void *arg)
+{
+	(void)arg;
+	int v = 0;
+	CHECK_EQ(gort_chan_recv(bc, &v), 1);
+	CHECK_EQ(v, 42);
+	gort_wg_done(&bwg);
+}
+
+static int64_t rgoid, maingoid;
+
+static void find_waiting(g *gp, void *arg)
+{
+	if (gp->goid == rgoid && readgstatus(gp) == _Gwaiting &&
+	    gp->waitreason == waitReasonChanReceive)
+		*(bool *)arg = true;
+}
+
+/* Sleep until the receiver is parked on the channel. */
+static void wait_receiver_parked(void)
+{
+	for (int i = 0; i < 10000; i++) {
+		bool parked = false;
+		forEachG(find_waiting, &parked);
+		if (parked)
+			return;
+		gort_sleep(1000 * 1000);
+	}
+	FAILF("the receiver never parked");
+}
+
+static int basic_main(void *arg)
+{
+	(void)arg;
+	maingoid = gort_goid();
+	CHECK_EQ(gort_trace_start(path), 0);
+	bc = gort_chan_make(sizeof(int), 0);
+	gort_wg_add(&bwg, 1);
+	gort_attr at = {.name = "receiver"};
+	rgoid = gort_go_attr(receiver, NULL, &at);
+	CHECK(rgoid > 0);
+	gort_sleep(1000 * 1000);
+	wait_receiver_parked();
+	int v = 42;
+	CHECK_EQ(gort_chan_send(bc, &v), 0);
+	gort_wg_wait(&bwg);
+	gort_entersyscall();
+	usleep(2000);
+	gort_exitsyscall();
+	CHECK_EQ(gort_trace_stop(), 0);
+	gort_chan_free(bc);
+	return 0;
+}
+
+static void basic(void)
+{
+	tmppath("basic");
+	run_main(basic_main, NULL, 2);
+	tr t;
+	load(path, &t);
+	unlink(path);
+	CHECK(t.n > 0);
+	/* The snapshot: procs, main created and running. */
+	tev *e = find(&t, EvGomaxprocs, -1, 0, INT64_MIN);
+	CHECK(e != NULL);
+	CHECK_EQ(e->a[0], 2);
+	tev *mc = find(&t, EvGoCreate, 1, (uint64_t)maingoid, INT64_MIN);
+	CHECK(mc != NULL);
+	CHECK_EQ(strcmp(tr_str(&t, mc->a[3]), "main"), 0);
+	/* ... and running, in the snapshot's batch, right after. */
+	CHECK(mc + 1 < t.ev + t.n);
+	CHECK_EQ(mc[1].type, EvGoStart);
+	CHECK_EQ(mc[1].a[1], (uint64_t)maingoid);
+	CHECK_EQ(mc[1].batch, mc->batch);
+	/* The receiver's life. */
+	tev *c = find(&t, EvGoCreate, 1, (uint64_t)rgoid, INT64_MIN);
+	CHECK(c != NULL);
+	CHECK_EQ(c->a[2], (uint64_t)maingoid);
+	CHECK_EQ(strcmp(tr_str(&t, c->a[3]), "receiver"), 0);
+	tev *s = find(&t, EvGoStart, 1, (uint64_t)rgoid, c->ts);
+	CHECK(s != NULL);
+	tev *b = find(&t, EvGoBlock, 1, (uint64_t)rgoid, s->ts);
+	CHECK(b != NULL);
+	CHECK_EQ(strcmp(tr_str(&t, b->a[2]), "chan receive"), 0);
+	tev *u = find(&t, EvGoUnblock, 1, (uint64_t)rgoid, b->ts);
+	CHECK(u != NULL);
+	CHECK_EQ(u->a[3], (uint64_t)maingoid);
+	CHECK(u->a[2] > s->a[2]); /* seq grows */
+	tev *s2 = find(&t, EvGoStart, 1, (uint64_t)rgoid, u->ts);
+	CHECK(s2 != NULL);
+	CHECK(s2->a[2] > u->a[2]);
+	CHECK(find(&t, EvGoEnd, 1, (uint64_t)rgoid, s2->ts) != NULL);
+	/* main slept, then made the call. */
+	tev *sl = find(&t, EvGoBlock, 1, (uint64_t)maingoid, INT64_MIN);
+	CHECK(sl != NULL);
+	CHECK_EQ(strcmp(tr_str(&t, sl->a[2]), "sleep"), 0);
+	tev *sc = find(&t, EvGoSysCall, 1, (uint64_t)maingoid, u->ts);
+	CHECK(sc != NULL);
+	CHECK(find(&t, EvGoSysExit, 1, (uint64_t)maingoid, sc->ts) != NULL);
+	CHECK(find(&t, EvProcStart, -1, 0, INT64_MIN) != NULL);
+	tr_free(&t);
+}
+
+/* ---- steal ---- */
+
+static gort_waitgroup swg;
+
+static void busy(void *arg)
+{
+	(void)arg;
+	int64_t t0 = gort_nanotime();
+	while (gort_nanotime() - t0 < 2 * 1000 * 1000)
+		;
+	gort_wg_done(&swg);
+}
+
+static int steal_main(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(gort_trace_start(path), 0);
+	enum { N = 32 };
+	gort_wg_add(&swg, N);
+	for (int i = 0; i < N; i++)
+		CHECK(gort_go(busy, NULL) > 0);
+	gort_wg_wait(&swg);
+	gort_stats st;
+	CHECK_EQ(gort_read_stats(&st), 0);
+	CHECK(st.steals_won > 0);
+	CHECK(st.steals_tried >= st.steals_won);
+	CHECK_EQ(gort_trace_stop(), 0);
+	return 0;
+}
+
+static void steal(void)
+{
+	tmppath("steal");
+	run_main(steal_main, NULL, 2);
+	tr t;
+	load(path, &t);
+	unlink(path);
+	tev *e = find(&t, EvSteal, -1, 0, INT64_MIN);
+	CHECK(e != NULL);
+	CHECK(e->a[0] != e->a[1]);
+	CHECK(e->a[2] >= 1);
+	tr_free(&t);
+}
+
+/* ---- runend ---- */
+
+static int runend_main(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(gort_trace_start(path), 0);
+	gort_sleep(1000 * 1000);
+	return 0; /* still tracing */
+}
+
+static void runend(void)
+{
+	tmppath("runend");
+	run_main(runend_main, NULL, 2);
+	CHECK_ERRNO(gort_trace_stop(), ENOENT);
+	tr t;
+	load(path, &t);
+	unlink(path);
+	CHECK(find(&t, EvGoEnd, -1, 0, INT64_MIN) != NULL);
+	CHECK(find(&t, EvMStop, -1, 0, INT64_MIN) != NULL);
+	CHECK_EQ(strcmp(tr_str(&t, waitReasonSleep), "sleep"), 0);
+	tr_free(&t);
+	/* And a second run traces again. */
+	tmppath("runend2");
+	run_main(runend_main, NULL, 1);
+	load(path, &t);
+	unlink(path);
+	CHECK(find(&t, EvGomaxprocs, -1, 0, INT64_MIN) != NULL);
+	tr_free(&t);
+}
+
+/* ---- flight ---- */
+
+enum { RING = 256 << 10, TBUF = 32 << 10 };
+
+static void pinger(void *arg)
+{
+	gort_chan *c = arg;
+	int v;
+	while (gort_chan_recv(c, &v) == 1 && v >= 0)
+		;
+}
+
+static void churn(int rounds)
+{
+	gort_chan *c = gort_chan_make(sizeof(int), 0);
+	gort_attr at = {.name = "pinger"};
+	CHECK(gort_go_attr(pinger, c, &at) > 0);
+	for (int i = 0; i < rounds; i++)
+		CHECK_EQ(gort_chan_send(c, &i), 0);
+	int stop = -1;
+	CHECK_EQ(gort_chan_send(c, &stop), 0);
+	gort_chan_free(c);
+}
+
+static int flight_main(void *arg)
+{
+	(void)arg;
+	CHECK_FAILS(gort_trace_flight_dump(path), ENOENT);
+	CHECK_EQ(gort_trace_flight_start(RING), 0);
+	CHECK_FAILS(gort_trace_start(path), EBUSY);
+	CHECK_FAILS(gort_trace_flight_start(RING), EBUSY);
+	churn(30000); /* ~ 30 bytes a round: several rings */
+	CHECK_EQ(gort_trace_flight_dump(path), 0);
+	churn(100);
+	char p2[300];
+	snprintf(p2, sizeof p2, "%s.2", path);
+	CHECK_EQ(gort_trace_flight_dump(p2), 0); /* it goes on recording */
+	CHECK_EQ(gort_trace_flight_stop(), 0);
+	CHECK_FAILS(gort_trace_flight_dump(p2), ENOENT);
+	CHECK_FAILS(gort_trace_flight_stop(), ENOENT);
+	return 0;
+}
+
+static void flight(void)
+{
+	tmppath("flight");
+	run_main(flight_main, NULL, 2);
+	struct stat st;
+	CHECK_EQ(stat(path, &st), 0);
+	tr t;
+	load(path, &t);
+	unlink(path);
+	size_t strings = 0;
+	for (int i = 1; i < 4096; i++)
+		strings += t.str[i] ? strlen(t.str[i]) + 8 : 0;
+	size_t limit = RING + (size_t)t.ntids * TBUF + strings + 256;
+	fprintf(stderr, "flight dump: %lld bytes, %d threads, limit %zu\n",
+	        (long long)st.st_size, t.ntids, limit);
+	CHECK((size_t)st.st_size <= limit);
+	CHECK((size_t)st.st_size >= RING / 2);
+	CHECK(find(&t, EvGomaxprocs, -1, 0, INT64_MIN) != NULL);
+	CHECK(find(&t, EvGoUnblock, -1, 0, INT64_MIN) != NULL);
+	CHECK_EQ(strcmp(tr_str(&t, waitReasonChanReceive), "chan receive"), 0);
+	tr_free(&t);
+	char p2[300];
+	snprintf(p2, sizeof p2, "%s.2", path);
+	load(p2, &t);
+	unlink(p2);
+	bool named = false;
+	for (size_t i = 0; i < t.n; i++)
+		if (t.ev[i].type == EvGoCreate && strcmp(tr_str(&t, t.ev[i].a[3]), "pinger") == 0)
+			named = true;
+	CHECK(named);
+	tr_free(&t);
+}
+
+/* ---- errors ---- */
+
+static int errors_main(void *arg)
+{
+	(void)arg;
+	CHECK_FAILS(gort_trace_start(NULL), EINVAL);
+	CHECK_FAILS(gort_trace_stop(), ENOENT);
+	CHECK_FAILS(gort_trace_start("/nonexistent-dir/x/trace.out"), ENOENT);
+	CHECK_FAILS(gort_trace_flight_start(0), EINVAL);
+	CHECK_FAILS(gort_trace_flight_dump(NULL), EINVAL);
+	CHECK_FAILS(gort_trace_flight_stop(), ENOENT);
+	CHECK_EQ(gort_trace_start(path), 0);
+	CHECK_FAILS(gort_trace_start(path), EBUSY);
+	CHECK_FAILS(gort_trace_flight_start(1 << 20), EBUSY);
+	CHECK_FAILS(gort_trace_flight_stop(), ENOENT);
+	CHECK_EQ(gort_trace_stop(), 0);
+	CHECK_FAILS(gort_trace_stop(), ENOENT);
+	CHECK_FAILS(gort_read_stats(NULL), EINVAL);
+	return 0;
+}
+
+static void *thread_start_trace(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(gort_trace_start(path), 0);
+	CHECK_EQ(gort_trace_stop(), 0);
+	return NULL;
+}
+
+static int foreign_main(void *arg)
+{
+	(void)arg;
+	pthread_t th;
+	CHECK_EQ(pthread_create(&th, NULL, thread_start_trace, NULL), 0);
+	join_thread(th);
+	return 0;
+}
+
+static void errors(void)
+{
+	tmppath("errors");
+	CHECK_ERRNO(gort_trace_start(path), ESRCH);
+	CHECK_ERRNO(gort_trace_flight_start(1 << 20), ESRCH);
+	gort_stats st;
+	CHECK_EQ(gort_read_stats(&st), 0);
+	CHECK_EQ(st.goroutines, 0);
+	run_main(errors_main, NULL, 2);
+	tr t;
+	load(path, &t);
+	tr_free(&t);
+	/* From a thread that is not a goroutine. */
+	run_main(foreign_main, NULL, 2);
+	load(path, &t);
+	unlink(path);
+	CHECK(find(&t, EvGomaxprocs, -1, 0, INT64_MIN) != NULL);
+	tr_free(&t);
+}
+
+/* ---- stats ---- */
+
+static void nop(void *arg)
+{
+	gort_wg_done(arg);
+}
+
+static int stats_main(void *arg)
+{
+	(void)arg;
+	gort_stats a, b;
+	CHECK_EQ(gort_read_stats(&a), 0);
+	gort_waitgroup wg = {0};
+	gort_wg_add(&wg, 100);
+	for (int i = 0; i < 100; i++)
+		CHECK(gort_go(nop, &wg) > 0);
+	gort_wg_wait(&wg);
+	gort_sleep(1000 * 1000);
+	CHECK_EQ(gort_read_stats(&b), 0);
+	CHECK(b.goroutines_created >= a.goroutines_created + 100);
+	CHECK(b.context_switches >= a.context_switches + 100);
+	CHECK(b.timers_fired >= a.timers_fired + 1);
+	CHECK_EQ(b.gomaxprocs, 2);
+	CHECK(b.threads >= 1);
+	CHECK(b.goroutines >= 1);
+	CHECK(b.idleprocs >= 0 && b.idleprocs <= 2);
+	return 0;
+}
+
+static void stats(void)
+{
+	run_main(stats_main, NULL, 2);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct harness_case cases[] = {
+		{"basic", basic}, {"steal", steal}, {"runend", runend},
+		{"flight", flight}, {"errors", errors}, {"stats", stats},
+	};
+	run_named(argc, argv, cases, sizeof cases / sizeof cases[0], 60);
+	return 0;
+}
