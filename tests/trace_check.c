@@ -325,3 +325,48 @@ const char *go_tool_path(void)
 	}
 	return NULL;
 }
+
+/* --- the tool's commands ----------------------------------------------------- */
+
+char *trace_tool_run(const char *cmd, const char *trace, const char *out)
+{
+	char *argv[] = {(char *)trace_tool(), (char *)cmd, (char *)trace,
+	                (char *)out, NULL};
+	struct child_result res;
+	run_tool(argv, NULL, 60, &res);
+	if (!res.exited || res.status != 0)
+		FAILF("gort-trace %s %s: status %d signal %d%s: %s", cmd, trace,
+		      res.status, res.signal, res.timed_out ? " (timed out)" : "",
+		      res.output);
+	return slurp(out, NULL);
+}
+
+char *trace_view_json(const char *trace, const char *out)
+{
+	size_t n;
+	char *j = trace_tool_run("view", trace, out);
+	n = strlen(j);
+	char err[128];
+	if (!json_check(j, n, err, sizeof(err)))
+		FAILF("gort-trace view: invalid JSON: %s", err);
+	if (strstr(j, "\"traceEvents\":[") == NULL)
+		FAILF("gort-trace view: no traceEvents");
+	return j;
+}
+
+char *go_trace_dump(const char *trace, const char *gofile, const char *dump)
+{
+	free(trace_tool_run("go", trace, gofile));
+	const char *go = go_tool_path();
+	if (go == NULL) {
+		printf("go tool trace: skipped (no go in PATH)\n");
+		return NULL;
+	}
+	char *argv[] = {(char *)go, "tool", "trace", "-d", (char *)gofile, NULL};
+	struct child_result res;
+	run_tool(argv, dump, 120, &res);
+	char *d = slurp(dump, NULL);
+	if (!res.exited || res.status != 0)
+		FAILF("go tool trace -d: status %d: %s%s", res.status, res.output, d);
+	return d;
+}

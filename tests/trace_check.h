@@ -38,4 +38,18 @@ int count_lines(const char *text, ...);
 /* go_tool_path: the go command if one is in PATH, else NULL. */
 const char *go_tool_path(void);
 
+/* trace_tool_run runs `gort-trace cmd trace out`, FAILs unless it exits
+ * 0, and returns the output file's content (malloc'd). */
+char *trace_tool_run(const char *cmd, const char *trace, const char *out);
+
+/* trace_view_json runs `gort-trace view` and FAILs unless the output is
+ * well-formed JSON with a traceEvents array; returns it. */
+char *trace_view_json(const char *trace, const char *out);
+
+/* go_trace_dump converts trace with `gort-trace go` into gofile and
+ * returns what `go tool trace -d gofile` prints (FAILs if it fails), or
+ * NULL, having printed "skipped", when no go is in PATH. dump: a file
+ * for its output. */
+char *go_trace_dump(const char *trace, const char *gofile, const char *dump);
+
 #endif /* GORT_TEST_TRACE_CHECK_H */

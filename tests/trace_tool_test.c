@@ -187,26 +187,11 @@ static int tool(const char *cmd, const char *path, struct child_result *res)
 	return res->status;
 }
 
-static char *run_ok(const char *cmd)
-{
-	struct child_result res;
-	int st = tool(cmd, trace_path, &res);
-	if (st != 0)
-		FAILF("gort-trace %s: status %d: %s", cmd, st, res.output);
-	return slurp(out_path, NULL);
-}
-
 /* --- the cases --------------------------------------------------------------- */
 
 static void view_case(void)
 {
-	size_t n;
-	char *j = run_ok("view");
-	n = strlen(j);
-	char err[128];
-	if (!json_check(j, n, err, sizeof(err)))
-		FAILF("view: invalid JSON: %s", err);
-	CHECK(strstr(j, "\"traceEvents\":[") != NULL);
+	char *j = trace_view_json(trace_path, out_path);
 	CHECK(strstr(j, "\"displayTimeUnit\":\"ns\"") != NULL);
 	/* Each goroutine's runs on the P tracks (tid = P + 1) of pid 1. */
 	CHECK(has_line(j, "\"ph\":\"X\"", "\"pid\":1,\"tid\":1,", "\"name\":\"G1 main\"", NULL));
@@ -253,7 +238,7 @@ static void view_case(void)
 
 static void stats_case(void)
 {
-	char *s = run_ok("stats");
+	char *s = trace_tool_run("stats", trace_path, out_path);
 	CHECK(strstr(s, "Goroutines: 4") != NULL);
 	/* main: blocked 1.5 us on the channel; ran 2 us + 0.9 us. */
 	CHECK(has_line(s, "1 ", "main", "2.9us", "chan receive=1.5us", NULL));
@@ -270,21 +255,11 @@ static void stats_case(void)
 
 static void go_case(void)
 {
-	free(run_ok("go"));
-	const char *go = go_tool_path();
-	if (go == NULL) {
-		printf("go: skipped (no go in PATH)\n");
+	char dump[PATH_MAX + 16];
+	snprintf(dump, sizeof(dump), "%s/go-d.txt", dir);
+	char *d = go_trace_dump(trace_path, out_path, dump);
+	if (d == NULL)
 		return;
-	}
-	char parsed[PATH_MAX + 16];
-	snprintf(parsed, sizeof(parsed), "%s/go-d.txt", dir);
-	char *argv[] = {(char *)go, "tool", "trace", "-d", out_path, NULL};
-	struct child_result res;
-	run_tool(argv, parsed, 60, &res);
-	size_t n;
-	char *d = slurp(parsed, &n);
-	if (!res.exited || res.status != 0)
-		FAILF("go tool trace -d: status %d: %s%s", res.status, res.output, d);
 	static const char *const want[] = {
 		"GoCreate", "GoStart", "GoBlockRecv", "GoUnblock", "GoEnd",
 		"GoSysCall", "GoSysBlock", "GoSysExit", "ProcStart", "ProcStop",
