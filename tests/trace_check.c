@@ -328,12 +328,32 @@ const char *go_tool_path(void)
 
 /* --- the tool's commands ----------------------------------------------------- */
 
+void trace_tool_exec(const char *cmd, const char *trace, const char *out,
+                     double timeout_s, struct child_result *res)
+{
+	char emu[PATH_MAX];
+	char *argv[24];
+	int n = 0;
+	const char *e = getenv("GORT_TEST_EMULATOR");
+	if (e && *e) {
+		snprintf(emu, sizeof(emu), "%s", e);
+		char *save;
+		for (char *w = strtok_r(emu, " ", &save); w && n < 16;
+		     w = strtok_r(NULL, " ", &save))
+			argv[n++] = w;
+	}
+	argv[n++] = (char *)trace_tool();
+	argv[n++] = (char *)cmd;
+	argv[n++] = (char *)trace;
+	argv[n++] = (char *)out;
+	argv[n] = NULL;
+	run_tool(argv, NULL, timeout_s, res);
+}
+
 char *trace_tool_run(const char *cmd, const char *trace, const char *out)
 {
-	char *argv[] = {(char *)trace_tool(), (char *)cmd, (char *)trace,
-	                (char *)out, NULL};
 	struct child_result res;
-	run_tool(argv, NULL, 60, &res);
+	trace_tool_exec(cmd, trace, out, 60, &res);
 	if (!res.exited || res.status != 0)
 		FAILF("gort-trace %s %s: status %d signal %d%s: %s", cmd, trace,
 		      res.status, res.signal, res.timed_out ? " (timed out)" : "",

@@ -38,6 +38,11 @@ int count_lines(const char *text, ...);
 /* go_tool_path: the go command if one is in PATH, else NULL. */
 const char *go_tool_path(void);
 
+/* trace_tool_exec runs `gort-trace cmd trace out` (through
+ * $GORT_TEST_EMULATOR in a cross build), stderr into res. */
+void trace_tool_exec(const char *cmd, const char *trace, const char *out,
+                     double timeout_s, struct child_result *res);
+
 /* trace_tool_run runs `gort-trace cmd trace out`, FAILs unless it exits
  * 0, and returns the output file's content (malloc'd). */
 char *trace_tool_run(const char *cmd, const char *trace, const char *out);

@@ -176,9 +176,7 @@ static void write_file(const char *path, const void *b, size_t n)
 /* tool runs gort-trace cmd on path, output to out_path; its status. */
 static int tool(const char *cmd, const char *path, struct child_result *res)
 {
-	char *argv[] = {(char *)trace_tool(), (char *)cmd, (char *)path,
-	                out_path, NULL};
-	run_tool(argv, NULL, 20, res);
+	trace_tool_exec(cmd, path, out_path, 20, res);
 	if (res->timed_out)
 		FAILF("gort-trace %s timed out", cmd);
 	if (!res->exited)
@@ -275,6 +273,24 @@ static void go_case(void)
 	CHECK(has_line(d, "Gomaxprocs", "procs=2", NULL));
 	CHECK_EQ(count_lines(d, "GoCreate", NULL), 4);
 	free(d);
+
+	/* Go's scheduler latency profile: the unblock of main by the worker
+	 * and the creations by main are its samples, by site. */
+	const char *go = go_tool_path();
+	char prof[PATH_MAX + 16], top[PATH_MAX + 16];
+	snprintf(prof, sizeof(prof), "%s/sched.pb", dir);
+	snprintf(top, sizeof(top), "%s/top.txt", dir);
+	struct child_result res;
+	char *pargv[] = {(char *)go, "tool", "trace", "-pprof=sched", out_path, NULL};
+	run_tool(pargv, prof, 120, &res);
+	CHECK(res.exited && res.status == 0);
+	char *targv[] = {(char *)go, "tool", "pprof", "-top", prof, NULL};
+	run_tool(targv, top, 120, &res);
+	char *t = slurp(top, NULL);
+	if (!res.exited || res.status != 0 || !has_line(t, "main", NULL) ||
+	    !has_line(t, "worker", NULL))
+		FAILF("go tool pprof -top of the sched profile: %s%s", res.output, t);
+	free(t);
 }
 
 /* mutate checks one damaged file: status 0 or 1, and 1 with a message. */
@@ -303,8 +319,7 @@ static void bad_input_case(void)
 	write_file(trace_path, "{\"not\": \"a trace\"}\n", 19);
 	CHECK_EQ(tool("view", trace_path, &res), 1);
 	CHECK(strstr(res.output, "bad header") != NULL);
-	char *argv[] = {(char *)trace_tool(), "frobnicate", trace_path, NULL};
-	run_tool(argv, NULL, 10, &res);
+	trace_tool_exec("frobnicate", trace_path, out_path, 10, &res);
 	CHECK_EQ(res.status, 2);
 
 	/* Truncations at about 150 places (those at an event boundary are

@@ -28,6 +28,10 @@
  * strictly increasing (by at most a few ns) so that every batch's deltas
  * are positive and Go's merge by time agrees with the replay's order.
  * Gomaxprocs follows the start-of-trace snapshot, as in Go's runtime.
+ * Stacks: one single-frame stack per creation site (gor_site), named by
+ * it; a goroutine's own events carry its site, GoCreate and GoUnblock that
+ * of the goroutine that did them ("runtime" if none), so that Go's
+ * goroutine analysis groups by site and its profiles have samples.
  * Steals, M parking, netpoll and timer events have no Go equivalent and
  * are dropped.
  */
@@ -126,6 +130,16 @@ static uint64_t site_stack(struct gow *w, const struct gor *g)
 	return strmap_index(&w->sites, site, NULL) + 1;
 }
 
+/* The stack of an event done by goroutine id (0: none, the runtime):
+ * Go's profiles (-pprof=sched, sync, syscall) count only events with one. */
+static uint64_t by_stack(struct gow *w, struct replay *r, uint64_t id)
+{
+	struct gor *g = id ? replay_g(r, id) : NULL;
+	if (g != NULL)
+		return site_stack(w, g);
+	return strmap_index(&w->sites, "runtime", NULL) + 1;
+}
+
 static uint64_t next_seq(struct gor *g)
 {
 	return ++g->user[0];
@@ -159,7 +173,7 @@ static void stop_event(struct gow *w, struct replay *r, const struct tr *tr,
 		[STOP_END] = GoEvGoEnd, [STOP_SCHED] = GoEvGoSched,
 		[STOP_PREEMPT] = GoEvGoPreempt, [STOP_SYSBLOCK] = GoEvGoSysBlock,
 	};
-	uint64_t stk = 0;
+	uint64_t stk = site_stack(w, tr->g);
 	if (tr->why == STOP_BLOCK)
 		ev(w, tr->p, block_event(reason_str(r, tr->reason)), ts, &stk, 1);
 	else if (tr->why == STOP_END || tr->why == STOP_SYSBLOCK)
@@ -188,6 +202,7 @@ static void on_tr(void *ctx, struct replay *r, const struct tr *tr)
 		g->user[0] = 0;
 		a[0] = g->id;
 		a[1] = site_stack(w, g);
+		a[2] = by_stack(w, r, tr->by);
 		ev(w, tr->p, GoEvGoCreate, ts, a, 3);
 		break;
 	case TR_SNAP_WAITING:
@@ -208,9 +223,11 @@ static void on_tr(void *ctx, struct replay *r, const struct tr *tr)
 	case TR_UNBLOCK:
 		a[0] = g->id;
 		a[1] = next_seq(g);
+		a[2] = by_stack(w, r, tr->by);
 		ev(w, tr->p, GoEvGoUnblock, ts, a, 3);
 		break;
 	case TR_SYSCALL:
+		a[0] = site_stack(w, g);
 		ev(w, tr->p, GoEvGoSysCall, ts, a, 1);
 		break;
 	case TR_SYSEXIT:

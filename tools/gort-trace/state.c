@@ -442,6 +442,11 @@ void replay_free(struct replay *r)
 	memset(r, 0, sizeof(*r));
 }
 
+struct gor *replay_g(struct replay *r, uint64_t id)
+{
+	return gfind(r, id);
+}
+
 void gor_site(const struct gor *g, char *buf, size_t len)
 {
 	if (g->name != NULL)
