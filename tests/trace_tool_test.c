@@ -91,14 +91,9 @@ enum { S_MAIN = 1, S_WORKER, S_SYSCALLER, S_CHANRECV };
 
 #define U(x) ((uint64_t)(x))
 
-static void scenario(struct gen *g)
+/* M0: the snapshot, then main on P0. */
+static void m0_batch(struct gen *g)
 {
-	memcpy(g->b, TRACE_MAGIC, sizeof(TRACE_MAGIC) - 1);
-	memset(g->b + sizeof(TRACE_MAGIC) - 1, 0,
-	       TRACE_HEADER_LEN - (sizeof(TRACE_MAGIC) - 1));
-	g->n = TRACE_HEADER_LEN;
-
-	/* M0: the snapshot, then main on P0. */
 	batch(g, 100, 0, T0);
 	ev(g, EvGomaxprocs, T0, U(2));
 	ev(g, EvMStart, T0, U(0), U(100));
@@ -120,6 +115,20 @@ static void scenario(struct gen *g)
 	ev(g, EvGlobRunqPut, T0 + 5070, U(0), U(1));
 	ev(g, EvProcStop, T0 + 5100, U(0), U(0));
 	ev(g, EvMPark, T0 + 5100, U(0));
+}
+
+/* scenario writes the trace; without M0's batch (which holds the
+ * snapshot and every creation) it is what a flight recorder dump that
+ * lost its oldest buffer looks like. */
+static void scenario(struct gen *g, bool with_m0)
+{
+	memcpy(g->b, TRACE_MAGIC, sizeof(TRACE_MAGIC) - 1);
+	memset(g->b + sizeof(TRACE_MAGIC) - 1, 0,
+	       TRACE_HEADER_LEN - (sizeof(TRACE_MAGIC) - 1));
+	g->n = TRACE_HEADER_LEN;
+
+	if (with_m0)
+		m0_batch(g);
 
 	/* M1: steals the syscaller, loses P1 in the syscall, returns on P0. */
 	batch(g, 101, 1, T0 + 1500);
@@ -350,6 +359,34 @@ static void bad_input_case(void)
 	write_file(trace_path, gen.b, gen.n);
 }
 
+/* A trace without its head: goroutines first seen running, runnable or
+ * in a syscall existed since the start; every command still works and the
+ * Go file still parses. */
+static void headless_case(void)
+{
+	struct gen h = {0};
+	scenario(&h, false);
+	write_file(trace_path, h.b, h.n);
+	char *j = trace_view_json(trace_path, out_path);
+	CHECK(has_line(j, "\"pid\":1,\"tid\":2,", "\"name\":\"G3\"", NULL));
+	CHECK(has_line(j, "\"pid\":1,\"tid\":2,", "\"name\":\"G2\"", NULL));
+	CHECK(has_line(j, "\"pid\":1,\"tid\":1,", "\"name\":\"G4\"", NULL));
+	free(j);
+	char *s = trace_tool_run("stats", trace_path, out_path);
+	CHECK(strstr(s, "Goroutines: 3") != NULL);
+	free(s);
+	char dump[PATH_MAX + 16];
+	snprintf(dump, sizeof(dump), "%s/go-d.txt", dir);
+	char *d = go_trace_dump(trace_path, out_path, dump);
+	if (d != NULL) {
+		CHECK(has_line(d, "GoSysExit", "g=3 ", NULL));
+		CHECK(has_line(d, "GoStart", "g=2 ", NULL));
+		CHECK_EQ(count_lines(d, "GoCreate", NULL), 3);
+		free(d);
+	}
+	write_file(trace_path, gen.b, gen.n);
+}
+
 int main(void)
 {
 	if (trace_tool() == NULL) {
@@ -360,7 +397,7 @@ int main(void)
 		FAILF("mkdtemp: %s", strerror(errno));
 	snprintf(trace_path, sizeof(trace_path), "%s/t.trace", dir);
 	snprintf(out_path, sizeof(out_path), "%s/out", dir);
-	scenario(&gen);
+	scenario(&gen, true);
 	write_file(trace_path, gen.b, gen.n);
 
 	view_case();
@@ -371,6 +408,8 @@ int main(void)
 	PASS("go");
 	bad_input_case();
 	PASS("bad_input");
+	headless_case();
+	PASS("headless");
 
 	char rm[PATH_MAX + 16];
 	snprintf(rm, sizeof(rm), "rm -rf '%s'", dir);
