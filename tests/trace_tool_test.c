@@ -313,7 +313,8 @@ static void check_damaged(const void *b, size_t n, int k)
 		FAILF("gort-trace %s on a damaged file: status %d: %s",
 		      cmds[k % 3], st, res.output);
 	if (st == 1 && strstr(res.output, "gort-trace: ") == NULL)
-		FAILF("gort-trace %s: status 1 without a message", cmds[k % 3]);
+		FAILF("gort-trace %s: status 1 without a message: %s",
+		      cmds[k % 3], res.output);
 }
 
 static void bad_input_case(void)

@@ -214,7 +214,8 @@ static int parse(struct reader *rd, struct trace *t)
 	if (t->n == 0)
 		return fail(rd, "no events");
 	qsort(t->ev, t->n, sizeof(*t->ev), cmp_event);
-	qsort(t->str, t->nstr, sizeof(*t->str), cmp_string);
+	if (t->nstr > 0)
+		qsort(t->str, t->nstr, sizeof(*t->str), cmp_string);
 	for (size_t i = 1; i < t->nstr; i++)
 		if (t->str[i].id == t->str[i - 1].id)
 			return fail(rd, "string id %llu defined twice",

@@ -160,7 +160,8 @@ static void print_header(FILE *f, const char *first)
 
 static void print_row(FILE *f, struct row *rw)
 {
-	qsort(rw->lat, rw->nlat, sizeof(*rw->lat), cmp_i64);
+	if (rw->nlat > 1)
+		qsort(rw->lat, rw->nlat, sizeof(*rw->lat), cmp_i64);
 	char d[7][24];
 	fmt_dur(d[0], 24, pct(rw->lat, rw->nlat, 50));
 	fmt_dur(d[1], 24, pct(rw->lat, rw->nlat, 90));
@@ -231,9 +232,11 @@ int cmd_stats(const struct trace *t, FILE *f)
 		}
 		struct row *a = &agg[k];
 		a->count++;
-		a->lat = xrealloc(a->lat, (a->nlat + st->nlat) * sizeof(*a->lat));
-		memcpy(a->lat + a->nlat, st->lat, st->nlat * sizeof(*a->lat));
-		a->nlat += st->nlat;
+		if (st->nlat > 0) {
+			a->lat = xrealloc(a->lat, (a->nlat + st->nlat) * sizeof(*a->lat));
+			memcpy(a->lat + a->nlat, st->lat, st->nlat * sizeof(*a->lat));
+			a->nlat += st->nlat;
+		}
 		a->running += st->running;
 		a->blocked += st->blocked;
 		a->syscall += st->syscall;
