@@ -7,6 +7,8 @@
  * its P). Intervals still open at the end of the trace end there; those
  * of goroutines that existed before the trace start at its start. Then
  * the same per creation site (the goroutine's name, else its entry pc).
+ * Columns: id (or site number), name (or site), entry pc, count, latency
+ * p50/p90/p99/max, running, blocked, syscall, blocked time by reason.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -143,7 +145,7 @@ static int64_t pct(const int64_t *v, size_t n, int p)
 }
 
 struct row {
-	char id[24], name[40];
+	char id[24], name[40], entry[24];
 	size_t count;
 	int64_t *lat;
 	size_t nlat;
@@ -153,8 +155,8 @@ struct row {
 
 static void print_header(FILE *f, const char *first)
 {
-	fprintf(f, "%-9s %-32s %6s %9s %9s %9s %9s %10s %10s %10s  %s\n", first,
-	        "NAME", "COUNT", "LAT p50", "LAT p90", "LAT p99", "LAT max",
+	fprintf(f, "%-9s %-32s %-14s %6s %9s %9s %9s %9s %10s %10s %10s  %s\n",
+	        first, "NAME", "ENTRY", "COUNT", "LAT p50", "LAT p90", "LAT p99", "LAT max",
 	        "RUNNING", "BLOCKED", "SYSCALL", "BLOCKED BY");
 }
 
@@ -170,9 +172,10 @@ static void print_row(FILE *f, struct row *rw)
 	fmt_dur(d[4], 24, rw->running);
 	fmt_dur(d[5], 24, rw->blocked);
 	fmt_dur(d[6], 24, rw->syscall);
-	fprintf(f, "%-9s %-32s %6zu %9s %9s %9s %9s %10s %10s %10s  %s\n",
-	        rw->id, rw->name, rw->count, d[0], d[1], d[2], d[3], d[4], d[5],
-	        d[6], rw->by);
+	fprintf(f, "%-9s %-32s %-14s %6zu %9s %9s %9s %9s %10s %10s %10s%s%s\n",
+	        rw->id, rw->name, rw->entry[0] ? rw->entry : "-", rw->count,
+	        d[0], d[1], d[2], d[3], d[4], d[5], d[6], rw->by[0] ? "  " : "",
+	        rw->by);
 }
 
 static void reasons(struct replay *r, const struct gstat *st, char *buf,
@@ -219,6 +222,9 @@ int cmd_stats(const struct trace *t, FILE *f)
 		snprintf(rw.id, sizeof(rw.id), "%llu", (unsigned long long)st->g->id);
 		gor_site(st->g, site, sizeof(site));
 		printable(rw.name, site, sizeof(rw.name) - 1);
+		if (st->g->pc != 0)
+			snprintf(rw.entry, sizeof(rw.entry), "0x%llx",
+			         (unsigned long long)st->g->pc);
 		reasons(r, st, rw.by, sizeof(rw.by));
 		print_row(f, &rw);
 
