@@ -9,8 +9,9 @@
 #   arm64  aarch64-linux-gnu-gcc  build-arm64/  aarch64, tests under qemu-user
 #
 # First it installs what a fresh Debian 12 machine with gcc, clang, make and
-# cmake lacks (the sanitizer runtimes; for arm64 the cross compiler and
-# qemu-user), with apt-get, and only if missing.
+# cmake lacks (the sanitizer runtimes; golang-go, whose `go tool trace` the
+# gort-trace tests check converted traces with; for arm64 the cross
+# compiler and qemu-user), with apt-get, and only if missing.
 # It stops at the first failure with a non-zero exit status. Its last line is
 # always "N passed, N failed": the tests of all stages that ran; a step that
 # fails outside ctest (install, configure, build) counts as one failure.
@@ -86,7 +87,7 @@ install_missing() {
 	fi
 	local missing=() pkg
 	for pkg in cmake make gcc clang binutils libc6-dev \
-		libasan8 libtsan2 libubsan1; do
+		libasan8 libtsan2 libubsan1 golang-go; do
 		installed "$pkg" || missing+=("$pkg")
 	done
 	apt_install "${missing[@]}"

@@ -1,0 +1,420 @@
+/*
+ * trace_tool_test.c - the gort-trace tool on a synthetic trace.
+ *
+ * The test writes a trace file by hand, in the format of trace_format.h,
+ * for a known scenario on 2 Ps: main (G1) creates a worker with a name
+ * full of JSON trouble (quotes, a newline, a byte that is not UTF-8), a
+ * syscaller and an unnamed goroutine; main blocks on a channel receive;
+ * M1 steals from P0 and runs the syscaller, whose syscall loses P1 to
+ * sysmon (hand-off to M2); the worker unblocks main, is preempted, and
+ * moves to P1; the syscaller comes back on P0. Then:
+ *   view   the JSON is well formed (a strict checker) and holds each
+ *          goroutine's run on the right P track, the unblock flow pair,
+ *          the steal with its victim, escaped names, M tracks, counters;
+ *   stats  every goroutine with its latency, blocked and syscall times;
+ *   go     `go tool trace -d` parses the Go 1.19 file and shows the
+ *          expected events (skipped without go in PATH);
+ *   bad input  garbage and every truncation and many random mutations of
+ *          the file: exit status 0 or 1 with a message, never a crash or
+ *          a hang.
+ */
+#include "harness.h"
+#include "trace_check.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../src/trace_format.h"
+
+#define T0 1000000ull
+#define NOP UINT64_MAX /* -1: no P, not an M */
+
+/* --- a trace writer -------------------------------------------------------- */
+
+struct gen {
+	unsigned char b[8192];
+	size_t n;
+	uint64_t last;
+};
+
+static void put(struct gen *g, unsigned char c)
+{
+	if (g->n == sizeof(g->b))
+		FAILF("synthetic trace too big");
+	g->b[g->n++] = c;
+}
+
+static void varint(struct gen *g, uint64_t v)
+{
+	for (; v >= 0x80; v >>= 7)
+		put(g, (unsigned char)(0x80 | (v & 0x7f)));
+	put(g, (unsigned char)v);
+}
+
+static void batch(struct gen *g, uint64_t tid, uint64_t mid, uint64_t ts)
+{
+	put(g, EvBatch);
+	varint(g, tid);
+	varint(g, mid);
+	varint(g, ts);
+	g->last = ts;
+}
+
+/* ev(g, type, ts, args...): as many args as trace_ev_nargs says. */
+static void ev(struct gen *g, int type, uint64_t ts, ...)
+{
+	put(g, (unsigned char)type);
+	varint(g, ts - g->last);
+	g->last = ts;
+	va_list ap;
+	va_start(ap, ts);
+	for (int i = 0; i < trace_ev_nargs[type]; i++)
+		varint(g, va_arg(ap, uint64_t));
+	va_end(ap);
+}
+
+static void str(struct gen *g, uint64_t id, const char *s)
+{
+	put(g, EvString);
+	varint(g, id);
+	varint(g, strlen(s));
+	for (; *s; s++)
+		put(g, (unsigned char)*s);
+}
+
+enum { S_MAIN = 1, S_WORKER, S_SYSCALLER, S_CHANRECV };
+#define WORKER_NAME "worker \"q\"\n\xff"
+#define WORKER_JSON "worker \\\"q\\\"\\u000a\\ufffd"
+
+#define U(x) ((uint64_t)(x))
+
+/* M0: the snapshot, then main on P0. */
+static void m0_batch(struct gen *g)
+{
+	batch(g, 100, 0, T0);
+	ev(g, EvGomaxprocs, T0, U(2));
+	ev(g, EvMStart, T0, U(0), U(100));
+	ev(g, EvGoCreate, T0, U(0), U(1), U(0), U(S_MAIN), U(0x1000));
+	ev(g, EvProcStart, T0, U(0), U(0));
+	ev(g, EvGoStart, T0, U(0), U(1), U(1));
+	ev(g, EvGoCreate, T0 + 1000, U(0), U(2), U(1), U(S_WORKER), U(0x2000));
+	ev(g, EvGoCreate, T0 + 1100, U(0), U(3), U(1), U(S_SYSCALLER), U(0x3000));
+	ev(g, EvGoCreate, T0 + 1200, U(0), U(4), U(1), U(0), U(0x4444));
+	ev(g, EvGoBlock, T0 + 2000, U(0), U(1), U(S_CHANRECV));
+	ev(g, EvGoStart, T0 + 2100, U(0), U(2), U(1));
+	ev(g, EvGoUnblock, T0 + 3500, U(0), U(1), U(2), U(2));
+	ev(g, EvTimerFire, T0 + 3600, U(0), U(1));
+	ev(g, EvGoPreempt, T0 + 4000, U(0), U(2), U(1));
+	ev(g, EvGoStart, T0 + 4100, U(0), U(1), U(3));
+	ev(g, EvGoEnd, T0 + 5000, U(0), U(1));
+	ev(g, EvGoStart, T0 + 5050, U(0), U(4), U(1));
+	ev(g, EvGoSched, T0 + 5060, U(0), U(4));
+	ev(g, EvGlobRunqPut, T0 + 5070, U(0), U(1));
+	ev(g, EvProcStop, T0 + 5100, U(0), U(0));
+	ev(g, EvMPark, T0 + 5100, U(0));
+}
+
+/* scenario writes the trace; without M0's batch (which holds the
+ * snapshot and every creation) it is what a flight recorder dump that
+ * lost its oldest buffer looks like. */
+static void scenario(struct gen *g, bool with_m0)
+{
+	memcpy(g->b, TRACE_MAGIC, sizeof(TRACE_MAGIC) - 1);
+	memset(g->b + sizeof(TRACE_MAGIC) - 1, 0,
+	       TRACE_HEADER_LEN - (sizeof(TRACE_MAGIC) - 1));
+	g->n = TRACE_HEADER_LEN;
+
+	if (with_m0)
+		m0_batch(g);
+
+	/* M1: steals the syscaller, loses P1 in the syscall, returns on P0. */
+	batch(g, 101, 1, T0 + 1500);
+	ev(g, EvMStart, T0 + 1500, U(1), U(101));
+	ev(g, EvProcStart, T0 + 1500, U(1), U(1));
+	ev(g, EvSteal, T0 + 2200, U(1), U(0), U(1));
+	ev(g, EvGoStart, T0 + 2300, U(1), U(3), U(1));
+	ev(g, EvGoSysCall, T0 + 2400, U(1), U(3));
+	ev(g, EvProcStart, T0 + 7000, U(0), U(1));
+	ev(g, EvGoSysExit, T0 + 7000, U(0), U(3), U(2));
+	ev(g, EvGoStart, T0 + 7001, U(0), U(3), U(3));
+	ev(g, EvGoEnd, T0 + 8000, U(0), U(3));
+	ev(g, EvGlobRunqGet, T0 + 8050, U(0), U(1));
+	ev(g, EvGoStart, T0 + 8100, U(0), U(4), U(2));
+	ev(g, EvGoEnd, T0 + 8200, U(0), U(4));
+	ev(g, EvProcStop, T0 + 8300, U(0), U(1));
+
+	/* sysmon: retakes P1 from the syscall, asks the worker to yield. */
+	batch(g, 102, NOP, T0 + 3000);
+	ev(g, EvGoSysBlock, T0 + 3000, U(1), U(3));
+	ev(g, EvPreemptReq, T0 + 3900, U(0), U(2), U(1));
+
+	/* M2: gets P1 by the hand-off, runs the worker after its preemption. */
+	batch(g, 103, 2, T0 + 3100);
+	ev(g, EvMStart, T0 + 3100, U(2), U(103));
+	ev(g, EvProcStart, T0 + 3100, U(1), U(2));
+	ev(g, EvGoStart, T0 + 4500, U(1), U(2), U(3));
+	ev(g, EvGoEnd, T0 + 6000, U(1), U(2));
+	ev(g, EvProcStop, T0 + 6100, U(1), U(2));
+	ev(g, EvMPark, T0 + 6100, U(2));
+
+	/* The string table, last, as the writer puts it. */
+	batch(g, 0, NOP, T0 + 9000);
+	str(g, S_MAIN, "main");
+	str(g, S_WORKER, WORKER_NAME);
+	str(g, S_SYSCALLER, "syscaller");
+	str(g, S_CHANRECV, "chan receive");
+}
+
+/* --- running the tool ------------------------------------------------------ */
+
+/* In the working directory (the build's tests directory under ctest). */
+static char dir[] = "gort_trace_tool_XXXXXX";
+static char trace_path[PATH_MAX], out_path[PATH_MAX];
+static struct gen gen;
+
+static void write_file(const char *path, const void *b, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+	if (f == NULL || fwrite(b, 1, n, f) != n || fclose(f) != 0)
+		FAILF("write %s: %s", path, strerror(errno));
+}
+
+/* tool runs gort-trace cmd on path, output to out_path; its status. */
+static int tool(const char *cmd, const char *path, struct child_result *res)
+{
+	trace_tool_exec(cmd, path, out_path, 20, res);
+	if (res->timed_out)
+		FAILF("gort-trace %s timed out", cmd);
+	if (!res->exited)
+		FAILF("gort-trace %s died by signal %d: %s", cmd, res->signal,
+		      res->output);
+	return res->status;
+}
+
+/* --- the cases --------------------------------------------------------------- */
+
+static void view_case(void)
+{
+	char *j = trace_view_json(trace_path, out_path);
+	CHECK(strstr(j, "\"displayTimeUnit\":\"ns\"") != NULL);
+	/* Each goroutine's runs on the P tracks (tid = P + 1) of pid 1. */
+	CHECK(has_line(j, "\"ph\":\"X\"", "\"pid\":1,\"tid\":1,", "\"name\":\"G1 main\"", NULL));
+	CHECK(count_lines(j, "\"ph\":\"X\"", "\"pid\":1,", "\"name\":\"G1 main\"", NULL) == 2);
+	CHECK(has_line(j, "\"pid\":1,\"tid\":1,", "\"name\":\"G2 " WORKER_JSON "\"", "preempted", NULL));
+	CHECK(has_line(j, "\"pid\":1,\"tid\":2,", "\"name\":\"G2 " WORKER_JSON "\"", "\"end\":\"end\"", NULL));
+	CHECK(has_line(j, "\"pid\":1,\"tid\":2,", "\"name\":\"G3 syscaller\"", "syscall blocked", NULL));
+	CHECK(has_line(j, "\"pid\":1,\"tid\":1,", "\"name\":\"G3 syscaller\"", NULL));
+	CHECK(has_line(j, "\"pid\":1,\"tid\":1,", "\"name\":\"G4\"", "gosched", NULL));
+	CHECK(has_line(j, "\"pid\":1,\"tid\":1,", "\"name\":\"G1 main\"", "\"end\":\"chan receive\"", "\"ts\":0.000,", "\"dur\":2.000", NULL));
+	CHECK(has_line(j, "\"pid\":1,\"tid\":2,", "\"name\":\"syscall\"", "\"ts\":2.400,", "\"dur\":0.600", NULL));
+	/* The unblock: its slice and flow start on P0, the flow's end where
+	 * main runs again. */
+	CHECK(has_line(j, "\"ph\":\"X\"", "\"ts\":3.500,", "\"tid\":1,", "\"name\":\"unblock G1\"", "\"by\":2", NULL));
+	CHECK(has_line(j, "\"ph\":\"s\"", "\"ts\":3.500,", "\"tid\":1,", "\"id\":1}", NULL));
+	CHECK(has_line(j, "\"ph\":\"f\"", "\"ts\":4.100,", "\"tid\":1,", "\"bp\":\"e\"", "\"id\":1}", NULL));
+	CHECK_EQ(count_lines(j, "\"ph\":\"s\"", NULL), 1);
+	CHECK_EQ(count_lines(j, "\"ph\":\"f\"", NULL), 1);
+	/* Instants. */
+	CHECK(has_line(j, "\"ph\":\"i\"", "\"tid\":2,", "\"name\":\"steal\"", "\"victim\":0,\"n\":1", NULL));
+	CHECK(has_line(j, "\"ph\":\"i\"", "\"tid\":1,", "\"name\":\"preempt\"", "\"g\":2", NULL));
+	CHECK(has_line(j, "\"ph\":\"i\"", "\"name\":\"preempt request\"", NULL));
+	CHECK(has_line(j, "\"ph\":\"i\"", "\"tid\":2,", "\"name\":\"syscall\"", "\"g\":3", NULL));
+	CHECK(has_line(j, "\"ph\":\"i\"", "\"tid\":2,", "\"name\":\"syscall handoff\"", NULL));
+	CHECK(has_line(j, "\"ph\":\"i\"", "\"name\":\"global runq put\"", NULL));
+	CHECK(has_line(j, "\"ph\":\"i\"", "\"name\":\"global runq get\"", NULL));
+	CHECK(has_line(j, "\"ph\":\"i\"", "\"name\":\"timers fired\"", NULL));
+	/* M tracks (pid 2, tid = M + 1). */
+	CHECK(has_line(j, "\"ph\":\"X\"", "\"pid\":2,\"tid\":1,", "\"name\":\"P0\"", NULL));
+	CHECK(has_line(j, "\"ph\":\"X\"", "\"pid\":2,\"tid\":2,", "\"name\":\"P1\"", "\"dur\":1.600", NULL));
+	CHECK(has_line(j, "\"ph\":\"X\"", "\"pid\":2,\"tid\":3,", "\"name\":\"P1\"", NULL));
+	CHECK(has_line(j, "\"ph\":\"X\"", "\"pid\":2,\"tid\":3,", "\"name\":\"parked\"", NULL));
+	CHECK(has_line(j, "\"ph\":\"X\"", "\"pid\":2,\"tid\":1,", "\"name\":\"G1 main\"", NULL));
+	/* Counters: the moment main blocked and the worker had not started. */
+	CHECK(has_line(j, "\"ph\":\"C\"", "\"ts\":2.000,", "\"name\":\"Goroutines\"", "\"running\":0,\"runnable\":3,\"waiting\":1", NULL));
+	CHECK(has_line(j, "\"ph\":\"C\"", "\"name\":\"Threads\"", "\"syscall\":1", NULL));
+	/* Metadata. */
+	CHECK(has_line(j, "\"ph\":\"M\"", "\"pid\":1,", "\"process_name\"", "\"Procs\"", NULL));
+	CHECK(has_line(j, "\"ph\":\"M\"", "\"pid\":2,", "\"process_name\"", "\"Threads\"", NULL));
+	CHECK(has_line(j, "\"ph\":\"M\"", "\"pid\":1,\"tid\":2,", "\"thread_name\"", "\"P1\"", NULL));
+	CHECK(has_line(j, "\"ph\":\"M\"", "\"pid\":2,\"tid\":3,", "\"thread_name\"", "\"M2\"", NULL));
+	free(j);
+}
+
+static void stats_case(void)
+{
+	char *s = trace_tool_run("stats", trace_path, out_path);
+	CHECK(strstr(s, "Goroutines: 4") != NULL);
+	/* main: blocked 1.5 us on the channel; ran 2 us + 0.9 us. */
+	CHECK(has_line(s, "1 ", "main", "2.9us", "chan receive=1.5us", NULL));
+	/* worker: latencies 1.1 us (created to started) and 500 ns (after
+	 * the preemption): p50 500ns, max 1.1us. */
+	CHECK(has_line(s, "2 ", "worker \"q\"?", "500ns", "1.1us", NULL));
+	/* syscaller: 4.6 us in its syscall. */
+	CHECK(has_line(s, "3 ", "syscaller", "4.6us", NULL));
+	/* the unnamed goroutine, by its entry pc. */
+	CHECK(has_line(s, "4 ", "pc=0x4444", NULL));
+	CHECK(strstr(s, "By creation site:") != NULL);
+	free(s);
+}
+
+static void go_case(void)
+{
+	char dump[PATH_MAX + 16];
+	snprintf(dump, sizeof(dump), "%s/go-d.txt", dir);
+	char *d = go_trace_dump(trace_path, out_path, dump);
+	if (d == NULL)
+		return;
+	static const char *const want[] = {
+		"GoCreate", "GoStart", "GoBlockRecv", "GoUnblock", "GoEnd",
+		"GoSysCall", "GoSysBlock", "GoSysExit", "ProcStart", "ProcStop",
+		"GoPreempt", "GoSched", "Gomaxprocs",
+	};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		if (!has_line(d, want[i], NULL))
+			FAILF("go tool trace -d shows no %s:\n%s", want[i], d);
+	CHECK(has_line(d, "GoBlockRecv", "g=1 ", NULL));
+	CHECK(has_line(d, "GoUnblock", "g=2 ", "g=1 ", NULL));
+	CHECK(has_line(d, "GoSysBlock", "p=1 ", "g=3 ", NULL));
+	CHECK(has_line(d, "GoSysExit", "g=3 ", NULL));
+	CHECK(has_line(d, "Gomaxprocs", "procs=2", NULL));
+	CHECK_EQ(count_lines(d, "GoCreate", NULL), 4);
+	free(d);
+
+	/* Go's scheduler latency profile: the unblock of main by the worker
+	 * and the creations by main are its samples, by site. */
+	const char *go = go_tool_path();
+	char prof[PATH_MAX + 16], top[PATH_MAX + 16];
+	snprintf(prof, sizeof(prof), "%s/sched.pb", dir);
+	snprintf(top, sizeof(top), "%s/top.txt", dir);
+	struct child_result res;
+	char *pargv[] = {(char *)go, "tool", "trace", "-pprof=sched", out_path, NULL};
+	run_tool(pargv, prof, 120, &res);
+	CHECK(res.exited && res.status == 0);
+	char *targv[] = {(char *)go, "tool", "pprof", "-top", prof, NULL};
+	run_tool(targv, top, 120, &res);
+	char *t = slurp(top, NULL);
+	if (!res.exited || res.status != 0 || !has_line(t, "main", NULL) ||
+	    !has_line(t, "worker", NULL))
+		FAILF("go tool pprof -top of the sched profile: %s%s", res.output, t);
+	free(t);
+}
+
+/* mutate checks one damaged file: status 0 or 1, and 1 with a message. */
+static void check_damaged(const void *b, size_t n, int k)
+{
+	static const char *const cmds[] = {"view", "stats", "go"};
+	write_file(trace_path, b, n);
+	struct child_result res;
+	int st = tool(cmds[k % 3], trace_path, &res);
+	if (st != 0 && st != 1)
+		FAILF("gort-trace %s on a damaged file: status %d: %s",
+		      cmds[k % 3], st, res.output);
+	if (st == 1 && strstr(res.output, "gort-trace: ") == NULL)
+		FAILF("gort-trace %s: status 1 without a message: %s",
+		      cmds[k % 3], res.output);
+}
+
+static void bad_input_case(void)
+{
+	struct child_result res;
+	char missing[PATH_MAX + 16];
+	snprintf(missing, sizeof(missing), "%s/none", dir);
+	CHECK_EQ(tool("view", missing, &res), 1);
+	CHECK(strstr(res.output, "gort-trace: ") != NULL);
+	write_file(trace_path, "", 0);
+	CHECK_EQ(tool("stats", trace_path, &res), 1);
+	write_file(trace_path, "{\"not\": \"a trace\"}\n", 19);
+	CHECK_EQ(tool("view", trace_path, &res), 1);
+	CHECK(strstr(res.output, "bad header") != NULL);
+	trace_tool_exec("frobnicate", trace_path, out_path, 10, &res);
+	CHECK_EQ(res.status, 2);
+
+	/* Truncations at about 150 places (those at an event boundary are
+	 * valid traces), the header's bytes each. */
+	size_t step = gen.n / 150 ? gen.n / 150 : 1;
+	for (size_t n = 0; n < gen.n; n += n < TRACE_HEADER_LEN + 2 ? 1 : step)
+		check_damaged(gen.b, n, (int)n);
+	/* Random damage: a few bytes overwritten, or a slice cut out. */
+	unsigned seed = 12345;
+	unsigned char b[sizeof(gen.b)];
+	int rounds = 300;
+	for (int k = 0; k < rounds; k++) {
+		memcpy(b, gen.b, gen.n);
+		size_t n = gen.n;
+		int edits = 1 + rand_r(&seed) % 4;
+		for (int e = 0; e < edits; e++) {
+			size_t at = TRACE_HEADER_LEN + (size_t)rand_r(&seed) % (n - TRACE_HEADER_LEN);
+			if (rand_r(&seed) % 4 == 0 && n > at + 8) {
+				size_t cut = 1 + (size_t)rand_r(&seed) % 8;
+				memmove(b + at, b + at + cut, n - at - cut);
+				n -= cut;
+			} else {
+				b[at] = (unsigned char)rand_r(&seed);
+			}
+		}
+		check_damaged(b, n, k);
+	}
+	write_file(trace_path, gen.b, gen.n);
+}
+
+/* A trace without its head: goroutines first seen running, runnable or
+ * in a syscall existed since the start; every command still works and the
+ * Go file still parses. */
+static void headless_case(void)
+{
+	struct gen h = {0};
+	scenario(&h, false);
+	write_file(trace_path, h.b, h.n);
+	char *j = trace_view_json(trace_path, out_path);
+	CHECK(has_line(j, "\"pid\":1,\"tid\":2,", "\"name\":\"G3\"", NULL));
+	CHECK(has_line(j, "\"pid\":1,\"tid\":2,", "\"name\":\"G2\"", NULL));
+	CHECK(has_line(j, "\"pid\":1,\"tid\":1,", "\"name\":\"G4\"", NULL));
+	free(j);
+	char *s = trace_tool_run("stats", trace_path, out_path);
+	CHECK(strstr(s, "Goroutines: 3") != NULL);
+	free(s);
+	char dump[PATH_MAX + 16];
+	snprintf(dump, sizeof(dump), "%s/go-d.txt", dir);
+	char *d = go_trace_dump(trace_path, out_path, dump);
+	if (d != NULL) {
+		CHECK(has_line(d, "GoSysExit", "g=3 ", NULL));
+		CHECK(has_line(d, "GoStart", "g=2 ", NULL));
+		CHECK_EQ(count_lines(d, "GoCreate", NULL), 3);
+		free(d);
+	}
+	write_file(trace_path, gen.b, gen.n);
+}
+
+int main(void)
+{
+	if (trace_tool() == NULL) {
+		SKIP("trace_tool", "gort-trace not built (GORT_BUILD_TOOLS=OFF)");
+		return 0;
+	}
+	if (mkdtemp(dir) == NULL)
+		FAILF("mkdtemp: %s", strerror(errno));
+	snprintf(trace_path, sizeof(trace_path), "%s/t.trace", dir);
+	snprintf(out_path, sizeof(out_path), "%s/out", dir);
+	scenario(&gen, true);
+	write_file(trace_path, gen.b, gen.n);
+
+	view_case();
+	PASS("view");
+	stats_case();
+	PASS("stats");
+	go_case();
+	PASS("go");
+	bad_input_case();
+	PASS("bad_input");
+	headless_case();
+	PASS("headless");
+
+	char rm[PATH_MAX + 16];
+	snprintf(rm, sizeof(rm), "rm -rf '%s'", dir);
+	if (system(rm) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
+	return 0;
+}

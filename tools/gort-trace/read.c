@@ -1,0 +1,312 @@
+/*
+ * read.c - parse a gort trace file into events sorted by time.
+ *
+ * The file is untrusted input (it may be truncated, a flight recorder
+ * dump, or not a trace at all), so every byte read is bounds-checked and
+ * every id the later stages index with is range-checked here: P ids in
+ * [-1, TOOL_MAX_P), M ids in [-1, TOOL_MAX_M), timestamps below
+ * TOOL_MAX_TS. A file that fails any check is rejected as a whole with a
+ * message naming the offset; the later stages may then trust the ranges
+ * (but not the meaning: events may contradict each other).
+ *
+ * Events are sorted by (timestamp, batch, index in batch): one clock for
+ * every thread, and the file's own order for ties within a thread.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gort_trace.h"
+
+/* Which argument (index into args) is a P, and which an M, per type. */
+static int p_arg(int type)
+{
+	switch (type) {
+	case EvProcStart: case EvProcStop: case EvGoCreate: case EvGoStart:
+	case EvGoEnd: case EvGoBlock: case EvGoUnblock: case EvGoSched:
+	case EvGoPreempt: case EvGoSysCall: case EvGoSysExit:
+	case EvGoSysBlock: case EvSteal: case EvGlobRunqGet:
+	case EvGlobRunqPut: case EvNetpollWake: case EvTimerFire:
+	case EvPreemptReq:
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+static int m_arg(int type)
+{
+	switch (type) {
+	case EvProcStart: case EvProcStop:
+		return 1;
+	case EvMStart: case EvMStop: case EvMPark: case EvMUnpark:
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+struct reader {
+	const unsigned char *b;
+	size_t n, off;
+	char *err;
+	size_t errlen;
+};
+
+static int fail(struct reader *rd, const char *fmt, ...)
+{
+	int k = snprintf(rd->err, rd->errlen, "offset %zu: ", rd->off);
+	if (k < 0 || (size_t)k >= rd->errlen)
+		k = 0;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(rd->err + k, rd->errlen - (size_t)k, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int read_varint(struct reader *rd, uint64_t *v)
+{
+	uint64_t x = 0;
+	for (int i = 0; i < 10; i++) {
+		if (rd->off >= rd->n)
+			return fail(rd, "truncated varint");
+		unsigned char c = rd->b[rd->off++];
+		if (i == 9 && c > 1)
+			return fail(rd, "varint overflows 64 bits");
+		x |= (uint64_t)(c & 0x7f) << (7 * i);
+		if (!(c & 0x80)) {
+			*v = x;
+			return 0;
+		}
+	}
+	return fail(rd, "varint longer than 10 bytes");
+}
+
+/* An id read as uint64: -1 (UINT64_MAX) or below max. */
+static int check_id(struct reader *rd, uint64_t v, uint64_t max,
+                    const char *what, int32_t *out)
+{
+	if (v == UINT64_MAX) {
+		*out = -1;
+		return 0;
+	}
+	if (v >= max)
+		return fail(rd, "%s id %llu out of range", what,
+		            (unsigned long long)v);
+	*out = (int32_t)v;
+	return 0;
+}
+
+static int cmp_event(const void *a, const void *b)
+{
+	const struct event *x = a, *y = b;
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	if (x->batch != y->batch)
+		return x->batch < y->batch ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static int cmp_string(const void *a, const void *b)
+{
+	const struct trace_string *x = a, *y = b;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int read_string(struct reader *rd, struct trace *t, size_t *cap)
+{
+	uint64_t id, len;
+	if (read_varint(rd, &id) < 0 || read_varint(rd, &len) < 0)
+		return -1;
+	if (id == 0)
+		return fail(rd, "string id 0");
+	if (len > TRACE_STRING_MAX)
+		return fail(rd, "string of %llu bytes", (unsigned long long)len);
+	if (len > rd->n - rd->off)
+		return fail(rd, "truncated string");
+	if (t->nstr == *cap) {
+		*cap = *cap ? *cap * 2 : 64;
+		t->str = xrealloc(t->str, *cap * sizeof(*t->str));
+	}
+	char *s = xrealloc(NULL, len + 1);
+	memcpy(s, rd->b + rd->off, len);
+	s[len] = '\0';
+	rd->off += len;
+	t->str[t->nstr++] = (struct trace_string){id, len, s};
+	return 0;
+}
+
+static int parse(struct reader *rd, struct trace *t)
+{
+	if (rd->n < TRACE_HEADER_LEN ||
+	    memcmp(rd->b, TRACE_MAGIC, sizeof(TRACE_MAGIC) - 1) != 0)
+		return fail(rd, "not a gort trace (bad header)");
+	for (size_t i = sizeof(TRACE_MAGIC) - 1; i < TRACE_HEADER_LEN; i++)
+		if (rd->b[i] != 0)
+			return fail(rd, "not a gort trace (bad header padding)");
+	rd->off = TRACE_HEADER_LEN;
+
+	size_t cap = 0, scap = 0;
+	uint32_t batch = 0, index = 0;
+	bool in_batch = false;
+	uint64_t ts = 0;
+	int32_t bmid = -1;
+	while (rd->off < rd->n) {
+		size_t at = rd->off;
+		int type = rd->b[rd->off++];
+		if (type == EvString) {
+			if (read_string(rd, t, &scap) < 0)
+				return -1;
+			continue;
+		}
+		if (type == EvBatch) {
+			uint64_t tid, mid;
+			if (read_varint(rd, &tid) < 0 || read_varint(rd, &mid) < 0 ||
+			    read_varint(rd, &ts) < 0)
+				return -1;
+			if (check_id(rd, mid, TOOL_MAX_M, "M", &bmid) < 0)
+				return -1;
+			if (ts >= TOOL_MAX_TS)
+				return fail(rd, "batch timestamp out of range");
+			in_batch = true;
+			batch++;
+			index = 0;
+			continue;
+		}
+		if (type <= EvString || type >= EvCount) {
+			rd->off = at;
+			return fail(rd, "unknown event type %d", type);
+		}
+		if (!in_batch)
+			return fail(rd, "event before the first batch");
+		uint64_t dt;
+		if (read_varint(rd, &dt) < 0)
+			return -1;
+		if (dt >= TOOL_MAX_TS - ts)
+			return fail(rd, "timestamp out of range");
+		ts += dt;
+		struct event e = {.ts = (int64_t)ts, .type = (uint8_t)type,
+		                  .p = -1, .mid = bmid, .batch = batch,
+		                  .index = index++};
+		for (int i = 0; i < trace_ev_nargs[type]; i++)
+			if (read_varint(rd, &e.args[i]) < 0)
+				return -1;
+		int pa = p_arg(type), ma = m_arg(type);
+		if (pa >= 0 && check_id(rd, e.args[pa], TOOL_MAX_P, "P", &e.p) < 0)
+			return -1;
+		if (ma >= 0 && check_id(rd, e.args[ma], TOOL_MAX_M, "M", &e.mid) < 0)
+			return -1;
+		int32_t victim;
+		if (type == EvSteal &&
+		    check_id(rd, e.args[1], TOOL_MAX_P, "victim P", &victim) < 0)
+			return -1;
+		if (type == EvGomaxprocs && e.args[0] > TOOL_MAX_P)
+			return fail(rd, "GOMAXPROCS %llu out of range",
+			            (unsigned long long)e.args[0]);
+		if (t->n == cap) {
+			cap = cap ? cap * 2 : 1024;
+			t->ev = xrealloc(t->ev, cap * sizeof(*t->ev));
+		}
+		t->ev[t->n++] = e;
+	}
+	if (t->n == 0)
+		return fail(rd, "no events");
+	qsort(t->ev, t->n, sizeof(*t->ev), cmp_event);
+	if (t->nstr > 0)
+		qsort(t->str, t->nstr, sizeof(*t->str), cmp_string);
+	for (size_t i = 1; i < t->nstr; i++)
+		if (t->str[i].id == t->str[i - 1].id)
+			return fail(rd, "string id %llu defined twice",
+			            (unsigned long long)t->str[i].id);
+	t->t0 = t->ev[0].ts;
+	t->t1 = t->ev[t->n - 1].ts;
+	for (size_t i = 0; i < t->n; i++) {
+		const struct event *e = &t->ev[i];
+		if (e->type == EvGomaxprocs && t->gomaxprocs == 0)
+			t->gomaxprocs = (int)e->args[0];
+		if (e->p >= t->maxp)
+			t->maxp = e->p + 1;
+		if (e->type == EvSteal && (int64_t)e->args[1] >= t->maxp &&
+		    e->args[1] != UINT64_MAX)
+			t->maxp = (int)e->args[1] + 1;
+	}
+	return 0;
+}
+
+static int read_file(const char *path, unsigned char **buf, size_t *len,
+                     char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		return -1;
+	}
+	size_t cap = 1 << 16, n = 0;
+	unsigned char *b = xrealloc(NULL, cap);
+	for (;;) {
+		if (n == cap) {
+			cap *= 2;
+			b = xrealloc(b, cap);
+		}
+		size_t k = fread(b + n, 1, cap - n, f);
+		n += k;
+		if (k == 0)
+			break;
+	}
+	int bad = ferror(f);
+	fclose(f);
+	if (bad) {
+		free(b);
+		snprintf(err, errlen, "read error");
+		return -1;
+	}
+	*buf = b;
+	*len = n;
+	return 0;
+}
+
+int trace_read(const char *path, struct trace *t, char *err, size_t errlen)
+{
+	memset(t, 0, sizeof(*t));
+	unsigned char *b;
+	size_t n;
+	if (read_file(path, &b, &n, err, errlen) < 0)
+		return -1;
+	struct reader rd = {.b = b, .n = n, .err = err, .errlen = errlen};
+	int r = parse(&rd, t);
+	free(b);
+	if (r < 0)
+		trace_free(t);
+	return r;
+}
+
+void trace_free(struct trace *t)
+{
+	for (size_t i = 0; i < t->nstr; i++)
+		free(t->str[i].s);
+	free(t->str);
+	free(t->ev);
+	memset(t, 0, sizeof(*t));
+}
+
+const char *trace_str(const struct trace *t, uint64_t id, size_t *len)
+{
+	size_t lo = 0, hi = t->nstr;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (t->str[mid].id == id) {
+			if (len)
+				*len = t->str[mid].len;
+			return t->str[mid].s;
+		}
+		if (t->str[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (len)
+		*len = 0;
+	return "";
+}

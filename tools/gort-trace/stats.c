@@ -1,0 +1,266 @@
+/*
+ * stats.c - Go's goroutine analysis as a text table.
+ *
+ * For each goroutine, from the replay's transitions: its scheduler
+ * latencies (each RUNNABLE -> RUNNING interval), its time running, its
+ * time waiting by wait reason, and its time in syscalls (with or without
+ * its P). Intervals still open at the end of the trace end there; those
+ * of goroutines that existed before the trace start at its start. Then
+ * the same per creation site (the goroutine's name, else its entry pc).
+ * Columns: id (or site number), name (or site), entry pc, count, latency
+ * p50/p90/p99/max, running, blocked, syscall, blocked time by reason.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "gort_trace.h"
+
+struct reason_time {
+	uint64_t reason;
+	int64_t ns;
+};
+
+struct gstat {
+	struct gor *g;
+	int64_t *lat;
+	size_t nlat, latcap;
+	int64_t running, blocked, syscall;
+	struct reason_time *by;
+	size_t nby;
+};
+
+struct stats {
+	struct gstat *gs;
+	size_t n, cap;
+};
+
+static struct gstat *gstat_of(struct stats *s, struct gor *g)
+{
+	if (g->user[1] == 0) {
+		if (s->n == s->cap) {
+			s->cap = s->cap ? s->cap * 2 : 256;
+			s->gs = xrealloc(s->gs, s->cap * sizeof(*s->gs));
+		}
+		s->gs[s->n] = (struct gstat){.g = g};
+		g->user[1] = ++s->n;
+	}
+	return &s->gs[g->user[1] - 1];
+}
+
+static void add_lat(struct gstat *st, int64_t ns)
+{
+	if (st->nlat == st->latcap) {
+		st->latcap = st->latcap ? st->latcap * 2 : 8;
+		st->lat = xrealloc(st->lat, st->latcap * sizeof(*st->lat));
+	}
+	st->lat[st->nlat++] = ns;
+}
+
+static void add_blocked(struct gstat *st, uint64_t reason, int64_t ns)
+{
+	st->blocked += ns;
+	for (size_t i = 0; i < st->nby; i++) {
+		if (st->by[i].reason == reason) {
+			st->by[i].ns += ns;
+			return;
+		}
+	}
+	st->by = xrealloc(st->by, (st->nby + 1) * sizeof(*st->by));
+	st->by[st->nby++] = (struct reason_time){reason, ns};
+}
+
+/* account charges the time g spent in state `from` until ts. */
+static void account(struct gstat *st, enum gstate from, int64_t since,
+                    int64_t ts, uint64_t reason, bool to_running)
+{
+	int64_t d = ts - since;
+	switch (from) {
+	case G_RUNNABLE:
+		if (to_running)
+			add_lat(st, d);
+		break;
+	case G_RUNNING:
+		st->running += d;
+		break;
+	case G_WAITING:
+		add_blocked(st, reason, d);
+		break;
+	case G_SYSCALL:
+	case G_SYSBLOCKED:
+		st->syscall += d;
+		break;
+	default:
+		break;
+	}
+}
+
+static void on_tr(void *ctx, struct replay *r, const struct tr *tr)
+{
+	(void)r;
+	if (tr->g == NULL)
+		return;
+	struct gstat *st = gstat_of(ctx, tr->g);
+	if (tr->kind == TR_CREATE)
+		return;
+	account(st, tr->from, tr->since, tr->ts, tr->g->reason,
+	        tr->kind == TR_START);
+}
+
+static void fmt_dur(char *buf, size_t len, int64_t ns)
+{
+	if (ns < 1000)
+		snprintf(buf, len, "%lldns", (long long)ns);
+	else if (ns < 1000000)
+		snprintf(buf, len, "%.1fus", ns / 1e3);
+	else if (ns < 1000000000)
+		snprintf(buf, len, "%.2fms", ns / 1e6);
+	else
+		snprintf(buf, len, "%.3fs", ns / 1e9);
+}
+
+/* A name for a text column: printable ASCII only, at most max bytes. */
+static void printable(char *dst, const char *src, size_t max)
+{
+	size_t i = 0;
+	for (; src[i] && i < max; i++) {
+		unsigned char c = (unsigned char)src[i];
+		dst[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+	}
+	dst[i] = '\0';
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Nearest-rank percentile of sorted v. */
+static int64_t pct(const int64_t *v, size_t n, int p)
+{
+	if (n == 0)
+		return 0;
+	size_t k = (n * (size_t)p + 99) / 100;
+	return v[k ? k - 1 : 0];
+}
+
+struct row {
+	char id[24], name[40], entry[24];
+	size_t count;
+	int64_t *lat;
+	size_t nlat;
+	int64_t running, blocked, syscall;
+	char by[160];
+};
+
+static void print_header(FILE *f, const char *first)
+{
+	fprintf(f, "%-9s %-32s %-14s %6s %9s %9s %9s %9s %10s %10s %10s  %s\n",
+	        first, "NAME", "ENTRY", "COUNT", "LAT p50", "LAT p90", "LAT p99", "LAT max",
+	        "RUNNING", "BLOCKED", "SYSCALL", "BLOCKED BY");
+}
+
+static void print_row(FILE *f, struct row *rw)
+{
+	if (rw->nlat > 1)
+		qsort(rw->lat, rw->nlat, sizeof(*rw->lat), cmp_i64);
+	char d[7][24];
+	fmt_dur(d[0], 24, pct(rw->lat, rw->nlat, 50));
+	fmt_dur(d[1], 24, pct(rw->lat, rw->nlat, 90));
+	fmt_dur(d[2], 24, pct(rw->lat, rw->nlat, 99));
+	fmt_dur(d[3], 24, rw->nlat ? rw->lat[rw->nlat - 1] : 0);
+	fmt_dur(d[4], 24, rw->running);
+	fmt_dur(d[5], 24, rw->blocked);
+	fmt_dur(d[6], 24, rw->syscall);
+	fprintf(f, "%-9s %-32s %-14s %6zu %9s %9s %9s %9s %10s %10s %10s%s%s\n",
+	        rw->id, rw->name, rw->entry[0] ? rw->entry : "-", rw->count,
+	        d[0], d[1], d[2], d[3], d[4], d[5], d[6], rw->by[0] ? "  " : "",
+	        rw->by);
+}
+
+static void reasons(struct replay *r, const struct gstat *st, char *buf,
+                    size_t len)
+{
+	size_t k = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < st->nby && k + 1 < len; i++) {
+		char d[24], why[40];
+		fmt_dur(d, sizeof(d), st->by[i].ns);
+		const char *s = reason_str(r, st->by[i].reason);
+		printable(why, *s ? s : "?", sizeof(why) - 1);
+		int w = snprintf(buf + k, len - k, "%s%s=%s", k ? ", " : "", why, d);
+		if (w < 0 || (size_t)w >= len - k)
+			break;
+		k += (size_t)w;
+	}
+}
+
+int cmd_stats(const struct trace *t, FILE *f)
+{
+	struct stats s = {0};
+	struct replay *r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		die_oom();
+	replay_run(r, t, (struct consumer){.ctx = &s, .on_tr = on_tr});
+	for (size_t i = 0; i < s.n; i++) {
+		struct gor *g = s.gs[i].g;
+		account(&s.gs[i], g->state, g->since, t->t1, g->reason, false);
+	}
+
+	char d[24];
+	fmt_dur(d, sizeof(d), t->t1 - t->t0);
+	fprintf(f, "Goroutines: %zu, trace duration %s\n\n", s.n, d);
+	print_header(f, "GOROUTINE");
+	char site[TRACE_STRING_MAX + 32];
+	struct strmap sites = {0};
+	struct row *agg = NULL;
+	for (size_t i = 0; i < s.n; i++) {
+		struct gstat *st = &s.gs[i];
+		struct row rw = {.count = 1, .lat = st->lat, .nlat = st->nlat,
+		                 .running = st->running, .blocked = st->blocked,
+		                 .syscall = st->syscall};
+		snprintf(rw.id, sizeof(rw.id), "%llu", (unsigned long long)st->g->id);
+		gor_site(st->g, site, sizeof(site));
+		printable(rw.name, site, sizeof(rw.name) - 1);
+		if (st->g->pc != 0)
+			snprintf(rw.entry, sizeof(rw.entry), "0x%llx",
+			         (unsigned long long)st->g->pc);
+		reasons(r, st, rw.by, sizeof(rw.by));
+		print_row(f, &rw);
+
+		bool added;
+		size_t k = strmap_index(&sites, site, &added);
+		if (added) {
+			agg = xrealloc(agg, sites.n * sizeof(*agg));
+			agg[k] = (struct row){0};
+			snprintf(agg[k].id, sizeof(agg[k].id), "%zu", k + 1);
+			memcpy(agg[k].name, rw.name, sizeof(rw.name));
+		}
+		struct row *a = &agg[k];
+		a->count++;
+		if (st->nlat > 0) {
+			a->lat = xrealloc(a->lat, (a->nlat + st->nlat) * sizeof(*a->lat));
+			memcpy(a->lat + a->nlat, st->lat, st->nlat * sizeof(*a->lat));
+			a->nlat += st->nlat;
+		}
+		a->running += st->running;
+		a->blocked += st->blocked;
+		a->syscall += st->syscall;
+	}
+	fprintf(f, "\nBy creation site:\n");
+	print_header(f, "SITE");
+	for (size_t k = 0; k < sites.n; k++) {
+		print_row(f, &agg[k]);
+		free(agg[k].lat);
+	}
+	free(agg);
+	strmap_free(&sites);
+	for (size_t i = 0; i < s.n; i++) {
+		free(s.gs[i].lat);
+		free(s.gs[i].by);
+	}
+	free(s.gs);
+	replay_free(r);
+	free(r);
+	return 0;
+}
