@@ -2,7 +2,7 @@
  * trace_format.h - the gort execution trace file format (version 1).
  *
  * Shared by the writer (trace.c, in the runtime) and the reader (the
- * gort-trace tool, tools/gort-trace.c). Nothing here is public API; the
+ * gort-trace tool, tools/gort-trace/). Nothing here is public API; the
  * file format is documented in docs/OBSERVABILITY.md.
  *
  * File:

@@ -78,7 +78,7 @@ static int traced_main(void *arg)
 	worker_id = gort_go_attr(worker, &r, &attr);
 	CHECK(worker_id > 0);
 	int v = 0;
-	CHECK_EQ(gort_chan_recv(r.c, &v), 0);
+	CHECK_EQ(gort_chan_recv(r.c, &v), 1);
 	CHECK_EQ(v, 42);
 	gort_attr sattr = {.name = "e2e-spinner"};
 	for (int i = 0; i < SPINNERS; i++)
