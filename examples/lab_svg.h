@@ -5,10 +5,11 @@
  *
  * Each series is one configuration's completion times, sorted ascending,
  * in nanoseconds; it is drawn as the empirical CDF: the point (t_i, i/n)
- * for its i-th smallest time t_i, after a first point at (t_0, 0). The x
- * axis is logarithmic in milliseconds (decades with 1-2-5 ticks), so
- * that a 10 ms sleep and a 10 s queue share one picture; the y axis is
- * the fraction completed, 0 to 1. The caller picks each series' colour
+ * for its i-th smallest time t_i, after a first point at (t_0, 0). Two
+ * panels show every series: one with a linear time axis in milliseconds,
+ * one with a logarithmic one (decades with 1-2-5 ticks), so that a 10 ms
+ * sleep and a 10 s queue can both be read; the y axis is the fraction
+ * completed, 0 to 1. The caller picks each series' colour
  * and dash pattern by index, and which lines are wide (a wide line drawn
  * first stays visible where a later one lies on it); a legend names
  * every series.

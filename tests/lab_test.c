@@ -11,7 +11,7 @@
  *    a margin for clock noise), no sleeper before its 2 ms; the SVG is
  *    well-formed XML (a small checker below: nesting, matching end tags,
  *    quoted attributes, entities), its root is <svg>, and it has one
- *    <polyline> per configuration; the trace line says either where the
+ *    <polyline> per configuration in each of its two panels; the trace line says either where the
  *    trace went (then the file is not empty) or why there is none.
  *    And the lab's point at GOMAXPROCS=1: without preemption a goroutine
  *    runs to its end once started, so completions spread evenly over
@@ -370,9 +370,11 @@ static void check_svg(const char *path, int want_lines)
 		FAILF("%s: root element <%s>, want <svg>", path, x.root);
 	if (!strstr(read_file(path), "xmlns=\"http://www.w3.org/2000/svg\""))
 		FAILF("%s: no SVG namespace", path);
-	if (x.counted != want_lines)
-		FAILF("%s: %d polylines, want one per configuration (%d)", path,
-		      x.counted, want_lines);
+	/* Two panels (linear and log time), one line per configuration in
+	 * each. */
+	if (x.counted != 2 * want_lines)
+		FAILF("%s: %d polylines, want one per configuration (%d) in each "
+		      "of the two panels", path, x.counted, want_lines);
 }
 
 static void check_trace(const char *trace_path)
