@@ -3,12 +3,13 @@
  *
  * The picture: a title on top, two panels side by side, the legend below
  * them. Both panels draw every series; they differ in the x axis:
- *  - linear, [0, hi] ms: the shape the lab is about (an even spread is a
- *    straight diagonal, goroutines finishing together a vertical step);
+ *  - linear, from 0 to the first tick past the largest time: the shape
+ *    the lab is about (an even spread is a straight diagonal, goroutines
+ *    finishing together a vertical step);
  *  - logarithmic, [lo, hi] ms: short times (the sleepers' few ms beside
  *    seconds of CPU work) get room of their own.
- * hi is the smallest 1-2-5 step not below the largest time of any
- * series, lo the largest one not above the smallest time.
+ * On the log axis hi is the smallest 1-2-5 step not below the largest
+ * time of any series, lo the largest one not above the smallest time.
  *
  * Everything is drawn in the file's own user units (1 unit = 1 px at the
  * default size); text is escaped for XML, and the document declares its
@@ -47,6 +48,7 @@ struct panel {
 	int left, right;
 	bool log;
 	double lo, hi;
+	double step; /* linear: between ticks */
 	const char *xlabel;
 };
 
@@ -86,8 +88,10 @@ static double nice_step(double v, bool up)
 	return base;
 }
 
-/* time_range finds the nice bounds [*lo, *hi] (ms) of all series. */
-static void time_range(const struct lab_series *s, int ns, double *lo, double *hi)
+/* time_range finds the nice bounds [*lo, *hi] (ms) of all series and
+ * their largest time *max. */
+static void time_range(const struct lab_series *s, int ns, double *lo,
+                       double *hi, double *max)
 {
 	double a = INFINITY, b = 0;
 	for (int i = 0; i < ns; i++) {
@@ -100,6 +104,7 @@ static void time_range(const struct lab_series *s, int ns, double *lo, double *h
 		a = 1e-3;
 	if (b < a)
 		b = a;
+	*max = b;
 	*lo = nice_step(a, false);
 	*hi = nice_step(b, true);
 	if (*hi <= *lo)
@@ -141,18 +146,20 @@ static void draw_x_axis(FILE *f, const struct panel *pn)
 	if (pn->log) {
 		static const int mant[] = {1, 2, 5};
 		double decades = log10(pn->hi) - log10(pn->lo);
+		double per_decade = (pn->right - pn->left) / decades;
 		for (int e = (int)floor(log10(pn->lo)); e <= (int)ceil(log10(pn->hi)); e++)
 			for (int i = 0; i < 3; i++) {
 				double v = mant[i] * pow(10, e);
 				if (v < pn->lo * (1 - 1e-9) || v > pn->hi * (1 + 1e-9))
 					continue;
-				/* Over many decades only 1 and 5 are labelled: the
-				 * labels would collide. */
-				x_tick(f, pn, v, decades <= 2.5 || mant[i] != 2);
+				/* Labels need room: 2 and 5 lie 0.3 decade from
+				 * their neighbours, 5 and 10 too. */
+				bool label = mant[i] == 1 || per_decade >= 250 ||
+				             (mant[i] == 5 && per_decade >= 160);
+				x_tick(f, pn, v, label);
 			}
 	} else {
-		double step = nice_step((pn->hi - pn->lo) / 6, true);
-		for (double v = pn->lo; v <= pn->hi * (1 + 1e-9); v += step)
+		for (double v = pn->lo; v <= pn->hi * (1 + 1e-9); v += pn->step)
 			x_tick(f, pn, v, true);
 	}
 	fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">", (pn->left + pn->right) / 2,
@@ -249,11 +256,14 @@ int lab_svg_write(const char *path, const char *title,
 	FILE *f = fopen(path, "w");
 	if (!f)
 		return -1;
-	double lo, hi;
-	time_range(series, nseries, &lo, &hi);
+	double lo, hi, max;
+	time_range(series, nseries, &lo, &hi, &max);
+	/* The linear axis ends at the first tick past the largest time. */
+	double step = nice_step(max / 6, true);
 	const struct panel panels[2] = {
-		{90, 520, false, 0, hi, "completion time since spawn (ms)"},
-		{630, 1060, true, lo, hi, "completion time since spawn (ms, log scale)"},
+		{90, 520, false, 0, step * ceil(max / step * (1 - 1e-9)), step,
+		 "completion time since spawn (ms)"},
+		{630, 1060, true, lo, hi, 0, "completion time since spawn (ms, log scale)"},
 	};
 	int rows = (nseries + LEGEND_COLS - 1) / LEGEND_COLS;
 	int height = LEGEND_TOP + LEGEND_ROW * rows + 10;
