@@ -78,8 +78,9 @@ struct config {
 	int64_t cpu;     /* ns of CPU the process used meanwhile */
 };
 
-/* The lab's settings, and the state of the run in progress: main writes
- * them before gort_main, goroutine i writes only finished[i]. */
+/* The lab's settings, and the state of the run in progress: main()
+ * writes them before gort_main; during the run the main goroutine writes
+ * spawned[] and trace_err, goroutine i only finished[i]. */
 static struct lab {
 	long n;
 	double work_ms;
@@ -513,9 +514,10 @@ static void print_reading(void)
 	printf("\nnopreempt: a goroutine, once started, runs to the end, so the "
 	       "completions spread\n  evenly up to n*work/P: p50 is half of it "
 	       "and the last waits for all (the tail).\n"
-	       "preempt: sysmon preempts a goroutine that kept its P for 10 ms; "
-	       "work no longer\n  than that is rarely caught, so it looks like "
-	       "nopreempt.\n"
+	       "preempt: sysmon preempts a goroutine that kept its P for 10 ms "
+	       "(wall-clock): on an\n  idle machine work no longer than that is "
+	       "rarely caught and it looks like\n  nopreempt; on a busy one, or "
+	       "with longer work, they take turns as with gosched.\n"
 	       "gosched: each yield sends the goroutine to the back of the global "
 	       "queue: they\n  take turns and all finish near the end.\n"
 	       "sleep: the goroutines wait on timers together, not on the CPU: "
