@@ -18,11 +18,13 @@
  *
  * GOMAXPROCS runs over 1, 2 and gort_numcpu() (duplicates skipped), every
  * mode at each. The lab prints one table (p50, p90, p99 and max of the
- * completion times, nearest-rank, and the wall time of the
- * configuration, and the CPU time the process got), writes the CDFs
- * of all configurations as an SVG plot (lab_svg.c), and captures an execution trace of one configuration
- * (GOMAXPROCS=2 with preemption, or 1 on a single CPU) with
- * gort_trace_start/gort_trace_stop. docs/NOTES.md reads the results.
+ * completion times, nearest-rank; the wall time of the configuration and
+ * the CPU time the process got meanwhile), writes the CDFs of all
+ * configurations as an SVG plot (lab_svg.c), and captures an execution
+ * trace of one configuration (GOMAXPROCS=2 with preemption, or 1 on a
+ * single CPU) with gort_trace_start/gort_trace_stop; a runtime without
+ * the tracer gets a one-line note instead. docs/NOTES.md reads the
+ * results.
  *
  * The CPU work is a calibrated spin kernel: the 64-bit LCG
  * x = x*6364136223846793005 + 1442695040888963407 run n times in a
@@ -47,7 +49,6 @@
 #endif
 
 #include <errno.h>
-#include <limits.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -377,8 +378,9 @@ static _Noreturn void usage(void)
 	        "  -procs LIST   GOMAXPROCS values, comma-separated (default 1,2,ncpu)\n"
 	        "  -modes LIST   of preempt,nopreempt,gosched,sleep (default all)\n"
 	        "  -svg FILE     the CDF plot (default lab.svg)\n"
-	        "  -trace FILE   execution trace of one configuration (default\n"
-	        "                lab.trace; \"\" for none)\n"
+	        "  -trace FILE   execution trace of GOMAXPROCS=2 (1 on one CPU)\n"
+	        "                preempt, else of the first configuration\n"
+	        "                (default lab.trace; \"\" for none)\n"
 	        "  -quick        100 goroutines x 2 ms\n");
 	exit(2);
 }
