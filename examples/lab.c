@@ -1,19 +1,48 @@
 /*
  * lab - "Schedule Forensics", the week-2 GMP lab, on gort.
  *
- * Spawns N goroutines (default 1,000) that each burn W ms of CPU (default
- * 10) in a loop that never yields, and records each one's completion time
- * measured from the instant it was spawned. It does so at GOMAXPROCS=1,
- * 2 and gort_numcpu() (duplicates skipped), each in its own gort_main
- * run, and prints p50/p99/max of the completion times (nearest-rank).
+ * Spawns N goroutines (default 1,000) that each do W ms of work (default
+ * 10) and records each one's completion time, measured from the instant
+ * just before its gort_go. One configuration is a GOMAXPROCS value and a
+ * mode; each runs in its own gort_main, so that it starts from a fresh
+ * runtime. The modes:
  *
- * The CPU burn is a calibrated spin kernel: the 64-bit LCG
+ *   preempt    a CPU loop that never calls the runtime; asynchronous
+ *              preemption on (sysmon's 10 ms slice, enforced by signal)
+ *   nopreempt  the same loop with GODEBUG=asyncpreemptoff=1: the loop
+ *              makes no runtime call, so nothing can stop it (Go before
+ *              1.14); the runtime still preempts at gort_* calls
+ *   gosched    the same loop with gort_gosched() after every 100 µs chunk
+ *   sleep      gort_sleep(W) instead of the loop (timers, the netpoller's
+ *              path: the goroutine parks and its P runs others)
+ *
+ * GOMAXPROCS runs over 1, 2 and gort_numcpu() (duplicates skipped), every
+ * mode at each. The lab prints one table (p50, p90, p99 and max of the
+ * completion times, nearest-rank; the wall time of the configuration and
+ * the CPU time the process got meanwhile), writes the CDFs of all
+ * configurations as an SVG plot (lab_svg.c), and captures an execution
+ * trace of one configuration (GOMAXPROCS=2 with preemption, or 1 on a
+ * single CPU) with gort_trace_start/gort_trace_stop; a runtime without
+ * the tracer gets a one-line note instead. docs/NOTES.md reads the
+ * results.
+ *
+ * The CPU work is a calibrated spin kernel: the 64-bit LCG
  * x = x*6364136223846793005 + 1442695040888963407 run n times in a
  * function that is not inlined, its result consumed. Calibration doubles
  * n from 65536 until one call takes at least 20 ms, then takes the fastest
- * of 5 trials at that n as the speed.
+ * of 5 trials at that n as the speed. It times the calling thread's CPU
+ * time, not the wall clock: on a busy machine the thread waits for a CPU
+ * now and then, and a wall-clock speed would make every goroutine's
+ * share of work smaller than W ms of CPU. Every CPU mode runs the same
+ * sequence of 100 µs chunks (spin calls), so the modes differ only in
+ * what happens between chunks: nothing, or a gort_gosched().
  *
- * Usage: lab [-n goroutines] [-work-ms ms]
+ * Preemption per configuration: the runtime reads GODEBUG when each
+ * gort_main starts, so the lab sets GODEBUG before each run to the
+ * program's own GODEBUG with its asyncpreemptoff setting replaced.
+ *
+ * Usage: lab [-quick] [-n N] [-work-ms MS] [-procs LIST] [-modes LIST]
+ *            [-svg FILE] [-trace FILE]
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -26,22 +55,56 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
 
 #include "gort.h"
+#include "lab_svg.h"
 
-struct lab {
-	long n;              /* goroutines */
-	double work_ms;      /* CPU burn per goroutine */
-	uint64_t iters;      /* spin iterations for work_ms */
-	int64_t *spawned;    /* gort_nanotime() before each gort_go */
-	int64_t *finished;   /* gort_nanotime() when each one finished */
+#define CHUNK_NS (100 * 1000LL) /* the gosched mode yields this often */
+#define MAX_PROCS_LIST 16
+#define MAX_N 1000000
+
+enum mode { PREEMPT, NOPREEMPT, GOSCHED, SLEEP, NMODES };
+
+static const char *const mode_name[NMODES] = {"preempt", "nopreempt", "gosched", "sleep"};
+
+/* One configuration and, once run, its results. */
+struct config {
+	int procs;
+	enum mode mode;
+	bool traced;
+	int64_t *sorted; /* completion times, ns, ascending */
+	int64_t wall;    /* ns: the whole gort_main run */
+	int64_t cpu;     /* ns of CPU the process used meanwhile */
+};
+
+/* The lab's settings, and the state of the run in progress: main()
+ * writes them before gort_main; during the run the main goroutine writes
+ * spawned[] and trace_err, goroutine i only finished[i]. */
+static struct lab {
+	long n;
+	double work_ms;
+	int procs[MAX_PROCS_LIST];
+	int nprocs;
+	enum mode modes[NMODES];
+	int nmodes;
+	const char *svg;
+	const char *trace; /* "" for none */
+	const char *godebug; /* the program's GODEBUG, or NULL */
+
+	double spin_per_ns;
+	uint64_t iters;       /* spin iterations for work_ms */
+	uint64_t chunk_iters; /* spin iterations for CHUNK_NS */
+
+	/* the configuration being run */
+	enum mode mode;
+	bool tracing;
+	int trace_err; /* errno of a failed start or stop, else 0 */
+	int64_t *spawned;
+	int64_t *finished;
 	gort_waitgroup wg;
-};
-
-struct job {
-	struct lab *lab;
-	long i;
-};
+} lab = {.n = 1000, .work_ms = 10, .svg = "lab.svg", .trace = "lab.trace"};
 
 static atomic_uint_fast64_t sink; /* consumes every spin result */
 
@@ -53,11 +116,19 @@ __attribute__((noinline)) static uint64_t spin(uint64_t n, uint64_t x)
 	return x;
 }
 
+static int64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* time_spin returns the CPU time one spin(n) takes on this thread. */
 static int64_t time_spin(uint64_t n)
 {
-	int64_t t0 = gort_nanotime();
+	int64_t t0 = thread_cpu_ns();
 	uint64_t x = spin(n, (uint64_t)t0);
-	int64_t t1 = gort_nanotime();
+	int64_t t1 = thread_cpu_ns();
 	atomic_fetch_add(&sink, x);
 	return t1 - t0;
 }
@@ -77,34 +148,85 @@ static double calibrate(void)
 	return (double)n / (double)(best > 0 ? best : 1);
 }
 
-static void burn(void *arg)
+/* errno after a gort call, read through a call the compiler cannot fold:
+ * a goroutine may come back from the runtime on another thread. */
+static __attribute__((noinline)) int lab_errno(void)
 {
-	struct job *j = arg;
-	uint64_t x = spin(j->lab->iters, (uint64_t)j->i);
-	atomic_fetch_add(&sink, x);
-	j->lab->finished[j->i] = gort_nanotime();
-	gort_wg_done(&j->lab->wg);
+	return errno;
+}
+
+/* The goroutine body: W ms of work, then the completion time. */
+static void work(void *arg)
+{
+	long i = (long)(intptr_t)arg;
+	if (lab.mode == SLEEP) {
+		gort_sleep((int64_t)(lab.work_ms * 1e6));
+	} else {
+		uint64_t x = (uint64_t)i;
+		for (uint64_t left = lab.iters; left > 0;) {
+			uint64_t k = left < lab.chunk_iters ? left : lab.chunk_iters;
+			x = spin(k, x);
+			left -= k;
+			if (lab.mode == GOSCHED)
+				gort_gosched();
+		}
+		atomic_fetch_add(&sink, x);
+	}
+	lab.finished[i] = gort_nanotime();
+	gort_wg_done(&lab.wg);
 }
 
 static int lab_main(void *arg)
 {
-	struct lab *lab = arg;
-	struct job *jobs = calloc((size_t)lab->n, sizeof(*jobs));
-	if (jobs == NULL)
-		return 1;
-	gort_wg_add(&lab->wg, (int)lab->n);
-	for (long i = 0; i < lab->n; i++) {
-		jobs[i].lab = lab;
-		jobs[i].i = i;
-		lab->spawned[i] = gort_nanotime();
-		if (gort_go(burn, &jobs[i]) < 0) {
-			perror("gort_go");
+	(void)arg;
+	if (lab.tracing && gort_trace_start(lab.trace) != 0) {
+		lab.trace_err = lab_errno();
+		lab.tracing = false;
+	}
+	gort_wg_add(&lab.wg, (int)lab.n);
+	for (long i = 0; i < lab.n; i++) {
+		lab.spawned[i] = gort_nanotime();
+		if (gort_go(work, (void *)(intptr_t)i) < 0) {
+			perror("lab: gort_go");
 			exit(1);
 		}
 	}
-	gort_wg_wait(&lab->wg);
-	free(jobs);
+	gort_wg_wait(&lab.wg);
+	if (lab.tracing && gort_trace_stop() != 0)
+		lab.trace_err = lab_errno();
 	return 0;
+}
+
+/* set_asyncpreemptoff sets GODEBUG for the next gort_main: the program's
+ * own settings without any asyncpreemptoff, then asyncpreemptoff=1 when
+ * off (a later setting would override an earlier one in Go; gort reads
+ * the first: removing the old one is right for both). */
+static void set_asyncpreemptoff(bool off)
+{
+	const char *s = lab.godebug ? lab.godebug : "";
+	size_t len = strlen(s) + sizeof(",asyncpreemptoff=1");
+	char *buf = malloc(len);
+	if (!buf) {
+		perror("lab");
+		exit(1);
+	}
+	buf[0] = '\0';
+	while (*s) {
+		size_t k = strcspn(s, ",");
+		if (k > 0 && strncmp(s, "asyncpreemptoff=", 16) != 0) {
+			if (buf[0])
+				strcat(buf, ",");
+			strncat(buf, s, k);
+		}
+		s += k + (s[k] == ',');
+	}
+	if (off)
+		strcat(buf, buf[0] ? ",asyncpreemptoff=1" : "asyncpreemptoff=1");
+	if (buf[0])
+		setenv("GODEBUG", buf, 1);
+	else
+		unsetenv("GODEBUG");
+	free(buf);
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -114,98 +236,352 @@ static int cmp_i64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* nearest_rank returns the p-th percentile of sorted v[0..n). */
-static int64_t nearest_rank(const int64_t *v, long n, double p)
+/* nearest_rank returns the pct-th percentile of sorted v[0..n): the
+ * value at rank ceil(pct/100 * n), in integers so that no rounding
+ * moves it. */
+static int64_t nearest_rank(const int64_t *v, long n, int pct)
 {
-	long rank = (long)((p / 100.0) * (double)n + 0.999999999);
+	long rank = (long)(((int64_t)pct * n + 99) / 100);
 	if (rank < 1)
 		rank = 1;
-	if (rank > n)
-		rank = n;
 	return v[rank - 1];
 }
 
-static void run_config(struct lab *lab, int procs)
+/* cpu_ns returns the CPU time (user and system) of every thread of the
+ * process so far. */
+static int64_t cpu_ns(void)
 {
-	memset(&lab->wg, 0, sizeof(lab->wg));
-	gort_gomaxprocs(procs);
+	struct rusage ru;
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		return 0;
+	return ((int64_t)ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000LL +
+	       ((int64_t)ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000LL;
+}
+
+static void run_config(struct config *c)
+{
+	memset(&lab.wg, 0, sizeof(lab.wg));
+	lab.mode = c->mode;
+	lab.tracing = c->traced;
+	set_asyncpreemptoff(c->mode == NOPREEMPT);
+	gort_gomaxprocs(c->procs);
+	int64_t cpu0 = cpu_ns();
 	int64_t t0 = gort_nanotime();
-	if (gort_main(lab_main, lab) != 0) {
+	if (gort_main(lab_main, NULL) != 0) {
 		fprintf(stderr, "lab: gort_main: %s\n", strerror(errno));
 		exit(1);
 	}
-	int64_t wall = gort_nanotime() - t0;
-	int64_t *lat = malloc((size_t)lab->n * sizeof(*lat));
-	if (lat == NULL)
+	c->wall = gort_nanotime() - t0;
+	c->cpu = cpu_ns() - cpu0;
+	c->sorted = malloc((size_t)lab.n * sizeof(int64_t));
+	if (!c->sorted) {
+		perror("lab");
 		exit(1);
-	for (long i = 0; i < lab->n; i++)
-		lat[i] = lab->finished[i] - lab->spawned[i];
-	qsort(lat, (size_t)lab->n, sizeof(*lat), cmp_i64);
-	printf("%10d %10.1f %10.1f %10.1f %10.1f %10.1f\n", procs,
-	       (double)nearest_rank(lat, lab->n, 50) / 1e6,
-	       (double)nearest_rank(lat, lab->n, 99) / 1e6,
-	       (double)lat[lab->n - 1] / 1e6,
-	       (double)lab->n * lab->work_ms / procs, (double)wall / 1e6);
-	fflush(stdout);
-	free(lat);
+	}
+	for (long i = 0; i < lab.n; i++)
+		c->sorted[i] = lab.finished[i] - lab.spawned[i];
+	qsort(c->sorted, (size_t)lab.n, sizeof(int64_t), cmp_i64);
 }
 
-static void usage(void)
+static void print_row(const struct config *c)
 {
-	fprintf(stderr, "usage: lab [-n goroutines] [-work-ms ms]\n");
+	const int64_t *v = c->sorted;
+	printf("%5d  %-9s %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f%s\n", c->procs,
+	       mode_name[c->mode], (double)nearest_rank(v, lab.n, 50) / 1e6,
+	       (double)nearest_rank(v, lab.n, 90) / 1e6,
+	       (double)nearest_rank(v, lab.n, 99) / 1e6,
+	       (double)v[lab.n - 1] / 1e6, (double)c->wall / 1e6,
+	       (double)c->cpu / 1e6, c->traced ? " *" : "");
+	fflush(stdout);
+}
+
+/* ---- the plot and the trace ---- */
+
+static void write_plot(const struct config *cs, int nc)
+{
+	struct lab_series *s = calloc((size_t)nc, sizeof(*s));
+	char (*labels)[48] = calloc((size_t)nc, sizeof(*labels));
+	if (!s || !labels) {
+		perror("lab");
+		exit(1);
+	}
+	for (int i = 0; i < nc; i++) {
+		int pi = 0;
+		while (lab.procs[pi] != cs[i].procs)
+			pi++;
+		snprintf(labels[i], sizeof(labels[i]), "GOMAXPROCS=%d %s",
+		         cs[i].procs, mode_name[cs[i].mode]);
+		/* Colour by mode, dash pattern by GOMAXPROCS; preempt wide,
+		 * since nopreempt often lies on it. */
+		s[i] = (struct lab_series){labels[i], cs[i].sorted, lab.n,
+		                           (int)cs[i].mode, pi, cs[i].mode == PREEMPT};
+	}
+	char title[160];
+	snprintf(title, sizeof(title),
+	         "Schedule Forensics on gort: %ld goroutines x %g ms, "
+	         "completion time CDF", lab.n, lab.work_ms);
+	if (lab_svg_write(lab.svg, title, s, nc) != 0) {
+		fprintf(stderr, "lab: writing %s: %s\n", lab.svg, strerror(errno));
+	} else {
+		char *abs = realpath(lab.svg, NULL);
+		printf("plot: %s (completion-time CDF per configuration)\n",
+		       abs ? abs : lab.svg);
+		free(abs);
+	}
+	free(labels);
+	free(s);
+}
+
+static void report_trace(const struct config *cs, int nc)
+{
+	const struct config *t = NULL;
+	for (int i = 0; i < nc; i++)
+		if (cs[i].traced)
+			t = &cs[i];
+	if (!t)
+		return;
+	if (lab.trace_err) {
+		printf("trace: not captured (gort_trace_start/stop: %s)\n",
+		       strerror(lab.trace_err));
+		return;
+	}
+	char *abs = realpath(lab.trace, NULL);
+	printf("trace: %s (* GOMAXPROCS=%d %s; read it with gort-trace)\n",
+	       abs ? abs : lab.trace, t->procs, mode_name[t->mode]);
+	free(abs);
+}
+
+/* pick_traced marks the configuration to trace: GOMAXPROCS=2 (1 on a
+ * single CPU) with preemption if it is run, else the first one. */
+static void pick_traced(struct config *cs, int nc)
+{
+	if (!lab.trace[0] || nc == 0)
+		return;
+	int want = gort_numcpu() >= 2 ? 2 : 1;
+	for (int i = 0; i < nc; i++)
+		if (cs[i].procs == want && cs[i].mode == PREEMPT) {
+			cs[i].traced = true;
+			return;
+		}
+	cs[0].traced = true;
+}
+
+/* ---- options ---- */
+
+static _Noreturn void usage(void)
+{
+	fprintf(stderr,
+	        "usage: lab [-quick] [-n N] [-work-ms MS] [-procs LIST] [-modes LIST]\n"
+	        "           [-svg FILE] [-trace FILE]\n"
+	        "  -n N          goroutines (default 1000; 100 with -quick)\n"
+	        "  -work-ms MS   work per goroutine, ms (default 10; 2 with -quick)\n"
+	        "  -procs LIST   GOMAXPROCS values, comma-separated (default 1,2,ncpu)\n"
+	        "  -modes LIST   of preempt,nopreempt,gosched,sleep (default all)\n"
+	        "  -svg FILE     the CDF plot (default lab.svg)\n"
+	        "  -trace FILE   execution trace of GOMAXPROCS=2 (1 on one CPU)\n"
+	        "                preempt, else of the first configuration\n"
+	        "                (default lab.trace; \"\" for none)\n"
+	        "  -quick        100 goroutines x 2 ms\n");
 	exit(2);
 }
 
-static void parse_args(int argc, char **argv, struct lab *lab)
+/* parse_long parses all of s as a decimal in [lo, hi]. */
+static bool parse_long(const char *s, long lo, long hi, long *out)
 {
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return false;
+	*out = v;
+	return true;
+}
+
+static void parse_procs(const char *list)
+{
+	char *copy = strdup(list), *save = NULL;
+	if (!copy)
+		usage();
+	lab.nprocs = 0;
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		long v;
+		if (!parse_long(t, 1, GORT_MAX_PROCS, &v))
+			usage();
+		bool dup = false;
+		for (int k = 0; k < lab.nprocs; k++)
+			dup |= lab.procs[k] == v;
+		if (dup)
+			continue;
+		if (lab.nprocs == MAX_PROCS_LIST)
+			usage();
+		lab.procs[lab.nprocs++] = (int)v;
+	}
+	free(copy);
+	if (lab.nprocs == 0)
+		usage();
+}
+
+static void parse_modes(const char *list)
+{
+	char *copy = strdup(list), *save = NULL;
+	if (!copy)
+		usage();
+	lab.nmodes = 0;
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		int m = 0;
+		while (m < NMODES && strcmp(t, mode_name[m]) != 0)
+			m++;
+		if (m == NMODES)
+			usage();
+		bool dup = false;
+		for (int k = 0; k < lab.nmodes; k++)
+			dup |= lab.modes[k] == (enum mode)m;
+		if (!dup)
+			lab.modes[lab.nmodes++] = (enum mode)m;
+	}
+	free(copy);
+	if (lab.nmodes == 0)
+		usage();
+}
+
+static void parse_args(int argc, char **argv)
+{
+	long n = 0;
+	double work_ms = 0;
+	bool quick = false;
 	for (int i = 1; i < argc; i++) {
+		const char *opt = argv[i];
+		if (strcmp(opt, "-quick") == 0) {
+			quick = true;
+			continue;
+		}
 		if (i + 1 >= argc)
 			usage();
-		char *end;
-		if (strcmp(argv[i], "-n") == 0) {
-			lab->n = strtol(argv[++i], &end, 10);
-			if (*end != '\0' || lab->n < 1 || lab->n > 10000000)
+		const char *val = argv[++i];
+		if (strcmp(opt, "-n") == 0) {
+			if (!parse_long(val, 1, MAX_N, &n))
 				usage();
-		} else if (strcmp(argv[i], "-work-ms") == 0) {
-			lab->work_ms = strtod(argv[++i], &end);
-			if (*end != '\0' || !(lab->work_ms > 0))
+		} else if (strcmp(opt, "-work-ms") == 0) {
+			char *end;
+			work_ms = strtod(val, &end);
+			if (end == val || *end || !(work_ms >= 0.001 && work_ms <= 1e6))
 				usage();
+		} else if (strcmp(opt, "-procs") == 0) {
+			parse_procs(val);
+		} else if (strcmp(opt, "-modes") == 0) {
+			parse_modes(val);
+		} else if (strcmp(opt, "-svg") == 0) {
+			if (!val[0])
+				usage();
+			lab.svg = val;
+		} else if (strcmp(opt, "-trace") == 0) {
+			lab.trace = val;
 		} else {
 			usage();
 		}
 	}
+	if (quick) {
+		lab.n = 100;
+		lab.work_ms = 2;
+	}
+	if (n)
+		lab.n = n;
+	if (work_ms > 0)
+		lab.work_ms = work_ms;
+}
+
+/* ---- main ---- */
+
+static void print_header(void)
+{
+	printf("Schedule Forensics: %ld goroutines x %g ms each, %d CPUs "
+	       "(spin: %.3f iterations/ns)\n",
+	       lab.n, lab.work_ms, gort_numcpu(), lab.spin_per_ns);
+	printf("modes: preempt   = CPU loop, asynchronous preemption on\n"
+	       "       nopreempt = the same loop, GODEBUG=asyncpreemptoff=1\n"
+	       "       gosched   = the loop with gort_gosched() every 100 us\n"
+	       "       sleep     = gort_sleep(%g ms) instead of the loop\n",
+	       lab.work_ms);
+	printf("completion time from spawn, ms (nearest-rank); wall: the "
+	       "whole configuration;\ncpu: the CPU time the process got "
+	       "meanwhile (all threads; cpu/wall < GOMAXPROCS\nfor a CPU mode "
+	       "means other processes had the CPUs)\n\n");
+	printf("%5s  %-9s %9s %9s %9s %9s %9s %9s\n", "procs", "mode", "p50", "p90",
+	       "p99", "max", "wall", "cpu");
+	fflush(stdout);
+}
+
+static void print_reading(void)
+{
+	printf("\nnopreempt: a goroutine, once started, runs to the end, so the "
+	       "completions spread\n  evenly up to n*work/P: p50 is half of it "
+	       "and the last waits for all (the tail).\n"
+	       "preempt: sysmon preempts a goroutine that kept its P for 10 ms "
+	       "(wall-clock): on an\n  idle machine work no longer than that is "
+	       "rarely caught and it looks like\n  nopreempt; on a busy one, or "
+	       "with longer work, they take turns as with gosched.\n"
+	       "gosched: each yield sends the goroutine to the back of the global "
+	       "queue: they\n  take turns and all finish near the end.\n"
+	       "sleep: the goroutines wait on timers together, not on the CPU: "
+	       "all finish after\n  about the work time, whatever GOMAXPROCS. "
+	       "docs/NOTES.md reads a full run.\n");
 }
 
 int main(int argc, char **argv)
 {
-	struct lab lab = {.n = 1000, .work_ms = 10};
-	parse_args(argc, argv, &lab);
-	double per_ns = calibrate();
-	lab.iters = (uint64_t)(per_ns * lab.work_ms * 1e6);
+	lab.procs[0] = 1;
+	lab.procs[1] = 2;
+	lab.procs[2] = gort_numcpu();
+	lab.nprocs = 3;
+	for (int m = 0; m < NMODES; m++)
+		lab.modes[m] = (enum mode)m;
+	lab.nmodes = NMODES;
+	parse_args(argc, argv);
+	/* The default list may hold duplicates (ncpu = 1 or 2). */
+	int np = 0;
+	for (int i = 0; i < lab.nprocs; i++) {
+		bool dup = false;
+		for (int k = 0; k < np; k++)
+			dup |= lab.procs[k] == lab.procs[i];
+		if (!dup)
+			lab.procs[np++] = lab.procs[i];
+	}
+	lab.nprocs = np;
+	lab.godebug = getenv("GODEBUG") ? strdup(getenv("GODEBUG")) : NULL;
+
+	lab.spin_per_ns = calibrate();
+	lab.iters = (uint64_t)(lab.spin_per_ns * lab.work_ms * 1e6);
+	lab.chunk_iters = (uint64_t)(lab.spin_per_ns * (double)CHUNK_NS);
+	if (lab.iters < 1)
+		lab.iters = 1;
+	if (lab.chunk_iters < 1)
+		lab.chunk_iters = 1;
 	lab.spawned = calloc((size_t)lab.n, sizeof(int64_t));
 	lab.finished = calloc((size_t)lab.n, sizeof(int64_t));
-	if (lab.spawned == NULL || lab.finished == NULL)
+	int nc = lab.nprocs * lab.nmodes;
+	struct config *cs = calloc((size_t)nc, sizeof(*cs));
+	if (!lab.spawned || !lab.finished || !cs) {
+		perror("lab");
 		return 1;
-
-	printf("Schedule Forensics: %ld goroutines x %.1f ms of CPU each "
-	       "(spin: %.3f iterations/ns), %d CPUs\n",
-	       lab.n, lab.work_ms, per_ns, gort_numcpu());
-	printf("completion time from spawn, ms (nearest-rank percentiles)\n");
-	printf("%10s %10s %10s %10s %10s %10s\n", "GOMAXPROCS", "p50", "p99",
-	       "max", "n*work/P", "wall");
-	int configs[3] = {1, 2, gort_numcpu()};
-	for (int c = 0; c < 3; c++) {
-		bool dup = false;
-		for (int k = 0; k < c; k++)
-			dup |= configs[k] == configs[c];
-		if (!dup)
-			run_config(&lab, configs[c]);
 	}
-	printf("\nThe loop never yields, and 10 ms of work barely exceeds one 10 ms "
-	       "time slice,\nso even with preemption each P runs its goroutines "
-	       "one after another:\ncompletion grows with queue position, p50 ~ "
-	       "n*work/(2P) and max ~ n*work/P;\nat GOMAXPROCS=1 the last "
-	       "goroutine waits for all the others (the tail latency).\n");
+	for (int i = 0; i < nc; i++)
+		cs[i] = (struct config){.procs = lab.procs[i / lab.nmodes],
+		                        .mode = lab.modes[i % lab.nmodes]};
+	pick_traced(cs, nc);
+
+	print_header();
+	for (int i = 0; i < nc; i++) {
+		run_config(&cs[i]);
+		print_row(&cs[i]);
+	}
+	printf("\n");
+	write_plot(cs, nc);
+	report_trace(cs, nc);
+	print_reading();
+
+	for (int i = 0; i < nc; i++)
+		free(cs[i].sorted);
+	free(cs);
 	free(lab.spawned);
 	free(lab.finished);
 	return (int)(atomic_load(&sink) == 42); /* consume the results */
