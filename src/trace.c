@@ -117,7 +117,7 @@ typedef struct tthread {
 	uint64_t anchortk;
 } tthread;
 
-static __thread tthread *tls_tt;
+static __thread tthread *tls_tt __attribute__((tls_model("initial-exec")));
 static __thread bool tls_pausing; /* this thread pauses the tracer */
 
 static struct {
@@ -405,20 +405,40 @@ static bool tbuf_next(tthread *t, uint32_t gen)
 	return true;
 }
 
-static inline void emit(tthread *t, uint8_t ev, const uint64_t *args)
+/* Most values (ids of busy Ps, small deltas) fit in one byte. */
+static inline uint8_t *putarg(uint8_t *p, uint64_t v)
 {
-	tbuf *b = t->buf;
+	if (likely(v < 0x80)) {
+		*p = (uint8_t)v;
+		return p + 1;
+	}
+	return putvarint(p, v);
+}
+
+static inline void emit(tthread *t, uint8_t ev, uint64_t a, uint64_t b, uint64_t c,
+                        uint64_t d, uint64_t e)
+{
+	tbuf *buf = t->buf;
 	int64_t now = tthread_now(t);
 	if (now < t->lastts)
 		now = t->lastts; /* a new anchor a little behind the estimate */
 	uint64_t dt = (uint64_t)(now - t->lastts);
 	t->lastts = now;
-	uint8_t *p = b->data + b->len;
+	uint8_t *p = buf->data + buf->len;
+	unsigned n = trace_ev_nargs[ev];
 	*p++ = ev;
-	p = putvarint(p, dt);
-	for (int i = 0, n = trace_ev_nargs[ev]; i < n; i++)
-		p = putvarint(p, args[i]);
-	b->len = (size_t)(p - b->data);
+	p = putarg(p, dt);
+	if (n > 0)
+		p = putarg(p, a);
+	if (n > 1)
+		p = putarg(p, b);
+	if (n > 2)
+		p = putarg(p, c);
+	if (n > 3)
+		p = putarg(p, d);
+	if (n > 4)
+		p = putarg(p, e);
+	buf->len = (size_t)(p - buf->data);
 }
 
 void traceev(uint8_t ev, uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e)
@@ -436,8 +456,7 @@ void traceev(uint8_t ev, uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_
 		emit_end(t);
 		return;
 	}
-	const uint64_t args[5] = {a, b, c, d, e};
-	emit(t, ev, args);
+	emit(t, ev, a, b, c, d, e);
 	emit_end(t);
 }
 
@@ -449,8 +468,7 @@ void traceev_sig(uint8_t ev, uint64_t a, uint64_t b, uint64_t c)
 	if (atomic_load_explicit(&t->gen, memory_order_relaxed) ==
 	            atomic_load_explicit(&trace.gen, memory_order_relaxed) &&
 	    t->buf && TBUF_SIZE - t->buf->len >= EV_MAX) {
-		const uint64_t args[5] = {a, b, c, 0, 0};
-		emit(t, ev, args);
+		emit(t, ev, a, b, c, 0, 0);
 	}
 	emit_end(t);
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/trace"
 	"time"
 
 	"gortbench/result"
@@ -37,6 +38,7 @@ func skynet(c chan int, num, size, div int) {
 func main() {
 	procs := flag.Int("procs", 2, "GOMAXPROCS")
 	n := flag.Int("n", 1000000, "leaves")
+	tracefile := flag.String("trace", "", "write an execution trace to this file")
 	flag.Parse()
 	m := *n
 	for m > 1 && m%10 == 0 {
@@ -48,14 +50,31 @@ func main() {
 	}
 	runtime.GOMAXPROCS(*procs)
 	c := make(chan int)
+	if *tracefile != "" {
+		f, err := os.Create(*tracefile)
+		if err == nil {
+			err = trace.Start(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		defer f.Close()
+	}
 	start := time.Now()
 	go skynet(c, 0, *n, 10)
 	res := <-c
 	d := time.Since(start)
+	if *tracefile != "" {
+		trace.Stop()
+	}
 	if want := *n * (*n - 1) / 2; res != want {
 		fmt.Fprintf(os.Stderr, "bench: result %d want %d\n", res, want)
 		os.Exit(1)
 	}
 	cfg := fmt.Sprintf("procs=%d,n=%d", *procs, *n)
+	if *tracefile != "" {
+		cfg += ",trace=1"
+	}
 	result.Line("skynet", cfg, work.Ms(d), "ms")
 }
