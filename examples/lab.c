@@ -184,9 +184,11 @@ static int lab_main(void *arg)
 		lab.tracing = false;
 	}
 	gort_wg_add(&lab.wg, (int)lab.n);
+	/* Named, so that traces and dumps say what each goroutine is. */
+	gort_attr attr = {.name = "lab.work"};
 	for (long i = 0; i < lab.n; i++) {
 		lab.spawned[i] = gort_nanotime();
-		if (gort_go(work, (void *)(intptr_t)i) < 0) {
+		if (gort_go_attr(work, (void *)(intptr_t)i, &attr) < 0) {
 			perror("lab: gort_go");
 			exit(1);
 		}
