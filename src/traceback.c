@@ -192,7 +192,9 @@ static NOSAN void dumpg(g *gp, void *arg)
 	if (s == _Gdead || s == _Gidle)
 		return;
 	goroutineheader(c, gp, s);
-	if (gp == c->self) {
+	if (gp == c->self && c->selfpc == 0) {
+		out_str(c->o, "\tin the scheduler on this thread; stack unavailable\n");
+	} else if (gp == c->self) {
 		traceback_frames(c->o, c->selfpc, c->selffp, c->selfexact, gp->stk.lo,
 		                 stack_hi(&gp->stk));
 	} else if (s == _Grunning || s == _Gsyscall) {
@@ -273,9 +275,12 @@ void sigquit_handler(int sig, siginfo_t *info, void *uc)
 	out_str(&o, "\n\n");
 	dumpctx c = {.o = &o, .stopped = false};
 	c.self = mp ? mp->curg : NULL;
-	c.selfpc = sigctx_pc(uc);
-	c.selffp = sigctx_fp(uc);
-	c.selfexact = true;
+	uintptr_t sp = sigctx_sp(uc);
+	if (c.self && sp >= c.self->stk.lo && sp < stack_hi(&c.self->stk)) {
+		c.selfpc = sigctx_pc(uc);
+		c.selffp = sigctx_fp(uc);
+		c.selfexact = true;
+	} /* else: interrupted on the M's own stack (g0), between goroutines */
 	dumpall(&c);
 	_exit(2);
 }

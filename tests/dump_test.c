@@ -11,6 +11,10 @@
  *    its own stack (the calling function);
  *  - a plain thread (not a goroutine) gets a dump without stopping the
  *    world: parked goroutines with their stacks, nothing crashes;
+ *  - a goroutine that computes without calling the runtime is stopped
+ *    (preempted) for the dump promptly, and shown with its stack through
+ *    the preemption frame (not in sanitizer builds: they have no
+ *    asynchronous preemption, so the dump waits for it, as Go's would);
  *  - SIGQUIT to a child program (tests/prog/sigquit.c): exit status 2,
  *    "SIGQUIT: quit" then the goroutines with their stacks on stderr;
  *  - gort_dump_goroutines outside the runtime prints nothing.
@@ -186,6 +190,45 @@ static void case_thread(void)
 	run_main(thread_main, NULL, 2);
 }
 
+static atomic_bool busy_stop;
+
+static __attribute__((noinline)) void dump_busy(void *arg)
+{
+	(void)arg;
+	atomic_fetch_add(&parked, 1);
+	while (!atomic_load_explicit(&busy_stop, memory_order_relaxed))
+		__asm__ volatile("" ::: "memory");
+}
+
+static int busy_main(void *arg)
+{
+	(void)arg;
+	atomic_store(&parked, 0);
+	atomic_store(&busy_stop, false);
+	int64_t id = gort_go(dump_busy, NULL);
+	wait_flag(&parked, 1);
+	int64_t t0 = gort_nanotime();
+	char *dump = dump_to_string();
+	double secs = (double)(gort_nanotime() - t0) / 1e9;
+	atomic_store(&busy_stop, true);
+	char b[8192];
+	goroutine_block(dump, id, b, sizeof b);
+	want(dump, b, "dump_busy(...)\n");
+	if (secs > harness_timeout(2))
+		FAILF("the dump took %.3f s: running goroutines were not stopped", secs);
+	free(dump);
+	return 0;
+}
+
+static void case_busy(void)
+{
+	if (HARNESS_SANITIZED) {
+		harness_skip("busy", "no asynchronous preemption in sanitizer builds");
+		return;
+	}
+	run_main(busy_main, NULL, 2);
+}
+
 static void case_outside(void)
 {
 	char *dump = dump_to_string();
@@ -212,6 +255,7 @@ int main(void)
 {
 	run_case("goroutine", case_goroutine, 20);
 	run_case("thread", case_thread, 20);
+	run_case("busy", case_busy, 20);
 	run_case("outside", case_outside, 10);
 	run_case("sigquit", case_sigquit, 30);
 	return 0;

@@ -170,7 +170,7 @@ static void check_detail(const char *rep)
 		if (!p)
 			fail_report(rep, key + 1);
 		p += strlen(key);
-		long long status, tick, stick, mid, rq, gfree, timers;
+		long long status = -1, tick, stick, mid = -1, rq = 0, gfree, timers;
 		if (!(expect(&p, "status=") && number(&p, &status) && expect(&p, " schedtick=") &&
 		      number(&p, &tick) && expect(&p, " syscalltick=") && number(&p, &stick) &&
 		      expect(&p, " m=") && number(&p, &mid) && expect(&p, " runqsize=") &&
@@ -187,7 +187,7 @@ static void check_detail(const char *rep)
 	for (const char *p = strstr(rep, "\n  M"); p; p = strstr(p + 1, "\n  M")) {
 		ms++;
 		const char *q = p + 4;
-		long long id, pid, curg, lockedg;
+		long long id, pid, curg, lockedg = -1;
 		if (!(number(&q, &id) && expect(&q, ": p=") && number(&q, &pid) &&
 		      expect(&q, " curg=") && number(&q, &curg) &&
 		      expect(&q, " mallocing=0 throwing=0 preemptoff= locks=0 dying=0 spinning=") &&
