@@ -102,7 +102,7 @@ static NOSAN void traceback_frames(dumpout *o, uintptr_t pc, uintptr_t fp, bool 
 	}
 }
 
-static void goroutineheader(dumpctx *c, g *gp, uint32_t s)
+static NOSAN void goroutineheader(dumpctx *c, g *gp, uint32_t s)
 {
 	dumpout *o = c->o;
 	out_str(o, "goroutine ");
@@ -138,7 +138,7 @@ static void goroutineheader(dumpctx *c, g *gp, uint32_t s)
 }
 
 /* Go's "created by f in goroutine N", with the spawn site. */
-static void print_createdby(dumpout *o, g *gp)
+static NOSAN void print_createdby(dumpout *o, g *gp)
 {
 	if (gp->ismain || gp->gopc == 0)
 		return;
@@ -163,7 +163,7 @@ static void print_createdby(dumpout *o, g *gp)
 }
 
 /* The stack of a goroutine that is not running, from its saved context. */
-static void traceback_parked(dumpctx *c, g *gp)
+static NOSAN void traceback_parked(dumpctx *c, g *gp)
 {
 	stack stk = gp->stk;
 	uintptr_t sp = (uintptr_t)gp->sched.sp;
@@ -239,7 +239,7 @@ __attribute__((noinline)) void dumpgoroutines(dumpout *o, bool stopped)
 }
 
 /* throw/fatal: the goroutine that hit it, if this thread runs one. */
-__attribute__((noinline)) void tracebackcurg(void)
+NOSAN __attribute__((noinline)) void tracebackcurg(void)
 {
 	dumpout o;
 	out_init_fd(&o, 2);
@@ -250,7 +250,11 @@ __attribute__((noinline)) void tracebackcurg(void)
 		return;
 	out_str(&o, "\n");
 	goroutineheader(&c, gp, readgstatus(gp));
-	traceback_frames(&o, c.selfpc, c.selffp, false, gp->stk.lo, stack_hi(&gp->stk));
+	uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+	if (here >= gp->stk.lo && here < stack_hi(&gp->stk))
+		traceback_frames(&o, c.selfpc, c.selffp, false, gp->stk.lo, stack_hi(&gp->stk));
+	else /* a signal stack (stack overflow) or the M's own */
+		out_str(&o, "\tnot on the goroutine's stack; stack unavailable\n");
 	print_createdby(&o, gp);
 	out_flush(&o);
 }
@@ -303,10 +307,11 @@ GORT_API void gort_dump_goroutines(FILE *out)
 	dumpout o;
 	out_init_file(&o, out ? out : stderr);
 	g *gp = getg();
-	if (gp && getm()->p) {
+	if (gp && gp->syscallstate != SYSCALL_USER) {
 		dump_stopped(&o, gp);
-	} else if (getm()) {
-		dumpgoroutines(&o, false); /* on an M, not a goroutine (g0) */
+	} else if (gp) {
+		/* inside gort_entersyscall: it may not take a P back */
+		dumpgoroutines(&o, false);
 	} else {
 		pthread_rwlock_rdlock(&foreign_lock);
 		if (atomic_load(&runtime_running) == RUNTIME_UP)
