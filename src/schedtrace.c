@@ -69,7 +69,7 @@ void schedtrace_tick(int64_t now)
 	out_flush(&o);
 }
 
-static int64_t mid(m *mp)
+static RACY int64_t mid(m *mp)
 {
 	return mp ? mp->id : -1;
 }
