@@ -17,11 +17,15 @@
  *    asynchronous preemption, so the dump waits for it, as Go's would);
  *  - SIGQUIT to a child program (tests/prog/sigquit.c): exit status 2,
  *    "SIGQUIT: quit" then the goroutines with their stacks on stderr;
+ *  - the SIGQUIT handler is the runtime's only while gort_main runs, and
+ *    only where SIGQUIT had its default action: a program that ignores
+ *    it keeps ignoring it;
  *  - gort_dump_goroutines outside the runtime prints nothing.
  */
 #include "gort_util.h"
 
 #include <pthread.h>
+#include <signal.h>
 
 static gort_chan *ch;
 static gort_mutex mu;
@@ -229,6 +233,34 @@ static void case_busy(void)
 	run_main(busy_main, NULL, 2);
 }
 
+static void *quit_handler(void)
+{
+	struct sigaction sa;
+	CHECK_EQ(sigaction(SIGQUIT, NULL, &sa), 0);
+	return (sa.sa_flags & SA_SIGINFO) ? (void *)sa.sa_sigaction : (void *)sa.sa_handler;
+}
+
+static void *quit_inside;
+
+static int quit_main(void *arg)
+{
+	(void)arg;
+	quit_inside = quit_handler();
+	return 0;
+}
+
+static void case_disposition(void)
+{
+	CHECK(quit_handler() == (void *)SIG_DFL);
+	run_main(quit_main, NULL, 1);
+	CHECK(quit_inside != (void *)SIG_DFL && quit_inside != (void *)SIG_IGN);
+	CHECK(quit_handler() == (void *)SIG_DFL);
+	signal(SIGQUIT, SIG_IGN);
+	run_main(quit_main, NULL, 1);
+	CHECK(quit_inside == (void *)SIG_IGN);
+	CHECK(quit_handler() == (void *)SIG_IGN);
+}
+
 static void case_outside(void)
 {
 	char *dump = dump_to_string();
@@ -256,6 +288,7 @@ int main(void)
 	run_case("goroutine", case_goroutine, 20);
 	run_case("thread", case_thread, 20);
 	run_case("busy", case_busy, 20);
+	run_case("disposition", case_disposition, 10);
 	run_case("outside", case_outside, 10);
 	run_case("sigquit", case_sigquit, 30);
 	return 0;
