@@ -1,6 +1,5 @@
 /*
- * checkdead.c - deadlock detection (Go's checkdead) and the goroutine dump
- * printed with it.
+ * checkdead.c - deadlock detection (Go's checkdead).
  *
  * checkdead runs, with sched.lock held, each time an M goes idle (mput,
  * stoplockedm, the exit of a locked M). The program is deadlocked when
@@ -21,7 +20,7 @@
  *    for them, which has the same effect).
  *
  * Then, as Go: "fatal error: all goroutines are asleep - deadlock!", the
- * goroutine dump, exit status 2.
+ * goroutine dump (traceback.c), exit status 2.
  */
 #include <dirent.h>
 #include <stdlib.h>
@@ -107,51 +106,8 @@ void checkdead(void)
 	if (threads < 0 || threads > mcount + 1 + (GORT_TSAN_THREADS))
 		return;
 	printstr("fatal error: all goroutines are asleep - deadlock!\n\n");
-	dumpgoroutines();
+	dumpout o;
+	out_init_fd(&o, 2);
+	dumpgoroutines(&o, true); /* nothing can run: every stack holds still */
 	_exit(2);
-}
-
-static void dumpg(g *gp, void *arg)
-{
-	int64_t now = *(int64_t *)arg;
-	uint32_t s = readgstatus(gp);
-	if (s == _Gdead || s == _Gidle)
-		return;
-	printstr("goroutine ");
-	printint(gp->goid);
-	printstr(" [");
-	if (s == _Gwaiting) {
-		printstr(waitreason_strings[gp->waitreason]);
-		int64_t min = gp->waitsince ? (now - gp->waitsince) / (60LL * 1000000000) : 0;
-		if (min >= 1) {
-			printstr(", ");
-			printint(min);
-			printstr(" minutes");
-		}
-	} else {
-		printstr(s == _Grunnable ? "runnable" : s == _Grunning ? "running"
-		         : s == _Gsyscall ? "syscall" : "preempted");
-	}
-	if (gp->locked)
-		printstr(", locked to thread");
-	printstr("]:\n");
-	if (gp->name) {
-		printstr("\tname: ");
-		printstr(gp->name);
-		printstr("\n");
-	}
-	printstr("created by ");
-	printhex(gp->gopc);
-	if (gp->parentgoid) {
-		printstr(" in goroutine ");
-		printint(gp->parentgoid);
-	}
-	printstr("\n\n");
-}
-
-/* Every goroutine, as Go's dump lists them (without stack traces yet). */
-void dumpgoroutines(void)
-{
-	int64_t now = nanotime();
-	forEachG(dumpg, &now);
 }

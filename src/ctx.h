@@ -56,6 +56,12 @@ void gostart_tramp(void);
 /* arch/<arch>/ctx_<arch>.c: lay out a first frame at the top of a fresh
  * stack so that switching to it enters gostart_tramp. Returns the sp. */
 void *ctx_prepare(uintptr_t stack_hi);
+/* arch/<arch>/ctx_<arch>.c: the frame pointer and return address that
+ * ctxswitch saved on a switched-out stack (sp: the gobuf's). The frame
+ * records above it are the ABI's: [fp] = the caller's fp, [fp + 8] = the
+ * return address (x86-64 rbp chain, AArch64 x29/x30 records). The caller
+ * checks that sp lies in the stack; reads are not sanitizer-checked. */
+void ctx_saved_frame(uintptr_t sp, uintptr_t *fp, uintptr_t *pc);
 
 /* Switch from `from` to `to`. `dying`: the `from` stack is about to be
  * freed and will never be resumed. */

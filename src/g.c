@@ -66,7 +66,8 @@ static g *malg(void)
 		a = mem;
 		a->used = 0;
 		a->next = gheap.arenas;
-		gheap.arenas = a;
+		/* Published for forEachGRace, which reads without the lock. */
+		__atomic_store_n(&gheap.arenas, a, __ATOMIC_RELEASE);
 	}
 	g *gp = (g *)(a->gs + a->used * GSIZE);
 	memset(gp, 0, sizeof *gp);
@@ -84,6 +85,15 @@ void forEachG(gvisitor fn, void *arg)
 		for (size_t i = 0; i < a->used; i++)
 			fn((g *)(a->gs + i * GSIZE), arg);
 	unlock(&gheap.lock);
+}
+
+void forEachGRace(gvisitor fn, void *arg)
+{
+	for (garena *a = __atomic_load_n(&gheap.arenas, __ATOMIC_ACQUIRE); a; a = a->next) {
+		size_t used = __atomic_load_n(&a->used, __ATOMIC_ACQUIRE);
+		for (size_t i = 0; i < used; i++)
+			fn((g *)(a->gs + i * GSIZE), arg);
+	}
 }
 
 uint32_t readgstatus(g *gp)

@@ -95,8 +95,14 @@ void notewakeup(note *n)
 
 void notesleep(note *n)
 {
+	/* As Go: m.blocked says the M sleeps here (schedtrace's blocked=). */
+	m *mp = tls_m;
+	if (mp)
+		atomic_store_explicit(&mp->blocked, 1, memory_order_relaxed);
 	while (atomic_load_explicit(&n->key, memory_order_acquire) == 0)
 		futexsleep(&n->key, 0, -1);
+	if (mp)
+		atomic_store_explicit(&mp->blocked, 0, memory_order_relaxed);
 }
 
 int notetsleep(note *n, int64_t ns)

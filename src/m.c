@@ -65,7 +65,8 @@ void mcommoninit(m *mp)
 	mp->id = sched.mnext++;
 	mp->fastrand = (uint64_t)nanotime() ^ ((uint64_t)mp->id << 32) ^ (uintptr_t)mp;
 	mp->alllink = allm;
-	allm = mp;
+	/* Published for readers without sched.lock (schedtrace, dumps). */
+	__atomic_store_n(&allm, mp, __ATOMIC_RELEASE);
 }
 
 /* sched.lock held: count a new M against the thread limit. */

@@ -221,7 +221,19 @@ void stopTheWorld(void)
 	bool wait = sched.stopwait > 0;
 	unlock(&sched.lock);
 	if (wait) {
-		notesleep(&sched.stopnote);
+		/* As Go's stopTheWorldWithSema: ask the running goroutines to
+		 * stop, again every 100 µs until every P has. Without this a
+		 * goroutine that makes no runtime call would hold its P until
+		 * sysmon's next slice check, and sysmon deep-sleeps while the
+		 * world is being stopped. */
+		for (;;) {
+			for (int32_t i = 0; i < procs; i++)
+				if (allp[i] != mp->p &&
+				    atomic_load_explicit(&allp[i]->status, memory_order_relaxed) == _Prunning)
+					preemptone(allp[i], PREEMPT_ASK);
+			if (notetsleep(&sched.stopnote, 100 * 1000))
+				break;
+		}
 		noteclear(&sched.stopnote);
 	}
 	int32_t n = atomic_load_explicit(&gomaxprocs, memory_order_relaxed);

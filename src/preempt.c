@@ -220,19 +220,6 @@ static int collect_ranges(struct dl_phdr_info *info, size_t size, void *arg)
 	return 0;
 }
 
-static bool godebug_asyncpreemptoff(void)
-{
-	const char *s = getenv("GODEBUG");
-	while (s && *s) {
-		if (strncmp(s, "asyncpreemptoff=", 16) == 0)
-			return atoi(s + 16) != 0;
-		s = strchr(s, ',');
-		if (s)
-			s++;
-	}
-	return false;
-}
-
 #if GORT_ASAN || GORT_TSAN
 #define SANITIZED true
 #else
@@ -243,7 +230,7 @@ int preempt_init(void)
 {
 	memset(&preempt, 0, sizeof preempt);
 	preempt.pid = getpid();
-	if (SANITIZED || godebug_asyncpreemptoff())
+	if (SANITIZED || godebug_int("asyncpreemptoff", 0) != 0)
 		return 0;
 	bool libc_shared = false;
 	dl_iterate_phdr(collect_ranges, &libc_shared);

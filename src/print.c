@@ -5,7 +5,14 @@
  * malloc, no locks, so it is safe in a signal handler and in a runtime
  * that is already broken. throw (runtime corruption) and fatal (Go's
  * fatal conditions) print Go's "fatal error: <what>" line, then the
- * goroutine that hit it, and exit with status 2.
+ * goroutine that hit it (with its stack, traceback.c), and exit with
+ * status 2.
+ *
+ * dumpout is the one output of the longer reports (goroutine dumps,
+ * schedtrace): a buffer of its own, flushed to a file descriptor with
+ * write(2) (signal-safe: the SIGQUIT and fatal paths) or to a stdio FILE
+ * (gort_dump_goroutines, gort_schedtrace), so that one printer serves
+ * both.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +51,33 @@ static void writeall(const char *s, size_t n)
 	}
 }
 
+/* Decimal and 0x-hex renderings into the end of a 24-byte buffer;
+ * each returns where its text begins. */
+static char *fmtint(char buf[24], int64_t v)
+{
+	char *p = buf + 24;
+	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--p = '-';
+	return p;
+}
+
+static char *fmthex(char buf[24], uint64_t v)
+{
+	char *p = buf + 24;
+	do {
+		*--p = "0123456789abcdef"[v & 15];
+		v >>= 4;
+	} while (v);
+	*--p = 'x';
+	*--p = '0';
+	return p;
+}
+
 void printstr(const char *s)
 {
 	writeall(s, strlen(s));
@@ -52,61 +86,83 @@ void printstr(const char *s)
 void printint(int64_t v)
 {
 	char buf[24];
-	int i = sizeof buf;
-	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
-	do {
-		buf[--i] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	if (v < 0)
-		buf[--i] = '-';
-	writeall(buf + i, sizeof buf - (size_t)i);
+	char *p = fmtint(buf, v);
+	writeall(p, (size_t)(buf + sizeof buf - p));
 }
 
 void printhex(uint64_t v)
 {
-	char buf[20];
-	int i = sizeof buf;
-	do {
-		buf[--i] = "0123456789abcdef"[v & 15];
-		v >>= 4;
-	} while (v);
-	buf[--i] = 'x';
-	buf[--i] = '0';
-	writeall(buf + i, sizeof buf - (size_t)i);
+	char buf[24];
+	char *p = fmthex(buf, v);
+	writeall(p, (size_t)(buf + sizeof buf - p));
 }
 
-static const char *gstatus_string(uint32_t s)
+void out_init_fd(dumpout *o, int fd)
 {
-	switch (s) {
-	case _Gidle: return "idle";
-	case _Grunnable: return "runnable";
-	case _Grunning: return "running";
-	case _Gsyscall: return "syscall";
-	case _Gwaiting: return "waiting";
-	case _Gdead: return "dead";
-	case _Gpreempted: return "preempted";
-	default: return "???";
-	}
+	o->fd = fd;
+	o->f = NULL;
+	o->n = 0;
 }
 
-/* "goroutine 18 [running]:" for the goroutine on this thread, if any. */
-static void printcurg(void)
+void out_init_file(dumpout *o, FILE *f)
 {
-	m *mp = tls_m;
-	g *gp = mp ? mp->curg : NULL;
-	if (!gp)
+	o->fd = -1;
+	o->f = f;
+	o->n = 0;
+}
+
+void out_flush(dumpout *o)
+{
+	if (o->n == 0)
 		return;
-	printstr("\ngoroutine ");
-	printint(gp->goid);
-	printstr(" [");
-	printstr(gstatus_string(atomic_load_explicit(&gp->atomicstatus, memory_order_relaxed)));
-	printstr("]:\n");
-	if (gp->gopc) {
-		printstr("created by ");
-		printhex(gp->gopc);
-		printstr("\n");
+	if (o->f) {
+		fwrite(o->buf, 1, o->n, o->f);
+	} else {
+		const char *s = o->buf;
+		size_t n = o->n;
+		while (n > 0) {
+			ssize_t w = write(o->fd, s, n);
+			if (w <= 0)
+				break;
+			s += w;
+			n -= (size_t)w;
+		}
 	}
+	o->n = 0;
+}
+
+static void out_write(dumpout *o, const char *s, size_t n)
+{
+	while (n > 0) {
+		if (o->n == sizeof o->buf)
+			out_flush(o);
+		size_t k = sizeof o->buf - o->n;
+		if (k > n)
+			k = n;
+		memcpy(o->buf + o->n, s, k);
+		o->n += (uint32_t)k;
+		s += k;
+		n -= k;
+	}
+}
+
+void out_str(dumpout *o, const char *s)
+{
+	out_write(o, s, strlen(s));
+}
+
+void out_int(dumpout *o, int64_t v)
+{
+	char buf[24];
+	char *p = fmtint(buf, v);
+	out_write(o, p, (size_t)(buf + sizeof buf - p));
+}
+
+void out_hex(dumpout *o, uint64_t v)
+{
+	char buf[24];
+	char *p = fmthex(buf, v);
+	out_write(o, p, (size_t)(buf + sizeof buf - p));
 }
 
 _Noreturn static void dothrow(const char *msg)
@@ -114,7 +170,7 @@ _Noreturn static void dothrow(const char *msg)
 	printstr("fatal error: ");
 	printstr(msg);
 	printstr("\n");
-	printcurg();
+	tracebackcurg();
 	_exit(2);
 }
 

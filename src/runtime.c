@@ -48,6 +48,20 @@ static struct {
 	void *arg;
 } mainfn;
 
+/* GODEBUG is a comma list of name=value settings (Go's debug vars). */
+int64_t godebug_int(const char *name, int64_t def)
+{
+	size_t n = strlen(name);
+	for (const char *s = getenv("GODEBUG"); s && *s;) {
+		if (strncmp(s, name, n) == 0 && s[n] == '=')
+			return strtoll(s + n + 1, NULL, 10);
+		s = strchr(s, ',');
+		if (s)
+			s++;
+	}
+	return def;
+}
+
 int32_t gomaxprocs_default(void)
 {
 	const char *s = getenv("GOMAXPROCS");
@@ -185,6 +199,7 @@ GORT_API int gort_main(int (*fn)(void *), void *arg)
 	g *maing = atomic_load(&m0->p->runnext);
 	maing->ismain = true;
 	sched.maing = maing;
+	schedtrace_init(nanotime());
 	atomic_store(&runtime_running, RUNTIME_UP);
 	if (sysmon_start() != 0)
 		fatal("cannot start sysmon");

@@ -42,6 +42,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
 
 #include "gort.h"
 #include "ctx.h"
@@ -227,6 +229,7 @@ struct m {
 	int procid;             /* kernel thread id */
 	void *sigstack;         /* alternate signal stack (overflow reports) */
 	schedstats stats;       /* this M's counters (trace.h: STAT_ADD) */
+	_Atomic uint8_t blocked; /* asleep in notesleep (schedtrace shows it) */
 };
 
 /* ---- P ------------------------------------------------------------- */
@@ -437,6 +440,20 @@ _Noreturn void fatal(const char *msg);
 void printstr(const char *s);
 void printint(int64_t v);
 void printhex(uint64_t v);
+/* A report's output (print.c): buffered, flushed with write(2) to fd
+ * (async-signal-safe) or with fwrite to f. */
+typedef struct dumpout {
+	int fd;
+	FILE *f;
+	uint32_t n;
+	char buf[512];
+} dumpout;
+void out_init_fd(dumpout *o, int fd);
+void out_init_file(dumpout *o, FILE *f);
+void out_str(dumpout *o, const char *s);
+void out_int(dumpout *o, int64_t v);
+void out_hex(dumpout *o, uint64_t v);
+void out_flush(dumpout *o);
 
 /* g.c */
 uint32_t readgstatus(g *gp);
@@ -480,6 +497,9 @@ void g_teardown(void);
 typedef void (*gvisitor)(g *gp, void *arg);
 void forEachG(gvisitor fn, void *arg);
 uint32_t *g_traceseq(g *gp); /* gp's trace sequence number (trace.c) */
+/* Without the arena lock (Go's forEachGRace): for signal handlers and
+ * reports that must not block; sees every G published before the call. */
+void forEachGRace(gvisitor fn, void *arg);
 
 /* runq.c */
 bool runqempty(p *pp);
@@ -605,7 +625,30 @@ void lockedm_wakeall(void);
 
 /* checkdead.c */
 void checkdead(void);
-void dumpgoroutines(void);
+
+/* traceback.c: the goroutine dump. stopped: nothing can run (the world
+ * is stopped, or the process is deadlocked), so every parked goroutine's
+ * stack can be walked; otherwise stacks that may be freed under the walk
+ * (other than the pool's, which stay mapped) are not. */
+void dumpgoroutines(dumpout *o, bool stopped);
+void tracebackcurg(void); /* throw/fatal: the goroutine on this thread */
+void sigquit_handler(int sig, siginfo_t *info, void *uc);
+
+/* symtab.c: the function holding pc, from the ELF symbol tables of the
+ * mapped files (async-signal-safe). module: the file's path, or NULL. */
+typedef struct symbol {
+	const char *name;
+	uintptr_t offset;
+	const char *module;
+} symbol;
+bool symbolize(uintptr_t pc, symbol *out);
+
+/* schedtrace.c: GODEBUG=schedtrace=N,scheddetail=1. */
+extern int32_t debug_schedtrace;   /* ms between reports; 0: off */
+extern int32_t debug_scheddetail;
+void schedtrace_init(int64_t now);
+void schedtrace_tick(int64_t now); /* sysmon, each round */
+void schedtrace(dumpout *o, bool detail);
 
 /* timer.c */
 struct timer {
@@ -703,6 +746,7 @@ extern size_t stack_default;   /* default usable bytes for new Gs */
  * trampoline (arch/<arch>/asyncpreempt.S) and the trampoline's frame. */
 uintptr_t sigctx_sp(const void *uc);
 uintptr_t sigctx_pc(const void *uc);
+uintptr_t sigctx_fp(const void *uc);
 void sigctx_redirect(void *uc);
 void asyncpreempt_init(void);
 void asyncpreempt_resume(void *frame);
@@ -738,6 +782,8 @@ extern _Atomic uint32_t runtime_running;
 extern _Atomic uint32_t runtime_gen;
 extern pthread_rwlock_t foreign_lock;
 int32_t gomaxprocs_default(void);
+/* The value of name=N in the comma list GODEBUG, or def. */
+int64_t godebug_int(const char *name, int64_t def);
 
 /* debug_http.c: at the end of a run, once only M0 is left: stop a trace
  * capture left running, close the listener and the connections whose

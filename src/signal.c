@@ -1,6 +1,7 @@
 /*
- * signal.c - the runtime's signal handling: for now, turning a fault in a
- * goroutine's stack guard into "fatal error: stack overflow".
+ * signal.c - the runtime's signal handling: turning a fault in a
+ * goroutine's stack guard into "fatal error: stack overflow", and
+ * SIGQUIT into Go's goroutine dump (traceback.c) and exit status 2.
  *
  * Every M runs with an alternate signal stack (sigaltstack): a goroutine
  * that overflowed has no stack left to run a handler on. The SIGSEGV and
@@ -11,8 +12,11 @@
  * Any other fault is not ours: the handler the program had before is
  * called, or the default action is restored and the fault re-raised.
  *
+ * SIGQUIT is taken only when its disposition is the default (which would
+ * kill the process): a program that ignores or handles it keeps doing so.
+ *
  * Handlers are installed by gort_main and the previous ones restored at
- * teardown. Only async-signal-safe calls are made in the handler.
+ * teardown. Only async-signal-safe calls are made in the handlers.
  */
 #include <signal.h>
 #include <stdlib.h>
@@ -25,7 +29,8 @@
 
 enum { SIGSTACK_SIZE = 64 * 1024 };
 
-static struct sigaction oldsegv, oldbus;
+static struct sigaction oldsegv, oldbus, oldquit;
+static bool quitset;
 static stack_t m0_oldaltstack;
 /* The signal mask of the thread that called gort_main: every M runs with
  * it, so a program that blocks signals everywhere but in one thread of
@@ -107,6 +112,14 @@ int signal_init(void)
 		sigaction(SIGSEGV, &oldsegv, NULL);
 		return -1;
 	}
+	quitset = false;
+	if (sigaction(SIGQUIT, NULL, &oldquit) == 0 && !(oldquit.sa_flags & SA_SIGINFO) &&
+	    oldquit.sa_handler == SIG_DFL) {
+		sa.sa_sigaction = sigquit_handler;
+		sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+		sigfillset(&sa.sa_mask); /* the dump runs alone on this thread */
+		quitset = sigaction(SIGQUIT, &sa, NULL) == 0;
+	}
 	return 0;
 }
 
@@ -114,6 +127,9 @@ void signal_teardown(void)
 {
 	sigaction(SIGSEGV, &oldsegv, NULL);
 	sigaction(SIGBUS, &oldbus, NULL);
+	if (quitset)
+		sigaction(SIGQUIT, &oldquit, NULL);
+	quitset = false;
 }
 
 /* Per-M set-up on its own thread: an alternate signal stack, and the

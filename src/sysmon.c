@@ -16,10 +16,12 @@
  *    the goroutines it readies (injectglist: the global queue, and Ms
  *    started on idle Ps), so that busy Ps that never run out of work
  *    still see their I/O complete.
+ *  - prints the scheduler report every GODEBUG=schedtrace=N ms
+ *    (schedtrace.c).
  * It sleeps 20 µs between rounds, doubling up to 10 ms once 50 rounds in
  * a row found nothing to retake, and sleeps deeply while every P is idle
  * (or the world is stopped), until entersyscall, exitsyscall or startm
- * wake it (sysmonwake).
+ * wake it (sysmonwake); never while schedtrace is on, as Go.
  *
  * sysmon reads other Ps' ticks and statuses without locks (they are
  * atomics written by their owners); its sysmontick records are its own.
@@ -107,6 +109,8 @@ static uint32_t retake(int64_t now)
  * whether something woke us. */
 static bool sysmon_deepsleep(void)
 {
+	if (debug_schedtrace > 0)
+		return false;
 	lock(&sched.lock);
 	bool idle = atomic_load(&sched.gcwaiting) ||
 	            atomic_load(&sched.npidle) == atomic_load(&gomaxprocs);
@@ -145,6 +149,8 @@ static void *sysmon(void *arg)
 		}
 		int64_t now = nanotime();
 		atomic_store_explicit(&sched.coarsenow, now, memory_order_relaxed);
+		if (debug_schedtrace > 0)
+			schedtrace_tick(now);
 		if (retake(now) != 0)
 			idle = 0;
 		else

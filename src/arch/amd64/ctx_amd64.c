@@ -24,3 +24,12 @@ void *ctx_prepare(uintptr_t stack_hi)
 	frame[7] = (uint64_t)(uintptr_t)gostart_tramp;
 	return frame;
 }
+
+/* The frame ctxswitch left (ctx.S): rbp at sp+48, return address at sp+56. */
+__attribute__((no_sanitize("address", "thread"))) void ctx_saved_frame(uintptr_t sp, uintptr_t *fp,
+                                                                       uintptr_t *pc)
+{
+	const uint64_t *frame = (const uint64_t *)sp;
+	*fp = (uintptr_t)frame[6];
+	*pc = (uintptr_t)frame[7];
+}

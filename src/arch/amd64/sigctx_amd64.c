@@ -68,6 +68,13 @@ uintptr_t sigctx_pc(const void *uc)
 	return (uintptr_t)((const ucontext_t *)uc)->uc_mcontext.gregs[REG_RIP];
 }
 
+/* The interrupted frame pointer: where a traceback of the interrupted
+ * goroutine starts (traceback.c). */
+uintptr_t sigctx_fp(const void *uc)
+{
+	return (uintptr_t)((const ucontext_t *)uc)->uc_mcontext.gregs[REG_RBP];
+}
+
 /* Make the interrupted code call asyncpreempt where it stands: below its
  * red zone, push the interrupted rip as a return address. */
 void sigctx_redirect(void *ucv)

@@ -18,3 +18,12 @@ void *ctx_prepare(uintptr_t stack_hi)
 	frame[11] = (uint64_t)(uintptr_t)gostart_tramp; /* x30 */
 	return frame;
 }
+
+/* The frame ctxswitch left (ctx.S): x29 at sp+80, x30 at sp+88. */
+__attribute__((no_sanitize("address", "thread"))) void ctx_saved_frame(uintptr_t sp, uintptr_t *fp,
+                                                                       uintptr_t *pc)
+{
+	const uint64_t *frame = (const uint64_t *)sp;
+	*fp = (uintptr_t)frame[10];
+	*pc = (uintptr_t)frame[11];
+}

@@ -41,6 +41,13 @@ uintptr_t sigctx_pc(const void *uc)
 	return (uintptr_t)((const ucontext_t *)uc)->uc_mcontext.pc;
 }
 
+/* The interrupted frame pointer: where a traceback of the interrupted
+ * goroutine starts (traceback.c). */
+uintptr_t sigctx_fp(const void *uc)
+{
+	return (uintptr_t)((const ucontext_t *)uc)->uc_mcontext.regs[29];
+}
+
 /* Make the interrupted code call asyncpreempt where it stands: the link
  * register goes on the stack and takes the interrupted pc (AAPCS64 has
  * no red zone: below sp is free). */

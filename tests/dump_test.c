@@ -1,0 +1,295 @@
+/*
+ * dump_test proves the goroutine dump (gort_dump_goroutines and SIGQUIT):
+ *  - goroutines blocked in a channel receive, a sleep and a mutex show
+ *    Go's header with their wait reason ("goroutine N [chan receive]:"),
+ *    a stack that holds the test's own blocking function (noinline,
+ *    found through the frame pointers and the ELF symbol table), and
+ *    "created by" naming the function that spawned them, "in goroutine
+ *    1"; a named goroutine shows its name; a goroutine with a custom
+ *    stack size (not pooled) is walked too, the world being stopped;
+ *  - the goroutine calling gort_dump_goroutines shows as running, with
+ *    its own stack (the calling function);
+ *  - a plain thread (not a goroutine) gets a dump without stopping the
+ *    world: parked goroutines with their stacks, nothing crashes;
+ *  - a goroutine that computes without calling the runtime is stopped
+ *    (preempted) for the dump promptly, and shown with its stack through
+ *    the preemption frame (not in sanitizer builds: they have no
+ *    asynchronous preemption, so the dump waits for it, as Go's would);
+ *  - SIGQUIT to a child program (tests/prog/sigquit.c): exit status 2,
+ *    "SIGQUIT: quit" then the goroutines with their stacks on stderr;
+ *  - the SIGQUIT handler is the runtime's only while gort_main runs, and
+ *    only where SIGQUIT had its default action: a program that ignores
+ *    it keeps ignoring it;
+ *  - gort_dump_goroutines outside the runtime prints nothing.
+ */
+#include "gort_util.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+static gort_chan *ch;
+static gort_mutex mu;
+static atomic_int parked;
+
+static __attribute__((noinline)) void dump_recv_blocker(void *arg)
+{
+	(void)arg;
+	int v;
+	atomic_fetch_add(&parked, 1);
+	gort_chan_recv(ch, &v);
+	__asm__ volatile("" ::: "memory"); /* keep the frame: no tail call */
+}
+
+static __attribute__((noinline)) void dump_sleep_blocker(void *arg)
+{
+	(void)arg;
+	atomic_fetch_add(&parked, 1);
+	gort_sleep(60LL * 1000 * 1000 * 1000);
+	__asm__ volatile("" ::: "memory");
+}
+
+static __attribute__((noinline)) void dump_mutex_blocker(void *arg)
+{
+	(void)arg;
+	atomic_fetch_add(&parked, 1);
+	gort_mutex_lock(&mu);
+	gort_mutex_unlock(&mu);
+	__asm__ volatile("" ::: "memory");
+}
+
+static int64_t ids[4];
+
+static __attribute__((noinline)) void dump_spawner(void)
+{
+	ids[0] = gort_go(dump_recv_blocker, NULL);
+	ids[1] = gort_go(dump_sleep_blocker, NULL);
+	ids[2] = gort_go(dump_mutex_blocker, NULL);
+	gort_attr attr = {.stack_size = 1u << 20, .name = "dump-named"};
+	ids[3] = gort_go_attr(dump_recv_blocker, NULL, &attr);
+	__asm__ volatile("" ::: "memory");
+}
+
+/* The block of goroutine id in dump, copied into buf ("" if absent). */
+static void goroutine_block(const char *dump, int64_t id, char *buf, size_t n)
+{
+	char head[48];
+	snprintf(head, sizeof head, "goroutine %lld [", (long long)id);
+	buf[0] = 0;
+	const char *p = strstr(dump, head);
+	if (!p || (p != dump && p[-1] != '\n'))
+		return;
+	const char *end = strstr(p, "\n\n");
+	size_t len = end ? (size_t)(end - p) : strlen(p);
+	if (len >= n)
+		len = n - 1;
+	memcpy(buf, p, len);
+	buf[len] = 0;
+}
+
+static void want(const char *dump, const char *block, const char *what)
+{
+	if (!strstr(block, what)) {
+		fprintf(stderr, "--- dump ---\n%s--- end ---\nmissing: %s\n", dump, what);
+		FAILF("dump: %s", what);
+	}
+}
+
+/* Symbols: ASan/TSan builds keep frame pointers and symbol tables too,
+ * so every build must name the functions. */
+static void check_blocked(const char *dump, bool stopped)
+{
+	char b[8192];
+	goroutine_block(dump, ids[0], b, sizeof b);
+	want(dump, b, "[chan receive]:\n");
+	want(dump, b, "dump_recv_blocker(...)\n");
+	want(dump, b, "created by dump_spawner in goroutine 1\n");
+	goroutine_block(dump, ids[1], b, sizeof b);
+	want(dump, b, "[sleep]:\n");
+	want(dump, b, "dump_sleep_blocker(...)\n");
+	goroutine_block(dump, ids[2], b, sizeof b);
+	want(dump, b, "[sync.Mutex.Lock]:\n");
+	want(dump, b, "dump_mutex_blocker(...)\n");
+	want(dump, b, "created by dump_spawner in goroutine 1\n");
+	goroutine_block(dump, ids[3], b, sizeof b);
+	want(dump, b, "[chan receive]:\n\tname: dump-named\n");
+	if (stopped)
+		want(dump, b, "dump_recv_blocker(...)\n");
+	else
+		want(dump, b, "stack unavailable");
+	/* frames are "name(...)" then a tab line with "+0x" */
+	want(dump, dump, "(...)\n\t");
+}
+
+static char *dump_to_string(void)
+{
+	/* open_memstream's buffer and size live on the heap: they are
+	 * written at fclose, after this frame would matter to the compiler. */
+	struct { char *buf; size_t len; } *m = calloc(1, sizeof *m);
+	CHECK(m != NULL);
+	FILE *f = open_memstream(&m->buf, &m->len);
+	CHECK(f != NULL);
+	gort_dump_goroutines(f);
+	fclose(f);
+	char *buf = m->buf;
+	free(m);
+	return buf;
+}
+
+static __attribute__((noinline)) int dump_main(void *arg)
+{
+	(void)arg;
+	ch = make_chan(sizeof(int), 0);
+	gort_mutex_lock(&mu);
+	atomic_store(&parked, 0);
+	dump_spawner();
+	wait_flag(&parked, 4);
+	settle();
+	char *dump = dump_to_string();
+	check_blocked(dump, true);
+	char b[8192];
+	goroutine_block(dump, 1, b, sizeof b);
+	want(dump, b, "goroutine 1 [running]:\n");
+	want(dump, b, "dump_main(...)\n");
+	CHECK(strstr(b, "created by") == NULL); /* as Go: not for main */
+	free(dump);
+	gort_mutex_unlock(&mu);
+	return 0;
+}
+
+static void case_goroutine(void)
+{
+	run_main(dump_main, NULL, 2);
+}
+
+/* From a plain thread while the goroutines sit parked. */
+static void *thread_dump(void *arg)
+{
+	char **out = arg;
+	*out = dump_to_string();
+	return NULL;
+}
+
+static int thread_main(void *arg)
+{
+	(void)arg;
+	ch = make_chan(sizeof(int), 0);
+	gort_mutex_lock(&mu);
+	atomic_store(&parked, 0);
+	dump_spawner();
+	wait_flag(&parked, 4);
+	settle();
+	char *dump = NULL;
+	pthread_t th;
+	CHECK_EQ(pthread_create(&th, NULL, thread_dump, &dump), 0);
+	join_thread(th);
+	CHECK(dump != NULL);
+	check_blocked(dump, false);
+	free(dump);
+	gort_mutex_unlock(&mu);
+	return 0;
+}
+
+static void case_thread(void)
+{
+	run_main(thread_main, NULL, 2);
+}
+
+static atomic_bool busy_stop;
+
+static __attribute__((noinline)) void dump_busy(void *arg)
+{
+	(void)arg;
+	atomic_fetch_add(&parked, 1);
+	while (!atomic_load_explicit(&busy_stop, memory_order_relaxed))
+		__asm__ volatile("" ::: "memory");
+}
+
+static int busy_main(void *arg)
+{
+	(void)arg;
+	atomic_store(&parked, 0);
+	atomic_store(&busy_stop, false);
+	int64_t id = gort_go(dump_busy, NULL);
+	wait_flag(&parked, 1);
+	int64_t t0 = gort_nanotime();
+	char *dump = dump_to_string();
+	double secs = (double)(gort_nanotime() - t0) / 1e9;
+	atomic_store(&busy_stop, true);
+	char b[8192];
+	goroutine_block(dump, id, b, sizeof b);
+	want(dump, b, "dump_busy(...)\n");
+	if (secs > harness_timeout(2))
+		FAILF("the dump took %.3f s: running goroutines were not stopped", secs);
+	free(dump);
+	return 0;
+}
+
+static void case_busy(void)
+{
+	if (HARNESS_SANITIZED) {
+		harness_skip("busy", "no asynchronous preemption in sanitizer builds");
+		return;
+	}
+	run_main(busy_main, NULL, 2);
+}
+
+static void *quit_handler(void)
+{
+	struct sigaction sa;
+	CHECK_EQ(sigaction(SIGQUIT, NULL, &sa), 0);
+	return (sa.sa_flags & SA_SIGINFO) ? (void *)sa.sa_sigaction : (void *)sa.sa_handler;
+}
+
+static void *quit_inside;
+
+static int quit_main(void *arg)
+{
+	(void)arg;
+	quit_inside = quit_handler();
+	return 0;
+}
+
+static void case_disposition(void)
+{
+	CHECK(quit_handler() == (void *)SIG_DFL);
+	run_main(quit_main, NULL, 1);
+	CHECK(quit_inside != (void *)SIG_DFL && quit_inside != (void *)SIG_IGN);
+	CHECK(quit_handler() == (void *)SIG_DFL);
+	signal(SIGQUIT, SIG_IGN);
+	run_main(quit_main, NULL, 1);
+	CHECK(quit_inside == (void *)SIG_IGN);
+	CHECK(quit_handler() == (void *)SIG_IGN);
+}
+
+static void case_outside(void)
+{
+	char *dump = dump_to_string();
+	CHECK_EQ(strlen(dump), 0);
+	free(dump);
+}
+
+static void case_sigquit(void)
+{
+	struct child_result res;
+	char *argv[] = {NULL, NULL};
+	run_child_prog("sigquit", argv, harness_timeout(20), &res);
+	if (!(res.exited && res.status == 2) || !strstr(res.output, "SIGQUIT: quit\n") ||
+	    !strstr(res.output, "[chan receive]:\n") || !strstr(res.output, "sigquit_blocker(...)\n") ||
+	    !strstr(res.output, "created by sigquit_main in goroutine 1\n") ||
+	    !strstr(res.output, "goroutine 1 [")) {
+		harness_describe("sigquit", &res);
+		FAILF("sigquit: want exit status 2, \"SIGQUIT: quit\" and the blocked goroutine's stack");
+	}
+	CHECK(strstr(res.output, "sigquit: ready") < strstr(res.output, "SIGQUIT: quit"));
+}
+
+int main(void)
+{
+	run_case("goroutine", case_goroutine, 20);
+	run_case("thread", case_thread, 20);
+	run_case("busy", case_busy, 20);
+	run_case("disposition", case_disposition, 10);
+	run_case("outside", case_outside, 10);
+	run_case("sigquit", case_sigquit, 30);
+	return 0;
+}
