@@ -115,6 +115,10 @@ typedef struct tthread {
 	int64_t lastts;
 	int64_t anchorns;  /* nanotime() at anchortk (see "the clock") */
 	uint64_t anchortk;
+	/* The name of the last entry function seen (tracegocreate_slow). */
+	uintptr_t namepc;
+	uint32_t nameid;
+	uint32_t namegen;
 } tthread;
 
 static __thread tthread *tls_tt __attribute__((tls_model("initial-exec")));
@@ -635,11 +639,34 @@ uint64_t tracegoseq(g *gp)
 	return ++*g_traceseq(gp);
 }
 
+/* The name a trace gives a goroutine: its gort_attr name, else its entry
+ * function's symbol, as Go's traces name goroutines. A program starts
+ * most goroutines from a few functions: each thread remembers the last
+ * one, so that a spawn loop looks the symbol up once. */
+static uint32_t goname(g *gp)
+{
+	if (gp->name)
+		return strtab_intern(gp->name);
+	tthread *t = tls_tt;
+	uint32_t gen = atomic_load_explicit(&trace.gen, memory_order_relaxed);
+	uintptr_t pc = (uintptr_t)gp->fn;
+	if (t && t->namepc == pc && t->namegen == gen)
+		return t->nameid;
+	symbol sym;
+	uint32_t id = symbolize(pc, &sym) && sym.name ? strtab_intern(sym.name) : 0;
+	if (t) {
+		t->namepc = pc;
+		t->nameid = id;
+		t->namegen = gen;
+	}
+	return id;
+}
+
 void tracegocreate_slow(p *pp, g *newg)
 {
 	*g_traceseq(newg) = 0;
 	traceev(EvGoCreate, tracepid(pp), (uint64_t)newg->goid, (uint64_t)newg->parentgoid,
-	        strtab_intern(newg->name), (uint64_t)newg->gopc);
+	        goname(newg), (uint64_t)newg->gopc);
 }
 
 /* ---- control ---- */
@@ -752,7 +779,7 @@ static void snapshot_g(g *gp, void *arg)
 		return;
 	uint64_t id = (uint64_t)gp->goid;
 	*g_traceseq(gp) = 1;
-	traceev(EvGoCreate, UINT64_MAX, id, 0, strtab_intern(gp->name), (uint64_t)gp->gopc);
+	traceev(EvGoCreate, UINT64_MAX, id, 0, goname(gp), (uint64_t)gp->gopc);
 	if (gp == self) {
 		traceev(EvGoStart, tracecurp(), id, 1, 0, 0);
 	} else if (s == _Gwaiting) {
