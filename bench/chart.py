@@ -27,7 +27,7 @@ OTHER_COLORS = ["#6a51a3", "#2ca25f", "#de2d26"]
 
 ROW_H = 15          # one bar
 GROUP_GAP = 22      # heading of a benchmark
-LABEL_W = 360       # cfg labels, right-aligned
+CHAR_W = 6.4        # width of a label character, about (11 px sans)
 PLOT_W = 460        # the axis
 VALUE_W = 70        # numbers right of the axis
 TOP = 70
@@ -74,7 +74,8 @@ def draw(rows, impl, title, subtitle):
     peers = summarize.peers_of([d[3] for d in data], impl)
     lim = axis_limit([d[4] for d in data])
     span = math.log2(lim)
-    x0 = LABEL_W + PLOT_W / 2  # the 1.0 line
+    label_w = 20 + CHAR_W * max(len(label_of(d[1], d[2])) for d in data)
+    x0 = label_w + PLOT_W / 2  # the 1.0 line
 
     def x_of(s):
         v = max(-span, min(span, math.log2(s)))
@@ -84,16 +85,19 @@ def draw(rows, impl, title, subtitle):
     items = []
     y = TOP
     bench = None
+    row = None
     for b, cfg, unit, peer, s in data:
         if b != bench:
             y += GROUP_GAP if bench is not None else 6
             items.append(("head", y, b))
-            y += 4
+            y += 16
             bench = b
-        items.append(("bar", y, (cfg, unit, peer, s)))
+        # the label once per row of the table, its peers' bars below it
+        items.append(("bar", y, (cfg, unit, peer, s, (b, cfg, unit) != row)))
+        row = (b, cfg, unit)
         y += ROW_H
     height = y + BOTTOM
-    width = LABEL_W + PLOT_W + VALUE_W + 10
+    width = int(label_w + PLOT_W + VALUE_W + 10)
 
     out = []
     out.append(f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
@@ -126,11 +130,12 @@ def draw(rows, impl, title, subtitle):
         if kind == "head":
             out.append(f"<text x='10' y='{yy + 10}' font-weight='bold'>{escape(what)}</text>")
             continue
-        cfg, unit, peer, s = what
+        cfg, unit, peer, s, labelled = what
         top = yy + 2
         xa, xb = sorted((x0, x_of(s)))
-        out.append(f"<text x='{LABEL_W - 6}' y='{top + 9}' text-anchor='end'>"
-                   f"{escape(label_of(cfg, unit))}</text>")
+        if labelled:
+            out.append(f"<text x='{label_w - 6:.0f}' y='{top + 9}' text-anchor='end'>"
+                       f"{escape(label_of(cfg, unit))}</text>")
         out.append(f"<rect x='{xa:.1f}' y='{top}' width='{max(xb - xa, 1):.1f}' "
                    f"height='{ROW_H - 4}' fill='{color_of(peer, peers)}'>"
                    f"<title>{escape(f'{cfg} [{unit}]: {impl} vs {peer}: {fmt_ratio(s)}')}</title></rect>")
@@ -139,7 +144,7 @@ def draw(rows, impl, title, subtitle):
             d = 6 if s > 1 else -6
             out.append(f"<path d='M{xe:.1f},{top} l{d},{(ROW_H - 4) / 2} l{-d},{(ROW_H - 4) / 2} z' "
                        f"fill='{color_of(peer, peers)}'/>")
-        tx = LABEL_W + PLOT_W + 6
+        tx = label_w + PLOT_W + 6
         out.append(f"<text x='{tx}' y='{top + 9}'>{escape(fmt_ratio(s))}</text>")
     out.append("</svg>")
     return "\n".join(out) + "\n"
