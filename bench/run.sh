@@ -24,7 +24,7 @@
 #   REPS=3          rounds; each round runs every configuration once per impl,
 #                   the order of the impls rotated from round to round
 #   ONLY=regex      run only the benchmarks whose name matches (ONLY='spawn|yield')
-#   IMPLS=regex     run only the impls that match (IMPLS='gort|go')
+#   IMPLS=regex     run only the impls it matches whole (IMPLS='gort|go')
 #   PROCS="1 2 4"   scaling sweep: every configuration that has -procs runs
 #                   once per listed value instead of its own (pinned server
 #                   sets are unpinned above 1)
@@ -82,7 +82,7 @@ GUARD=${GUARD:-1}
 QUIET_MAX=${QUIET_MAX:-10}
 QUIET_BUDGET=${QUIET_BUDGET:-120}
 RETRY=${RETRY:-1}
-IMPLS=${IMPLS:-.}
+IMPLS=${IMPLS:-.*}
 PROCS=${PROCS:-}
 ONCE=${ONCE:-1}
 NO_INSTALL=${NO_INSTALL:-0}
@@ -450,7 +450,7 @@ run_entry() {
     for set in "${flagsets[@]}"; do
         say "-- round $rep/$REPS: $name $set"
         for i in "${order[@]}"; do
-            [[ $i =~ $IMPLS ]] || continue
+            [[ $i =~ ^($IMPLS)$ ]] || continue
             have "$i" "$name" || continue
             # shellcheck disable=SC2086 # a flag set is split into words
             run_one "$i" "$(prog_of "$i" "$name")" $set
@@ -507,7 +507,7 @@ run_served() {
         [ "$pin" = 1 ] && SERVE_EXTRA+=",pin=1" && CLIENT_PIN=(taskset -c 1)
         say "-- round $rep/$REPS: $name $set"
         for i in "${order[@]}"; do
-            [[ $i =~ $IMPLS ]] || continue
+            [[ $i =~ ^($IMPLS)$ ]] || continue
             have "$i" "$name" || continue
             SERVE=()
             [ "$pin" = 1 ] && SERVE=(taskset -c 0)
