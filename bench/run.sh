@@ -262,13 +262,15 @@ wait_quiet() {
         sleep 0.3
         b=$(busy_ticks)
         [ $((b - a)) -le 3 ] && return 0
-        waited=$((waited + 8))
-        QUIET_SPENT=$((QUIET_SPENT + 8))
+        waited=$((waited + 3))
+        QUIET_SPENT=$((QUIET_SPENT + 3))
         if [ $waited -ge $((QUIET_MAX * 10)) ] || [ $QUIET_SPENT -ge $((QUIET_BUDGET * 10)) ]; then
             echo "   machine not idle ($((b - a)) ticks in 0.3 s); going on" >>"$LOG"
             return 1
         fi
         sleep 0.5
+        waited=$((waited + 5))
+        QUIET_SPENT=$((QUIET_SPENT + 5))
     done
 }
 

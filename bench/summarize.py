@@ -118,6 +118,8 @@ def cell(values, show_range):
 def speedup_cell(s):
     if s is None:
         return ""
+    if 0.995 <= s < 1.005:
+        return "1.00× (same)"
     if s >= 1:
         return f"{s:.2f}× faster"
     return f"{1 / s:.2f}× slower"
