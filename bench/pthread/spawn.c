@@ -8,9 +8,10 @@
  * value = elapsed/N in ns/task; the counter must end at 0.
  *
  * Two rounds in one process, run=cold then run=warm, so that the rows
- * line up with gort's and Go's spawn at the same procs and n (the threads
- * run wherever the kernel puts them; -procs only names the row, and the
- * suite runs it at procs=2, the whole machine).
+ * line up with gort's and Go's spawn at the same procs and n (a single
+ * round without the run key would match no row of theirs; the cold round
+ * is that round). The threads run wherever the kernel puts them; -procs
+ * only names the row, and the suite runs it at procs=2, the whole machine.
  *
  *     spawn [-procs P] [-n N]
  *     bench=spawn impl=pthread cfg=procs=P,n=N,run=cold|warm value=X unit=ns/task
