@@ -1,24 +1,41 @@
 #!/usr/bin/env bash
 # bench/run.sh [RESULTS_FILE]
 #
-# Builds gort's benchmark programs (bench/*.c) and their Go peers (bench/go)
-# and runs them side by side, interleaved, REPS rounds, writing the result
-# lines
-#     bench=NAME impl=gort|go cfg=K=V,... value=N unit=U
+# The benchmark suite in one command: builds gort's benchmark programs
+# (bench/*.c) and the peers written beside them — Go (bench/go), Boost.Fiber
+# (bench/boost), pthreads (bench/pthread) — plus the machine probe
+# (bench/calib.c), runs them side by side, REPS interleaved rounds, and
+# writes the result lines
+#     bench=NAME impl=gort|go|boost.fiber|pthread|machine cfg=K=V,... value=N unit=U
 # to RESULTS_FILE (default bench/results/latest.txt; program stderr and
 # progress go to the same path with .log, build output to
-# bench/.cache/build.log). At the end it prints a Markdown
-# table of medians per (bench, cfg) with the ratio go/gort (bench/summarize.py).
-# RESULTS_FILE is rewritten by every run; pass a new name to keep old ones.
+# bench/.cache/build.log). At the end it prints a Markdown table of the
+# medians per (bench, cfg, impl) with gort's speed-up over each peer
+# (bench/summarize.py) and draws it as an SVG bar chart next to the results
+# (RESULTS_FILE with .svg; bench/chart.py). RESULTS_FILE is rewritten by
+# every run; pass a new name to keep old ones.
+#
+# What is missing is installed from the distribution's packages (apt-get,
+# with sudo when not root): golang-go when there is no go command,
+# g++ and libboost-fiber-dev when Boost.Fiber's header is absent (NO_INSTALL=1
+# to never install; a peer that cannot be built is left out with a note).
 #
 # Environment:
-#   REPS=3          rounds; each round runs every configuration once per impl
-#                   (the order gort/go alternates from round to round)
+#   REPS=3          rounds; each round runs every configuration once per impl,
+#                   the order of the impls rotated from round to round
 #   ONLY=regex      run only the benchmarks whose name matches (ONLY='spawn|yield')
+#   IMPLS=regex     run only the impls it matches whole (IMPLS='gort|go')
+#   PROCS="1 2 4"   scaling sweep: every configuration that has -procs runs
+#                   once per listed value instead of its own (pinned server
+#                   sets are unpinned above 1)
+#   ONCE=1          also run the single-shot set (ONCE below) in round 1;
+#                   0 leaves it out
 #   SKIP_BUILD=1    reuse what is already built
-#   BUILD_DIR=build-bench  CMake build tree of its own (gort programs in
-#                   $BUILD_DIR/bench, Go peers in $BUILD_DIR/bench/go): the
-#                   Release settings below are not forced on a developer's build/
+#   NO_INSTALL=1    never call apt-get
+#   BUILD_DIR=build-bench  CMake build tree of its own ($BUILD_DIR/bench:
+#                   gort's programs and calib; boost/, pthread/, go/: the
+#                   peers): the Release settings below are not forced on a
+#                   developer's build/
 #   TMO=300         per-process timeout, seconds
 #   GUARD=1         contamination guard (0 = off), see below
 #   QUIET_MAX=10    seconds to wait, before each process, for an idle machine;
@@ -33,8 +50,10 @@
 # are kept, commented out as "# BUSY(foreign_cpu_s=X,wall_s=Y) bench=...",
 # and summarize.py leaves them out unless given --include-busy.
 #
-# Adding a benchmark: write bench/NAME.c and bench/go/NAME/main.go (same
-# flags, same cfg keys) and add one line to BENCHES below.
+# Adding a benchmark: write bench/NAME.c and its peers (bench/go/NAME/main.go,
+# bench/boost/NAME.cpp, bench/pthread/NAME.c: same flags, same cfg keys in
+# the same order) and add a line to BENCHES below naming the impls that run
+# each flag set.
 #
 # Server benchmarks (SERVED below: echo, http_hello) are a server plus a
 # load generator that prints the result lines. For each process of such a
@@ -63,39 +82,74 @@ GUARD=${GUARD:-1}
 QUIET_MAX=${QUIET_MAX:-10}
 QUIET_BUDGET=${QUIET_BUDGET:-120}
 RETRY=${RETRY:-1}
+IMPLS=${IMPLS:-.*}
+PROCS=${PROCS:-}
+ONCE=${ONCE:-1}
+NO_INSTALL=${NO_INSTALL:-0}
 
 case $BUILD_DIR in /*) ;; *) BUILD_DIR="$ROOT/$BUILD_DIR" ;; esac
 GORT_BIN="$BUILD_DIR/bench"
 GO_BIN="$BUILD_DIR/bench/go"
 
+# prog_of IMPL NAME: the program of benchmark NAME for IMPL
+prog_of() {
+    case $1 in
+    gort | machine) echo "$GORT_BIN/$2" ;;
+    go) echo "$GO_BIN/$2" ;;
+    boost.fiber) echo "$BUILD_DIR/bench/boost/$2" ;;
+    pthread) echo "$BUILD_DIR/bench/pthread/$2" ;;
+    *) echo "/nonexistent/$1/$2" ;;
+    esac
+}
+
 # ---------------------------------------------------------------------------
-# What runs. One line per benchmark:
-#   NAME | gort program ($GORT_BIN) | Go peer ($GO_BIN) | flag set ; flag set ...
-# Every flag set is one process per impl per round. Words of the form
-# VAR=value at the start of a flag set go into the environment of both
-# processes (GODEBUG=asyncpreemptoff=1 turns signal preemption off in
-# gort and in Go).
+# What runs. One line per group of configurations:
+#   NAME | IMPLS | flag set ; flag set ...
+# IMPLS are the implementations that run every flag set of the line (each
+# with its own program, see prog_of); a flag set is one process per impl per
+# round. Words of the form VAR=value at the start of a flag set go into the
+# environment of every impl's process (GODEBUG=asyncpreemptoff=1 turns
+# signal preemption off in gort and in Go). The sizes are those of the
+# peers' definitions: Boost's launch::post spawn and post-skynet touch one
+# fresh 8 KiB stack per live fiber, so they run at 100,000 (their 1M rows
+# are Boost's launch=dispatch and chan=buf16 style); the pthread peers at
+# the sizes a thread affords (pingpong 200,000).
 BENCHES=(
-    "spawn | spawn | spawn | -procs 1 -n 1000000 ; -procs 1 -n 100000 ; -procs 2 -n 1000000 ; -procs 2 -n 100000"
-    "yield | yield | yield | -procs 1 -n 5000000"
-    "pingpong | pingpong | pingpong | -procs 1 -n 1000000 ; -procs 2 -n 1000000"
-    "chanthroughput | chanthroughput | chanthroughput | -procs 2 -n 10000000 -p 4 -c 4 -cap 1024 ; -procs 1 -n 10000000 -p 4 -c 4 -cap 1024"
-    "skynet | skynet | skynet | -procs 2 -n 1000000 ; -procs 2 -n 100000 ; -procs 1 -n 1000000 ; -procs 1 -n 100000"
-    "parked | parked | parked | -procs 2 -n 100000 ; -procs 1 -n 100000"
-    "forensics | forensics | forensics | -procs 1 -n 1000 -mode loop ; -procs 2 -n 1000 -mode loop ; -procs 1 -n 1000 -mode gosched ; -procs 2 -n 1000 -mode gosched ; -procs 1 -n 1000 -mode sleep ; -procs 2 -n 1000 -mode sleep"
-    "preemptlat | preemptlat | preemptlat | -procs 1 -spin 2000 ; GODEBUG=asyncpreemptoff=1 -procs 1 -spin 2000"
-    "sleepjitter | sleepjitter | sleepjitter | -procs 1 -n 10000 -k 20 ; -procs 2 -n 10000 -k 20 ; -procs 1 -n 100 -k 20 ; -procs 2 -n 100 -k 20"
+    "calib | machine | "
+    "spawn | gort go | -procs 1 -n 1000000 ; -procs 2 -n 1000000"
+    "spawn | gort go boost.fiber | -procs 1 -n 100000"
+    "spawn | gort go boost.fiber pthread | -procs 2 -n 100000"
+    "spawn | boost.fiber | -procs 1 -n 1000000 -dispatch 1 ; -procs 2 -n 1000000 -dispatch 1"
+    "yield | gort go boost.fiber | -procs 1 -n 5000000"
+    "pingpong | gort go boost.fiber | -procs 1 -n 1000000 ; -procs 2 -n 1000000"
+    "pingpong | gort go pthread | -procs 1 -n 200000 ; -procs 2 -n 200000"
+    "chanthroughput | gort go boost.fiber | -procs 2 -n 10000000 -p 4 -c 4 -cap 1024 ; -procs 1 -n 10000000 -p 4 -c 4 -cap 1024"
+    "skynet | gort go | -procs 2 -n 1000000 ; -procs 1 -n 1000000"
+    "skynet | gort go boost.fiber | -procs 2 -n 100000 ; -procs 1 -n 100000"
+    "skynet | boost.fiber | -procs 2 -n 1000000 -dispatch 1 -buf 16 ; -procs 1 -n 1000000 -dispatch 1 -buf 16"
+    "parked | gort go boost.fiber | -procs 2 -n 100000 ; -procs 1 -n 100000"
+    "preemptlat | gort go | -procs 1 -spin 2000 ; GODEBUG=asyncpreemptoff=1 -procs 1 -spin 2000"
+    "sleepjitter | gort go | -procs 1 -n 10000 -k 20 ; -procs 2 -n 10000 -k 20 ; -procs 1 -n 100 -k 20 ; -procs 2 -n 100 -k 20"
+)
+# The single-shot set (the peers' definitions run these once: long, and
+# their shape is stable), same format, run in round 1 only (ONCE=0: not at
+# all). forensics' loop modes are 1000 x 10 ms of CPU: 10 s at procs=1.
+ONCE_BENCHES=(
+    "forensics | gort go | -procs 1 -n 1000 -mode loop ; -procs 2 -n 1000 -mode loop ; -procs 1 -n 1000 -mode gosched ; -procs 2 -n 1000 -mode gosched ; -procs 1 -n 1000 -mode sleep ; -procs 2 -n 1000 -mode sleep"
+    "skynet | boost.fiber | -procs 2 -n 1000000"
+    "parked | gort go boost.fiber | -procs 2 -n 1000000"
 )
 # Server benchmarks, one line each:
-#   NAME | gort server ($GORT_BIN) | Go server ($GO_BIN) | client | set ; set ...
-# The client is a program in $GORT_BIN or a script in bench/. A set is the
-# server's settings (-procs P, -pin), "--", the client's flags; leading
-# VAR=value words go into the environment of server and client.
+#   NAME | IMPLS | client | set ; set ...
+# The server of an impl is prog_of IMPL NAME; the client is a program in
+# $GORT_BIN or a script in bench/. A set is the server's settings (-procs
+# P, -pin), "--", the client's flags; leading VAR=value words go into the
+# environment of server and client.
 # echo: the peers' echo benchmark (100 connections x 64 B, 1 s warm-up +
 # 5 s), at 100 and 10,000 connections. http_hello: wrk, keep-alive, GET /.
 SERVED=(
-    "echo | echo | echo | loadgen | -procs 1 -pin -- -c 100 -s 64 -d 5 -w 1 ; -procs 2 -- -c 100 -s 64 -d 5 -w 1 ; -procs 1 -pin -- -c 10000 -s 64 -d 5 -w 1 ; -procs 2 -- -c 10000 -s 64 -d 5 -w 1"
-    "http_hello | http_hello | http_hello | wrk.sh | -procs 1 -pin -- -t 1 -c 100 -d 5 -w 1 ; -procs 2 -- -t 2 -c 100 -d 5 -w 1"
+    "echo | gort go | loadgen | -procs 1 -pin -- -c 100 -s 64 -d 5 -w 1 ; -procs 2 -- -c 100 -s 64 -d 5 -w 1 ; -procs 1 -pin -- -c 10000 -s 64 -d 5 -w 1 ; -procs 2 -- -c 10000 -s 64 -d 5 -w 1"
+    "http_hello | gort go | wrk.sh | -procs 1 -pin -- -t 1 -c 100 -d 5 -w 1 ; -procs 2 -- -t 2 -c 100 -d 5 -w 1"
 )
 # ---------------------------------------------------------------------------
 
@@ -113,12 +167,32 @@ say() { echo "$*" >&2; echo "$*" >>"$LOG"; }
 rel() { echo "${1#"$ROOT"/}"; } # paths as shown: relative to the repository
 trim() { local s=$1; s=${s#"${s%%[![:space:]]*}"}; echo "${s%"${s##*[![:space:]]}"}"; }
 
-install_go() {
-    command -v go >/dev/null 2>&1 && return 0
-    say "== go not found: installing golang-go"
-    local sudo=""
-    [ "$(id -u)" -ne 0 ] && sudo=sudo
-    $sudo apt-get update && $sudo apt-get install -y golang-go
+APT_UPDATED=0
+# apt_install PKG...: install Debian packages (sudo when not root); apt-get
+# update only when a first attempt fails (stale lists)
+apt_install() {
+    local sudo=()
+    [ "$(id -u)" -ne 0 ] && sudo=(sudo)
+    say "== installing $*"
+    {
+        "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" ||
+            { [ "$APT_UPDATED" = 0 ] && APT_UPDATED=1 && "${sudo[@]}" apt-get update -q &&
+                "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@"; }
+    } >>"$LOG" 2>&1
+}
+
+# install_deps: Go and Boost.Fiber (with g++) when missing
+install_deps() {
+    local missing=()
+    command -v go >/dev/null 2>&1 || missing+=(golang-go)
+    command -v g++ >/dev/null 2>&1 || missing+=(g++)
+    [ -e /usr/include/boost/fiber/all.hpp ] || missing+=(libboost-fiber-dev)
+    [ ${#missing[@]} -gt 0 ] || return 0
+    if [ "$NO_INSTALL" = 1 ] || ! command -v apt-get >/dev/null 2>&1; then
+        say "== missing (not installed): ${missing[*]}; their impls are left out"
+        return 0
+    fi
+    apt_install "${missing[@]}" || say "== could not install ${missing[*]}; see $(rel "$LOG")"
 }
 
 WRK_TRIED=0
@@ -126,10 +200,8 @@ install_wrk() {
     command -v wrk >/dev/null 2>&1 && return 0
     [ "$WRK_TRIED" = 1 ] && return 1
     WRK_TRIED=1
-    say "== wrk not found: installing wrk"
-    local sudo=""
-    [ "$(id -u)" -ne 0 ] && sudo=sudo
-    { $sudo apt-get install -y wrk || { $sudo apt-get update && $sudo apt-get install -y wrk; }; } >>"$LOG" 2>&1
+    [ "$NO_INSTALL" = 1 ] && return 1
+    apt_install wrk
     command -v wrk >/dev/null 2>&1
 }
 
@@ -143,12 +215,20 @@ build() {
         tail -20 "$BUILD_LOG" >&2
         return 1
     fi
-    say "== build Go peers ($(go version))"
-    mkdir -p "$GO_BIN"
-    if ! (cd "$ROOT/bench/go" && go build -o "$GO_BIN/" ./...) >>"$BUILD_LOG" 2>&1; then
-        say "Go build failed; see $(rel "$BUILD_LOG")"
-        tail -20 "$BUILD_LOG" >&2
-        return 1
+    # The peers: a peer that does not build is left out, not fatal.
+    say "== build Boost.Fiber and pthread peers"
+    if ! cmake --build "$BUILD_DIR" --target bench_peers -j "$(nproc)" >>"$BUILD_LOG" 2>&1; then
+        say "   peer build failed (see $(rel "$BUILD_LOG")); the peers missing are left out"
+    fi
+    grep -q 'Boost.Fiber peers skipped' "$BUILD_LOG" && say "   Boost.Fiber not found: its peers are left out"
+    if command -v go >/dev/null 2>&1; then
+        say "== build Go peers ($(go version))"
+        mkdir -p "$GO_BIN"
+        if ! (cd "$ROOT/bench/go" && go build -o "$GO_BIN/" ./...) >>"$BUILD_LOG" 2>&1; then
+            say "   Go build failed (see $(rel "$BUILD_LOG")); Go is left out"
+        fi
+    else
+        say "   no go command: Go is left out"
     fi
 }
 
@@ -182,13 +262,15 @@ wait_quiet() {
         sleep 0.3
         b=$(busy_ticks)
         [ $((b - a)) -le 3 ] && return 0
-        waited=$((waited + 8))
-        QUIET_SPENT=$((QUIET_SPENT + 8))
+        waited=$((waited + 3))
+        QUIET_SPENT=$((QUIET_SPENT + 3))
         if [ $waited -ge $((QUIET_MAX * 10)) ] || [ $QUIET_SPENT -ge $((QUIET_BUDGET * 10)) ]; then
             echo "   machine not idle ($((b - a)) ticks in 0.3 s); going on" >>"$LOG"
             return 1
         fi
         sleep 0.5
+        waited=$((waited + 5))
+        QUIET_SPENT=$((QUIET_SPENT + 5))
     done
 }
 
@@ -302,21 +384,92 @@ run_one() {
         say "   FAILED rc=$rc: $impl ${envs[*]+${envs[*]} }$(basename "$prog") $*"
     fi
     rm -f "$tmp"
-    printf '   %-5s %-14s %-28s %7.2f s  foreign=%d ticks\n' "$impl" "$(basename "$prog")" "${envs[*]+${envs[*]} }${SERVE_EXTRA:+$SERVE_EXTRA }$*" \
+    printf '   %-11s %-14s %-28s %7.2f s  foreign=%d ticks\n' "$impl" "$(basename "$prog")" "${envs[*]+${envs[*]} }${SERVE_EXTRA:+$SERVE_EXTRA }$*" \
         "$(awk -v w=$wall_ms 'BEGIN{print w/1000}')" "$foreign" >&2
 }
 
-# run_served ENTRY: every set of one SERVED line, in the order of the
-# round ($order), each as one run_one of the client against a fresh server
-run_served() {
-    local name gserv goserv client sets set i w procs pin cprog
-    local -a flagsets words envs sflags cflags
-    IFS='|' read -r name gserv goserv client sets <<<"$1"
+# --- what a round runs -------------------------------------------------------
+MISSING_NOTED=" "
+# have IMPL NAME: IMPL's program of NAME exists (a missing one is noted
+# once in the log and the results)
+have() {
+    local prog
+    prog=$(prog_of "$1" "$2")
+    [ -x "$prog" ] && return 0
+    if [[ $MISSING_NOTED != *" $1/$2 "* ]]; then
+        MISSING_NOTED+="$1/$2 "
+        say "   $1 left out of $2: $(rel "$prog") not built"
+        echo "# SKIPPED impl=$1 bench=$2: not built" >>"$OUT"
+    fi
+    return 1
+}
+
+# rotated REP IMPL...: the impls rotated left by REP-1, so that every impl
+# takes every place in the order as the rounds go
+rotated() {
+    local rep=$1
+    shift
+    local -a a=("$@")
+    local k=$(((rep - 1) % ${#a[@]})) i
+    for i in "${!a[@]}"; do
+        echo "${a[$(((i + k) % ${#a[@]}))]}"
+    done
+}
+
+# expand_sets SETS: the flag sets of a line, one per output line; with
+# PROCS, every set with -procs becomes one set per listed value (a pinned
+# server set is unpinned above procs=1), duplicates dropped
+expand_sets() {
+    local -a flagsets
+    local set p
+    IFS=';' read -r -a flagsets <<<"$1"
+    [ ${#flagsets[@]} -gt 0 ] || flagsets=("")
+    for set in "${flagsets[@]}"; do
+        set=$(trim "$set")
+        if [ -z "$PROCS" ] || [[ " $set " != *" -procs "* ]]; then
+            echo "$set"
+            continue
+        fi
+        for p in $PROCS; do
+            local s2
+            s2=$(sed -E "s/(^| )-procs [0-9]+/\1-procs $p/" <<<"$set")
+            [ "$p" != 1 ] && s2=$(sed -E 's/ -pin( |$)/\1/' <<<"$s2")
+            echo "$s2"
+        done
+    done | awk '!seen[$0]++'
+}
+
+# run_entry REP ENTRY: every flag set of one BENCHES line, each run by its
+# impls in the round's order
+run_entry() {
+    local rep=$1 name impls sets set i
+    local -a order flagsets
+    IFS='|' read -r name impls sets <<<"$2"
     name=$(trim "$name")
-    gserv=$(trim "$gserv")
-    goserv=$(trim "$goserv")
+    [[ $name =~ $ONLY ]] || return 0
+    mapfile -t order < <(rotated "$rep" $impls)
+    mapfile -t flagsets < <(expand_sets "$sets")
+    for set in "${flagsets[@]}"; do
+        say "-- round $rep/$REPS: $name $set"
+        for i in "${order[@]}"; do
+            [[ $i =~ ^($IMPLS)$ ]] || continue
+            have "$i" "$name" || continue
+            # shellcheck disable=SC2086 # a flag set is split into words
+            run_one "$i" "$(prog_of "$i" "$name")" $set
+        done
+    done
+}
+
+# run_served REP ENTRY: every set of one SERVED line, each as one run_one
+# of the client against a fresh server of each impl, in the round's order
+run_served() {
+    local rep=$1 name impls client sets set i w procs pin cprog
+    local -a order flagsets words envs sflags cflags
+    IFS='|' read -r name impls client sets <<<"$2"
+    name=$(trim "$name")
     client=$(trim "$client")
     [[ $name =~ $ONLY ]] || return 0
+    mapfile -t order < <(rotated "$rep" $impls)
     if [ -x "$GORT_BIN/$client" ]; then
         cprog="$GORT_BIN/$client"
     else
@@ -327,9 +480,8 @@ run_served() {
         echo "# SKIPPED $name: wrk not installed" >>"$OUT"
         return 0
     fi
-    IFS=';' read -r -a flagsets <<<"$sets"
+    mapfile -t flagsets < <(expand_sets "$sets")
     for set in "${flagsets[@]}"; do
-        set=$(trim "$set")
         # shellcheck disable=SC2206 # a flag set is split into words
         words=($set)
         envs=() sflags=() cflags=() procs="" pin=0
@@ -357,13 +509,11 @@ run_served() {
         [ "$pin" = 1 ] && SERVE_EXTRA+=",pin=1" && CLIENT_PIN=(taskset -c 1)
         say "-- round $rep/$REPS: $name $set"
         for i in "${order[@]}"; do
+            [[ $i =~ ^($IMPLS)$ ]] || continue
+            have "$i" "$name" || continue
             SERVE=()
             [ "$pin" = 1 ] && SERVE=(taskset -c 0)
-            if [ "$i" = gort ]; then
-                SERVE+=("$GORT_BIN/$gserv" ${sflags[@]+"${sflags[@]}"})
-            else
-                SERVE+=("$GO_BIN/$goserv" ${sflags[@]+"${sflags[@]}"})
-            fi
+            SERVE+=("$(prog_of "$i" "$name")" ${sflags[@]+"${sflags[@]}"})
             run_one "$i" "$cprog" ${envs[@]+"${envs[@]}"} ${cflags[@]+"${cflags[@]}"}
         done
     done
@@ -374,53 +524,44 @@ header() {
     local cpu
     cpu=$(awk -F': *' '/^model name/{print $2; exit}' /proc/cpuinfo)
     {
-        echo "# date=$(date -u +%Y-%m-%dT%H:%M:%SZ) reps=$REPS only=$ONLY"
-        echo "# cpu=$cpu nproc=$(nproc) kernel=$(uname -r)"
-        echo "# $(go version 2>/dev/null) cc=$(cc --version 2>/dev/null | head -1)"
+        echo "# date=$(date -u +%Y-%m-%dT%H:%M:%SZ) reps=$REPS only=$ONLY impls=$IMPLS procs=${PROCS:-default} once=$ONCE"
+        echo "# cpu=$cpu nproc=$(nproc) mem=$(awk '/^MemTotal/{printf "%.1fGiB", $2/1048576}' /proc/meminfo) kernel=$(uname -r)"
+        echo "# $(go version 2>/dev/null) cc=$(cc --version 2>/dev/null | head -1) c++=$(g++ --version 2>/dev/null | head -1)"
+        echo "# boost=$(dpkg-query -W -f '${Version}' libboost-fiber-dev 2>/dev/null || echo unknown) glibc=$(getconf GNU_LIBC_VERSION 2>/dev/null | cut -d' ' -f2)"
         echo "# gort=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$ROOT" diff --quiet HEAD -- 2>/dev/null || echo +dirty)"
     } >>"$OUT"
 }
 
 main() {
     : >"$LOG"
-    install_go || { say "cannot install Go"; exit 1; }
+    install_deps
     if [ "$SKIP_BUILD" != 1 ]; then
         build || exit 1
     fi
     : >"$OUT"
     header
     say "== run: $REPS round(s), results in $(rel "$OUT")"
-    local rep entry name gprog goprog sets set i
-    local -a flagsets order
+    local rep entry
     for rep in $(seq 1 "$REPS"); do
-        if [ $((rep % 2)) -eq 1 ]; then order=(gort go); else order=(go gort); fi
+        echo "# round $rep start $(date -u +%H:%M:%S) loadavg=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,)" >>"$OUT"
         for entry in "${BENCHES[@]}"; do
-            IFS='|' read -r name gprog goprog sets <<<"$entry"
-            name=$(trim "$name")
-            gprog=$(trim "$gprog")
-            goprog=$(trim "$goprog")
-            [[ $name =~ $ONLY ]] || continue
-            IFS=';' read -r -a flagsets <<<"$sets"
-            for set in "${flagsets[@]}"; do
-                set=$(trim "$set")
-                say "-- round $rep/$REPS: $name $set"
-                for i in "${order[@]}"; do
-                    # shellcheck disable=SC2086 # a flag set is split into words
-                    if [ "$i" = gort ]; then
-                        run_one gort "$GORT_BIN/$gprog" $set
-                    else
-                        run_one go "$GO_BIN/$goprog" $set
-                    fi
-                done
-            done
+            run_entry "$rep" "$entry"
         done
+        if [ "$rep" = 1 ] && [ "$ONCE" = 1 ]; then
+            for entry in "${ONCE_BENCHES[@]}"; do
+                run_entry "$rep" "$entry"
+            done
+        fi
         for entry in "${SERVED[@]}"; do
-            run_served "$entry"
+            run_served "$rep" "$entry"
         done
     done
     [ "$QUIET_SPENT" -gt 0 ] && echo "# waited $((QUIET_SPENT / 10)) s for an idle machine" >>"$OUT"
     echo >&2
     python3 "$ROOT/bench/summarize.py" "$OUT"
+    if python3 "$ROOT/bench/chart.py" "$OUT" -o "${OUT%.txt}.svg" 2>>"$LOG"; then
+        say "chart: $(rel "${OUT%.txt}.svg")"
+    fi
 }
 
 main
