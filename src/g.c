@@ -35,17 +35,8 @@ typedef struct garena {
 	char gs[];    /* GSIZE each, cache-line aligned */
 } garena;
 
-/* Gs per arena. Each has a 4-byte trace sequence number (trace.c) in an
- * array after the Gs: struct g has no room left in its two cache lines,
- * and the number is touched only while tracing. */
-#define ARENA_GS ((ARENA_SIZE - offsetof(garena, gs)) / (GSIZE + sizeof(uint32_t)))
-
-uint32_t *g_traceseq(g *gp)
-{
-	garena *a = (garena *)((uintptr_t)gp & ~(uintptr_t)(ARENA_SIZE - 1));
-	size_t i = (size_t)((char *)gp - a->gs) / GSIZE;
-	return (uint32_t *)(a->gs + ARENA_GS * GSIZE) + i;
-}
+/* Gs per arena. */
+#define ARENA_GS ((ARENA_SIZE - offsetof(garena, gs)) / GSIZE)
 
 static struct {
 	mutex lock;

@@ -155,6 +155,7 @@ struct g {
 	uint8_t nopreempt;      /* gort_preempt_off depth */
 	uint8_t syscallstate;   /* SYSCALL_*: how it is in _Gsyscall (syscall.c) */
 	bool locked;            /* LockOSThread: runs only on m->lockedg's M */
+	uint32_t traceseq;      /* trace sequence number (trace.c), while tracing */
 };
 #if !GORT_ASAN && !GORT_TSAN
 _Static_assert(sizeof(struct g) <= 2 * CACHE_LINE, "struct g grew past two cache lines");
@@ -496,7 +497,6 @@ g *goexit0(m *mp, g *gp);
 void g_teardown(void);
 typedef void (*gvisitor)(g *gp, void *arg);
 void forEachG(gvisitor fn, void *arg);
-uint32_t *g_traceseq(g *gp); /* gp's trace sequence number (trace.c) */
 /* Without the arena lock (Go's forEachGRace): for signal handlers and
  * reports that must not block; sees every G published before the call. */
 void forEachGRace(gvisitor fn, void *arg);

@@ -529,8 +529,10 @@ static g *park_m(m *mp, g *gp)
 }
 
 /* The direct switches of gopark and gosched: from gp's own stack straight
- * to next (already _Grunning), doing what execute does. */
-static void switchto(m *mp, p *pp, g *gp, g *next)
+ * to next (already _Grunning), doing what execute does. parked: gopark's,
+ * which took next from readynext or its P's own queue and then wrote gp's
+ * GoBlock (see traceGoStartSameTime). */
+static void switchto(m *mp, p *pp, g *gp, g *next, bool parked)
 {
 	if (!gp->locked)
 		gp->m = NULL;
@@ -538,7 +540,10 @@ static void switchto(m *mp, p *pp, g *gp, g *next)
 	setg(next);
 	next->m = mp;
 	next->waitsince = 0;
-	traceGoStart(pp, next);
+	if (parked)
+		traceGoStartSameTime(pp, next);
+	else
+		traceGoStart(pp, next);
 	STAT_ADD(context_switches, 1);
 	atomic_store_explicit(&pp->preempt, PREEMPT_NONE, memory_order_relaxed);
 	if (!next->sched.sp)
@@ -606,7 +611,7 @@ static bool park_direct(m *mp, g *gp, p *pp)
 	if (!inherit)
 		tick_inc(&pp->schedtick);
 	casgstatus(next, _Grunnable, _Grunning);
-	switchto(mp, pp, gp, next);
+	switchto(mp, pp, gp, next, true);
 	return true;
 }
 
@@ -798,7 +803,7 @@ void gosched(g *gp)
 		return;
 	}
 	mp->unlockafter = &sched.lock;
-	switchto(mp, pp, gp, next);
+	switchto(mp, pp, gp, next, false);
 }
 
 _Noreturn void goexit1(void)

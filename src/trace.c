@@ -43,10 +43,9 @@
  * through the CPU's tick counter (see "the clock" below); each event
  * carries the delta from the previous one of its batch.
  *
- * Sequence numbers (the format's seq) live beside the Gs, in an array at
- * the end of each G arena (g.c: g_traceseq), not in struct g, which has
- * no room left in its two cache lines; they are written only while
- * tracing, by the goroutine's current owner. A trace's snapshot sets
+ * Sequence numbers (the format's seq) are g->traceseq, written only
+ * while tracing, by the goroutine's current owner or the one readying
+ * it. A trace's snapshot sets
  * them to 1, GoCreate to 0; they are 32 bits and wrap after 2^32 starts
  * of one goroutine within one trace.
  *
@@ -419,11 +418,11 @@ static inline uint8_t *putarg(uint8_t *p, uint64_t v)
 	return putvarint(p, v);
 }
 
-static inline void emit(tthread *t, uint8_t ev, uint64_t a, uint64_t b, uint64_t c,
-                        uint64_t d, uint64_t e)
+static inline void emit(tthread *t, bool fresh, uint8_t ev, uint64_t a, uint64_t b,
+                        uint64_t c, uint64_t d, uint64_t e)
 {
 	tbuf *buf = t->buf;
-	int64_t now = tthread_now(t);
+	int64_t now = fresh ? tthread_now(t) : t->lastts;
 	if (now < t->lastts)
 		now = t->lastts; /* a new anchor a little behind the estimate */
 	uint64_t dt = (uint64_t)(now - t->lastts);
@@ -445,7 +444,8 @@ static inline void emit(tthread *t, uint8_t ev, uint64_t a, uint64_t b, uint64_t
 	buf->len = (size_t)(p - buf->data);
 }
 
-void traceev(uint8_t ev, uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e)
+static inline void traceev1(bool fresh, uint8_t ev, uint64_t a, uint64_t b, uint64_t c,
+                            uint64_t d, uint64_t e)
 {
 	tthread *t = tls_tt;
 	if (unlikely(!t) && !(t = tthread_register()))
@@ -460,8 +460,18 @@ void traceev(uint8_t ev, uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_
 		emit_end(t);
 		return;
 	}
-	emit(t, ev, a, b, c, d, e);
+	emit(t, fresh, ev, a, b, c, d, e);
 	emit_end(t);
+}
+
+void traceev(uint8_t ev, uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e)
+{
+	traceev1(true, ev, a, b, c, d, e);
+}
+
+void traceev_samets(uint8_t ev, uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e)
+{
+	traceev1(false, ev, a, b, c, d, e);
 }
 
 void traceev_sig(uint8_t ev, uint64_t a, uint64_t b, uint64_t c)
@@ -472,7 +482,7 @@ void traceev_sig(uint8_t ev, uint64_t a, uint64_t b, uint64_t c)
 	if (atomic_load_explicit(&t->gen, memory_order_relaxed) ==
 	            atomic_load_explicit(&trace.gen, memory_order_relaxed) &&
 	    t->buf && TBUF_SIZE - t->buf->len >= EV_MAX) {
-		emit(t, ev, a, b, c, 0, 0);
+		emit(t, true, ev, a, b, c, 0, 0);
 	}
 	emit_end(t);
 }
@@ -636,7 +646,7 @@ static uint8_t *strtab_batch(size_t *len)
 
 uint64_t tracegoseq(g *gp)
 {
-	return ++*g_traceseq(gp);
+	return ++gp->traceseq;
 }
 
 /* The name a trace gives a goroutine: its gort_attr name, else its entry
@@ -664,7 +674,7 @@ static uint32_t goname(g *gp)
 
 void tracegocreate_slow(p *pp, g *newg)
 {
-	*g_traceseq(newg) = 0;
+	newg->traceseq = 0;
 	traceev(EvGoCreate, tracepid(pp), (uint64_t)newg->goid, (uint64_t)newg->parentgoid,
 	        goname(newg), (uint64_t)newg->gopc);
 }
@@ -778,7 +788,7 @@ static void snapshot_g(g *gp, void *arg)
 	if (s == _Gidle || s == _Gdead)
 		return;
 	uint64_t id = (uint64_t)gp->goid;
-	*g_traceseq(gp) = 1;
+	gp->traceseq = 1;
 	traceev(EvGoCreate, UINT64_MAX, id, 0, goname(gp), (uint64_t)gp->gopc);
 	if (gp == self) {
 		traceev(EvGoStart, tracecurp(), id, 1, 0, 0);

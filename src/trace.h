@@ -28,6 +28,9 @@ static inline bool tracing(void)
 
 /* The emitter: event ev with the first trace_ev_nargs[ev] of a..e. */
 void traceev(uint8_t ev, uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e);
+/* The same at the timestamp of this thread's previous event (no clock
+ * read); for the one case traceGoStartSameTime explains. */
+void traceev_samets(uint8_t ev, uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e);
 /* The same from a signal handler: never allocates (drops the event when
  * the thread's buffer has no room left). */
 void traceev_sig(uint8_t ev, uint64_t a, uint64_t b, uint64_t c);
@@ -59,6 +62,17 @@ static inline void traceGoStart(p *pp, g *gp)
 {
 	if (tracing())
 		traceev(EvGoStart, tracepid(pp), (uint64_t)gp->goid, tracegoseq(gp), 0, 0);
+}
+
+/* The start of a goroutine this thread took from its own P's queue or its
+ * readynext just before writing an event of the goroutine it leaves (a
+ * park's GoBlock): what made it runnable is ordered before that event,
+ * so the start takes its timestamp, tens of ns early, instead of a clock
+ * read of its own. */
+static inline void traceGoStartSameTime(p *pp, g *gp)
+{
+	if (tracing())
+		traceev_samets(EvGoStart, tracepid(pp), (uint64_t)gp->goid, tracegoseq(gp), 0, 0);
 }
 
 static inline void traceGoEnd(p *pp, g *gp)
