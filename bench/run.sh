@@ -125,6 +125,7 @@ BENCHES=(
     "pingpong | gort go pthread | -procs 1 -n 200000 ; -procs 2 -n 200000"
     "chanthroughput | gort go boost.fiber | -procs 2 -n 10000000 -p 4 -c 4 -cap 1024 ; -procs 1 -n 10000000 -p 4 -c 4 -cap 1024"
     "skynet | gort go | -procs 2 -n 1000000 ; -procs 1 -n 1000000"
+    "skynet | gort go | -procs 2 -n 1000000 -trace $BUILD_DIR/skynet.trace ; -procs 1 -n 1000000 -trace $BUILD_DIR/skynet.trace"
     "skynet | gort go boost.fiber | -procs 2 -n 100000 ; -procs 1 -n 100000"
     "skynet | boost.fiber | -procs 2 -n 1000000 -dispatch 1 -buf 16 ; -procs 1 -n 1000000 -dispatch 1 -buf 16"
     "parked | gort go boost.fiber | -procs 2 -n 100000 ; -procs 1 -n 100000"
