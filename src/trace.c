@@ -867,21 +867,26 @@ static bool runtime_up(void)
 	       !atomic_load_explicit(&sched.exiting, memory_order_relaxed);
 }
 
+/* Take ctl for a new trace or recorder: 0, or an errno (ctl released):
+ * EBUSY if one runs, ESRCH outside a run. */
+static int ctl_lock_idle(void)
+{
+	ctl_lock();
+	int e = trace.mode != MODE_NONE ? EBUSY : !runtime_up() ? ESRCH : 0;
+	if (e)
+		ctl_unlock();
+	return e;
+}
+
 GORT_API int gort_trace_start(const char *path)
 {
 	if (!path) {
 		errno = EINVAL;
 		return -1;
 	}
-	ctl_lock();
-	if (trace.mode != MODE_NONE) {
-		ctl_unlock();
-		errno = EBUSY;
-		return -1;
-	}
-	if (!runtime_up()) {
-		ctl_unlock();
-		errno = ESRCH;
+	int busy = ctl_lock_idle();
+	if (busy) {
+		errno = busy;
 		return -1;
 	}
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -976,15 +981,9 @@ GORT_API int gort_trace_flight_start(size_t bytes)
 		errno = EINVAL;
 		return -1;
 	}
-	ctl_lock();
-	if (trace.mode != MODE_NONE) {
-		ctl_unlock();
-		errno = EBUSY;
-		return -1;
-	}
-	if (!runtime_up()) {
-		ctl_unlock();
-		errno = ESRCH;
+	int busy = ctl_lock_idle();
+	if (busy) {
+		errno = busy;
 		return -1;
 	}
 	if (session_init(MODE_FLIGHT) != 0) {
