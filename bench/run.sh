@@ -102,6 +102,15 @@ prog_of() {
     esac
 }
 
+# The tracing rows of skynet (trace=1: the execution tracer's overhead,
+# gort's and Go's) write their trace into memory (/dev/shm) where there is
+# one: the disk's write-back would measure the file system, not the tracer.
+if [ -d /dev/shm ] && [ -w /dev/shm ]; then
+    TRACE_FILE=/dev/shm/gort-bench-skynet.trace
+else
+    TRACE_FILE="$BUILD_DIR/skynet.trace"
+fi
+
 # ---------------------------------------------------------------------------
 # What runs. One line per group of configurations:
 #   NAME | IMPLS | flag set ; flag set ...
@@ -125,7 +134,7 @@ BENCHES=(
     "pingpong | gort go pthread | -procs 1 -n 200000 ; -procs 2 -n 200000"
     "chanthroughput | gort go boost.fiber | -procs 2 -n 10000000 -p 4 -c 4 -cap 1024 ; -procs 1 -n 10000000 -p 4 -c 4 -cap 1024"
     "skynet | gort go | -procs 2 -n 1000000 ; -procs 1 -n 1000000"
-    "skynet | gort go | -procs 2 -n 1000000 -trace $BUILD_DIR/skynet.trace ; -procs 1 -n 1000000 -trace $BUILD_DIR/skynet.trace"
+    "skynet | gort go | -procs 2 -n 1000000 -trace $TRACE_FILE ; -procs 1 -n 1000000 -trace $TRACE_FILE"
     "skynet | gort go boost.fiber | -procs 2 -n 100000 ; -procs 1 -n 100000"
     "skynet | boost.fiber | -procs 2 -n 1000000 -dispatch 1 -buf 16 ; -procs 1 -n 1000000 -dispatch 1 -buf 16"
     "parked | gort go boost.fiber | -procs 2 -n 100000 ; -procs 1 -n 100000"
@@ -558,6 +567,7 @@ main() {
         done
     done
     [ "$QUIET_SPENT" -gt 0 ] && echo "# waited $((QUIET_SPENT / 10)) s for an idle machine" >>"$OUT"
+    rm -f "$TRACE_FILE"
     echo >&2
     python3 "$ROOT/bench/summarize.py" "$OUT"
     if python3 "$ROOT/bench/chart.py" "$OUT" -o "${OUT%.txt}.svg" 2>>"$LOG"; then

@@ -174,9 +174,10 @@ static g *takeinject(gqueue *list)
 /* Find a runnable G for mp, parking mp while there is none. Returns NULL
  * when the runtime is exiting. *inherit: the G came from runnext and
  * shares the current time slice. */
-static g *findrunnable(m *mp, bool *inherit)
+static g *findrunnable(m *mp, bool *inherit, bool *local)
 {
 	g *gp;
+	*local = false;
 top:
 	if (atomic_load_explicit(&sched.exiting, memory_order_acquire))
 		return NULL;
@@ -199,8 +200,10 @@ top:
 			return gp;
 	}
 
-	if ((gp = runqget(pp, inherit)) != NULL)
+	if ((gp = runqget(pp, inherit)) != NULL) {
+		*local = true;
 		return gp;
+	}
 
 	if (atomic_load_explicit(&sched.runqsize, memory_order_relaxed) != 0) {
 		lock(&sched.lock);
@@ -396,14 +399,19 @@ void injectglist(gqueue *list)
 	list->tail = NULL;
 }
 
-/* Run gp on mp until gp switches back with mcall. */
-static void execute(m *mp, g *gp, bool inherit)
+/* Run gp on mp until gp switches back with mcall. local: findrunnable
+ * took gp from its P's own queue at its first look, right after the
+ * previous goroutine's last event (see traceGoStartSameTime). */
+static void execute(m *mp, g *gp, bool inherit, bool local)
 {
 	mp->curg = gp;
 	setg(gp);
 	gp->m = mp;
 	casgstatus(gp, _Grunnable, _Grunning);
-	traceGoStart(mp->p, gp);
+	if (local)
+		traceGoStartSameTime(mp->p, gp);
+	else
+		traceGoStart(mp->p, gp);
 	STAT_ADD(context_switches, 1);
 	gp->waitsince = 0;
 	atomic_store_explicit(&mp->p->preempt, PREEMPT_NONE, memory_order_relaxed);
@@ -417,7 +425,7 @@ static void execute(m *mp, g *gp, bool inherit)
 void mloop(m *mp)
 {
 	for (;;) {
-		bool inherit = false;
+		bool inherit = false, local = false;
 		g *gp;
 		if (unlikely(mp->lockedg || mp->wedged)) {
 			/* This M runs its locked G and nothing else. */
@@ -427,7 +435,7 @@ void mloop(m *mp)
 		} else {
 			if (unlikely(mp->exitafterg))
 				return;
-			gp = findrunnable(mp, &inherit);
+			gp = findrunnable(mp, &inherit, &local);
 			if (!gp)
 				return;
 			if (mp->spinning)
@@ -439,10 +447,11 @@ void mloop(m *mp)
 				startlockedm(mp, gp);
 				break;
 			}
-			execute(mp, gp, inherit);
+			execute(mp, gp, inherit, local);
 			/* Back on g0: gp called mcall(fn). */
 			gp = mp->mcallfn(mp, mp->curg);
 			inherit = true;
+			local = false;
 			if (unlikely(mlocks != 0))
 				throw("schedule: holding locks");
 		}

@@ -83,6 +83,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cputicks.h"
@@ -92,6 +93,8 @@ enum { TRACE_OFF, TRACE_ON, TRACE_PAUSED };
 enum { MODE_NONE, MODE_FILE, MODE_FLIGHT };
 enum {
 	TBUF_SIZE = 32 << 10,
+	WRITER_BATCH = 8,    /* full buffers that wake the writer */
+	WRITER_POLL_MS = 10, /* how often it looks without being woken */
 	EV_MAX = 2 + 10 * 6, /* type, dt, five varints (worst case) */
 	STR_MAX = 1 << 16,   /* names interned per trace */
 };
@@ -141,6 +144,8 @@ static struct {
 	int fd;
 	tbuf *full, *fulltail;
 	bool writerstop;
+	int nfull;             /* buffers on full */
+	bool writerasleep;     /* waiting for WRITER_BATCH of them */
 	int writeerr;
 	pthread_t writer;
 	/* flight mode: the ring, oldest first */
@@ -350,7 +355,12 @@ static void retire_locked(tbuf *b)
 		else
 			trace.full = b;
 		trace.fulltail = b;
-		pthread_cond_signal(&trace.cond);
+		/* Waking a sleeping thread is a system call and, on a virtual
+		 * machine, an interrupt to another CPU: tens of µs, paid by the
+		 * emitter. So the writer is woken for a batch of buffers, and
+		 * otherwise collects what waits every WRITER_POLL_MS. */
+		if (++trace.nfull >= WRITER_BATCH && trace.writerasleep)
+			pthread_cond_signal(&trace.cond);
 		return;
 	}
 	if (trace.ringtail)
@@ -725,10 +735,23 @@ static void *writer_main(void *arg)
 	(void)arg;
 	pthread_mutex_lock(&trace.lock);
 	for (;;) {
-		while (!trace.full && !trace.writerstop)
-			pthread_cond_wait(&trace.cond, &trace.lock);
+		while (trace.nfull < WRITER_BATCH && !trace.writerstop) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts); /* the condition's clock */
+			ts.tv_nsec += WRITER_POLL_MS * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			trace.writerasleep = true;
+			int r = pthread_cond_timedwait(&trace.cond, &trace.lock, &ts);
+			trace.writerasleep = false;
+			if (r == ETIMEDOUT && trace.full)
+				break;
+		}
 		tbuf *list = trace.full;
 		trace.full = trace.fulltail = NULL;
+		trace.nfull = 0;
 		if (!list && trace.writerstop)
 			break;
 		pthread_mutex_unlock(&trace.lock);
@@ -839,6 +862,7 @@ static int session_init(int mode)
 	trace.ring = trace.ringtail = NULL;
 	trace.ringbytes = 0;
 	trace.writerstop = false;
+	trace.nfull = 0;
 	trace.writeerr = 0;
 	atomic_fetch_add_explicit(&trace.gen, 1, memory_order_relaxed);
 	pthread_mutex_unlock(&trace.lock);

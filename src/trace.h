@@ -64,11 +64,14 @@ static inline void traceGoStart(p *pp, g *gp)
 		traceev(EvGoStart, tracepid(pp), (uint64_t)gp->goid, tracegoseq(gp), 0, 0);
 }
 
-/* The start of a goroutine this thread took from its own P's queue or its
- * readynext just before writing an event of the goroutine it leaves (a
- * park's GoBlock): what made it runnable is ordered before that event,
- * so the start takes its timestamp, tens of ns early, instead of a clock
- * read of its own. */
+/* The start of a goroutine this thread took from its own P's queue (or
+ * its readynext) right after, or just before, writing the last event of
+ * the goroutine it leaves (a park's GoBlock, a GoEnd). Only this P's
+ * owners put goroutines in its queue: what made this one runnable was
+ * written by this thread earlier, or by a previous owner before its
+ * ProcStop, so it is ordered before that last event whatever the clocks
+ * say, and the start may take that event's timestamp, tens of ns early,
+ * instead of a clock read of its own (the largest cost of an event). */
 static inline void traceGoStartSameTime(p *pp, g *gp)
 {
 	if (tracing())
