@@ -19,16 +19,7 @@ using namespace fiberbench;
 int main(int argc, char **argv)
 {
 	long procs = 2, n = 1000000;
-	const struct bench_flag flags[] = {
-		{"procs", BENCH_FLAG_INT, &procs, "scheduler threads"},
-		{"n", BENCH_FLAG_INT, &n, "parked fibers"},
-		BENCH_FLAG_END,
-	};
-
-	bench_flags(argc, argv, flags);
-	check_procs(procs);
-	if (n < 1)
-		bench_die("-n must be positive");
+	procs_n_flags(argc, argv, &procs, &n, "parked fibers");
 	Scheduler sched((int)procs);
 	boost::fibers::unbuffered_channel<int> ch;
 	WaitGroup started, exited;

@@ -18,16 +18,7 @@ using namespace fiberbench;
 int main(int argc, char **argv)
 {
 	long procs = 1, n = 1000000;
-	const struct bench_flag flags[] = {
-		{"procs", BENCH_FLAG_INT, &procs, "scheduler threads"},
-		{"n", BENCH_FLAG_INT, &n, "round trips"},
-		BENCH_FLAG_END,
-	};
-
-	bench_flags(argc, argv, flags);
-	check_procs(procs);
-	if (n < 1)
-		bench_die("-n must be positive");
+	procs_n_flags(argc, argv, &procs, &n, "round trips");
 	Scheduler sched((int)procs);
 	boost::fibers::unbuffered_channel<long> ping, pong;
 	WaitGroup wg;

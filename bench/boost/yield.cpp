@@ -15,16 +15,7 @@ using namespace fiberbench;
 int main(int argc, char **argv)
 {
 	long procs = 1, n = 5000000;
-	const struct bench_flag flags[] = {
-		{"procs", BENCH_FLAG_INT, &procs, "scheduler threads"},
-		{"n", BENCH_FLAG_INT, &n, "yields per fiber"},
-		BENCH_FLAG_END,
-	};
-
-	bench_flags(argc, argv, flags);
-	check_procs(procs);
-	if (n < 1)
-		bench_die("-n must be positive");
+	procs_n_flags(argc, argv, &procs, &n, "yields per fiber");
 	Scheduler sched((int)procs);
 	WaitGroup wg;
 	auto yielder = [&] {
