@@ -214,7 +214,7 @@ static inline void runqsize_add(int32_t n)
 
 void globrunqput(g *gp)
 {
-	traceCount(EvGlobRunqPut, tracecurp(), 1);
+	traceCountCur(EvGlobRunqPut, 1);
 	gp->schedlink = NULL;
 	if (sched.runq.tail)
 		sched.runq.tail->schedlink = gp;
@@ -237,7 +237,7 @@ void globrunqputbatch(gqueue *batch, int32_t n)
 {
 	if (!batch->head)
 		return;
-	traceCount(EvGlobRunqPut, tracecurp(), n);
+	traceCountCur(EvGlobRunqPut, n);
 	if (sched.runq.tail)
 		sched.runq.tail->schedlink = batch->head;
 	else

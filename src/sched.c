@@ -412,7 +412,7 @@ static void execute(m *mp, g *gp, bool inherit, bool local)
 		traceGoStartSameTime(mp->p, gp);
 	else
 		traceGoStart(mp->p, gp);
-	STAT_ADD(context_switches, 1);
+	STAT_ADD_M(mp, context_switches, 1);
 	gp->waitsince = 0;
 	atomic_store_explicit(&mp->p->preempt, PREEMPT_NONE, memory_order_relaxed);
 	if (!inherit)
@@ -553,7 +553,7 @@ static void switchto(m *mp, p *pp, g *gp, g *next, bool parked)
 		traceGoStartSameTime(pp, next);
 	else
 		traceGoStart(pp, next);
-	STAT_ADD(context_switches, 1);
+	STAT_ADD_M(mp, context_switches, 1);
 	atomic_store_explicit(&pp->preempt, PREEMPT_NONE, memory_order_relaxed);
 	if (!next->sched.sp)
 		gstart_prepare(pp, next);

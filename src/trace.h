@@ -172,6 +172,13 @@ static inline void traceCount(uint8_t ev, uint64_t pid, int64_t n)
 		traceev(ev, pid, (uint64_t)n, 0, 0, 0);
 }
 
+/* The same for the calling thread's P, looked up only when tracing. */
+static inline void traceCountCur(uint8_t ev, int64_t n)
+{
+	if (tracing())
+		traceev(ev, tracecurp(), (uint64_t)n, 0, 0, 0);
+}
+
 static inline void traceSteal(p *pp, p *victim, uint32_t n)
 {
 	if (tracing())
@@ -202,5 +209,11 @@ static inline void stat_add_(size_t off, uint64_t n)
 	}
 }
 #define STAT_ADD(field, n) stat_add_(offsetof(schedstats, field), (uint64_t)(n))
+/* The same where the caller holds its M already (no TLS look-up). */
+#define STAT_ADD_M(mp, field, n)                                                       \
+	atomic_store_explicit(&(mp)->stats.field,                                      \
+	                      atomic_load_explicit(&(mp)->stats.field, memory_order_relaxed) + \
+	                              (uint64_t)(n),                                   \
+	                      memory_order_relaxed)
 
 #endif /* GORT_TRACE_H */
