@@ -275,6 +275,23 @@ static inline int bench_flags(int argc, char **argv,
 	return i;
 }
 
+/* The flags of a benchmark whose only flags are -procs and -n (n counts
+ * `what`), parsed and checked: procs in [1, maxprocs], n in [1, 2^31-1]. */
+static inline void bench_procs_n(int argc, char **argv, long *procs, long *n,
+                                 const char *what, long maxprocs)
+{
+	const struct bench_flag flags[] = {
+		{"procs", BENCH_FLAG_INT, procs, "Ps (GOMAXPROCS) or scheduler threads"},
+		{"n", BENCH_FLAG_INT, n, what},
+		BENCH_FLAG_END,
+	};
+	bench_flags(argc, argv, flags);
+	if (*procs < 1 || *procs > maxprocs)
+		bench_die("-procs must be in [1, %ld]", maxprocs);
+	if (*n < 1 || *n > 0x7fffffffL)
+		bench_die("-n must be in [1, 2^31-1]");
+}
+
 /* ---------------------------------------------------------------------
  * Statistics
  * ------------------------------------------------------------------- */

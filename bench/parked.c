@@ -76,16 +76,6 @@ static int body(void *arg)
 int main(int argc, char **argv)
 {
 	struct parked_args a = {.procs = 2, .n = 1000000};
-	const struct bench_flag flags[] = {
-		{"procs", BENCH_FLAG_INT, &a.procs, "number of Ps (GOMAXPROCS)"},
-		{"n", BENCH_FLAG_INT, &a.n, "goroutines"},
-		BENCH_FLAG_END,
-	};
-
-	bench_flags(argc, argv, flags);
-	if (a.procs < 1 || a.procs > GORT_MAX_PROCS)
-		bench_die("-procs must be in [1, %d]", GORT_MAX_PROCS);
-	if (a.n < 1 || a.n > 0x7fffffffL)
-		bench_die("-n must be in [1, 2^31-1]");
+	bench_procs_n(argc, argv, &a.procs, &a.n, "goroutines", GORT_MAX_PROCS);
 	return bench_gort_main((int)a.procs, body, &a);
 }

@@ -46,16 +46,6 @@ static int body(void *arg)
 int main(int argc, char **argv)
 {
 	struct yield_args a = {.procs = 1, .n = 5000000};
-	const struct bench_flag flags[] = {
-		{"procs", BENCH_FLAG_INT, &a.procs, "number of Ps (GOMAXPROCS)"},
-		{"n", BENCH_FLAG_INT, &a.n, "yields per goroutine"},
-		BENCH_FLAG_END,
-	};
-
-	bench_flags(argc, argv, flags);
-	if (a.procs < 1 || a.procs > GORT_MAX_PROCS)
-		bench_die("-procs must be in [1, %d]", GORT_MAX_PROCS);
-	if (a.n < 1)
-		bench_die("-n must be >= 1");
+	bench_procs_n(argc, argv, &a.procs, &a.n, "yields per goroutine", GORT_MAX_PROCS);
 	return bench_gort_main((int)a.procs, body, &a);
 }

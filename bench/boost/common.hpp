@@ -148,19 +148,10 @@ inline void check_procs(long procs)
 		bench_die("-procs must be in [1, 256]");
 }
 
-/* The flags of a benchmark that has only -procs and -n (n counts `what`),
- * parsed and checked. */
+/* The flags of a benchmark that has only -procs and -n (benchutil.h). */
 inline void procs_n_flags(int argc, char **argv, long *procs, long *n, const char *what)
 {
-	const struct bench_flag flags[] = {
-		{"procs", BENCH_FLAG_INT, procs, "scheduler threads"},
-		{"n", BENCH_FLAG_INT, n, what},
-		BENCH_FLAG_END,
-	};
-	bench_flags(argc, argv, flags);
-	check_procs(*procs);
-	if (*n < 1)
-		bench_die("-n must be positive");
+	bench_procs_n(argc, argv, procs, n, what, 256);
 }
 
 } // namespace fiberbench
