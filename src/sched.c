@@ -124,10 +124,10 @@ static g *stealwork(m *mp, bool *newwork)
 			}
 			if (atomic_load_explicit(&p2->status, memory_order_relaxed) == _Pidle)
 				continue;
-			STAT_ADD(steals_tried, 1);
+			STAT_ADD_M(mp, steals_tried, 1);
 			g *gp = runqsteal(pp, p2, stealrunnext);
 			if (gp) {
-				STAT_ADD(steals_won, 1);
+				STAT_ADD_M(mp, steals_won, 1);
 				return gp;
 			}
 		}
@@ -401,17 +401,14 @@ void injectglist(gqueue *list)
 
 /* Run gp on mp until gp switches back with mcall. local: findrunnable
  * took gp from its P's own queue at its first look, right after the
- * previous goroutine's last event (see traceGoStartSameTime). */
+ * previous goroutine's last event (see traceGoStart). */
 static void execute(m *mp, g *gp, bool inherit, bool local)
 {
 	mp->curg = gp;
 	setg(gp);
 	gp->m = mp;
 	casgstatus(gp, _Grunnable, _Grunning);
-	if (local)
-		traceGoStartSameTime(mp->p, gp);
-	else
-		traceGoStart(mp->p, gp);
+	traceGoStart(mp->p, gp, local);
 	STAT_ADD_M(mp, context_switches, 1);
 	gp->waitsince = 0;
 	atomic_store_explicit(&mp->p->preempt, PREEMPT_NONE, memory_order_relaxed);
@@ -540,7 +537,7 @@ static g *park_m(m *mp, g *gp)
 /* The direct switches of gopark and gosched: from gp's own stack straight
  * to next (already _Grunning), doing what execute does. parked: gopark's,
  * which took next from readynext or its P's own queue and then wrote gp's
- * GoBlock (see traceGoStartSameTime). */
+ * GoBlock (see traceGoStart). */
 static void switchto(m *mp, p *pp, g *gp, g *next, bool parked)
 {
 	if (!gp->locked)
@@ -549,10 +546,7 @@ static void switchto(m *mp, p *pp, g *gp, g *next, bool parked)
 	setg(next);
 	next->m = mp;
 	next->waitsince = 0;
-	if (parked)
-		traceGoStartSameTime(pp, next);
-	else
-		traceGoStart(pp, next);
+	traceGoStart(pp, next, parked);
 	STAT_ADD_M(mp, context_switches, 1);
 	atomic_store_explicit(&pp->preempt, PREEMPT_NONE, memory_order_relaxed);
 	if (!next->sched.sp)
@@ -800,7 +794,7 @@ void gosched(g *gp)
 	casgstatus(next, _Grunnable, _Grunning);
 	if (next == gp) {
 		/* Nothing else to run: gp comes straight back. */
-		traceGoStart(pp, gp);
+		traceGoStart(pp, gp, false);
 		unlock(&sched.lock);
 		return;
 	}

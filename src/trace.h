@@ -29,7 +29,7 @@ static inline bool tracing(void)
 /* The emitter: event ev with the first trace_ev_nargs[ev] of a..e. */
 void traceev(uint8_t ev, uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e);
 /* The same at the timestamp of this thread's previous event (no clock
- * read); for the one case traceGoStartSameTime explains. */
+ * read); for the one case traceGoStart's sametime explains. */
 void traceev_samets(uint8_t ev, uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e);
 /* The same from a signal handler: never allocates (drops the event when
  * the thread's buffer has no room left). */
@@ -58,24 +58,19 @@ static inline void traceGoCreate(p *pp, g *newg)
 		tracegocreate_slow(pp, newg);
 }
 
-static inline void traceGoStart(p *pp, g *gp)
+/* sametime: a goroutine this thread took from its own P's queue (or its
+ * readynext) right after, or just before, writing the last event of the
+ * goroutine it leaves (a park's GoBlock, a GoEnd). Only this P's owners
+ * put goroutines in its queue: what made this one runnable was written by
+ * this thread earlier, or by a previous owner before its ProcStop, so it
+ * is ordered before that last event whatever the clocks say, and the
+ * start may take that event's timestamp, tens of ns early, instead of a
+ * clock read of its own (the largest cost of an event). */
+static inline void traceGoStart(p *pp, g *gp, bool sametime)
 {
 	if (tracing())
-		traceev(EvGoStart, tracepid(pp), (uint64_t)gp->goid, tracegoseq(gp), 0, 0);
-}
-
-/* The start of a goroutine this thread took from its own P's queue (or
- * its readynext) right after, or just before, writing the last event of
- * the goroutine it leaves (a park's GoBlock, a GoEnd). Only this P's
- * owners put goroutines in its queue: what made this one runnable was
- * written by this thread earlier, or by a previous owner before its
- * ProcStop, so it is ordered before that last event whatever the clocks
- * say, and the start may take that event's timestamp, tens of ns early,
- * instead of a clock read of its own (the largest cost of an event). */
-static inline void traceGoStartSameTime(p *pp, g *gp)
-{
-	if (tracing())
-		traceev_samets(EvGoStart, tracepid(pp), (uint64_t)gp->goid, tracegoseq(gp), 0, 0);
+		(sametime ? traceev_samets : traceev)(EvGoStart, tracepid(pp), (uint64_t)gp->goid,
+		                                      tracegoseq(gp), 0, 0);
 }
 
 static inline void traceGoEnd(p *pp, g *gp)
