@@ -16,6 +16,24 @@
  * fd is opened (pd_open) is checked before every attempt and after every
  * wake-up: an fd closed with gort_close meanwhile fails with EBADF.
  *
+ * The drain hint (one read system call fewer per message): epoll is
+ * edge-triggered, so once a read has emptied a byte stream, any byte that
+ * arrives later raises a new edge, which the netpoller turns into
+ * PD_READY or a wake-up. A read that comes back short on a stream socket
+ * or a pipe (fewer bytes than asked, none left behind) therefore sets
+ * pd->rdrained, and the next read on the fd, instead of resetting the
+ * readiness and trying the call (which would fail with EAGAIN: the
+ * common case in a request/response loop), goes straight to netpollwait:
+ * it returns at once if an edge came since, and parks otherwise. At worst
+ * an edge that was already pending when the short read ran wakes the
+ * reader once for nothing, and the call's EAGAIN parks it again, as
+ * without the hint. The exception is the end of the stream: a peer's
+ * hang-up that came before the short read raises no edge after it, so
+ * once the netpoller has seen one (pd->hup) the fd no longer takes the
+ * hint; one that came after it raises its edge as data does. Datagram sockets, terminals and the like do not take
+ * the hint: a short datagram says nothing of the next one. Reads that
+ * peek, or pass other recv flags, neither take nor set it.
+ *
  * Files epoll cannot watch (PD_FILE: regular files) are called in place
  * between entersyscall and exitsyscall, so a slow disk costs the P only
  * until sysmon hands it off.
@@ -34,6 +52,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -46,6 +65,7 @@ struct ioreq {
 	int mode;                        /* GORT_READ or GORT_WRITE */
 	bool full;                       /* go on until total bytes are done */
 	bool nowait;                     /* MSG_DONTWAIT: EAGAIN comes back */
+	bool drainhint;                  /* a plain read: see the drain hint */
 	void *buf;
 	size_t n;
 	int flags;
@@ -194,6 +214,56 @@ static int pd_wait(int fd, ioreq *rq, void *ctx)
 	return err ? err : netpollcheckerr(w->pd, rq->mode, w->seq);
 }
 
+/* Whether fd is a byte stream whose short read means "emptied": a
+ * stream socket or a pipe (found once per registration). */
+static bool pd_isstream(pollDesc *pd, int fd)
+{
+	if (pd->kind == PD_KIND_UNKNOWN) {
+		struct stat st;
+		int type = 0;
+		socklen_t len = sizeof type;
+		bool stream = false;
+		if (fstat(fd, &st) == 0) {
+			if (S_ISFIFO(st.st_mode))
+				stream = true;
+			else if (S_ISSOCK(st.st_mode))
+				stream = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
+				         type == SOCK_STREAM;
+		}
+		pd->kind = stream ? PD_KIND_STREAM : PD_KIND_OTHER;
+	}
+	return pd->kind == PD_KIND_STREAM;
+}
+
+/* After a read that took the hint's part: r bytes of rq->n (see the file
+ * comment). An fd closed meanwhile keeps no hint for the next fd. */
+static void drain_note(pollDesc *pd, int fd, uint32_t seq, ioreq *rq, ssize_t r)
+{
+	pd->rdrained = r > 0 && (size_t)r < rq->n && !atomic_load(&pd->hup) &&
+	               atomic_load(&pd->fdseq) == seq && pd_isstream(pd, fd);
+}
+
+/* One request on a registered fd, under the direction's semaphore. */
+static ssize_t fdio_poll(pollDesc *pd, uint32_t seq, int fd, ioreq *rq, int *errp)
+{
+	struct pdwait w = {pd, seq};
+	bool hint = rq->drainhint && !rq->nowait;
+	ssize_t r = -1;
+	int err = netpollcheckerr(pd, rq->mode, seq);
+	if (err == 0) {
+		if (hint && pd->rdrained)
+			err = pd_wait(fd, rq, &w);
+		else
+			netpollreset(pd, rq->mode);
+	}
+	if (err == 0)
+		r = fdio_loop(fd, rq, pd_wait, &w, &err);
+	if (hint)
+		drain_note(pd, fd, seq, rq, r);
+	*errp = err;
+	return r;
+}
+
 /* See the file comment. */
 static ssize_t fdio(int fd, ioreq *rq)
 {
@@ -216,10 +286,7 @@ static ssize_t fdio(int fd, ioreq *rq)
 	} else {
 		uint32_t *sema = rq->mode == GORT_READ ? &pd->rsema : &pd->wsema;
 		semacquire(sema, waitReasonIOWait);
-		netpollreset(pd, rq->mode);
-		struct pdwait w = {pd, seq};
-		if ((err = netpollcheckerr(pd, rq->mode, seq)) == 0)
-			r = fdio_loop(fd, rq, pd_wait, &w, &err);
+		r = fdio_poll(pd, seq, fd, rq, &err);
 		semrelease(sema);
 	}
 	r = finish(rq, r, &err);
@@ -309,7 +376,7 @@ GORT_API ssize_t gort_read(int fd, void *buf, size_t n)
 {
 	if (badbuf(buf, n))
 		return -1;
-	ioreq rq = {.op = op_read, .mode = GORT_READ, .buf = buf, .n = n};
+	ioreq rq = {.op = op_read, .mode = GORT_READ, .buf = buf, .n = n, .drainhint = true};
 	return fdio(fd, &rq);
 }
 
@@ -327,7 +394,7 @@ GORT_API ssize_t gort_recv(int fd, void *buf, size_t n, int flags)
 	if (badbuf(buf, n))
 		return -1;
 	ioreq rq = {.op = op_recv, .mode = GORT_READ, .buf = buf, .n = n, .flags = flags,
-	            .nowait = (flags & MSG_DONTWAIT) != 0};
+	            .nowait = (flags & MSG_DONTWAIT) != 0, .drainhint = flags == 0};
 	return fdio(fd, &rq);
 }
 
@@ -383,8 +450,11 @@ GORT_API ssize_t gort_readv(int fd, const struct iovec *iov, int iovcnt)
 {
 	if (badiov(iov, iovcnt))
 		return -1;
+	size_t n = 0;
+	for (int i = 0; i < iovcnt; i++)
+		n += iov[i].iov_len;
 	ioreq rq = {.op = op_readv, .mode = GORT_READ, .iov = (struct iovec *)iov,
-	            .iovcnt = iovcnt};
+	            .iovcnt = iovcnt, .n = n, .drainhint = true};
 	return fdio(fd, &rq);
 }
 
@@ -618,8 +688,11 @@ GORT_API int gort_fd_wait(int fd, int events, int64_t deadline)
 	} else {
 		int mode = (events & GORT_READ) ? GORT_READ : GORT_WRITE;
 		bool both = events == (GORT_READ | GORT_WRITE);
-		if (events & GORT_READ)
+		if (events & GORT_READ) {
 			semacquire(&pd->rsema, waitReasonIOWait);
+			/* It consumes read edges and its caller reads on its own. */
+			pd->rdrained = 0;
+		}
 		if (events & GORT_WRITE)
 			semacquire(&pd->wsema, waitReasonIOWait);
 		if (both)

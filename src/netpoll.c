@@ -117,6 +117,9 @@ int pd_open(int fd, pollDesc **pdp, uint32_t *seqp)
 				atomic_store(&pd->rd, 0);
 				atomic_store(&pd->wd, 0);
 				atomic_store(&pd->wakeboth, 0);
+				atomic_store(&pd->hup, 0);
+				pd->rdrained = 0;
+				pd->kind = PD_KIND_UNKNOWN;
 				st = PD_POLL;
 			} else if (err == EPERM) {
 				st = PD_FILE; /* epoll cannot watch it */

@@ -29,6 +29,14 @@
  *    take turns.
  *  - wakeboth: a gort_fd_wait for both directions parks in rg only;
  *    while it does, write readiness wakes rg too.
+ *  - rdrained, kind, hup: the drain hint of io.c. rdrained says that the
+ *    last read on the fd came back short on a byte stream, so it left
+ *    nothing behind; kind caches whether the fd is such a stream
+ *    (PD_KIND_*, found on the first short read). Both belong to the
+ *    holder of rsema. hup is set by the netpoller once it has seen the
+ *    peer hang up or an error (EPOLLRDHUP, EPOLLHUP, EPOLLERR): a short
+ *    read may then leave the end of file behind, which raises no further
+ *    edge, so the hint is off for good. Registration resets all three.
  *
  * Locking: pd->lock protects state, the timers and the deadline changes
  * (stores of rd/wd, fdseq); readers load those atomically without it.
@@ -46,6 +54,7 @@
 #define PD_WAIT ((uintptr_t)2)
 
 enum { PD_NONE, PD_POLL, PD_FILE };
+enum { PD_KIND_UNKNOWN, PD_KIND_STREAM, PD_KIND_OTHER };
 
 typedef struct pollDesc pollDesc;
 
@@ -60,6 +69,7 @@ struct pollDesc {
 	int fd;
 	_Atomic uint8_t state;
 	_Atomic uint8_t wakeboth;
+	_Atomic uint8_t hup;
 	_Atomic uint32_t fdseq;
 	_Atomic uintptr_t rg;
 	_Atomic uintptr_t wg;
@@ -69,6 +79,8 @@ struct pollDesc {
 	pdtimer wt;
 	uint32_t rsema;
 	uint32_t wsema;
+	uint8_t rdrained;
+	uint8_t kind;
 };
 
 /* netpoll.c */

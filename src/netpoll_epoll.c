@@ -183,6 +183,8 @@ int32_t netpoll(int64_t delay, gqueue *list)
 		pollDesc *pd = pd_lookup(fd, false);
 		if (!pd || atomic_load(&pd->fdseq) != tag)
 			continue;
+		if (ev->events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+			atomic_store(&pd->hup, 1); /* before the wake-up: see pollDesc */
 		g *tail = list->tail;
 		netpollready(list, pd, mode);
 		for (g *gp = tail ? tail->schedlink : list->head; gp; gp = gp->schedlink)
