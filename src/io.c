@@ -32,7 +32,8 @@
  * once the netpoller has seen one (pd->hup) the fd no longer takes the
  * hint; one that came after it raises its edge as data does. Datagram sockets, terminals and the like do not take
  * the hint: a short datagram says nothing of the next one. Reads that
- * peek, or pass other recv flags, neither take nor set it.
+ * peek, or pass other recv flags, do not take it and turn it off, as
+ * gort_fd_wait does: they consume edges without emptying the stream.
  *
  * Files epoll cannot watch (PD_FILE: regular files) are called in place
  * between entersyscall and exitsyscall, so a slow disk costs the P only
@@ -235,11 +236,14 @@ static bool pd_isstream(pollDesc *pd, int fd)
 	return pd->kind == PD_KIND_STREAM;
 }
 
-/* After a read that took the hint's part: r bytes of rq->n (see the file
- * comment). An fd closed meanwhile keeps no hint for the next fd. */
-static void drain_note(pollDesc *pd, int fd, uint32_t seq, ioreq *rq, ssize_t r)
+/* After a read: whether it leaves the hint on (see the file comment).
+ * Only a plain read of r bytes out of rq->n that came back short sets
+ * it; every other read clears it, since it reset the readiness that the
+ * hint relies on (a peek, say, leaves the bytes there and takes their
+ * edge). An fd closed meanwhile keeps no hint for the next fd. */
+static void drain_note(pollDesc *pd, int fd, uint32_t seq, ioreq *rq, bool hint, ssize_t r)
 {
-	pd->rdrained = r > 0 && (size_t)r < rq->n && !atomic_load(&pd->hup) &&
+	pd->rdrained = hint && r > 0 && (size_t)r < rq->n && !atomic_load(&pd->hup) &&
 	               atomic_load(&pd->fdseq) == seq && pd_isstream(pd, fd);
 }
 
@@ -258,8 +262,8 @@ static ssize_t fdio_poll(pollDesc *pd, uint32_t seq, int fd, ioreq *rq, int *err
 	}
 	if (err == 0)
 		r = fdio_loop(fd, rq, pd_wait, &w, &err);
-	if (hint)
-		drain_note(pd, fd, seq, rq, r);
+	if (rq->mode == GORT_READ)
+		drain_note(pd, fd, seq, rq, hint, r);
 	*errp = err;
 	return r;
 }

@@ -27,8 +27,8 @@
  *  - the drain hint: after a short read on a stream the next read costs
  *    one system call, not two (counted in /proc/self/io); no byte is
  *    lost on stream sockets and pipes, and a datagram socket, where a
- *    short read says nothing, and gort_fd_wait, which takes read edges,
- *    never leave a reader parked on data that is there;
+ *    short read says nothing, and a peek or gort_fd_wait, which take
+ *    read edges, never leave a reader parked on data that is there;
  *  - bad input gives -1 with errno.
  */
 #include "gort_util.h"
@@ -846,11 +846,25 @@ static int drain_hint_kinds_main(void *arg)
 	drain_hint_case(0, false);
 	drain_hint_case(SOCK_STREAM, true);
 	drain_hint_case(0, true);
+	/* A peek takes the edge of the bytes it leaves: a short read, bytes
+	 * whose edge the netpoller has seen, a peek; the next read must not
+	 * wait for another edge. */
+	pair(dh_fds);
+	char b[64];
+	CHECK_EQ(write(dh_fds[1], "ab", 2), 2);
+	CHECK_EQ(gort_read(dh_fds[0], b, sizeof b), 2);
+	CHECK_EQ(write(dh_fds[1], "xyz", 3), 3);
+	gort_sleep(5 * MS); /* the only P idles: its M polls and sees the edge */
+	CHECK_EQ(gort_recv(dh_fds[0], b, sizeof b, MSG_PEEK), 3);
+	CHECK_EQ(gort_set_deadline(dh_fds[0], GORT_READ, gort_nanotime() + 5000 * MS), 0);
+	CHECK_EQ(gort_read(dh_fds[0], b, sizeof b), 3);
+	CHECK(memcmp(b, "xyz", 3) == 0);
+	gort_close(dh_fds[0]);
+	gort_close(dh_fds[1]);
 	/* gort_fd_wait takes read edges: a short read, then fd_wait, then a
 	 * plain read() that leaves bytes behind; the next gort_read must
 	 * still find them. */
 	pair(dh_fds);
-	char b[64];
 	CHECK_EQ(write(dh_fds[1], "ab", 2), 2);
 	CHECK_EQ(gort_read(dh_fds[0], b, sizeof b), 2);
 	CHECK_EQ(write(dh_fds[1], "cdef", 4), 4);
