@@ -16,24 +16,25 @@
  * fd is opened (pd_open) is checked before every attempt and after every
  * wake-up: an fd closed with gort_close meanwhile fails with EBADF.
  *
- * The drain hint (one read system call fewer per message): epoll is
- * edge-triggered, so once a read has emptied a byte stream, any byte that
+ * The drain hint (one read system call fewer per message): epoll is edge-
+ * triggered, so once a read has emptied a byte stream, any byte that
  * arrives later raises a new edge, which the netpoller turns into
  * PD_READY or a wake-up. A read that comes back short on a stream socket
  * or a pipe (fewer bytes than asked, none left behind) therefore sets
  * pd->rdrained, and the next read on the fd, instead of resetting the
- * readiness and trying the call (which would fail with EAGAIN: the
- * common case in a request/response loop), goes straight to netpollwait:
- * it returns at once if an edge came since, and parks otherwise. At worst
- * an edge that was already pending when the short read ran wakes the
- * reader once for nothing, and the call's EAGAIN parks it again, as
- * without the hint. The exception is the end of the stream: a peer's
- * hang-up that came before the short read raises no edge after it, so
- * once the netpoller has seen one (pd->hup) the fd no longer takes the
- * hint; one that came after it raises its edge as data does. Datagram sockets, terminals and the like do not take
- * the hint: a short datagram says nothing of the next one. Reads that
- * peek, or pass other recv flags, do not take it and turn it off, as
- * gort_fd_wait does: they consume edges without emptying the stream.
+ * readiness and trying the call (which would fail with EAGAIN: the common
+ * case in a request/response loop), goes straight to netpollwait: it
+ * returns at once if an edge came since, and parks otherwise. At worst an
+ * edge that was already pending when the short read ran wakes the reader
+ * once for nothing, and the call's EAGAIN parks it again, as without the
+ * hint. The exception is the end of the stream: a peer's hang-up that
+ * came before the short read raises no edge after it, so once the
+ * netpoller has seen one (pd->hup) the fd no longer takes the hint; one
+ * that came after it raises its edge as data does. Datagram sockets,
+ * terminals and the like do not take the hint: a short datagram says
+ * nothing of the next one. Reads that peek, or pass other recv flags, do
+ * not take it and turn it off, as gort_fd_wait does: they consume edges
+ * without emptying the stream.
  *
  * Files epoll cannot watch (PD_FILE: regular files) are called in place
  * between entersyscall and exitsyscall, so a slow disk costs the P only
