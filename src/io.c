@@ -16,8 +16,8 @@
  * fd is opened (pd_open) is checked before every attempt and after every
  * wake-up: an fd closed with gort_close meanwhile fails with EBADF.
  *
- * The drain hint (one read system call fewer per message): epoll is edge-
- * triggered, so once a read has emptied a byte stream, any byte that
+ * The drain hint (one read system call fewer per message): epoll is
+ * edge-triggered, so once a read has emptied a byte stream, any byte that
  * arrives later raises a new edge, which the netpoller turns into
  * PD_READY or a wake-up. A read that comes back short on a stream socket
  * or a pipe (fewer bytes than asked, none left behind) therefore sets
