@@ -311,6 +311,12 @@ int64_t newproc(m *mp, void (*fn)(void *), void *arg, size_t stacksize, const ch
  * the first time. The stack comes from pp's cache when it can. */
 void gstart_prepare(p *pp, g *gp)
 {
+	/* A stack from outside pp's cache may cost a page fault or a system
+	 * call: never while this thread holds a runtime lock, as a direct
+	 * switch would (sched.c: park_direct, gosched route such a G
+	 * through g0). */
+	if (unlikely(mlocks != 0) && !gp->stk.lo && !stackcached(pp, gp->stacksize))
+		throw("gstart_prepare: fresh stack under a runtime lock");
 	if (!gp->stk.lo && !stackalloc(pp, gp->stacksize, &gp->stk))
 		fatal("out of memory allocating goroutine stack");
 	ctx_set_stack(&gp->sched, gp->stk.lo, stack_hi(&gp->stk));

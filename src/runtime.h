@@ -721,6 +721,7 @@ void gcstopm(m *mp);
 /* stack.c */
 void stack_init(size_t poolsize);
 bool stackalloc(p *pp, size_t size, stack *out);
+bool stackcached(p *pp, size_t size);
 void stackfree(p *pp, stack stk, uintptr_t lowsp);
 void stackcache_release(p *pp);
 void stack_teardown(void);

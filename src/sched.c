@@ -555,8 +555,9 @@ static void switchto(m *mp, p *pp, g *gp, g *next, bool parked)
 	switchedin();
 }
 
-/* ... unless next is locked to another M: then g0 finishes gp's switch
- * (fn) and mloop hands next over. */
+/* ... unless next is locked to another M, or needs a stack prepared
+ * with no lock held: then g0 finishes gp's switch (fn) and mloop hands
+ * next over or runs it. */
 static void handoff_via_g0(m *mp, g *gp, g *next, g *(*fn)(m *, g *))
 {
 	mp->handnext = next;
@@ -565,8 +566,9 @@ static void handoff_via_g0(m *mp, g *gp, g *next, g *(*fn)(m *, g *))
 	switchedin();
 }
 
-/* On g0, after gopark's direct path picked a G locked to another M:
- * finish parking and let mloop hand the G over. */
+/* On g0, after gopark's direct path picked a G locked to another M or
+ * a fresh G (see park_direct): finish parking and let mloop hand the G
+ * over or run it. */
 static g *park_handoff_m(m *mp, g *gp)
 {
 	(void)gp;
@@ -585,7 +587,8 @@ static g *park_handoff_m(m *mp, g *gp)
  * g0. The unlock callback then runs on the next G (switchedin), once the
  * parking G's context is saved. Anything unusual (a stop-the-world,
  * exit, locked Gs, timers due, the fairness tick of the global queue)
- * takes the ordinary path. Returns false if it did not switch.
+ * takes the ordinary path, and a next G that needs a stack from outside
+ * its P's cache is run through g0. Returns false if it did not switch.
  */
 static bool park_direct(m *mp, g *gp, p *pp)
 {
@@ -613,6 +616,19 @@ static bool park_direct(m *mp, g *gp, p *pp)
 	}
 	if (!inherit)
 		tick_inc(&pp->schedtick);
+	if (!next->sched.sp && !stackcached(pp, next->stacksize)) {
+		/* next runs for the first time on a stack not in pp's cache:
+		 * making it ready takes the stack pool's lock, maybe mmap and
+		 * madvise, and the page fault of the fresh stack's first
+		 * frame (~20 us on a virtual machine). A direct switch would
+		 * do all that still holding the lock gp parks under (released
+		 * on next, in switchedin): when many goroutines park on one
+		 * channel from two Ps (a million starting up), each P then
+		 * waits in futex for the other's page fault. Through g0 the
+		 * lock is released first, and execute prepares next. */
+		handoff_via_g0(mp, gp, next, park_handoff_m);
+		return true;
+	}
 	casgstatus(next, _Grunnable, _Grunning);
 	switchto(mp, pp, gp, next, true);
 	return true;
@@ -736,8 +752,8 @@ static g *gosched_m(m *mp, g *gp)
 	return NULL;
 }
 
-/* On g0, after gosched picked a G locked to another M: finish the
- * yield and let mloop hand the G over. */
+/* On g0, after gosched picked a G locked to another M or a fresh G:
+ * finish the yield and let mloop hand the G over or run it. */
 static g *gosched_handoff_m(m *mp, g *gp)
 {
 	dropg(mp, gp);
@@ -798,9 +814,12 @@ void gosched(g *gp)
 		unlock(&sched.lock);
 		return;
 	}
-	if (unlikely(next->locked)) {
-		/* It must run on its own M: go through g0, which hands it
-		 * over (mloop); the lock still guards gp until it is saved. */
+	if (unlikely(next->locked) || unlikely(!next->sched.sp && !stackcached(pp, next->stacksize))) {
+		/* It must run on its own M, or it needs a stack that is not
+		 * in pp's cache (park_direct says why that is not prepared
+		 * under a lock, here sched.lock): go through g0, which hands
+		 * it over or runs it (mloop); the lock still guards gp until
+		 * it is saved. */
 		casgstatus(next, _Grunning, _Grunnable);
 		handoff_via_g0(mp, gp, next, gosched_handoff_m);
 		return;

@@ -50,9 +50,11 @@
  *
  * Locking: stackpool.lock protects the global free list and the chunk
  * list; nothing is taken under it. It may be taken while holding
- * sched.lock (procresize releases P caches), or a channel or semaphore
- * lock that a parking goroutine holds across gopark's direct switch to a
- * fresh G (gstart_prepare).
+ * sched.lock (procresize releases P caches). A direct switch (gopark,
+ * gosched) that holds a lock across it prepares a fresh G only when its
+ * stack comes from the P's cache (stackcached); otherwise the G is
+ * prepared on g0 with no lock held, so no page fault, system call or
+ * stack-pool wait happens under a channel, semaphore or sched lock.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -270,6 +272,13 @@ bool stackalloc(p *pp, size_t size, stack *out)
 	if (fresh && !guard_install(out->lo))
 		canary_set(out);
 	return true;
+}
+
+/* Whether stackalloc(pp, size) would take a stack from pp's cache: no
+ * lock, no system call, and a top page that was used before. */
+bool stackcached(p *pp, size_t size)
+{
+	return size == stackpool_size && pp && pp->nstackcache > 0;
 }
 
 /* lowsp: the lowest stack pointer its goroutine was seen at. */
