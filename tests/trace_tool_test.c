@@ -16,7 +16,9 @@
  *          expected events (skipped without go in PATH);
  *   bad input  garbage and every truncation and many random mutations of
  *          the file: exit status 0 or 1 with a message, never a crash or
- *          a hang.
+ *          a hang;
+ *   ties   events of one goroutine at equal times on two threads come
+ *          in the order of their sequence numbers.
  */
 #include "harness.h"
 #include "trace_check.h"
@@ -440,6 +442,33 @@ static void headless_case(void)
 	write_file(trace_path, gen.b, gen.n);
 }
 
+/* Equal timestamps on two threads: G5 is readied by G6 on M1 and started
+ * on M0 at the same time, M0's batch first in the file. The seqs order
+ * them: the unblock (seq 1) comes before the start (seq 2), so the view
+ * shows it rather than dropping it as the unblock of a running goroutine. */
+static void ties_case(void)
+{
+	struct gen h = {0};
+	memcpy(h.b, TRACE_MAGIC, sizeof(TRACE_MAGIC) - 1);
+	memset(h.b + sizeof(TRACE_MAGIC) - 1, 0, TRACE_HEADER_LEN - (sizeof(TRACE_MAGIC) - 1));
+	h.n = TRACE_HEADER_LEN;
+	batch(&h, 200, 0, T0);
+	ev(&h, EvProcStart, T0, U(0), U(0));
+	ev(&h, EvGoStart, T0 + 500, U(0), U(5), U(2));
+	ev(&h, EvGoEnd, T0 + 600, U(0), U(5));
+	batch(&h, 201, 1, T0);
+	ev(&h, EvProcStart, T0, U(1), U(1));
+	ev(&h, EvGoStart, T0 + 100, U(1), U(6), U(1));
+	ev(&h, EvGoUnblock, T0 + 500, U(1), U(5), U(1), U(6));
+	ev(&h, EvGoEnd, T0 + 700, U(1), U(6));
+	write_file(trace_path, h.b, h.n);
+	char *j = trace_view_json(trace_path, out_path);
+	CHECK(has_line(j, "\"ph\":\"X\"", "\"tid\":2,", "\"name\":\"unblock G5\"", "\"by\":6", NULL));
+	CHECK(has_line(j, "\"ph\":\"X\"", "\"pid\":1,\"tid\":1,", "\"name\":\"G5\"", NULL));
+	free(j);
+	write_file(trace_path, gen.b, gen.n);
+}
+
 int main(void)
 {
 	if (trace_tool() == NULL) {
@@ -463,6 +492,8 @@ int main(void)
 	PASS("bad_input");
 	headless_case();
 	PASS("headless");
+	ties_case();
+	PASS("ties");
 
 	char rm[PATH_MAX + 16];
 	snprintf(rm, sizeof(rm), "rm -rf '%s'", dir);

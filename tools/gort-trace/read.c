@@ -17,7 +17,9 @@
  * Timestamps come out in ns.
  *
  * Events are sorted by (timestamp, batch, index in batch): one clock for
- * every thread, and the file's own order for ties within a thread.
+ * every thread, and the file's own order for ties within a thread. Ties
+ * across threads then follow the format's rule: events of one goroutine
+ * in the order of their sequence numbers (order_ties).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -120,6 +122,88 @@ static int cmp_string(const void *a, const void *b)
 {
 	const struct trace_string *x = a, *y = b;
 	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* The goroutine and seq of an event that has a seq. */
+static bool seq_of(const struct event *e, uint64_t *g, uint64_t *seq)
+{
+	switch (e->type) {
+	case EvGoStart: case EvGoUnblock: case EvGoSysExit:
+		*g = e->args[1];
+		*seq = e->args[2];
+		return true;
+	case EvGoWaiting: case EvGoInSyscall:
+		*g = e->args[0];
+		*seq = e->args[1];
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Events at or after `from` in [from, end) of other batches than b that
+ * carry a seq of g below seq: they must come first. */
+static bool seq_waits(const struct event *from, const struct event *end,
+                      uint32_t b, uint64_t g, uint64_t seq)
+{
+	for (const struct event *e = from; e < end; e++) {
+		uint64_t g2, s2;
+		if (e->batch != b && seq_of(e, &g2, &s2) && g2 == g && s2 < seq)
+			return true;
+	}
+	return false;
+}
+
+enum { TIE_MAX = 64 }; /* longer runs of one timestamp keep file order */
+
+/* ev[0..n), one timestamp, sorted by (batch, index): merge the batches
+ * so that each keeps its order and, among their next events, one whose
+ * goroutine has an event with a lower seq still to come in another batch
+ * waits for it (a 16 ns unit makes such ties common enough to matter). */
+static void order_run(struct event *ev, size_t n)
+{
+	struct event out[TIE_MAX];
+	size_t head[TIE_MAX], end[TIE_MAX], nb = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (i == 0 || ev[i].batch != ev[i - 1].batch) {
+			head[nb] = i;
+			nb++;
+		}
+		end[nb - 1] = i + 1;
+	}
+	for (size_t k = 0; k < n; k++) {
+		size_t pick = nb;
+		for (size_t b = 0; b < nb && pick == nb; b++) {
+			if (head[b] == end[b])
+				continue;
+			const struct event *h = &ev[head[b]];
+			uint64_t g, seq;
+			bool waits = false;
+			for (size_t o = 0; o < nb && !waits; o++)
+				if (o != b && head[o] < end[o])
+					waits = seq_of(h, &g, &seq) &&
+					        seq_waits(&ev[head[o]], &ev[end[o]], h->batch, g, seq);
+			if (!waits)
+				pick = b;
+		}
+		for (size_t b = 0; b < nb && pick == nb; b++)
+			if (head[b] < end[b])
+				pick = b; /* every head waits: file order */
+		out[k] = ev[head[pick]++];
+	}
+	memcpy(ev, out, n * sizeof(*ev));
+}
+
+static void order_ties(struct trace *t)
+{
+	for (size_t i = 0; i < t->n;) {
+		size_t j = i + 1;
+		while (j < t->n && t->ev[j].ts == t->ev[i].ts)
+			j++;
+		if (j - i > 1 && j - i <= TIE_MAX && t->ev[i].batch != t->ev[j - 1].batch)
+			order_run(t->ev + i, j - i);
+		i = j;
+	}
 }
 
 struct site {
@@ -339,6 +423,7 @@ static int parse(struct reader *rd, struct trace *t, struct sites *st)
 	if (resolve_sites(rd, t, st) < 0)
 		return -1;
 	qsort(t->ev, t->n, sizeof(*t->ev), cmp_event);
+	order_ties(t);
 	if (t->nstr > 0)
 		qsort(t->str, t->nstr, sizeof(*t->str), cmp_string);
 	for (size_t i = 1; i < t->nstr; i++)
