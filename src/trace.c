@@ -40,8 +40,16 @@
  * allocates (traceev_sig; the ordinary path keeps room for one event).
  *
  * Timestamps: nanotime() (CLOCK_MONOTONIC), as the format says, read
- * through the CPU's tick counter (see "the clock" below); each event
- * carries the delta from the previous one of its batch.
+ * through the CPU's tick counter (see "the clock" below), written in
+ * units of 2^TRACE_UNIT ns; each event carries the delta from the
+ * previous one of its batch, in its type byte when it is small.
+ *
+ * Registers. A batch's P, G and last goroutine id (the format's P, G and
+ * L) are mirrored in the tthread (curp, curg, lastgid) and reset with
+ * every new buffer, so every buffer decodes on its own. The hooks pass
+ * every argument explicitly; emit() leaves out what the registers imply
+ * and writes an EvSetP / EvSetG first where a value differs, so the file
+ * says exactly what the hooks said whatever the scheduler does.
  *
  * Sequence numbers (the format's seq) are g->traceseq, written only
  * while tracing, by the goroutine's current owner or the one readying
@@ -52,8 +60,9 @@
  * Strings: the wait reasons are ids 1 .. waitReasonCount-1 (id = the
  * reason's value, so GoBlock needs no look-up); goroutine names are
  * interned under strtab.lock as they are created (at most STR_MAX; names
- * past that are written as 0, no name). The table goes into the file as
- * its last batch (tid 0, mid -1).
+ * past that are written as 0, no name), and so are creation sites (name
+ * id, pc; at most SITE_MAX, then 0: no site). The tables go into the file
+ * as its last batch (tid 0, mid -1).
  *
  * Snapshot. gort_trace_start stops the world (on a goroutine: it asks
  * one when called from another thread), turns tracing on and writes
@@ -95,8 +104,10 @@ enum {
 	TBUF_SIZE = 32 << 10,
 	WRITER_BATCH = 8,    /* full buffers that wake the writer */
 	WRITER_POLL_MS = 10, /* how often it looks without being woken */
-	EV_MAX = 2 + 10 * 6, /* type, dt, five varints (worst case) */
+	/* EvSetP, EvSetG, then type, dt and the arguments (worst case) */
+	EV_MAX = 2 * 11 + 1 + 10 + 10 * TRACE_MAX_ARGS,
 	STR_MAX = 1 << 16,   /* names interned per trace */
+	SITE_MAX = 1 << 16,  /* creation sites interned per trace */
 };
 
 _Atomic uint32_t trace_enabled;
@@ -114,13 +125,19 @@ typedef struct tthread {
 	_Atomic uint32_t gen;  /* the session buf belongs to */
 	bool free;             /* its thread ended (threads.lock) */
 	tbuf *buf;
-	int64_t lastts;
+	int64_t lastts;    /* ns; the file has lastts >> TRACE_UNIT */
+	/* The registers of buf's batch (see the top). */
+	uint64_t curp, curg, lastgid;
 	int64_t anchorns;  /* nanotime() at anchortk (see "the clock") */
 	uint64_t anchortk;
-	/* The name of the last entry function seen (tracegocreate_slow). */
+	/* The name of the last entry function seen, and the site of the
+	 * last unnamed goroutine created (gosite). */
 	uintptr_t namepc;
 	uint32_t nameid;
 	uint32_t namegen;
+	uintptr_t sitefn, sitepc;
+	uint32_t siteid;
+	uint32_t sitegen;
 } tthread;
 
 static __thread tthread *tls_tt __attribute__((tls_model("initial-exec")));
@@ -160,6 +177,14 @@ static struct {
 	uint32_t n, cap;
 	uint32_t *ht;     /* open addressing: ids, 0 empty */
 	uint32_t htcap;
+	/* creation sites (name id, pc), by id; [0] unused */
+	struct site {
+		uint32_t name;
+		uintptr_t pc;
+	} *sites;
+	uint32_t nsites, sitecap;
+	uint32_t *siteht; /* open addressing: ids, 0 empty */
+	uint32_t sitehtcap;
 } strtab = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static _Atomic uint32_t ctl;
@@ -409,11 +434,14 @@ static bool tbuf_next(tthread *t, uint32_t gen)
 	uint8_t *p = b->data;
 	*p++ = EvBatch;
 	p = putvarint(p, (uint64_t)gettid_());
-	p = putvarint(p, mp ? (uint64_t)mp->id : UINT64_MAX);
-	p = putvarint(p, (uint64_t)now);
+	p = putvarint(p, mp ? (uint64_t)mp->id + 1 : 0);
+	p = putvarint(p, (uint64_t)now >> TRACE_UNIT);
 	b->len = (size_t)(p - b->data);
 	t->buf = b;
 	t->lastts = now;
+	t->curp = UINT64_MAX; /* the registers as EvBatch sets them */
+	t->curg = 0;
+	t->lastgid = 0;
 	atomic_store_explicit(&t->gen, gen, memory_order_relaxed);
 	return true;
 }
@@ -428,34 +456,62 @@ static inline uint8_t *putarg(uint8_t *p, uint64_t v)
 	return putvarint(p, v);
 }
 
-static inline void emit(tthread *t, bool fresh, uint8_t ev, uint64_t a, uint64_t b,
-                        uint64_t c, uint64_t d, uint64_t e)
+static inline void emit(tthread *t, bool fresh, uint8_t ev, uint64_t a0, uint64_t a1,
+                        uint64_t a2, uint64_t a3)
 {
+	const uint64_t a[TRACE_MAX_ARGS] = {a0, a1, a2, a3};
+	const unsigned char *k = trace_ev_args[ev];
 	tbuf *buf = t->buf;
+	uint8_t *p = buf->data + buf->len;
+	/* The registers the event's implicit arguments need. */
+	for (int i = 0; i < TRACE_MAX_ARGS && k[i] != TA_END; i++) {
+		if (k[i] == TA_P && a[i] != t->curp) {
+			*p++ = EvSetP;
+			p = putarg(p, a[i] + 1);
+			t->curp = a[i];
+		} else if (k[i] == TA_G && a[i] != t->curg) {
+			*p++ = EvSetG;
+			p = putarg(p, a[i]);
+			t->curg = a[i];
+		}
+	}
 	int64_t now = fresh ? tthread_now(t) : t->lastts;
 	if (now < t->lastts)
 		now = t->lastts; /* a new anchor a little behind the estimate */
-	uint64_t dt = (uint64_t)(now - t->lastts);
+	/* In units, from the last one written, so rounding never adds up. */
+	uint64_t dt = ((uint64_t)now >> TRACE_UNIT) - ((uint64_t)t->lastts >> TRACE_UNIT);
 	t->lastts = now;
-	uint8_t *p = buf->data + buf->len;
-	unsigned n = trace_ev_nargs[ev];
-	*p++ = ev;
-	p = putarg(p, dt);
-	if (n > 0)
-		p = putarg(p, a);
-	if (n > 1)
-		p = putarg(p, b);
-	if (n > 2)
-		p = putarg(p, c);
-	if (n > 3)
-		p = putarg(p, d);
-	if (n > 4)
-		p = putarg(p, e);
+	if (likely(dt < TRACE_DTC_VARINT)) {
+		*p++ = (uint8_t)(ev | dt << TRACE_DTC_SHIFT);
+	} else {
+		*p++ = (uint8_t)(ev | TRACE_DTC_VARINT << TRACE_DTC_SHIFT);
+		p = putvarint(p, dt);
+	}
+	for (int i = 0; i < TRACE_MAX_ARGS && k[i] != TA_END; i++) {
+		switch (k[i]) {
+		case TA_U:
+			p = putarg(p, a[i]);
+			break;
+		case TA_ID:
+			p = putarg(p, a[i] + 1); /* -1 (none) is 0 */
+			break;
+		case TA_GID: {
+			int64_t d = (int64_t)(a[i] - t->lastgid);
+			t->lastgid = a[i];
+			p = putarg(p, ((uint64_t)d << 1) ^ (uint64_t)(d >> 63));
+			break;
+		}
+		default:
+			break; /* TA_P, TA_G: the registers */
+		}
+	}
+	if (ev == EvGoStart)
+		t->curg = a1;
 	buf->len = (size_t)(p - buf->data);
 }
 
 static inline void traceev1(bool fresh, uint8_t ev, uint64_t a, uint64_t b, uint64_t c,
-                            uint64_t d, uint64_t e)
+                            uint64_t d)
 {
 	tthread *t = tls_tt;
 	if (unlikely(!t) && !(t = tthread_register()))
@@ -470,18 +526,18 @@ static inline void traceev1(bool fresh, uint8_t ev, uint64_t a, uint64_t b, uint
 		emit_end(t);
 		return;
 	}
-	emit(t, fresh, ev, a, b, c, d, e);
+	emit(t, fresh, ev, a, b, c, d);
 	emit_end(t);
 }
 
-void traceev(uint8_t ev, uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e)
+void traceev(uint8_t ev, uint64_t a, uint64_t b, uint64_t c, uint64_t d)
 {
-	traceev1(true, ev, a, b, c, d, e);
+	traceev1(true, ev, a, b, c, d);
 }
 
-void traceev_samets(uint8_t ev, uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e)
+void traceev_samets(uint8_t ev, uint64_t a, uint64_t b, uint64_t c, uint64_t d)
 {
-	traceev1(false, ev, a, b, c, d, e);
+	traceev1(false, ev, a, b, c, d);
 }
 
 void traceev_sig(uint8_t ev, uint64_t a, uint64_t b, uint64_t c)
@@ -492,7 +548,7 @@ void traceev_sig(uint8_t ev, uint64_t a, uint64_t b, uint64_t c)
 	if (atomic_load_explicit(&t->gen, memory_order_relaxed) ==
 	            atomic_load_explicit(&trace.gen, memory_order_relaxed) &&
 	    t->buf && TBUF_SIZE - t->buf->len >= EV_MAX) {
-		emit(t, true, ev, a, b, c, 0, 0);
+		emit(t, true, ev, a, b, c, 0);
 	}
 	emit_end(t);
 }
@@ -534,13 +590,19 @@ static void strtab_reset(void)
 		free(strtab.strs[i]);
 	free(strtab.strs);
 	free(strtab.ht);
+	free(strtab.sites);
+	free(strtab.siteht);
 	strtab.strs = NULL;
 	strtab.ht = NULL;
+	strtab.sites = NULL;
+	strtab.siteht = NULL;
 	strtab.n = strtab.cap = strtab.htcap = 0;
+	strtab.nsites = strtab.sitecap = strtab.sitehtcap = 0;
 	pthread_mutex_unlock(&strtab.lock);
 }
 
-/* The wait reasons, ids 1 .. waitReasonCount-1 (static strings). */
+/* The wait reasons, ids 1 .. waitReasonCount-1 (static strings); no
+ * site yet. */
 static bool strtab_init(void)
 {
 	strtab_reset();
@@ -549,7 +611,12 @@ static bool strtab_init(void)
 	strtab.htcap = 512;
 	strtab.strs = calloc(strtab.cap, sizeof *strtab.strs);
 	strtab.ht = calloc(strtab.htcap, sizeof *strtab.ht);
-	bool ok = strtab.strs && strtab.ht;
+	strtab.sitecap = 64;
+	strtab.sitehtcap = 128;
+	strtab.sites = calloc(strtab.sitecap, sizeof *strtab.sites);
+	strtab.siteht = calloc(strtab.sitehtcap, sizeof *strtab.siteht);
+	strtab.nsites = 1;
+	bool ok = strtab.strs && strtab.ht && strtab.sites && strtab.siteht;
 	if (ok) {
 		for (uint32_t i = 1; i < waitReasonCount; i++)
 			strtab.strs[i] = (char *)waitreason_strings[i];
@@ -624,11 +691,76 @@ out:
 	return id;
 }
 
-/* The string table as a batch (tid 0, mid -1), malloc'd; *len its size. */
+static uint32_t sitehash(uint32_t name, uintptr_t pc)
+{
+	uint64_t h = ((uint64_t)pc ^ ((uint64_t)name << 48)) * 0x9e3779b97f4a7c15ull;
+	return (uint32_t)(h >> 32);
+}
+
+static bool sites_grow(void)
+{
+	if (strtab.nsites == strtab.sitecap) {
+		struct site *ns = realloc(strtab.sites, 2 * strtab.sitecap * sizeof *ns);
+		if (!ns)
+			return false;
+		strtab.sites = ns;
+		strtab.sitecap *= 2;
+	}
+	if (2 * strtab.nsites >= strtab.sitehtcap) {
+		uint32_t cap = 2 * strtab.sitehtcap;
+		uint32_t *ht = calloc(cap, sizeof *ht);
+		if (!ht)
+			return false;
+		for (uint32_t i = 0; i < strtab.sitehtcap; i++) {
+			uint32_t id = strtab.siteht[i];
+			if (!id)
+				continue;
+			uint32_t j = sitehash(strtab.sites[id].name, strtab.sites[id].pc) & (cap - 1);
+			while (ht[j])
+				j = (j + 1) & (cap - 1);
+			ht[j] = id;
+		}
+		free(strtab.siteht);
+		strtab.siteht = ht;
+		strtab.sitehtcap = cap;
+	}
+	return true;
+}
+
+/* The id of site (name, pc), added if new; 0 when none can be given. */
+static uint32_t site_intern(uint32_t name, uintptr_t pc)
+{
+	uint32_t id = 0;
+	pthread_mutex_lock(&strtab.lock);
+	if (!strtab.siteht)
+		goto out;
+	uint32_t j = sitehash(name, pc) & (strtab.sitehtcap - 1);
+	for (; strtab.siteht[j]; j = (j + 1) & (strtab.sitehtcap - 1)) {
+		struct site *st = &strtab.sites[strtab.siteht[j]];
+		if (st->name == name && st->pc == pc) {
+			id = strtab.siteht[j];
+			goto out;
+		}
+	}
+	if (strtab.nsites >= SITE_MAX || !sites_grow())
+		goto out;
+	id = strtab.nsites++;
+	strtab.sites[id] = (struct site){name, pc};
+	for (j = sitehash(name, pc) & (strtab.sitehtcap - 1); strtab.siteht[j];
+	     j = (j + 1) & (strtab.sitehtcap - 1))
+		;
+	strtab.siteht[j] = id;
+out:
+	pthread_mutex_unlock(&strtab.lock);
+	return id;
+}
+
+/* The string and site tables as a batch (tid 0, mid -1), malloc'd; *len
+ * its size. */
 static uint8_t *strtab_batch(size_t *len)
 {
 	pthread_mutex_lock(&strtab.lock);
-	size_t cap = 32;
+	size_t cap = 32 + (size_t)strtab.nsites * (1 + 3 * 10);
 	for (uint32_t i = 1; i < strtab.n; i++)
 		cap += 1 + 10 + 10 + strlen(strtab.strs[i]);
 	uint8_t *buf = malloc(cap);
@@ -636,8 +768,8 @@ static uint8_t *strtab_batch(size_t *len)
 		uint8_t *p = buf;
 		*p++ = EvBatch;
 		p = putvarint(p, 0);
-		p = putvarint(p, UINT64_MAX);
-		p = putvarint(p, (uint64_t)nanotime());
+		p = putvarint(p, 0); /* mid -1 */
+		p = putvarint(p, (uint64_t)nanotime() >> TRACE_UNIT);
 		for (uint32_t i = 1; i < strtab.n; i++) {
 			size_t n = strlen(strtab.strs[i]);
 			*p++ = EvString;
@@ -645,6 +777,12 @@ static uint8_t *strtab_batch(size_t *len)
 			p = putvarint(p, n);
 			memcpy(p, strtab.strs[i], n);
 			p += n;
+		}
+		for (uint32_t i = 1; i < strtab.nsites; i++) {
+			*p++ = EvSite;
+			p = putvarint(p, i);
+			p = putvarint(p, strtab.sites[i].name);
+			p = putvarint(p, (uint64_t)strtab.sites[i].pc);
 		}
 		*len = (size_t)(p - buf);
 	}
@@ -682,11 +820,33 @@ static uint32_t goname(g *gp)
 	return id;
 }
 
+/* The site of gp: its name and where it was created. A spawn loop makes
+ * goroutines of one site: each thread remembers the last unnamed one, so
+ * that the loop takes no lock for it. */
+static uint32_t gosite(g *gp)
+{
+	if (gp->name)
+		return site_intern(strtab_intern(gp->name), gp->gopc);
+	tthread *t = tls_tt;
+	uint32_t gen = atomic_load_explicit(&trace.gen, memory_order_relaxed);
+	uintptr_t fn = (uintptr_t)gp->fn;
+	if (t && t->sitefn == fn && t->sitepc == gp->gopc && t->sitegen == gen)
+		return t->siteid;
+	uint32_t id = site_intern(goname(gp), gp->gopc);
+	if (t) {
+		t->sitefn = fn;
+		t->sitepc = gp->gopc;
+		t->siteid = id;
+		t->sitegen = gen;
+	}
+	return id;
+}
+
 void tracegocreate_slow(p *pp, g *newg)
 {
 	newg->traceseq = 0;
 	traceev(EvGoCreate, tracepid(pp), (uint64_t)newg->goid, (uint64_t)newg->parentgoid,
-	        goname(newg), (uint64_t)newg->gopc);
+	        gosite(newg));
 }
 
 /* ---- control ---- */
@@ -726,6 +886,7 @@ static bool write_header(int fd)
 {
 	char h[TRACE_HEADER_LEN] = {0};
 	memcpy(h, TRACE_MAGIC, sizeof TRACE_MAGIC - 1);
+	h[TRACE_HEADER_UNIT] = TRACE_UNIT;
 	return writeall(fd, h, sizeof h);
 }
 
@@ -812,15 +973,15 @@ static void snapshot_g(g *gp, void *arg)
 		return;
 	uint64_t id = (uint64_t)gp->goid;
 	gp->traceseq = 1;
-	traceev(EvGoCreate, UINT64_MAX, id, 0, goname(gp), (uint64_t)gp->gopc);
+	traceev(EvGoCreate, UINT64_MAX, id, 0, gosite(gp));
 	if (gp == self) {
-		traceev(EvGoStart, tracecurp(), id, 1, 0, 0);
+		traceev(EvGoStart, tracecurp(), id, 1, 0);
 	} else if (s == _Gwaiting) {
-		traceev(EvGoWaiting, id, 1, gp->waitreason, 0, 0);
+		traceev(EvGoWaiting, id, 1, gp->waitreason, 0);
 	} else if (s == _Gsyscall) {
-		traceev(EvGoInSyscall, id, 1, 0, 0, 0);
+		traceev(EvGoInSyscall, id, 1, 0, 0);
 	} else {
-		traceev(EvGoRunnable, id, 0, 0, 0, 0);
+		traceev(EvGoRunnable, id, 0, 0, 0);
 	}
 }
 
@@ -832,8 +993,8 @@ static void trace_begin_stw(void)
 	stopTheWorld();
 	m *mp = getm();
 	atomic_store_explicit(&trace_enabled, TRACE_ON, memory_order_seq_cst);
-	traceev(EvGomaxprocs, (uint64_t)atomic_load(&gomaxprocs), 0, 0, 0, 0);
-	traceev(EvProcStart, tracepid(mp->p), (uint64_t)mp->id, 0, 0, 0);
+	traceev(EvGomaxprocs, (uint64_t)atomic_load(&gomaxprocs), 0, 0, 0);
+	traceev(EvProcStart, tracepid(mp->p), (uint64_t)mp->id, 0, 0);
 	forEachG(snapshot_g, gp);
 	startTheWorld();
 	semrelease(&sched.worldsema);
@@ -1016,7 +1177,7 @@ GORT_API int gort_trace_flight_start(size_t bytes)
 	}
 	trace.ringmax = bytes;
 	atomic_store_explicit(&trace_enabled, TRACE_ON, memory_order_seq_cst);
-	traceev(EvGomaxprocs, (uint64_t)atomic_load(&gomaxprocs), 0, 0, 0, 0);
+	traceev(EvGomaxprocs, (uint64_t)atomic_load(&gomaxprocs), 0, 0, 0);
 	ctl_unlock();
 	return 0;
 }
@@ -1098,8 +1259,8 @@ GORT_API int gort_trace_flight_dump(const char *path)
 		uint8_t head[64], *p = head;
 		*p++ = EvBatch;
 		p = putvarint(p, 0);
-		p = putvarint(p, UINT64_MAX);
-		int64_t ts = nanotime();
+		p = putvarint(p, 0); /* mid -1 */
+		int64_t ts = nanotime() >> TRACE_UNIT;
 		for (size_t i = 0; i < c.n; i++) {
 			/* each buffer begins: EvBatch tid mid ts */
 			const uint8_t *q = c.data[i] + 1;
@@ -1116,8 +1277,7 @@ GORT_API int gort_trace_flight_dump(const char *path)
 				ts = (int64_t)v;
 		}
 		p = putvarint(p, (uint64_t)ts);
-		*p++ = EvGomaxprocs;
-		p = putvarint(p, 0);
+		*p++ = EvGomaxprocs; /* dt 0 */
 		p = putvarint(p, (uint64_t)atomic_load(&gomaxprocs));
 		if (!write_header(fd) || !writeall(fd, head, (size_t)(p - head)))
 			err = errno ? errno : EIO;

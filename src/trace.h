@@ -26,11 +26,13 @@ static inline bool tracing(void)
 	return unlikely(atomic_load_explicit(&trace_enabled, memory_order_relaxed) != 0);
 }
 
-/* The emitter: event ev with the first trace_ev_nargs[ev] of a..e. */
-void traceev(uint8_t ev, uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e);
+/* The emitter: event ev with the first trace_ev_nargs(ev) of a..d, every
+ * argument given, those the format leaves implicit (the P the thread
+ * holds, the goroutine it runs) included: trace.c leaves them out. */
+void traceev(uint8_t ev, uint64_t a, uint64_t b, uint64_t c, uint64_t d);
 /* The same at the timestamp of this thread's previous event (no clock
  * read); for the one case traceGoStart's sametime explains. */
-void traceev_samets(uint8_t ev, uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e);
+void traceev_samets(uint8_t ev, uint64_t a, uint64_t b, uint64_t c, uint64_t d);
 /* The same from a signal handler: never allocates (drops the event when
  * the thread's buffer has no room left). */
 void traceev_sig(uint8_t ev, uint64_t a, uint64_t b, uint64_t c);
@@ -70,13 +72,13 @@ static inline void traceGoStart(p *pp, g *gp, bool sametime)
 {
 	if (tracing())
 		(sametime ? traceev_samets : traceev)(EvGoStart, tracepid(pp), (uint64_t)gp->goid,
-		                                      tracegoseq(gp), 0, 0);
+		                                      tracegoseq(gp), 0);
 }
 
 static inline void traceGoEnd(p *pp, g *gp)
 {
 	if (tracing())
-		traceev(EvGoEnd, tracepid(pp), (uint64_t)gp->goid, 0, 0, 0);
+		traceev(EvGoEnd, tracepid(pp), (uint64_t)gp->goid, 0, 0);
 }
 
 /* The string id of a wait reason: the reasons are the first strings of
@@ -84,7 +86,7 @@ static inline void traceGoEnd(p *pp, g *gp)
 static inline void traceGoBlock(p *pp, g *gp)
 {
 	if (tracing())
-		traceev(EvGoBlock, tracepid(pp), (uint64_t)gp->goid, gp->waitreason, 0, 0);
+		traceev(EvGoBlock, tracepid(pp), (uint64_t)gp->goid, gp->waitreason, 0);
 }
 
 /* gp was made runnable; by the calling goroutine unless a timer's
@@ -94,7 +96,7 @@ static inline void traceGoUnblock(g *gp)
 	if (tracing()) {
 		g *by = trace_intimer ? NULL : getg();
 		traceev(EvGoUnblock, tracecurp(), (uint64_t)gp->goid, tracegoseq(gp),
-		        by ? (uint64_t)by->goid : 0, 0);
+		        by ? (uint64_t)by->goid : 0);
 	}
 }
 
@@ -102,19 +104,19 @@ static inline void traceGoUnblock(g *gp)
 static inline void traceGoUnblockNetpoll(g *gp)
 {
 	if (tracing())
-		traceev(EvGoUnblock, tracecurp(), (uint64_t)gp->goid, tracegoseq(gp), 0, 0);
+		traceev(EvGoUnblock, tracecurp(), (uint64_t)gp->goid, tracegoseq(gp), 0);
 }
 
 static inline void traceGoSched(p *pp, g *gp)
 {
 	if (tracing())
-		traceev(EvGoSched, tracepid(pp), (uint64_t)gp->goid, 0, 0, 0);
+		traceev(EvGoSched, tracepid(pp), (uint64_t)gp->goid, 0, 0);
 }
 
 static inline void traceGoPreempt(p *pp, g *gp, bool async)
 {
 	if (tracing())
-		traceev(EvGoPreempt, tracepid(pp), (uint64_t)gp->goid, async, 0, 0);
+		traceev(EvGoPreempt, tracepid(pp), (uint64_t)gp->goid, async, 0);
 }
 
 /* entersyscall: the G enters the call and the M gives up owning its P.
@@ -127,8 +129,8 @@ static inline void traceGoSysCall(m *mp, p *pp, g *gp, bool sig)
 			traceev_sig(EvGoSysCall, tracepid(pp), (uint64_t)gp->goid, 0);
 			traceev_sig(EvProcStop, tracepid(pp), (uint64_t)mp->id, 0);
 		} else {
-			traceev(EvGoSysCall, tracepid(pp), (uint64_t)gp->goid, 0, 0, 0);
-			traceev(EvProcStop, tracepid(pp), (uint64_t)mp->id, 0, 0, 0);
+			traceev(EvGoSysCall, tracepid(pp), (uint64_t)gp->goid, 0, 0);
+			traceev(EvProcStop, tracepid(pp), (uint64_t)mp->id, 0, 0);
 		}
 	}
 }
@@ -136,7 +138,7 @@ static inline void traceGoSysCall(m *mp, p *pp, g *gp, bool sig)
 static inline void traceGoSysExit(p *pp, g *gp)
 {
 	if (tracing())
-		traceev(EvGoSysExit, tracepid(pp), (uint64_t)gp->goid, tracegoseq(gp), 0, 0);
+		traceev(EvGoSysExit, tracepid(pp), (uint64_t)gp->goid, tracegoseq(gp), 0);
 }
 
 /* pp, left in a syscall, was taken from its M (retake, entersyscallblock). */
@@ -144,19 +146,19 @@ static inline void traceGoSysBlock(p *pp)
 {
 	if (tracing())
 		traceev(EvGoSysBlock, tracepid(pp),
-		        (uint64_t)atomic_load_explicit(&pp->tracesysg, memory_order_relaxed), 0, 0, 0);
+		        (uint64_t)atomic_load_explicit(&pp->tracesysg, memory_order_relaxed), 0, 0);
 }
 
 static inline void traceProc(uint8_t ev, p *pp, m *mp)
 {
 	if (tracing())
-		traceev(ev, tracepid(pp), (uint64_t)mp->id, 0, 0, 0);
+		traceev(ev, tracepid(pp), (uint64_t)mp->id, 0, 0);
 }
 
 static inline void traceM(uint8_t ev, m *mp)
 {
 	if (tracing())
-		traceev(ev, (uint64_t)mp->id, (uint64_t)mp->procid, 0, 0, 0);
+		traceev(ev, (uint64_t)mp->id, (uint64_t)mp->procid, 0, 0);
 }
 
 /* Two-argument events of a P and a count: GlobRunqGet, GlobRunqPut,
@@ -164,26 +166,26 @@ static inline void traceM(uint8_t ev, m *mp)
 static inline void traceCount(uint8_t ev, uint64_t pid, int64_t n)
 {
 	if (tracing())
-		traceev(ev, pid, (uint64_t)n, 0, 0, 0);
+		traceev(ev, pid, (uint64_t)n, 0, 0);
 }
 
 /* The same for the calling thread's P, looked up only when tracing. */
 static inline void traceCountCur(uint8_t ev, int64_t n)
 {
 	if (tracing())
-		traceev(ev, tracecurp(), (uint64_t)n, 0, 0, 0);
+		traceev(ev, tracecurp(), (uint64_t)n, 0, 0);
 }
 
 static inline void traceSteal(p *pp, p *victim, uint32_t n)
 {
 	if (tracing())
-		traceev(EvSteal, tracepid(pp), tracepid(victim), n, 0, 0);
+		traceev(EvSteal, tracepid(pp), tracepid(victim), n, 0);
 }
 
 static inline void tracePreemptReq(p *pp, bool signal)
 {
 	if (tracing())
-		traceev(EvPreemptReq, tracepid(pp), 0, signal, 0, 0);
+		traceev(EvPreemptReq, tracepid(pp), 0, signal, 0);
 }
 
 /* ---- counters (stats.c) ---------------------------------------------- */

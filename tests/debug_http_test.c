@@ -417,7 +417,7 @@ static void *long_capture(void *arg)
 	struct client *c = arg;
 	struct resp r;
 	expect(c->port, "GET", "/debug/trace?seconds=2", 200, &r);
-	CHECK(r.blen >= 12 && memcmp(r.body, "gort trace 1", 12) == 0);
+	CHECK(r.blen >= 12 && memcmp(r.body, "gort trace 2", 12) == 0);
 	resp_free(&r);
 	return NULL;
 }
@@ -452,7 +452,7 @@ static void check_trace(int port)
 	}
 	CHECK(header(&r, "Content-Type", v, sizeof v) && strcmp(v, "application/octet-stream") == 0);
 	CHECK(header(&r, "Content-Disposition", v, sizeof v) && starts(v, "attachment"));
-	CHECK(r.blen >= 16 && memcmp(r.body, "gort trace 1", 12) == 0);
+	CHECK(r.blen >= 16 && memcmp(r.body, "gort trace 2", 12) == 0);
 	resp_free(&r);
 
 	/* A second capture while one runs: 409. */

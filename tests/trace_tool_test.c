@@ -16,7 +16,9 @@
  *          expected events (skipped without go in PATH);
  *   bad input  garbage and every truncation and many random mutations of
  *          the file: exit status 0 or 1 with a message, never a crash or
- *          a hang.
+ *          a hang;
+ *   ties   events of one goroutine at equal times on two threads come
+ *          in the order of their sequence numbers.
  */
 #include "harness.h"
 #include "trace_check.h"
@@ -38,6 +40,7 @@ struct gen {
 	unsigned char b[8192];
 	size_t n;
 	uint64_t last;
+	uint64_t p, g, lastgid; /* the batch's registers */
 };
 
 static void put(struct gen *g, unsigned char c)
@@ -54,26 +57,71 @@ static void varint(struct gen *g, uint64_t v)
 	put(g, (unsigned char)v);
 }
 
+/* The file's time unit is 1 ns (u = 0 in the header). */
 static void batch(struct gen *g, uint64_t tid, uint64_t mid, uint64_t ts)
 {
 	put(g, EvBatch);
 	varint(g, tid);
-	varint(g, mid);
+	varint(g, mid + 1);
 	varint(g, ts);
 	g->last = ts;
+	g->p = UINT64_MAX;
+	g->g = g->lastgid = 0;
 }
 
-/* ev(g, type, ts, args...): as many args as trace_ev_nargs says. */
+/* ev(g, type, ts, args...): as many args as trace_ev_nargs says, all of
+ * them, written as the format wants (the implicit ones through the
+ * registers, as the runtime's writer does). */
 static void ev(struct gen *g, int type, uint64_t ts, ...)
 {
-	put(g, (unsigned char)type);
-	varint(g, ts - g->last);
-	g->last = ts;
+	uint64_t a[TRACE_MAX_ARGS];
+	int n = trace_ev_nargs(type);
+	const unsigned char *k = trace_ev_args[type];
 	va_list ap;
 	va_start(ap, ts);
-	for (int i = 0; i < trace_ev_nargs[type]; i++)
-		varint(g, va_arg(ap, uint64_t));
+	for (int i = 0; i < n; i++)
+		a[i] = va_arg(ap, uint64_t);
 	va_end(ap);
+	for (int i = 0; i < n; i++) {
+		if (k[i] == TA_P && a[i] != g->p) {
+			put(g, EvSetP);
+			varint(g, a[i] + 1);
+			g->p = a[i];
+		} else if (k[i] == TA_G && a[i] != g->g) {
+			put(g, EvSetG);
+			varint(g, a[i]);
+			g->g = a[i];
+		}
+	}
+	uint64_t dt = ts - g->last;
+	g->last = ts;
+	if (dt < TRACE_DTC_VARINT) {
+		put(g, (unsigned char)(type | dt << TRACE_DTC_SHIFT));
+	} else {
+		put(g, (unsigned char)(type | TRACE_DTC_VARINT << TRACE_DTC_SHIFT));
+		varint(g, dt);
+	}
+	for (int i = 0; i < n; i++) {
+		if (k[i] == TA_U) {
+			varint(g, a[i]);
+		} else if (k[i] == TA_ID) {
+			varint(g, a[i] + 1);
+		} else if (k[i] == TA_GID) {
+			int64_t d = (int64_t)(a[i] - g->lastgid);
+			g->lastgid = a[i];
+			varint(g, ((uint64_t)d << 1) ^ (uint64_t)(d >> 63));
+		}
+	}
+	if (type == EvGoStart)
+		g->g = a[1];
+}
+
+static void site(struct gen *g, uint64_t id, uint64_t name, uint64_t pc)
+{
+	put(g, EvSite);
+	varint(g, id);
+	varint(g, name);
+	varint(g, pc);
 }
 
 static void str(struct gen *g, uint64_t id, const char *s)
@@ -86,6 +134,8 @@ static void str(struct gen *g, uint64_t id, const char *s)
 }
 
 enum { S_MAIN = 1, S_WORKER, S_SYSCALLER, S_CHANRECV };
+/* Sites: the strings above with entry pcs, and one without a name. */
+enum { SITE_MAIN = 1, SITE_WORKER, SITE_SYSCALLER, SITE_ANON };
 #define WORKER_NAME "worker \"q\"\n\xff"
 #define WORKER_JSON "worker \\\"q\\\"\\u000a\\ufffd"
 
@@ -97,12 +147,12 @@ static void m0_batch(struct gen *g)
 	batch(g, 100, 0, T0);
 	ev(g, EvGomaxprocs, T0, U(2));
 	ev(g, EvMStart, T0, U(0), U(100));
-	ev(g, EvGoCreate, T0, U(0), U(1), U(0), U(S_MAIN), U(0x1000));
+	ev(g, EvGoCreate, T0, U(0), U(1), U(0), U(SITE_MAIN));
 	ev(g, EvProcStart, T0, U(0), U(0));
 	ev(g, EvGoStart, T0, U(0), U(1), U(1));
-	ev(g, EvGoCreate, T0 + 1000, U(0), U(2), U(1), U(S_WORKER), U(0x2000));
-	ev(g, EvGoCreate, T0 + 1100, U(0), U(3), U(1), U(S_SYSCALLER), U(0x3000));
-	ev(g, EvGoCreate, T0 + 1200, U(0), U(4), U(1), U(0), U(0x4444));
+	ev(g, EvGoCreate, T0 + 1000, U(0), U(2), U(1), U(SITE_WORKER));
+	ev(g, EvGoCreate, T0 + 1100, U(0), U(3), U(1), U(SITE_SYSCALLER));
+	ev(g, EvGoCreate, T0 + 1200, U(0), U(4), U(1), U(SITE_ANON));
 	ev(g, EvGoBlock, T0 + 2000, U(0), U(1), U(S_CHANRECV));
 	ev(g, EvGoStart, T0 + 2100, U(0), U(2), U(1));
 	ev(g, EvGoUnblock, T0 + 3500, U(0), U(1), U(2), U(2));
@@ -160,12 +210,16 @@ static void scenario(struct gen *g, bool with_m0)
 	ev(g, EvProcStop, T0 + 6100, U(1), U(2));
 	ev(g, EvMPark, T0 + 6100, U(2));
 
-	/* The string table, last, as the writer puts it. */
+	/* The string and site tables, last, as the writer puts them. */
 	batch(g, 0, NOP, T0 + 9000);
 	str(g, S_MAIN, "main");
 	str(g, S_WORKER, WORKER_NAME);
 	str(g, S_SYSCALLER, "syscaller");
 	str(g, S_CHANRECV, "chan receive");
+	site(g, SITE_MAIN, S_MAIN, 0x1000);
+	site(g, SITE_WORKER, S_WORKER, 0x2000);
+	site(g, SITE_SYSCALLER, S_SYSCALLER, 0x3000);
+	site(g, SITE_ANON, 0, 0x4444);
 }
 
 /* --- running the tool ------------------------------------------------------ */
@@ -388,6 +442,33 @@ static void headless_case(void)
 	write_file(trace_path, gen.b, gen.n);
 }
 
+/* Equal timestamps on two threads: G5 is readied by G6 on M1 and started
+ * on M0 at the same time, M0's batch first in the file. The seqs order
+ * them: the unblock (seq 1) comes before the start (seq 2), so the view
+ * shows it rather than dropping it as the unblock of a running goroutine. */
+static void ties_case(void)
+{
+	struct gen h = {0};
+	memcpy(h.b, TRACE_MAGIC, sizeof(TRACE_MAGIC) - 1);
+	memset(h.b + sizeof(TRACE_MAGIC) - 1, 0, TRACE_HEADER_LEN - (sizeof(TRACE_MAGIC) - 1));
+	h.n = TRACE_HEADER_LEN;
+	batch(&h, 200, 0, T0);
+	ev(&h, EvProcStart, T0, U(0), U(0));
+	ev(&h, EvGoStart, T0 + 500, U(0), U(5), U(2));
+	ev(&h, EvGoEnd, T0 + 600, U(0), U(5));
+	batch(&h, 201, 1, T0);
+	ev(&h, EvProcStart, T0, U(1), U(1));
+	ev(&h, EvGoStart, T0 + 100, U(1), U(6), U(1));
+	ev(&h, EvGoUnblock, T0 + 500, U(1), U(5), U(1), U(6));
+	ev(&h, EvGoEnd, T0 + 700, U(1), U(6));
+	write_file(trace_path, h.b, h.n);
+	char *j = trace_view_json(trace_path, out_path);
+	CHECK(has_line(j, "\"ph\":\"X\"", "\"tid\":2,", "\"name\":\"unblock G5\"", "\"by\":6", NULL));
+	CHECK(has_line(j, "\"ph\":\"X\"", "\"pid\":1,\"tid\":1,", "\"name\":\"G5\"", NULL));
+	free(j);
+	write_file(trace_path, gen.b, gen.n);
+}
+
 int main(void)
 {
 	if (trace_tool() == NULL) {
@@ -411,6 +492,8 @@ int main(void)
 	PASS("bad_input");
 	headless_case();
 	PASS("headless");
+	ties_case();
+	PASS("ties");
 
 	char rm[PATH_MAX + 16];
 	snprintf(rm, sizeof(rm), "rm -rf '%s'", dir);

@@ -3,9 +3,10 @@
  * runtime counters, checked through the files they write.
  *
  * A small reader of its own (nothing shared with the gort-trace tool)
- * parses a trace completely: the header, every batch, every event with
- * the argument count of its type, strings with their lengths; any byte
- * left over or any varint running past the end fails the parse. Known
+ * parses a trace completely: the header, every batch with its registers,
+ * every event with the arguments of its type (the implicit ones filled
+ * in, as the v1 format wrote them all), strings and sites; any byte left
+ * over or any varint running past the end fails the parse. Known
  * workloads must then produce known events:
  *  - basic: a named goroutine created by main, started, blocked on a
  *    channel receive ("chan receive"), unblocked by main (the sender),
@@ -42,6 +43,7 @@ typedef struct tr {
 	tev *ev;
 	size_t n, cap;
 	char *str[4096];
+	uint64_t sitename[4096], sitepc[4096];
 	int nbatches;
 	uint64_t tids[256];
 	int ntids;
@@ -71,7 +73,22 @@ static void tr_add(tr *t, tev e)
 	t->ev[t->n++] = e;
 }
 
-/* Parse the whole file; false (with a message) if anything is wrong. */
+/* One argument of kind k (trace_format.h); reg: the batch's P, G, L. */
+static bool getarg(const uint8_t **p, const uint8_t *end, int k, uint64_t reg[3], uint64_t *v)
+{
+	uint64_t x = 0;
+	if ((k == TA_U || k == TA_ID || k == TA_GID) && !getvarint(p, end, &x))
+		return false;
+	*v = k == TA_ID    ? x - 1
+	     : k == TA_GID ? (reg[2] += (x >> 1) ^ -(x & 1))
+	     : k == TA_P   ? reg[0]
+	     : k == TA_G   ? reg[1]
+	                   : x;
+	return true;
+}
+
+/* Parse the whole file; false (with a message) if anything is wrong.
+ * Timestamps come out in ns; GoCreate's site as a[3] name, a[4] pc. */
 static bool tr_parse(const uint8_t *d, size_t len, tr *t)
 {
 	memset(t, 0, sizeof *t);
@@ -79,19 +96,24 @@ static bool tr_parse(const uint8_t *d, size_t len, tr *t)
 		fprintf(stderr, "bad header\n");
 		return false;
 	}
+	unsigned unit = d[TRACE_HEADER_UNIT];
 	const uint8_t *p = d + TRACE_HEADER_LEN, *end = d + len;
 	bool inbatch = false;
 	tev cur = {0};
+	uint64_t ts = 0, reg[3] = {0}; /* units; P, G, L */
 	while (p < end) {
-		uint8_t type = *p++;
+		uint8_t type = TRACE_TYPE(*p), dtc = *p >> TRACE_DTC_SHIFT;
+		p++;
 		if (type == EvBatch) {
-			uint64_t ts;
 			if (!getvarint(&p, end, &cur.tid) || !getvarint(&p, end, &cur.mid) ||
 			    !getvarint(&p, end, &ts))
 				return fprintf(stderr, "short batch header\n"), false;
-			cur.ts = (int64_t)ts;
+			cur.mid--;
+			cur.ts = (int64_t)(ts << unit);
 			cur.batch = t->nbatches++;
 			inbatch = true;
+			reg[0] = UINT64_MAX;
+			reg[1] = reg[2] = 0;
 			bool seen = false;
 			for (int i = 0; i < t->ntids; i++)
 				seen |= t->tids[i] == cur.tid;
@@ -112,19 +134,48 @@ static bool tr_parse(const uint8_t *d, size_t len, tr *t)
 			p += n;
 			continue;
 		}
-		if (type == EvNone || type >= EvCount || !inbatch)
+		if (type == EvSite) {
+			uint64_t id, name, pc;
+			if (!getvarint(&p, end, &id) || !getvarint(&p, end, &name) ||
+			    !getvarint(&p, end, &pc) || id == 0)
+				return fprintf(stderr, "bad site\n"), false;
+			if (id < 4096) {
+				t->sitename[id] = name;
+				t->sitepc[id] = pc;
+			}
+			continue;
+		}
+		if (type == EvNone || !inbatch || (!trace_ev_timed(type) && dtc != 0))
 			return fprintf(stderr, "bad event type %d at %zu\n", type,
 			               (size_t)(p - 1 - d)), false;
-		uint64_t dt;
-		if (!getvarint(&p, end, &dt))
+		if (type == EvSetP || type == EvSetG) {
+			uint64_t v;
+			if (!getarg(&p, end, trace_ev_args[type][0], reg, &v))
+				return fprintf(stderr, "short register\n"), false;
+			reg[type == EvSetP ? 0 : 1] = v;
+			continue;
+		}
+		uint64_t dt = dtc;
+		if (dtc == TRACE_DTC_VARINT && !getvarint(&p, end, &dt))
 			return fprintf(stderr, "short event\n"), false;
+		ts += dt;
 		tev e = cur;
 		e.type = type;
-		e.ts = cur.ts = cur.ts + (int64_t)dt;
-		for (int i = 0; i < trace_ev_nargs[type]; i++)
-			if (!getvarint(&p, end, &e.a[i]))
+		e.ts = cur.ts = (int64_t)(ts << unit);
+		for (int i = 0; i < trace_ev_nargs(type); i++)
+			if (!getarg(&p, end, trace_ev_args[type][i], reg, &e.a[i]))
 				return fprintf(stderr, "short args of %s\n", trace_ev_names[type]), false;
+		if (type == EvGoStart)
+			reg[1] = e.a[1];
 		tr_add(t, e);
+	}
+	for (size_t i = 0; i < t->n; i++) {
+		tev *e = &t->ev[i];
+		if (e->type == EvGoCreate) {
+			uint64_t site = e->a[3] < 4096 ? e->a[3] : 0;
+			e->a[3] = t->sitename[site];
+			e->a[4] = t->sitepc[site];
+		}
 	}
 	return true;
 }
@@ -397,7 +448,7 @@ static int flight_main(void *arg)
 	CHECK_EQ(gort_trace_flight_start(RING), 0);
 	CHECK_FAILS(gort_trace_start(path), EBUSY);
 	CHECK_FAILS(gort_trace_flight_start(RING), EBUSY);
-	churn(30000); /* ~ 30 bytes a round: several rings */
+	churn(100000); /* 10-20 bytes a round: several rings */
 	CHECK_EQ(gort_trace_flight_dump(path), 0);
 	churn(100);
 	char p2[300];

@@ -4,7 +4,8 @@
  * The tool reads a gort trace file (src/trace_format.h) in three steps:
  *
  *   read.c     parses the file into one array of events sorted by time,
- *              with every string resolved. All checks of the input happen
+ *              with every argument the file leaves implicit filled in and
+ *              every site resolved. All checks of the input happen
  *              here: a file that parses is well formed byte-wise (P and M
  *              ids in range, timestamps that cannot overflow), whatever
  *              its events mean.
@@ -47,7 +48,10 @@ struct event {
 	int32_t mid;       /* the M argument, else the batch's M (-1: not an M) */
 	uint32_t batch;    /* batch index in the file, for a stable order */
 	uint32_t index;    /* index within the batch */
-	uint64_t args[5];  /* as in trace_format.h, p included */
+	/* As trace_format.h lists them, the implicit ones (p, the current
+	 * g) included, -1 ids as UINT64_MAX; GoCreate's site resolved into
+	 * args[3] (name string id) and args[4] (pc). */
+	uint64_t args[5];
 };
 
 struct trace_string {

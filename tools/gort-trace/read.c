@@ -9,8 +9,17 @@
  * message naming the offset; the later stages may then trust the ranges
  * (but not the meaning: events may contradict each other).
  *
+ * Each batch is decoded on its own, from its EvBatch on: its registers
+ * (P, G, the last goroutine id) fill in the arguments the file leaves
+ * out, so every event comes out with all its arguments, as
+ * trace_format.h lists them; a GoCreate's site is resolved, once the
+ * whole file is read, into a name (args[3]) and a pc (args[4]).
+ * Timestamps come out in ns.
+ *
  * Events are sorted by (timestamp, batch, index in batch): one clock for
- * every thread, and the file's own order for ties within a thread.
+ * every thread, and the file's own order for ties within a thread. Ties
+ * across threads then follow the format's rule: events of one goroutine
+ * in the order of their sequence numbers (order_ties).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -115,6 +124,142 @@ static int cmp_string(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
+/* The goroutine and seq of an event that has a seq. */
+static bool seq_of(const struct event *e, uint64_t *g, uint64_t *seq)
+{
+	switch (e->type) {
+	case EvGoStart: case EvGoUnblock: case EvGoSysExit:
+		*g = e->args[1];
+		*seq = e->args[2];
+		return true;
+	case EvGoWaiting: case EvGoInSyscall:
+		*g = e->args[0];
+		*seq = e->args[1];
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Events at or after `from` in [from, end) of other batches than b that
+ * carry a seq of g below seq: they must come first. */
+static bool seq_waits(const struct event *from, const struct event *end,
+                      uint32_t b, uint64_t g, uint64_t seq)
+{
+	for (const struct event *e = from; e < end; e++) {
+		uint64_t g2, s2;
+		if (e->batch != b && seq_of(e, &g2, &s2) && g2 == g && s2 < seq)
+			return true;
+	}
+	return false;
+}
+
+enum { TIE_MAX = 64 }; /* longer runs of one timestamp keep file order */
+
+/* ev[0..n), one timestamp, sorted by (batch, index): merge the batches
+ * so that each keeps its order and, among their next events, one whose
+ * goroutine has an event with a lower seq still to come in another batch
+ * waits for it (a 16 ns unit makes such ties common enough to matter). */
+static void order_run(struct event *ev, size_t n)
+{
+	struct event out[TIE_MAX];
+	size_t head[TIE_MAX], end[TIE_MAX], nb = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (i == 0 || ev[i].batch != ev[i - 1].batch) {
+			head[nb] = i;
+			nb++;
+		}
+		end[nb - 1] = i + 1;
+	}
+	for (size_t k = 0; k < n; k++) {
+		size_t pick = nb;
+		for (size_t b = 0; b < nb && pick == nb; b++) {
+			if (head[b] == end[b])
+				continue;
+			const struct event *h = &ev[head[b]];
+			uint64_t g, seq;
+			bool waits = false;
+			for (size_t o = 0; o < nb && !waits; o++)
+				if (o != b && head[o] < end[o])
+					waits = seq_of(h, &g, &seq) &&
+					        seq_waits(&ev[head[o]], &ev[end[o]], h->batch, g, seq);
+			if (!waits)
+				pick = b;
+		}
+		for (size_t b = 0; b < nb && pick == nb; b++)
+			if (head[b] < end[b])
+				pick = b; /* every head waits: file order */
+		out[k] = ev[head[pick]++];
+	}
+	memcpy(ev, out, n * sizeof(*ev));
+}
+
+static void order_ties(struct trace *t)
+{
+	for (size_t i = 0; i < t->n;) {
+		size_t j = i + 1;
+		while (j < t->n && t->ev[j].ts == t->ev[i].ts)
+			j++;
+		if (j - i > 1 && j - i <= TIE_MAX && t->ev[i].batch != t->ev[j - 1].batch)
+			order_run(t->ev + i, j - i);
+		i = j;
+	}
+}
+
+struct site {
+	uint64_t id, name, pc;
+};
+
+struct sites {
+	struct site *s;
+	size_t n, cap;
+};
+
+static int cmp_site(const void *a, const void *b)
+{
+	const struct site *x = a, *y = b;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int read_site(struct reader *rd, struct sites *st)
+{
+	struct site s;
+	if (read_varint(rd, &s.id) < 0 || read_varint(rd, &s.name) < 0 ||
+	    read_varint(rd, &s.pc) < 0)
+		return -1;
+	if (s.id == 0)
+		return fail(rd, "site id 0");
+	if (st->n == st->cap) {
+		st->cap = st->cap ? st->cap * 2 : 64;
+		st->s = xrealloc(st->s, st->cap * sizeof(*st->s));
+	}
+	st->s[st->n++] = s;
+	return 0;
+}
+
+/* GoCreate's site id (args[3]) becomes the site's name and pc; an
+ * unknown site (a file cut short) names nothing. */
+static int resolve_sites(struct reader *rd, struct trace *t, struct sites *st)
+{
+	if (st->n > 0)
+		qsort(st->s, st->n, sizeof(*st->s), cmp_site);
+	for (size_t i = 1; i < st->n; i++)
+		if (st->s[i].id == st->s[i - 1].id)
+			return fail(rd, "site id %llu defined twice",
+			            (unsigned long long)st->s[i].id);
+	for (size_t i = 0; i < t->n; i++) {
+		struct event *e = &t->ev[i];
+		if (e->type != EvGoCreate)
+			continue;
+		struct site key = {.id = e->args[3]};
+		const struct site *s = e->args[3] == 0 ? NULL
+		        : bsearch(&key, st->s, st->n, sizeof(*st->s), cmp_site);
+		e->args[3] = s ? s->name : 0;
+		e->args[4] = s ? s->pc : 0;
+	}
+	return 0;
+}
+
 static int read_string(struct reader *rd, struct trace *t, size_t *cap)
 {
 	uint64_t id, len;
@@ -138,61 +283,123 @@ static int read_string(struct reader *rd, struct trace *t, size_t *cap)
 	return 0;
 }
 
-static int parse(struct reader *rd, struct trace *t)
+/* The batch being decoded: where it is and its registers. */
+struct batch {
+	bool in;
+	uint32_t n, index;
+	uint64_t ts;        /* units */
+	int32_t mid;
+	uint64_t p, g, lastgid;
+};
+
+/* One argument of kind k into *v. */
+static int read_arg(struct reader *rd, struct batch *b, int k, uint64_t *v)
+{
+	uint64_t x = 0;
+	if ((k == TA_U || k == TA_ID || k == TA_GID) && read_varint(rd, &x) < 0)
+		return -1;
+	switch (k) {
+	case TA_ID:
+		*v = x - 1; /* 0: -1 */
+		break;
+	case TA_GID:
+		b->lastgid += (x >> 1) ^ -(x & 1);
+		*v = b->lastgid;
+		break;
+	case TA_P:
+		*v = b->p;
+		break;
+	case TA_G:
+		*v = b->g;
+		break;
+	default:
+		*v = x;
+		break;
+	}
+	return 0;
+}
+
+static int parse(struct reader *rd, struct trace *t, struct sites *st)
 {
 	if (rd->n < TRACE_HEADER_LEN ||
 	    memcmp(rd->b, TRACE_MAGIC, sizeof(TRACE_MAGIC) - 1) != 0)
 		return fail(rd, "not a gort trace (bad header)");
-	for (size_t i = sizeof(TRACE_MAGIC) - 1; i < TRACE_HEADER_LEN; i++)
+	for (size_t i = sizeof(TRACE_MAGIC) - 1; i < TRACE_HEADER_UNIT; i++)
 		if (rd->b[i] != 0)
 			return fail(rd, "not a gort trace (bad header padding)");
+	unsigned unit = rd->b[TRACE_HEADER_UNIT];
+	if (unit > TRACE_UNIT_MAX)
+		return fail(rd, "time unit 2^%u ns out of range", unit);
+	uint64_t maxts = TOOL_MAX_TS >> unit;
 	rd->off = TRACE_HEADER_LEN;
 
 	size_t cap = 0, scap = 0;
-	uint32_t batch = 0, index = 0;
-	bool in_batch = false;
-	uint64_t ts = 0;
-	int32_t bmid = -1;
+	struct batch b = {0};
 	while (rd->off < rd->n) {
 		size_t at = rd->off;
-		int type = rd->b[rd->off++];
+		unsigned byte = rd->b[rd->off++];
+		int type = TRACE_TYPE(byte);
+		unsigned dtc = byte >> TRACE_DTC_SHIFT;
+		if (type == EvNone || (!trace_ev_timed(type) && dtc != 0)) {
+			rd->off = at;
+			return fail(rd, "unknown event type byte 0x%02x", byte);
+		}
 		if (type == EvString) {
 			if (read_string(rd, t, &scap) < 0)
+				return -1;
+			continue;
+		}
+		if (type == EvSite) {
+			if (read_site(rd, st) < 0)
 				return -1;
 			continue;
 		}
 		if (type == EvBatch) {
 			uint64_t tid, mid;
 			if (read_varint(rd, &tid) < 0 || read_varint(rd, &mid) < 0 ||
-			    read_varint(rd, &ts) < 0)
+			    read_varint(rd, &b.ts) < 0)
 				return -1;
-			if (check_id(rd, mid, TOOL_MAX_M, "M", &bmid) < 0)
+			if (check_id(rd, mid - 1, TOOL_MAX_M, "M", &b.mid) < 0)
 				return -1;
-			if (ts >= TOOL_MAX_TS)
+			if (b.ts >= maxts)
 				return fail(rd, "batch timestamp out of range");
-			in_batch = true;
-			batch++;
-			index = 0;
+			b.in = true;
+			b.n++;
+			b.index = 0;
+			b.p = UINT64_MAX;
+			b.g = 0;
+			b.lastgid = 0;
 			continue;
 		}
-		if (type <= EvString || type >= EvCount) {
-			rd->off = at;
-			return fail(rd, "unknown event type %d", type);
-		}
-		if (!in_batch)
+		if (!b.in)
 			return fail(rd, "event before the first batch");
-		uint64_t dt;
-		if (read_varint(rd, &dt) < 0)
-			return -1;
-		if (dt >= TOOL_MAX_TS - ts)
-			return fail(rd, "timestamp out of range");
-		ts += dt;
-		struct event e = {.ts = (int64_t)ts, .type = (uint8_t)type,
-		                  .p = -1, .mid = bmid, .batch = batch,
-		                  .index = index++};
-		for (int i = 0; i < trace_ev_nargs[type]; i++)
-			if (read_varint(rd, &e.args[i]) < 0)
+		if (type == EvSetP || type == EvSetG) {
+			uint64_t v;
+			int32_t p;
+			if (read_arg(rd, &b, trace_ev_args[type][0], &v) < 0)
 				return -1;
+			if (type == EvSetG)
+				b.g = v;
+			else if (check_id(rd, v, TOOL_MAX_P, "P", &p) < 0)
+				return -1;
+			else
+				b.p = v;
+			continue;
+		}
+		uint64_t dt = dtc;
+		if (dtc == TRACE_DTC_VARINT && read_varint(rd, &dt) < 0)
+			return -1;
+		if (dt >= maxts - b.ts)
+			return fail(rd, "timestamp out of range");
+		b.ts += dt;
+		struct event e = {.ts = (int64_t)(b.ts << unit), .type = (uint8_t)type,
+		                  .p = -1, .mid = b.mid, .batch = b.n,
+		                  .index = b.index++};
+		for (int i = 0; i < trace_ev_nargs(type); i++)
+			if (read_arg(rd, &b, trace_ev_args[type][i], &e.args[i]) < 0)
+				return -1;
+		if (type == EvGoStart)
+			b.g = e.args[1];
 		int pa = p_arg(type), ma = m_arg(type);
 		if (pa >= 0 && check_id(rd, e.args[pa], TOOL_MAX_P, "P", &e.p) < 0)
 			return -1;
@@ -213,7 +420,10 @@ static int parse(struct reader *rd, struct trace *t)
 	}
 	if (t->n == 0)
 		return fail(rd, "no events");
+	if (resolve_sites(rd, t, st) < 0)
+		return -1;
 	qsort(t->ev, t->n, sizeof(*t->ev), cmp_event);
+	order_ties(t);
 	if (t->nstr > 0)
 		qsort(t->str, t->nstr, sizeof(*t->str), cmp_string);
 	for (size_t i = 1; i < t->nstr; i++)
@@ -275,7 +485,9 @@ int trace_read(const char *path, struct trace *t, char *err, size_t errlen)
 	if (read_file(path, &b, &n, err, errlen) < 0)
 		return -1;
 	struct reader rd = {.b = b, .n = n, .err = err, .errlen = errlen};
-	int r = parse(&rd, t);
+	struct sites st = {0};
+	int r = parse(&rd, t, &st);
+	free(st.s);
 	free(b);
 	if (r < 0)
 		trace_free(t);
