@@ -252,7 +252,7 @@ static int resolve_sites(struct reader *rd, struct trace *t, struct sites *st)
 		if (e->type != EvGoCreate)
 			continue;
 		struct site key = {.id = e->args[3]};
-		const struct site *s = e->args[3] == 0 ? NULL
+		const struct site *s = e->args[3] == 0 || st->n == 0 ? NULL
 		        : bsearch(&key, st->s, st->n, sizeof(*st->s), cmp_site);
 		e->args[3] = s ? s->name : 0;
 		e->args[4] = s ? s->pc : 0;
