@@ -171,21 +171,37 @@ static struct {
 	tbuf *freebufs;
 } trace = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
 
+/* An interning table: items by id (ids 1 .. n-1; [0] unused) and an
+ * open-addressing hash of their ids (0: an empty slot), kept at most half
+ * full so that every probe ends. Both tables below are one of these. */
+typedef struct itab {
+	void *items;
+	size_t size;       /* bytes of an item */
+	uint32_t n, cap;   /* ids given (with [0]), items allocated */
+	uint32_t *ht;
+	uint32_t htcap;    /* a power of two */
+	uint32_t (*hash)(const void *item);
+} itab;
+
+/* A creation site: the goroutine's name (a string id) and where it was
+ * created. */
+struct site {
+	uint32_t name;
+	uintptr_t pc;
+};
+
+static uint32_t str_hash(const void *item);
+static uint32_t site_hash(const void *item);
+
 static struct {
 	pthread_mutex_t lock;
-	char **strs;      /* by id; [0] unused */
-	uint32_t n, cap;
-	uint32_t *ht;     /* open addressing: ids, 0 empty */
-	uint32_t htcap;
-	/* creation sites (name id, pc), by id; [0] unused */
-	struct site {
-		uint32_t name;
-		uintptr_t pc;
-	} *sites;
-	uint32_t nsites, sitecap;
-	uint32_t *siteht; /* open addressing: ids, 0 empty */
-	uint32_t sitehtcap;
-} strtab = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	itab strs;  /* char *: goroutine names and the wait reasons */
+	itab sites; /* struct site */
+} strtab = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.strs = {.size = sizeof(char *), .hash = str_hash},
+	.sites = {.size = sizeof(struct site), .hash = site_hash},
+};
 
 static _Atomic uint32_t ctl;
 
@@ -575,6 +591,98 @@ static void tthread_exit(void *arg)
 
 /* ---- strings ---- */
 
+static void *itab_at(itab *t, uint32_t id)
+{
+	return (char *)t->items + (size_t)id * t->size;
+}
+
+static void itab_free(itab *t)
+{
+	free(t->items);
+	free(t->ht);
+	t->items = NULL;
+	t->ht = NULL;
+	t->n = t->cap = t->htcap = 0;
+}
+
+/* Room for cap items, id 0 taken. */
+static bool itab_init(itab *t, uint32_t cap)
+{
+	t->items = calloc(cap, t->size);
+	t->ht = calloc(2 * (size_t)cap, sizeof *t->ht);
+	t->cap = cap;
+	t->htcap = 2 * cap;
+	t->n = 1;
+	return t->items && t->ht;
+}
+
+/* Where id goes in ht (of htcap slots) for an item of hash h. */
+static uint32_t itab_slot(const uint32_t *ht, uint32_t htcap, uint32_t h)
+{
+	uint32_t j = h & (htcap - 1);
+	while (ht[j])
+		j = (j + 1) & (htcap - 1);
+	return j;
+}
+
+/* Room for one more item, the hash still at most half full. */
+static bool itab_grow(itab *t)
+{
+	if (t->n == t->cap) {
+		void *ni = realloc(t->items, 2 * (size_t)t->cap * t->size);
+		if (!ni)
+			return false;
+		t->items = ni;
+		t->cap *= 2;
+	}
+	if (2 * t->n >= t->htcap) {
+		uint32_t cap = 2 * t->htcap;
+		uint32_t *ht = calloc(cap, sizeof *ht);
+		if (!ht)
+			return false;
+		for (uint32_t i = 0; i < t->htcap; i++)
+			if (t->ht[i])
+				ht[itab_slot(ht, cap, t->hash(itab_at(t, t->ht[i])))] = t->ht[i];
+		free(t->ht);
+		t->ht = ht;
+		t->htcap = cap;
+	}
+	return true;
+}
+
+/* The id of the item equal to key (eq), 0 if none; h is key's hash. */
+static uint32_t itab_find(itab *t, uint32_t h, bool (*eq)(const void *item, const void *key),
+                          const void *key)
+{
+	if (!t->ht)
+		return 0;
+	for (uint32_t j = h & (t->htcap - 1); t->ht[j]; j = (j + 1) & (t->htcap - 1))
+		if (eq(itab_at(t, t->ht[j]), key))
+			return t->ht[j];
+	return 0;
+}
+
+/* Adds a copy of item (not in t; at most max ids): its id, or 0. */
+static uint32_t itab_add(itab *t, const void *item, uint32_t max)
+{
+	if (!t->ht || t->n >= max || !itab_grow(t))
+		return 0;
+	uint32_t id = t->n++;
+	memcpy(itab_at(t, id), item, t->size);
+	t->ht[itab_slot(t->ht, t->htcap, t->hash(item))] = id;
+	return id;
+}
+
+static const char *str_at(uint32_t id)
+{
+	return *(char **)itab_at(&strtab.strs, id);
+}
+
+static const struct site *site_at(uint32_t id)
+{
+	return itab_at(&strtab.sites, id);
+}
+
 static uint32_t strhash(const char *s)
 {
 	uint32_t h = 2166136261u;
@@ -583,21 +691,41 @@ static uint32_t strhash(const char *s)
 	return h;
 }
 
+static uint32_t str_hash(const void *item)
+{
+	return strhash(*(char *const *)item);
+}
+
+static bool str_eq(const void *item, const void *key)
+{
+	return strcmp(*(char *const *)item, key) == 0;
+}
+
+static uint32_t sitehash(uint32_t name, uintptr_t pc)
+{
+	uint64_t h = ((uint64_t)pc ^ ((uint64_t)name << 48)) * 0x9e3779b97f4a7c15ull;
+	return (uint32_t)(h >> 32);
+}
+
+static uint32_t site_hash(const void *item)
+{
+	const struct site *st = item;
+	return sitehash(st->name, st->pc);
+}
+
+static bool site_eq(const void *item, const void *key)
+{
+	const struct site *a = item, *b = key;
+	return a->name == b->name && a->pc == b->pc;
+}
+
 static void strtab_reset(void)
 {
 	pthread_mutex_lock(&strtab.lock);
-	for (uint32_t i = waitReasonCount; i < strtab.n; i++)
-		free(strtab.strs[i]);
-	free(strtab.strs);
-	free(strtab.ht);
-	free(strtab.sites);
-	free(strtab.siteht);
-	strtab.strs = NULL;
-	strtab.ht = NULL;
-	strtab.sites = NULL;
-	strtab.siteht = NULL;
-	strtab.n = strtab.cap = strtab.htcap = 0;
-	strtab.nsites = strtab.sitecap = strtab.sitehtcap = 0;
+	for (uint32_t i = waitReasonCount; i < strtab.strs.n; i++)
+		free((char *)str_at(i));
+	itab_free(&strtab.strs);
+	itab_free(&strtab.sites);
 	pthread_mutex_unlock(&strtab.lock);
 }
 
@@ -607,53 +735,13 @@ static bool strtab_init(void)
 {
 	strtab_reset();
 	pthread_mutex_lock(&strtab.lock);
-	strtab.cap = 256;
-	strtab.htcap = 512;
-	strtab.strs = calloc(strtab.cap, sizeof *strtab.strs);
-	strtab.ht = calloc(strtab.htcap, sizeof *strtab.ht);
-	strtab.sitecap = 64;
-	strtab.sitehtcap = 128;
-	strtab.sites = calloc(strtab.sitecap, sizeof *strtab.sites);
-	strtab.siteht = calloc(strtab.sitehtcap, sizeof *strtab.siteht);
-	strtab.nsites = 1;
-	bool ok = strtab.strs && strtab.ht && strtab.sites && strtab.siteht;
-	if (ok) {
-		for (uint32_t i = 1; i < waitReasonCount; i++)
-			strtab.strs[i] = (char *)waitreason_strings[i];
-		strtab.n = waitReasonCount;
+	bool ok = itab_init(&strtab.strs, 256) && itab_init(&strtab.sites, 64);
+	for (uint32_t i = 1; ok && i < waitReasonCount; i++) {
+		const char *r = waitreason_strings[i] ? waitreason_strings[i] : "";
+		ok = itab_add(&strtab.strs, &r, STR_MAX) == i;
 	}
 	pthread_mutex_unlock(&strtab.lock);
 	return ok;
-}
-
-static bool strtab_grow(void)
-{
-	if (strtab.n == strtab.cap) {
-		char **ns = realloc(strtab.strs, 2 * strtab.cap * sizeof *ns);
-		if (!ns)
-			return false;
-		strtab.strs = ns;
-		strtab.cap *= 2;
-	}
-	if (2 * strtab.n >= strtab.htcap) {
-		uint32_t cap = 2 * strtab.htcap;
-		uint32_t *ht = calloc(cap, sizeof *ht);
-		if (!ht)
-			return false;
-		for (uint32_t i = 0; i < strtab.htcap; i++) {
-			uint32_t id = strtab.ht[i];
-			if (!id)
-				continue;
-			uint32_t j = strhash(strtab.strs[id]) & (cap - 1);
-			while (ht[j])
-				j = (j + 1) & (cap - 1);
-			ht[j] = id;
-		}
-		free(strtab.ht);
-		strtab.ht = ht;
-		strtab.htcap = cap;
-	}
-	return true;
 }
 
 /* The id of goroutine name s, added if new; 0 when none can be given. */
@@ -661,96 +749,30 @@ static uint32_t strtab_intern(const char *s)
 {
 	if (!s)
 		return 0;
-	uint32_t id = 0;
 	pthread_mutex_lock(&strtab.lock);
-	if (!strtab.ht)
-		goto out;
-	uint32_t h = strhash(s);
-	uint32_t j = h & (strtab.htcap - 1);
-	for (; strtab.ht[j]; j = (j + 1) & (strtab.htcap - 1)) {
-		if (strcmp(strtab.strs[strtab.ht[j]], s) == 0) {
-			id = strtab.ht[j];
-			goto out;
+	uint32_t id = itab_find(&strtab.strs, strhash(s), str_eq, s);
+	if (!id && strtab.strs.ht && strtab.strs.n < STR_MAX) {
+		size_t len = strnlen(s, TRACE_STRING_MAX);
+		char *c = malloc(len + 1);
+		if (c) {
+			memcpy(c, s, len);
+			c[len] = 0;
+			if (!(id = itab_add(&strtab.strs, &c, STR_MAX)))
+				free(c);
 		}
 	}
-	if (strtab.n >= STR_MAX || !strtab_grow())
-		goto out;
-	size_t len = strnlen(s, TRACE_STRING_MAX);
-	char *c = malloc(len + 1);
-	if (!c)
-		goto out;
-	memcpy(c, s, len);
-	c[len] = 0;
-	id = strtab.n++;
-	strtab.strs[id] = c;
-	for (j = strhash(c) & (strtab.htcap - 1); strtab.ht[j]; j = (j + 1) & (strtab.htcap - 1))
-		;
-	strtab.ht[j] = id;
-out:
 	pthread_mutex_unlock(&strtab.lock);
 	return id;
-}
-
-static uint32_t sitehash(uint32_t name, uintptr_t pc)
-{
-	uint64_t h = ((uint64_t)pc ^ ((uint64_t)name << 48)) * 0x9e3779b97f4a7c15ull;
-	return (uint32_t)(h >> 32);
-}
-
-static bool sites_grow(void)
-{
-	if (strtab.nsites == strtab.sitecap) {
-		struct site *ns = realloc(strtab.sites, 2 * strtab.sitecap * sizeof *ns);
-		if (!ns)
-			return false;
-		strtab.sites = ns;
-		strtab.sitecap *= 2;
-	}
-	if (2 * strtab.nsites >= strtab.sitehtcap) {
-		uint32_t cap = 2 * strtab.sitehtcap;
-		uint32_t *ht = calloc(cap, sizeof *ht);
-		if (!ht)
-			return false;
-		for (uint32_t i = 0; i < strtab.sitehtcap; i++) {
-			uint32_t id = strtab.siteht[i];
-			if (!id)
-				continue;
-			uint32_t j = sitehash(strtab.sites[id].name, strtab.sites[id].pc) & (cap - 1);
-			while (ht[j])
-				j = (j + 1) & (cap - 1);
-			ht[j] = id;
-		}
-		free(strtab.siteht);
-		strtab.siteht = ht;
-		strtab.sitehtcap = cap;
-	}
-	return true;
 }
 
 /* The id of site (name, pc), added if new; 0 when none can be given. */
 static uint32_t site_intern(uint32_t name, uintptr_t pc)
 {
-	uint32_t id = 0;
+	struct site key = {name, pc};
 	pthread_mutex_lock(&strtab.lock);
-	if (!strtab.siteht)
-		goto out;
-	uint32_t j = sitehash(name, pc) & (strtab.sitehtcap - 1);
-	for (; strtab.siteht[j]; j = (j + 1) & (strtab.sitehtcap - 1)) {
-		struct site *st = &strtab.sites[strtab.siteht[j]];
-		if (st->name == name && st->pc == pc) {
-			id = strtab.siteht[j];
-			goto out;
-		}
-	}
-	if (strtab.nsites >= SITE_MAX || !sites_grow())
-		goto out;
-	id = strtab.nsites++;
-	strtab.sites[id] = (struct site){name, pc};
-	for (j = sitehash(name, pc) & (strtab.sitehtcap - 1); strtab.siteht[j];
-	     j = (j + 1) & (strtab.sitehtcap - 1))
-		;
-	strtab.siteht[j] = id;
-out:
+	uint32_t id = itab_find(&strtab.sites, sitehash(name, pc), site_eq, &key);
+	if (!id)
+		id = itab_add(&strtab.sites, &key, SITE_MAX);
 	pthread_mutex_unlock(&strtab.lock);
 	return id;
 }
@@ -760,9 +782,9 @@ out:
 static uint8_t *strtab_batch(size_t *len)
 {
 	pthread_mutex_lock(&strtab.lock);
-	size_t cap = 32 + (size_t)strtab.nsites * (1 + 3 * 10);
-	for (uint32_t i = 1; i < strtab.n; i++)
-		cap += 1 + 10 + 10 + strlen(strtab.strs[i]);
+	size_t cap = 32 + (size_t)strtab.sites.n * (1 + 3 * 10);
+	for (uint32_t i = 1; i < strtab.strs.n; i++)
+		cap += 1 + 10 + 10 + strlen(str_at(i));
 	uint8_t *buf = malloc(cap);
 	if (buf) {
 		uint8_t *p = buf;
@@ -770,19 +792,19 @@ static uint8_t *strtab_batch(size_t *len)
 		p = putvarint(p, 0);
 		p = putvarint(p, 0); /* mid -1 */
 		p = putvarint(p, (uint64_t)nanotime() >> TRACE_UNIT);
-		for (uint32_t i = 1; i < strtab.n; i++) {
-			size_t n = strlen(strtab.strs[i]);
+		for (uint32_t i = 1; i < strtab.strs.n; i++) {
+			size_t n = strlen(str_at(i));
 			*p++ = EvString;
 			p = putvarint(p, i);
 			p = putvarint(p, n);
-			memcpy(p, strtab.strs[i], n);
+			memcpy(p, str_at(i), n);
 			p += n;
 		}
-		for (uint32_t i = 1; i < strtab.nsites; i++) {
+		for (uint32_t i = 1; i < strtab.sites.n; i++) {
 			*p++ = EvSite;
 			p = putvarint(p, i);
-			p = putvarint(p, strtab.sites[i].name);
-			p = putvarint(p, (uint64_t)strtab.sites[i].pc);
+			p = putvarint(p, site_at(i)->name);
+			p = putvarint(p, (uint64_t)site_at(i)->pc);
 		}
 		*len = (size_t)(p - buf);
 	}

@@ -55,7 +55,7 @@ struct event {
 };
 
 struct trace_string {
-	uint64_t id;
+	uint64_t id; /* first: read.c sorts strings and sites by it alike */
 	size_t len;
 	char *s;
 };

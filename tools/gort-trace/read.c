@@ -118,10 +118,32 @@ static int cmp_event(const void *a, const void *b)
 	return x->index < y->index ? -1 : x->index > y->index;
 }
 
-static int cmp_string(const void *a, const void *b)
+/* Strings and sites: records whose first member is their uint64_t id. */
+static uint64_t id_of(const void *rec)
 {
-	const struct trace_string *x = a, *y = b;
-	return x->id < y->id ? -1 : x->id > y->id;
+	uint64_t id;
+	memcpy(&id, rec, sizeof id);
+	return id;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	uint64_t x = id_of(a), y = id_of(b);
+	return x < y ? -1 : x > y;
+}
+
+/* Sorts n records of size sz by id; fails on an id defined twice. */
+static int sort_ids(struct reader *rd, void *recs, size_t n, size_t sz, const char *what)
+{
+	if (n == 0)
+		return 0;
+	qsort(recs, n, sz, cmp_id);
+	for (size_t i = 1; i < n; i++) {
+		uint64_t id = id_of((char *)recs + i * sz);
+		if (id == id_of((char *)recs + (i - 1) * sz))
+			return fail(rd, "%s id %llu defined twice", what, (unsigned long long)id);
+	}
+	return 0;
 }
 
 /* The goroutine and seq of an event that has a seq. */
@@ -207,19 +229,14 @@ static void order_ties(struct trace *t)
 }
 
 struct site {
-	uint64_t id, name, pc;
+	uint64_t id; /* first: see id_of */
+	uint64_t name, pc;
 };
 
 struct sites {
 	struct site *s;
 	size_t n, cap;
 };
-
-static int cmp_site(const void *a, const void *b)
-{
-	const struct site *x = a, *y = b;
-	return x->id < y->id ? -1 : x->id > y->id;
-}
 
 static int read_site(struct reader *rd, struct sites *st)
 {
@@ -241,19 +258,15 @@ static int read_site(struct reader *rd, struct sites *st)
  * unknown site (a file cut short) names nothing. */
 static int resolve_sites(struct reader *rd, struct trace *t, struct sites *st)
 {
-	if (st->n > 0)
-		qsort(st->s, st->n, sizeof(*st->s), cmp_site);
-	for (size_t i = 1; i < st->n; i++)
-		if (st->s[i].id == st->s[i - 1].id)
-			return fail(rd, "site id %llu defined twice",
-			            (unsigned long long)st->s[i].id);
+	if (sort_ids(rd, st->s, st->n, sizeof(*st->s), "site") < 0)
+		return -1;
 	for (size_t i = 0; i < t->n; i++) {
 		struct event *e = &t->ev[i];
 		if (e->type != EvGoCreate)
 			continue;
 		struct site key = {.id = e->args[3]};
 		const struct site *s = e->args[3] == 0 || st->n == 0 ? NULL
-		        : bsearch(&key, st->s, st->n, sizeof(*st->s), cmp_site);
+		        : bsearch(&key, st->s, st->n, sizeof(*st->s), cmp_id);
 		e->args[3] = s ? s->name : 0;
 		e->args[4] = s ? s->pc : 0;
 	}
@@ -424,12 +437,8 @@ static int parse(struct reader *rd, struct trace *t, struct sites *st)
 		return -1;
 	qsort(t->ev, t->n, sizeof(*t->ev), cmp_event);
 	order_ties(t);
-	if (t->nstr > 0)
-		qsort(t->str, t->nstr, sizeof(*t->str), cmp_string);
-	for (size_t i = 1; i < t->nstr; i++)
-		if (t->str[i].id == t->str[i - 1].id)
-			return fail(rd, "string id %llu defined twice",
-			            (unsigned long long)t->str[i].id);
+	if (sort_ids(rd, t->str, t->nstr, sizeof(*t->str), "string") < 0)
+		return -1;
 	t->t0 = t->ev[0].ts;
 	t->t1 = t->ev[t->n - 1].ts;
 	for (size_t i = 0; i < t->n; i++) {
