@@ -53,16 +53,16 @@
  *
  * Sequence numbers (the format's seq) are g->traceseq, written only
  * while tracing, by the goroutine's current owner or the one readying
- * it. A trace's snapshot sets
- * them to 1, GoCreate to 0; they are 32 bits and wrap after 2^32 starts
- * of one goroutine within one trace.
+ * it. A trace's snapshot sets them to 1, GoCreate to 0; they are 32 bits
+ * and wrap after 2^32 starts of one goroutine within one trace.
  *
  * Strings: the wait reasons are ids 1 .. waitReasonCount-1 (id = the
  * reason's value, so GoBlock needs no look-up); goroutine names are
  * interned under strtab.lock as they are created (at most STR_MAX; names
  * past that are written as 0, no name), and so are creation sites (name
- * id, pc; at most SITE_MAX, then 0: no site). The tables go into the file
- * as its last batch (tid 0, mid -1).
+ * id, pc; at most SITE_MAX, then 0: no site), both in an itab (an array
+ * by id and an open-addressing hash of the ids). The tables go into the
+ * file as its last batch (tid 0, mid -1).
  *
  * Snapshot. gort_trace_start stops the world (on a goroutine: it asks
  * one when called from another thread), turns tracing on and writes
