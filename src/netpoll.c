@@ -110,16 +110,19 @@ int pd_open(int fd, pollDesc **pdp, uint32_t *seqp)
 		seq = atomic_load(&pd->fdseq);
 		st = atomic_load(&pd->state);
 		if (st == PD_NONE) {
+			/* Reset before the fd joins epoll: a netpoller may report
+			 * it the moment it does (readiness, a hang-up), and that
+			 * must not be wiped out (the drain hint relies on it). */
+			atomic_store(&pd->rg, PD_NIL);
+			atomic_store(&pd->wg, PD_NIL);
+			atomic_store(&pd->rd, 0);
+			atomic_store(&pd->wd, 0);
+			atomic_store(&pd->wakeboth, 0);
+			atomic_store(&pd->hup, 0);
+			pd->rdrained = 0;
+			pd->kind = PD_KIND_UNKNOWN;
 			int err = netpollopen(fd, pd, seq);
 			if (err == 0) {
-				atomic_store(&pd->rg, PD_NIL);
-				atomic_store(&pd->wg, PD_NIL);
-				atomic_store(&pd->rd, 0);
-				atomic_store(&pd->wd, 0);
-				atomic_store(&pd->wakeboth, 0);
-				atomic_store(&pd->hup, 0);
-				pd->rdrained = 0;
-				pd->kind = PD_KIND_UNKNOWN;
 				st = PD_POLL;
 			} else if (err == EPERM) {
 				st = PD_FILE; /* epoll cannot watch it */
