@@ -36,7 +36,9 @@
  *    holder of rsema. hup is set by the netpoller once it has seen the
  *    peer hang up or an error (EPOLLRDHUP, EPOLLHUP, EPOLLERR): a short
  *    read may then leave the end of file behind, which raises no further
- *    edge, so the hint is off for good. Registration resets all three.
+ *    edge, so the hint is off for good. Registration resets all three, and
+ *    the slots, before the fd joins epoll: a netpoller may report the fd
+ *    the moment it does, and that report must stay.
  *
  * Locking: pd->lock protects state, the timers and the deadline changes
  * (stores of rd/wd, fdseq); readers load those atomically without it.
