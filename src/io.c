@@ -36,6 +36,13 @@
  * not take it and turn it off, as gort_fd_wait does: they consume edges
  * without emptying the stream.
  *
+ * The hint is trusted for DRAIN_HINT_NS (50 us) after the short read,
+ * which covers a request/response loop (read, work, write, read). A read
+ * that comes later makes the call first, as without the hint: bytes that
+ * came meanwhile have raised an edge, but the netpoller may not look for
+ * it soon (a busy P polls only when its queues run dry, sysmon every 10
+ * ms), and a goroutine that reads them at once should not wait for it.
+ *
  * Files epoll cannot watch (PD_FILE: regular files) are called in place
  * between entersyscall and exitsyscall, so a slow disk costs the P only
  * until sysmon hands it off.
@@ -216,6 +223,10 @@ static int pd_wait(int fd, ioreq *rq, void *ctx)
 	return err ? err : netpollcheckerr(w->pd, rq->mode, w->seq);
 }
 
+/* How long a short read is trusted to have emptied the stream (see the
+ * file comment). */
+#define DRAIN_HINT_NS (50 * 1000)
+
 /* Whether fd is a byte stream whose short read means "emptied": a
  * stream socket or a pipe (found once per registration). */
 static bool pd_isstream(pollDesc *pd, int fd)
@@ -244,8 +255,16 @@ static bool pd_isstream(pollDesc *pd, int fd)
  * edge). An fd closed meanwhile keeps no hint for the next fd. */
 static void drain_note(pollDesc *pd, int fd, uint32_t seq, ioreq *rq, bool hint, ssize_t r)
 {
-	pd->rdrained = hint && r > 0 && (size_t)r < rq->n && !atomic_load(&pd->hup) &&
+	bool drained = hint && r > 0 && (size_t)r < rq->n && !atomic_load(&pd->hup) &&
 	               atomic_load(&pd->fdseq) == seq && pd_isstream(pd, fd);
+	pd->rdrained = drained ? nanotime() : 0;
+}
+
+/* Whether this read takes the hint: a plain read that follows a short
+ * one within DRAIN_HINT_NS (see the file comment). */
+static bool drain_trust(pollDesc *pd, bool hint)
+{
+	return hint && pd->rdrained != 0 && nanotime() - pd->rdrained < DRAIN_HINT_NS;
 }
 
 /* One request on a registered fd, under the direction's semaphore. */
@@ -256,7 +275,7 @@ static ssize_t fdio_poll(pollDesc *pd, uint32_t seq, int fd, ioreq *rq, int *err
 	ssize_t r = -1;
 	int err = netpollcheckerr(pd, rq->mode, seq);
 	if (err == 0) {
-		if (hint && pd->rdrained)
+		if (drain_trust(pd, hint))
 			err = pd_wait(fd, rq, &w);
 		else
 			netpollreset(pd, rq->mode);

@@ -29,9 +29,9 @@
  *    take turns.
  *  - wakeboth: a gort_fd_wait for both directions parks in rg only;
  *    while it does, write readiness wakes rg too.
- *  - rdrained, kind, hup: the drain hint of io.c. rdrained says that the
+ *  - rdrained, kind, hup: the drain hint of io.c. rdrained says when the
  *    last read on the fd came back short on a byte stream, so it left
- *    nothing behind; kind caches whether the fd is such a stream
+ *    nothing behind (0: it did not); kind caches whether the fd is such a stream
  *    (PD_KIND_*, found on the first short read). Both belong to the
  *    holder of rsema. hup is set by the netpoller once it has seen the
  *    peer hang up or an error (EPOLLRDHUP, EPOLLHUP, EPOLLERR): a short
@@ -81,7 +81,7 @@ struct pollDesc {
 	pdtimer wt;
 	uint32_t rsema;
 	uint32_t wsema;
-	uint8_t rdrained;
+	int64_t rdrained; /* nanotime of the short read, 0: none */
 	uint8_t kind;
 };
 

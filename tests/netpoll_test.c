@@ -29,7 +29,8 @@
  *    lost on stream sockets and pipes, and a datagram socket, where a
  *    short read says nothing, and a peek or gort_fd_wait, which take
  *    read edges, never leave a reader parked on data that is there; an
- *    end of stream already there when the fd is first used is read;
+ *    end of stream already there when the fd is first used is read; a
+ *    read long after the short one does not wait for a poller;
  *  - bad input gives -1 with errno.
  */
 #include "gort_util.h"
@@ -914,6 +915,61 @@ static int drain_hint_eof_main(void *arg)
 }
 MAIN_CASE(drain_hint_eof, drain_hint_eof_main, 2)
 
+/* The hint expires: a read long after the short one makes the call at
+ * once, even when bytes that came meanwhile wait unseen by any poller
+ * (GOMAXPROCS=1, and a goroutine that never yields is runnable: were
+ * the reader to park, it would wait for that goroutine's 10 ms slice). */
+static atomic_int dx_stop, dx_written;
+static int dx_fds[2];
+
+static void dx_hog(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&dx_stop))
+		;
+	gort_wg_done(&helpers_wg);
+}
+
+static void *dx_writer(void *arg)
+{
+	(void)arg;
+	usleep(100);
+	CHECK_EQ(write(dx_fds[1], "late", 4), 4);
+	atomic_store(&dx_written, 1);
+	return NULL;
+}
+
+static int drain_hint_expires_main(void *arg)
+{
+	(void)arg;
+	pair(dx_fds);
+	char b[64];
+	CHECK_EQ(write(dx_fds[1], "ab", 2), 2);
+	CHECK_EQ(gort_read(dx_fds[0], b, sizeof b), 2); /* short: the hint is on */
+	atomic_store(&dx_stop, 0);
+	atomic_store(&dx_written, 0);
+	start_helper(dx_hog, NULL);
+	pthread_t th;
+	CHECK_EQ(pthread_create(&th, NULL, dx_writer, NULL), 0);
+	int64_t t0 = gort_nanotime();
+	while (!atomic_load(&dx_written) || gort_nanotime() - t0 < 2 * MS)
+		; /* the bytes arrive meanwhile; nothing here polls */
+	int64_t t1 = gort_nanotime();
+	CHECK_EQ(gort_read(dx_fds[0], b, sizeof b), 4);
+	int64_t waited = gort_nanotime() - t1;
+	atomic_store(&dx_stop, 1);
+	join_thread(th);
+	gort_wg_wait(&helpers_wg);
+	printf("     read %.1f ms after the short one: %.3f ms\n", (double)(t1 - t0) / 1e6,
+	       (double)waited / 1e6);
+	if (waited >= 5 * MS)
+		FAILF("the read waited %.1f ms for a poller", (double)waited / 1e6);
+	gort_close(dx_fds[0]);
+	gort_close(dx_fds[1]);
+	return 0;
+}
+MAIN_CASE(drain_hint_expires, drain_hint_expires_main, 1)
+
 /* ---------------------------------------------------------------------
  * Bad input.
  * ------------------------------------------------------------------- */
@@ -961,6 +1017,7 @@ int main(void)
 	RUN_CASE(drain_hint_count, 20);
 	RUN_CASE(drain_hint_kinds, 20);
 	RUN_CASE(drain_hint_eof, 60);
+	RUN_CASE(drain_hint_expires, 20);
 	RUN_CASE(bad_input, 20);
 	PASS("netpoll_test");
 	return 0;
