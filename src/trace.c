@@ -1074,28 +1074,28 @@ static bool runtime_up(void)
 	       !atomic_load_explicit(&sched.exiting, memory_order_relaxed);
 }
 
-/* Take ctl for a new trace or recorder: 0, or an errno (ctl released):
+/* Take ctl for a new trace or recorder whose argument is valid if argok:
+ * true, or false with errno (ctl not held): EINVAL for a bad argument,
  * EBUSY if one runs, ESRCH outside a run. */
-static int ctl_lock_idle(void)
+static bool ctl_lock_idle(bool argok)
 {
+	if (!argok) {
+		errno = EINVAL;
+		return false;
+	}
 	ctl_lock();
 	int e = trace.mode != MODE_NONE ? EBUSY : !runtime_up() ? ESRCH : 0;
-	if (e)
+	if (e) {
 		ctl_unlock();
-	return e;
+		errno = e;
+	}
+	return e == 0;
 }
 
 GORT_API int gort_trace_start(const char *path)
 {
-	if (!path) {
-		errno = EINVAL;
+	if (!ctl_lock_idle(path != NULL))
 		return -1;
-	}
-	int busy = ctl_lock_idle();
-	if (busy) {
-		errno = busy;
-		return -1;
-	}
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0 || !write_header(fd)) {
 		int e = errno;
@@ -1184,15 +1184,8 @@ GORT_API int gort_trace_stop(void)
 
 GORT_API int gort_trace_flight_start(size_t bytes)
 {
-	if (bytes == 0) {
-		errno = EINVAL;
+	if (!ctl_lock_idle(bytes != 0))
 		return -1;
-	}
-	int busy = ctl_lock_idle();
-	if (busy) {
-		errno = busy;
-		return -1;
-	}
 	if (session_init(MODE_FLIGHT) != 0) {
 		ctl_unlock();
 		return -1;

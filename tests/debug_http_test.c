@@ -206,12 +206,21 @@ static void expect_raw(int port, const char *req, size_t n, int status)
 	resp_free(&r);
 }
 
-#define EXPECT_RAW(port, lit, status) expect_raw(port, lit, sizeof(lit) - 1, status)
-
 static bool starts(const char *s, const char *prefix)
 {
 	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
+
+/* GET target: 200, check_framing, and a Content-Type that starts with
+ * ctype. */
+static void expect_get(int port, const char *target, const char *ctype, struct resp *r)
+{
+	expect(port, "GET", target, 200, r);
+	char v[256];
+	CHECK(header(r, "Content-Type", v, sizeof v) && starts(v, ctype));
+}
+
+#define EXPECT_RAW(port, lit, status) expect_raw(port, lit, sizeof(lit) - 1, status)
 
 /* ---------------------------------------------------------------------
  * The server side: serving from the main goroutine
@@ -289,10 +298,7 @@ static long long json_value(const char *body, const char *name)
 static void check_vars(int port)
 {
 	struct resp r;
-	expect(port, "GET", "/debug/vars", 200, &r);
-	char v[256];
-	CHECK(header(&r, "Content-Type", v, sizeof v));
-	CHECK(starts(v, "application/json"));
+	expect_get(port, "/debug/vars", "application/json", &r);
 	/* An object of exactly the struct's fields. */
 	CHECK(r.blen >= 2 && r.body[0] == '{');
 	CHECK(strcmp(r.body + r.blen - 2, "}\n") == 0);
@@ -343,10 +349,7 @@ static void check_metric(const char *body, const char *name, const char *type)
 static void check_metrics(int port)
 {
 	struct resp r;
-	expect(port, "GET", "/metrics", 200, &r);
-	char v[256];
-	CHECK(header(&r, "Content-Type", v, sizeof v));
-	CHECK(starts(v, "text/plain; version=0.0.4"));
+	expect_get(port, "/metrics", "text/plain; version=0.0.4", &r);
 	for (size_t i = 0; i < NGAUGES; i++) {
 		char name[64];
 		snprintf(name, sizeof name, "gort_%s", gauges[i]);
@@ -373,17 +376,14 @@ static void check_metrics(int port)
 static void check_reports(int port)
 {
 	struct resp r;
-	char v[256];
-	expect(port, "GET", "/debug/sched", 200, &r);
-	CHECK(header(&r, "Content-Type", v, sizeof v) && starts(v, "text/plain"));
+	expect_get(port, "/debug/sched", "text/plain", &r);
 	if (r.blen > 0)
 		CHECK(starts(r.body, "SCHED "));
 	else
 		printf("     /debug/sched: empty report (no schedtrace in this build)\n");
 	resp_free(&r);
 
-	expect(port, "GET", "/debug/goroutines", 200, &r);
-	CHECK(header(&r, "Content-Type", v, sizeof v) && starts(v, "text/plain"));
+	expect_get(port, "/debug/goroutines", "text/plain", &r);
 	if (r.blen > 0) {
 		CHECK(starts(r.body, "goroutine "));
 		CHECK(strstr(r.body, "goroutine 1 [") != NULL); /* main, serving */
@@ -392,8 +392,7 @@ static void check_reports(int port)
 	}
 	resp_free(&r);
 
-	expect(port, "GET", "/debug/", 200, &r);
-	CHECK(header(&r, "Content-Type", v, sizeof v) && starts(v, "text/html"));
+	expect_get(port, "/debug/", "text/html", &r);
 	const char *paths[] = {"/debug/sched", "/debug/goroutines", "/debug/trace",
 	                       "/debug/vars", "/metrics"};
 	for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
@@ -403,6 +402,7 @@ static void check_reports(int port)
 	resp_free(&r);
 
 	/* HEAD: the same headers, no body. */
+	char v[256];
 	expect(port, "HEAD", "/debug/vars", 200, &r);
 	CHECK(header(&r, "Content-Length", v, sizeof v));
 	CHECK(atoi(v) > 0);

@@ -69,6 +69,18 @@ static __attribute__((noinline)) void dump_spawner(void)
 	__asm__ volatile("" ::: "memory");
 }
 
+/* The four goroutines of dump_spawner, parked (mu held until the caller
+ * unlocks it). */
+static void park_four(void)
+{
+	ch = make_chan(sizeof(int), 0);
+	gort_mutex_lock(&mu);
+	atomic_store(&parked, 0);
+	dump_spawner();
+	wait_flag(&parked, 4);
+	settle();
+}
+
 /* The block of goroutine id in dump, copied into buf ("" if absent). */
 static void goroutine_block(const char *dump, int64_t id, char *buf, size_t n)
 {
@@ -138,12 +150,7 @@ static char *dump_to_string(void)
 static __attribute__((noinline)) int dump_main(void *arg)
 {
 	(void)arg;
-	ch = make_chan(sizeof(int), 0);
-	gort_mutex_lock(&mu);
-	atomic_store(&parked, 0);
-	dump_spawner();
-	wait_flag(&parked, 4);
-	settle();
+	park_four();
 	char *dump = dump_to_string();
 	check_blocked(dump, true);
 	char b[8192];
@@ -172,12 +179,7 @@ static void *thread_dump(void *arg)
 static int thread_main(void *arg)
 {
 	(void)arg;
-	ch = make_chan(sizeof(int), 0);
-	gort_mutex_lock(&mu);
-	atomic_store(&parked, 0);
-	dump_spawner();
-	wait_flag(&parked, 4);
-	settle();
+	park_four();
 	char *dump = NULL;
 	pthread_t th;
 	CHECK_EQ(pthread_create(&th, NULL, thread_dump, &dump), 0);
