@@ -4,11 +4,21 @@
 #include "trace_check.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+void trace_workdir(char *tmpl, const char *trace_name, char *trace_path, char *out_path,
+                   size_t n)
+{
+	if (mkdtemp(tmpl) == NULL)
+		FAILF("mkdtemp: %s", strerror(errno));
+	snprintf(trace_path, n, "%s/%s", tmpl, trace_name);
+	snprintf(out_path, n, "%s/out", tmpl);
+}
 
 const char *trace_tool(void)
 {

@@ -15,6 +15,12 @@
 /* The gort-trace binary the build made, or NULL when tools are off. */
 const char *trace_tool(void);
 
+/* A fresh directory (mkdtemp of tmpl, which it rewrites) holding the
+ * test's files: trace_path gets tmpl/trace_name, out_path tmpl/out (n
+ * bytes each). */
+void trace_workdir(char *tmpl, const char *trace_name, char *trace_path, char *out_path,
+                   size_t n);
+
 /* run_tool runs argv (NULL-ended; argv[0] a path or a name in PATH) with
  * stdout into out_path (NULL: /dev/null) and stderr into res, at most
  * timeout_s seconds. */

@@ -96,10 +96,7 @@ int main(void)
 		SKIP("trace_e2e", "gort-trace not built (GORT_BUILD_TOOLS=OFF)");
 		return 0;
 	}
-	if (mkdtemp(dir) == NULL)
-		FAILF("mkdtemp: %s", strerror(errno));
-	snprintf(trace_path, sizeof(trace_path), "%s/e2e.trace", dir);
-	snprintf(out_path, sizeof(out_path), "%s/out", dir);
+	trace_workdir(dir, "e2e.trace", trace_path, out_path, sizeof trace_path);
 	run_main(traced_main, NULL, 2);
 	if (!traced) {
 		printf("skipped: tracer not built\n");

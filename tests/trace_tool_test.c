@@ -475,10 +475,7 @@ int main(void)
 		SKIP("trace_tool", "gort-trace not built (GORT_BUILD_TOOLS=OFF)");
 		return 0;
 	}
-	if (mkdtemp(dir) == NULL)
-		FAILF("mkdtemp: %s", strerror(errno));
-	snprintf(trace_path, sizeof(trace_path), "%s/t.trace", dir);
-	snprintf(out_path, sizeof(out_path), "%s/out", dir);
+	trace_workdir(dir, "t.trace", trace_path, out_path, sizeof trace_path);
 	scenario(&gen, true);
 	write_file(trace_path, gen.b, gen.n);
 
