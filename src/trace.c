@@ -6,18 +6,29 @@
  * Buffers. Every thread that emits (an M, sysmon, a foreign thread that
  * readies a goroutine) gets its own tthread, found through a __thread
  * pointer and registered once in a global list (threads.lock). A tthread
- * holds the thread's current buffer (tbuf, TBUF_SIZE bytes), which
+ * holds the thread's staging buffer (tbuf, TBUF_SIZE bytes), which
  * begins with an EvBatch event; events go into it with no lock and no
- * locked instruction. A full buffer is handed over under trace.lock:
+ * locked instruction. The staging buffer is the thread's for good: a full
+ * one is copied into a free tbuf with streaming stores (memcpy_stream,
+ * arch/<arch>/memstream.h), and the copy is handed over under trace.lock.
+ * So events are always written to the same 32 KiB, which stays in the
+ * core's cache, and the copy neither reads the handed-over memory into
+ * the cache first nor evicts the scheduler's working set: writing straight
+ * into ever-new buffers made every cache line of the trace a miss, paid
+ * by the next locked instruction of the scheduler (it waits for the
+ * store buffer to drain), and the writer thread, reading the buffers on
+ * another core, kept them cold. The copy is handed over:
  *  - to the writer thread (a plain pthread, not an M), which writes it to
  *    the file (gort_trace_start), or
  *  - to the ring of the flight recorder (gort_trace_flight_start), which
  *    keeps the newest buffers totalling at most about `bytes` (at least
  *    one) and recycles the oldest.
  * A tthread outlives its thread: when the thread ends, a key destructor
- * hands its buffer over and marks the tthread free for the next thread
- * that registers. tthreads are never freed, so stop and dump may walk
- * the list at any time.
+ * hands its events over and marks the tthread free for the next thread
+ * that registers. tthreads (and their staging buffers) are never freed,
+ * so stop and dump may walk the list at any time. t->gen names the
+ * session whose events the staging buffer holds; 0 (no session: sessions
+ * count from 1) or an older session means it holds none.
  *
  * Emitting, and why stop is safe. trace_enabled is TRACE_OFF, TRACE_ON or
  * TRACE_PAUSED. An emitter stores t->busy = 1, then reads trace_enabled;
@@ -96,6 +107,7 @@
 #include <unistd.h>
 
 #include "cputicks.h"
+#include "memstream.h"
 #include "trace.h"
 
 enum { TRACE_OFF, TRACE_ON, TRACE_PAUSED };
@@ -116,7 +128,7 @@ __thread uint8_t trace_intimer __attribute__((tls_model("initial-exec")));
 typedef struct tbuf {
 	struct tbuf *next;
 	size_t len;
-	uint8_t data[TBUF_SIZE];
+	_Alignas(16) uint8_t data[TBUF_SIZE]; /* memcpy_stream: 16-byte aligned */
 } tbuf;
 
 typedef struct tthread {
@@ -124,7 +136,7 @@ typedef struct tthread {
 	_Atomic uint32_t busy; /* inside an emission (see the top) */
 	_Atomic uint32_t gen;  /* the session buf belongs to */
 	bool free;             /* its thread ended (threads.lock) */
-	tbuf *buf;
+	tbuf *buf;             /* the staging buffer (see the top) */
 	int64_t lastts;    /* ns; the file has lastts >> TRACE_UNIT */
 	/* The registers of buf's batch (see the top). */
 	uint64_t curp, curg, lastgid;
@@ -428,24 +440,46 @@ static void freebufs_locked(void)
 	}
 }
 
-/* Start t's next buffer (handing the full one over) with its EvBatch. */
-static bool tbuf_next(tthread *t, uint32_t gen)
+/* Whether t's staging buffer holds events of session gen. */
+static bool staged(tthread *t, uint32_t gen)
 {
-	tbuf *old = atomic_load_explicit(&t->gen, memory_order_relaxed) == gen ? t->buf : NULL;
-	pthread_mutex_lock(&trace.lock);
-	if (old)
-		retire_locked(old);
+	return t->buf && atomic_load_explicit(&t->gen, memory_order_relaxed) == gen;
+}
+
+/* Hand a copy of t's staging buffer over and empty it (trace.lock held).
+ * Without memory for the copy its events are lost, as an emitter's are
+ * when it can get no buffer. */
+static void handover_locked(tthread *t)
+{
 	tbuf *b = trace.freebufs;
 	if (b)
 		trace.freebufs = b->next;
-	pthread_mutex_unlock(&trace.lock);
-	if (!b && !(b = malloc(sizeof *b))) {
-		t->buf = NULL;
+	else
+		b = malloc(sizeof *b);
+	if (b) {
+		b->len = t->buf->len;
+		memcpy_stream(b->data, t->buf->data, b->len);
+		retire_locked(b);
+	}
+	atomic_store_explicit(&t->gen, 0, memory_order_relaxed);
+}
+
+/* Start a new batch in t's staging buffer with its EvBatch, handing the
+ * events it holds over first. */
+static bool tbuf_next(tthread *t, uint32_t gen)
+{
+	bool cont = staged(t, gen);
+	if (cont) {
+		pthread_mutex_lock(&trace.lock);
+		handover_locked(t);
+		pthread_mutex_unlock(&trace.lock);
+	} else if (!t->buf && !(t->buf = malloc(sizeof *t->buf))) {
 		return false;
 	}
+	tbuf *b = t->buf;
 	m *mp = tls_m;
 	int64_t now = tthread_anchor(t);
-	if (old && now < t->lastts)
+	if (cont && now < t->lastts)
 		now = t->lastts; /* the thread's events stay in order */
 	uint8_t *p = b->data;
 	*p++ = EvBatch;
@@ -453,7 +487,6 @@ static bool tbuf_next(tthread *t, uint32_t gen)
 	p = putvarint(p, mp ? (uint64_t)mp->id + 1 : 0);
 	p = putvarint(p, (uint64_t)now >> TRACE_UNIT);
 	b->len = (size_t)(p - b->data);
-	t->buf = b;
 	t->lastts = now;
 	t->curp = UINT64_MAX; /* the registers as EvBatch sets them */
 	t->curg = 0;
@@ -536,8 +569,7 @@ static inline void traceev1(bool fresh, uint8_t ev, uint64_t a, uint64_t b, uint
 		return;
 	uint32_t gen = atomic_load_explicit(&trace.gen, memory_order_relaxed);
 	/* Room for this event and one more, for a signal handler's. */
-	if (unlikely(atomic_load_explicit(&t->gen, memory_order_relaxed) != gen || !t->buf ||
-	             TBUF_SIZE - t->buf->len < 2 * EV_MAX) &&
+	if (unlikely(!staged(t, gen) || TBUF_SIZE - t->buf->len < 2 * EV_MAX) &&
 	    !tbuf_next(t, gen)) {
 		emit_end(t);
 		return;
@@ -561,9 +593,8 @@ void traceev_sig(uint8_t ev, uint64_t a, uint64_t b, uint64_t c)
 	tthread *t = tls_tt;
 	if (!t || !emit_begin(t))
 		return;
-	if (atomic_load_explicit(&t->gen, memory_order_relaxed) ==
-	            atomic_load_explicit(&trace.gen, memory_order_relaxed) &&
-	    t->buf && TBUF_SIZE - t->buf->len >= EV_MAX) {
+	if (staged(t, atomic_load_explicit(&trace.gen, memory_order_relaxed)) &&
+	    TBUF_SIZE - t->buf->len >= EV_MAX) {
 		emit(t, true, ev, a, b, c, 0);
 	}
 	emit_end(t);
@@ -574,12 +605,10 @@ static void tthread_exit(void *arg)
 {
 	tthread *t = arg;
 	if (emit_begin(t)) {
-		if (t->buf && atomic_load_explicit(&t->gen, memory_order_relaxed) ==
-		                      atomic_load_explicit(&trace.gen, memory_order_relaxed)) {
+		if (staged(t, atomic_load_explicit(&trace.gen, memory_order_relaxed))) {
 			pthread_mutex_lock(&trace.lock);
-			retire_locked(t->buf);
+			handover_locked(t);
 			pthread_mutex_unlock(&trace.lock);
-			t->buf = NULL;
 		}
 		emit_end(t);
 	}
@@ -814,11 +843,6 @@ static uint8_t *strtab_batch(size_t *len)
 
 /* ---- hooks that need more than one event ---- */
 
-uint64_t tracegoseq(g *gp)
-{
-	return ++gp->traceseq;
-}
-
 /* The name a trace gives a goroutine: its gort_attr name, else its entry
  * function's symbol, as Go's traces name goroutines. A program starts
  * most goroutines from a few functions: each thread remembers the last
@@ -977,13 +1001,9 @@ static void retire_partials(void)
 	tthread *all = threads.all;
 	pthread_mutex_unlock(&threads.lock);
 	pthread_mutex_lock(&trace.lock);
-	for (tthread *t = all; t; t = t->alllink) {
-		if (t->buf && atomic_load_explicit(&t->gen, memory_order_relaxed) == gen)
-			retire_locked(t->buf);
-		else if (t->buf)
-			free(t->buf);
-		t->buf = NULL;
-	}
+	for (tthread *t = all; t; t = t->alllink)
+		if (staged(t, gen))
+			handover_locked(t);
 	pthread_mutex_unlock(&trace.lock);
 }
 

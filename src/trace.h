@@ -37,9 +37,14 @@ void traceev_samets(uint8_t ev, uint64_t a, uint64_t b, uint64_t c, uint64_t d);
  * the thread's buffer has no room left). */
 void traceev_sig(uint8_t ev, uint64_t a, uint64_t b, uint64_t c);
 void tracegocreate_slow(p *pp, g *newg);
-uint64_t tracegoseq(g *gp);        /* ++seq of gp */
 void trace_runtime_end(void);      /* gort_main ends: stop what runs */
 void stats_reset(void);
+
+/* ++seq of gp (see trace.c). */
+static inline uint64_t tracegoseq(g *gp)
+{
+	return ++gp->traceseq;
+}
 
 /* -1 (no P) as the format writes it. */
 static inline uint64_t tracepid(p *pp)
