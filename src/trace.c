@@ -13,11 +13,12 @@
  * arch/<arch>/memstream.h), and the copy is handed over under trace.lock.
  * So events are always written to the same 32 KiB, which stays in the
  * core's cache, and the copy neither reads the handed-over memory into
- * the cache first nor evicts the scheduler's working set: writing straight
- * into ever-new buffers made every cache line of the trace a miss, paid
- * by the next locked instruction of the scheduler (it waits for the
- * store buffer to drain), and the writer thread, reading the buffers on
- * another core, kept them cold. The copy is handed over:
+ * the cache first nor evicts the scheduler's working set. Events written
+ * straight into the buffers that are handed over (and come back cold
+ * from the writer thread's core) made the scheduler's locked
+ * instructions, which wait for the stores before them, measurably slower:
+ * skynet at GOMAXPROCS=1 traced cost about 4% more (docs/BENCHMARKS.md).
+ * The copy is handed over:
  *  - to the writer thread (a plain pthread, not an M), which writes it to
  *    the file (gort_trace_start), or
  *  - to the ring of the flight recorder (gort_trace_flight_start), which
