@@ -130,6 +130,7 @@ BENCHES=(
     "spawn | gort go boost.fiber pthread | -procs 2 -n 100000"
     "spawn | boost.fiber | -procs 1 -n 1000000 -dispatch 1 ; -procs 2 -n 1000000 -dispatch 1"
     "yield | gort go boost.fiber | -procs 1 -n 5000000"
+    "yieldmany | gort go | -procs 1 -g 1000 -n 2000 ; -procs 1 -g 10000 -n 200 ; -procs 1 -g 100000 -n 20"
     "pingpong | gort go boost.fiber | -procs 1 -n 1000000 ; -procs 2 -n 1000000"
     "pingpong | gort go pthread | -procs 1 -n 200000 ; -procs 2 -n 200000"
     "chanthroughput | gort go boost.fiber | -procs 2 -n 10000000 -p 4 -c 4 -cap 1024 ; -procs 1 -n 10000000 -p 4 -c 4 -cap 1024"

@@ -100,6 +100,7 @@ served_http() {
 
 run spawn -procs 2 -n 1000
 run yield -procs 1 -n 1000
+run yieldmany -procs 2 -g 100 -n 10
 run pingpong -procs 2 -n 1000
 run chanthroughput -procs 2 -n 4000 -p 4 -c 4 -cap 16
 run skynet -procs 2 -n 1000
