@@ -275,6 +275,13 @@ static inline int bench_flags(int argc, char **argv,
 	return i;
 }
 
+/* -procs must name 1 to maxprocs Ps (or threads). */
+static inline void bench_check_procs(long procs, long maxprocs)
+{
+	if (procs < 1 || procs > maxprocs)
+		bench_die("-procs must be in [1, %ld]", maxprocs);
+}
+
 /* The flags of a benchmark whose only flags are -procs and -n (n counts
  * `what`), parsed and checked: procs in [1, maxprocs], n in [1, 2^31-1]. */
 static inline void bench_procs_n(int argc, char **argv, long *procs, long *n,
@@ -286,8 +293,7 @@ static inline void bench_procs_n(int argc, char **argv, long *procs, long *n,
 		BENCH_FLAG_END,
 	};
 	bench_flags(argc, argv, flags);
-	if (*procs < 1 || *procs > maxprocs)
-		bench_die("-procs must be in [1, %ld]", maxprocs);
+	bench_check_procs(*procs, maxprocs);
 	if (*n < 1 || *n > 0x7fffffffL)
 		bench_die("-n must be in [1, 2^31-1]");
 }

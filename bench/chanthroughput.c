@@ -117,8 +117,7 @@ int main(int argc, char **argv)
 	};
 
 	bench_flags(argc, argv, flags);
-	if (a.procs < 1 || a.procs > GORT_MAX_PROCS)
-		bench_die("-procs must be in [1, %d]", GORT_MAX_PROCS);
+	bench_check_procs(a.procs, GORT_MAX_PROCS);
 	if (a.np < 1 || a.np > 0x7fffffffL || a.nc < 1 || a.nc > 0x7fffffffL)
 		bench_die("-p and -c must be in [1, 2^31-1]");
 	if (a.cap < 0)

@@ -167,8 +167,7 @@ int main(int argc, char **argv)
 	};
 
 	bench_flags(argc, argv, flags);
-	if (F.procs < 1 || F.procs > GORT_MAX_PROCS)
-		bench_die("-procs must be in [1, %d]", GORT_MAX_PROCS);
+	bench_check_procs(F.procs, GORT_MAX_PROCS);
 	if (F.n < 1 || F.n > 0x7fffffffL)
 		bench_die("-n must be in [1, 2^31-1]");
 	if (F.work_ms < 1 || F.work_ms > 1000000)

@@ -147,8 +147,7 @@ int main(int argc, char **argv)
 	};
 
 	bench_flags(argc, argv, flags);
-	if (P.procs < 1 || P.procs > GORT_MAX_PROCS)
-		bench_die("-procs must be in [1, %d]", GORT_MAX_PROCS);
+	bench_check_procs(P.procs, GORT_MAX_PROCS);
 	if (P.spin_ms < 1 || P.spin_ms > 1000000)
 		bench_die("-spin must be in [1, 1000000] (ms)");
 	return bench_gort_main((int)P.procs, body, NULL);

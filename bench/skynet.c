@@ -114,8 +114,7 @@ int main(int argc, char **argv)
 	long n;
 
 	bench_flags(argc, argv, flags);
-	if (a.procs < 1 || a.procs > GORT_MAX_PROCS)
-		bench_die("-procs must be in [1, %d]", GORT_MAX_PROCS);
+	bench_check_procs(a.procs, GORT_MAX_PROCS);
 	for (n = a.n; n > 1 && n % DIV == 0; n /= DIV)
 		;
 	if (a.n < 1 || a.n > 1000000000L || n != 1)

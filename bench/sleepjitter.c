@@ -121,8 +121,7 @@ int main(int argc, char **argv)
 	};
 
 	bench_flags(argc, argv, flags);
-	if (S.procs < 1 || S.procs > GORT_MAX_PROCS)
-		bench_die("-procs must be in [1, %d]", GORT_MAX_PROCS);
+	bench_check_procs(S.procs, GORT_MAX_PROCS);
 	if (S.n < 1 || S.n > 0x7fffffffL)
 		bench_die("-n must be in [1, 2^31-1]");
 	if (S.k < 1 || S.k > 1000000 || S.n * S.k > 0x7fffffffL)

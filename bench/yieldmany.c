@@ -74,8 +74,7 @@ int main(int argc, char **argv)
 	};
 
 	bench_flags(argc, argv, flags);
-	if (a.procs < 1 || a.procs > GORT_MAX_PROCS)
-		bench_die("-procs must be in [1, %d]", GORT_MAX_PROCS);
+	bench_check_procs(a.procs, GORT_MAX_PROCS);
 	if (a.g < 1 || a.g > 10000000L || a.n < 1 || a.n > 1000000000L)
 		bench_die("-g must be in [1, 10^7] and -n in [1, 10^9]");
 	return bench_gort_main((int)a.procs, body, &a);

@@ -315,7 +315,7 @@ void gstart_prepare(p *pp, g *gp)
 	 * call: never while this thread holds a runtime lock, as a direct
 	 * switch would (sched.c: park_direct, gosched route such a G
 	 * through g0). */
-	if (unlikely(mlocks != 0) && !gp->stk.lo && !stackcached(pp, gp->stacksize))
+	if (unlikely(mlocks != 0) && gstart_uncached(pp, gp))
 		throw("gstart_prepare: fresh stack under a runtime lock");
 	if (!gp->stk.lo && !stackalloc(pp, gp->stacksize, &gp->stk))
 		fatal("out of memory allocating goroutine stack");

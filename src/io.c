@@ -452,7 +452,9 @@ GORT_API ssize_t gort_sendto(int fd, const void *buf, size_t n, int flags,
 	return fdio(fd, &rq);
 }
 
-static bool badiov(const struct iovec *iov, int iovcnt)
+/* Whether iov/iovcnt is unusable (errno set); else *total is the sum of
+ * the lengths. */
+static bool badiov(const struct iovec *iov, int iovcnt, size_t *total)
 {
 	if (iovcnt < 0 || iovcnt > IOV_MAX) {
 		errno = EINVAL;
@@ -462,21 +464,22 @@ static bool badiov(const struct iovec *iov, int iovcnt)
 		errno = EFAULT;
 		return true;
 	}
-	for (int i = 0; i < iovcnt; i++)
+	*total = 0;
+	for (int i = 0; i < iovcnt; i++) {
 		if (!iov[i].iov_base && iov[i].iov_len > 0) {
 			errno = EFAULT;
 			return true;
 		}
+		*total += iov[i].iov_len;
+	}
 	return false;
 }
 
 GORT_API ssize_t gort_readv(int fd, const struct iovec *iov, int iovcnt)
 {
-	if (badiov(iov, iovcnt))
+	size_t n;
+	if (badiov(iov, iovcnt, &n))
 		return -1;
-	size_t n = 0;
-	for (int i = 0; i < iovcnt; i++)
-		n += iov[i].iov_len;
 	ioreq rq = {.op = op_readv, .mode = GORT_READ, .iov = (struct iovec *)iov,
 	            .iovcnt = iovcnt, .n = n, .drainhint = true};
 	return fdio(fd, &rq);
@@ -484,7 +487,8 @@ GORT_API ssize_t gort_readv(int fd, const struct iovec *iov, int iovcnt)
 
 GORT_API ssize_t gort_writev(int fd, const struct iovec *iov, int iovcnt)
 {
-	if (badiov(iov, iovcnt))
+	size_t total;
+	if (badiov(iov, iovcnt, &total))
 		return -1;
 	enum { IOV_LOCAL = 16 };
 	struct iovec local[IOV_LOCAL];
@@ -493,11 +497,8 @@ GORT_API ssize_t gort_writev(int fd, const struct iovec *iov, int iovcnt)
 		errno = ENOMEM;
 		return -1;
 	}
-	size_t total = 0;
-	for (int i = 0; i < iovcnt; i++) {
-		copy[i] = iov[i];
-		total += iov[i].iov_len;
-	}
+	if (iovcnt > 0)
+		memcpy(copy, iov, (size_t)iovcnt * sizeof *copy);
 	ioreq rq = {.op = op_writev_step, .mode = GORT_WRITE, .full = true, .iov = copy,
 	            .iovcnt = iovcnt, .total = total};
 	ssize_t r = fdio(fd, &rq);

@@ -722,6 +722,14 @@ void gcstopm(m *mp);
 void stack_init(size_t poolsize);
 bool stackalloc(p *pp, size_t size, stack *out);
 bool stackcached(p *pp, size_t size);
+/* Whether gp has not run yet and gstart_prepare(pp, gp) would take its
+ * stack from outside pp's cache (the pool's lock, maybe mmap, a first
+ * touch): work that must not happen under a runtime lock (sched.c:
+ * park_direct). */
+static inline bool gstart_uncached(p *pp, const g *gp)
+{
+	return !gp->stk.lo && !stackcached(pp, gp->stacksize);
+}
 void stackfree(p *pp, stack stk, uintptr_t lowsp);
 void stackcache_release(p *pp);
 void stack_teardown(void);

@@ -616,7 +616,7 @@ static bool park_direct(m *mp, g *gp, p *pp)
 	}
 	if (!inherit)
 		tick_inc(&pp->schedtick);
-	if (!next->sched.sp && !stackcached(pp, next->stacksize)) {
+	if (gstart_uncached(pp, next)) {
 		/* next runs for the first time on a stack not in pp's cache:
 		 * making it ready takes the stack pool's lock, maybe mmap and
 		 * madvise, and the page fault of the fresh stack's first
@@ -814,7 +814,7 @@ void gosched(g *gp)
 		unlock(&sched.lock);
 		return;
 	}
-	if (unlikely(next->locked) || unlikely(!next->sched.sp && !stackcached(pp, next->stacksize))) {
+	if (unlikely(next->locked) || unlikely(gstart_uncached(pp, next))) {
 		/* It must run on its own M, or it needs a stack that is not
 		 * in pp's cache (park_direct says why that is not prepared
 		 * under a lock, here sched.lock): go through g0, which hands

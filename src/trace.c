@@ -230,6 +230,30 @@ static inline uint8_t *putvarint(uint8_t *p, uint64_t v)
 	return p;
 }
 
+/* An EvBatch: thread tid, its M (NULL: not an M), time ts in units. */
+static uint8_t *putbatch(uint8_t *p, uint64_t tid, const m *mp, uint64_t ts)
+{
+	*p++ = EvBatch;
+	p = putvarint(p, tid);
+	p = putvarint(p, mp ? (uint64_t)mp->id + 1 : 0); /* an ID: -1 is 0 */
+	return putvarint(p, ts);
+}
+
+/* The ts of the EvBatch a batch begins with. */
+static uint64_t batch_ts(const uint8_t *b)
+{
+	const uint8_t *q = b + 1;
+	for (int k = 0; k < 2; k++) /* tid, mid */
+		while (*q++ & 0x80)
+			;
+	uint64_t v = 0;
+	for (int sh = 0;; sh += 7) {
+		v |= (uint64_t)(*q & 0x7f) << sh;
+		if (!(*q++ & 0x80))
+			return v;
+	}
+}
+
 /* ---- the clock ---- */
 
 /*
@@ -478,15 +502,10 @@ static bool tbuf_next(tthread *t, uint32_t gen)
 		return false;
 	}
 	tbuf *b = t->buf;
-	m *mp = tls_m;
 	int64_t now = tthread_anchor(t);
 	if (cont && now < t->lastts)
 		now = t->lastts; /* the thread's events stay in order */
-	uint8_t *p = b->data;
-	*p++ = EvBatch;
-	p = putvarint(p, (uint64_t)gettid_());
-	p = putvarint(p, mp ? (uint64_t)mp->id + 1 : 0);
-	p = putvarint(p, (uint64_t)now >> TRACE_UNIT);
+	uint8_t *p = putbatch(b->data, (uint64_t)gettid_(), tls_m, (uint64_t)now >> TRACE_UNIT);
 	b->len = (size_t)(p - b->data);
 	t->lastts = now;
 	t->curp = UINT64_MAX; /* the registers as EvBatch sets them */
@@ -817,11 +836,7 @@ static uint8_t *strtab_batch(size_t *len)
 		cap += 1 + 10 + 10 + strlen(str_at(i));
 	uint8_t *buf = malloc(cap);
 	if (buf) {
-		uint8_t *p = buf;
-		*p++ = EvBatch;
-		p = putvarint(p, 0);
-		p = putvarint(p, 0); /* mid -1 */
-		p = putvarint(p, (uint64_t)nanotime() >> TRACE_UNIT);
+		uint8_t *p = putbatch(buf, 0, NULL, (uint64_t)nanotime() >> TRACE_UNIT);
 		for (uint32_t i = 1; i < strtab.strs.n; i++) {
 			size_t n = strlen(str_at(i));
 			*p++ = EvString;
@@ -1292,27 +1307,12 @@ GORT_API int gort_trace_flight_dump(const char *path)
 		err = ENOMEM;
 	if (!err) {
 		/* Head: Gomaxprocs, timed before the oldest event kept. */
-		uint8_t head[64], *p = head;
-		*p++ = EvBatch;
-		p = putvarint(p, 0);
-		p = putvarint(p, 0); /* mid -1 */
-		int64_t ts = nanotime() >> TRACE_UNIT;
-		for (size_t i = 0; i < c.n; i++) {
-			/* each buffer begins: EvBatch tid mid ts */
-			const uint8_t *q = c.data[i] + 1;
-			for (int k = 0; k < 2; k++)
-				while (*q++ & 0x80)
-					;
-			uint64_t v = 0;
-			for (int sh = 0;; sh += 7) {
-				v |= (uint64_t)(*q & 0x7f) << sh;
-				if (!(*q++ & 0x80))
-					break;
-			}
-			if ((int64_t)v < ts)
-				ts = (int64_t)v;
-		}
-		p = putvarint(p, (uint64_t)ts);
+		uint64_t ts = (uint64_t)nanotime() >> TRACE_UNIT;
+		for (size_t i = 0; i < c.n; i++)
+			if (batch_ts(c.data[i]) < ts)
+				ts = batch_ts(c.data[i]);
+		uint8_t head[64];
+		uint8_t *p = putbatch(head, 0, NULL, ts);
 		*p++ = EvGomaxprocs; /* dt 0 */
 		p = putvarint(p, (uint64_t)atomic_load(&gomaxprocs));
 		if (!write_header(fd) || !writeall(fd, head, (size_t)(p - head)))
