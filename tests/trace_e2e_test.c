@@ -4,7 +4,7 @@
  *
  * The workload, at GOMAXPROCS=2: main spawns a goroutine named
  * "e2e-worker" and blocks receiving from an unbuffered channel until the
- * worker, after a short sleep, sends (a block, then an unblock by the
+ * worker, which waits for that, sends (a block, then an unblock by the
  * worker); main spawns spinners faster than one P runs them, so the other
  * P steals; one goroutine makes a blocking syscall through
  * gort_entersyscall_block. Then:
@@ -38,9 +38,14 @@ struct rendezvous {
 static void worker(void *arg)
 {
 	struct rendezvous *r = arg;
-	gort_sleep(2 * MS); /* main is parked on the receive by then */
+	/* Send only to main parked on the receive (an unbuffered try-send
+	 * succeeds only then), so that the trace holds its block: a slow
+	 * main could come to the receive after a plain send had parked. */
 	int v = 42;
-	CHECK_EQ(gort_chan_send(r->c, &v), 0);
+	while (gort_chan_try_send(r->c, &v) != 0) {
+		CHECK_EQ(read_errno(), EAGAIN);
+		gort_sleep(MS);
+	}
 	gort_wg_done(&r->wg);
 }
 
