@@ -8,9 +8,11 @@
  * pointer and registered once in a global list (threads.lock). A tthread
  * holds the thread's staging buffer (tbuf, TBUF_SIZE bytes), which
  * begins with an EvBatch event; events go into it with no lock and no
- * locked instruction. The staging buffer is the thread's for good: a full
- * one is copied into a free tbuf with streaming stores (memcpy_stream,
- * arch/<arch>/memstream.h), and the copy is handed over under trace.lock.
+ * locked instruction. The staging buffer is the thread's for the whole
+ * trace (allocated at the thread's first event, freed when the trace or
+ * the recorder stops): a full one is copied into a free tbuf with
+ * streaming stores (memcpy_stream, arch/<arch>/memstream.h), and the
+ * copy is handed over under trace.lock.
  * So events are always written to the same 32 KiB, which stays in the
  * core's cache, and the copy neither reads the handed-over memory into
  * the cache first nor evicts the scheduler's working set. Events written
@@ -26,8 +28,9 @@
  *    one) and recycles the oldest.
  * A tthread outlives its thread: when the thread ends, a key destructor
  * hands its events over and marks the tthread free for the next thread
- * that registers. tthreads (and their staging buffers) are never freed,
- * so stop and dump may walk the list at any time. t->gen names the
+ * that registers. tthreads are never freed, so stop and dump may walk
+ * the list at any time; their staging buffers are freed by stop, which
+ * owns every buffer once emission is quiesced (below). t->gen names the
  * session whose events the staging buffer holds; 0 (no session: sessions
  * count from 1) or an older session means it holds none.
  *
@@ -1009,18 +1012,48 @@ static void quiesce(uint32_t state)
 				sched_yield();
 }
 
-/* Hand every thread's partial buffer over (emission quiesced). */
-static void retire_partials(void)
+/* Hand every thread's partial buffer over (emission quiesced). With
+ * release, the trace ends: free the staging buffers too, so that a
+ * stopped trace holds no memory in the threads that emitted (the next
+ * trace allocates a thread's buffer again at its first event). */
+static void retire_partials(bool release)
 {
 	uint32_t gen = atomic_load_explicit(&trace.gen, memory_order_relaxed);
 	pthread_mutex_lock(&threads.lock);
 	tthread *all = threads.all;
 	pthread_mutex_unlock(&threads.lock);
 	pthread_mutex_lock(&trace.lock);
-	for (tthread *t = all; t; t = t->alllink)
+	for (tthread *t = all; t; t = t->alllink) {
 		if (staged(t, gen))
 			handover_locked(t);
+		if (release) {
+			free(t->buf);
+			t->buf = NULL;
+		}
+	}
 	pthread_mutex_unlock(&trace.lock);
+}
+
+/* The trace ends: no emitter writes again, every event is handed over,
+ * no thread keeps a staging buffer. */
+static void stop_emitters(void)
+{
+	quiesce(TRACE_OFF);
+	retire_partials(true);
+}
+
+/* The staging buffers the threads hold, in bytes: 0 once a trace has
+ * stopped. For tests, and only while no trace runs (an emitter sets its
+ * buffer without a lock). */
+size_t trace_staged_bytes(void)
+{
+	pthread_mutex_lock(&threads.lock);
+	size_t n = 0;
+	for (tthread *t = threads.all; t; t = t->alllink)
+		if (t->buf)
+			n += sizeof *t->buf;
+	pthread_mutex_unlock(&threads.lock);
+	return n;
 }
 
 static void snapshot_g(g *gp, void *arg)
@@ -1179,8 +1212,7 @@ GORT_API int gort_trace_start(const char *path)
 /* Stop the file trace (ctl held, mode FILE). Returns the write error. */
 static int trace_end_file(void)
 {
-	quiesce(TRACE_OFF);
-	retire_partials();
+	stop_emitters();
 	pthread_mutex_lock(&trace.lock);
 	trace.writerstop = true;
 	pthread_cond_signal(&trace.cond);
@@ -1292,7 +1324,7 @@ GORT_API int gort_trace_flight_dump(const char *path)
 	 * those that need a fresh buffer wait for the copy. */
 	tls_pausing = true;
 	quiesce(TRACE_PAUSED);
-	retire_partials();
+	retire_partials(false);
 	pthread_mutex_lock(&trace.lock);
 	atomic_store_explicit(&trace_enabled, TRACE_ON, memory_order_seq_cst);
 	tls_pausing = false;
@@ -1337,8 +1369,7 @@ GORT_API int gort_trace_flight_dump(const char *path)
 
 static void flight_end(void)
 {
-	quiesce(TRACE_OFF);
-	retire_partials();
+	stop_emitters();
 	session_free();
 }
 

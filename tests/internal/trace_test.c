@@ -17,6 +17,8 @@
  *  - runend: a trace left running when gort_main returns is complete;
  *  - flight: a workload longer than the ring; the dump parses and is no
  *    larger than the ring + one buffer per thread + the strings;
+ *  - after every stop (basic, steal, flight) no thread keeps a staging
+ *    buffer;
  *  - errors: EINVAL, EBUSY, ENOENT, ESRCH;
  *  - stats: the counters move.
  */
@@ -27,7 +29,7 @@
 
 #include "gort_util.h"
 #include "runtime.h"
-#include "trace_format.h"
+#include "trace.h"
 
 /* ---- the reader ---- */
 
@@ -289,6 +291,7 @@ static int basic_main(void *arg)
 	usleep(2000);
 	gort_exitsyscall();
 	CHECK_EQ(gort_trace_stop(), 0);
+	CHECK_EQ(trace_staged_bytes(), 0); /* no thread keeps its buffer */
 	gort_chan_free(bc);
 	return 0;
 }
@@ -369,6 +372,7 @@ static int steal_main(void *arg)
 	CHECK(st.steals_won > 0);
 	CHECK(st.steals_tried >= st.steals_won);
 	CHECK_EQ(gort_trace_stop(), 0);
+	CHECK_EQ(trace_staged_bytes(), 0); /* both Ps' threads emitted */
 	return 0;
 }
 
@@ -455,6 +459,7 @@ static int flight_main(void *arg)
 	snprintf(p2, sizeof p2, "%s.2", path);
 	CHECK_EQ(gort_trace_flight_dump(p2), 0); /* it goes on recording */
 	CHECK_EQ(gort_trace_flight_stop(), 0);
+	CHECK_EQ(trace_staged_bytes(), 0);
 	CHECK_FAILS(gort_trace_flight_dump(p2), ENOENT);
 	CHECK_FAILS(gort_trace_flight_stop(), ENOENT);
 	return 0;
