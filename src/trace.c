@@ -12,7 +12,7 @@
  * trace (allocated at the thread's first event, freed when the trace or
  * the recorder stops): a full one is copied into a free tbuf with
  * streaming stores (memcpy_stream, arch/<arch>/memstream.h), and the
- * copy is handed over under trace.lock.
+ * copy is handed over under trace.lock (taken for the lists only).
  * So events are always written to the same 32 KiB, which stays in the
  * core's cache, and the copy neither reads the handed-over memory into
  * the cache first nor evicts the scheduler's working set. Events written
@@ -474,20 +474,26 @@ static bool staged(tthread *t, uint32_t gen)
 	return t->buf && atomic_load_explicit(&t->gen, memory_order_relaxed) == gen;
 }
 
-/* Hand a copy of t's staging buffer over and empty it (trace.lock held).
- * Without memory for the copy its events are lost, as an emitter's are
- * when it can get no buffer. */
-static void handover_locked(tthread *t)
+/* Hand a copy of t's staging buffer over and empty it. trace.lock is
+ * held only to take a free tbuf and to retire the copy, not across the
+ * copy or a malloc: every thread hands over through it, and so does the
+ * writer thread collect. Without memory for the copy its events are
+ * lost, as an emitter's are when it can get no buffer. */
+static void handover(tthread *t)
 {
+	pthread_mutex_lock(&trace.lock);
 	tbuf *b = trace.freebufs;
 	if (b)
 		trace.freebufs = b->next;
-	else
+	pthread_mutex_unlock(&trace.lock);
+	if (!b)
 		b = malloc(sizeof *b);
 	if (b) {
 		b->len = t->buf->len;
 		memcpy_stream(b->data, t->buf->data, b->len);
+		pthread_mutex_lock(&trace.lock);
 		retire_locked(b);
+		pthread_mutex_unlock(&trace.lock);
 	}
 	atomic_store_explicit(&t->gen, 0, memory_order_relaxed);
 }
@@ -497,13 +503,10 @@ static void handover_locked(tthread *t)
 static bool tbuf_next(tthread *t, uint32_t gen)
 {
 	bool cont = staged(t, gen);
-	if (cont) {
-		pthread_mutex_lock(&trace.lock);
-		handover_locked(t);
-		pthread_mutex_unlock(&trace.lock);
-	} else if (!t->buf && !(t->buf = malloc(sizeof *t->buf))) {
+	if (cont)
+		handover(t);
+	else if (!t->buf && !(t->buf = malloc(sizeof *t->buf)))
 		return false;
-	}
 	tbuf *b = t->buf;
 	int64_t now = tthread_anchor(t);
 	if (cont && now < t->lastts)
@@ -628,11 +631,8 @@ static void tthread_exit(void *arg)
 {
 	tthread *t = arg;
 	if (emit_begin(t)) {
-		if (staged(t, atomic_load_explicit(&trace.gen, memory_order_relaxed))) {
-			pthread_mutex_lock(&trace.lock);
-			handover_locked(t);
-			pthread_mutex_unlock(&trace.lock);
-		}
+		if (staged(t, atomic_load_explicit(&trace.gen, memory_order_relaxed)))
+			handover(t);
 		emit_end(t);
 	}
 	tls_tt = NULL;
@@ -1022,16 +1022,14 @@ static void retire_partials(bool release)
 	pthread_mutex_lock(&threads.lock);
 	tthread *all = threads.all;
 	pthread_mutex_unlock(&threads.lock);
-	pthread_mutex_lock(&trace.lock);
 	for (tthread *t = all; t; t = t->alllink) {
 		if (staged(t, gen))
-			handover_locked(t);
+			handover(t);
 		if (release) {
 			free(t->buf);
 			t->buf = NULL;
 		}
 	}
-	pthread_mutex_unlock(&trace.lock);
 }
 
 /* The trace ends: no emitter writes again, every event is handed over,

@@ -920,9 +920,10 @@ MAIN_CASE(drain_hint_eof, drain_hint_eof_main, 2)
  * (GOMAXPROCS=1, and a goroutine that never yields is runnable: were
  * the reader to park, it would wait for that goroutine's 10 ms slice,
  * or for ever in sanitizer builds, which do not preempt: the case would
- * time out). The case runs in one fresh slice of the reader's, so that neither
- * sysmon's 10 ms poll nor a preemption of the reader falls inside it:
- * under emulation a slice that began earlier ran out inside the read. */
+ * time out). The case runs in one fresh slice of the reader's, so that
+ * neither sysmon's 10 ms poll nor a preemption of the reader falls
+ * inside it: under emulation a slice that began earlier ran out inside
+ * the read. */
 static atomic_int dx_stop;
 
 static void dx_hog(void *arg)

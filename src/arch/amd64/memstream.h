@@ -8,8 +8,8 @@
  * for it. The destination is read next by another thread (the trace
  * writer) or not for a long time (the flight recorder's ring), so caching
  * it would only cost. Streaming stores are weakly ordered: the closing
- * sfence makes them visible before any later store, such as the unlock
- * that publishes the buffer.
+ * sfence makes them visible before any later store, such as those that
+ * publish the buffer under trace.lock.
  */
 #ifndef GORT_MEMSTREAM_H
 #define GORT_MEMSTREAM_H
