@@ -80,10 +80,10 @@ static void update_timer0(p *pp)
 	atomic_store(&pp->timer0when, pp->ntimers ? pp->timers[0]->when : 0);
 }
 
-static bool heap_add(p *pp, timer *t)
+/* Put t in pp's heap and make pp its holder, whatever t->pp said
+ * before (movetimers: see there). */
+static bool heap_push(p *pp, timer *t)
 {
-	if (atomic_load_explicit(&t->pp, memory_order_relaxed) != NULL)
-		throw("addtimer: timer already in a heap");
 	if (pp->ntimers == pp->captimers) {
 		int32_t cap = pp->captimers ? pp->captimers * 2 : 16;
 		timer **nh = realloc(pp->timers, (size_t)cap * sizeof *nh);
@@ -97,6 +97,13 @@ static bool heap_add(p *pp, timer *t)
 	atomic_store_explicit(&t->pp, pp, memory_order_relaxed);
 	update_timer0(pp);
 	return true;
+}
+
+static bool heap_add(p *pp, timer *t)
+{
+	if (atomic_load_explicit(&t->pp, memory_order_relaxed) != NULL)
+		throw("addtimer: timer already in a heap");
+	return heap_push(pp, t);
 }
 
 /* Take the timer at heap index i out. */
@@ -231,17 +238,22 @@ int64_t nexttimer(void)
 
 /* A P goes away (procresize): its timers move to dst. The world is
  * stopped, but a plain thread may be stopping a timer: both locks, in
- * P order. */
+ * P order. t->pp goes from src to dst directly, never through NULL:
+ * deltimer reads it without a lock, and NULL would tell it that the
+ * timer is in no heap (stop returning false and the timer staying
+ * armed, or addtimer_p finding it still in a heap). Taken from the end,
+ * src's heap needs no sifting; its timer0when is cleared at the end. */
 void movetimers(p *dst, p *src)
 {
 	p *first = dst->id < src->id ? dst : src;
 	lock(&first->timerslock);
 	lock(&(first == dst ? src : dst)->timerslock);
 	while (src->ntimers > 0) {
-		timer *t = heap_pop(src);
-		if (!heap_add(dst, t))
+		timer *t = src->timers[--src->ntimers];
+		if (!heap_push(dst, t))
 			throw("out of memory (moving timers)");
 	}
+	update_timer0(src);
 	unlock(&src->timerslock);
 	unlock(&dst->timerslock);
 }
