@@ -45,6 +45,7 @@ void chanlock(gort_chan *c)
 		__atomic_store_n(&c->recvq.first, NULL, __ATOMIC_RELAXED);
 		__atomic_store_n(&c->sendq.first, NULL, __ATOMIC_RELAXED);
 		c->recvq.last = c->sendq.last = NULL;
+		c->recvq.nsel = c->sendq.nsel = 0;
 		c->gen = gen;
 	}
 }
@@ -60,6 +61,8 @@ void enqueue(waitq *q, sudog *s)
 	else
 		__atomic_store_n(&q->first, s, __ATOMIC_RELAXED);
 	q->last = s;
+	if (s->sel)
+		q->nsel++;
 }
 
 static void unlink_first(waitq *q, sudog *s)
@@ -71,6 +74,8 @@ static void unlink_first(waitq *q, sudog *s)
 	else
 		q->last = NULL;
 	s->next = s->prev = NULL;
+	if (s->sel)
+		q->nsel--;
 }
 
 /* The first waiter that can still be completed. A select's sudog whose
@@ -100,6 +105,8 @@ void dequeuesudog(waitq *q, sudog *s)
 		else
 			q->last = s->prev;
 		s->next = s->prev = NULL;
+		if (s->sel)
+			q->nsel--;
 	} else if (q->first == s) {
 		unlink_first(q, s);
 	}
@@ -274,13 +281,17 @@ int chanrecv(gort_chan *c, void *ep, bool block)
 	}
 
 	chanlock(c);
-	if (c->closed && c->qcount == 0) {
-		unlock(&c->lock);
-		copyelem(c, ep, NULL);
-		return 0;
-	}
-	sudog *s = dequeue(&c->sendq);
-	if (s) {
+	sudog *s;
+	if (c->closed) {
+		if (c->qcount == 0) {
+			unlock(&c->lock);
+			copyelem(c, ep, NULL);
+			return 0;
+		}
+		/* Buffered values only: a sender still queued is closechan's,
+		 * in a batch not yet taken out, and must fail (Go's
+		 * chanrecv order). */
+	} else if ((s = dequeue(&c->sendq)) != NULL) {
 		chan_recv(c, s, ep);
 		return 1;
 	}
@@ -319,9 +330,14 @@ enum { CLOSE_BATCH = 32 };
  * still mapped.
  * Batching keeps Go's meaning: closed is set before the first waiter is
  * readied, and a waiter still queued cannot be completed by anyone but
- * close (a sender fails, a receiver returns at once). After the lock is
- * dropped for the last batch, c is not touched again: a readied waiter
- * may free the channel once no one else waits on it. */
+ * close (a sender fails, a receiver returns at once or takes a buffered
+ * value, never a queued sender's). A select's sudog is the exception: a
+ * send or receive on another of its channels could complete the select
+ * between batches, after c was seen closed, where Go's close would have
+ * won it. So with a select queued on c every waiter is taken out in one
+ * batch, as Go does (closed is set: no select can join the queues).
+ * After the lock is dropped for the last batch, c is not touched again:
+ * a readied waiter may free the channel once no one else waits on it. */
 static int closechan(gort_chan *c)
 {
 	chanlock(c);
@@ -330,18 +346,19 @@ static int closechan(gort_chan *c)
 		return EPIPE;
 	}
 	atomic_store(&c->closed, 1);
+	size_t batch = c->recvq.nsel || c->sendq.nsel ? SIZE_MAX : CLOSE_BATCH;
 	bool more;
 	do {
 		sudog *list = NULL, **tail = &list, *s;
-		int n = 0;
-		while (n < CLOSE_BATCH && (s = dequeue(&c->recvq)) != NULL) {
+		size_t n = 0;
+		while (n < batch && (s = dequeue(&c->recvq)) != NULL) {
 			copyelem(c, s->elem, NULL);
 			s->success = false;
 			*tail = s;
 			tail = &s->next;
 			n++;
 		}
-		while (n < CLOSE_BATCH && (s = dequeue(&c->sendq)) != NULL) {
+		while (n < batch && (s = dequeue(&c->sendq)) != NULL) {
 			s->success = false;
 			*tail = s;
 			tail = &s->next;

@@ -14,14 +14,18 @@
  * chanlock empties queues last used by an earlier run (c->gen), so those
  * sudogs are never touched. A plain thread must not be blocked on a
  * channel when gort_main returns: it would be forgotten the same way.
+ * One that blocks before the first gort_main, or between runs, is kept:
+ * runtime_gen moves on at teardown only.
  *
  * Invariants (c->lock held):
  *  - at least one of sendq and recvq is empty, except for a select that
  *    waits to send and to receive on the same unbuffered channel;
  *  - a buffered channel has qcount > 0 only if recvq is empty, and
  *    qcount < cap only if sendq is empty;
- *  - once closed, sendq and recvq stay empty (close readies everyone and
- *    no one may enqueue on a closed channel).
+ *  - once closed, no one enqueues, and a waiter still queued (closechan
+ *    takes them out in batches, dropping the lock between) is completed
+ *    by the close alone: a receive takes buffered values only, never a
+ *    queued sender's.
  *
  * A sudog stands for one goroutine (or one plain thread) waiting on one
  * channel. It lives on the waiter's own stack: gort's stacks never move,
@@ -52,6 +56,7 @@ typedef struct selwait {
 typedef struct waitq {
 	sudog *first;
 	sudog *last;
+	uint32_t nsel; /* select sudogs queued (closechan's batching) */
 } waitq;
 
 struct gort_chan {

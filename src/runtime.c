@@ -177,7 +177,8 @@ GORT_API int gort_main(int (*fn)(void *), void *arg)
 		errno = EBUSY;
 		return -1;
 	}
-	atomic_fetch_add(&runtime_gen, 1);
+	/* runtime_gen moves on only at teardown, not here: a plain thread
+	 * may already wait on a channel, and its sudog belongs to no run. */
 	m *m0 = calloc(1, sizeof *m0);
 	if (!m0 || schedinit(m0) != 0) {
 		free(m0);

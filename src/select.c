@@ -138,7 +138,9 @@ static int32_t selpoll(selstate *st)
 		gort_chan *c = cas->chan;
 		sudog *s;
 		if (cas->dir == GORT_RECV) {
-			if ((s = dequeue(&c->sendq)) != NULL) {
+			/* Not from a sender of a closed channel: closechan has
+			 * yet to fail it (chanrecv). */
+			if (!c->closed && (s = dequeue(&c->sendq)) != NULL) {
 				cas->ok = true;
 				selunlock_except(st, c);
 				chan_recv(c, s, cas->elem);

@@ -59,6 +59,15 @@ GORT_API int gort_wg_wait(gort_waitgroup *wg)
 	for (;;) {
 		if ((state >> 32) == 0)
 			return 0;
+		if ((int32_t)(state >> 32) < 0) {
+			/* A refused Add's instant (gort_wg_add): it takes its
+			 * delta back at once. Counting ourselves a waiter now
+			 * would wait for a zero that may already be there, and
+			 * no Add would ever release us. */
+			gort_gosched();
+			state = __atomic_load_n(&wg->state, __ATOMIC_ACQUIRE);
+			continue;
+		}
 		if (__atomic_compare_exchange_n(&wg->state, &state, state + 1, true,
 		                                __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
 			g *gp = rt_enter();

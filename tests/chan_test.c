@@ -17,6 +17,10 @@
  *    delivered); values buffered before the close are received in order
  *    before 0; a second close, a send and a try_send after close fail
  *    with EPIPE; len and cap follow (cap unchanged by close);
+ *  - close in batches: with 400 senders parked behind a full buffer, a
+ *    plain thread receiving (plainly or in a select) from the moment it
+ *    sees the close gets the one buffered value and then 0, and every
+ *    sender fails with EPIPE;
  *  - zero-size elements: signal channels with NULL elem, buffered
  *    (counted by len) and unbuffered (a rendezvous);
  *  - a NULL channel: send, recv, try_send, try_recv and close give -1
@@ -50,6 +54,8 @@
  *    the abandoned sender's value is not moved into the buffer, close
  *    wakes no one; the next run's goroutines use the channels as usual,
  *    and gort_chan_free finds no waiters;
+ *  - a plain thread that waits on a channel before gort_main is reached
+ *    by a goroutine's send once the runtime runs;
  *  - a main goroutine blocked forever on a receive is Go's deadlock: the
  *    process prints "fatal error: all goroutines are asleep - deadlock!"
  *    and exits with status 2.
@@ -409,6 +415,95 @@ static int close_senders_main(void *arg)
 
 MAIN_CASE(close_wakes_senders_procs1, close_senders_main, 1)
 MAIN_CASE(close_wakes_senders_procs2, close_senders_main, 2)
+
+/* ---------------------------------------------------------------------
+ * Close in batches: closechan takes its waiters out a batch (32) at a
+ * time and drops the lock between batches. A sender still queued then
+ * has lost to the close all the same: a receiver that comes between two
+ * batches, plain or in a select, takes the buffered value and then gets
+ * 0, never a queued sender's value, and every sender fails with EPIPE.
+ * ------------------------------------------------------------------- */
+
+#define BATCH_SENDERS 400 /* many batches, even in sanitizer builds */
+
+static atomic_int batch_sent;
+
+static void batch_sender(void *arg)
+{
+	int v = 7;
+	atomic_fetch_add(&waiters_blocking, 1);
+	if (gort_chan_send(arg, &v) == 0)
+		atomic_fetch_add(&batch_sent, 1);
+	gort_wg_done(&waiters_wg);
+}
+
+struct batch_reader {
+	gort_chan *c;
+	bool select;
+	atomic_bool spinning;
+	int got; /* values received after the close */
+};
+
+/* A plain thread: waits for the close (a try_send fails with EPIPE, not
+ * EAGAIN, once close has set closed under the lock), then receives until
+ * the channel reports closed and empty. */
+static void *batch_reader(void *arg)
+{
+	struct batch_reader *r = arg;
+	int v = 0;
+	atomic_store(&r->spinning, true);
+	while (gort_chan_try_send(r->c, &v) == 0 || errno != EPIPE)
+		;
+	for (;;) {
+		int rc;
+		if (r->select) {
+			gort_case cs[1] = {{.chan = r->c, .dir = GORT_RECV, .elem = &v}};
+			CHECK_EQ(gort_select(cs, 1, true), 0);
+			rc = cs[0].ok;
+		} else {
+			rc = gort_chan_recv(r->c, &v);
+		}
+		if (rc == 0)
+			break;
+		CHECK_EQ(v, 1); /* the buffered value, not a sender's 7 */
+		r->got++;
+	}
+	return NULL;
+}
+
+static void close_batch_round(bool select)
+{
+	gort_chan *c = make_chan(sizeof(int), 1);
+	CHECK_EQ(gort_chan_send(c, &(int){1}), 0); /* full */
+	atomic_store(&waiters_blocking, 0);
+	atomic_store(&batch_sent, 0);
+	CHECK_EQ(gort_wg_add(&waiters_wg, BATCH_SENDERS), 0);
+	for (int i = 0; i < BATCH_SENDERS; i++)
+		CHECK(gort_go(batch_sender, c) > 0);
+	wait_flag(&waiters_blocking, BATCH_SENDERS);
+	settle();
+	struct batch_reader r = {.c = c, .select = select};
+	pthread_t th;
+	CHECK_EQ(pthread_create(&th, NULL, batch_reader, &r), 0);
+	while (!atomic_load(&r.spinning))
+		gort_gosched();
+	CHECK_EQ(gort_chan_close(c), 0);
+	CHECK_EQ(gort_wg_wait(&waiters_wg), 0);
+	join_thread(th);
+	CHECK_EQ(atomic_load(&batch_sent), 0);
+	CHECK_EQ(r.got, 1);
+	gort_chan_free(c);
+}
+
+static int close_batches_main(void *arg)
+{
+	(void)arg;
+	for (int round = 0; round < 16; round++)
+		close_batch_round(round % 2);
+	return 0;
+}
+
+MAIN_CASE(close_batches, close_batches_main, 2)
 
 /* ---------------------------------------------------------------------
  * Close: draining, double close, send after close, len and cap
@@ -1352,6 +1447,50 @@ static void outlives_run(void)
 }
 
 /* ---------------------------------------------------------------------
+ * A plain thread that waits on a channel before gort_main is not
+ * forgotten when the runtime starts: a goroutine's send reaches it.
+ * ------------------------------------------------------------------- */
+
+static gort_chan *early_chan;
+static atomic_bool early_waiting;
+
+static void *early_receiver(void *arg)
+{
+	int *v = arg;
+	atomic_store(&early_waiting, true);
+	CHECK_EQ(gort_chan_recv(early_chan, v), 1);
+	return NULL;
+}
+
+static int early_send_main(void *arg)
+{
+	(void)arg;
+	gort_timer *t = gort_timer_new((int64_t)(harness_timeout(10) * 1e9), 0);
+	CHECK(t != NULL);
+	int v = 42;
+	gort_case cs[2] = {{.chan = early_chan, .dir = GORT_SEND, .elem = &v},
+	                   {.chan = gort_timer_chan(t), .dir = GORT_RECV}};
+	CHECK_EQ(gort_select(cs, 2, true), 0); /* 1: the receiver was lost */
+	gort_timer_free(t);
+	return 0;
+}
+
+static void waits_before_main(void)
+{
+	early_chan = make_chan(sizeof(int), 0);
+	int v = 0;
+	pthread_t th;
+	CHECK_EQ(pthread_create(&th, NULL, early_receiver, &v), 0);
+	while (!atomic_load(&early_waiting))
+		sched_yield();
+	usleep(20000); /* parked in the receive (if not, the case passes anyway) */
+	run_main(early_send_main, NULL, 2);
+	CHECK_EQ(pthread_join(th, NULL), 0);
+	CHECK_EQ(v, 42);
+	gort_chan_free(early_chan);
+}
+
+/* ---------------------------------------------------------------------
  * Deadlock: main blocked forever on a receive
  * ------------------------------------------------------------------- */
 
@@ -1387,6 +1526,7 @@ static const struct harness_case cases[] = {
 	{"close_wakes_receivers_procs2", close_wakes_receivers_procs2},
 	{"close_wakes_senders_procs1", close_wakes_senders_procs1},
 	{"close_wakes_senders_procs2", close_wakes_senders_procs2},
+	{"close_batches", close_batches},
 	{"close_semantics", close_semantics},
 	{"len_cap", len_cap},
 	{"zero_size", zero_size},
@@ -1403,6 +1543,7 @@ static const struct harness_case cases[] = {
 	{"plain_threads_procs1", plain_threads_procs1},
 	{"plain_threads_procs2", plain_threads_procs2},
 	{"outlives_run", outlives_run},
+	{"waits_before_main", waits_before_main},
 	{"deadlock_recv", deadlock_recv},
 };
 

@@ -23,6 +23,9 @@
  *  - close while selects are parked: receive cases run with ok false
  *    and elem zeroed, send cases with ok false, and a woken select
  *    leaves nothing behind on its other channels;
+ *  - close wins a select parked behind 200 receivers on the closing
+ *    channel: a thread woken by the same close cannot then complete the
+ *    select by a send on its other channel;
  *  - one winner: a select parked on two channels that become ready at
  *    once (two senders, or two receivers) completes one case; the other
  *    peer stays blocked and its value is not lost;
@@ -598,6 +601,80 @@ MAIN_CASE(close_wakes_selects_procs1, close_main, 1)
 MAIN_CASE(close_wakes_selects_procs2, close_main, 2)
 
 /* ---------------------------------------------------------------------
+ * Close wins a parked select, even behind many waiters: once anyone has
+ * seen the close complete its wait, the select's other cases are gone.
+ * closechan readies plain waiters in batches; a select's sudog in a
+ * later batch could otherwise still be completed by a send on its other
+ * channel.
+ * ------------------------------------------------------------------- */
+
+#define CLOSE_QUEUE 200 /* receivers ahead of the select: many batches */
+
+static gort_chan *cw_c, *cw_d;
+static atomic_bool cw_waiting;
+static atomic_int cw_late_send; /* a send on d completed the select */
+
+static void cw_receiver(void *arg)
+{
+	(void)arg;
+	atomic_fetch_add(&sel_blocking, 1);
+	CHECK_EQ(gort_chan_recv(cw_c, NULL), 0);
+	gort_wg_done(&helpers_wg);
+}
+
+/* Queued first on c, so woken in the close's first batch. */
+static void *cw_first(void *arg)
+{
+	(void)arg;
+	atomic_store(&cw_waiting, true);
+	CHECK_EQ(gort_chan_recv(cw_c, NULL), 0);
+	if (gort_chan_try_send(cw_d, NULL) == 0)
+		atomic_store(&cw_late_send, 1);
+	else
+		CHECK_EQ(errno, EAGAIN);
+	return NULL;
+}
+
+static int close_wins_main(void *arg)
+{
+	(void)arg;
+	for (int round = 0; round < 8; round++) {
+		cw_c = make_chan(0, 0);
+		cw_d = make_chan(0, 0);
+		atomic_store(&cw_waiting, false);
+		atomic_store(&cw_late_send, 0);
+		atomic_store(&sel_blocking, 0);
+		atomic_store(&sel_returned, 0);
+		pthread_t th;
+		CHECK_EQ(pthread_create(&th, NULL, cw_first, NULL), 0);
+		while (!atomic_load(&cw_waiting))
+			gort_gosched();
+		settle();
+		for (int i = 0; i < CLOSE_QUEUE; i++)
+			start_helper(cw_receiver, NULL);
+		wait_flag(&sel_blocking, CLOSE_QUEUE);
+		settle();
+		struct selector s = {.rc = -2};
+		s.cases[0] = (gort_case){.chan = cw_c, .dir = GORT_RECV};
+		s.cases[1] = (gort_case){.chan = cw_d, .dir = GORT_RECV};
+		start_helper(close_selector, &s);
+		wait_flag(&sel_blocking, CLOSE_QUEUE + 1);
+		settle();
+		CHECK_EQ(gort_chan_close(cw_c), 0);
+		CHECK_EQ(gort_wg_wait(&helpers_wg), 0);
+		join_thread(th);
+		CHECK_EQ(atomic_load(&cw_late_send), 0);
+		CHECK_EQ(s.rc, 0);
+		CHECK(!s.cases[0].ok);
+		gort_chan_free(cw_c);
+		gort_chan_free(cw_d);
+	}
+	return 0;
+}
+
+MAIN_CASE(close_wins_select, close_wins_main, 2)
+
+/* ---------------------------------------------------------------------
  * One winner
  * ------------------------------------------------------------------- */
 
@@ -1142,6 +1219,7 @@ static const struct harness_case cases[] = {
 	{"same_channel_procs2", same_channel_procs2},
 	{"close_wakes_selects_procs1", close_wakes_selects_procs1},
 	{"close_wakes_selects_procs2", close_wakes_selects_procs2},
+	{"close_wins_select", close_wins_select},
 	{"one_winner_procs2", one_winner_procs2},
 	{"one_winner_procs4", one_winner_procs4},
 	{"fairness", fairness},

@@ -7,7 +7,9 @@
  *  - many waiters: 200 goroutines waiting on one waitgroup all stay parked
  *    until the last Done and are all released by it;
  *  - Wait on a zero waitgroup returns at once (in a goroutine and on a
- *    thread with no runtime), and a zero-initialised waitgroup is empty.
+ *    thread with no runtime), and a zero-initialised waitgroup is empty;
+ *  - a Done refused with ERANGE (on a zero waitgroup) leaves it zero: a
+ *    Wait on another thread at that moment keeps returning.
  */
 #include "gort_util.h"
 
@@ -199,12 +201,64 @@ static void zero_wait(void)
 	run_main(zero_main, NULL, 1);
 }
 
+/* ---------------------------------------------------------------------
+ * A refused Done beside Wait
+ * ------------------------------------------------------------------- */
+
+/* A Done on a zero waitgroup is refused (ERANGE) and leaves it zero:
+ * a Wait at that moment must still return, not wait for a zero that is
+ * already there. Plain threads, no runtime: one Dones in a loop, the
+ * other Waits in a loop; the waiter must keep returning. */
+static gort_waitgroup refused_wg;
+static atomic_bool refused_stop;
+static atomic_long refused_waits;
+
+static void *refused_doner(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&refused_stop)) {
+		CHECK_EQ(gort_wg_done(&refused_wg), -1);
+		CHECK_EQ(errno, ERANGE);
+	}
+	return NULL;
+}
+
+static void *refused_waiter(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&refused_stop)) {
+		CHECK_EQ(gort_wg_wait(&refused_wg), 0);
+		atomic_fetch_add(&refused_waits, 1);
+	}
+	return NULL;
+}
+
+static void refused_done(void)
+{
+	pthread_t d, w;
+	CHECK_EQ(pthread_create(&d, NULL, refused_doner, NULL), 0);
+	CHECK_EQ(pthread_create(&w, NULL, refused_waiter, NULL), 0);
+	/* Each 100 ms slice, the waiter must have returned again. */
+	for (int slice = 0; slice < 10; slice++) {
+		long before = atomic_load(&refused_waits);
+		usleep(100000);
+		if (atomic_load(&refused_waits) == before)
+			FAILF("gort_wg_wait hung on a zero waitgroup (state %#llx)",
+			      (unsigned long long)refused_wg.state);
+	}
+	atomic_store(&refused_stop, true);
+	CHECK_EQ(pthread_join(d, NULL), 0);
+	CHECK_EQ(pthread_join(w, NULL), 0);
+	CHECK_EQ(refused_wg.state, 0);
+}
+
 int main(void)
 {
 	RUN_CASE(add_done_wait, 30);
 	RUN_CASE(reuse, 30);
 	RUN_CASE(many_waiters, 30);
 	RUN_CASE(zero_wait, 30);
+	RUN_CASE(refused_done, 30);
 	PASS("wg_test");
 	return 0;
 }
