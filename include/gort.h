@@ -228,7 +228,8 @@ GORT_API int gort_connect(int fd, const struct sockaddr *addr, socklen_t addrlen
 
 /** Park until fd is ready for events (GORT_READ, GORT_WRITE or both) or
  * the absolute deadline (gort_nanotime) passes: -1 with ETIMEDOUT; 0 is
- * no deadline. Returns the events that are ready (an error or hang-up
+ * no deadline, and one already passed (a negative one too) only looks
+ * whether fd is ready now. Returns the events that are ready (an error or hang-up
  * condition counts as both). A deadline of gort_set_deadline for those
  * directions applies too. EINVAL for events outside GORT_READ|GORT_WRITE
  * or none. */

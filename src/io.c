@@ -19,8 +19,8 @@
  * The drain hint (one read system call fewer per message): epoll is
  * edge-triggered, so once a read has emptied a byte stream, any byte that
  * arrives later raises a new edge, which the netpoller turns into
- * PD_READY or a wake-up. A read that comes back short on a stream socket
- * or a pipe (fewer bytes than asked, none left behind) therefore sets
+ * PD_READY or a wake-up. A read that comes back short on a TCP socket
+ * (fewer bytes than asked, none left behind) therefore sets
  * pd->rdrained, and the next read on the fd, instead of resetting the
  * readiness and trying the call (which would fail with EAGAIN: the common
  * case in a request/response loop), goes straight to netpollwait: it
@@ -30,11 +30,16 @@
  * hint. The exception is the end of the stream: a peer's hang-up that
  * came before the short read raises no edge after it, so once the
  * netpoller has seen one (pd->hup) the fd no longer takes the hint; one
- * that came after it raises its edge as data does. Datagram sockets,
- * terminals and the like do not take the hint: a short datagram says
- * nothing of the next one. Reads that peek, or pass other recv flags, do
- * not take it and turn it off, as gort_fd_wait does: they consume edges
- * without emptying the stream.
+ * that came after it raises its edge as data does. Urgent data turns
+ * the hint off the same way (EPOLLPRI): a read stops short at its mark.
+ * Only TCP takes the hint, for elsewhere a short read does not say that
+ * nothing is left: a pipe may be in packet mode (O_DIRECT, set by the
+ * writer, unseen from the read end: a read returns one packet), a read
+ * on an AF_UNIX stream stops after a message that carries fds or other
+ * credentials, an SCTP or datagram socket returns one message, and no
+ * edge comes for what they leave behind. Reads that peek, or pass other
+ * recv flags, do not take it and turn it off, as gort_fd_wait does: they
+ * consume edges without emptying the stream.
  *
  * The hint is trusted for DRAIN_HINT_NS (50 us) after the short read,
  * which covers a request/response loop (read, work, write, read). A read
@@ -60,8 +65,8 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -227,22 +232,15 @@ static int pd_wait(int fd, ioreq *rq, void *ctx)
  * file comment). */
 #define DRAIN_HINT_NS (50 * 1000)
 
-/* Whether fd is a byte stream whose short read means "emptied": a
- * stream socket or a pipe (found once per registration). */
+/* Whether fd is a byte stream whose short read means "emptied": a TCP
+ * socket (found once per registration; see the file comment). */
 static bool pd_isstream(pollDesc *pd, int fd)
 {
 	if (pd->kind == PD_KIND_UNKNOWN) {
-		struct stat st;
-		int type = 0;
-		socklen_t len = sizeof type;
-		bool stream = false;
-		if (fstat(fd, &st) == 0) {
-			if (S_ISFIFO(st.st_mode))
-				stream = true;
-			else if (S_ISSOCK(st.st_mode))
-				stream = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
-				         type == SOCK_STREAM;
-		}
+		int proto = 0;
+		socklen_t len = sizeof proto;
+		bool stream = getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) == 0 &&
+		              proto == IPPROTO_TCP;
 		pd->kind = stream ? PD_KIND_STREAM : PD_KIND_OTHER;
 	}
 	return pd->kind == PD_KIND_STREAM;
@@ -699,6 +697,8 @@ GORT_API int gort_fd_wait(int fd, int events, int64_t deadline)
 {
 	if (check_fd_events(fd, events) != 0)
 		return -1;
+	if (deadline < 0)
+		deadline = 1; /* long passed, as gort_set_deadline's */
 	g *gp = rt_enter();
 	if (!gp)
 		return fd_wait_thread(fd, events, deadline);
@@ -819,16 +819,20 @@ GORT_API int gort_close(int fd)
 		return -1;
 	}
 	g *gp = rt_enter();
+	int r = 1; /* not closed yet */
 	if (gp) {
-		netpollclose(fd);
+		r = netpollclose(fd);
 	} else {
 		pthread_rwlock_rdlock(&foreign_lock);
 		if (atomic_load(&runtime_running) == RUNTIME_UP)
-			netpollclose(fd);
+			r = netpollclose(fd);
 		pthread_rwlock_unlock(&foreign_lock);
 	}
-	int r = close(fd);
-	int err = r < 0 ? errno : 0;
+	if (r > 0)
+		r = close(fd) == 0 ? 0 : -errno;
+	int err = -r;
+	if (r < 0)
+		r = -1;
 	if (err == EINTR) {
 		r = 0; /* Linux has released the fd anyway */
 		err = 0;

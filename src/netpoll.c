@@ -347,36 +347,47 @@ int netpollsetdeadline(pollDesc *pd, int mode, int64_t deadline, uint32_t seq)
 	return 0;
 }
 
-/* fd is about to be closed (gort_close): unregister it, wake its
- * waiters (they fail with EBADF), and make every later event, deadline
- * or call that still names the old fd miss. */
-void netpollclose(int fd)
+/* Close fd (gort_close): unregister it, wake its waiters (they fail with
+ * EBADF), close it, and make every later event, deadline or call that
+ * still names the old fd miss. Returns 0 or -errno (close's).
+ *
+ * close(2) runs under pd->lock. Made after it, a call that starts
+ * meanwhile (a goroutine racing with the close, as Go allows) would find
+ * the fd unregistered and still open, and register it again in pd_open:
+ * the descriptor would stay PD_POLL once the fd is gone, so that the
+ * next fd with the number would never join epoll (nor be made
+ * non-blocking), and its readers would never wake. Under the lock,
+ * pd_open comes either before (and is undone here) or after, when the
+ * number is closed (EBADF) or already names a new fd. The descriptor is
+ * created if need be for the same reason. */
+int netpollclose(int fd)
 {
-	pollDesc *pd = pd_lookup(fd, false);
+	pollDesc *pd = pd_lookup(fd, true);
 	if (!pd)
-		return;
+		return close(fd) == 0 ? 0 : -errno;
+	g *rg = NULL, *wg = NULL;
 	lock(&pd->lock);
 	int st = atomic_load(&pd->state);
-	if (st == PD_NONE) {
-		unlock(&pd->lock);
-		return;
+	if (st != PD_NONE) {
+		atomic_store(&pd->state, PD_NONE);
+		atomic_fetch_add(&pd->fdseq, 1);
+		atomic_store(&pd->rd, 0);
+		atomic_store(&pd->wd, 0);
+		atomic_store(&pd->wakeboth, 0);
+		deltimer(&pd->rt.t);
+		deltimer(&pd->wt.t);
+		if (st == PD_POLL)
+			netpollclosefd(fd);
+		rg = netpollunblock(pd, GORT_READ, false);
+		wg = netpollunblock(pd, GORT_WRITE, false);
 	}
-	atomic_store(&pd->state, PD_NONE);
-	atomic_fetch_add(&pd->fdseq, 1);
-	atomic_store(&pd->rd, 0);
-	atomic_store(&pd->wd, 0);
-	atomic_store(&pd->wakeboth, 0);
-	deltimer(&pd->rt.t);
-	deltimer(&pd->wt.t);
-	if (st == PD_POLL)
-		netpollclosefd(fd);
-	g *rg = netpollunblock(pd, GORT_READ, false);
-	g *wg = netpollunblock(pd, GORT_WRITE, false);
+	int r = close(fd) == 0 ? 0 : -errno;
 	unlock(&pd->lock);
 	if (rg)
 		goready(rg);
 	if (wg)
 		goready(wg);
+	return r;
 }
 
 /* One non-blocking poller at a time (findrunnable, sysmon); a blocked

@@ -30,15 +30,18 @@
  *  - wakeboth: a gort_fd_wait for both directions parks in rg only;
  *    while it does, write readiness wakes rg too.
  *  - rdrained, kind, hup: the drain hint of io.c. rdrained says when the
- *    last read on the fd came back short on a byte stream, so it left
+ *    last read on the fd came back short on a TCP stream, so it left
  *    nothing behind (0: it did not); kind caches whether the fd is such a stream
  *    (PD_KIND_*, found on the first short read). Both belong to the
  *    holder of rsema. hup is set by the netpoller once it has seen the
  *    peer hang up or an error (EPOLLRDHUP, EPOLLHUP, EPOLLERR): a short
  *    read may then leave the end of file behind, which raises no further
- *    edge, so the hint is off for good. Registration resets all three, and
- *    the slots, before the fd joins epoll: a netpoller may report the fd
- *    the moment it does, and that report must stay.
+ *    edge, so the hint is off for good. Urgent data (EPOLLPRI: TCP's
+ *    MSG_OOB) sets it too: a read stops short at the urgent mark and
+ *    leaves the bytes after it, with no edge to come. Registration
+ *    resets all three, and the slots, before the fd joins epoll: a
+ *    netpoller may report the fd the moment it does, and that report
+ *    must stay.
  *
  * Locking: pd->lock protects state, the timers and the deadline changes
  * (stores of rd/wd, fdseq); readers load those atomically without it.
@@ -94,7 +97,7 @@ int netpollwait(pollDesc *pd, int mode, uint32_t seq, _Atomic uint32_t *cancel);
 g *netpollunblock(pollDesc *pd, int mode, bool ioready);
 void netpollready(gqueue *list, pollDesc *pd, int mode);
 int netpollsetdeadline(pollDesc *pd, int mode, int64_t deadline, uint32_t seq);
-void netpollclose(int fd);
+int netpollclose(int fd);
 void netpoll_free(void);
 
 /* netpoll_epoll.c */

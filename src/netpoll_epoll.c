@@ -4,9 +4,10 @@
  * eventfd that netpollBreak writes to wake an M blocked in netpoll.
  *
  * Registration. An fd is added once, on its first use (pd_open), for
- * EPOLLIN | EPOLLOUT | EPOLLRDHUP, edge-triggered: the kernel reports
- * each change of readiness once, and the pollDesc keeps it (PD_READY)
- * until a goroutine consumes it. The event carries the fd number and the
+ * EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI, edge-triggered: the kernel
+ * reports each change of readiness once, and the pollDesc keeps it
+ * (PD_READY) until a goroutine consumes it. EPOLLPRI (urgent data) wakes
+ * nobody: it only turns off io.c's drain hint (pollDesc's hup). The event carries the fd number and the
  * descriptor's sequence number (fd << 32 | fdseq), so an event still
  * queued for an fd that has since been closed, and whose number was
  * reused, does not match the descriptor and is dropped. EPERM from
@@ -82,7 +83,7 @@ int netpollopen(int fd, pollDesc *pd, uint32_t seq)
 {
 	(void)pd;
 	struct epoll_event ev = {
-		.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+		.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET,
 		.data.u64 = (uint64_t)(uint32_t)fd << 32 | seq,
 	};
 	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
@@ -176,15 +177,15 @@ int32_t netpoll(int64_t delay, gqueue *list)
 			mode |= GORT_READ;
 		if (ev->events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
 			mode |= GORT_WRITE;
-		if (!mode)
-			continue;
 		int fd = (int)(ev->data.u64 >> 32);
 		uint32_t tag = (uint32_t)ev->data.u64;
 		pollDesc *pd = pd_lookup(fd, false);
 		if (!pd || atomic_load(&pd->fdseq) != tag)
 			continue;
-		if (ev->events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		if (ev->events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLPRI))
 			atomic_store(&pd->hup, 1); /* before the wake-up: see pollDesc */
+		if (!mode)
+			continue;
 		g *tail = list->tail;
 		netpollready(list, pd, mode);
 		for (g *gp = tail ? tail->schedlink : list->head; gp; gp = gp->schedlink)
