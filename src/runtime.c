@@ -138,9 +138,12 @@ static void teardown(m *m0)
 	}
 	unlock(&sched.lock);
 	sysmon_stop();
-	debug_http_teardown(); /* its goroutines are abandoned: close their fds */
-	/* Every M and sysmon have stopped: end a trace that still runs. */
+	/* Every M and sysmon have stopped: end a trace that still runs. First:
+	 * it releases a gort_trace_start of another thread that waits, holding
+	 * the tracer, for a goroutine abandoned now, which the gort_trace_stop
+	 * of debug_http_teardown would otherwise wait for. */
 	trace_runtime_end();
+	debug_http_teardown(); /* its goroutines are abandoned: close their fds */
 	stats_reset();
 
 	pthread_rwlock_wrlock(&foreign_lock);

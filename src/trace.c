@@ -796,15 +796,26 @@ static bool strtab_init(void)
 	return ok;
 }
 
-/* The id of goroutine name s, added if new; 0 when none can be given. */
+/* The id of goroutine name s, added if new; 0 when none can be given.
+ * A name longer than the format's TRACE_STRING_MAX is interned (looked
+ * up, too) cut to that length: looking the whole name up would never
+ * find the cut copy, and every goroutine of that name would add another
+ * until STR_MAX, after which names are lost. */
 static uint32_t strtab_intern(const char *s)
 {
 	if (!s)
 		return 0;
+	char cut[TRACE_STRING_MAX + 1];
+	size_t len = strnlen(s, TRACE_STRING_MAX + 1);
+	if (len > TRACE_STRING_MAX) {
+		len = TRACE_STRING_MAX;
+		memcpy(cut, s, len);
+		cut[len] = 0;
+		s = cut;
+	}
 	pthread_mutex_lock(&strtab.lock);
 	uint32_t id = itab_find(&strtab.strs, strhash(s), str_eq, s);
 	if (!id && strtab.strs.ht && strtab.strs.n < STR_MAX) {
-		size_t len = strnlen(s, TRACE_STRING_MAX);
 		char *c = malloc(len + 1);
 		if (c) {
 			memcpy(c, s, len);
@@ -1090,10 +1101,28 @@ static void trace_begin_stw(void)
 	rt_exit(gp);
 }
 
+static int trace_end_file(void);
+
+/* The wait of a gort_trace_start called on a thread that is not a
+ * goroutine, while the goroutine it asked to begin the trace has not
+ * done so. The run may end first, abandoning that goroutine: then
+ * trace_runtime_end (once no M runs) releases the caller instead, which
+ * would otherwise wait forever holding ctl, and teardown with it. Who
+ * takes the pointer releases the wait. */
+static _Atomic(gort_waitgroup *) begin_wg;
+
+static void begin_release(void)
+{
+	gort_waitgroup *wg = atomic_exchange(&begin_wg, NULL);
+	if (wg)
+		gort_wg_done(wg);
+}
+
 static void begin_on_goroutine(void *arg)
 {
+	(void)arg;
 	trace_begin_stw();
-	gort_wg_done(arg);
+	begin_release();
 }
 
 /* Session state for a new trace or recorder (ctl held, tracing off). */
@@ -1197,11 +1226,19 @@ GORT_API int gort_trace_start(const char *path)
 		/* Stopping the world takes a goroutine: ask one. */
 		gort_waitgroup wg = {0};
 		gort_wg_add(&wg, 1);
-		if (gort_go(begin_on_goroutine, &wg) < 0) {
+		atomic_store(&begin_wg, &wg);
+		if (gort_go(begin_on_goroutine, NULL) < 0) {
 			atomic_store(&trace_enabled, TRACE_ON);
-			gort_wg_done(&wg);
+			begin_release();
 		}
 		gort_wg_wait(&wg);
+		if (!tracing()) {
+			/* Released by the end of the run: it never began. */
+			trace_end_file();
+			ctl_unlock();
+			errno = ESRCH;
+			return -1;
+		}
 	}
 	ctl_unlock();
 	return 0;
@@ -1387,6 +1424,7 @@ GORT_API int gort_trace_flight_stop(void)
 /* teardown: every M has stopped; end what runs (the file is complete). */
 void trace_runtime_end(void)
 {
+	begin_release();
 	ctl_lock();
 	if (trace.mode == MODE_FILE)
 		trace_end_file();

@@ -38,11 +38,14 @@
  * read each G as it is (like Go's forEachGRace), and walk only stacks that
  * stay mapped whatever happens to their goroutine (pool-sized stacks go
  * back to caches and pools, never to the kernel, until teardown); other
- * stacks print as unavailable. The signal path uses only write(2) and the
- * async-signal-safe symboliser: no malloc, no stdio, no locks.
+ * stacks print as unavailable. The signal path uses only write(2), a
+ * pipe to copy names (out_name_racy) and the async-signal-safe
+ * symboliser: no malloc, no stdio, no locks.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "runtime.h"
@@ -60,6 +63,8 @@ typedef struct dumpctx {
 	g *self;        /* the goroutine on this thread, walked from selffp */
 	uintptr_t selfpc, selffp;
 	bool selfexact; /* selfpc is an interrupted pc, not a return address */
+	bool probing;   /* probe is open (out_name_racy) */
+	int probe[2];
 } dumpctx;
 
 static void print_frame(dumpout *o, uintptr_t pc, bool exact)
@@ -102,6 +107,51 @@ static NOSAN void traceback_frames(dumpout *o, uintptr_t pc, uintptr_t fp, bool 
 	}
 }
 
+/* The "name:" line of a goroutine that may exit meanwhile (a dump that
+ * stopped nothing): its exit frees the name, which may then be reused or
+ * gone from the address space (a large name is a mapping of its own), so
+ * reading it could fault. It is copied through a pipe instead: write(2)
+ * fails with EFAULT where a read would fault, natively and under an
+ * emulator alike, a piece at a time, each within one page, up to its
+ * NUL. A goroutine that exits meanwhile may show a garbled name, never a
+ * crash; without a pipe (no fd left) the name is left out. The pipe is
+ * the dump's (c->probe), made at the first such name and closed at the
+ * end (dumpall). Async-signal-safe (SIGQUIT). */
+static void out_name_racy(dumpctx *c, const char *name)
+{
+	if (!c->probing) {
+		if (pipe2(c->probe, O_CLOEXEC | O_NONBLOCK) != 0)
+			return;
+		c->probing = true;
+	}
+	char buf[257];
+	bool any = false;
+	for (uintptr_t a = (uintptr_t)name;;) {
+		size_t n = 4096 - (a & 4095); /* to the end of a's page (pages >= 4 KiB) */
+		if (n > sizeof buf - 1)
+			n = sizeof buf - 1;
+		/* The system call itself, not libc's write: a sanitizer's
+		 * interceptor would check (and report) the very read that
+		 * the kernel is here to make safe. */
+		ssize_t w = syscall(SYS_write, c->probe[1], (const void *)a, n);
+		if (w <= 0)
+			break;
+		ssize_t r = read(c->probe[0], buf, (size_t)w);
+		if (r != w)
+			break;
+		buf[r] = '\0';
+		if (!any)
+			out_str(c->o, "\tname: ");
+		any = true;
+		out_str(c->o, buf);
+		if (strlen(buf) < (size_t)r)
+			break;
+		a += (size_t)r;
+	}
+	if (any)
+		out_str(c->o, "\n");
+}
+
 static NOSAN void goroutineheader(dumpctx *c, g *gp, uint32_t s)
 {
 	dumpout *o = c->o;
@@ -130,10 +180,15 @@ static NOSAN void goroutineheader(dumpctx *c, g *gp, uint32_t s)
 	if (gp->locked)
 		out_str(o, ", locked to thread");
 	out_str(o, "]:\n");
-	if (gp->name) {
+	const char *name = gp->name;
+	if (!name)
+		return;
+	if (c->stopped || gp == c->self) {
 		out_str(o, "\tname: ");
-		out_str(o, gp->name);
+		out_str(o, name);
 		out_str(o, "\n");
+	} else {
+		out_name_racy(c, name);
 	}
 }
 
@@ -217,6 +272,11 @@ static void dumpall(dumpctx *c)
 	c->now = nanotime();
 	forEachGRace(dumpg, c);
 	out_flush(c->o);
+	if (c->probing) {
+		close(c->probe[0]);
+		close(c->probe[1]);
+		c->probing = false;
+	}
 }
 
 /* This thread's goroutine, walked from the caller of the function that

@@ -10,7 +10,8 @@
  *  - the goroutine calling gort_dump_goroutines shows as running, with
  *    its own stack (the calling function);
  *  - a plain thread (not a goroutine) gets a dump without stopping the
- *    world: parked goroutines with their stacks, nothing crashes;
+ *    world: parked goroutines with their stacks, nothing crashes, not
+ *    even while named goroutines exit (freeing their names) under it;
  *  - a goroutine that computes without calling the runtime is stopped
  *    (preempted) for the dump promptly, and shown with its stack through
  *    the preemption frame (not in sanitizer builds: they have no
@@ -196,6 +197,57 @@ static void case_thread(void)
 	run_main(thread_main, NULL, 2);
 }
 
+/* Named goroutines exit, freeing their names, while a plain thread dumps
+ * over and over. The names are large enough (1 MiB) to be mappings of
+ * their own, so that reading one after its exit faults rather than
+ * reading stale bytes. */
+static atomic_bool churn_stop;
+
+static void churn_nop(void *arg)
+{
+	(void)arg;
+}
+
+static void *churn_dumper(void *arg)
+{
+	(void)arg;
+	FILE *f = fopen("/dev/null", "w");
+	CHECK(f != NULL);
+	while (!atomic_load(&churn_stop))
+		gort_dump_goroutines(f);
+	fclose(f);
+	return NULL;
+}
+
+static int churn_main(void *arg)
+{
+	(void)arg;
+	size_t n = 1u << 20;
+	char *name = malloc(n);
+	CHECK(name != NULL);
+	memset(name, 'n', n - 1);
+	name[n - 1] = '\0';
+	gort_attr attr = {.name = name};
+	atomic_store(&churn_stop, false);
+	pthread_t th;
+	CHECK_EQ(pthread_create(&th, NULL, churn_dumper, NULL), 0);
+	int64_t end = gort_nanotime() + 1000000000LL;
+	while (gort_nanotime() < end) {
+		for (int i = 0; i < 8; i++)
+			CHECK(gort_go_attr(churn_nop, NULL, &attr) > 0);
+		gort_gosched();
+	}
+	atomic_store(&churn_stop, true);
+	join_thread(th);
+	free(name);
+	return 0;
+}
+
+static void case_thread_churn(void)
+{
+	run_main(churn_main, NULL, 2);
+}
+
 static atomic_bool busy_stop;
 
 static __attribute__((noinline)) void dump_busy(void *arg)
@@ -289,6 +341,7 @@ int main(void)
 {
 	run_case("goroutine", case_goroutine, 20);
 	run_case("thread", case_thread, 20);
+	run_case("thread_churn", case_thread_churn, 30);
 	run_case("busy", case_busy, 20);
 	run_case("disposition", case_disposition, 10);
 	run_case("outside", case_outside, 10);

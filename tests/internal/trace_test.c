@@ -19,6 +19,8 @@
  *    larger than the ring + one buffer per thread + the strings;
  *  - after every stop (basic, steal, flight) no thread keeps a staging
  *    buffer;
+ *  - longname: goroutines of one name longer than TRACE_STRING_MAX share
+ *    one string, cut to that length;
  *  - errors: EINVAL, EBUSY, ENOENT, ESRCH;
  *  - stats: the counters move.
  */
@@ -536,6 +538,34 @@ static int foreign_main(void *arg)
 	return 0;
 }
 
+/* A thread that is not a goroutine starts a trace as the run ends: the
+ * goroutine it asks to begin the trace may be abandoned (at GOMAXPROCS=1
+ * main holds the only P and returns as soon as that goroutine exists).
+ * The run must still end, and the call return: 0 (the end of the run
+ * then stopped the trace) or ESRCH. */
+static atomic_int late_go;
+static int late_rc, late_errno;
+
+static void *thread_start_late(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&late_go))
+		sched_yield();
+	late_rc = gort_trace_start(path);
+	late_errno = errno;
+	return NULL;
+}
+
+static int late_main(void *arg)
+{
+	int64_t n0 = *(int64_t *)arg = gort_numgoroutine();
+	atomic_store(&late_go, 1);
+	int64_t deadline = gort_nanotime() + 10LL * 1000000000;
+	while (gort_numgoroutine() == n0 && gort_nanotime() < deadline)
+		;
+	return 0;
+}
+
 static void errors(void)
 {
 	tmppath("errors");
@@ -554,6 +584,18 @@ static void errors(void)
 	unlink(path);
 	CHECK(find(&t, EvGomaxprocs, -1, 0, INT64_MIN) != NULL);
 	tr_free(&t);
+	/* ... as the run ends. */
+	for (int i = 0; i < 5; i++) {
+		atomic_store(&late_go, 0);
+		pthread_t th;
+		CHECK_EQ(pthread_create(&th, NULL, thread_start_late, NULL), 0);
+		int64_t n0;
+		run_main(late_main, &n0, 1);
+		CHECK_EQ(pthread_join(th, NULL), 0);
+		CHECK(late_rc == 0 || late_errno == ESRCH);
+		CHECK_ERRNO(gort_trace_stop(), ENOENT);
+	}
+	unlink(path);
 }
 
 /* ---- stats ---- */
@@ -590,11 +632,48 @@ static void stats(void)
 	run_main(stats_main, NULL, 2);
 }
 
+/* ---- longname ---- */
+
+static char longname[TRACE_STRING_MAX + 100];
+
+static int longname_main(void *arg)
+{
+	(void)arg;
+	memset(longname, 'x', sizeof longname - 1);
+	CHECK_EQ(gort_trace_start(path), 0);
+	gort_waitgroup wg = {0};
+	gort_wg_add(&wg, 100);
+	gort_attr attr = {.name = longname};
+	for (int i = 0; i < 100; i++)
+		CHECK(gort_go_attr(nop, &wg, &attr) > 0);
+	gort_wg_wait(&wg);
+	CHECK_EQ(gort_trace_stop(), 0);
+	return 0;
+}
+
+static void longname_case(void)
+{
+	tmppath("longname");
+	run_main(longname_main, NULL, 2);
+	tr t;
+	load(path, &t);
+	unlink(path);
+	int n = 0;
+	for (int i = 1; i < 4096; i++)
+		if (t.str[i] && t.str[i][0] == 'x') {
+			CHECK_EQ(strlen(t.str[i]), (size_t)TRACE_STRING_MAX);
+			n++;
+		}
+	CHECK_EQ(n, 1);
+	tr_free(&t);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct harness_case cases[] = {
 		{"basic", basic}, {"steal", steal}, {"runend", runend},
 		{"flight", flight}, {"errors", errors}, {"stats", stats},
+		{"longname", longname_case},
 	};
 	run_named(argc, argv, cases, sizeof cases / sizeof cases[0], 60);
 	return 0;
