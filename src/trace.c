@@ -142,6 +142,7 @@ typedef struct tthread {
 	bool free;             /* its thread ended (threads.lock) */
 	tbuf *buf;             /* the staging buffer (see the top) */
 	int64_t lastts;    /* ns; the file has lastts >> TRACE_UNIT */
+	uint32_t lastgen;  /* the session of lastts */
 	/* The registers of buf's batch (see the top). */
 	uint64_t curp, curg, lastgid;
 	int64_t anchorns;  /* nanotime() at anchortk (see "the clock") */
@@ -509,11 +510,15 @@ static bool tbuf_next(tthread *t, uint32_t gen)
 		return false;
 	tbuf *b = t->buf;
 	int64_t now = tthread_anchor(t);
-	if (cont && now < t->lastts)
-		now = t->lastts; /* the thread's events stay in order */
+	/* The thread's events stay in order through a session: from batch
+	 * to batch, and across a flight dump, whose hand-over ended the
+	 * last one (a new anchor may be a little behind the estimate). */
+	if (t->lastgen == gen && now < t->lastts)
+		now = t->lastts;
 	uint8_t *p = putbatch(b->data, (uint64_t)gettid_(), tls_m, (uint64_t)now >> TRACE_UNIT);
 	b->len = (size_t)(p - b->data);
 	t->lastts = now;
+	t->lastgen = gen;
 	t->curp = UINT64_MAX; /* the registers as EvBatch sets them */
 	t->curg = 0;
 	t->lastgid = 0;
