@@ -151,6 +151,25 @@ void out_str(dumpout *o, const char *s)
 	out_write(o, s, strlen(s));
 }
 
+/* s as text that stays on its line: a control byte (a newline that
+ * would forge a line of the report, an escape sequence) and the
+ * backslash are written as \xNN. */
+void out_quoted(dumpout *o, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	for (const char *run = s;; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch >= 0x20 && ch != 0x7f && ch != '\\')
+			continue;
+		out_write(o, run, (size_t)(s - run));
+		if (ch == 0)
+			return;
+		char esc[4] = {'\\', 'x', hex[ch >> 4], hex[ch & 15]};
+		out_write(o, esc, sizeof esc);
+		run = s + 1;
+	}
+}
+
 void out_int(dumpout *o, int64_t v)
 {
 	char buf[24];

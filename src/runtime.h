@@ -452,6 +452,7 @@ typedef struct dumpout {
 void out_init_fd(dumpout *o, int fd);
 void out_init_file(dumpout *o, FILE *f);
 void out_str(dumpout *o, const char *s);
+void out_quoted(dumpout *o, const char *s);
 void out_int(dumpout *o, int64_t v);
 void out_hex(dumpout *o, uint64_t v);
 void out_flush(dumpout *o);

@@ -5,7 +5,8 @@
  * Each goroutine prints as Go's:
  *
  *   goroutine 18 [chan receive, 2 minutes]:
- *   	name: worker                      (gort_attr name, if any)
+ *   	name: worker                      (gort_attr name, if any; a
+ *                                       control byte or \ as \xNN)
  *   blocker(...)
  *   	/path/to/program +0x2c
  *   ...
@@ -143,7 +144,7 @@ static void out_name_racy(dumpctx *c, const char *name)
 		if (!any)
 			out_str(c->o, "\tname: ");
 		any = true;
-		out_str(c->o, buf);
+		out_quoted(c->o, buf);
 		if (strlen(buf) < (size_t)r)
 			break;
 		a += (size_t)r;
@@ -185,7 +186,7 @@ static NOSAN void goroutineheader(dumpctx *c, g *gp, uint32_t s)
 		return;
 	if (c->stopped || gp == c->self) {
 		out_str(o, "\tname: ");
-		out_str(o, name);
+		out_quoted(o, name);
 		out_str(o, "\n");
 	} else {
 		out_name_racy(c, name);

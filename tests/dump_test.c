@@ -5,8 +5,10 @@
  *    a stack that holds the test's own blocking function (noinline,
  *    found through the frame pointers and the ELF symbol table), and
  *    "created by" naming the function that spawned them, "in goroutine
- *    1"; a named goroutine shows its name; a goroutine with a custom
- *    stack size (not pooled) is walked too, the world being stopped;
+ *    1"; a named goroutine shows its name, a newline or backslash in it
+ *    escaped (\x0a, \x5c) so that it forges no line; a goroutine with a
+ *    custom stack size (not pooled) is walked too, the world being
+ *    stopped;
  *  - the goroutine calling gort_dump_goroutines shows as running, with
  *    its own stack (the calling function);
  *  - a plain thread (not a goroutine) gets a dump without stopping the
@@ -65,7 +67,9 @@ static __attribute__((noinline)) void dump_spawner(void)
 	ids[0] = gort_go(dump_recv_blocker, NULL);
 	ids[1] = gort_go(dump_sleep_blocker, NULL);
 	ids[2] = gort_go(dump_mutex_blocker, NULL);
-	gort_attr attr = {.stack_size = 1u << 20, .name = "dump-named"};
+	/* A name that would forge a line of the dump, were it printed raw. */
+	gort_attr attr = {.stack_size = 1u << 20,
+	                  .name = "dump-named\ngoroutine 1 [running]:\\"};
 	ids[3] = gort_go_attr(dump_recv_blocker, NULL, &attr);
 	__asm__ volatile("" ::: "memory");
 }
@@ -124,7 +128,7 @@ static void check_blocked(const char *dump, bool stopped)
 	want(dump, b, "dump_mutex_blocker(...)\n");
 	want(dump, b, "created by dump_spawner in goroutine 1\n");
 	goroutine_block(dump, ids[3], b, sizeof b);
-	want(dump, b, "[chan receive]:\n\tname: dump-named\n");
+	want(dump, b, "[chan receive]:\n\tname: dump-named\\x0agoroutine 1 [running]:\\x5c\n");
 	if (stopped)
 		want(dump, b, "dump_recv_blocker(...)\n");
 	else
