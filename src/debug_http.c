@@ -30,7 +30,8 @@
  *    debug_http_read_timeout, 10 s (else the connection is closed
  *    without an answer);
  *  - only GET and HEAD are served (405 with Allow otherwise; the trace is
- *    GET only); an unknown path is 404; a malformed request line, an
+ *    GET only); an unknown path is 404 (paths and query parameters are
+ *    percent-decoded first); a malformed request line or escape, an
  *    HTTP version other than 1.0 or 1.1, or a bad query is 400;
  *  - at most DEBUG_MAX_CONNS connections are served at once; beyond
  *    that the acceptor hands the connection to a short-lived rejecter
@@ -296,23 +297,62 @@ static void fill_metrics(FILE *f)
 
 /* ---- the trace ---- */
 
+static int hexval(unsigned char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	ch |= 0x20;
+	return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+/* Percent-decode s[0..n) into out (at most cap bytes; out may be s, the
+ * result being no longer), '+' as a space when plus is set (a query, as
+ * Go's QueryUnescape). Returns the decoded length, or -1 for a malformed
+ * escape or a result longer than cap. */
+static ssize_t unescape(const char *s, size_t n, char *out, size_t cap, bool plus)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		int ch = (unsigned char)s[i];
+		if (ch == '%') {
+			if (i + 2 >= n)
+				return -1;
+			int h = hexval((unsigned char)s[i + 1]), l = hexval((unsigned char)s[i + 2]);
+			if (h < 0 || l < 0)
+				return -1;
+			ch = h << 4 | l;
+			i += 2;
+		} else if (ch == '+' && plus) {
+			ch = ' ';
+		}
+		if (k == cap)
+			return -1;
+		out[k++] = (char)ch;
+	}
+	return (ssize_t)k;
+}
+
 /* The value of the query's "seconds" parameter in *secs (the default if
  * there is none); false if it is not a decimal integer from 1 to
- * DEBUG_TRACE_MAX. Other parameters are ignored; the first "seconds"
- * counts, as Go's FormValue does. */
+ * DEBUG_TRACE_MAX, or not even a well-formed escape. Keys and values are
+ * percent-decoded. Other parameters are ignored, malformed or not; the
+ * first "seconds" counts, as Go's FormValue does. */
 static bool query_seconds(const char *q, int *secs)
 {
 	*secs = DEBUG_TRACE_DEFAULT;
 	while (*q) {
 		const char *end = strchr(q, '&');
 		size_t len = end ? (size_t)(end - q) : strlen(q);
-		if (len >= 8 && memcmp(q, "seconds=", 8) == 0) {
-			const char *v = q + 8;
-			size_t vlen = len - 8;
-			if (vlen == 0 || vlen > 2)
+		const char *eq = memchr(q, '=', len);
+		size_t klen = eq ? (size_t)(eq - q) : len;
+		char key[8], v[3];
+		ssize_t kn = unescape(q, klen, key, sizeof key, true);
+		if (kn == 7 && memcmp(key, "seconds", 7) == 0) {
+			ssize_t vn = eq ? unescape(eq + 1, len - klen - 1, v, sizeof v - 1, true) : 0;
+			if (vn <= 0)
 				return false;
 			int n = 0;
-			for (size_t i = 0; i < vlen; i++) {
+			for (ssize_t i = 0; i < vn; i++) {
 				if (v[i] < '0' || v[i] > '9')
 					return false;
 				n = n * 10 + (v[i] - '0');
@@ -543,6 +583,11 @@ static int parse_request_line(char *buf, const char *lend, struct conn *c)
 	c->path = t;
 	c->pathlen = q ? (size_t)(q - t) : (size_t)(tend - t);
 	c->query = q ? q + 1 : "";
+	/* Routed on the decoded path, as Go's ServeMux (URL.Path). */
+	ssize_t plen = unescape(t, c->pathlen, t, c->pathlen, false);
+	if (plen < 0)
+		return 400;
+	c->pathlen = (size_t)plen;
 	if (!get && !head)
 		return 405;
 	c->head = head;

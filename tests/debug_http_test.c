@@ -16,6 +16,9 @@
  *    working tracer, a second capture during the first gets 409 (skipped,
  *    and said so, without one); bad seconds get 400 before anything is
  *    captured;
+ *  - paths and query parameters are percent-decoded (/debug/%76ars is
+ *    /debug/vars; ?%73econds=%36%31 is seconds=61, a 400); a malformed
+ *    escape is 400;
  *  - 404 for unknown paths, 405 with Allow for other methods, 400 for a
  *    malformed request line, a bad version, a bare LF, a NUL, a bad
  *    header line, a truncated request; 431 for headers beyond 8 KiB;
@@ -428,7 +431,9 @@ static void check_trace(int port)
 	char v[256];
 	/* Bad seconds: 400 before anything is captured. */
 	const char *bad[] = {"?seconds=0", "?seconds=61", "?seconds=abc", "?seconds=-1",
-	                     "?seconds=", "?seconds=1x", "?seconds=999999999999"};
+	                     "?seconds=", "?seconds=1x", "?seconds=999999999999",
+	                     "?seconds=%", "?seconds=%3", "?seconds=%zz", "?seconds=%31%30%30",
+	                     "?%73econds=%36%31"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		char t[64];
 		snprintf(t, sizeof t, "/debug/trace%s", bad[i]);
@@ -473,6 +478,17 @@ static void check_errors(int port)
 	                         "/debug/sched/../vars"};
 	for (size_t i = 0; i < sizeof missing / sizeof missing[0]; i++) {
 		expect(port, "GET", missing[i], 404, &r);
+		resp_free(&r);
+	}
+	/* Paths are percent-decoded before routing; a malformed escape is
+	 * 400, a decoded NUL no path. */
+	expect(port, "GET", "/debug/%76ars", 200, &r);
+	resp_free(&r);
+	expect(port, "GET", "/debug/vars%00", 404, &r);
+	resp_free(&r);
+	const char *badesc[] = {"/debug/%zz", "/debug/vars%", "/debug/vars%7"};
+	for (size_t i = 0; i < sizeof badesc / sizeof badesc[0]; i++) {
+		expect(port, "GET", badesc[i], 400, &r);
 		resp_free(&r);
 	}
 	const char *methods[] = {"POST", "PUT", "DELETE", "OPTIONS", "get", "PATCH"};
