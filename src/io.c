@@ -178,11 +178,12 @@ static ssize_t fdio_loop(int fd, ioreq *rq, iowait wait, void *ctx, int *errp)
 	return r;
 }
 
-/* A thread waits in poll() on an fd the runtime made non-blocking. */
+/* A thread waits in poll() on an fd the runtime made non-blocking; if
+ * poll itself fails (ENOMEM), the call fails with its error. */
 static int thread_wait(int fd, ioreq *rq, void *ctx)
 {
 	(void)ctx;
-	return thread_poll(fd, rq->mode, -1, NULL) >= 0 ? 0 : EAGAIN;
+	return thread_poll(fd, rq->mode, -1, NULL) >= 0 ? 0 : geterrno();
 }
 
 /* The call as a thread makes it. */
