@@ -225,12 +225,16 @@ void stopTheWorld(void)
 		 * stop, again every 100 µs until every P has. Without this a
 		 * goroutine that makes no runtime call would hold its P until
 		 * sysmon's next slice check, and sysmon deep-sleeps while the
-		 * world is being stopped. */
-		for (;;) {
+		 * world is being stopped. From the second round on, the ask is
+		 * a hand-off: a goroutine in code that cannot be preempted, or
+		 * in a plain blocking call (which an ask leaves alone, see
+		 * preemptone), has its P detached, as sysmon does after two
+		 * slices, and the P stops. */
+		for (uint8_t level = PREEMPT_ASK;; level = PREEMPT_HANDOFF) {
 			for (int32_t i = 0; i < procs; i++)
 				if (allp[i] != mp->p &&
 				    atomic_load_explicit(&allp[i]->status, memory_order_relaxed) == _Prunning)
-					preemptone(allp[i], PREEMPT_ASK);
+					preemptone(allp[i], level);
 			if (notetsleep(&sched.stopnote, 100 * 1000))
 				break;
 		}

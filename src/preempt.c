@@ -53,8 +53,10 @@
  * The cooperative check stays.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <link.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -81,6 +83,38 @@ static struct {
 
 /* ---- the request ---- */
 
+/* Whether thread tid is blocked in a system call, and which. Linux's
+ * /proc/<pid>/task/<tid>/syscall reads "nr arg0 ... arg5 sp pc" then,
+ * "running" or "-1 sp pc" otherwise. Without /proc: as if running. */
+static bool syscall_blocked(int tid, sigsyscall *sc)
+{
+	char path[64], buf[256];
+	snprintf(path, sizeof path, "/proc/%d/task/%d/syscall", (int)preempt.pid, tid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	char *s = buf, *end;
+	long nr = strtol(s, &end, 10);
+	if (end == s || nr < 0)
+		return false;
+	uintptr_t f[8];
+	for (int i = 0; i < 8; i++) {
+		s = end;
+		f[i] = (uintptr_t)strtoull(s, &end, 16);
+		if (end == s)
+			return false;
+	}
+	*sc = (sigsyscall){.nr = nr, .sp = f[6], .pc = f[7]};
+	for (int i = 0; i < 6; i++)
+		sc->args[i] = f[i];
+	return sc->pc != 0;
+}
+
 /* Ask the goroutine running on pp to stop. Called by sysmon. */
 bool preemptone(p *pp, uint8_t level)
 {
@@ -90,8 +124,30 @@ bool preemptone(p *pp, uint8_t level)
 	uint8_t cur = atomic_load_explicit(&pp->preempt, memory_order_relaxed);
 	if (cur < level)
 		atomic_store_explicit(&pp->preempt, level, memory_order_relaxed);
-	uint32_t zero = 0;
-	bool sent = preempt.on && atomic_compare_exchange_strong(&mp->signalpending, &zero, 1);
+	else
+		level = cur;
+	bool sent = false;
+	if (preempt.on && atomic_load(&mp->signalpending) == 0) {
+		/* A thread blocked in a system call (a plain sleep, poll or
+		 * read made without the syscall hand-off) would get it back
+		 * with EINTR: nanosleep, poll, epoll_wait and the like are
+		 * never restarted once a handler runs, SA_RESTART or not, and
+		 * libc's sleep() then returns early. It cannot be preempted
+		 * there anyway, so it is left alone for a request; for a
+		 * hand-off the handler restarts the call it broke. */
+		sigsyscall sc;
+		bool blocked = syscall_blocked(mp->procid, &sc);
+		if (!blocked || level == PREEMPT_HANDOFF) {
+			/* Only the sender writes sigsys, after winning
+			 * signalpending: the handler of the last signal has
+			 * read it (it clears signalpending after), and the
+			 * next handler reads it after the tgkill below. */
+			uint32_t zero = 0;
+			sent = atomic_compare_exchange_strong(&mp->signalpending, &zero, 1);
+			if (sent)
+				mp->sigsys = blocked ? sc : (sigsyscall){0};
+		}
+	}
 	tracePreemptReq(pp, sent);
 	if (sent)
 		syscall(SYS_tgkill, preempt.pid, mp->procid, PREEMPT_SIGNAL);
@@ -148,7 +204,12 @@ void *asyncpreempt2(void *frame)
 	return frame;
 }
 
-static void dosigpreempt(m *mp, ucontext_t *uc)
+/* sc: the system call sysmon saw the thread blocked in (pc 0: none). If
+ * the handler acts (detaches the P, or parks the goroutine) and the signal
+ * broke that call, it is restarted; otherwise, with no further signal
+ * coming, the call gets back EINTR rather than be restarted over and over
+ * by the next ones. */
+static void dosigpreempt(m *mp, ucontext_t *uc, const sigsyscall *sc)
 {
 	g *gp = mp->curg;
 	p *pp = mp->p;
@@ -162,11 +223,14 @@ static void dosigpreempt(m *mp, ucontext_t *uc)
 		return; /* not on its stack, or too little of it left */
 	if (gp->nopreempt || unsafe_pc(sigctx_pc(uc)) || !sigctx_basemask(uc)) {
 		/* Not here. A second slice in such code: hand the P off. */
-		if (level == PREEMPT_HANDOFF)
+		if (level == PREEMPT_HANDOFF) {
 			entersyscall(mp, gp, SYSCALL_DETACHED);
+			sigctx_restart_syscall(uc, sc);
+		}
 		return;
 	}
 	gp->inruntime++;
+	sigctx_restart_syscall(uc, sc);
 	sigctx_redirect(uc);
 }
 
@@ -181,8 +245,10 @@ static void sigpreempt(int sig, siginfo_t *info, void *ucv)
 		preempt.old.sa_handler(sig);
 	m *mp = tls_m;
 	if (mp) {
+		sigsyscall sc = mp->sigsys;
+		mp->sigsys.pc = 0;
 		atomic_store(&mp->signalpending, 0);
-		dosigpreempt(mp, ucv);
+		dosigpreempt(mp, ucv, &sc);
 	}
 	seterrno(saved);
 }

@@ -185,6 +185,14 @@ struct sudog {
 
 /* ---- M ------------------------------------------------------------- */
 
+/* A system call a thread was seen blocked in (/proc/<tid>/syscall), for
+ * the preemption handler to restart if the signal breaks it: pc 0 when
+ * none was seen. */
+typedef struct sigsyscall {
+	long nr;
+	uintptr_t args[6], sp, pc;
+} sigsyscall;
+
 /* Counters for gort_read_stats (stats.c), one set per M: written only by
  * the M's own thread (a plain load and store, relaxed), summed on read. */
 typedef struct schedstats {
@@ -216,6 +224,7 @@ struct m {
 	mutex *unlockafter;     /* release this, once switched away from it */
 	uint32_t syscalltick;   /* p->syscalltick when the syscall began */
 	_Atomic uint32_t signalpending; /* a preemption signal is on its way */
+	sigsyscall sigsys;      /* the system call it interrupts, if any (preempt.c) */
 	g *lockedg;             /* LockOSThread: the only G this M runs */
 	uint32_t lockedext;     /* gort_lock_os_thread nesting */
 	bool exitafterg;        /* the locked G exited: end this thread */
@@ -756,6 +765,7 @@ extern size_t stack_default;   /* default usable bytes for new Gs */
  * trampoline (arch/<arch>/asyncpreempt.S) and the trampoline's frame. */
 uintptr_t sigctx_sp(const void *uc);
 uintptr_t sigctx_pc(const void *uc);
+bool sigctx_restart_syscall(void *uc, const sigsyscall *sc);
 uintptr_t sigctx_fp(const void *uc);
 void sigctx_redirect(void *uc);
 void asyncpreempt_init(void);

@@ -22,7 +22,13 @@
  *    20 ms (nesting counted), and after gort_preempt_on it is preempted
  *    again;
  *  - runtime calls are preemption points: with asyncpreemptoff=1 a
- *    goroutine that spins calling gort_go lets main run at GOMAXPROCS=1.
+ *    goroutine that spins calling gort_go lets main run at GOMAXPROCS=1;
+ *  - a plain nanosleep or poll of a goroutine (no syscall hand-off) is
+ *    neither cut short nor failed with EINTR by the preemption signal;
+ *  - stopping the world (a GOMAXPROCS change) does not wait for
+ *    goroutines in plain blocking calls (a read of an empty pipe, a
+ *    400 ms nanosleep): their Ps are detached, the read still gets its
+ *    byte and the sleep lasts its whole time.
  *
  * Sanitizer builds have no signal preemption: the cases that need it are
  * skipped there; the asyncpreemptoff and cooperative cases still run.
@@ -843,6 +849,137 @@ static void signal_handler_not_preempted(void)
 	}
 }
 
+/* ---------------------------------------------------------------------
+ * A plain blocking call is not broken by the preemption signal: a
+ * goroutine in nanosleep/poll without the syscall hand-off (allowed: it
+ * only holds its P until sysmon hands it off) gets neither EINTR nor a
+ * short sleep, while the main goroutine still runs at GOMAXPROCS=1.
+ * ------------------------------------------------------------------- */
+
+static atomic_bool plain_started, plain_done;
+static int plain_rc[2], plain_err[2];
+static int64_t plain_ns[2];
+
+static void plain_sleeper(void *arg)
+{
+	(void)arg;
+	atomic_store(&plain_started, true);
+	struct timespec ts = {0, 300 * MS};
+	int64_t t0 = harness_now();
+	plain_rc[0] = nanosleep(&ts, NULL);
+	plain_err[0] = read_errno();
+	plain_ns[0] = harness_now() - t0;
+	t0 = harness_now();
+	plain_rc[1] = poll(NULL, 0, 300);
+	plain_err[1] = read_errno();
+	plain_ns[1] = harness_now() - t0;
+	atomic_store(&plain_done, true);
+}
+
+static int plain_main(void *arg)
+{
+	(void)arg;
+	CHECK(gort_go(plain_sleeper, NULL) > 1);
+	while (!atomic_load(&plain_started))
+		gort_gosched();
+	/* The P comes back to main through sysmon's hand-off. */
+	gort_sleep(1 * MS);
+	while (!atomic_load(&plain_done))
+		gort_sleep(5 * MS);
+	return 0;
+}
+
+static void plain_syscall_not_interrupted(void)
+{
+	if (!need_signals("plain_syscall_not_interrupted"))
+		return;
+	if (harness_emulated()) {
+		/* /proc/<tid>/syscall there shows the emulator's own call. */
+		SKIP("plain_syscall_not_interrupted", "the emulator's /proc shows its own system calls");
+		return;
+	}
+	atomic_store(&plain_started, false);
+	atomic_store(&plain_done, false);
+	run_main(plain_main, NULL, 1);
+	for (int i = 0; i < 2; i++) {
+		if (plain_rc[i] != 0)
+			FAILF("%s: returned %d, errno %d", i ? "poll" : "nanosleep",
+			      plain_rc[i], plain_err[i]);
+		if (plain_ns[i] < 300 * MS)
+			FAILF("%s: 300 ms lasted %lld ms", i ? "poll" : "nanosleep",
+			      (long long)(plain_ns[i] / MS));
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * Stopping the world does not wait for a plain blocking call: a
+ * goroutine blocked in read(2) on a pipe nobody writes yet, and one in
+ * nanosleep, have their Ps detached; gort_gomaxprocs returns at once,
+ * the read still gets its bytes and the sleep lasts its whole time.
+ * ------------------------------------------------------------------- */
+
+static int stw_pipe[2];
+static atomic_int stw_blocked;
+static ssize_t stw_read;
+static int stw_sleep_rc;
+static int64_t stw_sleep_ns;
+
+static void stw_reader(void *arg)
+{
+	(void)arg;
+	char b[8];
+	atomic_fetch_add(&stw_blocked, 1);
+	stw_read = read(stw_pipe[0], b, sizeof b);
+	gort_wg_done(&helpers_wg);
+}
+
+static void stw_sleeper(void *arg)
+{
+	(void)arg;
+	struct timespec ts = {0, 400 * MS};
+	atomic_fetch_add(&stw_blocked, 1);
+	int64_t t0 = harness_now();
+	stw_sleep_rc = nanosleep(&ts, NULL);
+	stw_sleep_ns = harness_now() - t0;
+	gort_wg_done(&helpers_wg);
+}
+
+static int stw_main(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(pipe2(stw_pipe, O_CLOEXEC), 0);
+	start_helper(stw_reader, NULL);
+	start_helper(stw_sleeper, NULL);
+	while (atomic_load(&stw_blocked) < 2)
+		gort_sleep(1 * MS);
+	gort_sleep(20 * MS); /* both in their calls, on their Ps */
+	int64_t t0 = harness_now();
+	CHECK_EQ(gort_gomaxprocs(4), 3);
+	int64_t took = harness_now() - t0;
+	printf("     gort_gomaxprocs beside two blocked calls: %.1f ms\n", (double)took / MS);
+	CHECK(took < 200 * MS); /* not the sleep's 400 ms, nor the read's forever */
+	CHECK_EQ(write(stw_pipe[1], "x", 1), 1);
+	gort_wg_wait(&helpers_wg);
+	CHECK_EQ(stw_read, 1);
+	CHECK_EQ(stw_sleep_rc, 0);
+	CHECK(stw_sleep_ns >= 400 * MS);
+	close(stw_pipe[0]);
+	close(stw_pipe[1]);
+	return 0;
+}
+
+static void stw_plain_syscall(void)
+{
+	if (!need_signals("stw_plain_syscall"))
+		return;
+	if (harness_emulated()) {
+		SKIP("stw_plain_syscall", "the emulator's /proc shows its own system calls");
+		return;
+	}
+	atomic_store(&stw_blocked, 0);
+	run_main(stw_main, NULL, 3);
+}
+
 int main(void)
 {
 	RUN_CASE(tight_loop_preempted, 20);
@@ -853,6 +990,8 @@ int main(void)
 	RUN_CASE(preempt_off_outside, 10);
 	RUN_CASE(signal_handler_not_preempted, 20);
 	RUN_CASE(cooperative_runtime_calls, 30);
+	RUN_CASE(plain_syscall_not_interrupted, 20);
+	RUN_CASE(stw_plain_syscall, 20);
 	PASS("preempt_test");
 	return 0;
 }

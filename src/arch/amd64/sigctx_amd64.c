@@ -4,6 +4,7 @@
  * (asyncpreempt.S).
  */
 #include <cpuid.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdint.h>
 #include <ucontext.h>
@@ -73,6 +74,29 @@ uintptr_t sigctx_pc(const void *uc)
 uintptr_t sigctx_fp(const void *uc)
 {
 	return (uintptr_t)((const ucontext_t *)uc)->uc_mcontext.gregs[REG_RBP];
+}
+
+/* If the signal broke the system call sc (it returned EINTR right at the
+ * pc and sp it was seen blocked at, with the same six arguments, which
+ * the kernel leaves in their registers: the same call, not a later one
+ * through a shared syscall instruction), make the interrupted code issue
+ * it again: back onto the syscall instruction with the number in rax. */
+bool sigctx_restart_syscall(void *ucv, const sigsyscall *sc)
+{
+	greg_t *r = ((ucontext_t *)ucv)->uc_mcontext.gregs;
+	static const int argreg[6] = {REG_RDI, REG_RSI, REG_RDX, REG_R10, REG_R8, REG_R9};
+	if (sc->pc == 0 || r[REG_RAX] != -EINTR || (uintptr_t)r[REG_RIP] != sc->pc ||
+	    (uintptr_t)r[REG_RSP] != sc->sp)
+		return false;
+	for (int i = 0; i < 6; i++)
+		if ((uintptr_t)r[argreg[i]] != sc->args[i])
+			return false;
+	const uint8_t *insn = (const uint8_t *)(sc->pc - 2);
+	if (insn[0] != 0x0f || insn[1] != 0x05) /* syscall */
+		return false;
+	r[REG_RAX] = (greg_t)sc->nr;
+	r[REG_RIP] = (greg_t)(sc->pc - 2);
+	return true;
 }
 
 /* Make the interrupted code call asyncpreempt where it stands: below its
