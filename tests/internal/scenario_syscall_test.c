@@ -126,6 +126,10 @@ static void g9_fn(void *arg)
 static void g8_fn(void *arg)
 {
 	(void)arg;
+	/* Never yielded at a runtime call (gort_go's way out): on a loaded
+	 * machine the thread may lose its CPU long enough for sysmon to see
+	 * a whole slice, and G9 would run before the call. */
+	gort_preempt_off();
 	s10.g8 = getg();
 	s10.m2 = getm();
 	s10.p2 = getm()->p;
@@ -163,6 +167,7 @@ static void g8_fn(void *arg)
 	s10.after_p = getm()->p;
 	s10.after_oldp = getm()->oldp;
 	s10.after_gstatus = readgstatus(s10.g8);
+	gort_preempt_on();
 	atomic_store(&g8_done, 1);
 }
 
