@@ -447,7 +447,8 @@ GORT_API int64_t gort_goid(void)
 	return gp ? gp->goid : 0;
 }
 
-GORT_API int64_t gort_numgoroutine(void)
+/* foreign_lock held (read) or the caller is a goroutine. */
+int64_t numgoroutine(void)
 {
 	if (atomic_load(&runtime_running) != RUNTIME_UP)
 		return 0;
@@ -459,5 +460,17 @@ GORT_API int64_t gort_numgoroutine(void)
 		n += atomic_load_explicit(&allp[i]->gcreated, memory_order_relaxed) -
 		     atomic_load_explicit(&allp[i]->gexited, memory_order_relaxed);
 	unlock(&sched.lock);
+	return n;
+}
+
+GORT_API int64_t gort_numgoroutine(void)
+{
+	if (getg())
+		return numgoroutine(); /* teardown waits for every goroutine */
+	/* A thread that is not a goroutine: hold off teardown, which frees
+	 * the Ps and clears sched (its lock included) under us otherwise. */
+	pthread_rwlock_rdlock(&foreign_lock);
+	int64_t n = numgoroutine();
+	pthread_rwlock_unlock(&foreign_lock);
 	return n;
 }

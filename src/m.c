@@ -69,10 +69,12 @@ void mcommoninit(m *mp)
 	__atomic_store_n(&allm, mp, __ATOMIC_RELEASE);
 }
 
-/* sched.lock held: count a new M against the thread limit. */
-static void checkmcount(void)
+/* sched.lock held: the Ms alive, with `extra` more, against the thread
+ * limit. Ms whose threads ended (a locked G exited) no longer count, as
+ * Go's mcount() = mnext - nmfreed. */
+void checkmcount(int32_t extra)
 {
-	if (sched.mnext >= sched.maxmcount) {
+	if (sched.mnext - sched.nmfreed + extra > sched.maxmcount) {
 		printstr("runtime: program exceeds ");
 		printint(sched.maxmcount);
 		printstr("-thread limit\n");
@@ -86,6 +88,15 @@ static void *mstart(void *arg)
 	mp->procid = gettid_();
 	mstart0(mp);
 	lock(&sched.lock);
+	if (mp->exitafterg) {
+		/* Its locked G exited while the runtime runs on: the thread
+		 * ends now, and its stack goes back with it instead of
+		 * waiting for teardown's join (a program that keeps ending
+		 * locked goroutines would keep every dead thread's stack).
+		 * Nothing here touches mp after the unlock. */
+		pthread_detach(pthread_self());
+		mp->detached = true;
+	}
 	if (--sched.nmalive == 0 && sched.exitwaiter) {
 		sched.exitwaiter = false;
 		notewakeup(&sched.exitnote);
@@ -104,7 +115,7 @@ static void newm(p *pp, bool spinning)
 	if (!mp)
 		goto fail;
 	lock(&sched.lock);
-	checkmcount();
+	checkmcount(1);
 	mcommoninit(mp);
 	sched.nmalive++;
 	unlock(&sched.lock);
@@ -272,7 +283,7 @@ void m_teardown(m *m0)
 	while (mp) {
 		m *next = mp->alllink;
 		if (mp != m0) {
-			if (mp->thread)
+			if (mp->thread && !mp->detached)
 				pthread_join(mp->thread, NULL);
 			free(mp);
 		}

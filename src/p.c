@@ -194,6 +194,19 @@ p *procresize(m *mp, int32_t nprocs)
 	return runnable;
 }
 
+/* On g0: the runtime began to exit while gp was stopping the world. Ms
+ * leave the scheduler at exit without stopping their Ps, so the world
+ * never stops: gp is abandoned with the other goroutines (teardown frees
+ * it), as exitsyscall's abandon_m does. Its P counts as running again,
+ * so that this M releases it on its way out. */
+static g *stw_abandon_m(m *mp, g *gp)
+{
+	atomic_store_explicit(&mp->p->status, _Prunning, memory_order_relaxed);
+	casgstatus(gp, _Grunning, _Gwaiting);
+	dropg(mp, gp);
+	return NULL;
+}
+
 /* The caller is a goroutine holding its P; worldsema is held. */
 void stopTheWorld(void)
 {
@@ -231,6 +244,10 @@ void stopTheWorld(void)
 		 * preemptone), has its P detached, as sysmon does after two
 		 * slices, and the P stops. */
 		for (uint8_t level = PREEMPT_ASK;; level = PREEMPT_HANDOFF) {
+			if (atomic_load(&sched.exiting)) {
+				mcall(stw_abandon_m);
+				throw("stopTheWorld: abandoned goroutine resumed");
+			}
 			for (int32_t i = 0; i < procs; i++)
 				if (allp[i] != mp->p &&
 				    atomic_load_explicit(&allp[i]->status, memory_order_relaxed) == _Prunning)

@@ -224,14 +224,14 @@ GORT_API int gort_numcpu(void)
 struct procsreq {
 	int n;
 	int prev;
-	gort_waitgroup wg;
+	note done;
 };
 
 static void procs_on_goroutine(void *arg)
 {
 	struct procsreq *r = arg;
 	r->prev = gort_gomaxprocs(r->n);
-	gort_wg_done(&r->wg);
+	notewakeup(&r->done); /* r may be gone once this returns */
 }
 
 GORT_API int gort_gomaxprocs(int n)
@@ -251,12 +251,31 @@ GORT_API int gort_gomaxprocs(int n)
 		return prev;
 	g *gp = getg();
 	if (!gp) {
-		/* Not a goroutine: stop-the-world needs one, so ask one. */
+		/* Not a goroutine: stop-the-world needs one, so ask one. The
+		 * run may end before it gets to run (or while it stops the
+		 * world): it is then abandoned and never touches r again, and
+		 * the setting goes to the next run instead. The generation is
+		 * read under foreign_lock, with the goroutine queued in it. */
 		struct procsreq r = {.n = n};
-		gort_wg_add(&r.wg, 1);
-		if (gort_go(procs_on_goroutine, &r) < 0)
+		pthread_rwlock_rdlock(&foreign_lock);
+		if (atomic_load(&runtime_running) != RUNTIME_UP) {
+			pthread_rwlock_unlock(&foreign_lock);
+			return gort_gomaxprocs(n);
+		}
+		uint32_t gen = atomic_load(&runtime_gen);
+		int64_t goid = newproc(NULL, procs_on_goroutine, &r, stack_default, NULL,
+		                       (uintptr_t)__builtin_return_address(0));
+		pthread_rwlock_unlock(&foreign_lock);
+		if (goid < 0)
 			return -1;
-		gort_wg_wait(&r.wg);
+		while (!notetsleep(&r.done, 10 * 1000 * 1000)) {
+			/* runtime_gen moves on once every M has stopped. */
+			if (atomic_load(&runtime_gen) != gen) {
+				if (notetsleep(&r.done, 0))
+					break;
+				return gort_gomaxprocs(n);
+			}
+		}
 		return r.prev;
 	}
 	lock(&config.lock);
@@ -284,6 +303,7 @@ GORT_API int gort_set_max_threads(int n)
 		lock(&sched.lock);
 		prev = sched.maxmcount;
 		sched.maxmcount = n;
+		checkmcount(0); /* below the Ms there are: as Go's setMaxThreads */
 		unlock(&sched.lock);
 	}
 	return prev;

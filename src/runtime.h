@@ -228,6 +228,7 @@ struct m {
 	g *lockedg;             /* LockOSThread: the only G this M runs */
 	uint32_t lockedext;     /* gort_lock_os_thread nesting */
 	bool exitafterg;        /* the locked G exited: end this thread */
+	bool detached;          /* its thread ended detached: not to be joined */
 	bool wedged;            /* M0 after its locked G exited: parks until exit */
 	bool lockedpark;        /* asleep in stoplockedm (wake with mwake) */
 	g *handnext;            /* gosched, gopark: a locked G for mloop to hand over */
@@ -499,6 +500,7 @@ static inline void casgstatus(g *gp, uint32_t oldval, uint32_t newval)
 }
 int64_t newproc(m *mp, void (*fn)(void *), void *arg, size_t stacksize,
                 const char *name, uintptr_t callerpc);
+int64_t numgoroutine(void);
 void gfput(p *pp, g *gp);
 g *gfget(p *pp);
 void gfpurge(p *pp);
@@ -564,6 +566,7 @@ static inline void randomenum_next(randomenum *e)
 
 /* m.c */
 void mcommoninit(m *mp);
+void checkmcount(int32_t extra);
 void startm(p *pp, bool spinning);
 bool stopm(m *mp);
 void mput(m *mp);

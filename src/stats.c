@@ -55,7 +55,7 @@ GORT_API int gort_read_stats(gort_stats *s)
 		pthread_rwlock_unlock(&foreign_lock);
 		return 0;
 	}
-	s->goroutines = gort_numgoroutine();
+	s->goroutines = numgoroutine();
 	schedstats sum = {0};
 	stats_sum(&sum, &globalstats);
 	lock(&sched.lock);

@@ -214,10 +214,86 @@ static int load_main(void *arg)
 
 MAIN_CASE(resize_under_load, load_main, 2)
 
+/* ---------------------------------------------------------------------
+ * Resizing while main returns: the call must come back, and gort_main
+ * too (with GOMAXPROCS 1 main holds the only P while the plain thread's
+ * helper goroutine is queued, so the run ends before it can resize).
+ * ------------------------------------------------------------------- */
+
+static atomic_int exit_go;
+static atomic_int exit_prev = -100;
+
+static void *exit_resizer(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&exit_go))
+		;
+	atomic_store(&exit_prev, gort_gomaxprocs(2));
+	return NULL;
+}
+
+static int exit_main(void *arg)
+{
+	(void)arg;
+	gort_preempt_off(); /* keeps the P, so the helper stays queued */
+	atomic_store(&exit_go, 1);
+	int64_t deadline = harness_now() + 10LL * 1000000000;
+	while (gort_numgoroutine() < 2 && harness_now() < deadline)
+		;
+	gort_preempt_on();
+	return 3;
+}
+
+static void resize_from_plain_thread_at_exit(void)
+{
+	gort_gomaxprocs(1);
+	pthread_t tid;
+	CHECK_EQ(pthread_create(&tid, NULL, exit_resizer, NULL), 0);
+	CHECK_EQ(gort_main(exit_main, NULL), 3);
+	CHECK_EQ(pthread_join(tid, NULL), 0); /* hung here */
+	CHECK_EQ(atomic_load(&exit_prev), 1);
+	CHECK_EQ(gort_gomaxprocs(0), 2); /* for the next run */
+}
+
+static atomic_int stw_go;
+
+static void stw_resizer(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&stw_go))
+		;
+	gort_gomaxprocs(1);
+}
+
+/* A goroutine stops the world while main returns without another
+ * runtime call: main's M leaves the scheduler without stopping its P. */
+static int stw_exit_main(void *arg)
+{
+	(void)arg;
+	CHECK(gort_go(stw_resizer, NULL) > 0);
+	gort_preempt_off(); /* main's P stops only at a runtime call */
+	atomic_store(&stw_go, 1);
+	int64_t t = harness_now();
+	while (harness_now() - t < 5 * 1000000)
+		;
+	return 4;
+}
+
+static void resize_while_main_returns(void)
+{
+	for (int i = 0; i < 5; i++) {
+		atomic_store(&stw_go, 0);
+		CHECK_EQ(gort_gomaxprocs(2) > 0, 1);
+		CHECK_EQ(gort_main(stw_exit_main, NULL), 4); /* hung here */
+	}
+}
+
 int main(void)
 {
 	RUN_CASE(outside_runtime, 40);
 	RUN_CASE(resize_under_load, 40);
+	RUN_CASE(resize_from_plain_thread_at_exit, 40);
+	RUN_CASE(resize_while_main_returns, 40);
 	PASS("gomaxprocs_test");
 	return 0;
 }

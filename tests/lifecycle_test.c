@@ -175,11 +175,57 @@ static void abandoned(void)
 	}
 }
 
+/* ---------------------------------------------------------------------
+ * Plain threads reading the counters while runs start and end: a read
+ * must never meet a runtime being torn down.
+ * ------------------------------------------------------------------- */
+
+static atomic_int readers_stop;
+
+static void *counter_reader(void *arg)
+{
+	(void)arg;
+	gort_stats st;
+	while (!atomic_load(&readers_stop)) {
+		int64_t n = gort_numgoroutine();
+		CHECK(n >= 0);
+		CHECK_EQ(gort_read_stats(&st), 0);
+	}
+	return NULL;
+}
+
+static void nop(void *arg)
+{
+	(void)arg;
+}
+
+static int short_main(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 4; i++)
+		CHECK(gort_go(nop, NULL) > 1);
+	return 2;
+}
+
+static void counters_across_teardown(void)
+{
+	pthread_t tid[2];
+	gort_gomaxprocs(2);
+	for (int i = 0; i < 2; i++)
+		CHECK_EQ(pthread_create(&tid[i], NULL, counter_reader, NULL), 0);
+	for (int run = 0; run < SCALE(200); run++)
+		CHECK_EQ(gort_main(short_main, NULL), 2);
+	atomic_store(&readers_stop, 1);
+	for (int i = 0; i < 2; i++)
+		CHECK_EQ(pthread_join(tid[i], NULL), 0);
+}
+
 int main(void)
 {
 	RUN_CASE(many_runs, 30);
 	RUN_CASE(busy_and_invalid, 30);
 	RUN_CASE(abandoned, 30);
+	RUN_CASE(counters_across_teardown, 60);
 	PASS("lifecycle_test");
 	return 0;
 }

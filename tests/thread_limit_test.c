@@ -8,6 +8,8 @@
  */
 #include "harness.h"
 
+#include <dirent.h>
+
 #include "gort.h"
 
 static struct child_result res;
@@ -54,10 +56,74 @@ static void exceeded(void)
 	}
 }
 
+/* Ms whose threads ended with their locked goroutine no longer count
+ * against the limit (Go's mcount() = mnext - nmfreed): 60 such exits
+ * under a limit of 8 are not "thread exhaustion". */
+static gort_waitgroup locked_wg;
+
+static void exit_locked(void *arg)
+{
+	(void)arg;
+	gort_lock_os_thread();
+	gort_wg_done(&locked_wg); /* and ends locked: its thread ends */
+}
+
+static int task_count(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	CHECK(d != NULL);
+	int n = 0;
+	for (struct dirent *e; (e = readdir(d)) != NULL;)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+static int locked_exits(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 60; i++) {
+		CHECK_EQ(gort_wg_add(&locked_wg, 1), 0);
+		CHECK(gort_go(exit_locked, NULL) > 0);
+		CHECK_EQ(gort_wg_wait(&locked_wg), 0);
+	}
+	/* The ended threads are gone (given a moment to finish exiting). */
+	int64_t deadline = harness_now() + 10LL * 1000000000;
+	while (task_count() > 8 && harness_now() < deadline)
+		gort_sleep(1000000);
+	CHECK(task_count() <= 8);
+	return 6;
+}
+
+static void locked_exits_within_limit(void)
+{
+	gort_set_max_threads(8);
+	gort_gomaxprocs(2);
+	CHECK_EQ(gort_main(locked_exits, NULL), 6);
+	gort_set_max_threads(10000);
+}
+
+/* Lowering the limit below the threads there are is fatal at once, as
+ * Go's debug.SetMaxThreads. */
+static void lowered_below_count(void)
+{
+	char *argv[] = {NULL, "lower", NULL};
+	run_child_prog("threadlimit", argv, harness_timeout(30), &res);
+	bool ok = !res.timed_out && res.exited && res.status == 2 &&
+	          strstr(res.output, "runtime: program exceeds 1-thread limit") &&
+	          strstr(res.output, "fatal error: thread exhaustion");
+	if (!ok) {
+		harness_describe("threadlimit lower", &res);
+		FAILF("want exit status 2 and Go's thread exhaustion messages");
+	}
+}
+
 int main(void)
 {
 	RUN_CASE(query_and_set, 30);
 	RUN_CASE(exceeded, 60);
+	RUN_CASE(locked_exits_within_limit, 60);
+	RUN_CASE(lowered_below_count, 60);
 	PASS("thread_limit_test");
 	return 0;
 }

@@ -8,6 +8,7 @@
  */
 #include <stdatomic.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "gort.h"
 
@@ -34,8 +35,37 @@ static int run(void *arg)
 	return 0;
 }
 
-int main(void)
+static gort_waitgroup two;
+
+static void spin_a_while(void *arg)
 {
+	(void)arg;
+	int64_t t = gort_nanotime();
+	while (gort_nanotime() - t < 20 * 1000000)
+		;
+	gort_wg_done(&two);
+}
+
+/* "lower": two Ms exist, then the limit goes to 1. */
+static int lower(void *arg)
+{
+	(void)arg;
+	gort_wg_add(&two, 2);
+	gort_go(spin_a_while, NULL);
+	gort_go(spin_a_while, NULL);
+	gort_wg_wait(&two);
+	gort_set_max_threads(1);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "lower") == 0) {
+		gort_gomaxprocs(2);
+		gort_main(lower, NULL);
+		printf("the lowered limit was not enforced\n");
+		return 0;
+	}
 	if (gort_set_max_threads(2) != 10000)
 		return 1;
 	gort_gomaxprocs(4);
