@@ -166,9 +166,11 @@ GORT_API void gort_preempt_on(void);
  * other goroutines keep running. exitsyscall takes back the old P if it is
  * still free, else an idle P, else queues the goroutine globally and parks
  * the thread. gort_entersyscall_block is for calls known to block long:
- * the P is handed off at once. Between the two calls the goroutine must
- * not call other gort functions except gort_exitsyscall. errno is
- * preserved by both. Outside a goroutine they are no-ops.
+ * the P is handed off at once. A gort call made between the two (one
+ * that may park, such as gort_sleep or a channel operation, included)
+ * ends the hand-off there, as gort_exitsyscall would, and the
+ * gort_exitsyscall that follows does nothing. errno is preserved by both.
+ * Outside a goroutine they are no-ops.
  */
 GORT_API void gort_entersyscall(void);
 GORT_API void gort_entersyscall_block(void);

@@ -282,6 +282,7 @@ void m_teardown(m *m0)
 	m *mp = allm;
 	while (mp) {
 		m *next = mp->alllink;
+		m_closesyscallfile(mp);
 		if (mp != m0) {
 			if (mp->thread && !mp->detached)
 				pthread_join(mp->thread, NULL);

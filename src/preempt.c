@@ -83,18 +83,46 @@ static struct {
 
 /* ---- the request ---- */
 
-/* Whether thread tid is blocked in a system call, and which. Linux's
+/* mp's /proc/<pid>/task/<tid>/syscall, opened at its first need and
+ * kept (closed by m_teardown): opening one at every request would take
+ * and free fd numbers under a program that is closing and reusing its
+ * own. -1 if it cannot be had. Two callers (sysmon, a stop of the world)
+ * may race to open it: one keeps its fd. */
+static int syscall_file(m *mp)
+{
+	int fd1 = atomic_load_explicit(&mp->sysfd1, memory_order_acquire);
+	if (fd1 != 0)
+		return fd1 - 1;
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/task/%d/syscall", (int)preempt.pid,
+	         (int)mp->procid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int want = 0;
+	if (!atomic_compare_exchange_strong(&mp->sysfd1, &want, fd + 1)) {
+		if (fd >= 0)
+			close(fd);
+		return want - 1;
+	}
+	return fd;
+}
+
+void m_closesyscallfile(m *mp)
+{
+	int fd1 = atomic_exchange(&mp->sysfd1, 0);
+	if (fd1 > 0)
+		close(fd1 - 1);
+}
+
+/* Whether mp's thread is blocked in a system call, and which. Linux's
  * /proc/<pid>/task/<tid>/syscall reads "nr arg0 ... arg5 sp pc" then,
  * "running" or "-1 sp pc" otherwise. Without /proc: as if running. */
-static bool syscall_blocked(int tid, sigsyscall *sc)
+static bool syscall_blocked(m *mp, sigsyscall *sc)
 {
-	char path[64], buf[256];
-	snprintf(path, sizeof path, "/proc/%d/task/%d/syscall", (int)preempt.pid, tid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char buf[256];
+	int fd = syscall_file(mp);
 	if (fd < 0)
 		return false;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
+	ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
 	if (n <= 0)
 		return false;
 	buf[n] = 0;
@@ -136,7 +164,7 @@ bool preemptone(p *pp, uint8_t level)
 		 * there anyway, so it is left alone for a request; for a
 		 * hand-off the handler restarts the call it broke. */
 		sigsyscall sc;
-		bool blocked = syscall_blocked(mp->procid, &sc);
+		bool blocked = syscall_blocked(mp, &sc);
 		if (!blocked || level == PREEMPT_HANDOFF) {
 			/* Only the sender writes sigsys, after winning
 			 * signalpending: the handler of the last signal has

@@ -225,6 +225,7 @@ struct m {
 	uint32_t syscalltick;   /* p->syscalltick when the syscall began */
 	_Atomic uint32_t signalpending; /* a preemption signal is on its way */
 	sigsyscall sigsys;      /* the system call it interrupts, if any (preempt.c) */
+	_Atomic int sysfd1;     /* its /proc syscall file + 1; 0: not open (preempt.c) */
 	g *lockedg;             /* LockOSThread: the only G this M runs */
 	uint32_t lockedext;     /* gort_lock_os_thread nesting */
 	bool exitafterg;        /* the locked G exited: end this thread */
@@ -608,7 +609,10 @@ static inline g *rt_enter(void)
 	g *gp = getg();
 	if (gp) {
 		gp->inruntime++;
-		if (unlikely(gp->syscallstate == SYSCALL_DETACHED))
+		/* Detached by preemption, or a gort call made between
+		 * gort_entersyscall and gort_exitsyscall: the hand-off ends
+		 * here (that gort_exitsyscall then does nothing). */
+		if (unlikely(gp->syscallstate != SYSCALL_NONE))
 			exitsyscall(gp->m, gp);
 	}
 	return gp;
@@ -769,6 +773,7 @@ extern size_t stack_default;   /* default usable bytes for new Gs */
 uintptr_t sigctx_sp(const void *uc);
 uintptr_t sigctx_pc(const void *uc);
 bool sigctx_restart_syscall(void *uc, const sigsyscall *sc);
+void m_closesyscallfile(m *mp);
 uintptr_t sigctx_fp(const void *uc);
 void sigctx_redirect(void *uc);
 void asyncpreempt_init(void);

@@ -20,6 +20,9 @@
  *    resumes on another thread;
  *  - outside a goroutine (before gort_main, on a plain thread while the
  *    runtime runs) the three calls are no-ops that keep errno;
+ *  - a gort call between the two (a sleep, a channel receive that parks,
+ *    a second gort_entersyscall) ends the hand-off there instead of
+ *    crashing, and the gort_exitsyscall after it does nothing;
  *  - Go's TestPreemptionAfterSyscall: at GOMAXPROCS=2, 8 goroutines that
  *    loop on short bracketed calls (10 us, 100 us, 1 ms of busy waiting)
  *    do not keep the main goroutine from running: it yields in a loop for
@@ -460,6 +463,50 @@ static void preemption_after_syscall_asyncoff(void)
 	run_main(fake_main, NULL, 2);
 }
 
+/* ---------------------------------------------------------------------
+ * A gort call inside the bracket ends the hand-off there: a sleep, a
+ * channel receive that parks, a second gort_entersyscall, each at
+ * GOMAXPROCS=1 with a helper goroutine that needs the P; the
+ * gort_exitsyscall after it does nothing.
+ * ------------------------------------------------------------------- */
+
+static void inside_sender(void *arg)
+{
+	int v = 42;
+	CHECK_EQ(gort_chan_send(arg, &v), 0);
+	gort_wg_done(&helpers_wg);
+}
+
+static int inside_main(void *arg)
+{
+	(void)arg;
+	gort_entersyscall();
+	gort_sleep(1 * MS);
+	gort_exitsyscall();
+
+	gort_chan *c = make_chan(sizeof(int), 0);
+	start_helper(inside_sender, c);
+	gort_entersyscall_block();
+	int v = 0;
+	CHECK_EQ(gort_chan_recv(c, &v), 1); /* parks: the sender needs the P */
+	CHECK_EQ(v, 42);
+	gort_exitsyscall();
+	gort_wg_wait(&helpers_wg);
+	gort_chan_free(c);
+
+	gort_entersyscall();
+	gort_entersyscall();
+	gort_exitsyscall();
+	gort_exitsyscall();
+	/* The bracket still works after all that. */
+	gort_entersyscall();
+	busy_wait_ns(1 * MS);
+	gort_exitsyscall();
+	return 0;
+}
+
+MAIN_CASE(gort_calls_inside, inside_main, 1)
+
 int main(void)
 {
 	RUN_CASE(handoff_entersyscall, 20);
@@ -470,6 +517,7 @@ int main(void)
 	RUN_CASE(preemption_after_syscall, 40);
 	RUN_CASE(preemption_after_syscall_asyncoff, 40);
 	RUN_CASE(errno_preserved, 30);
+	RUN_CASE(gort_calls_inside, 20);
 	PASS("syscall_test");
 	return 0;
 }
