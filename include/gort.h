@@ -142,7 +142,9 @@ GORT_API void gort_unlock_os_thread(void);
  * Mark code that must not be preempted by a signal (it holds a lock that
  * another goroutine of the same thread could need, or is not reentrant):
  * between gort_preempt_off and gort_preempt_on the goroutine is switched
- * only at the runtime calls it makes itself. Nesting is counted. If such a
+ * only at the runtime calls it makes itself. Nesting is counted, up to
+ * 255 deep (deeper is a fatal error, as a count that stopped would end the
+ * region at the wrong gort_preempt_on). If such a
  * region runs past two time slices (20 ms), its P is handed to another M
  * and the goroutine goes on on its own thread, as in a long system call.
  */

@@ -365,8 +365,12 @@ void preempt_teardown(void)
 GORT_API void gort_preempt_off(void)
 {
 	g *gp = getg();
-	if (gp && gp->nopreempt < UINT8_MAX)
-		gp->nopreempt++;
+	if (!gp)
+		return;
+	/* A count that stopped would end the region at the wrong on. */
+	if (gp->nopreempt == UINT8_MAX)
+		fatal("gort_preempt_off: nested more than 255 deep");
+	gp->nopreempt++;
 }
 
 GORT_API void gort_preempt_on(void)

@@ -20,7 +20,7 @@
  *  - gort_preempt_off/on: inside the region a spinning goroutine is not
  *    interleaved with another goroutine of its P for at least the first
  *    20 ms (nesting counted), and after gort_preempt_on it is preempted
- *    again;
+ *    again; 255 nested regions are counted, a 256th is a fatal error;
  *  - runtime calls are preemption points: with asyncpreemptoff=1 a
  *    goroutine that spins calling gort_go lets main run at GOMAXPROCS=1;
  *  - a plain nanosleep or poll of a goroutine (no syscall hand-off) is
@@ -712,6 +712,32 @@ static void preempt_off_outside(void)
 	gort_preempt_off();
 }
 
+/* 255 nested regions are counted; a 256th is a fatal error, not a count
+ * that stops (and a region that would end one gort_preempt_on early). */
+static int nest_main(void *arg)
+{
+	int depth = *(int *)arg;
+	for (int i = 0; i < depth; i++)
+		gort_preempt_off();
+	for (int i = 0; i < depth; i++)
+		gort_preempt_on();
+	return 0;
+}
+
+static void preempt_off_nesting(void)
+{
+	int depth = 255;
+	run_main(nest_main, &depth, 1);
+	static struct child_result res;
+	char *argv[] = {NULL, (char *)"--nest256", NULL};
+	run_self(argv, harness_timeout(10), &res);
+	if (!res.exited || res.status != 2 ||
+	    !strstr(res.output, "fatal error: gort_preempt_off: nested more than 255 deep")) {
+		harness_describe("256 nested gort_preempt_off", &res);
+		FAILF("want exit status 2 and the fatal error");
+	}
+}
+
 /* ---------------------------------------------------------------------
  * Cooperative: runtime calls are preemption points.
  * ------------------------------------------------------------------- */
@@ -980,14 +1006,19 @@ static void stw_plain_syscall(void)
 	run_main(stw_main, NULL, 3);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	if (argc == 2 && strcmp(argv[1], "--nest256") == 0) {
+		int depth = 256;
+		return gort_main(nest_main, &depth);
+	}
 	RUN_CASE(tight_loop_preempted, 20);
 	RUN_CASE(asyncpreemptoff_not_preempted, 20);
 	RUN_CASE(registers_survive, 40);
 	RUN_CASE(malloc_snprintf_no_deadlock, 30);
 	RUN_CASE(preempt_off_region, 20);
 	RUN_CASE(preempt_off_outside, 10);
+	RUN_CASE(preempt_off_nesting, 20);
 	RUN_CASE(signal_handler_not_preempted, 20);
 	RUN_CASE(cooperative_runtime_calls, 30);
 	RUN_CASE(plain_syscall_not_interrupted, 20);
