@@ -54,6 +54,20 @@ static bool need_signals(const char *name)
 	return true;
 }
 
+/* The cases of plain blocking calls need signals, and preempt.c's view
+ * of a blocked thread (/proc/<tid>/syscall), which under the emulator
+ * shows the emulator's own call. */
+static bool need_syscall_view(const char *name)
+{
+	if (!need_signals(name))
+		return false;
+	if (harness_emulated()) {
+		SKIP(name, "the emulator's /proc shows its own system calls");
+		return false;
+	}
+	return true;
+}
+
 /* ---------------------------------------------------------------------
  * A call-free spinner at GOMAXPROCS=1.
  * ------------------------------------------------------------------- */
@@ -917,13 +931,8 @@ static int plain_main(void *arg)
 
 static void plain_syscall_not_interrupted(void)
 {
-	if (!need_signals("plain_syscall_not_interrupted"))
+	if (!need_syscall_view("plain_syscall_not_interrupted"))
 		return;
-	if (harness_emulated()) {
-		/* /proc/<tid>/syscall there shows the emulator's own call. */
-		SKIP("plain_syscall_not_interrupted", "the emulator's /proc shows its own system calls");
-		return;
-	}
 	atomic_store(&plain_started, false);
 	atomic_store(&plain_done, false);
 	run_main(plain_main, NULL, 1);
@@ -996,12 +1005,8 @@ static int stw_main(void *arg)
 
 static void stw_plain_syscall(void)
 {
-	if (!need_signals("stw_plain_syscall"))
+	if (!need_syscall_view("stw_plain_syscall"))
 		return;
-	if (harness_emulated()) {
-		SKIP("stw_plain_syscall", "the emulator's /proc shows its own system calls");
-		return;
-	}
 	atomic_store(&stw_blocked, 0);
 	run_main(stw_main, NULL, 3);
 }
