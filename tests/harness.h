@@ -371,22 +371,12 @@ static inline void harness_spawn(char *const argv[], double timeout_s,
 	harness_collect(pid, fds[0], timeout_s, res);
 }
 
-/*
- * run_child_prog spawns helper program name with the NULL-ended argv
- * (argv[0] is overwritten with the program's path) and its stderr
- * captured, and waits at most timeout_s seconds.
- */
-static inline void run_child_prog(const char *name, char *argv[],
-                                  double timeout_s, struct child_result *res)
+/* Spawn argv as harness_spawn does, under GORT_TEST_EMULATOR when a cross
+ * build's programs need one (for example "qemu-aarch64 -L
+ * /usr/aarch64-linux-gnu"), in front of argv. */
+static inline void harness_spawn_emulated(char *argv[], double timeout_s,
+                                          struct child_result *res)
 {
-	harness_result_init(res);
-	char path[PATH_MAX];
-	harness_prog_path(name, path, sizeof(path));
-	if (access(path, X_OK) != 0)
-		FAILF("helper program %s: %s", path, strerror(errno));
-	argv[0] = path;
-	/* A cross build's programs run under GORT_TEST_EMULATOR (for
-	 * example "qemu-aarch64 -L /usr/aarch64-linux-gnu"), in front of argv. */
 	char emu[PATH_MAX];
 	char *full[64];
 	int nfull = 0;
@@ -403,8 +393,26 @@ static inline void run_child_prog(const char *name, char *argv[],
 }
 
 /*
- * run_self runs this program again with the NULL-ended argv (argv[0] is
- * overwritten with its path) and its stderr captured, and waits at most
+ * run_child_prog spawns helper program name with the NULL-ended argv
+ * (argv[0] is overwritten with the program's path) and its stderr
+ * captured, and waits at most timeout_s seconds.
+ */
+static inline void run_child_prog(const char *name, char *argv[],
+                                  double timeout_s, struct child_result *res)
+{
+	harness_result_init(res);
+	char path[PATH_MAX];
+	harness_prog_path(name, path, sizeof(path));
+	if (access(path, X_OK) != 0)
+		FAILF("helper program %s: %s", path, strerror(errno));
+	argv[0] = path;
+	harness_spawn_emulated(argv, timeout_s, res);
+}
+
+/*
+ * run_self runs this program again (under the emulator in a cross
+ * build) with the NULL-ended argv (argv[0] is overwritten with its path)
+ * and its stderr captured, and waits at most
  * timeout_s seconds: a fresh process, as a user's program is (a runtime
  * in a child forked from a forked child is not, and ThreadSanitizer
  * refuses new threads there).
@@ -419,7 +427,7 @@ static inline void run_self(char *argv[], double timeout_s,
 		FAILF("readlink /proc/self/exe: %s", strerror(errno));
 	self[n] = '\0';
 	argv[0] = self;
-	harness_spawn(argv, timeout_s, res);
+	harness_spawn_emulated(argv, timeout_s, res);
 }
 
 /* Print what a child did, for failure messages. */
