@@ -820,26 +820,20 @@ GORT_API int gort_close(int fd)
 		return -1;
 	}
 	g *gp = rt_enter();
-	int r = 1; /* not closed yet */
+	int r; /* 0 or -errno */
 	if (gp) {
 		r = netpollclose(fd);
 	} else {
 		pthread_rwlock_rdlock(&foreign_lock);
 		if (atomic_load(&runtime_running) == RUNTIME_UP)
 			r = netpollclose(fd);
+		else
+			r = sysclose(fd);
 		pthread_rwlock_unlock(&foreign_lock);
 	}
-	if (r > 0)
-		r = close(fd) == 0 ? 0 : -errno;
-	int err = -r;
-	if (r < 0)
-		r = -1;
-	if (err == EINTR) {
-		r = 0; /* Linux has released the fd anyway */
-		err = 0;
-	}
 	rt_exit(gp);
-	if (r < 0)
-		seterrno(err);
-	return r;
+	if (r == 0 || r == -EINTR) /* EINTR: Linux has released the fd anyway */
+		return 0;
+	seterrno(-r);
+	return -1;
 }

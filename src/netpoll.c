@@ -364,7 +364,7 @@ int netpollclose(int fd)
 {
 	pollDesc *pd = pd_lookup(fd, true);
 	if (!pd)
-		return close(fd) == 0 ? 0 : -errno;
+		return sysclose(fd);
 	g *rg = NULL, *wg = NULL;
 	lock(&pd->lock);
 	int st = atomic_load(&pd->state);
@@ -381,7 +381,7 @@ int netpollclose(int fd)
 		rg = netpollunblock(pd, GORT_READ, false);
 		wg = netpollunblock(pd, GORT_WRITE, false);
 	}
-	int r = close(fd) == 0 ? 0 : -errno;
+	int r = sysclose(fd);
 	unlock(&pd->lock);
 	if (rg)
 		goready(rg);

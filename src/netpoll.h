@@ -52,6 +52,9 @@
 #ifndef GORT_NETPOLL_H
 #define GORT_NETPOLL_H
 
+#include <errno.h>
+#include <unistd.h>
+
 #include "runtime.h"
 
 #define PD_NIL ((uintptr_t)0)
@@ -98,6 +101,11 @@ g *netpollunblock(pollDesc *pd, int mode, bool ioready);
 void netpollready(gqueue *list, pollDesc *pd, int mode);
 int netpollsetdeadline(pollDesc *pd, int mode, int64_t deadline, uint32_t seq);
 int netpollclose(int fd);
+/* close(2) as 0 or -errno. */
+static inline int sysclose(int fd)
+{
+	return close(fd) == 0 ? 0 : -errno;
+}
 void netpoll_free(void);
 
 /* netpoll_epoll.c */

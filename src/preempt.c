@@ -5,7 +5,12 @@
  *
  * Request. sysmon marks a P whose goroutine has run a whole time slice
  * (p->preempt) and sends SIGURG to its M, at most one signal in flight
- * per M (m->signalpending), as Go does.
+ * per M (m->signalpending), as Go does; stopTheWorld asks the same way.
+ * Unlike Go's Ms, ours may be blocked in the kernel with the P (a plain
+ * blocking call made without the syscall hand-off). Such a thread, seen
+ * in /proc/<tid>/syscall, gets no signal for a request: the signal could
+ * not preempt it there and would only break its call with EINTR. It gets
+ * one for a hand-off, and the handler restarts the call it broke.
  *
  * Cooperative. Every gort_* call a goroutine makes checks the flag on its
  * way out (rt_exit) and yields to the global run queue.
@@ -143,7 +148,7 @@ static bool syscall_blocked(m *mp, sigsyscall *sc)
 	return sc->pc != 0;
 }
 
-/* Ask the goroutine running on pp to stop. Called by sysmon. */
+/* Ask the goroutine running on pp to stop (sysmon, stopTheWorld). */
 bool preemptone(p *pp, uint8_t level)
 {
 	m *mp = pm(pp);

@@ -96,9 +96,12 @@ void exitbegin(void)
 	netpollBreak(); /* the M blocked in netpoll */
 }
 
+static void foreigncalls_open(void);
+
 static int schedinit(m *m0)
 {
 	memset(&sched, 0, sizeof sched);
+	foreigncalls_open();
 	sched.worldsema = 1; /* a binary semaphore, free */
 	lock(&config.lock);
 	int32_t procs = config.procs > 0 ? config.procs : gomaxprocs_default();
@@ -124,6 +127,8 @@ static int schedinit(m *m0)
 	return 0;
 }
 
+static void foreigncalls_abandon(void);
+
 static void teardown(m *m0)
 {
 	/* sysmon keeps preempting goroutines that run on, so that their Ms
@@ -138,10 +143,11 @@ static void teardown(m *m0)
 	}
 	unlock(&sched.lock);
 	sysmon_stop();
-	/* Every M and sysmon have stopped: end a trace that still runs. First:
-	 * it releases a gort_trace_start of another thread that waits, holding
-	 * the tracer, for a goroutine abandoned now, which the gort_trace_stop
-	 * of debug_http_teardown would otherwise wait for. */
+	/* Every M and sysmon have stopped. Release the plain threads waiting
+	 * on goroutines abandoned now (a gort_trace_start among them holds
+	 * the tracer); then end a trace that still runs, before the
+	 * gort_trace_stop of debug_http_teardown would wait for it. */
+	foreigncalls_abandon();
 	trace_runtime_end();
 	debug_http_teardown(); /* its goroutines are abandoned: close their fds */
 	stats_reset();
@@ -221,17 +227,116 @@ GORT_API int gort_numcpu(void)
 	return getproccount();
 }
 
+/*
+ * A thread that is not a goroutine asking a goroutine to do what only a
+ * goroutine can (stop the world: gort_gomaxprocs, gort_trace_start). The
+ * run may end before that goroutine gets to run, or while it runs: it is
+ * then abandoned with the others, and its caller must not wait for it.
+ * So every such call is on foreigncalls.list (foreigncalls.lock) until
+ * its goroutine takes it off, waking the caller; teardown, once no M
+ * runs, wakes those still on it as abandoned. The goroutine wakes its
+ * caller with the lock held, where it cannot be preempted, and touches
+ * the call no more (it lives on the caller's stack). Once teardown has
+ * released them, no call is taken until the next run (closed). Lock
+ * order: foreign_lock, foreigncalls.lock, sched.lock (newproc's).
+ */
+typedef struct foreigncall {
+	void (*fn)(void *);
+	void *arg;
+	note done;
+	bool abandoned;
+	struct foreigncall *next;
+} foreigncall;
+
+static struct {
+	mutex lock;
+	foreigncall *list;
+	bool closed; /* abandoned: the run is ending, take no more */
+} foreigncalls;
+
+static void foreigncall_unlink(foreigncall *fc)
+{
+	foreigncall **pp = &foreigncalls.list;
+	while (*pp != fc)
+		pp = &(*pp)->next;
+	*pp = fc->next;
+}
+
+static void foreigncall_run(void *arg)
+{
+	foreigncall *fc = arg;
+	fc->fn(fc->arg);
+	lock(&foreigncalls.lock);
+	foreigncall_unlink(fc);
+	notewakeup(&fc->done);
+	unlock(&foreigncalls.lock);
+}
+
+int run_on_goroutine(void (*fn)(void *), void *arg)
+{
+	foreigncall fc = {.fn = fn, .arg = arg};
+	int64_t goid = -1;
+	int err = ESRCH;
+	pthread_rwlock_rdlock(&foreign_lock);
+	if (atomic_load(&runtime_running) == RUNTIME_UP) {
+		lock(&foreigncalls.lock);
+		if (!foreigncalls.closed) {
+			fc.next = foreigncalls.list;
+			foreigncalls.list = &fc;
+			goid = newproc(NULL, foreigncall_run, &fc, stack_default, NULL,
+			               (uintptr_t)__builtin_return_address(0));
+			if (goid < 0) {
+				err = errno;
+				foreigncall_unlink(&fc);
+			}
+		}
+		unlock(&foreigncalls.lock);
+	}
+	pthread_rwlock_unlock(&foreign_lock);
+	if (goid < 0) {
+		errno = err;
+		return -1;
+	}
+	notesleep(&fc.done);
+	if (fc.abandoned) {
+		errno = ESRCH;
+		return -1;
+	}
+	return 0;
+}
+
+/* schedinit: a new run takes calls. */
+static void foreigncalls_open(void)
+{
+	lock(&foreigncalls.lock);
+	foreigncalls.closed = false;
+	unlock(&foreigncalls.lock);
+}
+
+/* teardown, once no M runs: release the callers of abandoned calls, and
+ * take no more (a caller released may try again while the run ends). */
+static void foreigncalls_abandon(void)
+{
+	lock(&foreigncalls.lock);
+	for (foreigncall *fc = foreigncalls.list, *next; fc; fc = next) {
+		next = fc->next;
+		fc->abandoned = true;
+		notewakeup(&fc->done);
+	}
+	foreigncalls.list = NULL;
+	foreigncalls.closed = true;
+	unlock(&foreigncalls.lock);
+}
+
 struct procsreq {
 	int n;
 	int prev;
-	note done;
 };
 
 static void procs_on_goroutine(void *arg)
 {
 	struct procsreq *r = arg;
 	r->prev = gort_gomaxprocs(r->n);
-	notewakeup(&r->done); /* r may be gone once this returns */
 }
 
 GORT_API int gort_gomaxprocs(int n)
@@ -251,32 +356,17 @@ GORT_API int gort_gomaxprocs(int n)
 		return prev;
 	g *gp = getg();
 	if (!gp) {
-		/* Not a goroutine: stop-the-world needs one, so ask one. The
-		 * run may end before it gets to run (or while it stops the
-		 * world): it is then abandoned and never touches r again, and
-		 * the setting goes to the next run instead. The generation is
-		 * read under foreign_lock, with the goroutine queued in it. */
+		/* Not a goroutine: stop-the-world needs one, so ask one. If
+		 * the run ends first, the setting goes to the next run. */
 		struct procsreq r = {.n = n};
-		pthread_rwlock_rdlock(&foreign_lock);
-		if (atomic_load(&runtime_running) != RUNTIME_UP) {
-			pthread_rwlock_unlock(&foreign_lock);
-			return gort_gomaxprocs(n);
-		}
-		uint32_t gen = atomic_load(&runtime_gen);
-		int64_t goid = newproc(NULL, procs_on_goroutine, &r, stack_default, NULL,
-		                       (uintptr_t)__builtin_return_address(0));
-		pthread_rwlock_unlock(&foreign_lock);
-		if (goid < 0)
+		if (run_on_goroutine(procs_on_goroutine, &r) == 0)
+			return r.prev;
+		if (errno != ESRCH)
 			return -1;
-		while (!notetsleep(&r.done, 10 * 1000 * 1000)) {
-			/* runtime_gen moves on once every M has stopped. */
-			if (atomic_load(&runtime_gen) != gen) {
-				if (notetsleep(&r.done, 0))
-					break;
-				return gort_gomaxprocs(n);
-			}
-		}
-		return r.prev;
+		lock(&config.lock);
+		config.procs = n;
+		unlock(&config.lock);
+		return prev;
 	}
 	lock(&config.lock);
 	config.procs = n;

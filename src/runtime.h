@@ -597,6 +597,7 @@ extern _Atomic bool debug_nopreempt;
 int preempt_init(void);
 void preempt_teardown(void);
 bool preemptone(p *pp, uint8_t level);
+void m_closesyscallfile(m *mp);
 void gopreempt(void);
 /* Every gort_* call that a goroutine makes into the runtime is bracketed
  * by rt_enter/rt_exit. Inside, the goroutine is not async-preemptible (it
@@ -772,8 +773,7 @@ extern size_t stack_default;   /* default usable bytes for new Gs */
  * trampoline (arch/<arch>/asyncpreempt.S) and the trampoline's frame. */
 uintptr_t sigctx_sp(const void *uc);
 uintptr_t sigctx_pc(const void *uc);
-bool sigctx_restart_syscall(void *uc, const sigsyscall *sc);
-void m_closesyscallfile(m *mp);
+void sigctx_restart_syscall(void *uc, const sigsyscall *sc);
 uintptr_t sigctx_fp(const void *uc);
 void sigctx_redirect(void *uc);
 void asyncpreempt_init(void);
@@ -802,11 +802,15 @@ void notifyListNotifyOne(notifyList *l);
 void notifyListNotifyAll(notifyList *l);
 
 /* runtime.c */
+/* From a thread that is not a goroutine: run fn(arg) on a new goroutine
+ * and wait for it. 0 once it has run; -1 with ESRCH if the runtime is not
+ * running or the run ended first (fn may have run in part), or with
+ * newproc's errno. */
+int run_on_goroutine(void (*fn)(void *), void *arg);
 enum { RUNTIME_DOWN, RUNTIME_STARTING, RUNTIME_UP, RUNTIME_STOPPING };
 extern _Atomic uint32_t runtime_running;
-/* Incremented when a gort_main run starts and when it ends: wait queues
- * that outlive a run (a channel's) recognise waiters abandoned with their
- * goroutines. */
+/* Incremented when a gort_main run ends: wait queues that outlive a run
+ * (a channel's) recognise waiters abandoned with their goroutines. */
 extern _Atomic uint32_t runtime_gen;
 extern pthread_rwlock_t foreign_lock;
 int32_t gomaxprocs_default(void);

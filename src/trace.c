@@ -1106,28 +1106,10 @@ static void trace_begin_stw(void)
 	rt_exit(gp);
 }
 
-static int trace_end_file(void);
-
-/* The wait of a gort_trace_start called on a thread that is not a
- * goroutine, while the goroutine it asked to begin the trace has not
- * done so. The run may end first, abandoning that goroutine: then
- * trace_runtime_end (once no M runs) releases the caller instead, which
- * would otherwise wait forever holding ctl, and teardown with it. Who
- * takes the pointer releases the wait. */
-static _Atomic(gort_waitgroup *) begin_wg;
-
-static void begin_release(void)
-{
-	gort_waitgroup *wg = atomic_exchange(&begin_wg, NULL);
-	if (wg)
-		gort_wg_done(wg);
-}
-
 static void begin_on_goroutine(void *arg)
 {
 	(void)arg;
 	trace_begin_stw();
-	begin_release();
 }
 
 /* Session state for a new trace or recorder (ctl held, tracing off). */
@@ -1193,6 +1175,8 @@ static bool ctl_lock_idle(bool argok)
 	return e == 0;
 }
 
+static int trace_end_file(void);
+
 GORT_API int gort_trace_start(const char *path)
 {
 	if (!ctl_lock_idle(path != NULL))
@@ -1228,21 +1212,17 @@ GORT_API int gort_trace_start(const char *path)
 	if (getg()) {
 		trace_begin_stw();
 	} else {
-		/* Stopping the world takes a goroutine: ask one. */
-		gort_waitgroup wg = {0};
-		gort_wg_add(&wg, 1);
-		atomic_store(&begin_wg, &wg);
-		if (gort_go(begin_on_goroutine, NULL) < 0) {
+		/* Stopping the world takes a goroutine: ask one. Without
+		 * one, tracing begins with no snapshot. */
+		if (run_on_goroutine(begin_on_goroutine, NULL) != 0) {
+			if (errno == ESRCH && !tracing()) {
+				/* The run ended first: it never began. */
+				trace_end_file();
+				ctl_unlock();
+				errno = ESRCH;
+				return -1;
+			}
 			atomic_store(&trace_enabled, TRACE_ON);
-			begin_release();
-		}
-		gort_wg_wait(&wg);
-		if (!tracing()) {
-			/* Released by the end of the run: it never began. */
-			trace_end_file();
-			ctl_unlock();
-			errno = ESRCH;
-			return -1;
 		}
 	}
 	ctl_unlock();
@@ -1429,7 +1409,6 @@ GORT_API int gort_trace_flight_stop(void)
 /* teardown: every M has stopped; end what runs (the file is complete). */
 void trace_runtime_end(void)
 {
-	begin_release();
 	ctl_lock();
 	if (trace.mode == MODE_FILE)
 		trace_end_file();

@@ -81,22 +81,21 @@ uintptr_t sigctx_fp(const void *uc)
  * the kernel leaves in their registers: the same call, not a later one
  * through a shared syscall instruction), make the interrupted code issue
  * it again: back onto the syscall instruction with the number in rax. */
-bool sigctx_restart_syscall(void *ucv, const sigsyscall *sc)
+void sigctx_restart_syscall(void *ucv, const sigsyscall *sc)
 {
 	greg_t *r = ((ucontext_t *)ucv)->uc_mcontext.gregs;
 	static const int argreg[6] = {REG_RDI, REG_RSI, REG_RDX, REG_R10, REG_R8, REG_R9};
 	if (sc->pc == 0 || r[REG_RAX] != -EINTR || (uintptr_t)r[REG_RIP] != sc->pc ||
 	    (uintptr_t)r[REG_RSP] != sc->sp)
-		return false;
+		return;
 	for (int i = 0; i < 6; i++)
 		if ((uintptr_t)r[argreg[i]] != sc->args[i])
-			return false;
+			return;
 	const uint8_t *insn = (const uint8_t *)(sc->pc - 2);
 	if (insn[0] != 0x0f || insn[1] != 0x05) /* syscall */
-		return false;
+		return;
 	r[REG_RAX] = (greg_t)sc->nr;
 	r[REG_RIP] = (greg_t)(sc->pc - 2);
-	return true;
 }
 
 /* Make the interrupted code call asyncpreempt where it stands: below its

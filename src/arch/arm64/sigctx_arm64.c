@@ -54,20 +54,19 @@ uintptr_t sigctx_fp(const void *uc)
  * call, not a later one through a shared svc), make the interrupted code
  * issue it again: back onto the svc with x0, which the result
  * overwrote, as it was. */
-bool sigctx_restart_syscall(void *ucv, const sigsyscall *sc)
+void sigctx_restart_syscall(void *ucv, const sigsyscall *sc)
 {
 	mcontext_t *mc = &((ucontext_t *)ucv)->uc_mcontext;
 	if (sc->pc == 0 || (int64_t)mc->regs[0] != -EINTR || mc->pc != sc->pc || mc->sp != sc->sp)
-		return false;
+		return;
 	for (int i = 1; i < 6; i++)
 		if (mc->regs[i] != sc->args[i])
-			return false;
+			return;
 	if (*(const uint32_t *)(sc->pc - 4) != 0xd4000001) /* svc #0 */
-		return false;
+		return;
 	mc->regs[0] = sc->args[0];
 	mc->regs[8] = (uint64_t)sc->nr;
 	mc->pc = sc->pc - 4;
-	return true;
 }
 
 /* Make the interrupted code call asyncpreempt where it stands: the link
