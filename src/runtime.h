@@ -198,7 +198,7 @@ typedef struct sigsyscall {
 typedef struct schedstats {
 	_Atomic uint64_t context_switches;
 	_Atomic uint64_t steals_tried;
-	_Atomic uint64_t steals_won;
+	_Atomic uint64_t steals_won;  /* after steals_tried: read before it */
 	_Atomic uint64_t handoffs;
 	_Atomic uint64_t preempt_async;
 	_Atomic uint64_t preempt_coop;

@@ -127,7 +127,12 @@ static g *stealwork(m *mp, bool *newwork)
 			STAT_ADD_M(mp, steals_tried, 1);
 			g *gp = runqsteal(pp, p2, stealrunnext);
 			if (gp) {
-				STAT_ADD_M(mp, steals_won, 1);
+				/* release: a reader that sees it sees
+				 * its steals_tried (stats.c) */
+				atomic_store_explicit(&mp->stats.steals_won,
+				                      atomic_load_explicit(&mp->stats.steals_won,
+				                                           memory_order_relaxed) + 1,
+				                      memory_order_release);
 				return gp;
 			}
 		}

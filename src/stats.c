@@ -25,12 +25,16 @@ void stat_add_global(size_t off, uint64_t n)
 	                          memory_order_relaxed);
 }
 
+/* Fields are read last to first, each with acquire: a count that only
+ * ever follows another on its M (steals_won after steals_tried, stored
+ * with release) is read first, so the sum never shows more won than
+ * tried. */
 static void stats_sum(schedstats *sum, schedstats *s)
 {
 	_Atomic uint64_t *dst = (_Atomic uint64_t *)sum, *src = (_Atomic uint64_t *)s;
-	for (size_t i = 0; i < sizeof *s / sizeof(uint64_t); i++)
+	for (size_t i = sizeof *s / sizeof(uint64_t); i-- > 0;)
 		atomic_store_explicit(&dst[i], atomic_load_explicit(&dst[i], memory_order_relaxed) +
-		                      atomic_load_explicit(&src[i], memory_order_relaxed),
+		                      atomic_load_explicit(&src[i], memory_order_acquire),
 		                      memory_order_relaxed);
 }
 

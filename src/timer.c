@@ -205,10 +205,8 @@ int checktimers(p *pp, int64_t now)
 		lock(&pp->timerslock);
 		if (pp->ntimers == 0 || pp->timers[0]->when > now) {
 			unlock(&pp->timerslock);
-			if (ran > 0) {
-				STAT_ADD(timers_fired, ran);
+			if (ran > 0)
 				traceCount(EvTimerFire, tracepid(pp), ran);
-			}
 			return ran;
 		}
 		/* firing before pp: deltimer, seeing pp NULL (acquire), must
@@ -216,6 +214,9 @@ int checktimers(p *pp, int64_t now)
 		atomic_store_explicit(&pp->timers[0]->firing, 1, memory_order_relaxed);
 		timer *t = heap_pop(pp);
 		unlock(&pp->timerslock);
+		/* Counted before it runs: the goroutine its function readies
+		 * may read the stats on another P at once. */
+		STAT_ADD(timers_fired, 1);
 		trace_intimer = 1;
 		t->f(t->arg, now);
 		trace_intimer = 0;

@@ -611,6 +611,29 @@ static void nop(void *arg)
 	gort_wg_done(arg);
 }
 
+enum { NSLEEPERS = 64 };
+
+typedef struct {
+	int64_t when;
+	gort_waitgroup *done;
+} sleeper;
+
+static sleeper sleepers[NSLEEPERS];
+
+static void sleep_and_count(void *arg)
+{
+	sleeper *s = arg;
+	gort_stats a, b;
+	CHECK_EQ(gort_read_stats(&a), 0);
+	int64_t ns = s->when - gort_nanotime();
+	if (ns > 0) { /* else no timer: a slow build came late */
+		gort_sleep(ns);
+		CHECK_EQ(gort_read_stats(&b), 0);
+		CHECK(b.timers_fired > a.timers_fired);
+	}
+	gort_wg_done(s->done);
+}
+
 static int stats_main(void *arg)
 {
 	(void)arg;
@@ -630,6 +653,19 @@ static int stats_main(void *arg)
 	CHECK(b.threads >= 1);
 	CHECK(b.goroutines >= 1);
 	CHECK(b.idleprocs >= 0 && b.idleprocs <= 2);
+	/* A timer is counted before the goroutine it wakes can look, even
+	 * while the P that fires it still has more to fire: many sleepers
+	 * share one deadline, and each checks the count once awake. */
+	for (int round = 0; round < 20; round++) {
+		gort_waitgroup done = {0};
+		gort_wg_add(&done, NSLEEPERS);
+		int64_t when = gort_nanotime() + 2 * 1000 * 1000;
+		for (int i = 0; i < NSLEEPERS; i++) {
+			sleepers[i] = (sleeper){.when = when, .done = &done};
+			CHECK(gort_go(sleep_and_count, &sleepers[i]) > 0);
+		}
+		gort_wg_wait(&done);
+	}
 	return 0;
 }
 
