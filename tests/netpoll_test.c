@@ -27,13 +27,15 @@
  *    block as libc's do;
  *  - the drain hint: after a short read on TCP the next read costs
  *    one system call, not two (counted in /proc/self/io); no byte is
- *    lost on stream sockets and pipes, and a datagram socket, where a
- *    short read says nothing, and a peek or gort_fd_wait, which take
- *    read edges, never leave a reader parked on data that is there; an
- *    end of stream already there when the fd is first used is read; a
- *    read long after the short one does not wait for a poller; nor does a
+ *    lost on TCP, AF_UNIX streams and pipes, and a datagram socket,
+ *    where a short read says nothing, and a peek or gort_fd_wait, which
+ *    take read edges, never leave a reader parked on data that is there
+ *    (inside the hint's 50 us: internal/drain_hint_test.c); an end of
+ *    stream already there when a TCP fd is first used is read; a read
+ *    long after the short one does not wait for a poller; nor does a
  *    read after a short one that left bytes (packet-mode pipe, TCP
- *    urgent data, an AF_UNIX message carrying an fd);
+ *    urgent data, an AF_UNIX message carrying an fd). The cases that
+ *    need the hint on use TCP, the one fd kind that takes it;
  *  - bad input gives -1 with errno.
  */
 #include "gort_util.h"
@@ -829,15 +831,27 @@ static void dh_reader(void *arg)
 	gort_wg_done(&helpers_wg);
 }
 
-/* type: SOCK_STREAM, SOCK_DGRAM, or 0 for a pipe. both_first: write both
- * messages before the reader wakes (one edge for both), else the second
- * after the first was read. */
-static void drain_hint_case(int type, bool both_first)
+/* The fds the hint cases run on: TCP takes the hint; the others must
+ * read as if there were none. */
+enum dh_kind { DH_TCP, DH_UNIX_STREAM, DH_UNIX_DGRAM, DH_PIPE };
+
+static void dh_open(enum dh_kind kind, int sv[2])
 {
-	if (type)
-		CHECK_EQ(socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, dh_fds), 0);
-	else
-		CHECK_EQ(pipe2(dh_fds, O_CLOEXEC), 0);
+	switch (kind) {
+	case DH_TCP: tcp_pair(sv); break;
+	case DH_UNIX_STREAM: pair(sv); break;
+	case DH_UNIX_DGRAM:
+		CHECK_EQ(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv), 0);
+		break;
+	case DH_PIPE: CHECK_EQ(pipe2(sv, O_CLOEXEC), 0); break;
+	}
+}
+
+/* both_first: write both messages before the reader wakes (one edge for
+ * both), else the second after the first was read. */
+static void drain_hint_case(enum dh_kind kind, bool both_first)
+{
+	dh_open(kind, dh_fds);
 	atomic_store(&dh_state, 0);
 	dh_last = -2;
 	/* A deadline turns a lost wake-up into ETIMEDOUT, not a hang. */
@@ -865,15 +879,17 @@ static void drain_hint_case(int type, bool both_first)
 static int drain_hint_kinds_main(void *arg)
 {
 	(void)arg;
-	drain_hint_case(SOCK_DGRAM, true); /* 3 of 64 says nothing of "defg" */
-	drain_hint_case(SOCK_STREAM, false);
-	drain_hint_case(0, false);
-	drain_hint_case(SOCK_STREAM, true);
-	drain_hint_case(0, true);
+	drain_hint_case(DH_UNIX_DGRAM, true); /* 3 of 64 says nothing of "defg" */
+	for (enum dh_kind k = DH_TCP; k <= DH_PIPE; k++) {
+		if (k == DH_UNIX_DGRAM)
+			continue;
+		drain_hint_case(k, false);
+		drain_hint_case(k, true);
+	}
 	/* A peek takes the edge of the bytes it leaves: a short read, bytes
 	 * whose edge the netpoller has seen, a peek; the next read must not
-	 * wait for another edge. */
-	pair(dh_fds);
+	 * wait for another edge. TCP: the fd that takes the hint. */
+	tcp_pair(dh_fds);
 	char b[64];
 	CHECK_EQ(write(dh_fds[1], "ab", 2), 2);
 	CHECK_EQ(gort_read(dh_fds[0], b, sizeof b), 2);
@@ -888,7 +904,7 @@ static int drain_hint_kinds_main(void *arg)
 	/* gort_fd_wait takes read edges: a short read, then fd_wait, then a
 	 * plain read() that leaves bytes behind; the next gort_read must
 	 * still find them. */
-	pair(dh_fds);
+	tcp_pair(dh_fds);
 	CHECK_EQ(write(dh_fds[1], "ab", 2), 2);
 	CHECK_EQ(gort_read(dh_fds[0], b, sizeof b), 2);
 	CHECK_EQ(write(dh_fds[1], "cdef", 4), 4);
@@ -916,7 +932,7 @@ static int drain_hint_eof_main(void *arg)
 	int timeouts = 0;
 	for (int i = 0; i < ROUNDS; i++) {
 		int sv[2];
-		pair(sv);
+		tcp_pair(sv);
 		CHECK_EQ(write(sv[1], "abc", 3), 3);
 		CHECK_EQ(shutdown(sv[1], SHUT_WR), 0);
 		char b[64];
@@ -1015,14 +1031,10 @@ static void dx_hog(void *arg)
 	gort_wg_done(&helpers_wg);
 }
 
-static int drain_hint_expires_main(void *arg)
+/* One try: how long the late read waited, in ns. */
+static int64_t drain_hint_expires_try(int sv[2])
 {
-	(void)arg;
-	int sv[2];
 	char b[64];
-	pair(sv);
-	atomic_store(&dx_stop, 0);
-	start_helper(dx_hog, NULL);
 	/* The hog's slice runs out and the reader's begins. Sanitizer builds
 	 * have no signal preemption: there the hog would keep the P, and
 	 * nothing preempts the reader either. */
@@ -1037,12 +1049,28 @@ static int drain_hint_expires_main(void *arg)
 	int64_t t1 = gort_nanotime();
 	CHECK_EQ(gort_read(sv[0], b, sizeof b), 4);
 	int64_t waited = gort_nanotime() - t1;
-	atomic_store(&dx_stop, 1);
-	gort_wg_wait(&helpers_wg);
 	printf("     read %.3f ms after the short one: %.3f ms\n", (double)(t1 - t0) / 1e6,
 	       (double)waited / 1e6);
+	return waited;
+}
+
+/* A read that parks waits for the hog's slice every time; a loaded host
+ * that takes the CPU away for a slice (seen under emulation) does so
+ * rarely. So the case fails only when three tries all wait. */
+static int drain_hint_expires_main(void *arg)
+{
+	(void)arg;
+	int sv[2];
+	tcp_pair(sv); /* the fd that takes the hint */
+	atomic_store(&dx_stop, 0);
+	start_helper(dx_hog, NULL);
+	int64_t waited = INT64_MAX;
+	for (int i = 0; i < 3 && waited >= 5 * MS; i++)
+		waited = drain_hint_expires_try(sv);
+	atomic_store(&dx_stop, 1);
+	gort_wg_wait(&helpers_wg);
 	if (waited >= 5 * MS)
-		FAILF("the read waited %.1f ms for a poller", (double)waited / 1e6);
+		FAILF("the read waited %.1f ms for a poller, three times", (double)waited / 1e6);
 	gort_close(sv[0]);
 	gort_close(sv[1]);
 	return 0;
