@@ -645,13 +645,16 @@ static void other_spinner(void *arg)
 static void off_goroutine(void *arg)
 {
 	(void)arg;
+	/* The region is timed from before the slice starts (the hand-off
+	 * comes two slices after sysmon first sees it, however long this
+	 * thread then waits for a CPU before the region begins). */
+	int64_t t0 = harness_now();
 	/* Start a fresh time slice, then let the other one be runnable. */
 	gort_gosched();
 	CHECK(gort_go(other_spinner, NULL) > 1);
 	gort_preempt_off();
 	gort_preempt_off();
 	gort_preempt_on(); /* nested: still off */
-	int64_t t0 = harness_now();
 	long c0 = atomic_load(&other_count);
 	off_first_interleave_ns = -1;
 	for (;;) {

@@ -145,6 +145,26 @@ static bool queues_as_built(const struct schedline *s)
 	return s->nlen == 4 && fifteen == 1 && sum == 15;
 }
 
+/* The detail report shows the queues as built too: every P running, 15
+ * Gs in their rings, runnable G lines. */
+static bool detail_as_built(const char *rep)
+{
+	long long runq = 0;
+	for (int i = 0; i < 4; i++) {
+		char key[32];
+		snprintf(key, sizeof key, "\n  P%d: status=1 ", i);
+		const char *p = strstr(rep, key);
+		long long rq;
+		if (!p || !(p = strstr(p, " runqsize=")))
+			return false;
+		p += strlen(" runqsize=");
+		if (!number(&p, &rq))
+			return false;
+		runq += rq;
+	}
+	return runq == 15 && strstr(rep, ": status=1(") != NULL;
+}
+
 static void wait_goroutines(int64_t n)
 {
 	int64_t deadline = gort_nanotime() + 10LL * 1000 * 1000 * 1000;
@@ -227,10 +247,15 @@ static int report_main(void *arg)
 			CHECK(gort_nanotime() < deadline);
 			gort_gosched();
 		}
+		/* Until both reports are taken main must keep its P: preempted
+		 * (gort_schedtrace is no bracketed runtime call, so even in the
+		 * middle of a report) it would let its P run the 16 queued Gs. */
+		gort_preempt_off();
 		for (int i = 0; i < 16; i++)
 			gort_go(queued, NULL);
 		char *plain = capture(false);
 		char *detail = capture(true);
+		gort_preempt_on();
 		atomic_store(&stop, true);
 
 		struct schedline s;
@@ -239,10 +264,12 @@ static int report_main(void *arg)
 			fail_report(plain, why);
 		if (strchr(plain, '\n')[1] != 0)
 			fail_report(plain, "one line");
-		if (!queues_as_built(&s) || s.idleprocs != 0 || s.runqueue != 0) {
+		if (!queues_as_built(&s) || s.idleprocs != 0 || s.runqueue != 0 ||
+		    !detail_as_built(detail)) {
 			/* a busy goroutine's slice ended (it went to the global
 			 * queue) and its P took work, or the busy ones were not
-			 * all on their own Ps yet */
+			 * all on their own Ps yet, or main's P was handed off
+			 * after a second slice between or during the reports */
 			fprintf(stderr, "schedtrace: attempt %d disturbed: %s", attempt, plain);
 			free(plain);
 			free(detail);

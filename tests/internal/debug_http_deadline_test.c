@@ -79,9 +79,11 @@ static void *client(void *arg)
 	CHECK(ms >= TIMEOUT_MS - 20);
 	served(port);
 
-	/* A byte every 20 ms, never the end of the request. */
-	int fd = dial_port(port);
+	/* A byte every 20 ms, never the end of the request. Timed from
+	 * before the dial: the server may start the deadline before
+	 * connect() returns here. */
 	t0 = harness_now();
+	int fd = dial_port(port);
 	const char *req = "GET /debug/vars HTTP/1.1\r\nX: ";
 	CHECK_EQ(write(fd, req, strlen(req)), (ssize_t)strlen(req));
 	while (send(fd, "x", 1, MSG_NOSIGNAL) == 1 &&
