@@ -414,12 +414,16 @@ static void check_reports(int port)
 	EXPECT_RAW(port, "GET /metrics HTTP/1.0\r\n\r\n", 200);
 }
 
-/* A capture of 2 s from another thread, for the 409 check. */
+/* A capture of long_secs from another thread, for the 409 check. */
+static int long_secs;
+
 static void *long_capture(void *arg)
 {
 	struct client *c = arg;
 	struct resp r;
-	expect(c->port, "GET", "/debug/trace?seconds=2", 200, &r);
+	char t[64];
+	snprintf(t, sizeof t, "/debug/trace?seconds=%d", long_secs);
+	expect(c->port, "GET", t, 200, &r);
 	CHECK(r.blen >= 12 && memcmp(r.body, "gort trace 2", 12) == 0);
 	resp_free(&r);
 	return NULL;
@@ -460,11 +464,13 @@ static void check_trace(int port)
 	CHECK(r.blen >= 16 && memcmp(r.body, "gort trace 2", 12) == 0);
 	resp_free(&r);
 
-	/* A second capture while one runs: 409. */
+	/* A second capture while one runs: 409. The first must have begun,
+	 * and not ended, when the second comes: margins that scale. */
 	struct client c = {.port = port};
 	pthread_t th;
+	long_secs = (int)harness_timeout(2);
 	CHECK_EQ(pthread_create(&th, NULL, long_capture, &c), 0);
-	harness_sleep_ms(500);
+	harness_sleep_ms((int)(harness_timeout(0.5) * 1000));
 	expect(port, "GET", "/debug/trace?seconds=1", 409, &r);
 	resp_free(&r);
 	CHECK_EQ(pthread_join(th, NULL), 0);

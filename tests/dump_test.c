@@ -74,6 +74,8 @@ static __attribute__((noinline)) void dump_spawner(void)
 	__asm__ volatile("" ::: "memory");
 }
 
+static void wait_parked(void);
+
 /* The four goroutines of dump_spawner, parked (mu held until the caller
  * unlocks it). */
 static void park_four(void)
@@ -83,7 +85,7 @@ static void park_four(void)
 	atomic_store(&parked, 0);
 	dump_spawner();
 	wait_flag(&parked, 4);
-	settle();
+	wait_parked();
 }
 
 /* The block of goroutine id in dump, copied into buf ("" if absent). */
@@ -150,6 +152,32 @@ static char *dump_to_string(void)
 	char *buf = m->buf;
 	free(m);
 	return buf;
+}
+
+/* Until a dump (the world stopped) shows the four of dump_spawner
+ * parked: `parked` counts them before they block, and a thread kept off
+ * the CPU there would show running in a dump that does not stop the
+ * world. */
+static void wait_parked(void)
+{
+	static const char *const reason[4] = {"[chan receive]:", "[sleep]:",
+	                                      "[sync.Mutex.Lock]:", "[chan receive]:"};
+	int64_t deadline = gort_nanotime() + (int64_t)(harness_timeout(10) * 1e9);
+	for (;;) {
+		char *dump = dump_to_string();
+		char b[8192];
+		int n = 0;
+		for (int i = 0; i < 4; i++) {
+			goroutine_block(dump, ids[i], b, sizeof b);
+			n += strstr(b, reason[i]) != NULL;
+		}
+		free(dump);
+		if (n == 4)
+			return;
+		if (gort_nanotime() > deadline)
+			FAILF("the four goroutines did not park within 10 s");
+		gort_sleep(MS);
+	}
 }
 
 static __attribute__((noinline)) int dump_main(void *arg)

@@ -44,7 +44,7 @@
 #define HTTP_HELLO_NO_MAIN
 #include "../examples/http_hello.c"
 
-#define LATE_MS (HARNESS_SANITIZED ? 400 : 100)
+#define LATE_MS (HARNESS_SANITIZED || harness_emulated() ? 400 : 100)
 
 /* The port of a bound socket. */
 static int port_of(int fd)

@@ -196,7 +196,7 @@ static void zero_and_negative(void)
 	/* Each call would take at least its own timer round trip (tens of
 	 * us) if it slept; returning at once, 10,000 calls take well under
 	 * a millisecond. */
-	double limit_ms = HARNESS_SANITIZED ? 200 : 50;
+	double limit_ms = HARNESS_SANITIZED || harness_emulated() ? 200 : 50;
 	if ((double)zero_in_goroutine / 1e6 > limit_ms ||
 	    (double)outside / 1e6 > limit_ms)
 		FAILF("%d calls of gort_sleep with d <= 0 took %.1f ms (in a "
@@ -224,6 +224,12 @@ static void *thread_napper(void *arg)
 {
 	struct thread_nap *tn = arg;
 	tn->goid = gort_goid();
+	/* The counter runs once main's join has handed its P to another M,
+	 * a new thread, which under an emulator can take longer to start
+	 * than the whole nap: nap once it counts. */
+	int64_t ready = gort_nanotime() + (int64_t)(harness_timeout(10) * 1e9);
+	while (atomic_load(&outside_counter.count) == 0 && gort_nanotime() < ready)
+		usleep(1000);
 	long before = atomic_load(&outside_counter.count);
 	int64_t t0 = gort_nanotime();
 	gort_sleep(THREAD_NAP_MS * MS);
@@ -364,7 +370,9 @@ static int long_main(void *arg)
 static void check_long(const char *who, int64_t slept)
 {
 	double late = (double)(slept - LONG_MS * MS) / 1e6;
-	double limit = HARNESS_SANITIZED ? 200 : 50;
+	/* Under the emulator, translation and a loaded host have made a
+	 * lone wake-up 135 ms late. */
+	double limit = HARNESS_SANITIZED ? 200 : harness_emulated() ? 500 : 50;
 	printf("     %s: a %d ms sleep woke %.3f ms late\n", who, LONG_MS, late);
 	if (late < 0)
 		FAILF("%s: a %d ms sleep returned early, after %.3f ms", who,

@@ -238,10 +238,16 @@ static void refused_done(void)
 	pthread_t d, w;
 	CHECK_EQ(pthread_create(&d, NULL, refused_doner, NULL), 0);
 	CHECK_EQ(pthread_create(&w, NULL, refused_waiter, NULL), 0);
-	/* Each 100 ms slice, the waiter must have returned again. */
+	/* Each 100 ms slice, the waiter must have returned again; on a
+	 * loaded machine (an emulator above all) the doner can be off the
+	 * CPU for longer between its add and the undo, the counter
+	 * negative all that time: hung is no return for seconds. */
 	for (int slice = 0; slice < 10; slice++) {
 		long before = atomic_load(&refused_waits);
 		usleep(100000);
+		int64_t dl = harness_now() + (int64_t)(harness_timeout(5) * 1e9);
+		while (atomic_load(&refused_waits) == before && harness_now() < dl)
+			usleep(1000);
 		if (atomic_load(&refused_waits) == before)
 			FAILF("gort_wg_wait hung on a zero waitgroup (state %#llx)",
 			      (unsigned long long)refused_wg.state);
