@@ -317,7 +317,9 @@ GORT_API void gort_sleep(int64_t ns);
  */
 typedef struct gort_timer gort_timer;
 typedef struct gort_chan gort_chan;
-/** NULL with errno ENOMEM, or EINVAL for a negative period. */
+/** NULL with errno ENOMEM, EINVAL for a negative period, or EAGAIN when
+ * the runtime is not running (gort_timer_reset then fails with EAGAIN
+ * too). */
 GORT_API gort_timer *gort_timer_new(int64_t ns, int64_t period_ns);
 GORT_API gort_chan *gort_timer_chan(gort_timer *t);
 GORT_API bool gort_timer_stop(gort_timer *t);
@@ -502,8 +504,9 @@ GORT_API void gort_dump_goroutines(FILE *out);
  * transitions, steals, global queue moves, netpoll wake-ups, timer fires)
  * into per-thread buffers and writes them to path until gort_trace_stop.
  * Read the file with the gort-trace tool (view, stats, go). -1 with errno
- * EBUSY if a trace or the flight recorder is already running; ENOENT,
- * EACCES... if path cannot be created; EINVAL if path is NULL.
+ * EBUSY if a trace or the flight recorder is already running; ESRCH
+ * outside gort_main; ENOENT, EACCES... if path cannot be created; EINVAL
+ * if path is NULL.
  */
 GORT_API int gort_trace_start(const char *path);
 GORT_API int gort_trace_stop(void);
@@ -512,8 +515,9 @@ GORT_API int gort_trace_stop(void);
  * Flight recorder (Go's FlightRecorder): trace continuously into memory,
  * keeping about the most recent `bytes` of events; gort_trace_flight_dump
  * writes them to path as a trace file, without stopping the recorder.
- * -1 with EBUSY if a trace is running, EINVAL for bytes == 0, ENOENT from
- * dump/stop when the recorder is not running.
+ * -1 with EBUSY if a trace is running, EINVAL for bytes == 0, ESRCH
+ * outside gort_main, ENOENT from dump/stop when the recorder is not
+ * running.
  */
 GORT_API int gort_trace_flight_start(size_t bytes);
 GORT_API int gort_trace_flight_dump(const char *path);

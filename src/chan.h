@@ -34,11 +34,13 @@
  * sudogs share a selwait, and whoever first wins its `done` CAS (a sender,
  * a receiver or close) is the only one to complete the select (Go's
  * g.selectDone). Lock order: channel locks in address order (select's
- * lockorder), before the scheduler's locks: a goroutine parking on a
- * channel holds the lock across gopark's direct switch, where the next
- * G's first run takes the stack pool lock (gstart_prepare). Waiters are
- * readied (chan_ready) only after the lock is released. Nothing that
- * takes a channel lock runs under the scheduler's locks.
+ * lockorder), before the scheduler's locks. A goroutine parking on a
+ * channel holds the lock across gopark's direct switch, which takes no
+ * runtime lock: a next G that has not run yet gets its stack there only
+ * from its P's cache, else it goes through g0 once the lock is released
+ * (sched.c: park_direct). Waiters are readied (chan_ready) only after
+ * the lock is released. Nothing that takes a channel lock runs under the
+ * scheduler's locks.
  */
 #ifndef GORT_CHAN_H
 #define GORT_CHAN_H

@@ -12,7 +12,9 @@
  *    PD_READY (an I/O readiness notification not yet consumed), PD_WAIT
  *    (a goroutine is about to park) or the parked goroutine itself. They
  *    change only by atomic exchange or CAS (netpollblock,
- *    netpollunblock), never under pd->lock.
+ *    netpollunblock), or by atomic stores when the fd is registered;
+ *    pd->lock does not guard them, though the deadline and close paths
+ *    hold it while they take a waiter out (netpollunblock).
  *  - fdseq: incremented each time the fd is closed. Every operation
  *    reads it when it starts and fails with EBADF once it differs; epoll
  *    events and deadline wake-ups carry or check it, so that nothing

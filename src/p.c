@@ -9,12 +9,16 @@
  * empty), so such a scan never touches freed memory.
  *
  * Stop-the-world: the stopper sets sched.gcwaiting and counts the Ps
- * still running in sched.stopwait. Its own P and every idle P stop at
- * once; an M holding a P notices gcwaiting at its next pass through the
- * scheduler (findrunnable), stops its P (gcstopm) and the last one wakes
- * the stopper. Until preemption exists, a goroutine that never enters the
- * runtime delays a stop-the-world indefinitely, exactly as a Go goroutine
- * with preemption off.
+ * still running in sched.stopwait. Its own P, every idle P and every P
+ * in a system call stop at once; an M holding a P notices gcwaiting at
+ * its next pass through the scheduler (findrunnable), stops its P
+ * (gcstopm) and the last one wakes the stopper. The stopper asks the
+ * running goroutines to stop (preemptone), again every 100 µs, and from
+ * the second round on asks for a hand-off, so a goroutine that cannot
+ * be preempted, or is blocked in a plain call, has its P detached and
+ * does not hold up the stop (with GODEBUG=asyncpreemptoff=1 no signal is
+ * sent: such a goroutine delays the stop until its next runtime call,
+ * as a Go goroutine with preemption off does).
  */
 #include <stdlib.h>
 #include <string.h>

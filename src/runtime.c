@@ -12,9 +12,13 @@
  * threads, and the last one wakes M0, which joins them all and frees the
  * runtime's memory: allp, the Ms, every G (abandoned ones included),
  * every stack, the semaphore table. The globals are then back to their
- * zero state and gort_main can run again. A goroutine that never enters
- * the runtime keeps its M, and so gort_main, from finishing (until
- * preemption exists, as in a Go program with preemption off).
+ * zero state and gort_main can run again. A goroutine that runs on
+ * without entering the runtime is preempted by sysmon, which keeps
+ * running until every M has left, and its M then leaves; one that
+ * cannot be preempted (asyncpreemptoff, code marked with
+ * gort_preempt_off, a blocking call) keeps its M, and so gort_main, from
+ * finishing until it next enters the runtime or its call returns, as in
+ * a Go program with preemption off.
  *
  * Threads that are not goroutines may call gort_go while the runtime
  * runs; they hold foreign_lock for reading around it, teardown holds it

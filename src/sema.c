@@ -52,10 +52,10 @@
  * armed), so a waker that finds the sudog always finds a waiter that
  * cannot miss the wake-up. Waiters are readied after the unlock, neither
  * lock is held together with the other, and no one waits, readies or
- * yields while holding one; the only runtime lock taken under one is the
- * stack pool's, when gopark's direct switch starts a fresh G while the
- * parking goroutine's lock is still held (sched.c). Nothing that takes a
- * root or list lock runs under the stack pool lock.
+ * yields while holding one. No runtime lock is taken under one: gopark's
+ * direct switch, which runs with the parking goroutine's lock still
+ * held, starts a fresh G only on a stack from its P's cache, and goes
+ * through g0, after the unlock, for any other (sched.c: park_direct).
  */
 #include <stddef.h>
 #include <string.h>

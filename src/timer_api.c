@@ -10,14 +10,14 @@
  * while every P was busy are skipped, as Go's).
  *
  * State and locking. tm->mu protects the timer's when and period and
- * serialises stop, reset and the fire function. Lock order: tm->mu, then
- * a P's timerslock (deltimer, addtimer), then the channel's lock
- * (chansend in fire). Between checktimers taking the timer out of its
- * heap and fire taking tm->mu, the timer is in no heap but
- * t.firing is set: stop and reset wait for that firing to finish, so
- * that, as in Go before 1.23, a firing under way is complete (its value
- * sent) before they return, and free never releases memory a firing
- * still uses.
+ * serialises stop, reset and the fire function. Lock order: tm->mu
+ * before a P's timerslock (deltimer, addtimer) and before the channel's
+ * lock (chansend in fire); those two are never held together. Between
+ * checktimers taking the timer out of its heap and fire taking tm->mu,
+ * the timer is in no heap but t.firing is set: stop and reset wait for
+ * that firing to finish, so that, as in Go before 1.23, a firing under
+ * way is complete (its value sent) before they return, and free never
+ * releases memory a firing still uses.
  */
 #include <errno.h>
 #include <stdlib.h>

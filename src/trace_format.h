@@ -60,13 +60,13 @@
  * GoUnblock, GoSysExit and in the start-of-trace snapshot) gives the
  * order, as in Go's format.
  *
- * The first events of a file (written by gort_trace_start, or at the head
- * of a flight recorder dump) are the snapshot: EvGomaxprocs, then for
- * every existing goroutine EvGoCreate (parent 0) followed by its state:
- * EvGoWaiting, EvGoInSyscall, EvGoRunnable, or EvGoStart (on a P that is
- * running it). A reader that meets a goroutine it has not seen created
- * (a flight dump that lost its head) takes it as existing since the
- * start of the file.
+ * The first events of a file written by gort_trace_start are the
+ * snapshot: EvGomaxprocs, then for every existing goroutine EvGoCreate
+ * (parent 0) followed by its state: EvGoWaiting, EvGoInSyscall,
+ * EvGoRunnable, or EvGoStart (on a P that is running it). A flight
+ * recorder dump begins with EvGomaxprocs only: it has no goroutine
+ * snapshot. A reader that meets a goroutine it has not seen created (in
+ * a flight dump) takes it as existing since the start of the file.
  *
  * Arguments of each event, in order ("p": the P the emitting thread
  * holds, -1 if none; "g": goroutine id; "reason": a string id, see
