@@ -82,7 +82,12 @@
  *    the M as before (getaddrinfo as a whole is under the hand-off).
  *  - An fd closed without the hook (fclose of an fdopen'ed stream,
  *    dup2 onto it, a raw syscall) leaves the runtime and the hook with a
- *    stale record for its number.
+ *    stale record for its number. gort_close called directly is one of
+ *    these for the hook (it forgets the fd for the runtime only): a
+ *    later fd with that number keeps the old fd's view of O_NONBLOCK
+ *    (F_GETFL hides the O_NONBLOCK of a new non-blocking fd, and reads
+ *    on it park instead of failing with EAGAIN). With the hook, close
+ *    such fds with close(), which goes to gort_close.
  *  - O_NONBLOCK belongs to the open file description: it is set for dups
  *    of the fd and for other processes sharing it, and calls the library
  *    does not hook (recvmsg, sendmsg, sendfile, splice, ioctl FIONBIO,
@@ -634,7 +639,8 @@ static int poll_epoll(struct pollfd *fds, nfds_t nfds, int64_t deadline, int e0)
 
 HOOK int poll(struct pollfd *fds, nfds_t nfds, int timeout)
 {
-	if (!goroutine(CALLER()) || timeout == 0)
+	/* NULL fds with nfds > 0: poll(2)'s EFAULT, before anything reads them. */
+	if (!goroutine(CALLER()) || timeout == 0 || (!fds && nfds > 0))
 		return real_poll(fds, nfds, timeout);
 	int e0 = errno;
 	int64_t deadline = timeout < 0 ? 0 : gort_nanotime() + (int64_t)timeout * 1000000;
@@ -645,10 +651,6 @@ HOOK int poll(struct pollfd *fds, nfds_t nfds, int timeout)
 			last = i;
 		}
 	if (nact == 0) {
-		if (nfds > 0 && !fds) {
-			errno = EFAULT;
-			return -1;
-		}
 		for (nfds_t i = 0; i < nfds; i++)
 			fds[i].revents = 0;
 		if (timeout > 0)

@@ -333,7 +333,7 @@ static ssize_t op_write(int fd, ioreq *rq)
 
 static ssize_t op_recv(int fd, ioreq *rq)
 {
-	return recv(fd, rq->buf, rq->n, rq->flags);
+	return recv(fd, (char *)rq->buf + rq->done, rq->n - rq->done, rq->flags);
 }
 
 static ssize_t op_send(int fd, ioreq *rq)
@@ -343,7 +343,8 @@ static ssize_t op_send(int fd, ioreq *rq)
 
 static ssize_t op_recvfrom(int fd, ioreq *rq)
 {
-	return recvfrom(fd, rq->buf, rq->n, rq->flags, rq->addr, rq->addrlen);
+	return recvfrom(fd, (char *)rq->buf + rq->done, rq->n - rq->done, rq->flags, rq->addr,
+	                rq->addrlen);
 }
 
 static ssize_t op_sendto(int fd, ioreq *rq)
@@ -412,12 +413,34 @@ GORT_API ssize_t gort_write(int fd, const void *buf, size_t n)
 	return fdio(fd, &rq);
 }
 
+/* MSG_WAITALL on a stream socket: the kernel honours it only while the
+ * call may block, and the runtime's fd is non-blocking, so the request
+ * goes on until n bytes, the end of the stream or an error, as a
+ * blocking recv(2) does (a peek is left to the kernel: it would read the
+ * same bytes again). A datagram socket returns one datagram. */
+static bool waitall(int fd, int flags)
+{
+	if ((flags & (MSG_WAITALL | MSG_PEEK | MSG_DONTWAIT)) != MSG_WAITALL)
+		return false;
+	int type = 0;
+	socklen_t len = sizeof type;
+	int e = errno;
+	bool stream = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
+	              type == SOCK_STREAM;
+	errno = e;
+	return stream;
+}
+
 GORT_API ssize_t gort_recv(int fd, void *buf, size_t n, int flags)
 {
 	if (badbuf(buf, n))
 		return -1;
 	ioreq rq = {.op = op_recv, .mode = GORT_READ, .buf = buf, .n = n, .flags = flags,
 	            .nowait = (flags & MSG_DONTWAIT) != 0, .drainhint = flags == 0};
+	if (waitall(fd, flags)) {
+		rq.full = true;
+		rq.total = n;
+	}
 	return fdio(fd, &rq);
 }
 
@@ -437,6 +460,10 @@ GORT_API ssize_t gort_recvfrom(int fd, void *buf, size_t n, int flags,
 		return -1;
 	ioreq rq = {.op = op_recvfrom, .mode = GORT_READ, .buf = buf, .n = n, .flags = flags,
 	            .addr = addr, .addrlen = addrlen, .nowait = (flags & MSG_DONTWAIT) != 0};
+	if (waitall(fd, flags)) {
+		rq.full = true;
+		rq.total = n;
+	}
 	return fdio(fd, &rq);
 }
 
@@ -528,7 +555,7 @@ GORT_API int gort_accept(int fd, struct sockaddr *addr, socklen_t *addrlen)
 
 /* The outcome of a connect in progress: 0 connected, EINPROGRESS not
  * yet, or the error. */
-static int connect_status(int fd)
+static int connect_status(int fd, const struct sockaddr *addr, socklen_t addrlen)
 {
 	int soerr = 0;
 	socklen_t len = sizeof soerr;
@@ -546,26 +573,37 @@ static int connect_status(int fd)
 		 * connected only if there is a peer. */
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof ss;
-		return getpeername(fd, (struct sockaddr *)&ss, &sl) == 0 ? 0 : EINPROGRESS;
+		if (getpeername(fd, (struct sockaddr *)&ss, &sl) != 0)
+			return EINPROGRESS;
+		/* Connected. Until connect is called once more, the socket
+		 * stays "connecting" for the kernel, and a program's next
+		 * connect would succeed again where connect(2) after a
+		 * blocking connect fails with EISCONN: finish it, as a
+		 * blocking connect does on waking (0, or the error of a
+		 * connection that failed meanwhile). */
+		if (connect(fd, addr, addrlen) == 0 || errno == EISCONN)
+			return 0;
+		return errno;
 	}
 	default:
 		return soerr;
 	}
 }
 
+/* connect's first attempt. EISCONN here is a socket that was connected
+ * before the call, an error as for connect(2) (only a retry after EINTR
+ * may take it as success, and this one never retries). */
 static int connect_start(int fd, const struct sockaddr *addr, socklen_t addrlen)
 {
 	if (connect(fd, addr, addrlen) == 0)
 		return 0;
 	int e = errno;
-	if (e == EISCONN)
-		return 0;
 	if (e == EINTR || e == EALREADY)
 		return EINPROGRESS;
 	return e;
 }
 
-GORT_API int gort_connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
+static int connect_once(int fd, const struct sockaddr *addr, socklen_t addrlen)
 {
 	if (fd < 0) {
 		errno = EBADF;
@@ -580,7 +618,7 @@ GORT_API int gort_connect(int fd, const struct sockaddr *addr, socklen_t addrlen
 				err = errno;
 				break;
 			}
-			err = connect_status(fd);
+			err = connect_status(fd, addr, addrlen);
 		}
 		if (err) {
 			errno = err;
@@ -604,7 +642,7 @@ GORT_API int gort_connect(int fd, const struct sockaddr *addr, socklen_t addrlen
 		while (err == EINPROGRESS) {
 			if ((err = netpollwait(pd, GORT_WRITE, seq, NULL)) != 0)
 				break;
-			err = connect_status(fd);
+			err = connect_status(fd, addr, addrlen);
 		}
 		semrelease(&pd->wsema);
 	}
@@ -614,6 +652,36 @@ GORT_API int gort_connect(int fd, const struct sockaddr *addr, socklen_t addrlen
 		return -1;
 	}
 	return 0;
+}
+
+/* Whether fd is an AF_UNIX socket. */
+static bool isunix(int fd)
+{
+	int dom = 0;
+	socklen_t len = sizeof dom;
+	return getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &len) == 0 && dom == AF_UNIX;
+}
+
+/* An AF_UNIX listener whose accept queue is full refuses a non-blocking
+ * connect with EAGAIN, where a blocking one sleeps until there is room;
+ * no poll event announces the room, so the connect is retried after
+ * growing pauses (1 ms to 64 ms), as the blocking call would wait. A
+ * gort_close or a write deadline ends it as any wait. */
+GORT_API int gort_connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
+{
+	int64_t pause = 1000000;
+	for (;;) {
+		if (connect_once(fd, addr, addrlen) == 0)
+			return 0;
+		int e = geterrno();
+		if (e != EAGAIN || !isunix(fd)) {
+			seterrno(e);
+			return -1;
+		}
+		gort_sleep(pause);
+		if (pause < 64000000)
+			pause *= 2;
+	}
 }
 
 /* ---- waiting, deadlines, close ---- */

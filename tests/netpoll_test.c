@@ -36,7 +36,10 @@
  *    read after a short one that left bytes (packet-mode pipe, TCP
  *    urgent data, an AF_UNIX message carrying an fd). The cases that
  *    need the hint on use TCP, the one fd kind that takes it;
- *  - bad input gives -1 with errno.
+ *  - bad input gives -1 with errno;
+ *  - connect and recv as the blocking libc calls: EISCONN on a connected
+ *    socket, a wait (not EAGAIN) for room in a full AF_UNIX accept
+ *    queue, MSG_WAITALL waiting for the whole buffer on a stream.
  */
 #include "gort_util.h"
 
@@ -46,6 +49,7 @@
 #include <netinet/tcp.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #define LATE_MS (HARNESS_SANITIZED || harness_emulated() ? 400 : 100)
 
@@ -1165,6 +1169,124 @@ static int close_race_main(void *arg)
 }
 MAIN_CASE(close_race, close_race_main, 2)
 
+/* ---------------------------------------------------------------------
+ * connect and recv as the blocking libc calls (libgort_hook.so routes a
+ * goroutine's connect and recv on a blocking fd here).
+ * ------------------------------------------------------------------- */
+
+/* connect on a socket that is already connected fails with EISCONN, as
+ * connect(2) does; it is not a second success. */
+static int connect_eisconn_main(void *arg)
+{
+	(void)arg;
+	int sv[2];
+	tcp_pair(sv);
+	struct sockaddr_storage peer;
+	socklen_t len = sizeof peer;
+	CHECK_EQ(getpeername(sv[1], (struct sockaddr *)&peer, &len), 0);
+	CHECK_FAILS(gort_connect(sv[1], (struct sockaddr *)&peer, len), EISCONN);
+	gort_close(sv[0]);
+	gort_close(sv[1]);
+	return 0;
+}
+MAIN_CASE(connect_eisconn, connect_eisconn_main, 2)
+
+/* A blocking connect to an AF_UNIX listener whose accept queue is full
+ * waits until there is room (connect(2) sleeps on the listener); it is
+ * not EAGAIN, which only a non-blocking socket gets. */
+static int uq_lfd;
+static atomic_int uq_accepted;
+
+static void uq_acceptor(void *arg)
+{
+	(void)arg;
+	gort_sleep(LATE_MS * MS);
+	for (int i = 0; i < 3; i++) {
+		int c = gort_accept(uq_lfd, NULL, NULL);
+		CHECK(c >= 0);
+		atomic_fetch_add(&uq_accepted, 1);
+		gort_close(c);
+	}
+	gort_wg_done(&helpers_wg);
+}
+
+static int unix_connect_full_main(void *arg)
+{
+	(void)arg;
+	uq_lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK(uq_lfd >= 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int n = snprintf(sa.sun_path + 1, sizeof sa.sun_path - 1, "gort-netpoll-%d", (int)getpid());
+	socklen_t salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+	CHECK_EQ(bind(uq_lfd, (struct sockaddr *)&sa, salen), 0);
+	CHECK_EQ(listen(uq_lfd, 0), 0); /* room for one pending connection */
+	atomic_store(&uq_accepted, 0);
+	start_helper(uq_acceptor, NULL);
+	int c[3];
+	for (int i = 0; i < 3; i++) {
+		c[i] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		CHECK(c[i] >= 0);
+		CHECK_EQ(gort_connect(c[i], (struct sockaddr *)&sa, salen), 0);
+	}
+	gort_wg_wait(&helpers_wg);
+	CHECK_EQ(atomic_load(&uq_accepted), 3);
+	for (int i = 0; i < 3; i++)
+		gort_close(c[i]);
+	gort_close(uq_lfd);
+	return 0;
+}
+MAIN_CASE(unix_connect_full, unix_connect_full_main, 2)
+
+/* recv with MSG_WAITALL on a stream waits for the whole buffer (or the
+ * end of the stream), as recv(2) on a blocking socket does; on a
+ * datagram socket it returns one datagram. */
+static int wa_fd;
+
+static void wa_writer(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(gort_write(wa_fd, "ab", 2), 2);
+	gort_sleep(20 * MS);
+	CHECK_EQ(gort_write(wa_fd, "cd", 2), 2);
+	gort_sleep(20 * MS);
+	CHECK_EQ(gort_write(wa_fd, "ef", 2), 2);
+	shutdown(wa_fd, SHUT_WR);
+	gort_wg_done(&helpers_wg);
+}
+
+static int recv_waitall_main(void *arg)
+{
+	(void)arg;
+	int sv[2];
+	tcp_pair(sv);
+	wa_fd = sv[1];
+	start_helper(wa_writer, NULL);
+	char b[8] = {0};
+	CHECK_EQ(gort_recv(sv[0], b, 4, MSG_WAITALL), 4);
+	CHECK(memcmp(b, "abcd", 4) == 0);
+	struct sockaddr_storage from;
+	socklen_t fl = sizeof from;
+	/* The end of the stream ends it early: what came before. */
+	CHECK_EQ(gort_recvfrom(sv[0], b, sizeof b, MSG_WAITALL, (struct sockaddr *)&from, &fl),
+	         2);
+	CHECK(memcmp(b, "ef", 2) == 0);
+	CHECK_EQ(gort_recv(sv[0], b, sizeof b, MSG_WAITALL), 0);
+	gort_wg_wait(&helpers_wg);
+	gort_close(sv[0]);
+	gort_close(sv[1]);
+
+	int dv[2];
+	CHECK_EQ(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, dv), 0);
+	CHECK_EQ(gort_send(dv[1], "xy", 2, 0), 2);
+	CHECK_EQ(gort_send(dv[1], "zw", 2, 0), 2);
+	CHECK_EQ(gort_recv(dv[0], b, sizeof b, MSG_WAITALL), 2);
+	CHECK(memcmp(b, "xy", 2) == 0);
+	gort_close(dv[0]);
+	gort_close(dv[1]);
+	return 0;
+}
+MAIN_CASE(recv_waitall, recv_waitall_main, 2)
+
 int main(void)
 {
 	RUN_CASE(reader_wakes_procs1, 20);
@@ -1186,6 +1308,9 @@ int main(void)
 	RUN_CASE(drain_hint_short_left, 20);
 	RUN_CASE(close_race, 120);
 	RUN_CASE(bad_input, 20);
+	RUN_CASE(connect_eisconn, 20);
+	RUN_CASE(unix_connect_full, 20);
+	RUN_CASE(recv_waitall, 20);
 	PASS("netpoll_test");
 	return 0;
 }

@@ -16,8 +16,8 @@
  *   calls   errno and semantics: EAGAIN on an fd the program made
  *           non-blocking, EBADF, EPIPE, ENOTSOCK, EINVAL, ECONNREFUSED;
  *           F_GETFL keeps the program's view; poll with one and with
- *           two fds, and its timeout; accept/connect/send/recv on
- *           loopback TCP.
+ *           two fds, and its timeout, EFAULT; accept/connect/send/recv
+ *           on loopback TCP (EISCONN, MSG_WAITALL).
  *   thread  outside goroutines the calls are libc's: a plain thread's
  *           read blocks until data comes (also on an fd a goroutine used),
  *           usleep sleeps the thread, EAGAIN and EBADF.
@@ -357,6 +357,9 @@ static int mode_calls(void *arg)
 	CHECK_EQ(poll(pfd, 2, 5000), 1);
 	CHECK_EQ(pfd[1].revents, POLLHUP);
 	close(pq[0]);
+	/* A NULL array with fds to watch: EFAULT, as poll(2) says. */
+	struct pollfd *volatile nofds = NULL; /* hidden from -Wnonnull */
+	CHECK_FAILS(poll(nofds, 1, 100), EFAULT);
 
 	/* TCP on loopback with blocking sockets. */
 	struct sockaddr_in sa;
@@ -367,6 +370,7 @@ static int mode_calls(void *arg)
 	CHECK(s >= 0);
 	CHECK(connect(s, (struct sockaddr *)&sa, sizeof sa) == 0);
 	CHECK_EQ(fcntl(s, F_GETFL) & O_NONBLOCK, 0);
+	CHECK_FAILS(connect(s, (struct sockaddr *)&sa, sizeof sa), EISCONN);
 	for (int i = 0; i < 100; i++) {
 		char out[32], in[32];
 		int len = snprintf(out, sizeof out, "message %d", i);
@@ -379,6 +383,16 @@ static int mode_calls(void *arg)
 		}
 		CHECK(memcmp(in, out, (size_t)len) == 0);
 	}
+	/* MSG_WAITALL waits for every byte, sent in two parts here. */
+	CHECK_EQ(send(s, "wait", 4, 0), 4);
+	char all[8];
+	CHECK_EQ(recv(s, all, 4, MSG_WAITALL), 4); /* the echo of "wait" */
+	gort_go(late_writer, (void *)(intptr_t)s); /* "x" after 30 ms */
+	CHECK_EQ(send(s, "abc", 3, 0), 3);
+	t0 = now();
+	CHECK_EQ(recv(s, all, 4, MSG_WAITALL), 4);
+	CHECK(now() - t0 >= 25 * MS);
+	CHECK(memcmp(all, "abcx", 4) == 0);
 	close(s);
 	gort_wg_wait(&srvwg);
 	close(lfd);
