@@ -10,8 +10,9 @@
  *    busy, or running a goroutine detached from its P);
  *  - a goroutine is runnable (a thread that is not an M queued it and is
  *    about to wake an M);
- *  - the process has threads besides the runtime's own (M threads and
- *    sysmon): such a thread may still wake a goroutine (gort_wg_done,
+ *  - the process has threads besides the runtime's own (M threads,
+ *    sysmon, and the threads still ending of Ms whose locked G exited):
+ *    such a thread may still wake a goroutine (gort_wg_done,
  *    gort_go), and the runtime cannot know whether it will. This errs on
  *    the side of never declaring a deadlock that is not one.
  *  - a timer is pending, however far away (as Go);
@@ -23,6 +24,7 @@
  * goroutine dump (traceback.c), exit status 2.
  */
 #include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -48,6 +50,27 @@ static int64_t process_threads(void)
 		if (e->d_name[0] != '.')
 			n++;
 	closedir(d);
+	return n;
+}
+
+/* Threads of Ms whose locked G exited (exitafterg) that the kernel still
+ * lists: such an M no longer counts in mcount, but its thread lives on
+ * for a moment after lockedexit (the checkdead there runs on it), and
+ * would otherwise pass for a thread that may still wake a goroutine. A
+ * thread seen gone is never looked at again. sched.lock held. */
+static int64_t exiting_threads(void)
+{
+	int64_t n = 0;
+	for (m *mp = allm; mp; mp = mp->alllink) {
+		if (!mp->exitafterg || mp->threadgone)
+			continue;
+		char path[48];
+		snprintf(path, sizeof path, "/proc/self/task/%d", mp->procid);
+		if (access(path, F_OK) == 0)
+			n++;
+		else
+			mp->threadgone = true;
+	}
 	return n;
 }
 
@@ -101,9 +124,11 @@ void checkdead(void)
 	forEachG(countg, &c);
 	if (c.active > 0 || c.waiting == 0)
 		return;
-	/* Our threads: the Ms, sysmon, and ThreadSanitizer's own. */
+	/* Our threads: the Ms, sysmon, ThreadSanitizer's own, and those of
+	 * Ms ending with their locked G. */
 	int64_t threads = process_threads();
-	if (threads < 0 || threads > mcount + 1 + (GORT_TSAN_THREADS))
+	if (threads < 0 ||
+	    threads > mcount + 1 + (GORT_TSAN_THREADS) + exiting_threads())
 		return;
 	printstr("fatal error: all goroutines are asleep - deadlock!\n\n");
 	dumpout o;

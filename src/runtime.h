@@ -118,6 +118,7 @@ typedef struct stack {
 	uint32_t size;  /* usable bytes: [lo, lo + size) */
 	bool canary;    /* no hardware guard: a canary word sits at lo */
 	bool deep;      /* used below its top pages: release them when pooled */
+	bool mprot;     /* its guard was made with mprotect (counts in the budget) */
 } stack;
 
 static inline uintptr_t stack_hi(const stack *s)
@@ -230,6 +231,7 @@ struct m {
 	uint32_t lockedext;     /* gort_lock_os_thread nesting */
 	bool exitafterg;        /* the locked G exited: end this thread */
 	bool detached;          /* its thread ended detached: not to be joined */
+	bool threadgone;        /* exitafterg: checkdead saw its thread gone */
 	bool wedged;            /* M0 after its locked G exited: parks until exit */
 	bool lockedpark;        /* asleep in stoplockedm (wake with mwake) */
 	g *handnext;            /* gosched, gopark: a locked G for mloop to hand over */

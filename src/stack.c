@@ -127,10 +127,12 @@ static bool unreadable(const void *addr)
 }
 
 /* Protect [lo - GUARD_SIZE, lo). Returns false when the stack has to rely
- * on its canary instead. */
-static bool guard_install(uintptr_t lo)
+ * on its canary instead; *mprot says the guard was made with mprotect and
+ * holds a place in the budget until the stack is unmapped. */
+static bool guard_install(uintptr_t lo, bool *mprot)
 {
 	void *guard = (void *)(lo - GUARD_SIZE);
+	*mprot = false;
 	int mode = __atomic_load_n(&stackpool.guardmode, __ATOMIC_RELAXED);
 	if (mode != 2) {
 		if (madvise(guard, GUARD_SIZE, MADV_GUARD_INSTALL) == 0) {
@@ -144,8 +146,12 @@ static bool guard_install(uintptr_t lo)
 		__atomic_store_n(&stackpool.guardmode, 2, __ATOMIC_RELAXED);
 	}
 	if (__atomic_fetch_add(&stackpool.nmprotect, 1, __ATOMIC_RELAXED) < MPROTECT_GUARD_BUDGET &&
-	    mprotect(guard, GUARD_SIZE, PROT_NONE) == 0)
+	    mprotect(guard, GUARD_SIZE, PROT_NONE) == 0) {
+		*mprot = true;
 		return true;
+	}
+	/* No guard: the place goes back. */
+	__atomic_fetch_sub(&stackpool.nmprotect, 1, __ATOMIC_RELAXED);
 	return false;
 }
 
@@ -183,6 +189,7 @@ static bool carve_locked(stack *out)
 	out->size = (uint32_t)stackpool_size;
 	out->canary = false;
 	out->deep = false;
+	out->mprot = false;
 	return true;
 }
 
@@ -253,7 +260,7 @@ static bool alloc_own(size_t size, stack *out)
 	out->size = (uint32_t)size;
 	out->canary = false;
 	out->deep = false;
-	if (!guard_install(out->lo))
+	if (!guard_install(out->lo, &out->mprot))
 		canary_set(out);
 	return true;
 }
@@ -269,7 +276,7 @@ bool stackalloc(p *pp, size_t size, stack *out)
 	bool fresh;
 	if (!pool_get(out, &fresh))
 		return false;
-	if (fresh && !guard_install(out->lo))
+	if (fresh && !guard_install(out->lo, &out->mprot))
 		canary_set(out);
 	return true;
 }
@@ -286,6 +293,9 @@ void stackfree(p *pp, stack stk, uintptr_t lowsp)
 {
 	if (stk.size != stackpool_size) {
 		munmap((void *)(stk.lo - GUARD_SIZE), GUARD_SIZE + stk.size);
+		/* Its guard went with the mapping: another stack may have one. */
+		if (stk.mprot)
+			__atomic_fetch_sub(&stackpool.nmprotect, 1, __ATOMIC_RELAXED);
 		return;
 	}
 	if (lowsp && lowsp < stack_hi(&stk) - KEEP_SIZE)

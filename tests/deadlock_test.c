@@ -8,7 +8,10 @@
  *    reason), and exits with status 2, promptly: main waiting on a
  *    WaitGroup nothing will finish; main and three goroutines waiting on
  *    each other in a cycle (their goroutines are dumped too); main locked
- *    to its thread and waiting forever (Go's TestLockedDeadlock);
+ *    to its thread and waiting forever (Go's TestLockedDeadlock); the
+ *    same while a goroutine locked to another thread exits and takes it
+ *    down (the last M to stop is one whose thread is ending, as Go's
+ *    mexit checks);
  *  - no false report while something can still end the wait: a goroutine
  *    in a 300 ms bracketed call (gort_entersyscall and
  *    gort_entersyscall_block), a plain thread that is no goroutine, a
@@ -20,7 +23,8 @@
 
 static struct child_result res;
 
-static const char *const fire_modes[] = {"wg", "cycle", "locked"};
+static const char *const fire_modes[] = {"wg", "cycle", "locked",
+                                         "lockedexit"};
 static const char *const quiet_modes[] = {"syscall", "block", "pthread",
                                           "busy", "goexit"};
 

@@ -11,6 +11,8 @@
  *   wg          main waits on a WaitGroup nothing will ever finish (fires)
  *   cycle       main and three goroutines wait on each other (fires)
  *   locked      main locks its thread, then waits forever (fires)
+ *   lockedexit  main, locked, waits forever while a goroutine locked to
+ *               another thread exits, taking that thread down (fires)
  *   syscall     a goroutine in a 300 ms bracketed call finishes main's wait
  *   block       the same with gort_entersyscall_block
  *   pthread     a plain thread finishes main's wait after 300 ms
@@ -57,6 +59,27 @@ static int run_cycle(void *arg)
 static int run_locked(void *arg)
 {
 	gort_lock_os_thread();
+	return run_wg(arg);
+}
+
+static void lock_and_exit(void *arg)
+{
+	(void)arg;
+	gort_lock_os_thread();
+	/* Computes until every other M sleeps: its exit is the last stop. */
+	int64_t end = gort_nanotime() + 100000000LL;
+	while (gort_nanotime() < end)
+		;
+}
+
+/* main holds M0, so the goroutine runs on another M, whose thread ends
+ * with it: the last M to stop is one that exits, and its thread is still
+ * there when it looks for a deadlock (Go's mexit calls checkdead). */
+static int run_lockedexit(void *arg)
+{
+	gort_lock_os_thread();
+	if (gort_go(lock_and_exit, NULL) < 0)
+		return 1;
 	return run_wg(arg);
 }
 
@@ -149,6 +172,7 @@ int main(int argc, char **argv)
 		{"wg", run_wg, NULL, false},
 		{"cycle", run_cycle, NULL, false},
 		{"locked", run_locked, NULL, false},
+		{"lockedexit", run_lockedexit, NULL, false},
 		{"syscall", run_syscall, (void *)(intptr_t)0, false},
 		{"block", run_syscall, (void *)(intptr_t)1, false},
 		{"pthread", run_pthread, NULL, false},

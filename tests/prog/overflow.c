@@ -4,13 +4,27 @@
  * "fatal error: stack overflow" naming the goroutine. The goroutine's id
  * is printed first ("overflow goid=N") so the test can look for it.
  *
- * Usage: overflow go|attr|main
- *   go    a goroutine with the default stack
- *   attr  a goroutine with a 64 KiB stack from gort_attr
- *   main  the main goroutine itself
+ * Usage: overflow go|attr|main|oldkernel
+ *   go         a goroutine with the default stack
+ *   attr       a goroutine with a 64 KiB stack from gort_attr
+ *   main       the main goroutine itself
+ *   oldkernel  as attr, on a kernel without MADV_GUARD_INSTALL (a seccomp
+ *              filter refuses it with EINVAL, as kernels before 6.13 do,
+ *              so guards are made with mprotect), after more goroutines
+ *              with such a stack have come and gone than the runtime
+ *              makes mprotect guards for at once (16384); the last
+ *              one says "overflow: no guard below the stack" if it has
+ *              no guard
  * Exit status 0 or 1 means the overflow was not caught.
  */
 #include "gort_util.h"
+
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 
 static gort_waitgroup never;
 static volatile int stop_depth = -1; /* never reached; hides the recursion */
@@ -34,9 +48,41 @@ static void announce(void)
 	fflush(stderr);
 }
 
+/* Whether the kernel refuses to read addr (write(2) of it fails with
+ * EFAULT): a guard page. */
+static bool unreadable(const void *addr)
+{
+	int fds[2];
+	if (pipe(fds) != 0)
+		return false;
+	bool fault = syscall(SYS_write, fds[1], addr, 1) < 0 && errno == EFAULT;
+	close(fds[0]);
+	close(fds[1]);
+	return fault;
+}
+
+static bool probe_guard;
+
+/* A 64 KiB stack's guard lies right below it: its top is the first page
+ * boundary at or a few pages above this early frame. */
+static void check_guard(void)
+{
+	volatile char here;
+	uintptr_t top = ((uintptr_t)&here + 4095) & ~(uintptr_t)4095;
+	for (int k = 0; k < 8; k++) {
+		uintptr_t lo = top + (uintptr_t)k * 4096 - 64 * 1024;
+		if (unreadable((const void *)(lo - 1)))
+			return;
+	}
+	fprintf(stderr, "overflow: no guard below the stack\n");
+	fflush(stderr);
+}
+
 static void overflow_goroutine(void *arg)
 {
 	(void)arg;
+	if (probe_guard)
+		check_guard();
 	announce();
 	int r = recurse(0);
 	fprintf(stderr, "recursion returned %d\n", r);
@@ -63,6 +109,71 @@ static int run_in_main(void *arg)
 	return recurse(0) == 0 ? 0 : 1;
 }
 
+static void noop(void *arg)
+{
+	gort_wg_done(arg);
+}
+
+static gort_attr small = {.stack_size = 64 * 1024, .name = "overflow"};
+
+static int run_oldkernel_main(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 17000; i++) {
+		gort_waitgroup wg = {0};
+		gort_wg_add(&wg, 1);
+		if (gort_go_attr(noop, &wg, &small) < 0) {
+			perror("gort_go_attr");
+			return 1;
+		}
+		gort_wg_wait(&wg);
+	}
+	return run_go(&small);
+}
+
+/* madvise(..., MADV_GUARD_INSTALL) fails with EINVAL, in this thread and
+ * every thread it creates from now on. */
+static int refuse_guard_install(void)
+{
+#if defined(__x86_64__)
+#define OVF_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define OVF_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#endif
+#ifdef OVF_AUDIT_ARCH
+	struct sock_filter code[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, OVF_AUDIT_ARCH, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_madvise, 0, 3),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2])),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 102 /* MADV_GUARD_INSTALL */, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EINVAL),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {.len = sizeof code / sizeof *code, .filter = code};
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
+		return -1;
+	return 0;
+#else
+	return -1;
+#endif
+}
+
+static int run_oldkernel(void *arg)
+{
+	(void)arg;
+	if (refuse_guard_install() != 0) {
+		/* Nothing to simulate: behave as the attr mode. */
+		fprintf(stderr, "overflow: no seccomp filter, running as attr\n");
+		return gort_main(run_go, &small);
+	}
+	probe_guard = true;
+	return gort_main(run_oldkernel_main, NULL);
+}
+
 int main(int argc, char **argv)
 {
 	static gort_attr attr = {.stack_size = 64 * 1024, .name = "overflow"};
@@ -70,6 +181,7 @@ int main(int argc, char **argv)
 		{"go", run_go, NULL, false},
 		{"attr", run_go, &attr, false},
 		{"main", run_in_main, NULL, false},
+		{"oldkernel", run_oldkernel, NULL, true},
 	};
 	return run_prog_mode("overflow", argc, argv, modes,
 	                     sizeof modes / sizeof *modes);
