@@ -460,13 +460,18 @@ int64_t numgoroutine(void)
 		n += atomic_load_explicit(&allp[i]->gcreated, memory_order_relaxed) -
 		     atomic_load_explicit(&allp[i]->gexited, memory_order_relaxed);
 	unlock(&sched.lock);
-	return n;
+	/* The counts move while they are summed: a goroutine created on a P
+	 * already read may exit on one read later. Like Go's gcount, clamp
+	 * what cannot be (the caller adds itself: gort_numgoroutine). */
+	return n < 0 ? 0 : n;
 }
 
 GORT_API int64_t gort_numgoroutine(void)
 {
-	if (getg())
-		return numgoroutine(); /* teardown waits for every goroutine */
+	if (getg()) {
+		int64_t n = numgoroutine(); /* teardown waits for every goroutine */
+		return n < 1 ? 1 : n;       /* at least the caller */
+	}
 	/* A thread that is not a goroutine: hold off teardown, which frees
 	 * the Ps and clears sched (its lock included) under us otherwise. */
 	pthread_rwlock_rdlock(&foreign_lock);
