@@ -16,7 +16,9 @@
  *
  * m->lockedpark says, under sched.lock, that the M sleeps in stoplockedm;
  * mwake clears it before posting the note, so that startlockedm and
- * exitbegin never wake the same sleep twice.
+ * exitbegin never wake the same sleep twice. A hand-over that comes
+ * before the M is asleep posts the note at once, with nextp set; the M
+ * then never sets lockedpark for that sleep, which ends at once.
  */
 #include "runtime.h"
 
@@ -55,7 +57,10 @@ bool stoplockedm(m *mp)
 		unlock(&sched.lock);
 		return false;
 	}
-	mp->lockedpark = true;
+	/* A hand-over that came first (startlockedm saw no lockedpark) has
+	 * posted the note already: the sleep returns at once, and no one
+	 * else may post it again meanwhile (lockedm_wakeall at exit). */
+	mp->lockedpark = mp->nextp == NULL;
 	sched.nmidlelocked++;
 	checkdead();
 	unlock(&sched.lock);
@@ -96,8 +101,8 @@ void startlockedm(m *mp, g *gp)
 		mwake_locked(lm);
 	} else {
 		/* Not asleep yet: the note is posted now and its coming
-		 * notesleep returns at once. */
-		lm->lockedpark = false;
+		 * notesleep returns at once (stoplockedm, seeing nextp, does
+		 * not set lockedpark for it). */
 		notewakeup(&lm->park);
 	}
 	unlock(&sched.lock);
