@@ -193,7 +193,10 @@ GORT_API void gort_exitsyscall(void);
  * bracketed by the syscall hand-off (gort_entersyscall). EINTR never
  * comes back; the writes (write, writev, send, sendto) complete partial
  * writes as Go's Write does: they return the full count, or the count
- * written before an error (-1 if nothing was). One goroutine at a time
+ * written before an error (-1 if nothing was). gort_recv and
+ * gort_recvfrom with MSG_WAITALL on a stream socket read the same way,
+ * as a blocking recv(2) does: n bytes, or what came before the end of
+ * the stream or an error. One goroutine at a time
  * waits in each direction of an fd; others queue behind it.
  *
  * Errors: -1 with errno as libc sets it, plus EBADF for a negative fd
@@ -227,7 +230,10 @@ GORT_API ssize_t gort_sendto(int fd, const void *buf, size_t n, int flags,
 GORT_API int gort_accept(int fd, struct sockaddr *addr, socklen_t *addrlen);
 
 /** connect, parking until the connection is made or has failed; the
- * failure is the socket's SO_ERROR (ECONNREFUSED, ETIMEDOUT, ...). */
+ * failure is the socket's SO_ERROR (ECONNREFUSED, ETIMEDOUT, ...).
+ * EISCONN on a socket already connected. On an AF_UNIX socket whose
+ * listener's queue is full it waits for room, as a blocking connect(2)
+ * does, trying again after growing pauses (1 ms to 64 ms). */
 GORT_API int gort_connect(int fd, const struct sockaddr *addr, socklen_t addrlen);
 
 /** Park until fd is ready for events (GORT_READ, GORT_WRITE or both) or
