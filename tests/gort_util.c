@@ -3,6 +3,11 @@
  */
 #include "gort_util.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 /* ---------------------------------------------------------------------
  * errno
  * ------------------------------------------------------------------- */
@@ -186,4 +191,51 @@ void read_full(int fd, void *buf, size_t n)
 			      read_errno());
 		got += (size_t)r;
 	}
+}
+
+/* ---- loopback TCP ---- */
+
+/* A listening TCP socket on 127.0.0.1, any port; *port gets it. */
+int listen_any(int backlog, int *port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK(fd >= 0);
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	CHECK_EQ(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	CHECK_EQ(listen(fd, backlog), 0);
+	socklen_t len = sizeof sa;
+	CHECK_EQ(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+int dial(int port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK(fd >= 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+	                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	if (gort_connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+		int e = read_errno();
+		gort_close(fd);
+		write_errno(e);
+		return -1;
+	}
+	return fd;
+}
+
+/* A connected TCP pair on loopback: sv[0] accepted, sv[1] dialed. */
+void tcp_pair(int sv[2])
+{
+	int port;
+	int l = listen_any(1, &port);
+	sv[1] = dial(port);
+	CHECK(sv[1] >= 0);
+	sv[0] = gort_accept(l, NULL, NULL);
+	CHECK(sv[0] >= 0);
+	int one = 1;
+	setsockopt(sv[1], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	gort_close(l);
 }

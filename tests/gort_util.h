@@ -164,4 +164,13 @@ struct prog_mode {
 int run_prog_mode(const char *prog, int argc, char **argv,
                   const struct prog_mode *modes, size_t n);
 
+/* Loopback TCP, for cases that need the fd kind that takes the drain
+ * hint: listen_any listens on 127.0.0.1, any port (*port gets it); dial
+ * connects with gort_connect (-1 with errno on failure); tcp_pair makes
+ * a connected pair, sv[0] accepted (not yet registered with the
+ * netpoller), sv[1] dialed with TCP_NODELAY. */
+int listen_any(int backlog, int *port);
+int dial(int port);
+void tcp_pair(int sv[2]);
+
 #endif /* GORT_TEST_UTIL_H */

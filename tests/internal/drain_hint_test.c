@@ -20,29 +20,11 @@
  */
 #include "harness.h"
 
-#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "gort_util.h"
 #include "netpoll.h"
 #include "runtime.h"
-
-static void tcp_pair(int sv[2])
-{
-	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	CHECK(l >= 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	CHECK_EQ(bind(l, (struct sockaddr *)&sa, sizeof sa), 0);
-	CHECK_EQ(listen(l, 1), 0);
-	socklen_t len = sizeof sa;
-	CHECK_EQ(getsockname(l, (struct sockaddr *)&sa, &len), 0);
-	sv[1] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	CHECK(sv[1] >= 0);
-	CHECK_EQ(gort_connect(sv[1], (struct sockaddr *)&sa, sizeof sa), 0);
-	sv[0] = gort_accept(l, NULL, NULL);
-	CHECK(sv[0] >= 0);
-	CHECK_EQ(close(l), 0);
-}
 
 /* The pair, with the hint on for sv[0]. */
 static pollDesc *hinted_pair(int sv[2])
