@@ -9,7 +9,9 @@
  * the peak parallelism, not the number of wake-ups.
  *
  * Ms are freed only at teardown (M0 joins every thread then); the idle
- * list is protected by sched.lock.
+ * list is protected by sched.lock. What an M holds of the kernel's (its
+ * signal stack, the /proc file preempt.c reads) goes when its thread
+ * ends, which for an M whose locked goroutine exited is long before.
  */
 #include <errno.h>
 #include <signal.h>
@@ -271,6 +273,9 @@ void mstart0(m *mp)
 	mloop(mp);
 	if (mp->p)
 		releasep(mp);
+	/* A thread that ends with its locked goroutine ends long before the
+	 * run: its /proc file must not stay open until then. */
+	m_closesyscallfile(mp);
 	traceM(EvMStop, mp);
 	munit_signals(mp);
 	setm(NULL);

@@ -60,6 +60,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <link.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,15 +90,25 @@ static struct {
 /* ---- the request ---- */
 
 /* mp's /proc/<pid>/task/<tid>/syscall, opened at its first need and
- * kept (closed by m_teardown): opening one at every request would take
- * and free fd numbers under a program that is closing and reusing its
- * own. -1 if it cannot be had. Two callers (sysmon, a stop of the world)
- * may race to open it: one keeps its fd. */
+ * kept until its thread ends (m_closesyscallfile): opening one at every
+ * request would take and free fd numbers under a program that is
+ * closing and reusing its own. -1 if it cannot be had. Two callers
+ * (sysmon, a stop of the world) may race to open it: one keeps its fd.
+ *
+ * mp->sysfd1 is the fd + 1; 0: not open yet; SYSFD_CLOSED: the thread
+ * ended, never to be opened again (its tid may be another thread's by
+ * then). A reader counts itself in mp->sysfd_users from before it loads
+ * sysfd1 until its pread is done, and the closer, which swaps in
+ * SYSFD_CLOSED first, closes only once no reader is left: both sides
+ * seq_cst, so either the reader sees SYSFD_CLOSED or the closer sees the
+ * reader. No pread can then land on a number the program opened again. */
+#define SYSFD_CLOSED (-1)
+
 static int syscall_file(m *mp)
 {
-	int fd1 = atomic_load_explicit(&mp->sysfd1, memory_order_acquire);
+	int fd1 = atomic_load(&mp->sysfd1);
 	if (fd1 != 0)
-		return fd1 - 1;
+		return fd1 > 0 ? fd1 - 1 : -1;
 	char path[64];
 	snprintf(path, sizeof path, "/proc/%d/task/%d/syscall", (int)preempt.pid,
 	         (int)mp->procid);
@@ -106,14 +117,17 @@ static int syscall_file(m *mp)
 	if (!atomic_compare_exchange_strong(&mp->sysfd1, &want, fd + 1)) {
 		if (fd >= 0)
 			close(fd);
-		return want - 1;
+		return want > 0 ? want - 1 : -1;
 	}
 	return fd;
 }
 
+/* mp's thread ends (mstart0), or the run does (m_teardown). */
 void m_closesyscallfile(m *mp)
 {
-	int fd1 = atomic_exchange(&mp->sysfd1, 0);
+	int fd1 = atomic_exchange(&mp->sysfd1, SYSFD_CLOSED);
+	while (atomic_load(&mp->sysfd_users) != 0)
+		sched_yield(); /* a pread of a few hundred bytes */
 	if (fd1 > 0)
 		close(fd1 - 1);
 }
@@ -124,10 +138,10 @@ void m_closesyscallfile(m *mp)
 static bool syscall_blocked(m *mp, sigsyscall *sc)
 {
 	char buf[256];
+	atomic_fetch_add(&mp->sysfd_users, 1);
 	int fd = syscall_file(mp);
-	if (fd < 0)
-		return false;
-	ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+	ssize_t n = fd < 0 ? -1 : pread(fd, buf, sizeof buf - 1, 0);
+	atomic_fetch_sub(&mp->sysfd_users, 1);
 	if (n <= 0)
 		return false;
 	buf[n] = 0;

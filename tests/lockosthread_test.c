@@ -14,7 +14,10 @@
  *  - a goroutine that exits while locked takes its thread with it: the
  *    thread id disappears from /proc/self/task within a bounded wait, and
  *    the runtime keeps working (many goroutines still run, and two run in
- *    parallel at GOMAXPROCS=2, so new Ms are made as needed);
+ *    parallel at GOMAXPROCS=2, so new Ms are made as needed); and what
+ *    the runtime opened for that thread goes with it: 20 such goroutines
+ *    that each ran past a slice (so that sysmon read their threads'
+ *    /proc files) leave no more fds open than before;
  *  - a goroutine that exits locked to the main thread (the one that
  *    called gort_main) parks that thread instead: the main goroutine goes
  *    on on another thread, no goroutine runs on the main thread any more,
@@ -25,6 +28,7 @@
  */
 #include "gort_util.h"
 
+#include <dirent.h>
 #include <sched.h>
 #include <sys/syscall.h>
 
@@ -362,6 +366,57 @@ static int exit_main(void *arg)
 
 MAIN_CASE(exit_while_locked_ends_thread, exit_main, 2)
 
+/* A locked goroutine that runs past its slice has its thread looked at by
+ * sysmon, which opens the thread's /proc syscall file for that. When the
+ * goroutine exits locked the thread ends, and the file must go with it,
+ * not stay open until gort_main returns. */
+enum { LONG_EXITS = 20 };
+
+static int open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	CHECK(d != NULL);
+	int n = 0;
+	while (readdir(d) != NULL)
+		n++;
+	closedir(d);
+	return n;
+}
+
+static void run_long_locked(void *arg)
+{
+	(void)arg;
+	gort_lock_os_thread();
+	int64_t end = harness_now() + 25 * 1000000LL; /* 2.5 slices */
+	while (harness_now() < end)
+		;
+	gort_wg_done(&exit_wg);
+	/* returns locked */
+}
+
+static int long_exit_main(void *arg)
+{
+	(void)arg;
+	int before = open_fds();
+	for (int i = 0; i < LONG_EXITS; i++) {
+		CHECK_EQ(gort_wg_add(&exit_wg, 1), 0);
+		CHECK(gort_go(run_long_locked, NULL) > 1);
+		CHECK_EQ(gort_wg_wait(&exit_wg), 0);
+	}
+	/* The threads close what they held as they end. */
+	int64_t deadline = harness_now() + (int64_t)(harness_timeout(5) * 1e9);
+	int grown;
+	while ((grown = open_fds() - before) > 3 && harness_now() < deadline)
+		bracketed_sleep_ms(2);
+	printf("     %d fds more after %d locked exits\n", grown, LONG_EXITS);
+	if (grown > 3)
+		FAILF("%d more fds open after %d goroutines exited locked: "
+		      "their threads' files stayed open", grown, LONG_EXITS);
+	return 0;
+}
+
+MAIN_CASE(locked_exit_closes_files, long_exit_main, 2)
+
 /* A goroutine exits locked to the main thread: the thread is parked. */
 static atomic_int m0_locker_tid;
 static atomic_long on_main_thread;
@@ -528,6 +583,7 @@ int main(void)
 	RUN_CASE(nesting_counted, 40);
 	RUN_CASE(unlocked_exit_keeps_thread, 30);
 	RUN_CASE(exit_while_locked_ends_thread, 40);
+	RUN_CASE(locked_exit_closes_files, 40);
 	RUN_CASE(goroutine_exits_locked_on_main_thread, 20);
 	RUN_CASE(main_goroutine_locks_and_returns, 20);
 	RUN_CASE(outside_goroutine, 20);
