@@ -815,7 +815,9 @@ GORT_API int gort_fd_wait(int fd, int events, int64_t deadline)
 					throw("out of memory (fd_wait timer)");
 				armed = true;
 			}
-			if ((err = netpollwait(pd, mode, seq, deadline > 0 ? &w.cancel : NULL)) != 0) {
+			/* events, not mode: for both directions the errors of
+			 * both (a write deadline) end the wait in rg. */
+			if ((err = netpollwait(pd, events, seq, deadline > 0 ? &w.cancel : NULL)) != 0) {
 				if (err == ETIMEDOUT && atomic_load(&w.cancel)) {
 					/* Ready at the last moment still counts. */
 					int last = readynow(fd, events);

@@ -152,9 +152,11 @@ int netpollcheckerr(pollDesc *pd, int mode, uint32_t seq)
 	return 0;
 }
 
+/* The slot a wait in mode parks in: both directions (gort_fd_wait's
+ * wakeboth) park in rg. */
 static _Atomic uintptr_t *slotof(pollDesc *pd, int mode)
 {
-	return mode == GORT_READ ? &pd->rg : &pd->wg;
+	return (mode & GORT_READ) ? &pd->rg : &pd->wg;
 }
 
 /* Before an attempt: forget a readiness notification that the attempt
@@ -178,8 +180,10 @@ static bool netpollblockcommit(g *gp, void *arg)
 	return false;
 }
 
-/* Wait for I/O readiness in one direction. Returns true if it came;
- * false when woken for another reason (an error, or *cancel). */
+/* Wait for I/O readiness in one direction, or in either for
+ * GORT_READ|GORT_WRITE (parked in rg, with wakeboth set; the errors of
+ * both directions are checked). Returns true if it came; false when
+ * woken for another reason (an error, or *cancel). */
 static bool netpollblock(pollDesc *pd, int mode, uint32_t seq, _Atomic uint32_t *cancel)
 {
 	_Atomic uintptr_t *gpp = slotof(pd, mode);
@@ -201,8 +205,9 @@ static bool netpollblock(pollDesc *pd, int mode, uint32_t seq, _Atomic uint32_t 
 	return old == PD_READY;
 }
 
-/* Park until fd may be ready in direction mode; 0, or the error that
- * ends the wait (EBADF, ETIMEDOUT; ETIMEDOUT too when *cancel is set). */
+/* Park until fd may be ready in direction mode (both: see
+ * netpollblock); 0, or the error that ends the wait (EBADF, ETIMEDOUT;
+ * ETIMEDOUT too when *cancel is set). */
 int netpollwait(pollDesc *pd, int mode, uint32_t seq, _Atomic uint32_t *cancel)
 {
 	int err = netpollcheckerr(pd, mode, seq);
@@ -271,11 +276,21 @@ void netpollready(gqueue *list, pollDesc *pd, int mode)
 
 /* ---- deadlines ---- */
 
+/* The write deadline expired (wd is -1): a gort_fd_wait for both
+ * directions parks in rg, not wg, and must wake with ETIMEDOUT too.
+ * wd's store comes before the load of wakeboth, and the waiter's store
+ * of wakeboth and PD_WAIT before its load of wd (netpollblock): either
+ * the waiter sees the deadline, or this sees the waiter. pd->lock held. */
+static g *wdeadline_wakeboth(pollDesc *pd)
+{
+	return atomic_load(&pd->wakeboth) ? netpollunblock(pd, GORT_READ, false) : NULL;
+}
+
 static void deadline_fire(pdtimer *dt, int mode, int64_t now)
 {
 	pollDesc *pd = dt->pd;
 	_Atomic int64_t *d = mode == GORT_READ ? &pd->rd : &pd->wd;
-	g *gp = NULL;
+	g *gp = NULL, *bg = NULL;
 	lock(&pd->lock);
 	int64_t when = atomic_load(d);
 	/* A firing that raced with a change of deadline (or a close) finds
@@ -283,11 +298,15 @@ static void deadline_fire(pdtimer *dt, int mode, int64_t now)
 	if (when > 0 && when <= now) {
 		atomic_store(d, -1);
 		gp = netpollunblock(pd, mode, false);
+		if (mode == GORT_WRITE)
+			bg = wdeadline_wakeboth(pd);
 	}
 	atomic_store_explicit(&dt->t.firing, 0, memory_order_release);
 	unlock(&pd->lock);
 	if (gp)
 		goready(gp);
+	if (bg)
+		goready(bg);
 }
 
 static void rdeadline_fire(void *arg, int64_t now)
@@ -336,8 +355,11 @@ int netpollsetdeadline(pollDesc *pd, int mode, int64_t deadline, uint32_t seq)
 	if (mode & GORT_WRITE) {
 		atomic_store(&pd->wd, d);
 		deadline_arm(&pd->wt, d);
-		if (d < 0)
+		if (d < 0) {
 			wg = netpollunblock(pd, GORT_WRITE, false);
+			if (!rg)
+				rg = wdeadline_wakeboth(pd);
+		}
 	}
 	unlock(&pd->lock);
 	if (rg)

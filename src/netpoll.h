@@ -30,7 +30,7 @@
  *    wait on these semaphores, so two acceptors on one listening socket
  *    take turns.
  *  - wakeboth: a gort_fd_wait for both directions parks in rg only;
- *    while it does, write readiness wakes rg too.
+ *    while it does, write readiness and the write deadline wake rg too.
  *  - rdrained, kind, hup: the drain hint of io.c. rdrained says when the
  *    last read on the fd came back short on a TCP stream, so it left
  *    nothing behind (0: it did not); kind caches whether the fd is such a stream

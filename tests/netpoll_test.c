@@ -13,7 +13,8 @@
  *    early nor absurdly late, also for a read parked before the deadline
  *    was set; a deadline in the past fails at once; 0 clears it;
  *  - gort_fd_wait: ready events, its own deadline (ETIMEDOUT on time),
- *    waking when data arrives, both directions at once;
+ *    waking when data arrives, both directions at once, and a write
+ *    deadline ending a wait for both directions;
  *  - connection refused gives ECONNREFUSED; a reset connection gives
  *    ECONNRESET (read) and EPIPE or ECONNRESET (write);
  *  - half-closed connections: after shutdown(SHUT_WR) the peer reads
@@ -406,6 +407,48 @@ static int fd_wait_main(void *arg)
 	return 0;
 }
 MAIN_CASE(fd_wait, fd_wait_main, 2)
+
+/* gort_fd_wait for both directions parks in the read slot only; a write
+ * deadline (gort_set_deadline) applies to it too and must wake it there:
+ * one that passes while it waits, and one set in the past meanwhile. Its
+ * own deadline, far later, bounds the wait if the write deadline is
+ * missed. */
+static int fwb_fd;
+
+static void fwb_expirer(void *arg)
+{
+	(void)arg;
+	gort_sleep(20 * MS);
+	CHECK_EQ(gort_set_deadline(fwb_fd, GORT_WRITE, 1), 0);
+	gort_wg_done(&helpers_wg);
+}
+
+static int fd_wait_both_wdeadline_main(void *arg)
+{
+	(void)arg;
+	int sv[2];
+	pair(sv);
+	/* sv[0] not writable (its send buffer full), nothing to read. */
+	CHECK_EQ(fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK), 0);
+	static char junk[65536];
+	while (write(sv[0], junk, sizeof junk) > 0)
+		;
+	int64_t t0 = gort_nanotime(), due = t0 + 40 * MS;
+	CHECK_EQ(gort_set_deadline(sv[0], GORT_WRITE, due), 0);
+	CHECK_FAILS(gort_fd_wait(sv[0], GORT_READ | GORT_WRITE, t0 + 5000 * MS), ETIMEDOUT);
+	check_on_time("fd_wait both, write deadline", t0, due);
+	CHECK_EQ(gort_set_deadline(sv[0], GORT_WRITE, 0), 0);
+	fwb_fd = sv[0];
+	start_helper(fwb_expirer, NULL);
+	t0 = gort_nanotime();
+	CHECK_FAILS(gort_fd_wait(sv[0], GORT_READ | GORT_WRITE, t0 + 5000 * MS), ETIMEDOUT);
+	check_on_time("fd_wait both, write deadline set in the past", t0, t0 + 20 * MS);
+	gort_wg_wait(&helpers_wg);
+	gort_close(sv[0]);
+	gort_close(sv[1]);
+	return 0;
+}
+MAIN_CASE(fd_wait_both_wdeadline, fd_wait_both_wdeadline_main, 2)
 
 /* ---------------------------------------------------------------------
  * Refused, reset, half-closed.
@@ -1256,6 +1299,7 @@ int main(void)
 	RUN_CASE(close_wakes_ebadf, 20);
 	RUN_CASE(deadlines, 20);
 	RUN_CASE(fd_wait, 20);
+	RUN_CASE(fd_wait_both_wdeadline, 20);
 	RUN_CASE(refused, 20);
 	RUN_CASE(reset, 20);
 	RUN_CASE(half_close, 20);
