@@ -603,15 +603,35 @@ static int connect_start(int fd, const struct sockaddr *addr, socklen_t addrlen)
 	return e;
 }
 
-static int connect_once(int fd, const struct sockaddr *addr, socklen_t addrlen)
+/* Whether fd is an AF_UNIX socket. */
+static bool isunix(int fd)
 {
-	if (fd < 0) {
-		errno = EBADF;
-		return -1;
-	}
-	g *gp = rt_enter();
+	int dom = 0;
+	socklen_t len = sizeof dom;
+	return getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &len) == 0 && dom == AF_UNIX;
+}
+
+/* An AF_UNIX listener whose accept queue is full refuses a non-blocking
+ * connect with EAGAIN, where a blocking one sleeps until there is room;
+ * no poll event announces the room, so the connect is retried after
+ * growing pauses (1 ms to 64 ms), as the blocking call would wait.
+ * Whether err is that case; if so, *pause has been slept and grown. */
+static bool connect_full(int fd, int err, int64_t *pause)
+{
+	if (err != EAGAIN || !isunix(fd))
+		return false;
+	gort_sleep(*pause);
+	if (*pause < 64000000)
+		*pause *= 2;
+	return true;
+}
+
+/* A plain thread's connect: the blocking call. */
+static int connect_thread(int fd, const struct sockaddr *addr, socklen_t addrlen)
+{
+	int64_t pause = 1000000;
 	int err;
-	if (!gp) {
+	do {
 		err = connect_start(fd, addr, addrlen);
 		while (err == EINPROGRESS) {
 			if (thread_poll(fd, GORT_WRITE, -1, NULL) < 0) {
@@ -620,6 +640,45 @@ static int connect_once(int fd, const struct sockaddr *addr, socklen_t addrlen)
 			}
 			err = connect_status(fd, addr, addrlen);
 		}
+	} while (connect_full(fd, err, &pause));
+	return err;
+}
+
+/* A goroutine's connect on a registered fd, under wsema. Every attempt
+ * after a pause on a full AF_UNIX listener checks the sequence number
+ * taken when the call began, as any wake-up does: an fd closed with
+ * gort_close during the pause fails with EBADF, and the connect never
+ * reaches a later socket that got the same number. A write deadline
+ * ends it the same way. */
+static int connect_poll(pollDesc *pd, uint32_t seq, int fd, const struct sockaddr *addr,
+                        socklen_t addrlen)
+{
+	int64_t pause = 1000000;
+	int err;
+	netpollreset(pd, GORT_WRITE);
+	do {
+		err = netpollcheckerr(pd, GORT_WRITE, seq);
+		if (!err)
+			err = connect_start(fd, addr, addrlen);
+		while (err == EINPROGRESS) {
+			if ((err = netpollwait(pd, GORT_WRITE, seq, NULL)) != 0)
+				break;
+			err = connect_status(fd, addr, addrlen);
+		}
+	} while (connect_full(fd, err, &pause));
+	return err;
+}
+
+GORT_API int gort_connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
+{
+	if (fd < 0) {
+		errno = EBADF;
+		return -1;
+	}
+	g *gp = rt_enter();
+	int err;
+	if (!gp) {
+		err = connect_thread(fd, addr, addrlen);
 		if (err) {
 			errno = err;
 			return -1;
@@ -635,15 +694,7 @@ static int connect_once(int fd, const struct sockaddr *addr, socklen_t addrlen)
 		err = connect_start(fd, addr, addrlen); /* not a socket: fails */
 	} else {
 		semacquire(&pd->wsema, waitReasonIOWait);
-		netpollreset(pd, GORT_WRITE);
-		err = netpollcheckerr(pd, GORT_WRITE, seq);
-		if (!err)
-			err = connect_start(fd, addr, addrlen);
-		while (err == EINPROGRESS) {
-			if ((err = netpollwait(pd, GORT_WRITE, seq, NULL)) != 0)
-				break;
-			err = connect_status(fd, addr, addrlen);
-		}
+		err = connect_poll(pd, seq, fd, addr, addrlen);
 		semrelease(&pd->wsema);
 	}
 	rt_exit(gp);
@@ -652,36 +703,6 @@ static int connect_once(int fd, const struct sockaddr *addr, socklen_t addrlen)
 		return -1;
 	}
 	return 0;
-}
-
-/* Whether fd is an AF_UNIX socket. */
-static bool isunix(int fd)
-{
-	int dom = 0;
-	socklen_t len = sizeof dom;
-	return getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &len) == 0 && dom == AF_UNIX;
-}
-
-/* An AF_UNIX listener whose accept queue is full refuses a non-blocking
- * connect with EAGAIN, where a blocking one sleeps until there is room;
- * no poll event announces the room, so the connect is retried after
- * growing pauses (1 ms to 64 ms), as the blocking call would wait. A
- * gort_close or a write deadline ends it as any wait. */
-GORT_API int gort_connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
-{
-	int64_t pause = 1000000;
-	for (;;) {
-		if (connect_once(fd, addr, addrlen) == 0)
-			return 0;
-		int e = geterrno();
-		if (e != EAGAIN || !isunix(fd)) {
-			seterrno(e);
-			return -1;
-		}
-		gort_sleep(pause);
-		if (pause < 64000000)
-			pause *= 2;
-	}
 }
 
 /* ---- waiting, deadlines, close ---- */

@@ -40,7 +40,9 @@
  *  - bad input gives -1 with errno;
  *  - connect and recv as the blocking libc calls: EISCONN on a connected
  *    socket, a wait (not EAGAIN) for room in a full AF_UNIX accept
- *    queue, MSG_WAITALL waiting for the whole buffer on a stream.
+ *    queue, which gort_close ends with EBADF without the connect reaching
+ *    the next socket with that number, MSG_WAITALL waiting for the whole
+ *    buffer on a stream.
  */
 #include "gort_util.h"
 
@@ -1242,6 +1244,82 @@ static int unix_connect_full_main(void *arg)
 }
 MAIN_CASE(unix_connect_full, unix_connect_full_main, 2)
 
+/* A connect waiting for room in a full AF_UNIX accept queue, on a socket
+ * that another goroutine closes with gort_close and whose number a new
+ * socket takes at once: the connect fails with EBADF, and the new socket
+ * stays unconnected (it was connected in its place). */
+static int uc_fd;
+static atomic_int uc_ret, uc_err;
+
+static void uc_connector(void *arg)
+{
+	const struct sockaddr_un *sa = arg;
+	socklen_t salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+	                              strlen(sa->sun_path + 1));
+	int r = gort_connect(uc_fd, (const struct sockaddr *)sa, salen);
+	atomic_store(&uc_err, r < 0 ? read_errno() : 0);
+	atomic_store(&uc_ret, r);
+	gort_wg_done(&helpers_wg);
+}
+
+/* One round; false if the number went to another fd before the new
+ * socket could take it (the round proves nothing then). */
+static bool unix_connect_closed_round(int round)
+{
+	int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK(lfd >= 0);
+	static struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int n = snprintf(sa.sun_path + 1, sizeof sa.sun_path - 2, "gort-netpoll-uc-%d-%d",
+	                 (int)getpid(), round);
+	socklen_t salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+	CHECK_EQ(bind(lfd, (struct sockaddr *)&sa, salen), 0);
+	CHECK_EQ(listen(lfd, 0), 0);
+	int c0 = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK(c0 >= 0);
+	CHECK_EQ(gort_connect(c0, (struct sockaddr *)&sa, salen), 0); /* the queue is full */
+	uc_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK(uc_fd >= 0);
+	atomic_store(&uc_ret, 1);
+	start_helper(uc_connector, &sa);
+	gort_sleep(20 * MS); /* it waits for room, pausing between tries */
+	CHECK_EQ(atomic_load(&uc_ret), 1);
+	CHECK_EQ(gort_close(uc_fd), 0);
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK(s >= 0);
+	if (s != uc_fd) {
+		int d = fcntl(s, F_DUPFD_CLOEXEC, uc_fd);
+		close(s);
+		s = d;
+	}
+	int a = accept(lfd, NULL, NULL); /* room for one */
+	CHECK(a >= 0);
+	gort_wg_wait(&helpers_wg);
+	bool reused = s == uc_fd;
+	if (reused) {
+		CHECK_EQ(atomic_load(&uc_ret), -1);
+		CHECK_EQ(atomic_load(&uc_err), EBADF);
+		struct sockaddr_un peer;
+		socklen_t pl = sizeof peer;
+		CHECK_FAILS(getpeername(s, (struct sockaddr *)&peer, &pl), ENOTCONN);
+	}
+	close(s);
+	close(a);
+	gort_close(c0);
+	gort_close(lfd);
+	return reused;
+}
+
+static int unix_connect_closed_main(void *arg)
+{
+	(void)arg;
+	bool reused = false;
+	for (int round = 0; round < 5 && !reused; round++)
+		reused = unix_connect_closed_round(round);
+	CHECK(reused);
+	return 0;
+}
+MAIN_CASE(unix_connect_closed, unix_connect_closed_main, 2)
+
 /* recv with MSG_WAITALL on a stream waits for the whole buffer (or the
  * end of the stream), as recv(2) on a blocking socket does; on a
  * datagram socket it returns one datagram. */
@@ -1316,6 +1394,7 @@ int main(void)
 	RUN_CASE(bad_input, 20);
 	RUN_CASE(connect_eisconn, 20);
 	RUN_CASE(unix_connect_full, 20);
+	RUN_CASE(unix_connect_closed, 20);
 	RUN_CASE(recv_waitall, 20);
 	PASS("netpoll_test");
 	return 0;
