@@ -36,6 +36,7 @@
  * goroutine is made runnable only once pd->lock is released.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 
 #include "netpoll.h"
@@ -101,8 +102,19 @@ pollDesc *pd_lookup(int fd, bool create)
 int pd_open(int fd, pollDesc **pdp, uint32_t *seqp)
 {
 	pollDesc *pd = pd_lookup(fd, true);
-	if (!pd)
-		return fd < 0 ? -EBADF : fd / FDTAB_CHUNK >= FDTAB_L1 ? -EMFILE : -ENOMEM;
+	if (!pd) {
+		if (fd < 0)
+			return -EBADF;
+		if (fd / FDTAB_CHUNK < FDTAB_L1)
+			return -ENOMEM;
+		/* Past the table: EMFILE only for an fd that is open (the
+		 * table cannot hold it); a number that is not is EBADF, as
+		 * the libc call says. */
+		int e = errno;
+		int r = fcntl(fd, F_GETFD) < 0 ? -EBADF : -EMFILE;
+		errno = e;
+		return r;
+	}
 	uint32_t seq = atomic_load(&pd->fdseq);
 	int st = atomic_load(&pd->state);
 	if (st == PD_NONE) {

@@ -37,7 +37,8 @@
  *    read after a short one that left bytes (packet-mode pipe, TCP
  *    urgent data, an AF_UNIX message carrying an fd). The cases that
  *    need the hint on use TCP, the one fd kind that takes it;
- *  - bad input gives -1 with errno;
+ *  - bad input gives -1 with errno (EBADF for an fd number past the
+ *    runtime's table, as for any number that is not open);
  *  - connect and recv as the blocking libc calls: EISCONN on a connected
  *    socket, a wait (not EAGAIN) for room in a full AF_UNIX accept
  *    queue, which gort_close ends with EBADF without the connect reaching
@@ -1116,6 +1117,14 @@ static int bad_input_main(void *arg)
 	CHECK(dead >= 0);
 	close(dead);
 	CHECK_FAILS(gort_read(dead, b, 1), EBADF);
+	/* A number past the runtime's descriptor table (never open: the
+	 * kernel's limit on fds is below INT_MAX) is not open either. */
+	CHECK_FAILS(gort_read(INT_MAX, b, 1), EBADF);
+	CHECK_FAILS(gort_write(INT_MAX, b, 1), EBADF);
+	CHECK_FAILS(gort_accept(INT_MAX, NULL, NULL), EBADF);
+	CHECK_FAILS(gort_fd_wait(INT_MAX, GORT_READ, 0), EBADF);
+	CHECK_FAILS(gort_set_deadline(INT_MAX, GORT_READ, 0), EBADF);
+	CHECK_FAILS(gort_close(INT_MAX), EBADF);
 	CHECK_EQ(gort_write(sv[1], "", 0), 0);
 	gort_close(sv[0]);
 	gort_close(sv[1]);
