@@ -14,7 +14,10 @@
  * Go's fdMutex), so a read and a write may proceed at once, and two
  * readers (two acceptors) take turns. The sequence number read when the
  * fd is opened (pd_open) is checked before every attempt and after every
- * wake-up: an fd closed with gort_close meanwhile fails with EBADF.
+ * wake-up: an fd closed with gort_close meanwhile fails with EBADF. An
+ * attempt is counted in flight from its check to the end of its system
+ * call (pd_enter), and gort_close waits for it before close(2), so no
+ * attempt reaches a later fd that got the same number.
  *
  * The drain hint (one read system call fewer per message): epoll is
  * edge-triggered, so once a read has emptied a byte stream, any byte that
@@ -127,6 +130,17 @@ static int readynow(int fd, int events)
 	return got & events;
 }
 
+/* readynow for a goroutine on its registered fd, in flight (pd_enter):
+ * -EBADF once the fd is closed, never the readiness of a later fd. */
+static int readynow_pd(pollDesc *pd, uint32_t seq, int fd, int events)
+{
+	if (!pd_enter(pd, seq))
+		return -EBADF;
+	int got = readynow(fd, events);
+	pd_leave(pd);
+	return got;
+}
+
 /* A write made progress r: account for it. Returns true when done. */
 static bool progress(ioreq *rq, ssize_t r)
 {
@@ -147,19 +161,52 @@ static ssize_t finish(ioreq *rq, ssize_t r, int *err)
 	return *err ? -1 : r;
 }
 
-/* What a request does on EAGAIN (when it may wait): 0 to try again, or
- * the errno to fail with. */
-typedef int (*iowait)(int fd, ioreq *rq, void *ctx);
+/* A goroutine parks on the netpoller, then checks that its fd is still
+ * open and its deadline not passed (Go's waitRead/prepareRead). */
+struct pdwait {
+	pollDesc *pd;
+	uint32_t seq;
+};
+
+static int pd_wait(ioreq *rq, struct pdwait *w)
+{
+	int err = netpollwait(w->pd, rq->mode, w->seq, NULL);
+	return err ? err : netpollcheckerr(w->pd, rq->mode, w->seq);
+}
+
+/* A thread waits in poll() on an fd the runtime made non-blocking; if
+ * poll itself fails (ENOMEM), the call fails with its error. */
+static int thread_wait(int fd, ioreq *rq)
+{
+	return thread_poll(fd, rq->mode, -1, NULL) >= 0 ? 0 : geterrno();
+}
+
+/* One attempt. A goroutine's (w: its fd's descriptor) is counted as in
+ * flight, so that gort_close lets it end before the number is free
+ * (pd_enter). */
+static ssize_t attempt(int fd, ioreq *rq, struct pdwait *w)
+{
+	if (!w)
+		return rq->op(fd, rq);
+	if (!pd_enter(w->pd, w->seq)) {
+		seterrno(EBADF);
+		return -1;
+	}
+	ssize_t r = rq->op(fd, rq);
+	pd_leave(w->pd);
+	return r;
+}
 
 /* One request to its end, for every caller: the call, retried on EINTR,
  * completed when the request asks (rq->full), and on EAGAIN, unless
- * rq->nowait, wait(fd, rq, ctx) and again. */
-static ssize_t fdio_loop(int fd, ioreq *rq, iowait wait, void *ctx, int *errp)
+ * rq->nowait, a wait and again: on the netpoller for a goroutine (w),
+ * in poll(2) for a thread (w NULL). */
+static ssize_t fdio_loop(int fd, ioreq *rq, struct pdwait *w, int *errp)
 {
 	int err;
 	ssize_t r;
 	for (;;) {
-		r = rq->op(fd, rq);
+		r = attempt(fd, rq, w);
 		if (r >= 0) {
 			err = 0;
 			if (rq->full && !progress(rq, r))
@@ -171,25 +218,17 @@ static ssize_t fdio_loop(int fd, ioreq *rq, iowait wait, void *ctx, int *errp)
 			continue;
 		if (!again(err) || rq->nowait)
 			break;
-		if ((err = wait(fd, rq, ctx)) != 0)
+		if ((err = w ? pd_wait(rq, w) : thread_wait(fd, rq)) != 0)
 			break;
 	}
 	*errp = err;
 	return r;
 }
 
-/* A thread waits in poll() on an fd the runtime made non-blocking; if
- * poll itself fails (ENOMEM), the call fails with its error. */
-static int thread_wait(int fd, ioreq *rq, void *ctx)
-{
-	(void)ctx;
-	return thread_poll(fd, rq->mode, -1, NULL) >= 0 ? 0 : geterrno();
-}
-
 /* The call as a thread makes it. */
 static ssize_t fdio_blocking(int fd, ioreq *rq, int *errp)
 {
-	return fdio_loop(fd, rq, thread_wait, NULL, errp);
+	return fdio_loop(fd, rq, NULL, errp);
 }
 
 /* Outside a goroutine: the blocking call. */
@@ -214,20 +253,6 @@ static ssize_t fdio_file(g *gp, int fd, ioreq *rq, int *errp)
 	return r;
 }
 
-/* A goroutine parks on the netpoller, then checks that its fd is still
- * open and its deadline not passed (Go's waitRead/prepareRead). */
-struct pdwait {
-	pollDesc *pd;
-	uint32_t seq;
-};
-
-static int pd_wait(int fd, ioreq *rq, void *ctx)
-{
-	(void)fd;
-	struct pdwait *w = ctx;
-	int err = netpollwait(w->pd, rq->mode, w->seq, NULL);
-	return err ? err : netpollcheckerr(w->pd, rq->mode, w->seq);
-}
 
 /* How long a short read is trusted to have emptied the stream (see the
  * file comment). */
@@ -275,12 +300,12 @@ static ssize_t fdio_poll(pollDesc *pd, uint32_t seq, int fd, ioreq *rq, int *err
 	int err = netpollcheckerr(pd, rq->mode, seq);
 	if (err == 0) {
 		if (drain_trust(pd, hint))
-			err = pd_wait(fd, rq, &w);
+			err = pd_wait(rq, &w);
 		else
 			netpollreset(pd, rq->mode);
 	}
 	if (err == 0)
-		r = fdio_loop(fd, rq, pd_wait, &w, &err);
+		r = fdio_loop(fd, rq, &w, &err);
 	if (rq->mode == GORT_READ)
 		drain_note(pd, fd, seq, rq, hint, r);
 	*errp = err;
@@ -644,6 +669,18 @@ static int connect_thread(int fd, const struct sockaddr *addr, socklen_t addrlen
 	return err;
 }
 
+/* One connect system call (connect_start, connect_status) of a
+ * goroutine on its registered fd, in flight (pd_enter): 0 or the errno. */
+static int connect_step(int (*step)(int, const struct sockaddr *, socklen_t), pollDesc *pd,
+                        uint32_t seq, int fd, const struct sockaddr *addr, socklen_t addrlen)
+{
+	if (!pd_enter(pd, seq))
+		return EBADF;
+	int err = step(fd, addr, addrlen);
+	pd_leave(pd);
+	return err;
+}
+
 /* A goroutine's connect on a registered fd, under wsema. Every attempt
  * after a pause on a full AF_UNIX listener checks the sequence number
  * taken when the call began, as any wake-up does: an fd closed with
@@ -659,11 +696,11 @@ static int connect_poll(pollDesc *pd, uint32_t seq, int fd, const struct sockadd
 	do {
 		err = netpollcheckerr(pd, GORT_WRITE, seq);
 		if (!err)
-			err = connect_start(fd, addr, addrlen);
+			err = connect_step(connect_start, pd, seq, fd, addr, addrlen);
 		while (err == EINPROGRESS) {
 			if ((err = netpollwait(pd, GORT_WRITE, seq, NULL)) != 0)
 				break;
-			err = connect_status(fd, addr, addrlen);
+			err = connect_step(connect_status, pd, seq, fd, addr, addrlen);
 		}
 	} while (connect_full(fd, err, &pause));
 	return err;
@@ -819,7 +856,7 @@ GORT_API int gort_fd_wait(int fd, int events, int64_t deadline)
 			if ((err = netpollcheckerr(pd, events, seq)) != 0)
 				break;
 			netpollreset(pd, mode);
-			got = readynow(fd, events);
+			got = readynow_pd(pd, seq, fd, events);
 			if (got < 0) {
 				err = -got;
 				break;
@@ -841,7 +878,7 @@ GORT_API int gort_fd_wait(int fd, int events, int64_t deadline)
 			if ((err = netpollwait(pd, events, seq, deadline > 0 ? &w.cancel : NULL)) != 0) {
 				if (err == ETIMEDOUT && atomic_load(&w.cancel)) {
 					/* Ready at the last moment still counts. */
-					int last = readynow(fd, events);
+					int last = readynow_pd(pd, seq, fd, events);
 					if (last > 0) {
 						got = last;
 						err = 0;

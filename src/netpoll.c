@@ -415,6 +415,11 @@ int netpollclose(int fd)
 		rg = netpollunblock(pd, GORT_READ, false);
 		wg = netpollunblock(pd, GORT_WRITE, false);
 	}
+	/* A call that passed its check before the seq moved is in its
+	 * system call on this fd (pd_enter): the number must not be free
+	 * for reuse before that call is over. */
+	while (atomic_load(&pd->inflight) != 0)
+		osyield();
 	int r = sysclose(fd);
 	unlock(&pd->lock);
 	if (rg)

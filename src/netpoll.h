@@ -47,6 +47,8 @@
  *
  * Locking: pd->lock protects state, the timers and the deadline changes
  * (stores of rd/wd, fdseq); readers load those atomically without it.
+ * inflight is counted without it (pd_enter), and the calls it counts
+ * take no lock: netpollclose waits for them with pd->lock held.
  * Lock order: pd->lock before a P's timerslock, and before sched.lock
  * (arming a timer may start an M); neither is held when pd->lock is taken.
  * Nothing is made runnable (goready) while pd->lock is held.
@@ -81,6 +83,7 @@ struct pollDesc {
 	_Atomic uint8_t wakeboth;
 	_Atomic uint8_t hup;
 	_Atomic uint32_t fdseq;
+	_Atomic int32_t inflight; /* system calls on fd under way (pd_enter) */
 	_Atomic uintptr_t rg;
 	_Atomic uintptr_t wg;
 	_Atomic int64_t rd;
@@ -92,6 +95,28 @@ struct pollDesc {
 	int64_t rdrained; /* nanotime of the short read, 0: none */
 	uint8_t kind;
 };
+
+/* A goroutine's system call on a registered fd, for a call that began at
+ * seq: pd_enter says false (the fd was closed since: EBADF) or counts the
+ * call in pd->inflight until pd_leave. netpollclose bumps fdseq, then
+ * waits for inflight to drain before close(2): both sides seq_cst, so
+ * either the call sees the new seq, or the close sees the call and lets
+ * it end first. No call then reaches a later fd that got the number
+ * (Go's fdMutex reference count does the same). The calls are
+ * non-blocking: the wait lasts a system call at most. */
+static inline void pd_leave(pollDesc *pd)
+{
+	atomic_fetch_sub(&pd->inflight, 1);
+}
+
+static inline bool pd_enter(pollDesc *pd, uint32_t seq)
+{
+	atomic_fetch_add(&pd->inflight, 1);
+	if (atomic_load(&pd->fdseq) == seq)
+		return true;
+	pd_leave(pd);
+	return false;
+}
 
 /* netpoll.c */
 pollDesc *pd_lookup(int fd, bool create);

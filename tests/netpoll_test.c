@@ -1185,6 +1185,78 @@ static int close_race_main(void *arg)
 }
 MAIN_CASE(close_race, close_race_main, 2)
 
+/* A write of many bytes makes one system call after another while the
+ * reader keeps up. gort_close in the middle, and a new socket that gets
+ * the number at once: no byte of that write may reach the new socket.
+ * Each attempt is checked against the close, and the close waits for
+ * an attempt under way, so the write ends with what it wrote before. */
+enum { WR_TOTAL = 64 << 20, WR_ROUNDS = 20 };
+static int wr_fd;
+static char *wr_buf;
+static atomic_llong wr_drained;
+
+static void wr_writer(void *arg)
+{
+	(void)arg;
+	gort_write(wr_fd, wr_buf, WR_TOTAL); /* ends short, or EBADF */
+	gort_wg_done(&helpers_wg);
+}
+
+static void *wr_drain(void *arg)
+{
+	int fd = (int)(intptr_t)arg;
+	static char sink[1 << 16];
+	ssize_t r;
+	while ((r = read(fd, sink, sizeof sink)) > 0)
+		atomic_fetch_add(&wr_drained, r);
+	return NULL;
+}
+
+/* Bytes waiting on fd, without blocking. */
+static ssize_t pending_bytes(int fd)
+{
+	char c;
+	ssize_t r = recv(fd, &c, 1, MSG_DONTWAIT | MSG_PEEK);
+	return r < 0 ? 0 : r;
+}
+
+static int write_close_reuse_main(void *arg)
+{
+	(void)arg;
+	wr_buf = malloc(WR_TOTAL);
+	CHECK(wr_buf != NULL);
+	memset(wr_buf, 0xab, WR_TOTAL);
+	for (int round = 0; round < WR_ROUNDS; round++) {
+		int sv[2];
+		CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+		wr_fd = sv[0];
+		atomic_store(&wr_drained, 0);
+		pthread_t th;
+		CHECK_EQ(pthread_create(&th, NULL, wr_drain, (void *)(intptr_t)sv[1]), 0);
+		start_helper(wr_writer, NULL);
+		int64_t deadline = harness_now() + (int64_t)(harness_timeout(10) * 1e9);
+		while (atomic_load(&wr_drained) < (1 << 20) && harness_now() < deadline)
+			gort_gosched();
+		CHECK_EQ(gort_close(sv[0]), 0);
+		/* Non-blocking: a stray write must not block its M for good
+		 * once the new socket's buffer is full. */
+		int nv[2];
+		CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, nv), 0);
+		gort_wg_wait(&helpers_wg);
+		ssize_t leaked = pending_bytes(nv[0]) + pending_bytes(nv[1]);
+		CHECK_EQ(pthread_join(th, NULL), 0); /* it read the end of the stream */
+		close(sv[1]);
+		close(nv[0]);
+		close(nv[1]);
+		if (leaked)
+			FAILF("round %d: a write to fd %d closed mid-way went on into the "
+			      "socket that got its number next", round, sv[0]);
+	}
+	free(wr_buf);
+	return 0;
+}
+MAIN_CASE(write_close_reuse, write_close_reuse_main, 2)
+
 /* ---------------------------------------------------------------------
  * connect and recv as the blocking libc calls (libgort_hook.so routes a
  * goroutine's connect and recv on a blocking fd here).
@@ -1400,6 +1472,7 @@ int main(void)
 	RUN_CASE(drain_hint_expires, 20);
 	RUN_CASE(drain_hint_short_left, 20);
 	RUN_CASE(close_race, 120);
+	RUN_CASE(write_close_reuse, 60);
 	RUN_CASE(bad_input, 20);
 	RUN_CASE(connect_eisconn, 20);
 	RUN_CASE(unix_connect_full, 20);
