@@ -476,6 +476,7 @@ typedef struct gort_cond {
 	uint32_t wait;   /**< tickets handed out */
 	uint32_t notify; /**< tickets below this have been notified */
 	uint32_t lock;   /**< runtime lock of the waiter list */
+	uint32_t gen;    /**< the gort_main run its waiters belong to */
 	void *head;      /**< waiters, about in ticket order */
 	void *tail;
 } gort_cond;

@@ -813,7 +813,8 @@ int run_on_goroutine(void (*fn)(void *), void *arg);
 enum { RUNTIME_DOWN, RUNTIME_STARTING, RUNTIME_UP, RUNTIME_STOPPING };
 extern _Atomic uint32_t runtime_running;
 /* Incremented when a gort_main run ends: wait queues that outlive a run
- * (a channel's) recognise waiters abandoned with their goroutines. */
+ * (a channel's, a cond's notify list) recognise waiters abandoned with
+ * their goroutines. */
 extern _Atomic uint32_t runtime_gen;
 extern pthread_rwlock_t foreign_lock;
 int32_t gomaxprocs_default(void);

@@ -36,6 +36,15 @@
  * that waiter will see notify has passed it. Tickets wrap; they compare
  * correctly while fewer than 2^31 waiters are outstanding.
  *
+ * A gort_cond is the user's and may outlive a gort_main run in which
+ * goroutines were left waiting on it: their sudogs were on stacks that
+ * are unmapped by now. As a channel does (chan.h), a list records the
+ * run its waiters belong to (gen, runtime_gen) and the first use in a
+ * later run forgets them (notifyListLock): the list is emptied and
+ * their tickets count as notified, or a signal would go to one of them
+ * and be lost. Every path reaches the list or a ticket through that
+ * check first, so a ticket of the new run is never among them.
+ *
  * Who owns what. A sudog lives on the waiter's own stack: gort's stacks
  * never move, so a waiting goroutine's frame is a stable home for its
  * wait record and waiting allocates nothing. A waiter that is a plain
@@ -79,6 +88,8 @@ struct notifyList {
 	_Atomic uint32_t notify; /* next ticket to wake; written under lock,
 	                            read without it */
 	mutex lock;
+	_Atomic uint32_t gen;    /* runtime_gen of head's waiters; written
+	                            under lock, read without it */
 	sudog *head;             /* queued waiters; guarded by lock */
 	sudog *tail;
 };
@@ -88,6 +99,7 @@ _Static_assert(sizeof(notifyList) == sizeof(gort_cond) &&
                offsetof(notifyList, wait) == offsetof(gort_cond, wait) &&
                offsetof(notifyList, notify) == offsetof(gort_cond, notify) &&
                offsetof(notifyList, lock) == offsetof(gort_cond, lock) &&
+               offsetof(notifyList, gen) == offsetof(gort_cond, gen) &&
                offsetof(notifyList, head) == offsetof(gort_cond, head) &&
                offsetof(notifyList, tail) == offsetof(gort_cond, tail),
                "gort_cond does not match struct notifyList");
@@ -277,10 +289,30 @@ static bool less(uint32_t a, uint32_t b)
 	return (int32_t)(a - b) < 0;
 }
 
+/* Lock l, forgetting waiters abandoned by an earlier run (above). gen is
+ * stored last: a notifyListAdd that sees it current takes its ticket
+ * after notify has passed the abandoned ones. */
+static void notifyListLock(notifyList *l)
+{
+	lock(&l->lock);
+	uint32_t gen = atomic_load_explicit(&runtime_gen, memory_order_relaxed);
+	if (unlikely(atomic_load_explicit(&l->gen, memory_order_relaxed) != gen)) {
+		l->head = l->tail = NULL;
+		atomic_store(&l->notify, atomic_load(&l->wait));
+		atomic_store_explicit(&l->gen, gen, memory_order_release);
+	}
+}
+
 /* notifyListAdd hands out the caller's ticket; the caller must then call
  * notifyListWait with it. Any thread, concurrently. Never parks. */
 uint32_t notifyListAdd(notifyList *l)
 {
+	/* acquire: pairs with notifyListLock's release of gen */
+	if (unlikely(atomic_load_explicit(&l->gen, memory_order_acquire) !=
+	             atomic_load_explicit(&runtime_gen, memory_order_relaxed))) {
+		notifyListLock(l);
+		unlock(&l->lock);
+	}
 	return atomic_fetch_add(&l->wait, 1);
 }
 
@@ -288,7 +320,7 @@ uint32_t notifyListAdd(notifyList *l)
  * already was. May park (a goroutine) or block the thread. */
 void notifyListWait(notifyList *l, uint32_t t)
 {
-	lock(&l->lock);
+	notifyListLock(l);
 	/* relaxed: notify is written only under l->lock, which we hold */
 	if (less(t, atomic_load_explicit(&l->notify, memory_order_relaxed))) {
 		unlock(&l->lock);
@@ -308,7 +340,8 @@ void notifyListWait(notifyList *l, uint32_t t)
 	sudog_park(&s, parkunlock_c, &l->lock, waitReasonSyncCondWait);
 }
 
-/* Nothing to notify: every ticket handed out was notified already. */
+/* Nothing to notify: every ticket handed out was notified already (then
+ * no waiter of an earlier run is left on the list either). */
 static bool notifyListIdle(notifyList *l)
 {
 	return atomic_load(&l->wait) == atomic_load(&l->notify);
@@ -320,7 +353,7 @@ void notifyListNotifyAll(notifyList *l)
 {
 	if (notifyListIdle(l))
 		return;
-	lock(&l->lock);
+	notifyListLock(l);
 	sudog *s = l->head;
 	l->head = l->tail = NULL;
 	/* Waiters with tickets below wait are on the list, or will see
@@ -340,7 +373,7 @@ void notifyListNotifyOne(notifyList *l)
 {
 	if (notifyListIdle(l))
 		return;
-	lock(&l->lock);
+	notifyListLock(l);
 	uint32_t t = atomic_load_explicit(&l->notify, memory_order_relaxed); /* ours */
 	if (t == atomic_load(&l->wait)) {
 		unlock(&l->lock);

@@ -23,7 +23,9 @@
  *    effects, and later calls do not run it;
  *  - cond: signal wakes exactly one waiter, the one that waited longest,
  *    and is not remembered when nobody waits; broadcast wakes all of 100
- *    waiters but not one that comes later;
+ *    waiters but not one that comes later; a cond outlives a run whose
+ *    goroutines were left waiting on it, and the next run's signal and
+ *    broadcast reach that run's own waiters;
  *  - plain threads: mutex, once and cond shared by pthreads and
  *    goroutines, and by pthreads alone with no runtime running;
  *  - fatal errors, through tests/prog/syncfatal.c: unlock of an unlocked
@@ -742,6 +744,60 @@ static void cond_broadcast(void)
 }
 
 /* ---------------------------------------------------------------------
+ * Cond: waiters abandoned by an earlier run
+ * ------------------------------------------------------------------- */
+
+/*
+ * Goroutines still waiting on a cond when main returns are abandoned and
+ * their stacks released. The cond outlives the run: the next run's
+ * signal must reach its own waiter (not a ticket of an abandoned one),
+ * and neither signal, broadcast nor a new wait may touch the abandoned
+ * waiters' records.
+ */
+#define LEFT_WAITERS 3
+
+static int leave_cond_waiters_main(void *arg)
+{
+	(void)arg;
+	cond_reset();
+	for (int i = 0; i < LEFT_WAITERS; i++)
+		CHECK(gort_go(cond_waiter, (void *)(intptr_t)i) > 0);
+	WAIT_UNTIL(locked_read(&c_waiting) == LEFT_WAITERS, 5);
+	settle_ms(10); /* parked in the cond, past the mutex */
+	return 0;      /* they stay there */
+}
+
+static int reuse_cond_main(void *arg)
+{
+	(void)arg;
+	c_waiting = c_woken = 0;
+	CHECK_EQ(gort_wg_add(&ccwg, 2), 0);
+	CHECK(gort_go(cond_waiter, (void *)(intptr_t)10) > 0);
+	WAIT_UNTIL(locked_read(&c_waiting) == 1, 5);
+	settle_ms(10);
+	gort_cond_signal(&cc);
+	WAIT_UNTIL(locked_read(&c_woken) == 1, 5);
+	CHECK_EQ(locked_read(&c_order[0]), 10);
+	CHECK(gort_go(cond_waiter, (void *)(intptr_t)11) > 0);
+	WAIT_UNTIL(locked_read(&c_waiting) == 2, 5);
+	settle_ms(10);
+	gort_cond_broadcast(&cc);
+	CHECK_EQ(gort_wg_wait(&ccwg), 0);
+	CHECK_EQ(c_order[1], 11);
+	CHECK(cc.head == NULL && cc.tail == NULL);
+	CHECK_EQ(cc.wait, cc.notify);
+	return 0;
+}
+
+static void cond_outlives_run(void)
+{
+	run_main(leave_cond_waiters_main, NULL, 2);
+	/* No runtime: a plain thread's signal reaches none of them. */
+	gort_cond_signal(&cc);
+	run_main(reuse_cond_main, NULL, 2);
+}
+
+/* ---------------------------------------------------------------------
  * Plain threads beside goroutines
  * ------------------------------------------------------------------- */
 
@@ -960,6 +1016,7 @@ int main(int argc, char **argv)
 		{"once_many", once_many},
 		{"cond_signal", cond_signal},
 		{"cond_broadcast", cond_broadcast},
+		{"cond_outlives_run", cond_outlives_run},
 		{"plain_threads", plain_threads},
 		{"fatal_errors", fatal_errors},
 		{"null_args", null_args},
