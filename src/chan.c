@@ -20,9 +20,11 @@
  * finds its sudog always finds it fully parked) or a plain thread (it
  * sleeps on a note in its frame).
  *
- * Every gort_chan_* entry point is bracketed by rt_enter/rt_exit: the
- * goroutine is not preempted while it holds its P's structures (goready
- * puts the readied goroutine on this P's runnext).
+ * Every gort_chan_* entry point is bracketed by rt_enter_wait and
+ * rt_exit_wait: the goroutine is not preempted while it holds its P's
+ * structures (goready puts the readied goroutine on this P's runnext),
+ * and a plain thread holds off teardown while it may touch a goroutine
+ * waiter (runtime.h).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -418,9 +420,9 @@ GORT_API int gort_chan_send(gort_chan *c, const void *elem)
 {
 	if (!c)
 		return fail(EINVAL);
-	g *gp = rt_enter();
+	g *gp = rt_enter_wait();
 	int err = chansend(c, elem, true);
-	rt_exit(gp);
+	rt_exit_wait(gp);
 	return err ? fail(err) : 0;
 }
 
@@ -428,9 +430,9 @@ GORT_API int gort_chan_try_send(gort_chan *c, const void *elem)
 {
 	if (!c)
 		return fail(EINVAL);
-	g *gp = rt_enter();
+	g *gp = rt_enter_wait();
 	int err = chansend(c, elem, false);
-	rt_exit(gp);
+	rt_exit_wait(gp);
 	return err ? fail(err) : 0;
 }
 
@@ -438,9 +440,9 @@ GORT_API int gort_chan_recv(gort_chan *c, void *elem)
 {
 	if (!c)
 		return fail(EINVAL);
-	g *gp = rt_enter();
+	g *gp = rt_enter_wait();
 	int r = chanrecv(c, elem, true);
-	rt_exit(gp);
+	rt_exit_wait(gp);
 	return r;
 }
 
@@ -448,9 +450,9 @@ GORT_API int gort_chan_try_recv(gort_chan *c, void *elem)
 {
 	if (!c)
 		return fail(EINVAL);
-	g *gp = rt_enter();
+	g *gp = rt_enter_wait();
 	int r = chanrecv(c, elem, false);
-	rt_exit(gp);
+	rt_exit_wait(gp);
 	return r < 0 ? fail(-r) : r;
 }
 
@@ -458,9 +460,9 @@ GORT_API int gort_chan_close(gort_chan *c)
 {
 	if (!c)
 		return fail(EINVAL);
-	g *gp = rt_enter();
+	g *gp = rt_enter_wait();
 	int err = closechan(c);
-	rt_exit(gp);
+	rt_exit_wait(gp);
 	return err ? fail(err) : 0;
 }
 

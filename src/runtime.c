@@ -22,7 +22,9 @@
  *
  * Threads that are not goroutines may call gort_go while the runtime
  * runs; they hold foreign_lock for reading around it, teardown holds it
- * for writing, so no such call ever touches a runtime being freed.
+ * for writing, so no such call ever touches a runtime being freed. So do
+ * their channel operations and sync calls, which may ready a goroutine,
+ * except while they sleep (rt_enter_wait).
  *
  * Settings made outside gort_main (GOMAXPROCS, thread limit, stack size)
  * are kept in `config` and apply at the next start.
@@ -38,6 +40,7 @@ schedt sched;
 _Atomic uint32_t runtime_running;
 _Atomic uint32_t runtime_gen;
 pthread_rwlock_t foreign_lock = PTHREAD_RWLOCK_INITIALIZER;
+__thread int32_t foreign_held __attribute__((tls_model("initial-exec")));
 
 static struct {
 	mutex lock;

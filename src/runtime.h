@@ -817,6 +817,33 @@ extern _Atomic uint32_t runtime_running;
  * their goroutines. */
 extern _Atomic uint32_t runtime_gen;
 extern pthread_rwlock_t foreign_lock;
+/*
+ * A call of a thread that is not a goroutine that may reach a goroutine
+ * (copy into its stack, ready it: a channel operation, a select, a sync
+ * type's semaphore or notify list) holds foreign_lock for reading, as
+ * gort_go does: a goroutine waiter found before teardown begins is
+ * freed, with its stack and the scheduler it is readied on, only once
+ * the call is done with it. The call lets go while its thread sleeps
+ * (sudog_park): a plain thread blocked when gort_main returns must not
+ * hold teardown up. rt_enter_wait/rt_exit_wait bracket such a call in
+ * place of rt_enter/rt_exit; foreign_held counts this thread's nested
+ * brackets, only the outermost takes the lock.
+ */
+extern __thread int32_t foreign_held __attribute__((tls_model("initial-exec")));
+static inline g *rt_enter_wait(void)
+{
+	g *gp = rt_enter();
+	if (!gp && foreign_held++ == 0)
+		pthread_rwlock_rdlock(&foreign_lock);
+	return gp;
+}
+static inline void rt_exit_wait(g *gp)
+{
+	if (gp)
+		rt_exit(gp);
+	else if (--foreign_held == 0)
+		pthread_rwlock_unlock(&foreign_lock);
+}
 int32_t gomaxprocs_default(void);
 /* The value of name=N in the comma list GODEBUG, or def. */
 int64_t godebug_int(const char *name, int64_t def);

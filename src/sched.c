@@ -672,7 +672,12 @@ void sudog_park(sudog *s, bool (*unlockf)(g *, void *), void *lk, waitreason rea
 	/* Armed before the lock goes: a waker needs the lock to find s. */
 	noteclear(s->wake);
 	unlockf(NULL, lk);
+	/* Not held while asleep (rt_enter_wait): teardown may run. */
+	if (foreign_held > 0)
+		pthread_rwlock_unlock(&foreign_lock);
 	notesleep(s->wake);
+	if (foreign_held > 0)
+		pthread_rwlock_rdlock(&foreign_lock);
 }
 
 void sudog_ready(sudog *s)

@@ -216,6 +216,8 @@ static int32_t selwaitall(selstate *st)
 static _Noreturn void block_forever(void)
 {
 	g *gp = getg();
+	if (!gp)
+		rt_exit_wait(NULL); /* it touches nothing more: let teardown run */
 	for (;;) {
 		if (gp)
 			gopark(NULL, NULL, waitReasonSelectNoCases);
@@ -285,9 +287,9 @@ GORT_API int gort_select(gort_case *cases, int n, bool block)
 		sudogs = heap;
 		orders = (uint32_t *)(sudogs + n);
 	}
-	g *gp = rt_enter();
+	g *gp = rt_enter_wait();
 	int32_t i = selectgo(cases, n, block, orders, sudogs);
-	rt_exit(gp);
+	rt_exit_wait(gp);
 	free(heap);
 	if (i < 0)
 		errno = EAGAIN;

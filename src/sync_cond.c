@@ -35,9 +35,9 @@ GORT_API void gort_cond_wait(gort_cond *c, gort_mutex *mu)
 	notifyList *l = notifylist(c);
 	uint32_t t = notifyListAdd(l);
 	gort_mutex_unlock(mu);
-	g *gp = rt_enter();
+	g *gp = rt_enter_wait();
 	notifyListWait(l, t);
-	rt_exit(gp);
+	rt_exit_wait(gp);
 	gort_mutex_lock(mu);
 }
 
@@ -47,9 +47,9 @@ GORT_API void gort_cond_signal(gort_cond *c)
 		errno = EINVAL;
 		return;
 	}
-	g *gp = rt_enter();
+	g *gp = rt_enter_wait();
 	notifyListNotifyOne(notifylist(c));
-	rt_exit(gp);
+	rt_exit_wait(gp);
 }
 
 GORT_API void gort_cond_broadcast(gort_cond *c)
@@ -58,7 +58,7 @@ GORT_API void gort_cond_broadcast(gort_cond *c)
 		errno = EINVAL;
 		return;
 	}
-	g *gp = rt_enter();
+	g *gp = rt_enter_wait();
 	notifyListNotifyAll(notifylist(c));
-	rt_exit(gp);
+	rt_exit_wait(gp);
 }

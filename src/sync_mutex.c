@@ -36,9 +36,10 @@
  * The fast paths (an uncontended lock, an unlock with nobody waiting)
  * are one atomic each and do not touch the runtime, so they run outside
  * rt_enter. The slow paths spin, read the P and park: they run between
- * rt_enter and rt_exit, so the goroutine is not preempted while it looks
- * at its P, and a preemption requested meanwhile is honoured on the way
- * out. A thread that is not a goroutine never spins (it has no P to
+ * rt_enter_wait and rt_exit_wait, so the goroutine is not preempted while
+ * it looks at its P, and a preemption requested meanwhile is honoured on
+ * the way out (a plain thread holds off teardown there: runtime.h). A
+ * thread that is not a goroutine never spins (it has no P to
  * measure by) and waits on its own thread in the semaphore.
  *
  * Lock order: none. No runtime lock is held while the mutex changes
@@ -202,9 +203,9 @@ GORT_API void gort_mutex_lock(gort_mutex *mu)
 	if (likely(__atomic_compare_exchange_n(&mu->state, &unlocked, mutexLocked, false,
 	                                       __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)))
 		return;
-	g *gp = rt_enter();
+	g *gp = rt_enter_wait();
 	lockSlow(mu, gp);
-	rt_exit(gp);
+	rt_exit_wait(gp);
 }
 
 /* Go's Mutex.TryLock: never waits, never spins, and fails in starvation
@@ -268,7 +269,7 @@ GORT_API void gort_mutex_unlock(gort_mutex *mu)
 	int32_t new = __atomic_add_fetch(&mu->state, -mutexLocked, __ATOMIC_RELEASE);
 	if (likely(new == 0))
 		return;
-	g *gp = rt_enter();
+	g *gp = rt_enter_wait();
 	unlockSlow(mu, new);
-	rt_exit(gp);
+	rt_exit_wait(gp);
 }

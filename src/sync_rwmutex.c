@@ -21,7 +21,7 @@
  *
  * Fast paths (a reader with no writer about, a writer with no reader)
  * are atomics and the mutex's own fast path; only the semaphore waits and
- * wake-ups run between rt_enter and rt_exit. Lock order: w, then the
+ * wake-ups run between rt_enter_wait and rt_exit_wait. Lock order: w, then the
  * semaphores' root locks (never held across anything, see sema.c).
  */
 #include <errno.h>
@@ -44,9 +44,9 @@ GORT_API void gort_rwmutex_rlock(gort_rwmutex *rw)
 	if (add(&rw->readercount, 1) >= 0)
 		return;
 	/* A writer is pending: wait until its unlock admits us. */
-	g *gp = rt_enter();
+	g *gp = rt_enter_wait();
 	semacquire1(&rw->readersem, false, waitReasonSyncRWMutexRLock);
-	rt_exit(gp);
+	rt_exit_wait(gp);
 }
 
 /* rUnlockSlow: a writer is pending (r, the count after our decrement, is
@@ -58,9 +58,9 @@ static void rUnlockSlow(gort_rwmutex *rw, int32_t r)
 	if (add(&rw->readerwait, -1) != 0)
 		return;
 	/* The last reader the writer waited for. */
-	g *gp = rt_enter();
+	g *gp = rt_enter_wait();
 	semrelease1(&rw->writersem, false);
-	rt_exit(gp);
+	rt_exit_wait(gp);
 }
 
 GORT_API void gort_rwmutex_runlock(gort_rwmutex *rw)
@@ -85,9 +85,9 @@ GORT_API void gort_rwmutex_lock(gort_rwmutex *rw)
 	int32_t r = add(&rw->readercount, -rwmutexMaxReaders) + rwmutexMaxReaders;
 	if (r == 0 || add(&rw->readerwait, r) == 0)
 		return;
-	g *gp = rt_enter();
+	g *gp = rt_enter_wait();
 	semacquire1(&rw->writersem, false, waitReasonSyncRWMutexLock);
-	rt_exit(gp);
+	rt_exit_wait(gp);
 }
 
 GORT_API void gort_rwmutex_unlock(gort_rwmutex *rw)
@@ -101,10 +101,10 @@ GORT_API void gort_rwmutex_unlock(gort_rwmutex *rw)
 	if (r >= rwmutexMaxReaders)
 		fatal("sync: Unlock of unlocked RWMutex");
 	if (r > 0) {
-		g *gp = rt_enter();
+		g *gp = rt_enter_wait();
 		for (int32_t i = 0; i < r; i++)
 			semrelease1(&rw->readersem, false);
-		rt_exit(gp);
+		rt_exit_wait(gp);
 	}
 	gort_mutex_unlock(&rw->w);
 }

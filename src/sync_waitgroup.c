@@ -37,10 +37,10 @@ GORT_API int gort_wg_add(gort_waitgroup *wg, int delta)
 	if (v > 0 || w == 0)
 		return 0;
 	__atomic_store_n(&wg->state, 0, __ATOMIC_RELAXED);
-	g *gp = rt_enter();
+	g *gp = rt_enter_wait();
 	for (; w != 0; w--)
 		semrelease(&wg->sema);
-	rt_exit(gp);
+	rt_exit_wait(gp);
 	return 0;
 }
 
@@ -70,9 +70,9 @@ GORT_API int gort_wg_wait(gort_waitgroup *wg)
 		}
 		if (__atomic_compare_exchange_n(&wg->state, &state, state + 1, true,
 		                                __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-			g *gp = rt_enter();
+			g *gp = rt_enter_wait();
 			semacquire(&wg->sema, waitReasonSemacquire);
-			rt_exit(gp);
+			rt_exit_wait(gp);
 			return 0;
 		}
 	}

@@ -56,6 +56,8 @@
  *    and gort_chan_free finds no waiters;
  *  - a plain thread that waits on a channel before gort_main is reached
  *    by a goroutine's send once the runtime runs;
+ *  - a plain thread that keeps sending while 300 runs end with goroutine
+ *    receivers parked: no send touches a stack or scheduler being freed;
  *  - a main goroutine blocked forever on a receive is Go's deadlock: the
  *    process prints "fatal error: all goroutines are asleep - deadlock!"
  *    and exits with status 2.
@@ -1491,6 +1493,61 @@ static void waits_before_main(void)
 }
 
 /* ---------------------------------------------------------------------
+ * A plain thread sending while runs end and begin
+ * ------------------------------------------------------------------- */
+
+/*
+ * A plain thread keeps offering values (try_send) on a channel whose
+ * receivers are goroutines, run after run; each run ends with them
+ * parked in the receive. A send that finds one while the run ends
+ * writes into its stack and readies it: teardown, which frees both
+ * stacks and scheduler, must wait for that send to finish.
+ */
+static gort_chan *across_chan;
+static atomic_bool across_stop;
+static atomic_long across_sent;
+
+static void *across_sender(void *arg)
+{
+	(void)arg;
+	long v = 1;
+	while (!atomic_load(&across_stop))
+		if (gort_chan_try_send(across_chan, &v) == 0)
+			atomic_fetch_add(&across_sent, 1);
+	return NULL;
+}
+
+static void across_receiver(void *arg)
+{
+	(void)arg;
+	long v;
+	while (gort_chan_recv(across_chan, &v) == 1)
+		;
+}
+
+static int across_main(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 4; i++)
+		CHECK(gort_go(across_receiver, NULL) > 1);
+	gort_sleep(200000);
+	return 0; /* the receivers stay parked, or about to */
+}
+
+static void plain_sender_across_runs(void)
+{
+	across_chan = make_chan(sizeof(long), 0);
+	pthread_t th;
+	CHECK_EQ(pthread_create(&th, NULL, across_sender, NULL), 0);
+	for (int i = 0; i < SCALE(300); i++)
+		run_main(across_main, NULL, 2);
+	atomic_store(&across_stop, true);
+	CHECK_EQ(pthread_join(th, NULL), 0);
+	CHECK(atomic_load(&across_sent) > 0);
+	gort_chan_free(across_chan);
+}
+
+/* ---------------------------------------------------------------------
  * Deadlock: main blocked forever on a receive
  * ------------------------------------------------------------------- */
 
@@ -1544,6 +1601,7 @@ static const struct harness_case cases[] = {
 	{"plain_threads_procs2", plain_threads_procs2},
 	{"outlives_run", outlives_run},
 	{"waits_before_main", waits_before_main},
+	{"plain_sender_across_runs", plain_sender_across_runs},
 	{"deadlock_recv", deadlock_recv},
 };
 

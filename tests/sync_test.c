@@ -27,7 +27,9 @@
  *    goroutines were left waiting on it, and the next run's signal and
  *    broadcast reach that run's own waiters;
  *  - plain threads: mutex, once and cond shared by pthreads and
- *    goroutines, and by pthreads alone with no runtime running;
+ *    goroutines, and by pthreads alone with no runtime running; a
+ *    pthread that broadcasts while 300 runs end with goroutines waiting
+ *    touches no goroutine or scheduler being freed;
  *  - fatal errors, through tests/prog/syncfatal.c: unlock of an unlocked
  *    mutex (from a goroutine, twice, and from a plain thread), runlock
  *    and unlock of an unlocked rwmutex print Go's "fatal error: sync:
@@ -906,6 +908,54 @@ static void plain_threads(void)
 	threads_only();
 }
 
+/*
+ * A plain thread keeps broadcasting while run after run ends with
+ * goroutines waiting on the cond. A broadcast that finds them while the
+ * run ends readies them: teardown, which frees the goroutines and the
+ * scheduler, must wait for that call to finish.
+ */
+#define ACROSS_RUNS SCALE(300)
+
+static gort_mutex across_mu[ACROSS_RUNS]; /* one a run: one may stay held */
+static gort_cond across_cv;
+static atomic_bool across_stop;
+
+static void *across_waker(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&across_stop))
+		gort_cond_broadcast(&across_cv);
+	return NULL;
+}
+
+static void across_waiter(void *arg)
+{
+	gort_mutex *mu = arg;
+	gort_mutex_lock(mu);
+	for (;;)
+		gort_cond_wait(&across_cv, mu);
+}
+
+static int across_main(void *arg)
+{
+	for (int i = 0; i < 4; i++)
+		CHECK(gort_go(across_waiter, arg) > 1);
+	gort_sleep(200000);
+	return 0; /* they stay in the cond */
+}
+
+static void plain_waker_across_runs(void)
+{
+	pthread_t th;
+	CHECK_EQ(pthread_create(&th, NULL, across_waker, NULL), 0);
+	for (int i = 0; i < ACROSS_RUNS; i++) {
+		gort_gomaxprocs(2);
+		CHECK_EQ(gort_main(across_main, &across_mu[i]), 0);
+	}
+	atomic_store(&across_stop, true);
+	CHECK_EQ(pthread_join(th, NULL), 0);
+}
+
 /* ---------------------------------------------------------------------
  * Fatal errors
  * ------------------------------------------------------------------- */
@@ -1018,6 +1068,7 @@ int main(int argc, char **argv)
 		{"cond_broadcast", cond_broadcast},
 		{"cond_outlives_run", cond_outlives_run},
 		{"plain_threads", plain_threads},
+		{"plain_waker_across_runs", plain_waker_across_runs},
 		{"fatal_errors", fatal_errors},
 		{"null_args", null_args},
 	};
