@@ -18,7 +18,10 @@
  *          the file: exit status 0 or 1 with a message, never a crash or
  *          a hang;
  *   ties   events of one goroutine at equal times on two threads come
- *          in the order of their sequence numbers.
+ *          in the order of their sequence numbers;
+ *   syscall_kept  syscalls as the runtime writes them (the M stops its P
+ *          at the entry): one that gets its P back stays a syscall of a
+ *          running goroutine, one that returns without a P lost it.
  */
 #include "harness.h"
 #include "trace_check.h"
@@ -469,6 +472,74 @@ static void ties_case(void)
 	write_file(trace_path, gen.b, gen.n);
 }
 
+/* The runtime's syscalls: EvGoSysCall, then EvProcStop by the same M
+ * (the M gives up owning its P); on the way out EvProcStart by that M
+ * when the P was still free, then EvGoSysExit on it. G7's call keeps P0:
+ * one run from start to end with a nested syscall, no hand-off, no
+ * scheduler latency sample at the return; in Go's format a GoSysCall
+ * only, as Go writes a syscall that kept its P. G8's P1 is taken unseen
+ * (a stop of the world) and its call returns without a P (EvGoSysExit
+ * on P -1): it lost P1 there and is runnable until M2 starts it. */
+static void syscall_kept_case(void)
+{
+	struct gen h = {0};
+	memcpy(h.b, TRACE_MAGIC, sizeof(TRACE_MAGIC) - 1);
+	memset(h.b + sizeof(TRACE_MAGIC) - 1, 0, TRACE_HEADER_LEN - (sizeof(TRACE_MAGIC) - 1));
+	h.n = TRACE_HEADER_LEN;
+	batch(&h, 300, 0, T0);
+	ev(&h, EvProcStart, T0, U(0), U(0));
+	ev(&h, EvGoStart, T0 + 100, U(0), U(7), U(1));
+	ev(&h, EvGoSysCall, T0 + 200, U(0), U(7));
+	ev(&h, EvProcStop, T0 + 200, U(0), U(0));
+	ev(&h, EvProcStart, T0 + 1200, U(0), U(0));
+	ev(&h, EvGoSysExit, T0 + 1200, U(0), U(7), U(2));
+	ev(&h, EvGoEnd, T0 + 1500, U(0), U(7));
+	ev(&h, EvProcStop, T0 + 1600, U(0), U(0));
+	batch(&h, 301, 1, T0);
+	ev(&h, EvProcStart, T0, U(1), U(1));
+	ev(&h, EvGoStart, T0 + 100, U(1), U(8), U(1));
+	ev(&h, EvGoSysCall, T0 + 300, U(1), U(8));
+	ev(&h, EvProcStop, T0 + 300, U(1), U(1));
+	ev(&h, EvGoSysExit, T0 + 2000, NOP, U(8), U(2));
+	batch(&h, 302, 2, T0 + 2500);
+	ev(&h, EvProcStart, T0 + 2500, U(1), U(2));
+	ev(&h, EvGoStart, T0 + 2600, U(1), U(8), U(3));
+	ev(&h, EvGoEnd, T0 + 2700, U(1), U(8));
+	write_file(trace_path, h.b, h.n);
+
+	char *j = trace_view_json(trace_path, out_path);
+	CHECK_EQ(count_lines(j, "\"ph\":\"X\"", "\"pid\":1,", "\"name\":\"G7\"", NULL), 1);
+	CHECK(has_line(j, "\"pid\":1,\"tid\":1,", "\"name\":\"G7\"", "\"ts\":0.100,", "\"dur\":1.400", "\"end\":\"end\"", NULL));
+	CHECK(has_line(j, "\"pid\":1,\"tid\":1,", "\"name\":\"syscall\"", "\"ts\":0.200,", "\"dur\":1.000", NULL));
+	CHECK(!has_line(j, "\"name\":\"G7\"", "syscall blocked", NULL));
+	CHECK(has_line(j, "\"pid\":1,\"tid\":2,", "\"name\":\"G8\"", "syscall blocked", NULL));
+	CHECK(has_line(j, "\"pid\":1,\"tid\":2,", "\"name\":\"G8\"", "\"ts\":2.600,", NULL));
+	/* M0 holds P0 throughout: one "P0" slice. */
+	CHECK_EQ(count_lines(j, "\"ph\":\"X\"", "\"pid\":2,\"tid\":1,", "\"name\":\"P0\"", NULL), 1);
+	free(j);
+
+	/* G7: one latency sample, 100 ns (t0 to its start); 1 us in the
+	 * call. G8: 100 ns, then 600 ns from its return to its start. */
+	char *s = trace_tool_run("stats", trace_path, out_path);
+	CHECK(has_line(s, "7 ", "G7", "    100ns     100ns     100ns     100ns", "1.0us", NULL));
+	CHECK(has_line(s, "8 ", "G8", "    100ns     600ns     600ns     600ns", NULL));
+	free(s);
+
+	char dump[PATH_MAX + 16];
+	snprintf(dump, sizeof(dump), "%s/go-d.txt", dir);
+	char *d = go_trace_dump(trace_path, out_path, dump);
+	if (d != NULL) {
+		CHECK(has_line(d, "GoSysCall", "g=7 ", NULL));
+		CHECK(!has_line(d, "GoSysBlock", "g=7 ", NULL));
+		CHECK(!has_line(d, "GoSysExit", "g=7 ", NULL));
+		CHECK(has_line(d, "GoSysBlock", "g=8 ", NULL));
+		CHECK(has_line(d, "GoSysExit", "g=8 ", NULL));
+		CHECK_EQ(count_lines(d, "ProcStart", "p=0 ", NULL), 1);
+		free(d);
+	}
+	write_file(trace_path, gen.b, gen.n);
+}
+
 int main(void)
 {
 	if (trace_tool() == NULL) {
@@ -491,6 +562,8 @@ int main(void)
 	PASS("headless");
 	ties_case();
 	PASS("ties");
+	syscall_kept_case();
+	PASS("syscall_kept");
 
 	char rm[PATH_MAX + 16];
 	snprintf(rm, sizeof(rm), "rm -rf '%s'", dir);

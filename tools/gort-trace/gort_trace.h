@@ -144,6 +144,7 @@ struct tr {
 
 struct pstate {
 	bool running;
+	bool insyscall;       /* released by its M at a syscall entry (state.c) */
 	int32_t mid;
 	struct gor *g;
 };

@@ -21,6 +21,16 @@
  * a first pass over the events finds such goroutines and the state their
  * first event implies, and the replay creates them at the first
  * timestamp, as the writer's own start-of-trace snapshot does.
+ *
+ * Syscalls: the writer's M gives up its P at every syscall entry
+ * (EvGoSysCall, then EvProcStop by the same M), and takes it back on the
+ * way out when nobody took it meanwhile (EvProcStart by the same M, then
+ * EvGoSysExit on that P). That is Go's _Psyscall, which Go's own trace
+ * does not show as a stop: the P stays started here, with the goroutine
+ * in its syscall (pstate.insyscall), until the goroutine loses it
+ * (EvGoSysBlock, another M starting the P, the call returning on another
+ * P or on none), when the P stops. So a syscall that kept its P stays a
+ * syscall on a running goroutine, not a hand-off.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -122,6 +132,15 @@ static void pstart(struct replay *r, int32_t p, int32_t mid, int64_t ts,
 	r->p[p] = (struct pstate){.running = true, .mid = mid};
 }
 
+static void pstop(struct replay *r, int32_t p, int64_t ts, bool implied)
+{
+	struct tr tr = {.kind = TR_PSTOP, .ts = ts, .p = p, .mid = r->p[p].mid,
+	                .implied = implied};
+	emit(r, &tr, 0);
+	r->p[p].running = false;
+	r->p[p].insyscall = false;
+}
+
 static void create(struct replay *r, struct gor *g, int32_t p,
                    uint64_t parent, int64_t ts, bool implied)
 {
@@ -155,10 +174,14 @@ static void stop_g(struct replay *r, struct gor *g, int64_t ts,
 	struct tr tr = {.kind = TR_STOP, .ts = ts, .g = g, .p = g->p,
 	                .mid = g->mid, .why = why, .reason = reason,
 	                .implied = implied};
-	r->p[g->p].g = NULL;
+	int32_t p = g->p;
+	r->p[p].g = NULL;
 	emit(r, &tr, to[why]);
 	g->reason = why == STOP_BLOCK ? reason : 0;
 	g->p = -1;
+	/* The P its M released at the syscall entry stops with it. */
+	if (r->p[p].insyscall)
+		pstop(r, p, ts, false);
 }
 
 /* vacate stops whatever runs on p: a P changes hands or goes idle. */
@@ -292,36 +315,41 @@ static void on_proc(struct replay *r, const struct event *e)
 		return;
 	struct pstate *ps = &r->p[p];
 	if (e->type == EvProcStart) {
-		if (ps->running && ps->mid == e->mid)
+		if (ps->running && ps->mid == e->mid) {
+			ps->insyscall = false; /* back from a syscall */
 			return;
+		}
 		if (ps->running) {
-			vacate(r, p, e->ts);
-			struct tr tr = {.kind = TR_PSTOP, .ts = e->ts, .p = p,
-			                .mid = ps->mid, .implied = true};
-			emit(r, &tr, 0);
-			ps->running = false;
+			vacate(r, p, e->ts); /* stops a P released in a syscall */
+			if (ps->running)
+				pstop(r, p, e->ts, true);
 		}
 		pstart(r, p, e->mid, e->ts, false);
 		return;
 	}
 	if (!ps->running)
 		return;
+	if (ps->g != NULL && ps->g->state == G_SYSCALL && ps->mid == e->mid) {
+		ps->insyscall = true; /* a syscall entry: Go's _Psyscall */
+		return;
+	}
 	vacate(r, p, e->ts);
-	struct tr tr = {.kind = TR_PSTOP, .ts = e->ts, .p = p, .mid = ps->mid};
-	emit(r, &tr, 0);
-	ps->running = false;
+	if (ps->running)
+		pstop(r, p, e->ts, false);
 }
 
 static void on_sysexit(struct replay *r, struct gor *g, const struct event *e)
 {
 	if (g->state == G_SYSCALL) {
-		if (e->p < 0 || e->p == g->p) {
+		if (e->p == g->p) {
 			struct tr tr = {.kind = TR_SYSEXIT, .ts = e->ts, .g = g,
 			                .p = g->p, .mid = e->mid};
+			r->p[g->p].insyscall = false;
 			emit(r, &tr, G_RUNNING);
 			return;
 		}
-		/* Back on another P: the syscall lost its P unseen. */
+		/* Back on another P, or on none (the writer's exit without a
+		 * P, the goroutine queued): the syscall lost its P unseen. */
 		stop_g(r, g, e->ts, STOP_SYSBLOCK, 0, true);
 	}
 	if (g->state != G_SYSBLOCKED)
