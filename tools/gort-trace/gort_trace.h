@@ -124,6 +124,7 @@ struct gor {
 	int64_t created;      /* ts of creation (t0 for implicit ones) */
 	int64_t since;        /* ts it entered its state */
 	uint64_t reason;      /* wait reason string id while WAITING */
+	uint32_t ntr;         /* its transitions so far (1: just created) */
 	uint64_t user[2];     /* for the consumers (view: flow id) */
 };
 

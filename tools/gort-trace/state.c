@@ -119,8 +119,11 @@ static void emit(struct replay *r, struct tr *tr, enum gstate s)
 	}
 	if (r->c.on_tr)
 		r->c.on_tr(r->c.ctx, r, tr);
-	if (tr->g != NULL)
+	if (tr->g != NULL) {
 		set_state(r, tr->g, s, tr->ts);
+		if (tr->g->ntr < UINT32_MAX)
+			tr->g->ntr++;
+	}
 }
 
 static void pstart(struct replay *r, int32_t p, int32_t mid, int64_t ts,
@@ -427,7 +430,10 @@ static void on_goroutine(struct replay *r, const struct event *e)
 		return;
 	case EvGoWaiting:
 	case EvGoInSyscall: {
-		if (g->state != G_RUNNABLE)
+		/* A snapshot state follows the creation: for a goroutine that
+		 * has moved since (a duplicate, a forged file), Go's format
+		 * has no way to say it. */
+		if (g->state != G_RUNNABLE || g->ntr != 1)
 			return;
 		bool w = e->type == EvGoWaiting;
 		struct tr tr = {.kind = w ? TR_SNAP_WAITING : TR_SNAP_SYSCALL,
