@@ -165,6 +165,7 @@ struct replay {
 	struct consumer c;
 	struct gor **gtab;    /* open addressing by id */
 	size_t gcap, ng;
+	uint64_t hkey;        /* the table's hash key (state.c) */
 	struct gor **gall;    /* in order of appearance */
 	size_t nall, allcap;
 	struct pstate p[TOOL_MAX_P];
