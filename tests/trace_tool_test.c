@@ -24,8 +24,8 @@
  *          running goroutine, one that returns without a P lost it;
  *   stray_snapshot  a snapshot state (EvGoWaiting) of a goroutine that
  *          has run since is dropped: the Go file still parses;
- *   colliding_ids  goroutine ids chosen to share one slot of a fixed
- *          hash take no longer than any others.
+ *   colliding_ids, colliding_names  goroutine ids, and names, chosen to
+ *          share one slot of a fixed hash take no longer than any others.
  */
 #include "harness.h"
 #include "trace_check.h"
@@ -628,6 +628,101 @@ static void colliding_ids_case(void)
 	write_file(trace_path, gen.b, gen.n);
 }
 
+/* A varint into b at *n. */
+static void putv(unsigned char *b, size_t *n, uint64_t v)
+{
+	for (; v >= 0x80; v >>= 7)
+		b[(*n)++] = (unsigned char)(0x80 | (v & 0x7f));
+	b[(*n)++] = (unsigned char)v;
+}
+
+/* FNV-1a's low bits depend on the low bits of its state only: from a
+ * state, two 4-byte blocks that agree there in the low 18 bits (a
+ * birthday search) leave states that agree there too, whatever follows.
+ * NB such pairs, one after the other, give 2^NB names of 4 * NB bytes
+ * that shared one slot of the site tables (at most 2^18 slots for these
+ * names) when they hashed names with plain FNV-1a: each insertion probed
+ * all names before it, about 30 s here for this 11 MB file. */
+static void colliding_names_case(void)
+{
+	enum { NB = 17, N = 1 << NB, LEN = 4 * NB, MASK = (1 << 18) - 1 };
+	static const char alpha[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	const uint64_t prime = 1099511628211ull;
+	uint32_t *seen = calloc(MASK + 1, sizeof *seen);
+	CHECK(seen != NULL);
+	char pair[NB][2][4];
+	uint64_t h = 1469598103934665603ull;
+	for (int k = 0; k < NB; k++) {
+		memset(seen, 0, (MASK + 1) * sizeof *seen);
+		bool found = false;
+		for (uint32_t c = 0; c < 62u * 62 * 62 * 62 && !found; c++) {
+			char blk[4] = {alpha[c % 62], alpha[c / 62 % 62],
+			               alpha[c / 3844 % 62], alpha[c / 238328]};
+			uint64_t x = h;
+			for (int i = 0; i < 4; i++)
+				x = (x ^ (unsigned char)blk[i]) * prime;
+			uint32_t *slot = &seen[x & MASK];
+			if (*slot != 0) {
+				uint32_t o = *slot - 1;
+				char other[4] = {alpha[o % 62], alpha[o / 62 % 62],
+				                 alpha[o / 3844 % 62], alpha[o / 238328]};
+				memcpy(pair[k][0], other, 4);
+				memcpy(pair[k][1], blk, 4);
+				h = x; /* the low bits go on alike from either */
+				found = true;
+			} else {
+				*slot = c + 1;
+			}
+		}
+		CHECK(found);
+	}
+	free(seen);
+
+	size_t cap = TRACE_HEADER_LEN + 64 + (size_t)N * (LEN + 40), n = 0;
+	unsigned char *b = malloc(cap);
+	CHECK(b != NULL);
+	memcpy(b, TRACE_MAGIC, sizeof(TRACE_MAGIC) - 1);
+	memset(b + sizeof(TRACE_MAGIC) - 1, 0, TRACE_HEADER_LEN - (sizeof(TRACE_MAGIC) - 1));
+	n = TRACE_HEADER_LEN;
+	/* Goroutine i + 1 created with site i + 1, named by string i + 1. */
+	b[n++] = EvBatch;
+	putv(b, &n, 1);
+	putv(b, &n, 1);
+	putv(b, &n, 10);
+	for (uint64_t i = 0; i < N; i++) {
+		b[n++] = (unsigned char)(EvGoCreate | 1 << TRACE_DTC_SHIFT);
+		putv(b, &n, 2); /* the id's zigzag delta: +1 */
+		putv(b, &n, i + 1);
+	}
+	b[n++] = EvBatch;
+	putv(b, &n, 0);
+	putv(b, &n, 0);
+	putv(b, &n, 0);
+	for (uint64_t i = 0; i < N; i++) {
+		b[n++] = EvString;
+		putv(b, &n, i + 1);
+		putv(b, &n, LEN);
+		for (int k = 0; k < NB; k++)
+			for (int j = 0; j < 4; j++)
+				b[n++] = (unsigned char)pair[k][i >> k & 1][j];
+		b[n++] = EvSite;
+		putv(b, &n, i + 1);
+		putv(b, &n, i + 1);
+		putv(b, &n, 0x1000 + i);
+	}
+	write_file(trace_path, b, n);
+	free(b);
+	struct child_result res;
+	trace_tool_exec("stats", trace_path, out_path, harness_timeout(20), &res);
+	if (res.timed_out)
+		FAILF("gort-trace stats on %d colliding names timed out", N);
+	CHECK(res.exited && res.status == 0);
+	char *out = slurp(out_path, NULL);
+	CHECK(strstr(out, "Goroutines: 131072,") != NULL);
+	free(out);
+	write_file(trace_path, gen.b, gen.n);
+}
+
 int main(void)
 {
 	if (trace_tool() == NULL) {
@@ -656,6 +751,8 @@ int main(void)
 	PASS("stray_snapshot");
 	colliding_ids_case();
 	PASS("colliding_ids");
+	colliding_names_case();
+	PASS("colliding_names");
 
 	char rm[PATH_MAX + 16];
 	snprintf(rm, sizeof(rm), "rm -rf '%s'", dir);

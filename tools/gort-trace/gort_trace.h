@@ -165,7 +165,6 @@ struct replay {
 	struct consumer c;
 	struct gor **gtab;    /* open addressing by id */
 	size_t gcap, ng;
-	uint64_t hkey;        /* the table's hash key (state.c) */
 	struct gor **gall;    /* in order of appearance */
 	size_t nall, allcap;
 	struct pstate p[TOOL_MAX_P];
@@ -192,6 +191,8 @@ int cmd_go(const struct trace *t, FILE *out);
 /* util.c: helpers shared by the stages. */
 void *xrealloc(void *p, size_t n);
 void die_oom(void);
+/* hash_mix: x mixed with a key of this run, for the hash tables. */
+uint64_t hash_mix(uint64_t x);
 
 /* strmap: strings (copied) to an index 0, 1, ... in order of insertion. */
 struct strmap {

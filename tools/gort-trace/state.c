@@ -34,7 +34,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "gort_trace.h"
 
@@ -43,35 +42,19 @@
 /* Goroutine ids come from the file: with a fixed hash, a file of ids
  * chosen to share a slot (for a multiplicative hash, multiples of its
  * inverse) makes every insertion probe all the others, minutes for a
- * file of a few MB. So the ids are mixed with a key of this run
- * (splitmix64's finalizer, every bit of the id reaching every bit of the
- * slot): the table's layout changes from run to run, the output does
- * not (it follows gall, the order of appearance). */
-static size_t slot_of(uint64_t key, uint64_t id, size_t cap)
+ * file of a few MB. hash_mix (util.c) is keyed per run: the table's
+ * layout changes from run to run, the output does not (it follows gall,
+ * the order of appearance). */
+static size_t slot_of(uint64_t id, size_t cap)
 {
-	uint64_t z = id ^ key;
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return (size_t)(z ^ (z >> 31)) & (cap - 1);
-}
-
-/* A key no file can know in advance: the clock and where the stack and
- * the heap are (ASLR). */
-static uint64_t hash_key(const struct replay *r)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	uint64_t k = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^
-	             (uint64_t)ts.tv_sec << 32 ^ (uint64_t)(uintptr_t)&ts ^
-	             (uint64_t)(uintptr_t)r * 0xff51afd7ed558ccdull;
-	return k;
+	return (size_t)hash_mix(id) & (cap - 1);
 }
 
 static struct gor *gfind(struct replay *r, uint64_t id)
 {
 	if (r->gcap == 0)
 		return NULL;
-	for (size_t i = slot_of(r->hkey, id, r->gcap);; i = (i + 1) & (r->gcap - 1)) {
+	for (size_t i = slot_of(id, r->gcap);; i = (i + 1) & (r->gcap - 1)) {
 		if (r->gtab[i] == NULL)
 			return NULL;
 		if (r->gtab[i]->id == id)
@@ -79,9 +62,9 @@ static struct gor *gfind(struct replay *r, uint64_t id)
 	}
 }
 
-static void ginsert(uint64_t key, struct gor **tab, size_t cap, struct gor *g)
+static void ginsert(struct gor **tab, size_t cap, struct gor *g)
 {
-	size_t i = slot_of(key, g->id, cap);
+	size_t i = slot_of(g->id, cap);
 	while (tab[i] != NULL)
 		i = (i + 1) & (cap - 1);
 	tab[i] = g;
@@ -100,7 +83,7 @@ static struct gor *gget(struct replay *r, uint64_t id)
 			die_oom();
 		for (size_t i = 0; i < r->gcap; i++)
 			if (r->gtab[i] != NULL)
-				ginsert(r->hkey, tab, cap, r->gtab[i]);
+				ginsert(tab, cap, r->gtab[i]);
 		free(r->gtab);
 		r->gtab = tab;
 		r->gcap = cap;
@@ -111,7 +94,7 @@ static struct gor *gget(struct replay *r, uint64_t id)
 	g->id = id;
 	g->p = -1;
 	g->mid = -1;
-	ginsert(r->hkey, r->gtab, r->gcap, g);
+	ginsert(r->gtab, r->gcap, g);
 	r->ng++;
 	if (r->nall == r->allcap) {
 		r->allcap = r->allcap ? r->allcap * 2 : 256;
@@ -478,7 +461,6 @@ void replay_run(struct replay *r, const struct trace *t, struct consumer c)
 	memset(r, 0, sizeof(*r));
 	r->t = t;
 	r->c = c;
-	r->hkey = hash_key(r);
 	implicit_head(r);
 	for (size_t i = 0; i < t->n; i++) {
 		const struct event *e = &t->ev[i];

@@ -6,6 +6,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "gort_trace.h"
 
@@ -23,12 +24,48 @@ void *xrealloc(void *p, size_t n)
 	return q;
 }
 
+/*
+ * The hash tables' keys (goroutine ids, names) come from the file, so a
+ * fixed hash lets a file choose keys that all share one slot, and every
+ * insertion then probes all the keys before it: quadratic, minutes for a
+ * file of a few MB (ids that are multiples of a multiplicative hash's
+ * inverse; names that agree in FNV's low bits, which depend on the low
+ * bits of its state only and are easy to make collide). So every hash
+ * starts from a key of this run that no file can know in advance (the
+ * clock and where the stack, the heap and the code are, ASLR) and ends
+ * in splitmix64's finalizer, which takes every bit to every bit of a
+ * slot. Only the tables' layout changes from run to run, not the output.
+ */
+static uint64_t run_key(void)
+{
+	static uint64_t key;
+	if (key == 0) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		void *heap = malloc(1);
+		key = ((uint64_t)ts.tv_nsec ^ (uint64_t)ts.tv_sec << 30) * 0x9e3779b97f4a7c15ull ^
+		      (uint64_t)(uintptr_t)&ts ^ (uint64_t)(uintptr_t)heap << 7 ^
+		      (uint64_t)(uintptr_t)run_key << 13;
+		free(heap);
+		key |= 1; /* never 0: 0 is "not made yet" */
+	}
+	return key;
+}
+
+uint64_t hash_mix(uint64_t x)
+{
+	uint64_t z = x ^ run_key();
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
 static size_t hash_str(const char *s)
 {
-	size_t h = 1469598103934665603ull;
+	uint64_t h = 1469598103934665603ull ^ run_key();
 	for (; *s; s++)
 		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
+	return (size_t)hash_mix(h);
 }
 
 static void strmap_grow(struct strmap *m)
