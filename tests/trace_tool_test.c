@@ -64,6 +64,22 @@ static void varint(struct gen *g, uint64_t v)
 	put(g, (unsigned char)v);
 }
 
+/* The file's header (magic, then zeros to TRACE_HEADER_LEN) at b;
+ * returns its length. */
+static size_t put_header(unsigned char *b)
+{
+	memcpy(b, TRACE_MAGIC, sizeof(TRACE_MAGIC) - 1);
+	memset(b + sizeof(TRACE_MAGIC) - 1, 0, TRACE_HEADER_LEN - (sizeof(TRACE_MAGIC) - 1));
+	return TRACE_HEADER_LEN;
+}
+
+/* A generator with the header written. */
+static void gen_start(struct gen *g)
+{
+	*g = (struct gen){0};
+	g->n = put_header(g->b);
+}
+
 /* The file's time unit is 1 ns (u = 0 in the header). */
 static void batch(struct gen *g, uint64_t tid, uint64_t mid, uint64_t ts)
 {
@@ -179,10 +195,7 @@ static void m0_batch(struct gen *g)
  * lost its oldest buffer looks like. */
 static void scenario(struct gen *g, bool with_m0)
 {
-	memcpy(g->b, TRACE_MAGIC, sizeof(TRACE_MAGIC) - 1);
-	memset(g->b + sizeof(TRACE_MAGIC) - 1, 0,
-	       TRACE_HEADER_LEN - (sizeof(TRACE_MAGIC) - 1));
-	g->n = TRACE_HEADER_LEN;
+	gen_start(g);
 
 	if (with_m0)
 		m0_batch(g);
@@ -321,11 +334,18 @@ static void stats_case(void)
 	free(s);
 }
 
-static void go_case(void)
+/* `go tool trace -d` of the trace at trace_path, converted into
+ * out_path; NULL when go is not installed (trace_check.h). */
+static char *go_dump(void)
 {
 	char dump[PATH_MAX + 16];
 	snprintf(dump, sizeof(dump), "%s/go-d.txt", dir);
-	char *d = go_trace_dump(trace_path, out_path, dump);
+	return go_trace_dump(trace_path, out_path, dump);
+}
+
+static void go_case(void)
+{
+	char *d = go_dump();
 	if (d == NULL)
 		return;
 	static const char *const want[] = {
@@ -437,9 +457,7 @@ static void headless_case(void)
 	char *s = trace_tool_run("stats", trace_path, out_path);
 	CHECK(strstr(s, "Goroutines: 3") != NULL);
 	free(s);
-	char dump[PATH_MAX + 16];
-	snprintf(dump, sizeof(dump), "%s/go-d.txt", dir);
-	char *d = go_trace_dump(trace_path, out_path, dump);
+	char *d = go_dump();
 	if (d != NULL) {
 		CHECK(has_line(d, "GoSysExit", "g=3 ", NULL));
 		CHECK(has_line(d, "GoStart", "g=2 ", NULL));
@@ -455,10 +473,8 @@ static void headless_case(void)
  * shows it rather than dropping it as the unblock of a running goroutine. */
 static void ties_case(void)
 {
-	struct gen h = {0};
-	memcpy(h.b, TRACE_MAGIC, sizeof(TRACE_MAGIC) - 1);
-	memset(h.b + sizeof(TRACE_MAGIC) - 1, 0, TRACE_HEADER_LEN - (sizeof(TRACE_MAGIC) - 1));
-	h.n = TRACE_HEADER_LEN;
+	struct gen h;
+	gen_start(&h);
 	batch(&h, 200, 0, T0);
 	ev(&h, EvProcStart, T0, U(0), U(0));
 	ev(&h, EvGoStart, T0 + 500, U(0), U(5), U(2));
@@ -486,10 +502,8 @@ static void ties_case(void)
  * on P -1): it lost P1 there and is runnable until M2 starts it. */
 static void syscall_kept_case(void)
 {
-	struct gen h = {0};
-	memcpy(h.b, TRACE_MAGIC, sizeof(TRACE_MAGIC) - 1);
-	memset(h.b + sizeof(TRACE_MAGIC) - 1, 0, TRACE_HEADER_LEN - (sizeof(TRACE_MAGIC) - 1));
-	h.n = TRACE_HEADER_LEN;
+	struct gen h;
+	gen_start(&h);
 	batch(&h, 300, 0, T0);
 	ev(&h, EvProcStart, T0, U(0), U(0));
 	ev(&h, EvGoStart, T0 + 100, U(0), U(7), U(1));
@@ -529,9 +543,7 @@ static void syscall_kept_case(void)
 	CHECK(has_line(s, "8 ", "G8", "    100ns     600ns     600ns     600ns", NULL));
 	free(s);
 
-	char dump[PATH_MAX + 16];
-	snprintf(dump, sizeof(dump), "%s/go-d.txt", dir);
-	char *d = go_trace_dump(trace_path, out_path, dump);
+	char *d = go_dump();
 	if (d != NULL) {
 		CHECK(has_line(d, "GoSysCall", "g=7 ", NULL));
 		CHECK(!has_line(d, "GoSysBlock", "g=7 ", NULL));
@@ -551,10 +563,8 @@ static void syscall_kept_case(void)
  * replay ignores it, as it ignores other contradictions. */
 static void stray_snapshot_case(void)
 {
-	struct gen h = {0};
-	memcpy(h.b, TRACE_MAGIC, sizeof(TRACE_MAGIC) - 1);
-	memset(h.b + sizeof(TRACE_MAGIC) - 1, 0, TRACE_HEADER_LEN - (sizeof(TRACE_MAGIC) - 1));
-	h.n = TRACE_HEADER_LEN;
+	struct gen h;
+	gen_start(&h);
 	batch(&h, 400, 0, T0);
 	ev(&h, EvProcStart, T0, U(0), U(0));
 	ev(&h, EvGoStart, T0 + 100, U(0), U(9), U(1));
@@ -571,9 +581,7 @@ static void stray_snapshot_case(void)
 	char *s = trace_tool_run("stats", trace_path, out_path);
 	CHECK(has_line(s, "9 ", "G9", "chan receive=100ns", NULL));
 	free(s);
-	char dump[PATH_MAX + 16];
-	snprintf(dump, sizeof(dump), "%s/go-d.txt", dir);
-	char *d = go_trace_dump(trace_path, out_path, dump);
+	char *d = go_dump();
 	if (d != NULL) {
 		CHECK(!has_line(d, "GoWaiting", NULL));
 		CHECK_EQ(count_lines(d, "GoStart", "g=9 ", NULL), 2);
@@ -598,9 +606,7 @@ static void colliding_ids_case(void)
 	size_t cap = TRACE_HEADER_LEN + 64 + (size_t)N * 12, n = 0;
 	unsigned char *b = malloc(cap);
 	CHECK(b != NULL);
-	memcpy(b, TRACE_MAGIC, sizeof(TRACE_MAGIC) - 1);
-	memset(b + sizeof(TRACE_MAGIC) - 1, 0, TRACE_HEADER_LEN - (sizeof(TRACE_MAGIC) - 1));
-	n = TRACE_HEADER_LEN;
+	n = put_header(b);
 	const unsigned char head[] = {EvBatch, 1, 1, 10};
 	memcpy(b + n, head, sizeof head);
 	n += sizeof head;
@@ -681,9 +687,7 @@ static void colliding_names_case(void)
 	size_t cap = TRACE_HEADER_LEN + 64 + (size_t)N * (LEN + 40), n = 0;
 	unsigned char *b = malloc(cap);
 	CHECK(b != NULL);
-	memcpy(b, TRACE_MAGIC, sizeof(TRACE_MAGIC) - 1);
-	memset(b + sizeof(TRACE_MAGIC) - 1, 0, TRACE_HEADER_LEN - (sizeof(TRACE_MAGIC) - 1));
-	n = TRACE_HEADER_LEN;
+	n = put_header(b);
 	/* Goroutine i + 1 created with site i + 1, named by string i + 1. */
 	b[n++] = EvBatch;
 	putv(b, &n, 1);
