@@ -256,7 +256,9 @@ GORT_API int gort_set_deadline(int fd, int events, int64_t deadline);
 
 /** close(2), after waking the goroutines parked on fd (they fail with
  * EBADF) and forgetting fd: no later event, deadline or call aimed at
- * this fd reaches a later fd that gets the same number. */
+ * this fd reaches a later fd that gets the same number. A goroutine's
+ * system call on fd that is under way (a non-blocking one) ends before
+ * the close(2); the call's next attempt fails with EBADF. */
 GORT_API int gort_close(int fd);
 
 /**
