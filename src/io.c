@@ -53,7 +53,7 @@
  *
  * Files epoll cannot watch (PD_FILE: regular files) are called in place
  * between entersyscall and exitsyscall, so a slow disk costs the P only
- * until sysmon hands it off.
+ * until sysmon hands it off; their calls are counted in flight too.
  *
  * A caller that is not a goroutine (no runtime, or a plain thread) gets
  * the blocking libc behaviour: an EAGAIN from an fd that the runtime
@@ -161,11 +161,15 @@ static ssize_t finish(ioreq *rq, ssize_t r, int *err)
 	return *err ? -1 : r;
 }
 
-/* A goroutine parks on the netpoller, then checks that its fd is still
- * open and its deadline not passed (Go's waitRead/prepareRead). */
+/* A goroutine's request on a registered fd: its descriptor and the
+ * sequence number it began at. park: on EAGAIN it parks on the
+ * netpoller, then checks that its fd is still open and its deadline not
+ * passed (Go's waitRead/prepareRead); a file epoll cannot watch never
+ * parks. */
 struct pdwait {
 	pollDesc *pd;
 	uint32_t seq;
+	bool park;
 };
 
 static int pd_wait(ioreq *rq, struct pdwait *w)
@@ -199,8 +203,8 @@ static ssize_t attempt(int fd, ioreq *rq, struct pdwait *w)
 
 /* One request to its end, for every caller: the call, retried on EINTR,
  * completed when the request asks (rq->full), and on EAGAIN, unless
- * rq->nowait, a wait and again: on the netpoller for a goroutine (w),
- * in poll(2) for a thread (w NULL). */
+ * rq->nowait, a wait and again: on the netpoller for a goroutine (w,
+ * w->park), in poll(2) for a thread (w NULL). */
 static ssize_t fdio_loop(int fd, ioreq *rq, struct pdwait *w, int *errp)
 {
 	int err;
@@ -218,36 +222,32 @@ static ssize_t fdio_loop(int fd, ioreq *rq, struct pdwait *w, int *errp)
 			continue;
 		if (!again(err) || rq->nowait)
 			break;
-		if ((err = w ? pd_wait(rq, w) : thread_wait(fd, rq)) != 0)
+		if ((err = w && w->park ? pd_wait(rq, w) : thread_wait(fd, rq)) != 0)
 			break;
 	}
 	*errp = err;
 	return r;
 }
 
-/* The call as a thread makes it. */
-static ssize_t fdio_blocking(int fd, ioreq *rq, int *errp)
-{
-	return fdio_loop(fd, rq, NULL, errp);
-}
-
 /* Outside a goroutine: the blocking call. */
 static ssize_t fdio_thread(int fd, ioreq *rq)
 {
 	int err;
-	ssize_t r = fdio_blocking(fd, rq, &err);
+	ssize_t r = fdio_loop(fd, rq, NULL, &err);
 	r = finish(rq, r, &err);
 	if (r < 0)
 		errno = err;
 	return r;
 }
 
-/* A file epoll cannot watch: the calls in place, under the hand-off. */
-static ssize_t fdio_file(g *gp, int fd, ioreq *rq, int *errp)
+/* A file epoll cannot watch: the calls in place, under the hand-off,
+ * each in flight as on a polled fd (a gort_close waits for it). */
+static ssize_t fdio_file(g *gp, pollDesc *pd, uint32_t seq, int fd, ioreq *rq, int *errp)
 {
+	struct pdwait w = {pd, seq, false};
 	entersyscall(getm(), gp, SYSCALL_USER);
 	gp->inruntime--; /* in _Gsyscall now: see syscall.c */
-	ssize_t r = fdio_blocking(fd, rq, errp);
+	ssize_t r = fdio_loop(fd, rq, &w, errp);
 	gp->inruntime++;
 	exitsyscall(getm(), gp);
 	return r;
@@ -294,7 +294,7 @@ static bool drain_trust(pollDesc *pd, bool hint)
 /* One request on a registered fd, under the direction's semaphore. */
 static ssize_t fdio_poll(pollDesc *pd, uint32_t seq, int fd, ioreq *rq, int *errp)
 {
-	struct pdwait w = {pd, seq};
+	struct pdwait w = {pd, seq, true};
 	bool hint = rq->drainhint && !rq->nowait;
 	ssize_t r = -1;
 	int err = netpollcheckerr(pd, rq->mode, seq);
@@ -330,7 +330,7 @@ static ssize_t fdio(int fd, ioreq *rq)
 	if (st < 0) {
 		err = -st;
 	} else if (st == PD_FILE) {
-		r = fdio_file(gp, fd, rq, &err);
+		r = fdio_file(gp, pd, seq, fd, rq, &err);
 	} else {
 		uint32_t *sema = rq->mode == GORT_READ ? &pd->rsema : &pd->wsema;
 		semacquire(sema, waitReasonIOWait);

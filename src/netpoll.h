@@ -103,7 +103,8 @@ struct pollDesc {
  * either the call sees the new seq, or the close sees the call and lets
  * it end first. No call then reaches a later fd that got the number
  * (Go's fdMutex reference count does the same). The calls are
- * non-blocking: the wait lasts a system call at most. */
+ * non-blocking, or on a regular file (PD_FILE): the wait lasts one
+ * system call at most. */
 static inline void pd_leave(pollDesc *pd)
 {
 	atomic_fetch_sub(&pd->inflight, 1);
