@@ -107,10 +107,42 @@ static void *mstart(void *arg)
 	return NULL;
 }
 
+/* No M could be made to run pp, which no M holds (a hand-off: it may
+ * have local work). Its Gs go to the global queue, where the Ms there
+ * are find them, since an idle P must have none; it then stops if the
+ * world is stopping (whose stopper counts it as running, as handoffp
+ * does), else goes idle. No M owns pp, so no one writes its queue's
+ * tail meanwhile: runqget may take from it here (thieves only CAS the
+ * head and runnext too). sched.lock not held. */
+static void newmfailed(p *pp)
+{
+	gqueue q = {NULL, NULL};
+	int32_t n = 0;
+	bool inherit;
+	for (g *gp; (gp = runqget(pp, &inherit)) != NULL; n++) {
+		gp->schedlink = NULL;
+		if (q.tail)
+			q.tail->schedlink = gp;
+		else
+			q.head = gp;
+		q.tail = gp;
+	}
+	lock(&sched.lock);
+	globrunqputbatch(&q, n);
+	if (atomic_load(&sched.gcwaiting)) {
+		atomic_store_explicit(&pp->status, _Pgcstop, memory_order_relaxed);
+		if (--sched.stopwait == 0)
+			notewakeup(&sched.stopnote);
+	} else {
+		pidleput(pp);
+	}
+	unlock(&sched.lock);
+}
+
 /* Start a new M that will run pp (spinning if so asked). sched.lock not
  * held. On thread creation failure the P goes back to the idle list and
- * the runtime carries on with the Ms it has: the work stays queued for
- * them, nothing is lost. */
+ * the runtime carries on with the Ms it has: the P's work goes to the
+ * global queue for them (newmfailed), nothing is lost. */
 static void newm(p *pp, bool spinning)
 {
 	m *mp = calloc(1, sizeof *mp);
@@ -145,6 +177,9 @@ static void newm(p *pp, bool spinning)
 
 	lock(&sched.lock);
 	sched.nmalive--;
+	/* No thread: it is not one of the Ms that run (checkdead, the
+	 * thread limit), as a locked M whose thread ended. */
+	sched.nmfreed++;
 	mp->thread = 0;  /* stays on allm, freed at teardown */
 	unlock(&sched.lock);
 	static _Atomic int warned;
@@ -156,9 +191,7 @@ static void newm(p *pp, bool spinning)
 fail:
 	if (spinning)
 		atomic_fetch_sub(&sched.nmspinning, 1);
-	lock(&sched.lock);
-	pidleput(pp);
-	unlock(&sched.lock);
+	newmfailed(pp);
 }
 
 /* sched.lock held. */

@@ -118,12 +118,49 @@ static void lowered_below_count(void)
 	}
 }
 
+/* A thread that cannot be created (pthread_create fails, as when the
+ * system is out of threads): the runtime carries on with the Ms it has.
+ * The P meant for the new M may hold work, which still runs (it used to
+ * be put on the idle list as it was: "pidleput: P has non-empty run
+ * queue"); and the M that never ran counts as no M, so a deadlock after
+ * it is reported (it used to count as running, and the program hung). In
+ * a child, tests/prog/newmfail.c, whose pthread_create fails on demand. */
+static void newm_fails_work_runs(void)
+{
+	char *argv[] = {NULL, "carry", NULL};
+	run_child_prog("newmfail", argv, harness_timeout(30), &res);
+	if (!res.timed_out && res.exited && res.status == 77) {
+		SKIP("newm_fails_work_runs", "pthread_create is the sanitizer's");
+		return;
+	}
+	if (res.timed_out || !res.exited || res.status != 0) {
+		harness_describe("newmfail carry", &res);
+		FAILF("want exit status 0: the P's goroutine runs on the Ms there are");
+	}
+}
+
+static void newm_fails_deadlock_reported(void)
+{
+	char *argv[] = {NULL, "deadlock", NULL};
+	run_child_prog("newmfail", argv, harness_timeout(30), &res);
+	if (!res.timed_out && res.exited && res.status == 77) {
+		SKIP("newm_fails_deadlock_reported", "pthread_create is the sanitizer's");
+		return;
+	}
+	if (!harness_deadlocked(&res, "chan receive")) {
+		harness_describe("newmfail deadlock", &res);
+		FAILF("want Go's deadlock report after a failed thread creation");
+	}
+}
+
 int main(void)
 {
 	RUN_CASE(query_and_set, 30);
 	RUN_CASE(exceeded, 60);
 	RUN_CASE(locked_exits_within_limit, 60);
 	RUN_CASE(lowered_below_count, 60);
+	RUN_CASE(newm_fails_work_runs, 60);
+	RUN_CASE(newm_fails_deadlock_reported, 60);
 	PASS("thread_limit_test");
 	return 0;
 }
