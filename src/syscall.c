@@ -233,7 +233,14 @@ GORT_API void gort_exitsyscall(void)
 	g *gp = getg();
 	if (!gp || gp->syscallstate != SYSCALL_USER)
 		return;
+	/* exitsyscall keeps the call's errno, but rt_exit may then honour
+	 * a preemption request (one made before the call, while the P was
+	 * held), and the goroutine goes on on whichever thread runs it
+	 * next: the errno its caller reads is that thread's unless it is
+	 * set again there. */
+	int saved = geterrno();
 	gp->inruntime++;
 	exitsyscall(getm(), gp);
 	rt_exit(gp);
+	seterrno(saved);
 }

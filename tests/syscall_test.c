@@ -17,7 +17,8 @@
  *    idle list and are reused);
  *  - errno is preserved by gort_entersyscall, gort_entersyscall_block and
  *    gort_exitsyscall, also when exitsyscall finds no P and the goroutine
- *    resumes on another thread;
+ *    resumes on another thread, and when gort_exitsyscall honours a
+ *    preemption request on its way out;
  *  - outside a goroutine (before gort_main, on a plain thread while the
  *    runtime runs) the three calls are no-ops that keep errno;
  *  - a gort call between the two (a sleep, a channel receive that parks,
@@ -330,6 +331,58 @@ static void errno_preserved(void)
 		      "exitsyscall slow path was not exercised");
 }
 
+/* The same when gort_exitsyscall gets the P back at once but then yields
+ * to a preemption request made before the call: a plain blocking call of
+ * 15 ms (no signal for a mere request there) ends the time slice, and
+ * the request waits for the next runtime call, here gort_exitsyscall.
+ * Two goroutines on the other P keep their threads' errno at 777, so a
+ * goroutine that resumes on one of them reads 777 unless the call sets
+ * its errno again (it read 777 in half of the rounds). */
+#define PREEMPT_ERRNO_ROUNDS 40
+
+static atomic_bool errno_spin_stop;
+static gort_waitgroup errno_spin_wg;
+
+static void errno_spinner(void *arg)
+{
+	(void)arg;
+	/* Yielding: without signal preemption (sanitizer builds) nothing
+	 * else would get their Ps. */
+	while (!atomic_load(&errno_spin_stop)) {
+		write_errno(777);
+		gort_gosched();
+	}
+	gort_wg_done(&errno_spin_wg);
+}
+
+static int errno_preempt_main(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(gort_wg_add(&errno_spin_wg, 2), 0);
+	CHECK(gort_go(errno_spinner, NULL) > 1);
+	CHECK(gort_go(errno_spinner, NULL) > 1);
+	int bad = 0, first = 0;
+	for (int i = 0; i < PREEMPT_ERRNO_ROUNDS; i++) {
+		harness_sleep_ms(15);
+		gort_entersyscall();
+		ssize_t r = read(-1, NULL, 0);
+		gort_exitsyscall();
+		int e = read_errno();
+		if (r != -1 || e != EBADF) {
+			if (bad++ == 0)
+				first = e;
+		}
+	}
+	atomic_store(&errno_spin_stop, true);
+	CHECK_EQ(gort_wg_wait(&errno_spin_wg), 0);
+	if (bad != 0)
+		FAILF("errno after gort_exitsyscall was not the call's EBADF in "
+		      "%d of %d rounds (first: %d)", bad, PREEMPT_ERRNO_ROUNDS, first);
+	return 0;
+}
+
+MAIN_CASE(errno_preserved_preempted, errno_preempt_main, 2)
+
 /* ---------------------------------------------------------------------
  * Outside a goroutine.
  * ------------------------------------------------------------------- */
@@ -517,6 +570,7 @@ int main(void)
 	RUN_CASE(preemption_after_syscall, 40);
 	RUN_CASE(preemption_after_syscall_asyncoff, 40);
 	RUN_CASE(errno_preserved, 30);
+	RUN_CASE(errno_preserved_preempted, 30);
 	RUN_CASE(gort_calls_inside, 20);
 	PASS("syscall_test");
 	return 0;
