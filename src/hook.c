@@ -322,13 +322,16 @@ static int fdroute(int fd, const void *ra)
 	}
 }
 
+/* The call between gort_entersyscall and gort_exitsyscall, which keep
+ * its errno for the thread the goroutine goes on on. Saving errno here
+ * would not do: the goroutine may go on on another thread, and the
+ * compiler may keep the address of the first thread's errno across the
+ * call (__errno_location is a const function). */
 #define HANDOFF(type, call)                     \
 	do {                                    \
 		gort_entersyscall();            \
 		type r_ = (call);               \
-		int e_ = errno;                 \
 		gort_exitsyscall();             \
-		errno = e_;                     \
 		return r_;                      \
 	} while (0)
 
