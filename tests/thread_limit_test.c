@@ -58,7 +58,11 @@ static void exceeded(void)
 
 /* Ms whose threads ended with their locked goroutine no longer count
  * against the limit (Go's mcount() = mnext - nmfreed): 60 such exits
- * under a limit of 8 are not "thread exhaustion". */
+ * under a limit of LOCKED_LIMIT are not "thread exhaustion". The limit
+ * leaves room for Ms that gave up their P but are not on the idle list
+ * yet when the next hand-off looks for one (a new M is made then, in Go
+ * too): on a loaded machine a limit of 8 was met 3 times in 60 runs. */
+enum { LOCKED_LIMIT = 16 };
 static gort_waitgroup locked_wg;
 
 static void exit_locked(void *arg)
@@ -89,15 +93,15 @@ static int locked_exits(void *arg)
 	}
 	/* The ended threads are gone (given a moment to finish exiting). */
 	int64_t deadline = harness_now() + 10LL * 1000000000;
-	while (task_count() > 8 && harness_now() < deadline)
+	while (task_count() > LOCKED_LIMIT && harness_now() < deadline)
 		gort_sleep(1000000);
-	CHECK(task_count() <= 8);
+	CHECK(task_count() <= LOCKED_LIMIT);
 	return 6;
 }
 
 static void locked_exits_within_limit(void)
 {
-	gort_set_max_threads(8);
+	gort_set_max_threads(LOCKED_LIMIT);
 	gort_gomaxprocs(2);
 	CHECK_EQ(gort_main(locked_exits, NULL), 6);
 	gort_set_max_threads(10000);
