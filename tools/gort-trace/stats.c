@@ -148,7 +148,7 @@ struct row {
 	char id[24], name[40], entry[24];
 	size_t count;
 	int64_t *lat;
-	size_t nlat;
+	size_t nlat, latcap; /* latcap: a site's, which grows (cmd_stats) */
 	int64_t running, blocked, syscall;
 	char by[160];
 };
@@ -213,7 +213,12 @@ int cmd_stats(const struct trace *t, FILE *f)
 	print_header(f, "GOROUTINE");
 	char site[TRACE_STRING_MAX + 32];
 	struct strmap sites = {0};
+	/* Grown by doubling, as every table here: a file may hold a new
+	 * site for every goroutine, or many goroutines for one site, and a
+	 * realloc that copies (a sanitizer's, another libc's) made one
+	 * element more at a time quadratic (minutes for 150000). */
 	struct row *agg = NULL;
+	size_t aggcap = 0;
 	for (size_t i = 0; i < s.n; i++) {
 		struct gstat *st = &s.gs[i];
 		struct row rw = {.count = 1, .lat = st->lat, .nlat = st->nlat,
@@ -231,7 +236,10 @@ int cmd_stats(const struct trace *t, FILE *f)
 		bool added;
 		size_t k = strmap_index(&sites, site, &added);
 		if (added) {
-			agg = xrealloc(agg, sites.n * sizeof(*agg));
+			if (sites.n > aggcap) {
+				aggcap = aggcap ? aggcap * 2 : 64;
+				agg = xrealloc(agg, aggcap * sizeof(*agg));
+			}
 			agg[k] = (struct row){0};
 			snprintf(agg[k].id, sizeof(agg[k].id), "%zu", k + 1);
 			memcpy(agg[k].name, rw.name, sizeof(rw.name));
@@ -239,7 +247,12 @@ int cmd_stats(const struct trace *t, FILE *f)
 		struct row *a = &agg[k];
 		a->count++;
 		if (st->nlat > 0) {
-			a->lat = xrealloc(a->lat, (a->nlat + st->nlat) * sizeof(*a->lat));
+			if (a->nlat + st->nlat > a->latcap) {
+				a->latcap = a->latcap ? a->latcap * 2 : 8;
+				if (a->latcap < a->nlat + st->nlat)
+					a->latcap = a->nlat + st->nlat;
+				a->lat = xrealloc(a->lat, a->latcap * sizeof(*a->lat));
+			}
 			memcpy(a->lat + a->nlat, st->lat, st->nlat * sizeof(*a->lat));
 			a->nlat += st->nlat;
 		}
