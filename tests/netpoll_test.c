@@ -442,8 +442,10 @@ static int fd_wait_both_wdeadline_main(void *arg)
 	check_on_time("fd_wait both, write deadline", t0, due);
 	CHECK_EQ(gort_set_deadline(sv[0], GORT_WRITE, 0), 0);
 	fwb_fd = sv[0];
-	start_helper(fwb_expirer, NULL);
+	/* t0 before the helper starts: its 20 ms begin after t0, even if
+	 * this thread is held up between the two. */
 	t0 = gort_nanotime();
+	start_helper(fwb_expirer, NULL);
 	CHECK_FAILS(gort_fd_wait(sv[0], GORT_READ | GORT_WRITE, t0 + 5000 * MS), ETIMEDOUT);
 	check_on_time("fd_wait both, write deadline set in the past", t0, t0 + 20 * MS);
 	gort_wg_wait(&helpers_wg);
