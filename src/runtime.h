@@ -226,7 +226,8 @@ struct m {
 	uint32_t syscalltick;   /* p->syscalltick when the syscall began */
 	_Atomic uint32_t signalpending; /* a preemption signal is on its way */
 	sigsyscall sigsys;      /* the system call it interrupts, if any (preempt.c) */
-	_Atomic int sysfd1;     /* its /proc syscall file + 1; 0: not open (preempt.c) */
+	_Atomic int sysfd1;     /* its /proc syscall file + 1; 0: not open yet, -1: closed
+	                           with its thread, for good (preempt.c) */
 	_Atomic int32_t sysfd_users; /* readers of that file right now (preempt.c) */
 	g *lockedg;             /* LockOSThread: the only G this M runs */
 	uint32_t lockedext;     /* gort_lock_os_thread nesting */
