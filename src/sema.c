@@ -43,7 +43,9 @@
  * later run forgets them (notifyListLock): the list is emptied and
  * their tickets count as notified, or a signal would go to one of them
  * and be lost. Every path reaches the list or a ticket through that
- * check first, so a ticket of the new run is never among them.
+ * check first, so a ticket of the new run is never among them. A plain
+ * thread still queued then is forgotten with them (its record cannot be
+ * told from theirs without reading theirs), as on a channel.
  *
  * Who owns what. A sudog lives on the waiter's own stack: gort's stacks
  * never move, so a waiting goroutine's frame is a stable home for its
