@@ -412,7 +412,7 @@ static int64_t go_common(void (*fn)(void *), void *arg, const gort_attr *attr, u
 		return goid;
 	}
 	/* A thread that is not an M: hold off teardown while we queue. */
-	pthread_rwlock_rdlock(&foreign_lock);
+	foreign_enter();
 	int64_t goid;
 	if (atomic_load(&runtime_running) != RUNTIME_UP) {
 		errno = EAGAIN;
@@ -420,7 +420,7 @@ static int64_t go_common(void (*fn)(void *), void *arg, const gort_attr *attr, u
 	} else {
 		goid = newproc(NULL, fn, arg, ss, name, pc);
 	}
-	pthread_rwlock_unlock(&foreign_lock);
+	foreign_exit();
 	return goid;
 }
 
@@ -474,8 +474,8 @@ GORT_API int64_t gort_numgoroutine(void)
 	}
 	/* A thread that is not a goroutine: hold off teardown, which frees
 	 * the Ps and clears sched (its lock included) under us otherwise. */
-	pthread_rwlock_rdlock(&foreign_lock);
+	foreign_enter();
 	int64_t n = numgoroutine();
-	pthread_rwlock_unlock(&foreign_lock);
+	foreign_exit();
 	return n;
 }

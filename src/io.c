@@ -253,7 +253,6 @@ static ssize_t fdio_file(g *gp, pollDesc *pd, uint32_t seq, int fd, ioreq *rq, i
 	return r;
 }
 
-
 /* How long a short read is trusted to have emptied the stream (see the
  * file comment). */
 #define DRAIN_HINT_NS (50 * 1000)
@@ -913,9 +912,9 @@ GORT_API int gort_set_deadline(int fd, int events, int64_t deadline)
 		deadline = -1; /* long passed */
 	g *gp = rt_enter();
 	if (!gp) {
-		pthread_rwlock_rdlock(&foreign_lock);
+		foreign_enter();
 		if (atomic_load(&runtime_running) != RUNTIME_UP) {
-			pthread_rwlock_unlock(&foreign_lock);
+			foreign_exit();
 			errno = EAGAIN;
 			return -1;
 		}
@@ -933,7 +932,7 @@ GORT_API int gort_set_deadline(int fd, int events, int64_t deadline)
 	if (gp)
 		rt_exit(gp);
 	else
-		pthread_rwlock_unlock(&foreign_lock);
+		foreign_exit();
 	if (err) {
 		seterrno(err);
 		return -1;
@@ -952,12 +951,12 @@ GORT_API int gort_close(int fd)
 	if (gp) {
 		r = netpollclose(fd);
 	} else {
-		pthread_rwlock_rdlock(&foreign_lock);
+		foreign_enter();
 		if (atomic_load(&runtime_running) == RUNTIME_UP)
 			r = netpollclose(fd);
 		else
 			r = sysclose(fd);
-		pthread_rwlock_unlock(&foreign_lock);
+		foreign_exit();
 	}
 	rt_exit(gp);
 	if (r == 0 || r == -EINTR) /* EINTR: Linux has released the fd anyway */

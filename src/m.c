@@ -119,14 +119,8 @@ static void newmfailed(p *pp)
 	gqueue q = {NULL, NULL};
 	int32_t n = 0;
 	bool inherit;
-	for (g *gp; (gp = runqget(pp, &inherit)) != NULL; n++) {
-		gp->schedlink = NULL;
-		if (q.tail)
-			q.tail->schedlink = gp;
-		else
-			q.head = gp;
-		q.tail = gp;
-	}
+	for (g *gp; (gp = runqget(pp, &inherit)) != NULL; n++)
+		gpush(&q, gp);
 	lock(&sched.lock);
 	globrunqputbatch(&q, n);
 	if (atomic_load(&sched.gcwaiting)) {

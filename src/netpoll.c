@@ -260,16 +260,6 @@ g *netpollunblock(pollDesc *pd, int mode, bool ioready)
 	}
 }
 
-static void gpush(gqueue *q, g *gp)
-{
-	gp->schedlink = NULL;
-	if (q->tail)
-		q->tail->schedlink = gp;
-	else
-		q->head = gp;
-	q->tail = gp;
-}
-
 /* fd of pd is ready in mode (GORT_READ|GORT_WRITE bits): queue the
  * goroutines that wait for it on list (Go's netpollready). */
 void netpollready(gqueue *list, pollDesc *pd, int mode)

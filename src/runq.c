@@ -245,12 +245,7 @@ static inline void runqsize_add(int32_t n)
 void globrunqput(g *gp)
 {
 	traceCountCur(EvGlobRunqPut, 1);
-	gp->schedlink = NULL;
-	if (sched.runq.tail)
-		sched.runq.tail->schedlink = gp;
-	else
-		sched.runq.head = gp;
-	sched.runq.tail = gp;
+	gpush(&sched.runq, gp);
 	runqsize_add(1);
 }
 

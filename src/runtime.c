@@ -284,7 +284,7 @@ int run_on_goroutine(void (*fn)(void *), void *arg)
 	foreigncall fc = {.fn = fn, .arg = arg};
 	int64_t goid = -1;
 	int err = ESRCH;
-	pthread_rwlock_rdlock(&foreign_lock);
+	foreign_enter();
 	if (atomic_load(&runtime_running) == RUNTIME_UP) {
 		lock(&foreigncalls.lock);
 		if (!foreigncalls.closed) {
@@ -299,7 +299,7 @@ int run_on_goroutine(void (*fn)(void *), void *arg)
 		}
 		unlock(&foreigncalls.lock);
 	}
-	pthread_rwlock_unlock(&foreign_lock);
+	foreign_exit();
 	if (goid < 0) {
 		errno = err;
 		return -1;

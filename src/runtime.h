@@ -333,6 +333,17 @@ typedef struct gqueue {
 	g *tail;
 } gqueue;
 
+/* Append gp to q (through schedlink). */
+static inline void gpush(gqueue *q, g *gp)
+{
+	gp->schedlink = NULL;
+	if (q->tail)
+		q->tail->schedlink = gp;
+	else
+		q->head = gp;
+	q->tail = gp;
+}
+
 /* A batch of dead Gs linked through schedlink, moved as one (g.c). */
 typedef struct gbatch {
 	g *head;
@@ -819,31 +830,44 @@ extern _Atomic uint32_t runtime_running;
 extern _Atomic uint32_t runtime_gen;
 extern pthread_rwlock_t foreign_lock;
 /*
- * A call of a thread that is not a goroutine that may reach a goroutine
- * (copy into its stack, ready it: a channel operation, a select, a sync
- * type's semaphore or notify list) holds foreign_lock for reading, as
- * gort_go does: a goroutine waiter found before teardown begins is
+ * A thread that is not a goroutine holds off teardown, which frees the
+ * runtime under it, with foreign_enter/foreign_exit: foreign_lock for
+ * reading (teardown takes it for writing). foreign_held counts this
+ * thread's nested brackets; only the outermost takes the lock, and
+ * sudog_park lets go of it while the thread sleeps, so that a plain
+ * thread blocked when gort_main returns does not hold teardown up.
+ *
+ * A call that may reach a goroutine (copy into its stack, ready it: a
+ * channel operation, a select, a sync type's semaphore or notify list)
+ * is bracketed by rt_enter_wait/rt_exit_wait in place of
+ * rt_enter/rt_exit: a goroutine waiter found before teardown begins is
  * freed, with its stack and the scheduler it is readied on, only once
- * the call is done with it. The call lets go while its thread sleeps
- * (sudog_park): a plain thread blocked when gort_main returns must not
- * hold teardown up. rt_enter_wait/rt_exit_wait bracket such a call in
- * place of rt_enter/rt_exit; foreign_held counts this thread's nested
- * brackets, only the outermost takes the lock.
+ * the call is done with it.
  */
 extern __thread int32_t foreign_held __attribute__((tls_model("initial-exec")));
+static inline void foreign_enter(void)
+{
+	if (foreign_held++ == 0)
+		pthread_rwlock_rdlock(&foreign_lock);
+}
+static inline void foreign_exit(void)
+{
+	if (--foreign_held == 0)
+		pthread_rwlock_unlock(&foreign_lock);
+}
 static inline g *rt_enter_wait(void)
 {
 	g *gp = rt_enter();
-	if (!gp && foreign_held++ == 0)
-		pthread_rwlock_rdlock(&foreign_lock);
+	if (!gp)
+		foreign_enter();
 	return gp;
 }
 static inline void rt_exit_wait(g *gp)
 {
 	if (gp)
 		rt_exit(gp);
-	else if (--foreign_held == 0)
-		pthread_rwlock_unlock(&foreign_lock);
+	else
+		foreign_exit();
 }
 int32_t gomaxprocs_default(void);
 /* The value of name=N in the comma list GODEBUG, or def. */

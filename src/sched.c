@@ -382,12 +382,7 @@ void injectglist(gqueue *list)
 	while (k < npidle && list->head) {
 		g *gp = list->head;
 		list->head = gp->schedlink;
-		gp->schedlink = NULL;
-		if (globq.tail)
-			globq.tail->schedlink = gp;
-		else
-			globq.head = gp;
-		globq.tail = gp;
+		gpush(&globq, gp);
 		k++;
 	}
 	if (k > 0) {

@@ -189,11 +189,11 @@ static bool with_runtime(void (*fn)(dumpout *, bool), dumpout *o, bool arg)
 		fn(o, arg);
 		return true;
 	}
-	pthread_rwlock_rdlock(&foreign_lock);
+	foreign_enter();
 	bool up = atomic_load(&runtime_running) == RUNTIME_UP;
 	if (up)
 		fn(o, arg);
-	pthread_rwlock_unlock(&foreign_lock);
+	foreign_exit();
 	return up;
 }
 

@@ -54,9 +54,9 @@ GORT_API int gort_read_stats(gort_stats *s)
 		return -1;
 	}
 	*s = (gort_stats){0};
-	pthread_rwlock_rdlock(&foreign_lock);
+	foreign_enter();
 	if (atomic_load(&runtime_running) != RUNTIME_UP) {
-		pthread_rwlock_unlock(&foreign_lock);
+		foreign_exit();
 		return 0;
 	}
 	s->goroutines = numgoroutine();
@@ -73,7 +73,7 @@ GORT_API int gort_read_stats(gort_stats *s)
 	s->gomaxprocs = atomic_load(&gomaxprocs);
 	s->idleprocs = atomic_load(&sched.npidle);
 	s->runqueue = atomic_load(&sched.runqsize);
-	pthread_rwlock_unlock(&foreign_lock);
+	foreign_exit();
 	s->goroutines_created = created;
 	s->context_switches = sum.context_switches;
 	s->steals_tried = sum.steals_tried;

@@ -89,10 +89,10 @@ static bool enter(g **gpp)
 	*gpp = rt_enter();
 	if (*gpp)
 		return true;
-	pthread_rwlock_rdlock(&foreign_lock);
+	foreign_enter();
 	if (atomic_load(&runtime_running) == RUNTIME_UP)
 		return true;
-	pthread_rwlock_unlock(&foreign_lock);
+	foreign_exit();
 	return false;
 }
 
@@ -101,7 +101,7 @@ static void leave(g *gp)
 	if (gp)
 		rt_exit(gp);
 	else
-		pthread_rwlock_unlock(&foreign_lock);
+		foreign_exit();
 }
 
 GORT_API gort_timer *gort_timer_new(int64_t ns, int64_t period_ns)

@@ -374,10 +374,10 @@ GORT_API void gort_dump_goroutines(FILE *out)
 		/* inside gort_entersyscall: it may not take a P back */
 		dumpgoroutines(&o, false);
 	} else {
-		pthread_rwlock_rdlock(&foreign_lock);
+		foreign_enter();
 		if (atomic_load(&runtime_running) == RUNTIME_UP)
 			dumpgoroutines(&o, false);
-		pthread_rwlock_unlock(&foreign_lock);
+		foreign_exit();
 	}
 	out_flush(&o);
 	fflush(o.f);
