@@ -24,10 +24,8 @@
  * goroutine dump (traceback.c), exit status 2.
  */
 #include <dirent.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "runtime.h"
 
@@ -56,21 +54,14 @@ static int64_t process_threads(void)
 /* Threads of Ms whose locked G exited (exitafterg) that the kernel still
  * lists: such an M no longer counts in mcount, but its thread lives on
  * for a moment after lockedexit (the checkdead there runs on it), and
- * would otherwise pass for a thread that may still wake a goroutine. A
- * thread seen gone is never looked at again. sched.lock held. */
+ * would otherwise pass for a thread that may still wake a goroutine.
+ * newm reuses such an M only once its thread is gone. sched.lock held. */
 static int64_t exiting_threads(void)
 {
 	int64_t n = 0;
-	for (m *mp = allm; mp; mp = mp->alllink) {
-		if (!mp->exitafterg || mp->threadgone)
-			continue;
-		char path[48];
-		snprintf(path, sizeof path, "/proc/self/task/%d", mp->procid);
-		if (access(path, F_OK) == 0)
+	for (m *mp = allm; mp; mp = mp->alllink)
+		if (mp->exitafterg && !mthreadgone(mp))
 			n++;
-		else
-			mp->threadgone = true;
-	}
 	return n;
 }
 

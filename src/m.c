@@ -8,15 +8,25 @@
  * (stopm) and is reused by a later startm, so the number of Ms follows
  * the peak parallelism, not the number of wake-ups.
  *
- * Ms are freed only at teardown (M0 joins every thread then); the idle
- * list is protected by sched.lock. What an M holds of the kernel's (its
- * signal stack, the /proc file preempt.c reads) goes when its thread
- * ends, which for an M whose locked goroutine exited is long before.
+ * The idle list is protected by sched.lock. What an M holds of the
+ * kernel's (its signal stack, the /proc file preempt.c reads) goes when
+ * its thread ends, which for an M whose locked goroutine exited is long
+ * before the run does. The M struct itself stays on allm, which only
+ * grows and is walked without locks (schedtrace, dumps), and is freed at
+ * teardown (M0 joins every thread then); until then a freed M, whose
+ * thread ended (or could not be made), waits on sched.freem for newm to
+ * reuse it once its thread is gone from the kernel's list, so that a
+ * program that keeps ending locked goroutines does not keep an M for
+ * each (Go unlinks such Ms from allm and frees them; gort's lock-free
+ * readers need them to stay).
  */
 #include <errno.h>
 #include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "runtime.h"
 #include "trace.h"
@@ -61,14 +71,64 @@ uint32_t fastrandn(m *mp, uint32_t n)
 	return (uint32_t)(((uint64_t)fastrand(mp) * n) >> 32);
 }
 
-/* sched.lock held. */
-void mcommoninit(m *mp)
+/* sched.lock held: a new M id and random state. */
+static void mnewid(m *mp)
 {
 	mp->id = sched.mnext++;
 	mp->fastrand = (uint64_t)nanotime() ^ ((uint64_t)mp->id << 32) ^ (uintptr_t)mp;
+}
+
+/* sched.lock held. */
+void mcommoninit(m *mp)
+{
+	mnewid(mp);
 	mp->alllink = allm;
 	/* Published for readers without sched.lock (schedtrace, dumps). */
 	__atomic_store_n(&allm, mp, __ATOMIC_RELEASE);
+}
+
+/* sched.lock held: whether the thread of mp, freed or whose locked G
+ * exited, is gone from the kernel's list (one that never began is).
+ * Once seen gone it is not looked at again. */
+bool mthreadgone(m *mp)
+{
+	if (mp->threadgone)
+		return true;
+	char path[48];
+	snprintf(path, sizeof path, "/proc/self/task/%d", mp->procid);
+	if (mp->procid != 0 && access(path, F_OK) == 0)
+		return false;
+	mp->threadgone = true;
+	return true;
+}
+
+/* sched.lock held: mp's thread ended, or was never made; nothing touches
+ * mp after the caller unlocks. Queued last: the oldest freed M is the
+ * one whose thread is most likely gone. */
+static void mfreeput(m *mp)
+{
+	mp->freed = true;
+	mp->schedlink = NULL;
+	if (sched.freemtail)
+		sched.freemtail->schedlink = mp;
+	else
+		sched.freem = mp;
+	sched.freemtail = mp;
+}
+
+/* sched.lock held: the oldest freed M, made as calloc would (it keeps
+ * its place on allm), if its thread is gone; else NULL. A thread still listed by the
+ * kernel counts as the M's (checkdead), so its M waits until it is not. */
+static m *mfreeget(void)
+{
+	m *mp = sched.freem;
+	if (!mp || !mthreadgone(mp))
+		return NULL;
+	sched.freem = mp->schedlink;
+	if (!sched.freem)
+		sched.freemtail = NULL;
+	memset(mp, 0, offsetof(m, alllink));
+	return mp;
 }
 
 /* sched.lock held: the Ms alive, with `extra` more, against the thread
@@ -88,6 +148,7 @@ static void *mstart(void *arg)
 {
 	m *mp = arg;
 	mp->procid = gettid_();
+	m_preempt_ready(mp);
 	mstart0(mp);
 	lock(&sched.lock);
 	if (mp->exitafterg) {
@@ -98,6 +159,7 @@ static void *mstart(void *arg)
 		 * Nothing here touches mp after the unlock. */
 		pthread_detach(pthread_self());
 		mp->detached = true;
+		mfreeput(mp);
 	}
 	if (--sched.nmalive == 0 && sched.exitwaiter) {
 		sched.exitwaiter = false;
@@ -139,14 +201,21 @@ static void newmfailed(p *pp)
  * global queue for them (newmfailed), nothing is lost. */
 static void newm(p *pp, bool spinning)
 {
-	m *mp = calloc(1, sizeof *mp);
-	if (!mp)
+	lock(&sched.lock);
+	m *mp = mfreeget();
+	unlock(&sched.lock);
+	bool fresh = !mp;
+	if (fresh && !(mp = calloc(1, sizeof *mp)))
 		goto fail;
 	lock(&sched.lock);
 	checkmcount(1);
-	mcommoninit(mp);
+	if (fresh)
+		mcommoninit(mp);
+	else
+		mnewid(mp);
 	sched.nmalive++;
 	unlock(&sched.lock);
+	m_preempt_init(mp);
 	mp->nextp = pp;
 	mp->spinning = spinning;
 
@@ -174,7 +243,8 @@ static void newm(p *pp, bool spinning)
 	/* No thread: it is not one of the Ms that run (checkdead, the
 	 * thread limit), as a locked M whose thread ended. */
 	sched.nmfreed++;
-	mp->thread = 0;  /* stays on allm, freed at teardown */
+	mp->thread = 0;
+	mfreeput(mp);
 	unlock(&sched.lock);
 	static _Atomic int warned;
 	if (!atomic_exchange(&warned, 1)) {

@@ -95,9 +95,11 @@ static struct {
  * closing and reusing its own. -1 if it cannot be had. Two callers
  * (sysmon, a stop of the world) may race to open it: one keeps its fd.
  *
- * mp->sysfd1 is the fd + 1; 0: not open yet; SYSFD_CLOSED: the thread
- * ended, never to be opened again (its tid may be another thread's by
- * then). A reader counts itself in mp->sysfd_users from before it loads
+ * mp->sysfd1 is the fd + 1; 0: not open yet; SYSFD_CLOSED: none, the
+ * thread ended (its tid may be another thread's by then) or has not
+ * begun; only the thread of a reused M makes it 0 again, once mp->procid
+ * is its own (m_preempt_ready: the reader loads procid after sysfd1). A
+ * reader counts itself in mp->sysfd_users from before it loads
  * sysfd1 until its pread is done, and the closer, which swaps in
  * SYSFD_CLOSED first, closes only once no reader is left: both sides
  * seq_cst, so either the reader sees SYSFD_CLOSED or the closer sees the
@@ -130,6 +132,24 @@ void m_closesyscallfile(m *mp)
 		sched_yield(); /* a pread of a few hundred bytes */
 	if (fd1 > 0)
 		close(fd1 - 1);
+}
+
+/* newm: mp's thread does not run yet, and mp may be a freed M that
+ * sysmon or a stopper loaded from a P before its last thread ended: such
+ * a reader must neither open the file of a thread id that is not (yet)
+ * mp's nor signal one. Until m_preempt_ready the file is "none" and a
+ * signal counts as on its way, so no request reaches mp. */
+void m_preempt_init(m *mp)
+{
+	atomic_store(&mp->signalpending, 1);
+	atomic_store(&mp->sysfd1, SYSFD_CLOSED);
+}
+
+/* mp's thread runs and mp->procid is its id: requests may come. */
+void m_preempt_ready(m *mp)
+{
+	atomic_store(&mp->sysfd1, 0);
+	atomic_store(&mp->signalpending, 0);
 }
 
 /* Whether mp's thread is blocked in a system call, and which. Linux's

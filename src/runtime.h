@@ -218,22 +218,18 @@ struct m {
 	bool ism0;              /* the thread that called gort_main */
 	note park;              /* stopm sleeps on it */
 	m *schedlink;           /* idle M list */
-	m *alllink;             /* allm */
 	g *(*mcallfn)(m *, g *); /* what g0 runs after a G switched to it */
 	bool (*waitunlockf)(g *, void *); /* gopark's unlock callback */
 	g *runqafter;           /* gosched's direct switch: queue it, then */
 	mutex *unlockafter;     /* release this, once switched away from it */
 	uint32_t syscalltick;   /* p->syscalltick when the syscall began */
-	_Atomic uint32_t signalpending; /* a preemption signal is on its way */
 	sigsyscall sigsys;      /* the system call it interrupts, if any (preempt.c) */
-	_Atomic int sysfd1;     /* its /proc syscall file + 1; 0: not open yet, -1: closed
-	                           with its thread, for good (preempt.c) */
-	_Atomic int32_t sysfd_users; /* readers of that file right now (preempt.c) */
 	g *lockedg;             /* LockOSThread: the only G this M runs */
 	uint32_t lockedext;     /* gort_lock_os_thread nesting */
 	bool exitafterg;        /* the locked G exited: end this thread */
 	bool detached;          /* its thread ended detached: not to be joined */
-	bool threadgone;        /* exitafterg: checkdead saw its thread gone */
+	bool threadgone;        /* exitafterg: its thread was seen gone (mthreadgone) */
+	bool freed;             /* on sched.freem: its thread ended, or never began */
 	bool wedged;            /* M0 after its locked G exited: parks until exit */
 	bool lockedpark;        /* asleep in stoplockedm (wake with mwake) */
 	g *handnext;            /* gosched, gopark: a locked G for mloop to hand over */
@@ -244,8 +240,19 @@ struct m {
 	pthread_t thread;
 	int procid;             /* kernel thread id */
 	void *sigstack;         /* alternate signal stack (overflow reports) */
-	schedstats stats;       /* this M's counters (trace.h: STAT_ADD) */
 	_Atomic uint8_t blocked; /* asleep in notesleep (schedtrace shows it) */
+
+	/* Kept when newm reuses a freed M (everything above is zeroed, as
+	 * calloc made it): the list it stays on, its counters, which
+	 * gort_read_stats goes on summing, and what preempt.c hands to
+	 * readers that may still hold the M from before its thread ended
+	 * (m_preempt_init). */
+	m *alllink;             /* allm */
+	schedstats stats;       /* this M's counters (trace.h: STAT_ADD) */
+	_Atomic uint32_t signalpending; /* a preemption signal is on its way */
+	_Atomic int sysfd1;     /* its /proc syscall file + 1; 0: not open yet, -1: none
+	                           (the thread ended, or has not begun) (preempt.c) */
+	_Atomic int32_t sysfd_users; /* readers of that file right now (preempt.c) */
 };
 
 /* ---- P ------------------------------------------------------------- */
@@ -390,6 +397,7 @@ typedef struct schedt {
 
 	int32_t nmidlelocked;       /* Ms parked waiting for their locked G */
 	int32_t nmfreed;            /* Ms whose threads exited */
+	m *freem, *freemtail;       /* freed Ms, oldest first (m.c: mfreeput) */
 	int32_t nmsys;              /* system Ms (sysmon): not counted by checkdead */
 	_Atomic uint32_t sysmonwait; /* sysmon deep-sleeps on sysmonnote */
 	note sysmonnote;
@@ -582,6 +590,7 @@ static inline void randomenum_next(randomenum *e)
 
 /* m.c */
 void mcommoninit(m *mp);
+bool mthreadgone(m *mp);
 void checkmcount(int32_t extra);
 void startm(p *pp, bool spinning);
 bool stopm(m *mp);
@@ -613,6 +622,8 @@ int preempt_init(void);
 void preempt_teardown(void);
 bool preemptone(p *pp, uint8_t level);
 void m_closesyscallfile(m *mp);
+void m_preempt_init(m *mp);
+void m_preempt_ready(m *mp);
 void gopreempt(void);
 /* Every gort_* call that a goroutine makes into the runtime is bracketed
  * by rt_enter/rt_exit. Inside, the goroutine is not async-preemptible (it

@@ -27,7 +27,8 @@
  * Nothing is stopped: the counters, queues and lists are read as they
  * are, so a report may be slightly inconsistent, as Go's. That is safe
  * because Ps live until teardown, allm only grows and is published with
- * a release store (M structs are freed at teardown), and G structs are
+ * a release store (M structs are freed at teardown; one that newm reuses
+ * meanwhile reads as a new M), and G structs are
  * never freed while the runtime runs (forEachGRace). A caller that is not
  * an M holds foreign_lock for reading, so teardown waits for it.
  */
@@ -177,7 +178,8 @@ RACY void schedtrace(dumpout *o, bool detail)
 		return;
 	}
 	for (m *mp = __atomic_load_n(&allm, __ATOMIC_ACQUIRE); mp; mp = mp->alllink)
-		schedtrace_m(o, mp);
+		if (!mp->freed) /* no thread: not one of Go's allm */
+			schedtrace_m(o, mp);
 	forEachGRace(schedtrace_g, o);
 }
 

@@ -11,7 +11,8 @@
  *
  * Ms are freed only at teardown, so walking allm under sched.lock is
  * safe while the runtime runs; foreign_lock (read) keeps teardown away
- * from a reader that is not a goroutine.
+ * from a reader that is not a goroutine. An M that newm reuses keeps its
+ * counters, so a sum never goes back.
  */
 #include <errno.h>
 
