@@ -414,7 +414,10 @@ typedef struct gort_waitgroup {
  * Go panics here; a C library reports). */
 GORT_API int gort_wg_add(gort_waitgroup *wg, int delta);
 GORT_API int gort_wg_done(gort_waitgroup *wg);
-/** Block until the counter is zero. 0, or -1 EINVAL for NULL. */
+/** Block until the counter is zero. 0, or -1 with errno EINVAL for NULL,
+ * or EBUSY when the WaitGroup was reused (an Add from zero began a new
+ * round) before this Wait returned: as in Go, a new round must wait for
+ * every Wait of the previous one to return (Go panics here). */
 GORT_API int gort_wg_wait(gort_waitgroup *wg);
 
 /**

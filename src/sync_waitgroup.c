@@ -10,6 +10,16 @@
  *
  * Unlike Go, a negative counter is not a panic: Add refuses the change
  * with ERANGE and takes it back, leaving the WaitGroup as it was.
+ *
+ * A new round must begin (an Add from zero) only after every Wait of the
+ * previous one has returned. One begun earlier may let its own Wait take
+ * the wake-up meant for a waiter of the previous round that has not run
+ * yet (the semaphore's units belong to no round) and return on a counter
+ * above zero. So a woken Wait looks at state, which Add left at zero, as
+ * Go does: anything there now is the new round, and where Go panics
+ * ("WaitGroup is reused before previous Wait has returned") Wait fails
+ * with EBUSY. The waiter it counted in the new round stands in for the
+ * one whose wake-up it took, which waits on for the new round's end.
  */
 #include <errno.h>
 
@@ -49,6 +59,18 @@ GORT_API int gort_wg_done(gort_waitgroup *wg)
 	return gort_wg_add(wg, -1);
 }
 
+/* A Wait just woken: whether a new round has begun meanwhile (above),
+ * with errno EBUSY. A refused Add's instant (a negative counter and no
+ * waiter) is not one. */
+static bool reused(gort_waitgroup *wg)
+{
+	uint64_t state = __atomic_load_n(&wg->state, __ATOMIC_ACQUIRE);
+	if ((uint32_t)state == 0 && (int32_t)(state >> 32) <= 0)
+		return false;
+	errno = EBUSY;
+	return true;
+}
+
 GORT_API int gort_wg_wait(gort_waitgroup *wg)
 {
 	if (!wg) {
@@ -73,7 +95,7 @@ GORT_API int gort_wg_wait(gort_waitgroup *wg)
 			g *gp = rt_enter_wait();
 			semacquire(&wg->sema, waitReasonSemacquire);
 			rt_exit_wait(gp);
-			return 0;
+			return reused(wg) ? -1 : 0;
 		}
 	}
 }

@@ -9,7 +9,9 @@
  *  - Wait on a zero waitgroup returns at once (in a goroutine and on a
  *    thread with no runtime), and a zero-initialised waitgroup is empty;
  *  - a Done refused with ERANGE (on a zero waitgroup) leaves it zero: a
- *    Wait on another thread at that moment keeps returning.
+ *    Wait on another thread at that moment keeps returning;
+ *  - a Wait that finds the waitgroup reused (a new round begun) before it
+ *    returned fails with EBUSY rather than return on a counter above zero.
  */
 #include "gort_util.h"
 
@@ -258,6 +260,89 @@ static void refused_done(void)
 	CHECK_EQ(refused_wg.state, 0);
 }
 
+/* ---------------------------------------------------------------------
+ * Reused before a previous Wait returned
+ * ------------------------------------------------------------------- */
+
+/* Go panics with "WaitGroup is reused before previous Wait has
+ * returned": at one P, the round's last Done readies the old waiter, and
+ * before it runs main starts a new round and waits on it. The wake-up
+ * meant for the old waiter must not let main return on a counter of 1:
+ * its Wait fails with EBUSY. A main preempted between the Done and its
+ * Wait (a loaded machine) lets the old waiter run first; main then
+ * parks in a correct round, ended by the releaser, and tries again. */
+static gort_waitgroup early_wg;
+static atomic_bool early_old_back;
+static atomic_bool early_main_back;
+
+static void early_old_waiter(void *arg)
+{
+	(void)arg;
+	/* EBUSY where main was held up between its Add and its Wait: the
+	 * old waiter then ran first and saw the new round. */
+	write_errno(0);
+	if (gort_wg_wait(&early_wg) != 0)
+		CHECK_EQ(read_errno(), EBUSY);
+	atomic_store(&early_old_back, true);
+}
+
+static void early_releaser(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&early_main_back)) {
+		if (atomic_load(&early_old_back)) {
+			(void)gort_wg_done(&early_wg); /* ends main's round */
+			return;
+		}
+		gort_sleep(MS);
+	}
+}
+
+static int reused_early_main(void *arg)
+{
+	(void)arg;
+	for (int attempt = 0; attempt < 20; attempt++) {
+		early_wg = (gort_waitgroup){0};
+		atomic_store(&early_old_back, false);
+		atomic_store(&early_main_back, false);
+		CHECK_EQ(gort_wg_add(&early_wg, 1), 0);
+		CHECK(gort_go(early_old_waiter, NULL) > 1);
+		while ((uint32_t)__atomic_load_n(&early_wg.state, __ATOMIC_ACQUIRE) == 0)
+			gort_gosched();
+		gort_sleep(5 * MS); /* counted: now parked */
+		CHECK(gort_go(early_releaser, NULL) > 1);
+		CHECK_EQ(gort_wg_done(&early_wg), 0); /* readies the old waiter */
+		CHECK_EQ(gort_wg_add(&early_wg, 1), 0); /* too early */
+		write_errno(0);
+		int r = gort_wg_wait(&early_wg);
+		int e = read_errno();
+		atomic_store(&early_main_back, true);
+		if (r == 0) {
+			/* Only the round the releaser ended may let it go. */
+			if (!atomic_load(&early_old_back))
+				FAILF("gort_wg_wait returned 0 on a waitgroup reused before "
+				      "its previous Wait returned (counter %d)",
+				      (int)(__atomic_load_n(&early_wg.state, __ATOMIC_ACQUIRE) >> 32));
+			gort_sleep(5 * MS); /* the releaser is done */
+			continue;
+		}
+		CHECK_EQ(r, -1);
+		CHECK_EQ(e, EBUSY);
+		/* The new round ends; the old waiter, woken late, returns. */
+		CHECK_EQ(gort_wg_done(&early_wg), 0);
+		int64_t dl = gort_nanotime() + (int64_t)(harness_timeout(5) * 1e9);
+		while (!atomic_load(&early_old_back) && gort_nanotime() < dl)
+			gort_sleep(MS);
+		CHECK(atomic_load(&early_old_back));
+		CHECK_EQ(gort_wg_wait(&early_wg), 0);
+		return 0;
+	}
+	printf("     reused_early: never reached main's Wait first; skipped\n");
+	return 0;
+}
+
+MAIN_CASE(reused_early, reused_early_main, 1)
+
 int main(void)
 {
 	RUN_CASE(add_done_wait, 30);
@@ -265,6 +350,7 @@ int main(void)
 	RUN_CASE(many_waiters, 30);
 	RUN_CASE(zero_wait, 30);
 	RUN_CASE(refused_done, 30);
+	RUN_CASE(reused_early, 30);
 	PASS("wg_test");
 	return 0;
 }
