@@ -16,18 +16,33 @@
  *   poll                -> gort_fd_wait (see "poll" below)
  *   sleep, usleep, nanosleep, clock_nanosleep
  *                       -> gort_sleep
+ *   and the fortified entry points a program built with _FORTIFY_SOURCE
+ *   calls in their place (__read_chk, __recv_chk, __recvfrom_chk,
+ *   __poll_chk), after the same size check.
+ * errno: a call that succeeds leaves it as it was, as libc's does, also
+ * when the goroutine parked and goes on on another thread (errno_get,
+ * errno_set).
  * Bracketed with the syscall hand-off (gort_entersyscall/exitsyscall: a
  * call that lasts costs its M, not its P):
  *   open, open64, openat, openat64 (a FIFO blocks in open), pread,
  *   pwrite, pread64, pwrite64, fsync, fdatasync, flock, fcntl F_SETLKW / F_OFD_SETLKW,
  *   select, pselect, ppoll, epoll_wait, epoll_pwait, wait, waitpid,
- *   getaddrinfo, and poll in the cases the netpoller cannot serve.
+ *   getaddrinfo, poll in the cases the netpoller cannot serve, and the
+ *   fortified __pread_chk, __pread64_chk, __ppoll_chk, __open_2, ...
  * Kept consistent with the above:
  *   close               -> gort_close (the runtime forgets the fd; from
  *                          any thread, so a later fd with the same
  *                          number starts afresh)
  *   fcntl, fcntl64      F_GETFL / F_SETFL show and set the program's own
  *                       view of O_NONBLOCK (below)
+ *   dup, dup2, dup3, fcntl F_DUPFD
+ *                       the new fd takes the old one's record
+ *   sigaction, signal   the program's handlers run in a wrapper that
+ *                       makes every hook libc's inside them (see
+ *                       "signal handlers and forked children")
+ * Every hook is libc's own in a signal handler, in a child forked while
+ * the runtime ran, and on a standard stream the program was started
+ * with (they stay blocking: see "what the hook knows of each fd").
  *
  * Who is a goroutine. A call is routed when gort_goid() != 0 (a
  * goroutine is running on this thread) and the call does not come from
@@ -63,7 +78,8 @@
  * poll(2) on the thread); on any other fd a plain thread's call is the
  * libc call.
  *
- * poll. A goroutine's poll with a timeout first polls without waiting.
+ * poll. A goroutine's poll with a timeout first polls without waiting
+ * (which also returns poll(2)'s own errors before the array is read).
  * If nothing is ready: with one fd and events that are reading or
  * writing (POLLIN, POLLRDNORM, POLLRDHUP, POLLOUT, POLLWRNORM), it parks
  * in gort_fd_wait on that fd; otherwise (several fds, POLLPRI, ...) it
@@ -81,17 +97,23 @@
  *    on a pipe or socket), system(), getaddrinfo's own I/O, ... block
  *    the M as before (getaddrinfo as a whole is under the hand-off).
  *  - An fd closed without the hook (fclose of an fdopen'ed stream,
- *    dup2 onto it, a raw syscall) leaves the runtime and the hook with a
- *    stale record for its number. gort_close called directly is one of
- *    these for the hook (it forgets the fd for the runtime only): a
+ *    dup2 onto it, a raw syscall) leaves the runtime with a stale record
+ *    for its number (the hook's own is replaced by dup2 and dup3; the
+ *    runtime has no call that forgets an fd without closing it).
+ *    gort_close called directly is one of these for the hook (it forgets the fd for the runtime only): a
  *    later fd with that number keeps the old fd's view of O_NONBLOCK
  *    (F_GETFL hides the O_NONBLOCK of a new non-blocking fd, and reads
  *    on it park instead of failing with EAGAIN). With the hook, close
  *    such fds with close(), which goes to gort_close.
- *  - O_NONBLOCK belongs to the open file description: it is set for dups
- *    of the fd and for other processes sharing it, and calls the library
+ *  - O_NONBLOCK belongs to the open file description: it is set for other
+ *    processes sharing it (a forked child too), and calls the library
  *    does not hook (recvmsg, sendmsg, sendfile, splice, ioctl FIONBIO,
- *    ...) see the fd non-blocking once a goroutine has used it.
+ *    ...) see the fd non-blocking once a goroutine has used it. The
+ *    program's view is kept per fd number: F_SETFL on one of two dups
+ *    leaves the other's view as it was.
+ *  - Handlers installed with sigset, sysv_signal or a raw system call
+ *    are not wrapped; neither are those installed before the library
+ *    was loaded (dlopen'ed late).
  *  - One goroutine at a time waits in each direction of an fd (gort.h);
  *    a poll on an fd another goroutine is reading from waits its turn.
  *  - select, ppoll, epoll_wait and multi-fd poll fallbacks each hold an
@@ -118,6 +140,7 @@
 #include <sys/file.h>
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -134,15 +157,43 @@
 	X(read) X(write) X(readv) X(writev) X(recv) X(send) X(recvfrom)   \
 	X(sendto) X(accept) X(accept4) X(connect) X(poll) X(sleep)        \
 	X(usleep) X(nanosleep) X(clock_nanosleep) X(close) X(fcntl)       \
-	X(fcntl64) X(open) X(open64) X(openat) X(openat64) X(pread)       \
-	X(pwrite) X(pread64) X(pwrite64) X(fsync) X(fdatasync) X(flock) X(select) X(pselect)     \
-	X(ppoll) X(epoll_wait) X(epoll_pwait) X(wait) X(waitpid)          \
-	X(getaddrinfo)
+	X(open) X(openat) X(pread) X(pwrite)       \
+	X(fsync) X(fdatasync) X(flock) X(select) X(pselect) X(ppoll)      \
+	X(epoll_wait) X(epoll_pwait) X(wait) X(waitpid) X(getaddrinfo)
+
+/* Hooked to keep the records below, not routed: not in the check for a
+ * library in front (init_once). */
+#define KEEP_REALS(X) X(dup) X(dup2) X(dup3) X(sigaction)
+
+/* Names some C libraries lack (the large-file names, fcntl64 before
+ * glibc 2.28, the fortified entry points): NULL then. A program only
+ * reaches their hooks when its libc defines them. */
+#define OPTIONAL_REALS(X)                                                 \
+	X(fcntl64) X(open64) X(openat64) X(pread64) X(pwrite64)           \
+	X(__open_2) X(__open64_2) X(__openat_2) X(__openat64_2)
 
 int fcntl64(int fd, int cmd, ...);
+int __open_2(const char *path, int flags);
+int __open64_2(const char *path, int flags);
+int __openat_2(int dirfd, const char *path, int flags);
+int __openat64_2(int dirfd, const char *path, int flags);
+/* glibc's fortified entry points (_FORTIFY_SOURCE), which a program calls
+ * in place of read, recv, poll, ... when it knows the buffer's size. */
+ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen);
+ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags);
+ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
+                       struct sockaddr *addr, socklen_t *addrlen);
+ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off, size_t buflen);
+ssize_t __pread64_chk(int fd, void *buf, size_t n, off64_t off, size_t buflen);
+int __poll_chk(struct pollfd *fds, nfds_t nfds, int timeout, size_t fdslen);
+int __ppoll_chk(struct pollfd *fds, nfds_t nfds, const struct timespec *ts,
+                const sigset_t *mask, size_t fdslen);
+_Noreturn void __chk_fail(void);
 
 #define X(name) static __typeof__(&name) real_##name;
 REALS(X)
+KEEP_REALS(X)
+OPTIONAL_REALS(X)
 #undef X
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -184,13 +235,14 @@ static int findrt_cb(struct dl_phdr_info *info, size_t size, void *arg)
 	return 1;
 }
 
+/* A libc function the library cannot do without. The message goes out
+ * with a raw system call: write is this library's own. */
 static void *resolve(const char *name)
 {
 	void *p = dlsym(RTLD_NEXT, name);
 	if (!p) {
 		static const char msg[] = "libgort_hook: a libc function is missing\n";
-		if (write(2, msg, sizeof msg - 1) < 0)
-			abort();
+		(void)!syscall(SYS_write, 2, msg, sizeof msg - 1);
 		abort();
 	}
 	return p;
@@ -200,6 +252,10 @@ static void init_once(void)
 {
 #define X(name) real_##name = (__typeof__(&name))resolve(#name);
 	REALS(X)
+	KEEP_REALS(X)
+#undef X
+#define X(name) real_##name = (__typeof__(&name))dlsym(RTLD_NEXT, #name);
+	OPTIONAL_REALS(X)
 #undef X
 	/* Is anybody in front of us? (Within this library, &read would be
 	 * the interposed address too: compare the objects instead.) */
@@ -229,23 +285,118 @@ static bool fromruntime(const void *ra)
 	return false;
 }
 
-/* Whether a call from return address ra is a goroutine's own. */
-static inline bool goroutine(const void *ra)
+/* ---- signal handlers and forked children ---- */
+
+/* A program's signal handler may run on a goroutine's thread at any
+ * point, inside the runtime too (a lock held, the fd's semaphore taken by
+ * the very write it interrupted), and the calls it makes there
+ * (write(2) to wake an event loop, the usual self-pipe) must be libc's:
+ * one that parked or entered the runtime would deadlock or corrupt it.
+ * So the handlers the program installs with sigaction or signal run
+ * inside sigwrap, which counts them per thread (insig); the kernel sees
+ * sigwrap, the program its own handler. The count is trusted only below
+ * the outermost handler's frame: a handler left by longjmp leaves it set,
+ * and the first hooked call above that frame clears it. (On a stack
+ * elsewhere, an alternate signal stack's handler left by longjmp, the
+ * thread's calls stay libc's: slower, never wrong.) The runtime's own
+ * handlers (its calls go to libc) are not wrapped, and the preemption
+ * signal does not move a goroutine that is inside a handler (its signal
+ * is blocked there: preempt.c's base-mask test). */
+static __thread int insig __attribute__((tls_model("initial-exec")));
+static __thread uintptr_t sigframe __attribute__((tls_model("initial-exec")));
+
+static bool inhandler(void)
 {
-	init();
-	return active && !fromruntime(ra) && gort_goid() != 0;
+	if (insig == 0)
+		return false;
+	char here;
+	if ((uintptr_t)&here > sigframe) {
+		insig = 0; /* left by longjmp */
+		return false;
+	}
+	return true;
 }
 
-/* Whether hooks are routing at all and ra is not the runtime. */
+/* A process forked while the runtime ran has none: its only thread is a
+ * copy of the caller's, and the runtime's state, locks included, is a
+ * copy of the parent's at that instant, with its epoll set shared with
+ * the parent (a gort_close there would remove the parent's fd from it).
+ * Every hook is libc's own in such a child; the fds the runtime made
+ * non-blocking stay so there, as in any process sharing them. A child
+ * forked before gort_main or after it returned may run the runtime: the
+ * hooks stay on there. vfork runs no fork handlers: a vfork child must
+ * make no hooked call before exec (posix_spawn makes none). */
+static bool rt_at_fork;
+static atomic_bool forked;
+
+static void atfork_prepare(void)
+{
+	rt_at_fork = gort_numgoroutine() > 0;
+}
+
+static void atfork_child(void)
+{
+	if (rt_at_fork)
+		atomic_store_explicit(&forked, true, memory_order_relaxed);
+}
+
+/* Whether hooks are routing at all, and ra is neither the runtime nor a
+ * signal handler's call. */
 static inline bool userland(const void *ra)
 {
 	init();
-	return active && !fromruntime(ra);
+	return active && !fromruntime(ra) && !inhandler() &&
+	       !atomic_load_explicit(&forked, memory_order_relaxed);
 }
 
-/* ---- the program's view of O_NONBLOCK, per fd ---- */
+/* Whether a call from return address ra is a goroutine's own. */
+static inline bool goroutine(const void *ra)
+{
+	return userland(ra) && gort_goid() != 0;
+}
 
-enum { FD_UNKNOWN = 0, FD_BLOCKING = 1, FD_NONBLOCK = 2 };
+/* errno through calls the compiler cannot see into. glibc declares
+ * __errno_location const, so the compiler may keep errno's address
+ * across a call that parks the goroutine, which may go on on another
+ * thread, and then read or write the first thread's errno there. */
+__attribute__((noinline)) static int errno_get(void)
+{
+	__asm__ volatile("" ::: "memory");
+	return errno;
+}
+
+__attribute__((noinline)) static void errno_set(int e)
+{
+	__asm__ volatile("" ::: "memory");
+	errno = e;
+}
+
+/* A routed call: libc leaves errno alone when a call succeeds, and so
+ * must the runtime's version of it, which may have met EAGAIN on the way
+ * (on whatever thread the goroutine now runs). */
+#define ROUTED(type, call)                      \
+	do {                                    \
+		int e_ = errno_get();           \
+		type r_ = (call);               \
+		if (r_ >= 0)                    \
+			errno_set(e_);          \
+		return r_;                      \
+	} while (0)
+
+/* ---- what the hook knows of each fd ---- */
+
+/* One byte per fd number: the program's view of O_NONBLOCK (FD_VIEW:
+ * unknown, blocking or non-blocking) and FD_SHARED, an open file
+ * description the program got from its parent: the standard streams it
+ * was started with (a terminal, the shell's pipe), and their dups. The
+ * runtime leaves those blocking, as Go leaves os.Stdin, os.Stdout and
+ * os.Stderr: O_NONBLOCK set there would outlive the program in the
+ * processes sharing them (a shell whose terminal read fails with EAGAIN,
+ * a child whose output is lost). A goroutine's call on one is the libc
+ * call under the hand-off; its poll waits on a private epoll set.
+ * Closing the fd forgets it all; a dup (dup, dup2, dup3, F_DUPFD) copies
+ * the byte to the new number, which shares the description. */
+enum { FD_UNKNOWN = 0, FD_BLOCKING = 1, FD_NONBLOCK = 2, FD_VIEW = 3, FD_SHARED = 4 };
 enum { FDCHUNK = 4096, FDL1 = 1024 }; /* 4M fds */
 static _Atomic(_Atomic uint8_t *) fdtab[FDL1];
 
@@ -267,17 +418,39 @@ static _Atomic uint8_t *fdslot(int fd, bool create)
 	return c ? &c[fd % FDCHUNK] : NULL;
 }
 
-static int fdview(int fd)
+static int fdbits(int fd)
 {
 	_Atomic uint8_t *s = fdslot(fd, false);
-	return s ? atomic_load_explicit(s, memory_order_relaxed) : FD_UNKNOWN;
+	return s ? atomic_load_explicit(s, memory_order_relaxed) : 0;
 }
 
+static int fdview(int fd)
+{
+	return fdbits(fd) & FD_VIEW;
+}
+
+static bool fdshared(int fd)
+{
+	return (fdbits(fd) & FD_SHARED) != 0;
+}
+
+/* Replace fd's whole byte (0: forget fd). */
+static void fdstore(int fd, int bits)
+{
+	_Atomic uint8_t *s = fdslot(fd, bits != 0);
+	if (s)
+		atomic_store_explicit(s, (uint8_t)bits, memory_order_relaxed);
+}
+
+/* Set fd's view, keeping FD_SHARED. */
 static void fdset(int fd, int view)
 {
-	_Atomic uint8_t *s = fdslot(fd, view != FD_UNKNOWN);
-	if (s)
-		atomic_store_explicit(s, (uint8_t)view, memory_order_relaxed);
+	_Atomic uint8_t *s = fdslot(fd, true);
+	if (!s)
+		return;
+	uint8_t v = atomic_load_explicit(s, memory_order_relaxed);
+	while (!atomic_compare_exchange_weak(s, &v, (uint8_t)((v & ~FD_VIEW) | view)))
+		;
 }
 
 /* The program's view of fd, recorded before the runtime touches it:
@@ -287,9 +460,9 @@ static int fdtrack(int fd)
 	_Atomic uint8_t *s = fdslot(fd, true);
 	if (!s)
 		return -1;
-	int v = atomic_load_explicit(s, memory_order_relaxed);
-	if (v != FD_UNKNOWN)
-		return v;
+	uint8_t v = atomic_load_explicit(s, memory_order_relaxed);
+	if (v & FD_VIEW)
+		return v & FD_VIEW;
 	int e = errno;
 	int fl = real_fcntl(fd, F_GETFL);
 	if (fl < 0) {
@@ -297,10 +470,29 @@ static int fdtrack(int fd)
 		return -1;
 	}
 	uint8_t want = (fl & O_NONBLOCK) ? FD_NONBLOCK : FD_BLOCKING;
-	uint8_t z = FD_UNKNOWN;
-	if (!atomic_compare_exchange_strong(s, &z, want))
-		return z;
-	return want;
+	while (!(v & FD_VIEW))
+		if (atomic_compare_exchange_weak(s, &v, (uint8_t)(v | want)))
+			return want;
+	return v & FD_VIEW;
+}
+
+/* At load: the standard streams open at start-up are shared (see
+ * above); the fork handlers (see "signal handlers and forked
+ * children"). */
+__attribute__((constructor)) static void hook_ctor(void)
+{
+	for (int fd = 0; fd <= 2; fd++)
+		if (syscall(SYS_fcntl, fd, F_GETFD) >= 0)
+			fdstore(fd, FD_SHARED);
+	pthread_atfork(atfork_prepare, NULL, atfork_child);
+}
+
+/* newfd (r, if the dup succeeded) is a dup of fd: the same description. */
+static int fddup(int fd, int r)
+{
+	if (r >= 0 && r != fd)
+		fdstore(r, fdbits(fd));
+	return r;
 }
 
 /* How a call on fd from return address ra goes. */
@@ -311,10 +503,10 @@ static int fdroute(int fd, const void *ra)
 	if (!userland(ra))
 		return VIA_LIBC;
 	if (gort_goid() == 0) /* a plain thread */
-		return fdview(fd) == FD_BLOCKING ? VIA_GORT : VIA_LIBC;
+		return fdbits(fd) == FD_BLOCKING ? VIA_GORT : VIA_LIBC;
 	switch (fdtrack(fd)) {
 	case FD_BLOCKING:
-		return VIA_GORT;
+		return fdshared(fd) ? VIA_HANDOFF : VIA_GORT;
 	case FD_NONBLOCK:
 		return VIA_LIBC;
 	default:
@@ -337,11 +529,13 @@ static int fdroute(int fd, const void *ra)
 
 /* ---- read and write ---- */
 
-HOOK ssize_t read(int fd, void *buf, size_t n)
+/* Each call takes the return address of the hook the program called
+ * (the plain name or its fortified one, below). */
+static ssize_t read_at(int fd, void *buf, size_t n, const void *ra)
 {
-	switch (fdroute(fd, CALLER())) {
+	switch (fdroute(fd, ra)) {
 	case VIA_GORT:
-		return gort_read(fd, buf, n);
+		ROUTED(ssize_t, gort_read(fd, buf, n));
 	case VIA_HANDOFF:
 		HANDOFF(ssize_t, real_read(fd, buf, n));
 	default:
@@ -349,11 +543,16 @@ HOOK ssize_t read(int fd, void *buf, size_t n)
 	}
 }
 
+HOOK ssize_t read(int fd, void *buf, size_t n)
+{
+	return read_at(fd, buf, n, CALLER());
+}
+
 HOOK ssize_t write(int fd, const void *buf, size_t n)
 {
 	switch (fdroute(fd, CALLER())) {
 	case VIA_GORT:
-		return gort_write(fd, buf, n);
+		ROUTED(ssize_t, gort_write(fd, buf, n));
 	case VIA_HANDOFF:
 		HANDOFF(ssize_t, real_write(fd, buf, n));
 	default:
@@ -365,7 +564,7 @@ HOOK ssize_t readv(int fd, const struct iovec *iov, int iovcnt)
 {
 	switch (fdroute(fd, CALLER())) {
 	case VIA_GORT:
-		return gort_readv(fd, iov, iovcnt);
+		ROUTED(ssize_t, gort_readv(fd, iov, iovcnt));
 	case VIA_HANDOFF:
 		HANDOFF(ssize_t, real_readv(fd, iov, iovcnt));
 	default:
@@ -377,7 +576,7 @@ HOOK ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 {
 	switch (fdroute(fd, CALLER())) {
 	case VIA_GORT:
-		return gort_writev(fd, iov, iovcnt);
+		ROUTED(ssize_t, gort_writev(fd, iov, iovcnt));
 	case VIA_HANDOFF:
 		HANDOFF(ssize_t, real_writev(fd, iov, iovcnt));
 	default:
@@ -385,11 +584,11 @@ HOOK ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 	}
 }
 
-HOOK ssize_t recv(int fd, void *buf, size_t n, int flags)
+static ssize_t recv_at(int fd, void *buf, size_t n, int flags, const void *ra)
 {
-	switch (fdroute(fd, CALLER())) {
+	switch (fdroute(fd, ra)) {
 	case VIA_GORT:
-		return gort_recv(fd, buf, n, flags);
+		ROUTED(ssize_t, gort_recv(fd, buf, n, flags));
 	case VIA_HANDOFF:
 		HANDOFF(ssize_t, real_recv(fd, buf, n, flags));
 	default:
@@ -397,11 +596,16 @@ HOOK ssize_t recv(int fd, void *buf, size_t n, int flags)
 	}
 }
 
+HOOK ssize_t recv(int fd, void *buf, size_t n, int flags)
+{
+	return recv_at(fd, buf, n, flags, CALLER());
+}
+
 HOOK ssize_t send(int fd, const void *buf, size_t n, int flags)
 {
 	switch (fdroute(fd, CALLER())) {
 	case VIA_GORT:
-		return gort_send(fd, buf, n, flags);
+		ROUTED(ssize_t, gort_send(fd, buf, n, flags));
 	case VIA_HANDOFF:
 		HANDOFF(ssize_t, real_send(fd, buf, n, flags));
 	default:
@@ -409,12 +613,12 @@ HOOK ssize_t send(int fd, const void *buf, size_t n, int flags)
 	}
 }
 
-HOOK ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *addr,
-                      socklen_t *addrlen)
+static ssize_t recvfrom_at(int fd, void *buf, size_t n, int flags, struct sockaddr *addr,
+                           socklen_t *addrlen, const void *ra)
 {
-	switch (fdroute(fd, CALLER())) {
+	switch (fdroute(fd, ra)) {
 	case VIA_GORT:
-		return gort_recvfrom(fd, buf, n, flags, addr, addrlen);
+		ROUTED(ssize_t, gort_recvfrom(fd, buf, n, flags, addr, addrlen));
 	case VIA_HANDOFF:
 		HANDOFF(ssize_t, real_recvfrom(fd, buf, n, flags, addr, addrlen));
 	default:
@@ -422,12 +626,18 @@ HOOK ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *a
 	}
 }
 
+HOOK ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *addr,
+                      socklen_t *addrlen)
+{
+	return recvfrom_at(fd, buf, n, flags, addr, addrlen, CALLER());
+}
+
 HOOK ssize_t sendto(int fd, const void *buf, size_t n, int flags,
                     const struct sockaddr *addr, socklen_t addrlen)
 {
 	switch (fdroute(fd, CALLER())) {
 	case VIA_GORT:
-		return gort_sendto(fd, buf, n, flags, addr, addrlen);
+		ROUTED(ssize_t, gort_sendto(fd, buf, n, flags, addr, addrlen));
 	case VIA_HANDOFF:
 		HANDOFF(ssize_t, real_sendto(fd, buf, n, flags, addr, addrlen));
 	default:
@@ -463,14 +673,14 @@ static int accept_common(int fd, struct sockaddr *addr, socklen_t *addrlen, int 
 		HANDOFF(int, real_accept4(fd, addr, addrlen, flags));
 	if (gort_goid() == 0)
 		return accept_thread(fd, addr, addrlen, flags);
+	int e = errno_get();
 	int nfd = gort_accept(fd, addr, addrlen); /* non-blocking, close-on-exec */
 	if (nfd < 0)
 		return -1;
-	int e = errno;
 	if (!(flags & SOCK_CLOEXEC))
 		real_fcntl(nfd, F_SETFD, 0);
-	fdset(nfd, (flags & SOCK_NONBLOCK) ? FD_NONBLOCK : FD_BLOCKING);
-	errno = e;
+	fdstore(nfd, (flags & SOCK_NONBLOCK) ? FD_NONBLOCK : FD_BLOCKING);
+	errno_set(e);
 	return nfd;
 }
 
@@ -488,7 +698,7 @@ HOOK int connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
 {
 	switch (fdroute(fd, CALLER())) {
 	case VIA_GORT:
-		return gort_connect(fd, addr, addrlen);
+		ROUTED(int, gort_connect(fd, addr, addrlen));
 	case VIA_HANDOFF:
 		HANDOFF(int, real_connect(fd, addr, addrlen));
 	default:
@@ -496,14 +706,38 @@ HOOK int connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
 	}
 }
 
-/* ---- close and fcntl ---- */
+/* ---- close, dup and fcntl ---- */
 
 HOOK int close(int fd)
 {
 	if (!userland(CALLER()))
 		return real_close(fd);
-	fdset(fd, FD_UNKNOWN);
+	fdstore(fd, 0);
 	return gort_close(fd);
+}
+
+/* A dup shares the description: it takes fd's record (fddup). dup2 and
+ * dup3 onto an fd in use close it first, without the runtime: see
+ * "Limits" in the file comment. */
+HOOK int dup(int fd)
+{
+	if (!userland(CALLER()))
+		return real_dup(fd);
+	return fddup(fd, real_dup(fd));
+}
+
+HOOK int dup2(int fd, int fd2)
+{
+	if (!userland(CALLER()))
+		return real_dup2(fd, fd2);
+	return fddup(fd, real_dup2(fd, fd2));
+}
+
+HOOK int dup3(int fd, int fd2, int flags)
+{
+	if (!userland(CALLER()))
+		return real_dup3(fd, fd2, flags);
+	return fddup(fd, real_dup3(fd, fd2, flags));
 }
 
 static int fcntl_common(int fd, int cmd, void *arg, const void *ra)
@@ -530,6 +764,9 @@ static int fcntl_common(int fd, int cmd, void *arg, const void *ra)
 			fdset(fd, (want & O_NONBLOCK) ? FD_NONBLOCK : FD_BLOCKING);
 		return r;
 	}
+	case F_DUPFD:
+	case F_DUPFD_CLOEXEC:
+		return fddup(fd, real_fcntl(fd, cmd, arg));
 	case F_SETLKW:
 	case F_OFD_SETLKW:
 		if (gort_goid() != 0)
@@ -592,27 +829,22 @@ static int poll_handoff(struct pollfd *fds, nfds_t nfds, int64_t deadline)
 }
 
 /* Wait on waitfd (an fd of fds, or an epoll set of them) until fds have
- * something to report or the deadline passes. */
-static int poll_park(struct pollfd *fds, nfds_t nfds, int waitfd, int want, int64_t deadline,
-                     int e0)
+ * something to report or the deadline passes. errno: gort_fd_wait's may
+ * have been read on another thread than this one (errno_get). */
+static int poll_park(struct pollfd *fds, nfds_t nfds, int waitfd, int want, int64_t deadline)
 {
 	for (;;) {
 		int w = gort_fd_wait(waitfd, want, deadline);
-		int we = errno;
+		int we = errno_get();
 		int r = real_poll(fds, nfds, 0);
 		if (r != 0)
 			return r;
-		if (w < 0) {
-			if (we == ETIMEDOUT) {
-				errno = e0;
-				return 0;
-			}
-			return poll_handoff(fds, nfds, deadline);
-		}
+		if (w < 0)
+			return we == ETIMEDOUT ? 0 : poll_handoff(fds, nfds, deadline);
 	}
 }
 
-static int poll_epoll(struct pollfd *fds, nfds_t nfds, int64_t deadline, int e0)
+static int poll_epoll(struct pollfd *fds, nfds_t nfds, int64_t deadline)
 {
 	int ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ep < 0)
@@ -633,20 +865,23 @@ static int poll_epoll(struct pollfd *fds, nfds_t nfds, int64_t deadline, int e0)
 		real_close(ep);
 		return poll_handoff(fds, nfds, deadline);
 	}
-	int r = poll_park(fds, nfds, ep, GORT_READ, deadline, e0);
-	int e = errno;
+	int r = poll_park(fds, nfds, ep, GORT_READ, deadline);
+	int e = errno_get();
 	gort_close(ep);
-	errno = e;
+	errno_set(e);
 	return r;
 }
 
-HOOK int poll(struct pollfd *fds, nfds_t nfds, int timeout)
+/* A goroutine's poll that may wait (see the file comment). */
+static int poll_goroutine(struct pollfd *fds, nfds_t nfds, int timeout)
 {
-	/* NULL fds with nfds > 0: poll(2)'s EFAULT, before anything reads them. */
-	if (!goroutine(CALLER()) || timeout == 0 || (!fds && nfds > 0))
-		return real_poll(fds, nfds, timeout);
-	int e0 = errno;
 	int64_t deadline = timeout < 0 ? 0 : gort_nanotime() + (int64_t)timeout * 1000000;
+	/* A look without waiting first: what is ready already, and poll(2)'s
+	 * own errors (EFAULT, EINVAL for more fds than the limit) before the
+	 * array is read here. It also clears every revents. */
+	int r = real_poll(fds, nfds, 0);
+	if (r != 0)
+		return r;
 	nfds_t nact = 0, last = 0;
 	for (nfds_t i = 0; i < nfds; i++)
 		if (fds[i].fd >= 0) {
@@ -654,8 +889,6 @@ HOOK int poll(struct pollfd *fds, nfds_t nfds, int timeout)
 			last = i;
 		}
 	if (nact == 0) {
-		for (nfds_t i = 0; i < nfds; i++)
-			fds[i].revents = 0;
 		if (timeout > 0)
 			gort_sleep((int64_t)timeout * 1000000);
 		else
@@ -663,22 +896,41 @@ HOOK int poll(struct pollfd *fds, nfds_t nfds, int timeout)
 				gort_sleep(INT64_MAX / 2);
 		return 0;
 	}
-	int r = real_poll(fds, nfds, 0);
-	if (r != 0)
-		return r;
-	int want = nact == 1 ? pollwant(fds[last].events) : 0;
-	if (want && fdtrack(fds[last].fd) > 0)
-		return poll_park(fds, nfds, fds[last].fd, want, deadline, e0);
-	return poll_epoll(fds, nfds, deadline, e0);
+	int fd = fds[last].fd;
+	int want = nact == 1 && !fdshared(fd) ? pollwant(fds[last].events) : 0;
+	if (want && fdtrack(fd) > 0)
+		return poll_park(fds, nfds, fd, want, deadline);
+	return poll_epoll(fds, nfds, deadline);
+}
+
+static int poll_at(struct pollfd *fds, nfds_t nfds, int timeout, const void *ra)
+{
+	if (!goroutine(ra) || timeout == 0)
+		return real_poll(fds, nfds, timeout);
+	ROUTED(int, poll_goroutine(fds, nfds, timeout));
+}
+
+HOOK int poll(struct pollfd *fds, nfds_t nfds, int timeout)
+{
+	return poll_at(fds, nfds, timeout, CALLER());
 }
 
 /* ---- sleeping ---- */
+
+/* gort_sleep, leaving errno as it was (on the thread the goroutine
+ * wakes on). */
+static void sleep_ns(int64_t ns)
+{
+	int e = errno_get();
+	gort_sleep(ns);
+	errno_set(e);
+}
 
 HOOK unsigned int sleep(unsigned int seconds)
 {
 	if (!goroutine(CALLER()))
 		return real_sleep(seconds);
-	gort_sleep((int64_t)seconds * 1000000000);
+	sleep_ns((int64_t)seconds * 1000000000);
 	return 0;
 }
 
@@ -686,7 +938,7 @@ HOOK int usleep(useconds_t us)
 {
 	if (!goroutine(CALLER()))
 		return real_usleep(us);
-	gort_sleep((int64_t)us * 1000);
+	sleep_ns((int64_t)us * 1000);
 	return 0;
 }
 
@@ -710,7 +962,7 @@ HOOK int nanosleep(const struct timespec *req, struct timespec *rem)
 		errno = EINVAL;
 		return -1;
 	}
-	gort_sleep(tsns(req));
+	sleep_ns(tsns(req));
 	return 0;
 }
 
@@ -729,18 +981,20 @@ HOOK int clock_nanosleep(clockid_t clk, int flags, const struct timespec *req,
 			return errno;
 		ns -= tsns(&now);
 	}
-	gort_sleep(ns);
+	sleep_ns(ns);
 	return 0;
 }
 
 /* ---- the syscall hand-off ---- */
 
-#define BRACKET(type, call)                           \
+#define BRACKET_AT(ra, type, call)                    \
 	do {                                          \
-		if (goroutine(CALLER()))              \
+		if (goroutine(ra))                    \
 			HANDOFF(type, call);          \
 		return call;                          \
 	} while (0)
+
+#define BRACKET(type, call) BRACKET_AT(CALLER(), type, call)
 
 /* open's mode is read only with O_CREAT or O_TMPFILE, as glibc does. */
 #define OPENMODE(flags, mode)                                             \
@@ -858,4 +1112,174 @@ HOOK int getaddrinfo(const char *node, const char *service, const struct addrinf
                      struct addrinfo **res)
 {
 	BRACKET(int, real_getaddrinfo(node, service, hints, res));
+}
+
+/* ---- the fortified entry points ---- */
+
+/* With _FORTIFY_SOURCE, a call whose buffer size the compiler knows goes
+ * to these names, which check the size and then do the plain call: the
+ * same check, then the hooked call. */
+HOOK ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
+{
+	if (n > buflen)
+		__chk_fail();
+	return read_at(fd, buf, n, CALLER());
+}
+
+HOOK ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
+{
+	if (n > buflen)
+		__chk_fail();
+	return recv_at(fd, buf, n, flags, CALLER());
+}
+
+HOOK ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
+                            struct sockaddr *addr, socklen_t *addrlen)
+{
+	if (n > buflen)
+		__chk_fail();
+	return recvfrom_at(fd, buf, n, flags, addr, addrlen, CALLER());
+}
+
+HOOK int __poll_chk(struct pollfd *fds, nfds_t nfds, int timeout, size_t fdslen)
+{
+	if (fdslen / sizeof *fds < nfds)
+		__chk_fail();
+	return poll_at(fds, nfds, timeout, CALLER());
+}
+
+HOOK int __ppoll_chk(struct pollfd *fds, nfds_t nfds, const struct timespec *ts,
+                     const sigset_t *mask, size_t fdslen)
+{
+	if (fdslen / sizeof *fds < nfds)
+		__chk_fail();
+	BRACKET(int, real_ppoll(fds, nfds, ts, mask));
+}
+
+HOOK ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off, size_t buflen)
+{
+	if (n > buflen)
+		__chk_fail();
+	BRACKET(ssize_t, real_pread(fd, buf, n, off));
+}
+
+HOOK ssize_t __pread64_chk(int fd, void *buf, size_t n, off64_t off, size_t buflen)
+{
+	if (n > buflen)
+		__chk_fail();
+	BRACKET(ssize_t, real_pread64(fd, buf, n, off));
+}
+
+/* open without a mode (its flags then must not ask for one: libc's own
+ * __open_2 checks that). */
+HOOK int __open_2(const char *path, int flags)
+{
+	BRACKET(int, real___open_2(path, flags));
+}
+
+HOOK int __open64_2(const char *path, int flags)
+{
+	BRACKET(int, real___open64_2(path, flags));
+}
+
+HOOK int __openat_2(int dirfd, const char *path, int flags)
+{
+	BRACKET(int, real___openat_2(dirfd, path, flags));
+}
+
+HOOK int __openat64_2(int dirfd, const char *path, int flags)
+{
+	BRACKET(int, real___openat64_2(dirfd, path, flags));
+}
+
+/* ---- signal handlers ---- */
+
+/* The program's handlers (see "signal handlers and forked children"):
+ * sighand[sig] is what sigwrap calls, sigact[sig] what sigaction reports,
+ * both under siglock. sigwrap is installed with SA_SIGINFO whatever the
+ * program asked: the kernel then passes a handler of either kind the
+ * same three arguments, and one taking only the number ignores the
+ * others. */
+#ifndef _NSIG
+#define _NSIG 65
+#endif
+typedef void (*sigfn)(int, siginfo_t *, void *);
+static _Atomic(sigfn) sighand[_NSIG];
+static struct sigaction sigact[_NSIG];
+static pthread_mutex_t siglock = PTHREAD_MUTEX_INITIALIZER;
+
+static void sigwrap(int sig, siginfo_t *info, void *uc)
+{
+	sigfn h = sig > 0 && sig < _NSIG ? atomic_load(&sighand[sig]) : NULL;
+	if (insig++ == 0) {
+		char here;
+		sigframe = (uintptr_t)&here;
+	}
+	if (h)
+		h(sig, info, uc);
+	insig--;
+}
+
+static bool userhandler(const struct sigaction *sa)
+{
+	return (sa->sa_flags & SA_SIGINFO) ? sa->sa_sigaction != NULL
+	                                   : sa->sa_handler != SIG_DFL && sa->sa_handler != SIG_IGN;
+}
+
+static int sigaction_user(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	if (sig <= 0 || sig >= _NSIG)
+		return real_sigaction(sig, act, old);
+	pthread_mutex_lock(&siglock);
+	struct sigaction cur;
+	int r = real_sigaction(sig, NULL, &cur);
+	if (r == 0 && act) {
+		struct sigaction k = *act;
+		if (userhandler(act)) {
+			k.sa_sigaction = sigwrap;
+			k.sa_flags |= SA_SIGINFO;
+		}
+		r = real_sigaction(sig, &k, NULL);
+		if (r == 0 && userhandler(act))
+			atomic_store(&sighand[sig], act->sa_flags & SA_SIGINFO
+			                                    ? act->sa_sigaction
+			                                    : (sigfn)(void (*)(void))act->sa_handler);
+	}
+	/* The kernel's handler is sigwrap: report the program's (a one-shot
+	 * handler, SA_RESETHAND, is SIG_DFL again once it ran). */
+	if (r == 0 && cur.sa_sigaction == sigwrap && (cur.sa_flags & SA_SIGINFO))
+		cur = sigact[sig];
+	if (r == 0 && act)
+		sigact[sig] = *act;
+	pthread_mutex_unlock(&siglock);
+	if (r == 0 && old)
+		*old = cur;
+	return r;
+}
+
+HOOK int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	if (!userland(CALLER()))
+		return real_sigaction(sig, act, old);
+	return sigaction_user(sig, act, old);
+}
+
+/* signal() as glibc's: BSD semantics (the handler stays, the signal is
+ * blocked while it runs, interrupted system calls restart; glibc's
+ * siginterrupt is not followed here). */
+HOOK sighandler_t signal(int sig, sighandler_t h)
+{
+	struct sigaction sa, old;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = h;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	if (sig > 0 && sig < _NSIG)
+		sigaddset(&sa.sa_mask, sig);
+	int r = userland(CALLER()) ? sigaction_user(sig, &sa, &old)
+	                           : real_sigaction(sig, &sa, &old);
+	if (r != 0)
+		return SIG_ERR;
+	return (old.sa_flags & SA_SIGINFO) ? (sighandler_t)(void (*)(void))old.sa_sigaction
+	                                   : old.sa_handler;
 }

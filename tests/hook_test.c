@@ -55,6 +55,10 @@ MODE_CASE(sleep, 60)
 MODE_CASE(read, 60)
 MODE_CASE(calls, 60)
 MODE_CASE(thread, 60)
+MODE_CASE(fdops, 60)
+MODE_CASE(fork, 60)
+MODE_CASE(signal, 60)
+MODE_CASE(stdio, 60)
 
 int main(void)
 {
@@ -67,6 +71,10 @@ int main(void)
 	RUN_CASE(mode_read, 150);
 	RUN_CASE(mode_calls, 150);
 	RUN_CASE(mode_thread, 150);
+	RUN_CASE(mode_fdops, 150);
+	RUN_CASE(mode_fork, 150);
+	RUN_CASE(mode_signal, 150);
+	RUN_CASE(mode_stdio, 150);
 	printf("hook_test: ok\n");
 	return 0;
 }

@@ -21,17 +21,37 @@
  *   thread  outside goroutines the calls are libc's: a plain thread's
  *           read blocks until data comes (also on an fd a goroutine used),
  *           usleep sleeps the thread, EAGAIN and EBADF.
+ *   fdops   a dup of an fd a goroutine used (dup, dup2, dup3, F_DUPFD)
+ *           blocks as the fd does; errno stays as it was across calls
+ *           that parked and succeeded; poll with more fds than the limit
+ *           fails with EINVAL; 100 goroutines blocked in the fortified
+ *           entry points (__read_chk, __recv_chk, __poll_chk) at once
+ *           park on a handful of threads.
+ *   fork    a child forked while a goroutine waits on a socket closes
+ *           that socket, writes, sleeps and exits with libc's calls; the
+ *           parent's goroutine still gets its data.
+ *   signal  a handler that writes to a pipe (the self-pipe) interrupts
+ *           goroutines writing to that pipe, 2,000 times a second, and
+ *           the writes all complete; sigaction reports the program's
+ *           handler, and SIG_DFL once a one-shot handler ran.
+ *   stdio   goroutines' write and poll on the standard streams leave
+ *           them blocking (they are shared with the parent), also
+ *           through a dup.
  * Exit status 0 on success; a failed check exits 1 with its message.
  */
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -498,6 +518,306 @@ static int mode_thread(void *arg)
 	return gort_main(mode_thread_rt, arg);
 }
 
+/* ---- fdops ---- */
+
+/* glibc's fortified entry points, called as a program built with
+ * _FORTIFY_SOURCE calls them. */
+ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen);
+ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags);
+int __poll_chk(struct pollfd *fds, nfds_t nfds, int timeout, size_t fdslen);
+
+/* A dup of p[0] (a pipe a goroutine has used) reads as p[0] does: it
+ * parks until late_writer's byte. */
+static void check_dup(int d, int p[2])
+{
+	char c = 0;
+	CHECK(d >= 0 && d != p[0]);
+	CHECK_EQ(fcntl(d, F_GETFL) & O_NONBLOCK, 0);
+	gort_go(late_writer, (void *)(intptr_t)p[1]);
+	CHECK_EQ(read(d, &c, 1), 1);
+	CHECK_EQ(c, 'x');
+	close(d);
+}
+
+enum { NCHK = 100 };
+static int chkfds[NCHK][2];
+static atomic_int chkstarted, chkok;
+static gort_waitgroup chkwg;
+
+static void chk_reader(void *arg)
+{
+	int i = (int)(intptr_t)arg;
+	char buf[4];
+	volatile size_t n = 1; /* not a constant: the checked call */
+	ssize_t r = -1;
+	atomic_fetch_add(&chkstarted, 1);
+	if (i % 3 == 0) {
+		r = __read_chk(chkfds[i][0], buf, n, sizeof buf);
+	} else if (i % 3 == 1) {
+		r = __recv_chk(chkfds[i][0], buf, n, sizeof buf, 0);
+	} else {
+		struct pollfd pfd = {chkfds[i][0], POLLIN, 0};
+		if (__poll_chk(&pfd, 1, -1, sizeof pfd) == 1 && pfd.revents == POLLIN)
+			r = read(chkfds[i][0], buf, n);
+	}
+	if (r == 1 && buf[0] == (char)i)
+		atomic_fetch_add(&chkok, 1);
+	gort_wg_done(&chkwg);
+}
+
+static int mode_fdops(void *arg)
+{
+	(void)arg;
+	char c;
+	int p[2];
+	CHECK(pipe(p) == 0);
+	CHECK_EQ(write(p[1], "a", 1), 1); /* the runtime makes both ends non-blocking */
+	CHECK_EQ(read(p[0], &c, 1), 1);
+	check_dup(dup(p[0]), p);
+	check_dup(dup2(p[0], p[1] + 10), p);
+	check_dup(dup3(p[0], p[1] + 11, O_CLOEXEC), p);
+	check_dup(fcntl(p[0], F_DUPFD, p[1] + 12), p);
+	check_dup(fcntl(p[0], F_DUPFD_CLOEXEC, 0), p);
+
+	/* errno is left alone by calls that succeed, also after they parked
+	 * and met EAGAIN on the way. */
+	gort_go(late_writer, (void *)(intptr_t)p[1]);
+	write_errno(12345);
+	CHECK_EQ(read(p[0], &c, 1), 1);
+	CHECK_EQ(read_errno(), 12345);
+	struct pollfd pfd[2] = {{p[0], POLLIN, 0}, {-1, 0, 0}};
+	gort_go(late_writer, (void *)(intptr_t)p[1]);
+	write_errno(12345);
+	CHECK_EQ(poll(pfd, 1, 5000), 1);
+	CHECK_EQ(read_errno(), 12345);
+	CHECK_EQ(read(p[0], &c, 1), 1);
+	write_errno(12345);
+	CHECK_EQ(usleep(1000), 0);
+	CHECK_EQ(read_errno(), 12345);
+
+	/* More fds than the limit: poll(2)'s EINVAL, before anything reads
+	 * past the array. */
+	struct rlimit rl;
+	CHECK(getrlimit(RLIMIT_NOFILE, &rl) == 0);
+	volatile nfds_t toomany = (nfds_t)rl.rlim_cur + 1;
+	CHECK_FAILS(poll(pfd, toomany, 100), EINVAL);
+	close(p[0]);
+	close(p[1]);
+
+	/* The fortified entry points are routed as the plain ones. */
+	int n = fitpairs(NCHK);
+	for (int i = 0; i < n; i++)
+		CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, chkfds[i]) == 0);
+	gort_wg_add(&chkwg, n);
+	for (int i = 0; i < n; i++)
+		gort_go(chk_reader, (void *)(intptr_t)i);
+	wait_flag(&chkstarted, n);
+	settle();
+	int threads = nthreads();
+	CHECK(threads < 32);
+	for (int i = 0; i < n; i++) {
+		c = (char)i;
+		CHECK_EQ(write(chkfds[i][1], &c, 1), 1);
+	}
+	gort_wg_wait(&chkwg);
+	CHECK_EQ(atomic_load(&chkok), n);
+	for (int i = 0; i < n; i++) {
+		close(chkfds[i][0]);
+		close(chkfds[i][1]);
+	}
+	fprintf(stderr, "fdops: dups, errno, poll's limit; %d goroutines in __read_chk, "
+	                "__recv_chk, __poll_chk on %d threads\n", n, threads);
+	return 0;
+}
+
+/* ---- fork ---- */
+
+static int fksv[2], fkpipe[2];
+static atomic_int fkgot = -1;
+
+static void fork_reader(void *arg)
+{
+	(void)arg;
+	char c = 0;
+	ssize_t r = read(fksv[0], &c, 1);
+	atomic_store(&fkgot, r == 1 ? c : -2);
+}
+
+static int mode_fork(void *arg)
+{
+	(void)arg;
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, fksv) == 0);
+	CHECK(pipe(fkpipe) == 0);
+	gort_go(fork_reader, NULL);
+	settle(); /* parked on the netpoller */
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		/* The child: what a child does before exec, with libc's calls
+		 * (the runtime is the parent's). */
+		close(fksv[0]);
+		char c = 'k';
+		int ok = write(fkpipe[1], &c, 1) == 1;
+		struct timespec ts = {0, 1000000};
+		ok = ok && usleep(1000) == 0 && nanosleep(&ts, NULL) == 0;
+		_exit(ok ? 0 : 3);
+	}
+	int st = 0;
+	CHECK_EQ(waitpid(pid, &st, 0), pid);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	char c = 0;
+	CHECK_EQ(read(fkpipe[0], &c, 1), 1);
+	CHECK_EQ(c, 'k');
+	/* The child's close did not take the socket from the parent's
+	 * netpoller: the reader still wakes. */
+	CHECK_EQ(atomic_load(&fkgot), -1);
+	CHECK_EQ(write(fksv[1], "z", 1), 1);
+	int64_t deadline = now() + 10 * SEC;
+	while (atomic_load(&fkgot) == -1 && now() < deadline)
+		usleep(1000);
+	CHECK_EQ(atomic_load(&fkgot), 'z');
+	close(fksv[0]);
+	close(fksv[1]);
+	close(fkpipe[0]);
+	close(fkpipe[1]);
+	fprintf(stderr, "fork: the child's calls were libc's\n");
+	return 0;
+}
+
+/* ---- signal ---- */
+
+enum { SIGCHUNK = 1 << 20, SIGCHUNKS = 64 };
+static int sgpipe[2];
+static atomic_long sghits;
+static atomic_int sgdone;
+static unsigned char sgbuf[SIGCHUNK];
+static gort_waitgroup sgwg;
+
+/* The self-pipe: a write(2) from a handler, on whichever thread the
+ * signal came to. */
+static void selfpipe(int sig)
+{
+	(void)sig;
+	int e = errno;
+	char c = 's';
+	if (write(sgpipe[1], &c, 1) == 1)
+		atomic_fetch_add(&sghits, 1);
+	errno = e;
+}
+
+static void sg_writer(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < SIGCHUNKS; i++)
+		CHECK_EQ(write(sgpipe[1], sgbuf, SIGCHUNK), (ssize_t)SIGCHUNK);
+	atomic_store(&sgdone, 1);
+	gort_wg_done(&sgwg);
+}
+
+static void sg_drain(void *arg)
+{
+	(void)arg;
+	static char b[1 << 16];
+	while (read(sgpipe[0], b, sizeof b) > 0)
+		;
+}
+
+static atomic_int oneshot_ran;
+
+static void oneshot(int sig)
+{
+	(void)sig;
+	atomic_store(&oneshot_ran, 1);
+}
+
+static int mode_signal(void *arg)
+{
+	(void)arg;
+	CHECK(pipe(sgpipe) == 0);
+	struct sigaction sa, old;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = selfpipe;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	CHECK(sigaction(SIGALRM, &sa, NULL) == 0);
+	CHECK(sigaction(SIGALRM, NULL, &old) == 0);
+	CHECK(old.sa_handler == selfpipe);
+	CHECK_EQ(old.sa_flags & SA_SIGINFO, 0);
+	gort_go(sg_drain, NULL);
+	gort_wg_add(&sgwg, 1);
+	gort_go(sg_writer, NULL);
+	struct itimerval it = {{0, 500}, {0, 500}}, off = {{0, 0}, {0, 0}};
+	CHECK(setitimer(ITIMER_REAL, &it, NULL) == 0);
+	int64_t deadline = now() + 20 * SEC;
+	while (!atomic_load(&sgdone) && now() < deadline)
+		usleep(10000);
+	CHECK(setitimer(ITIMER_REAL, &off, NULL) == 0);
+	CHECK_EQ(atomic_load(&sgdone), 1);
+	gort_wg_wait(&sgwg);
+	CHECK(atomic_load(&sghits) > 0);
+	CHECK(signal(SIGALRM, SIG_IGN) == selfpipe);
+	fprintf(stderr, "signal: %d MiB written beside %ld handler writes\n", SIGCHUNKS,
+	        atomic_load(&sghits));
+
+	/* A one-shot handler is SIG_DFL again once it ran. */
+	sa.sa_handler = oneshot;
+	sa.sa_flags = SA_RESETHAND;
+	CHECK(sigaction(SIGUSR1, &sa, NULL) == 0);
+	CHECK(raise(SIGUSR1) == 0);
+	CHECK_EQ(atomic_load(&oneshot_ran), 1);
+	CHECK(sigaction(SIGUSR1, NULL, &old) == 0);
+	CHECK(old.sa_handler == SIG_DFL);
+	close(sgpipe[1]); /* the drainer sees the end */
+	return 0;
+}
+
+/* ---- stdio ---- */
+
+static bool kernel_nonblock(int fd)
+{
+	long fl = syscall(SYS_fcntl, fd, F_GETFL);
+	CHECK(fl >= 0);
+	return (fl & O_NONBLOCK) != 0;
+}
+
+static void stdio_writer(void *arg)
+{
+	int fd = (int)(intptr_t)arg;
+	static const char msg[] = "stdio: a goroutine's write\n";
+	CHECK_EQ(write(fd, msg, sizeof msg - 1), (ssize_t)(sizeof msg - 1));
+	struct pollfd pfd = {fd, POLLOUT, 0};
+	CHECK_EQ(poll(&pfd, 1, 5000), 1);
+}
+
+static int mode_stdio(void *arg)
+{
+	(void)arg;
+	CHECK(!kernel_nonblock(2));
+	stdio_writer((void *)(intptr_t)2);
+	CHECK(!kernel_nonblock(2));
+	int d = dup(2);
+	CHECK(d >= 0);
+	stdio_writer((void *)(intptr_t)d);
+	CHECK(!kernel_nonblock(2));
+	close(d);
+	/* A pipe the program made, dup'ed onto a standard stream's number,
+	 * is the program's own: routed as any other. */
+	int p[2], saved = dup(0);
+	CHECK(saved >= 0 && pipe(p) == 0);
+	CHECK_EQ(dup2(p[0], 0), 0);
+	gort_go(late_writer, (void *)(intptr_t)p[1]);
+	char c = 0;
+	CHECK_EQ(read(0, &c, 1), 1);
+	CHECK_EQ(c, 'x');
+	CHECK(kernel_nonblock(0));
+	CHECK_EQ(fcntl(0, F_GETFL) & O_NONBLOCK, 0);
+	CHECK_EQ(dup2(saved, 0), 0);
+	close(saved);
+	close(p[0]);
+	close(p[1]);
+	return 0;
+}
+
 static int with1(int (*fn)(void *))
 {
 	gort_gomaxprocs(1);
@@ -522,6 +842,31 @@ static int run_calls(void *arg)
 	return with1(mode_calls);
 }
 
+static int run_fdops(void *arg)
+{
+	(void)arg;
+	return with1(mode_fdops);
+}
+
+static int run_fork(void *arg)
+{
+	(void)arg;
+	return with1(mode_fork);
+}
+
+static int run_signal(void *arg)
+{
+	(void)arg;
+	gort_gomaxprocs(2);
+	return gort_main(mode_signal, NULL);
+}
+
+static int run_stdio(void *arg)
+{
+	(void)arg;
+	return with1(mode_stdio);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct prog_mode modes[] = {
@@ -529,6 +874,10 @@ int main(int argc, char **argv)
 		{"read", run_read, NULL, true},
 		{"calls", run_calls, NULL, true},
 		{"thread", mode_thread, NULL, true},
+		{"fdops", run_fdops, NULL, true},
+		{"fork", run_fork, NULL, true},
+		{"signal", run_signal, NULL, true},
+		{"stdio", run_stdio, NULL, true},
 	};
 	return run_prog_mode("hook", argc, argv, modes, sizeof modes / sizeof modes[0]);
 }
