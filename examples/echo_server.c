@@ -1,7 +1,7 @@
 /*
  * echo_server - a TCP echo server on gort: one goroutine per connection,
  * written as straight-line blocking code (gort_listen, gort_accept,
- * gort_read, gort_write). A goroutine whose socket has nothing to read
+ * gort_read, gort_send). A goroutine whose socket has nothing to read
  * parks on the netpoller and its thread runs the other connections, as a
  * Go server's goroutines do; a handful of threads serve thousands of
  * connections.
@@ -37,7 +37,10 @@
 #endif
 
 /* Serve one connection (the fd, as an intptr_t): echo every byte back
- * until the peer closes or an error occurs. */
+ * until the peer closes or an error occurs. The echo is sent with
+ * MSG_NOSIGNAL: a write after the peer reset the connection is EPIPE,
+ * which ends this connection, where write(2) would also raise SIGPIPE,
+ * whose default action ends the whole server. */
 static void echo_conn(void *arg)
 {
 	int fd = (int)(intptr_t)arg;
@@ -46,7 +49,7 @@ static void echo_conn(void *arg)
 		ssize_t n = gort_read(fd, buf, sizeof buf);
 		if (n <= 0)
 			break; /* 0: the peer closed; -1: reset or closed */
-		if (gort_write(fd, buf, (size_t)n) != n)
+		if (gort_send(fd, buf, (size_t)n, MSG_NOSIGNAL) != n)
 			break;
 	}
 	gort_close(fd);

@@ -2,7 +2,7 @@
  * http_hello - a minimal HTTP/1.1 "Hello, World!" server on gort, enough
  * for load generators such as wrk: one goroutine per connection written
  * as blocking code over gort_listen, gort_accept, gort_read and
- * gort_write, the way Go's net/http serves each connection from its own
+ * gort_send, the way Go's net/http serves each connection from its own
  * goroutine.
  *
  * What it does: reads requests into a buffer and parses each request
@@ -227,6 +227,16 @@ static size_t http_response(char *out, int status, bool close, bool head, const 
 	return n < 0 ? 0 : (size_t)n;
 }
 
+/* Send all of out, false if the client is gone. MSG_NOSIGNAL: a write
+ * after the client reset the connection (it closed without reading the
+ * answers to requests it had sent) is EPIPE, which ends this connection,
+ * where write(2) would also raise SIGPIPE, whose default action ends the
+ * whole server. */
+static bool http_send_all(int fd, const char *out, size_t n)
+{
+	return gort_send(fd, out, n, MSG_NOSIGNAL) == (ssize_t)n;
+}
+
 /* Serve one connection (the fd, as an intptr_t) until either side closes
  * it. */
 static void http_conn(void *arg)
@@ -265,7 +275,7 @@ static void http_conn(void *arg)
 				status = 501;
 			}
 			if (outlen + HTTP_RESP_MAX > sizeof out) {
-				if (gort_write(fd, out, outlen) != (ssize_t)outlen)
+				if (!http_send_all(fd, out, outlen))
 					goto done;
 				outlen = 0;
 			}
@@ -281,7 +291,7 @@ static void http_conn(void *arg)
 			off += rq.len;
 			skip = rq.body;
 		}
-		if (outlen > 0 && gort_write(fd, out, outlen) != (ssize_t)outlen)
+		if (outlen > 0 && !http_send_all(fd, out, outlen))
 			goto done;
 		memmove(in, in + off, have - off);
 		have -= off;

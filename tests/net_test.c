@@ -27,7 +27,10 @@
  *    requests on one connection, a request split across writes, pipelined
  *    requests (one with a body) in one write, HEAD, "Connection: close"
  *    and HTTP/1.0, and a malformed request; every response is checked
- *    byte for byte (the Date value checked for its format and time).
+ *    byte for byte (the Date value checked for its format and time);
+ *  - both handlers end, without SIGPIPE, when the client sent its input
+ *    and closed without reading the answers (a write after the reset
+ *    is EPIPE).
  */
 #include "gort_util.h"
 
@@ -686,6 +689,75 @@ static int http_main(void *arg)
 }
 MAIN_CASE(http_keepalive, http_main, 2)
 
+/* ---------------------------------------------------------------------
+ * A client that sends and goes away without reading.
+ * ------------------------------------------------------------------- */
+
+/* Wait until the server's end sfd has had the client's FIN (CLOSE_WAIT):
+ * a reset of that connection then makes the next write EPIPE. */
+static void wait_close_wait(int sfd)
+{
+	int64_t deadline = gort_nanotime() + (int64_t)(harness_timeout(10) * 1e9);
+	for (;;) {
+		struct tcp_info ti;
+		socklen_t len = sizeof ti;
+		CHECK_EQ(getsockopt(sfd, IPPROTO_TCP, TCP_INFO, &ti, &len), 0);
+		if (ti.tcpi_state == TCP_CLOSE_WAIT)
+			return;
+		CHECK(gort_nanotime() < deadline);
+		gort_sleep(MS);
+	}
+}
+
+/* A connection whose client sent n bytes of req and closed before the
+ * server read any of it; the server's end. */
+static int gone_client(int lfd, const char *addr, const char *req, size_t n)
+{
+	int cfd = gort_dial(addr, 0);
+	check_fd(cfd);
+	int sfd = gort_accept(lfd, NULL, NULL);
+	CHECK(sfd >= 0);
+	CHECK_EQ(gort_write(cfd, req, n), (ssize_t)n);
+	gort_close(cfd);
+	wait_close_wait(sfd);
+	return sfd;
+}
+
+/*
+ * The handlers answer a client that has gone away: the first answer is
+ * reset by the client's system, and a later write on the connection is
+ * EPIPE, which must end the handler, not raise SIGPIPE (whose default
+ * kills the server, as it killed this case's process).
+ */
+static int peer_gone_main(void *arg)
+{
+	(void)arg;
+	int lfd = gort_listen("127.0.0.1:0", 0);
+	check_listener(lfd);
+	char a[64];
+	hostport(a, sizeof a, "127.0.0.1", port_of(lfd));
+
+	/* Echo: several reads, each echoed, after the client closed. */
+	static char data[40000];
+	memset(data, 'e', sizeof data);
+	echo_conn((void *)(intptr_t)gone_client(lfd, a, data, sizeof data));
+
+	/* http_hello: more pipelined requests than one write answers. */
+	static char reqs[HTTP_IN];
+	const char *one = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+	size_t n = 0;
+	while (n + strlen(one) < sizeof reqs) {
+		memcpy(reqs + n, one, strlen(one));
+		n += strlen(one);
+	}
+	CHECK(n / strlen(one) * HTTP_RESP_MAX / 2 > HTTP_OUT);
+	http_conn((void *)(intptr_t)gone_client(lfd, a, reqs, n));
+
+	gort_close(lfd);
+	return 0;
+}
+MAIN_CASE(peer_gone, peer_gone_main, 2)
+
 int main(void)
 {
 	RUN_CASE(listen_dial_v4, 20);
@@ -696,6 +768,7 @@ int main(void)
 	RUN_CASE(outside_runtime, 20);
 	RUN_CASE(echo_10k, 120);
 	RUN_CASE(http_keepalive, 30);
+	RUN_CASE(peer_gone, 30);
 	PASS("net_test");
 	return 0;
 }
