@@ -84,6 +84,11 @@
 #define DEBUG_LINGER (500 * 1000000LL)          /* reading after the response */
 #define DEBUG_TRACE_DEFAULT 1                  /* seconds, as Go's /debug/pprof/trace */
 #define DEBUG_TRACE_MAX 60
+/* The stack of every goroutine of this file, whatever default the program
+ * set for its own (gort_set_stack_size): a connection's goroutine holds
+ * the request (8 KiB), the trace's copy buffer (16 KiB) and the reports'
+ * stdio calls at once, more than GORT_STACK_MIN. */
+#define DEBUG_STACK GORT_STACK_DEFAULT
 
 /* The time a client has to send its request line and headers; a
  * variable so that a test can shorten it. */
@@ -706,7 +711,7 @@ static bool start_conn(_Atomic int *tab, int n, int fd, void (*fn)(void *), cons
 	int i = slot_claim(tab, n, fd);
 	if (i < 0)
 		return false;
-	gort_attr attr = {.name = name};
+	gort_attr attr = {.stack_size = DEBUG_STACK, .name = name};
 	if (gort_go_attr(fn, (void *)(intptr_t)i, &attr) < 0) {
 		atomic_store(&tab[i], 0);
 		return false;
@@ -772,7 +777,7 @@ GORT_API int gort_debug_serve(const char *addr)
 	}
 	atomic_store(&listen_fd1, lfd + 1);
 	int p = port_of(lfd);
-	gort_attr attr = {.name = "debug http accept"};
+	gort_attr attr = {.stack_size = DEBUG_STACK, .name = "debug http accept"};
 	if (p < 0 || gort_go_attr(accept_loop, (void *)(intptr_t)lfd, &attr) < 0) {
 		int e = p < 0 ? geterrno() : ENOMEM;
 		slot_close(&listen_fd1);

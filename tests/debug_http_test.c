@@ -31,6 +31,8 @@
  *    again;
  *  - beyond 64 connections at once the extra ones get 503, and a request
  *    gets 200 again once they close;
+ *  - every endpoint serves when the program has set the smallest default
+ *    stack (gort_set_stack_size) for its goroutines;
  *  - a bounded random-input test: 300 hostile requests from 4 threads at
  *    once (random bytes, random methods, huge headers, truncated and
  *    early-closed requests, slow clients, NULs, bad queries), each
@@ -709,6 +711,34 @@ static int limit_main(void *arg)
 MAIN_CASE(conn_limit, limit_main, 2)
 
 /* ---------------------------------------------------------------------
+ * A program whose goroutines have the smallest stacks
+ * ------------------------------------------------------------------- */
+
+static void small_client(struct client *c)
+{
+	check_reports(c->port);
+	check_vars(c->port);
+	check_metrics(c->port);
+	check_errors(c->port);
+	struct resp r;
+	request(c->port, "GET", "/debug/trace?seconds=1", &r);
+	check_framing(&r, false);
+	CHECK(r.status == 200 || r.status >= 500);
+	resp_free(&r);
+}
+
+/* The program's default stack is its own goroutines': the endpoint's
+ * keep the one they need (with 16 KiB, the first request overflowed). */
+static int small_main(void *arg)
+{
+	(void)arg;
+	CHECK(gort_set_stack_size(GORT_STACK_MIN) > 0);
+	serve_and_run(small_client, 1, 0);
+	return 0;
+}
+MAIN_CASE(small_stacks, small_main, 2)
+
+/* ---------------------------------------------------------------------
  * Random hostile input
  * ------------------------------------------------------------------- */
 
@@ -891,6 +921,7 @@ int main(int argc, char **argv)
 		{"serve_again", serve_again},
 		{"capture_cut", capture_cut},
 		{"conn_limit", conn_limit},
+		{"small_stacks", small_stacks},
 		{"fuzz", fuzz},
 	};
 	run_named(argc, argv, cases, sizeof cases / sizeof cases[0], 60);
