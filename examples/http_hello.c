@@ -18,7 +18,9 @@
  * buffer 431, each followed by closing the connection. Before closing, it
  * shuts down its side and reads until the client closes (at most 500 ms,
  * Go's rstAvoidanceDelay), so that the client gets the last response
- * instead of a reset.
+ * instead of a reset. A response that keeps an HTTP/1.0 connection
+ * alive says "Connection: keep-alive", as Go's does: without it an
+ * HTTP/1.0 client (ApacheBench's ab -k) waits for the close.
  *
  * Usage: http_hello PORT [HOST]
  *   PORT  the TCP port (0: any free port; the one chosen is printed)
@@ -68,6 +70,7 @@ struct http_req {
 	size_t len;    /* bytes of the request line and headers, blank line included */
 	uint64_t body; /* Content-Length: body bytes that follow */
 	bool close;    /* close the connection after the response */
+	bool keep10;   /* an HTTP/1.0 request that asked to be kept alive */
 	bool head;     /* HEAD: headers only */
 };
 
@@ -184,6 +187,7 @@ static int http_parse(const char *buf, size_t n, struct http_req *rq)
 	rq->len = (size_t)(next - buf);
 	rq->body = len;
 	rq->close = close || (http10 && !keep);
+	rq->keep10 = http10 && !rq->close;
 	return HTTP_OK;
 }
 
@@ -205,8 +209,11 @@ static const char *http_date(struct http_clock *c)
 	return c->text;
 }
 
-/* Append a response to out (room for HTTP_RESP_MAX); returns its length. */
-static size_t http_response(char *out, int status, bool close, bool head, const char *date)
+/* Append a response to out (room for HTTP_RESP_MAX); returns its length.
+ * close: the connection closes after it; keep10: it stays open for an
+ * HTTP/1.0 client, which must be told so. */
+static size_t http_response(char *out, int status, bool close, bool keep10, bool head,
+                            const char *date)
 {
 	const char *reason = status == 200   ? "OK"
 	                     : status == 400 ? "Bad Request"
@@ -222,7 +229,10 @@ static size_t http_response(char *out, int status, bool close, bool head, const 
 	                 "%s"
 	                 "\r\n"
 	                 "%s",
-	                 status, reason, date, blen, close ? "Connection: close\r\n" : "",
+	                 status, reason, date, blen,
+	                 close    ? "Connection: close\r\n"
+	                 : keep10 ? "Connection: keep-alive\r\n"
+	                          : "",
 	                 head ? "" : body);
 	return n < 0 ? 0 : (size_t)n;
 }
@@ -282,8 +292,8 @@ static void http_conn(void *arg)
 			if (!date)
 				date = http_date(&clk);
 			bool close = status != 200 || rq.close;
-			outlen += http_response(out + outlen, status, close, status == 200 && rq.head,
-			                        date);
+			outlen += http_response(out + outlen, status, close, rq.keep10,
+			                        status == 200 && rq.head, date);
 			if (close) {
 				closing = linger = true;
 				break;

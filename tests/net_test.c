@@ -26,7 +26,8 @@
  *  - HTTP/1.1 keep-alive against examples/http_hello.c's handler: several
  *    requests on one connection, a request split across writes, pipelined
  *    requests (one with a body) in one write, HEAD, "Connection: close"
- *    and HTTP/1.0, and a malformed request; every response is checked
+ *    and HTTP/1.0 (with "Connection: keep-alive" in the response that
+ *    keeps it alive), and a malformed request; every response is checked
  *    byte for byte (the Date value checked for its format and time);
  *  - both handlers end, without SIGPIPE, when the client sent its input
  *    and closed without reading the answers (a write after the reset
@@ -537,29 +538,33 @@ static void http_acceptor(void *arg)
 	gort_wg_done(&helpers_wg);
 }
 
-/* The response http_hello must send, with a placeholder for the date. */
-static size_t http_expect(char *out, size_t cap, const char *status, bool close,
+/* The response http_hello must send, with a placeholder for the date;
+ * conn is the value of its Connection header, NULL for none. */
+static size_t http_expect(char *out, size_t cap, const char *status, const char *conn,
                           const char *body, bool head)
 {
+	char line[64] = "";
+	if (conn)
+		snprintf(line, sizeof line, "Connection: %s\r\n", conn);
 	int n = snprintf(out, cap,
 	                 "HTTP/1.1 %s\r\n"
 	                 "Date: %.*s\r\n"
 	                 "Content-Length: %zu\r\n"
 	                 "Content-Type: text/plain; charset=utf-8\r\n"
 	                 "%s\r\n%s",
-	                 status, DATE_LEN, "#############################", strlen(body),
-	                 close ? "Connection: close\r\n" : "", head ? "" : body);
+	                 status, DATE_LEN, "#############################", strlen(body), line,
+	                 head ? "" : body);
 	CHECK(n > 0 && (size_t)n < cap);
 	return (size_t)n;
 }
 
 /* Read one response from fd and check it against the expected one, byte
  * for byte but for the date, which must be now in the format of RFC 9110. */
-static void http_check(int fd, const char *status, bool close, bool head)
+static void http_check_conn(int fd, const char *status, const char *conn, bool head)
 {
 	char want[512], got[512];
 	const char *body = strcmp(status, "200 OK") == 0 ? "Hello, World!" : "";
-	size_t n = http_expect(want, sizeof want, status, close, body, head);
+	size_t n = http_expect(want, sizeof want, status, conn, body, head);
 	read_full(fd, got, n);
 	size_t d = (size_t)(strstr(want, "Date: ") - want) + 6;
 	char date[DATE_LEN + 1];
@@ -576,6 +581,12 @@ static void http_check(int fd, const char *status, bool close, bool head)
 	long skew = (long)(timegm(&tm) - time(NULL));
 	if (skew < -10 || skew > 10)
 		FAILF("Date \"%s\" is %ld s from now", date, skew);
+}
+
+/* http_check_conn with "Connection: close" or no Connection header. */
+static void http_check(int fd, const char *status, bool close, bool head)
+{
+	http_check_conn(fd, status, close ? "close" : NULL, head);
 }
 
 static void http_send(int fd, const char *s)
@@ -638,10 +649,14 @@ static int http_main(void *arg)
 	http_eof(fd);
 	gort_close(fd);
 
-	/* HTTP/1.0 closes unless asked to keep alive. */
+	/* HTTP/1.0 closes unless asked to keep alive, and a response that
+	 * keeps it alive says so, as Go's server does: an HTTP/1.0 client
+	 * reads a response without it to the close. */
 	fd = gort_dial(a, 0);
-	http_send(fd, "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
-	http_check(fd, "200 OK", false, false);
+	http_send(fd, "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+	              "HEAD / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n");
+	http_check_conn(fd, "200 OK", "keep-alive", false);
+	http_check_conn(fd, "200 OK", "keep-alive", true);
 	http_send(fd, "GET / HTTP/1.0\r\n\r\n");
 	http_check(fd, "200 OK", true, false);
 	http_eof(fd);
