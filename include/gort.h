@@ -206,6 +206,13 @@ GORT_API void gort_exitsyscall(void);
  * and EINVAL for bad arguments. An fd used with these calls must be
  * closed with gort_close, not close(2), while the runtime runs.
  *
+ * A write to a socket or pipe whose reader has gone raises SIGPIPE, as
+ * write(2) does, and the signal's default action ends the process (Go's
+ * runtime turns it into an EPIPE error instead). A server either ignores
+ * SIGPIPE (signal(SIGPIPE, SIG_IGN)) or writes to its sockets with
+ * gort_send(fd, buf, n, MSG_NOSIGNAL), as examples/ do: the call then
+ * fails with EPIPE.
+ *
  * Outside a goroutine (before gort_main, on a plain thread) the calls
  * behave as the blocking libc calls: a thread blocks until the fd is
  * ready (also when the runtime has made it non-blocking). Deadlines set
