@@ -596,11 +596,14 @@ static int mode_fdops(void *arg)
 	CHECK_EQ(read_errno(), 12345);
 
 	/* More fds than the limit: poll(2)'s EINVAL, before anything reads
-	 * past the array. */
+	 * past the array (an emulator, qemu-user, checks the array first:
+	 * EFAULT). */
 	struct rlimit rl;
 	CHECK(getrlimit(RLIMIT_NOFILE, &rl) == 0);
 	volatile nfds_t toomany = (nfds_t)rl.rlim_cur + 1;
-	CHECK_FAILS(poll(pfd, toomany, 100), EINVAL);
+	errno = 0;
+	CHECK_EQ(poll(pfd, toomany, 100), -1);
+	CHECK(errno == EINVAL || errno == EFAULT);
 	close(p[0]);
 	close(p[1]);
 
