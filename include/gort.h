@@ -53,6 +53,12 @@ extern "C" {
  * runtime memory is released, so gort_main may be called again.
  * Returns -1 with errno EBUSY if the runtime is already running, EINVAL if
  * fn is NULL, ENOMEM/EAGAIN if it cannot start.
+ *
+ * A child forked while the runtime runs has one thread, a copy of the
+ * caller's, and a copy of the runtime with none of its threads: as the
+ * child of Go's ForkExec, it makes plain libc calls only (up to exec or
+ * _exit), no gort_* call. gort_close there, for one, would take the fd
+ * out of the epoll set it shares with the parent.
  */
 GORT_API int gort_main(int (*fn)(void *), void *arg);
 
