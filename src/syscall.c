@@ -167,7 +167,8 @@ void exitsyscall(m *mp, g *gp)
 }
 
 /* Give pp, which no M holds any more, to an M if findrunnable would find
- * work for it; otherwise put it on the idle list. Go's handoffp. */
+ * work for it, or if it is the last running P and nobody polls the
+ * network; otherwise put it on the idle list. Go's handoffp. */
 void handoffp(p *pp)
 {
 	if (!runqempty(pp) || atomic_load_explicit(&sched.runqsize, memory_order_relaxed) != 0) {
@@ -195,8 +196,23 @@ void handoffp(p *pp)
 		startm(pp, false);
 		return;
 	}
+	/* The last running P, and no M blocked in the netpoller: goroutines
+	 * waiting on the network would have nobody to see them ready (every
+	 * P idle, sysmon sleeps deeply), so an M takes pp and polls. */
+	if (atomic_load(&sched.npidle) == atomic_load(&gomaxprocs) - 1 &&
+	    atomic_load(&sched.lastpoll) != 0) {
+		unlock(&sched.lock);
+		startm(pp, false);
+		return;
+	}
+	/* pp's timers go idle with it: whoever waits in the netpoller must
+	 * wake for the first (wakesleeper, outside sched.lock: it may start
+	 * an M). */
+	int64_t when = atomic_load_explicit(&pp->timer0when, memory_order_relaxed);
 	pidleput(pp);
 	unlock(&sched.lock);
+	if (when != 0)
+		wakesleeper(when);
 }
 
 /* ---- public API ---- */

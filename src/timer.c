@@ -137,7 +137,7 @@ static timer *heap_pop(p *pp)
  * lastpoll, publishes pollUntil, then looks at every P's timer0when once
  * more (all seq_cst): either it sees this timer, or this sees it blocked
  * with a later (or not yet published) pollUntil and breaks it. */
-static void wakesleeper(int64_t when)
+void wakesleeper(int64_t when)
 {
 	if (atomic_load(&sched.lastpoll) == 0) {
 		int64_t until = atomic_load(&sched.pollUntil);

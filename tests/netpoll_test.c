@@ -1459,6 +1459,77 @@ static int recv_waitall_main(void *arg)
 }
 MAIN_CASE(recv_waitall, recv_waitall_main, 2)
 
+/* ---------------------------------------------------------------------
+ * The last running P handed off while goroutines wait on the network.
+ * ------------------------------------------------------------------- */
+
+/* At GOMAXPROCS=2, with both goroutines parked on the network and main
+ * on a WaitGroup, one M blocks in the netpoller and the others are idle.
+ * The first write wakes the blocker, which that M runs; the blocker then
+ * blocks in a system call, and its P is handed off while the other P is
+ * idle and nobody polls. Unless handoffp starts an M to poll (Go's "last
+ * running P" step), the reader's byte goes unseen until the call ends:
+ * every P is idle, so sysmon sleeps deeply meanwhile. */
+enum { LASTP_CALL_MS = 2000 };
+
+static int lastp_a[2], lastp_b[2];
+static _Atomic int64_t lastp_wrote, lastp_woke;
+
+static void lastp_reader(void *arg)
+{
+	(void)arg;
+	char c;
+	CHECK_EQ(gort_read(lastp_a[0], &c, 1), 1);
+	atomic_store(&lastp_woke, harness_now());
+	gort_wg_done(&helpers_wg);
+}
+
+static void lastp_blocker(void *arg)
+{
+	(void)arg;
+	char c;
+	CHECK_EQ(gort_read(lastp_b[0], &c, 1), 1);
+	gort_entersyscall_block();
+	harness_sleep_ms(LASTP_CALL_MS);
+	gort_exitsyscall();
+	gort_wg_done(&helpers_wg);
+}
+
+static void *lastp_writer(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(write(lastp_b[1], "b", 1), 1);
+	harness_sleep_ms(100); /* the blocker is in its call */
+	atomic_store(&lastp_wrote, harness_now());
+	CHECK_EQ(write(lastp_a[1], "a", 1), 1);
+	return NULL;
+}
+
+static int last_p_main(void *arg)
+{
+	(void)arg;
+	pair(lastp_a);
+	pair(lastp_b);
+	start_helper(lastp_reader, NULL);
+	start_helper(lastp_blocker, NULL);
+	settle();
+	pthread_t th;
+	CHECK_EQ(pthread_create(&th, NULL, lastp_writer, NULL), 0);
+	CHECK_EQ(gort_wg_wait(&helpers_wg), 0);
+	join_thread(th);
+	int64_t late = atomic_load(&lastp_woke) - atomic_load(&lastp_wrote);
+	printf("     the reader woke %.1f ms after its byte\n", (double)late / 1e6);
+	if (late > (int64_t)LASTP_CALL_MS / 2 * MS)
+		FAILF("the reader woke %.0f ms after its byte: nobody polled the network "
+		      "while the last P was idle", (double)late / 1e6);
+	for (int i = 0; i < 2; i++) {
+		gort_close(lastp_a[i]);
+		gort_close(lastp_b[i]);
+	}
+	return 0;
+}
+MAIN_CASE(last_p_handoff_polls, last_p_main, 2)
+
 int main(void)
 {
 	RUN_CASE(reader_wakes_procs1, 20);
@@ -1486,6 +1557,7 @@ int main(void)
 	RUN_CASE(unix_connect_full, 20);
 	RUN_CASE(unix_connect_closed, 20);
 	RUN_CASE(recv_waitall, 20);
+	RUN_CASE(last_p_handoff_polls, 20);
 	PASS("netpoll_test");
 	return 0;
 }
