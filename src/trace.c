@@ -25,7 +25,9 @@
  *    the file (gort_trace_start), or
  *  - to the ring of the flight recorder (gort_trace_flight_start), which
  *    keeps the newest buffers totalling at most about `bytes` (at least
- *    one) and recycles the oldest.
+ *    one) and recycles the oldest; a buffer handed over less than half
+ *    full (by a dump, or a thread that ends) is kept in a copy cut to its
+ *    length (handover).
  * A tthread outlives its thread: when the thread ends, a key destructor
  * hands its events over and marks the tthread free for the next thread
  * that registers. tthreads are never freed, so stop and dump may walk
@@ -104,6 +106,7 @@
 #include <linux/membarrier.h>
 #include <sched.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -132,7 +135,8 @@ __thread uint8_t trace_intimer __attribute__((tls_model("initial-exec")));
 typedef struct tbuf {
 	struct tbuf *next;
 	size_t len;
-	_Alignas(16) uint8_t data[TBUF_SIZE]; /* memcpy_stream: 16-byte aligned */
+	size_t cap;        /* bytes of data: TBUF_SIZE, or a cut copy's len (handover) */
+	_Alignas(16) uint8_t data[]; /* memcpy_stream: 16-byte aligned */
 } tbuf;
 
 typedef struct tthread {
@@ -428,7 +432,26 @@ static inline void emit_end(tthread *t)
 
 /* ---- buffers (trace.lock held) ---- */
 
-static void retire_locked(tbuf *b)
+/* A tbuf with room for cap bytes of events; NULL without memory. */
+static tbuf *tbuf_alloc(size_t cap)
+{
+	tbuf *b = malloc(offsetof(tbuf, data) + cap);
+	if (b)
+		b->cap = cap;
+	return b;
+}
+
+/* The memory b holds, as the ring counts it. */
+static size_t tbuf_bytes(const tbuf *b)
+{
+	return offsetof(tbuf, data) + b->cap;
+}
+
+/* Retire b: to the writer, or to the ring, whose oldest buffers it then
+ * drops past ringmax. Returns the dropped buffers that are not of full
+ * size (linked by next), for the caller to free once it has let go of
+ * trace.lock; full-size ones go to freebufs for the next copy. */
+static tbuf *retire_locked(tbuf *b)
 {
 	b->next = NULL;
 	if (trace.mode == MODE_FILE) {
@@ -443,21 +466,28 @@ static void retire_locked(tbuf *b)
 		 * otherwise collects what waits every WRITER_POLL_MS. */
 		if (++trace.nfull >= WRITER_BATCH && trace.writerasleep)
 			pthread_cond_signal(&trace.cond);
-		return;
+		return NULL;
 	}
 	if (trace.ringtail)
 		trace.ringtail->next = b;
 	else
 		trace.ring = b;
 	trace.ringtail = b;
-	trace.ringbytes += b->len;
+	trace.ringbytes += tbuf_bytes(b);
+	tbuf *drop = NULL;
 	while (trace.ringbytes > trace.ringmax && trace.ring != trace.ringtail) {
 		tbuf *old = trace.ring;
 		trace.ring = old->next;
-		trace.ringbytes -= old->len;
-		old->next = trace.freebufs;
-		trace.freebufs = old;
+		trace.ringbytes -= tbuf_bytes(old);
+		if (old->cap == TBUF_SIZE) {
+			old->next = trace.freebufs;
+			trace.freebufs = old;
+		} else {
+			old->next = drop;
+			drop = old;
+		}
 	}
+	return drop;
 }
 
 static void freebufs_locked(void)
@@ -477,24 +507,40 @@ static bool staged(tthread *t, uint32_t gen)
 
 /* Hand a copy of t's staging buffer over and empty it. trace.lock is
  * held only to take a free tbuf and to retire the copy, not across the
- * copy or a malloc: every thread hands over through it, and so does the
- * writer thread collect. Without memory for the copy its events are
- * lost, as an emitter's are when it can get no buffer. */
+ * copy, a malloc or a free: every thread hands over through it, and so
+ * does the writer thread collect. Without memory for the copy its events
+ * are lost, as an emitter's are when it can get no buffer.
+ *
+ * The ring keeps what it is given until its bytes pass ringmax, and a
+ * dump or an ending thread hands over buffers far from full: in a
+ * full-size copy, a ring of a few hundred KiB held 32 KiB for every
+ * few bytes of them, and a program that dumped often grew by megabytes
+ * a second with the ring never full. So the recorder's copy of a buffer
+ * less than half full is cut to its length, and the ring counts the
+ * memory each copy holds: what the ring keeps stays within about
+ * ringmax. */
 static void handover(tthread *t)
 {
+	size_t len = t->buf->len;
 	pthread_mutex_lock(&trace.lock);
-	tbuf *b = trace.freebufs;
+	bool cut = trace.mode == MODE_FLIGHT && len < TBUF_SIZE / 2;
+	tbuf *b = cut ? NULL : trace.freebufs;
 	if (b)
 		trace.freebufs = b->next;
 	pthread_mutex_unlock(&trace.lock);
 	if (!b)
-		b = malloc(sizeof *b);
+		b = tbuf_alloc(cut ? len : TBUF_SIZE);
 	if (b) {
-		b->len = t->buf->len;
-		memcpy_stream(b->data, t->buf->data, b->len);
+		b->len = len;
+		memcpy_stream(b->data, t->buf->data, len);
 		pthread_mutex_lock(&trace.lock);
-		retire_locked(b);
+		tbuf *drop = retire_locked(b);
 		pthread_mutex_unlock(&trace.lock);
+		while (drop) {
+			tbuf *next = drop->next;
+			free(drop);
+			drop = next;
+		}
 	}
 	atomic_store_explicit(&t->gen, 0, memory_order_relaxed);
 }
@@ -506,7 +552,7 @@ static bool tbuf_next(tthread *t, uint32_t gen)
 	bool cont = staged(t, gen);
 	if (cont)
 		handover(t);
-	else if (!t->buf && !(t->buf = malloc(sizeof *t->buf)))
+	else if (!t->buf && !(t->buf = tbuf_alloc(TBUF_SIZE)))
 		return false;
 	tbuf *b = t->buf;
 	int64_t now = tthread_anchor(t);
@@ -1065,8 +1111,22 @@ size_t trace_staged_bytes(void)
 	size_t n = 0;
 	for (tthread *t = threads.all; t; t = t->alllink)
 		if (t->buf)
-			n += sizeof *t->buf;
+			n += tbuf_bytes(t->buf);
 	pthread_mutex_unlock(&threads.lock);
+	return n;
+}
+
+/* The memory the flight recorder's ring and its free buffers hold, in
+ * bytes. For tests. */
+size_t trace_ring_bytes(void)
+{
+	pthread_mutex_lock(&trace.lock);
+	size_t n = 0;
+	for (tbuf *b = trace.ring; b; b = b->next)
+		n += tbuf_bytes(b);
+	for (tbuf *b = trace.freebufs; b; b = b->next)
+		n += tbuf_bytes(b);
+	pthread_mutex_unlock(&trace.lock);
 	return n;
 }
 

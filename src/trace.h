@@ -39,6 +39,7 @@ void traceev_sig(uint8_t ev, uint64_t a, uint64_t b, uint64_t c);
 void tracegocreate_slow(p *pp, g *newg);
 void trace_runtime_end(void);      /* gort_main ends: stop what runs */
 size_t trace_staged_bytes(void);   /* see trace.c */
+size_t trace_ring_bytes(void);     /* see trace.c */
 void stats_reset(void);
 
 /* ++seq of gp (see trace.c). */

@@ -17,6 +17,8 @@
  *  - runend: a trace left running when gort_main returns is complete;
  *  - flight: a workload longer than the ring; the dump parses and is no
  *    larger than the ring + one buffer per thread + the strings;
+ *  - flight_dumps: hundreds of dumps, each handing small partial
+ *    buffers to the ring, leave it holding about its size;
  *  - after every stop (basic, steal, flight) no thread keeps a staging
  *    buffer;
  *  - longname: goroutines of one name longer than TRACE_STRING_MAX share
@@ -500,6 +502,47 @@ static void flight(void)
 	tr_free(&t);
 }
 
+/* ---- flight_dumps ---- */
+
+/* Every dump hands each thread's partial buffer over to the ring: a few
+ * bytes each, which must cost the ring about that, not a 32 KiB buffer
+ * apiece (hundreds of dumps with the ring never full held megabytes). */
+enum { DUMPRING = 64 << 10, DUMPS = 300 };
+
+static int flight_dumps_main(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(gort_trace_flight_start(DUMPRING), 0);
+	size_t most = 0;
+	for (int i = 0; i < DUMPS; i++) {
+		churn(2);
+		CHECK_EQ(gort_trace_flight_dump(path), 0);
+		size_t held = trace_ring_bytes();
+		if (held > most)
+			most = held;
+	}
+	CHECK_EQ(gort_trace_flight_stop(), 0);
+	CHECK_EQ(trace_ring_bytes(), 0);
+	fprintf(stderr, "flight ring after each of %d dumps: at most %zu bytes "
+	        "(ring %d)\n", DUMPS, most, DUMPRING);
+	/* The ring: about its size and the newest buffer; the free full
+	 * buffers: no more than the ring has held. */
+	CHECK(most <= 2 * (size_t)DUMPRING + 4 * TBUF);
+	return 0;
+}
+
+static void flight_dumps(void)
+{
+	tmppath("flight_dumps");
+	run_main(flight_dumps_main, NULL, 2);
+	tr t;
+	load(path, &t); /* the last dump is a whole trace */
+	unlink(path);
+	CHECK(find(&t, EvGomaxprocs, -1, 0, INT64_MIN) != NULL);
+	CHECK(find(&t, EvGoUnblock, -1, 0, INT64_MIN) != NULL);
+	tr_free(&t);
+}
+
 /* ---- errors ---- */
 
 static int errors_main(void *arg)
@@ -714,7 +757,8 @@ int main(int argc, char **argv)
 {
 	static const struct harness_case cases[] = {
 		{"basic", basic}, {"steal", steal}, {"runend", runend},
-		{"flight", flight}, {"errors", errors}, {"stats", stats},
+		{"flight", flight}, {"flight_dumps", flight_dumps},
+		{"errors", errors}, {"stats", stats},
 		{"longname", longname_case},
 	};
 	run_named(argc, argv, cases, sizeof cases / sizeof cases[0], 60);
