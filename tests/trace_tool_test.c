@@ -24,6 +24,8 @@
  *          running goroutine, one that returns without a P lost it;
  *   stray_snapshot  a snapshot state (EvGoWaiting) of a goroutine that
  *          has run since is dropped: the Go file still parses;
+ *   stopped  a block for good (Go's GoStop) that a damaged file
+ *          unblocks is a plain block in the Go file, which still parses;
  *   colliding_ids, colliding_names  goroutine ids, and names, chosen to
  *          share one slot of a fixed hash take no longer than any others.
  */
@@ -156,7 +158,7 @@ static void str(struct gen *g, uint64_t id, const char *s)
 		put(g, (unsigned char)*s);
 }
 
-enum { S_MAIN = 1, S_WORKER, S_SYSCALLER, S_CHANRECV };
+enum { S_MAIN = 1, S_WORKER, S_SYSCALLER, S_CHANRECV, S_SELECTNONE };
 /* Sites: the strings above with entry pcs, and one without a name. */
 enum { SITE_MAIN = 1, SITE_WORKER, SITE_SYSCALLER, SITE_ANON };
 #define WORKER_NAME "worker \"q\"\n\xff"
@@ -590,6 +592,41 @@ static void stray_snapshot_case(void)
 	write_file(trace_path, gen.b, gen.n);
 }
 
+/* A block for good ("select (no cases)") is Go's GoStop, after which
+ * Go's parser takes the goroutine for dead: G10, so blocked in a damaged
+ * or forged file and then unblocked and run again, is a GoBlock in the Go
+ * file, which Go can order (a GoStop made it "no consistent ordering of
+ * events possible"); G11, which never runs again, keeps its GoStop. */
+static void stopped_case(void)
+{
+	struct gen h;
+	gen_start(&h);
+	batch(&h, 500, 0, T0);
+	ev(&h, EvProcStart, T0, U(0), U(0));
+	ev(&h, EvGoStart, T0 + 100, U(0), U(10), U(1));
+	ev(&h, EvGoBlock, T0 + 200, U(0), U(10), U(S_SELECTNONE));
+	ev(&h, EvGoStart, T0 + 300, U(0), U(11), U(1));
+	ev(&h, EvGoUnblock, T0 + 400, U(0), U(10), U(2), U(11));
+	ev(&h, EvGoBlock, T0 + 500, U(0), U(11), U(S_SELECTNONE));
+	ev(&h, EvGoStart, T0 + 600, U(0), U(10), U(3));
+	ev(&h, EvGoEnd, T0 + 700, U(0), U(10));
+	ev(&h, EvProcStop, T0 + 800, U(0), U(0));
+	batch(&h, 0, NOP, T0 + 900);
+	str(&h, S_SELECTNONE, "select (no cases)");
+	write_file(trace_path, h.b, h.n);
+
+	char *d = go_dump();
+	if (d != NULL) {
+		CHECK(has_line(d, "GoBlock ", "g=10 ", NULL));
+		CHECK(!has_line(d, "GoStop", "g=10 ", NULL));
+		CHECK(has_line(d, "GoUnblock", "g=10 ", NULL));
+		CHECK_EQ(count_lines(d, "GoStart", "g=10 ", NULL), 2);
+		CHECK(has_line(d, "GoStop", "g=11 ", NULL));
+		free(d);
+	}
+	write_file(trace_path, gen.b, gen.n);
+}
+
 /* 150000 goroutine ids that all had one slot of the tool's goroutine
  * table when it hashed an id by a fixed multiplier (K, the golden ratio's):
  * j << 41 times K's inverse is j << 41 once multiplied, and the slot was
@@ -753,6 +790,8 @@ int main(void)
 	PASS("syscall_kept");
 	stray_snapshot_case();
 	PASS("stray_snapshot");
+	stopped_case();
+	PASS("stopped");
 	colliding_ids_case();
 	PASS("colliding_ids");
 	colliding_names_case();

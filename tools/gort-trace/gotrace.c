@@ -12,7 +12,9 @@
  *   TR_SNAP_WAITING/SYSCALL  GoWaiting / GoInSyscall
  *   TR_START             GoStart g seq
  *   TR_STOP              GoEnd, GoBlock* / GoSleep / GoStop by the wait
- *                        reason, GoSched, GoPreempt, GoSysBlock
+ *                        reason (GoStop only as the goroutine's last
+ *                        event: stop_revive), GoSched, GoPreempt,
+ *                        GoSysBlock
  *   TR_UNBLOCK           GoUnblock g seq
  *   TR_SYSCALL           GoSysCall
  *   TR_SYSEXIT           GoSysExit g seq, only after a GoSysBlock (a
@@ -166,6 +168,31 @@ static void gomaxprocs(struct gow *w, int64_t ts)
 	w->gomaxprocs_done = true;
 }
 
+/*
+ * GoStop is Go's block for good (a nil channel, an empty select): Go's
+ * parser takes the goroutine for dead and its ordering for still
+ * running, so no later event of it can be placed ("no consistent
+ * ordering"). The replay keeps such a goroutine waiting like any other,
+ * and a damaged or forged file may unblock it. So a GoStop is written
+ * with the place of its type byte kept in the goroutine (user[1]: the
+ * offset + 1 above STOP_BATCH_BITS, the batch below), and becomes a
+ * plain GoBlock, the same bytes but the type, when the goroutine has
+ * another transition: only a GoStop that stays the last word is written.
+ */
+enum { STOP_BATCH_BITS = 13 };
+_Static_assert(NBATCH < 1 << STOP_BATCH_BITS, "a batch index fits");
+
+static void stop_revive(struct gow *w, struct gor *g)
+{
+	if (g->user[1] == 0)
+		return;
+	size_t i = (size_t)(g->user[1] & ((1u << STOP_BATCH_BITS) - 1));
+	size_t at = (size_t)(g->user[1] >> STOP_BATCH_BITS) - 1;
+	unsigned char *b = &w->batch[i].b[at];
+	*b = (unsigned char)((*b & 0xc0) | GoEvGoBlock); /* narg << 6 stays */
+	g->user[1] = 0;
+}
+
 static void stop_event(struct gow *w, struct replay *r, const struct tr *tr,
                        int64_t ts)
 {
@@ -174,9 +201,13 @@ static void stop_event(struct gow *w, struct replay *r, const struct tr *tr,
 		[STOP_PREEMPT] = GoEvGoPreempt, [STOP_SYSBLOCK] = GoEvGoSysBlock,
 	};
 	uint64_t stk = site_stack(w, tr->g);
-	if (tr->why == STOP_BLOCK)
-		ev(w, tr->p, block_event(reason_str(r, tr->reason)), ts, &stk, 1);
-	else if (tr->why == STOP_END || tr->why == STOP_SYSBLOCK)
+	if (tr->why == STOP_BLOCK) {
+		int type = block_event(reason_str(r, tr->reason));
+		if (type == GoEvGoStop)
+			tr->g->user[1] = (uint64_t)(w->batch[tr->p + 1].n + 1) << STOP_BATCH_BITS |
+			                 (uint64_t)(tr->p + 1);
+		ev(w, tr->p, type, ts, &stk, 1);
+	} else if (tr->why == STOP_END || tr->why == STOP_SYSBLOCK)
 		ev(w, tr->p, plain[tr->why], ts, NULL, 0);
 	else
 		ev(w, tr->p, plain[tr->why], ts, &stk, 1);
@@ -189,6 +220,8 @@ static void on_tr(void *ctx, struct replay *r, const struct tr *tr)
 		gomaxprocs(w, ++w->now); /* just after the snapshot */
 	int64_t ts = stamp(w, tr->ts);
 	struct gor *g = tr->g;
+	if (g != NULL)
+		stop_revive(w, g);
 	uint64_t a[4] = {0};
 	switch (tr->kind) {
 	case TR_PSTART:
