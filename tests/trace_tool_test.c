@@ -26,6 +26,8 @@
  *          has run since is dropped: the Go file still parses;
  *   stopped  a block for good (Go's GoStop) that a damaged file
  *          unblocks is a plain block in the Go file, which still parses;
+ *   long_waits  a site's times, the sum of its goroutines', saturate
+ *          rather than overflow on a trace as long as the reader takes;
  *   colliding_ids, colliding_names  goroutine ids, and names, chosen to
  *          share one slot of a fixed hash take no longer than any others.
  */
@@ -158,9 +160,9 @@ static void str(struct gen *g, uint64_t id, const char *s)
 		put(g, (unsigned char)*s);
 }
 
-enum { S_MAIN = 1, S_WORKER, S_SYSCALLER, S_CHANRECV, S_SELECTNONE };
+enum { S_MAIN = 1, S_WORKER, S_SYSCALLER, S_CHANRECV, S_SELECTNONE, S_WAITER };
 /* Sites: the strings above with entry pcs, and one without a name. */
-enum { SITE_MAIN = 1, SITE_WORKER, SITE_SYSCALLER, SITE_ANON };
+enum { SITE_MAIN = 1, SITE_WORKER, SITE_SYSCALLER, SITE_ANON, SITE_WAITER };
 #define WORKER_NAME "worker \"q\"\n\xff"
 #define WORKER_JSON "worker \\\"q\\\"\\u000a\\ufffd"
 
@@ -627,6 +629,35 @@ static void stopped_case(void)
 	write_file(trace_path, gen.b, gen.n);
 }
 
+/* Five goroutines of one site wait through a trace of 2^62 ns, as long
+ * as the reader takes: each waited 4611686018.426 s, and their site's
+ * total, past what an int64 of ns holds, is shown as that most
+ * (9223372036.855 s), not wrapped around (4611686018.422 s). */
+static void long_waits_case(void)
+{
+	struct gen h;
+	gen_start(&h);
+	batch(&h, 600, 0, T0);
+	for (uint64_t id = 20; id < 25; id++) {
+		ev(&h, EvGoCreate, T0, NOP, id, U(0), U(SITE_WAITER));
+		ev(&h, EvGoWaiting, T0, id, U(1), U(S_CHANRECV));
+	}
+	ev(&h, EvGomaxprocs, (U(1) << 62) - 1, U(1));
+	batch(&h, 0, NOP, T0);
+	str(&h, S_CHANRECV, "chan receive");
+	str(&h, S_WAITER, "waiter");
+	site(&h, SITE_WAITER, S_WAITER, 0x5000);
+	write_file(trace_path, h.b, h.n);
+
+	char *s = trace_tool_run("stats", trace_path, out_path);
+	CHECK_EQ(count_lines(s, "waiter", "4611686018.426s", "chan receive=4611686018.426s", NULL), 5);
+	const char *site = strstr(s, "By creation site:");
+	CHECK(site != NULL);
+	CHECK(has_line(site, "1 ", "waiter", "     5 ", " 9223372036.855s", NULL));
+	free(s);
+	write_file(trace_path, gen.b, gen.n);
+}
+
 /* 150000 goroutine ids that all had one slot of the tool's goroutine
  * table when it hashed an id by a fixed multiplier (K, the golden ratio's):
  * j << 41 times K's inverse is j << 41 once multiplied, and the slot was
@@ -792,6 +823,8 @@ int main(void)
 	PASS("stray_snapshot");
 	stopped_case();
 	PASS("stopped");
+	long_waits_case();
+	PASS("long_waits");
 	colliding_ids_case();
 	PASS("colliding_ids");
 	colliding_names_case();

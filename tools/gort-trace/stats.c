@@ -195,6 +195,15 @@ static void reasons(struct replay *r, const struct gstat *st, char *buf,
 	}
 }
 
+/* a + b, both durations (>= 0), saturating. One goroutine's times add up
+ * to at most the trace's duration, below TOOL_MAX_TS (read.c), but a
+ * site's add up those of all its goroutines: a few that wait through a
+ * long trace (2^62 ns) overflowed int64. */
+static int64_t add_dur(int64_t a, int64_t b)
+{
+	return a > INT64_MAX - b ? INT64_MAX : a + b;
+}
+
 int cmd_stats(const struct trace *t, FILE *f)
 {
 	struct stats s = {0};
@@ -256,9 +265,9 @@ int cmd_stats(const struct trace *t, FILE *f)
 			memcpy(a->lat + a->nlat, st->lat, st->nlat * sizeof(*a->lat));
 			a->nlat += st->nlat;
 		}
-		a->running += st->running;
-		a->blocked += st->blocked;
-		a->syscall += st->syscall;
+		a->running = add_dur(a->running, st->running);
+		a->blocked = add_dur(a->blocked, st->blocked);
+		a->syscall = add_dur(a->syscall, st->syscall);
 	}
 	fprintf(f, "\nBy creation site:\n");
 	print_header(f, "SITE");
