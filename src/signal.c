@@ -10,7 +10,10 @@
  * stack pointer there too, it is an overflow, reported with the
  * goroutine's id, and the process exits with status 2 as Go's does.
  * Any other fault is not ours: the handler the program had before is
- * called, or the default action is restored and the fault re-raised.
+ * called, or the default action is restored and the fault re-raised. A
+ * SIGSEGV or SIGBUS sent by kill or raise is never an overflow; it is
+ * passed on the same way, and raised again for the default action, as
+ * returning would not bring it back as it brings a fault back.
  *
  * SIGQUIT is taken only when its disposition is the default (which would
  * kill the process): a program that ignores or handles it keeps doing so.
@@ -67,7 +70,10 @@ static void sigfault(int sig, siginfo_t *info, void *uc)
 	m *mp = tls_m;
 	g *gp = mp ? mp->curg : NULL;
 	uintptr_t sp = sigctx_sp(uc);
-	if (is_overflow(gp, (uintptr_t)info->si_addr, sp))
+	/* A signal sent by kill, raise or sigqueue (si_code <= 0) is no
+	 * fault: its si_addr holds the sender's pid and uid. */
+	bool sent = info->si_code <= 0;
+	if (!sent && is_overflow(gp, (uintptr_t)info->si_addr, sp))
 		report_overflow(gp, sp);
 
 	struct sigaction *old = sig == SIGSEGV ? &oldsegv : &oldbus;
@@ -79,8 +85,15 @@ static void sigfault(int sig, siginfo_t *info, void *uc)
 		old->sa_handler(sig);
 		return;
 	}
-	/* Not ours: die the way the program would have without us. */
+	/* Not ours: die the way the program would have without us. A fault
+	 * comes back when the handler returns, now to the default action; a
+	 * sent signal does not, so it is raised again, unless the program
+	 * ignored it (a fault is fatal even then). */
+	if (sent && old->sa_handler == SIG_IGN)
+		return;
 	signal(sig, SIG_DFL);
+	if (sent)
+		raise(sig); /* not blocked (SA_NODEFER): delivered before it returns */
 }
 
 /* Whether a signal interrupted code running with the Ms' own signal

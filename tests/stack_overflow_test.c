@@ -10,6 +10,10 @@
  * budget), after 17,000 such goroutines have exited: their guards must
  * have gone back to the budget with their stacks.
  *
+ * A SIGSEGV or SIGBUS that was sent (raise, kill), not caused by a fault,
+ * must still kill the process, as it does without the runtime: returning
+ * from the handler does not bring it back as it brings a fault back.
+ *
  * Skipped under sanitizers, which own SIGSEGV.
  */
 #include "harness.h"
@@ -49,6 +53,20 @@ static void check_overflow(const char *mode)
 	printf("ok   overflow %s (goroutine %lld)\n", mode, goid);
 }
 
+/* The helper sends itself sig in mode; it must die of it. */
+static void check_sent(const char *mode, int sig)
+{
+	char arg[16];
+	snprintf(arg, sizeof(arg), "%s", mode);
+	char *argv[] = {NULL, arg, NULL};
+	run_child_prog("overflow", argv, harness_timeout(20), &res);
+	if (res.timed_out || res.exited || res.signal != sig) {
+		harness_describe(mode, &res);
+		FAILF("%s: want death by signal %d", mode, sig);
+	}
+	printf("ok   %s (signal %d)\n", mode, sig);
+}
+
 int main(void)
 {
 	if (HARNESS_SANITIZED) {
@@ -59,6 +77,8 @@ int main(void)
 	check_overflow("attr");
 	check_overflow("main");
 	check_overflow("oldkernel");
+	check_sent("sent", SIGSEGV);
+	check_sent("sentbus", SIGBUS);
 	PASS("stack_overflow_test");
 	return 0;
 }

@@ -15,6 +15,11 @@
  *              makes mprotect guards for at once (16384); the last
  *              one says "overflow: no guard below the stack" if it has
  *              no guard
+ *   sent       a goroutine sends its thread SIGSEGV (raise): no fault,
+ *              so the process must die of the signal, as it would
+ *              without the runtime; "overflow: survived signal N" and
+ *              exit status 1 if it goes on
+ *   sentbus    as sent, with SIGBUS sent to the process (kill)
  * Exit status 0 or 1 means the overflow was not caught.
  */
 #include "gort_util.h"
@@ -109,6 +114,32 @@ static int run_in_main(void *arg)
 	return recurse(0) == 0 ? 0 : 1;
 }
 
+/* A signal sent, not a fault: its default action (death) must be had,
+ * whichever thread of the process the kernel picks for it. */
+static void send_fault_signal(void *arg)
+{
+	int sig = *(const int *)arg;
+	if (sig == SIGSEGV)
+		raise(sig);
+	else
+		kill(getpid(), sig);
+	gort_sleep(100 * MS); /* time for a thread to take the process's signal */
+	fprintf(stderr, "overflow: survived signal %d\n", sig);
+	fflush(stderr);
+	gort_wg_done(&never);
+}
+
+static int run_sent(void *arg)
+{
+	gort_wg_add(&never, 1);
+	if (gort_go(send_fault_signal, arg) < 0) {
+		perror("gort_go");
+		return 1;
+	}
+	gort_wg_wait(&never);
+	return 1;
+}
+
 static void noop(void *arg)
 {
 	gort_wg_done(arg);
@@ -177,11 +208,14 @@ static int run_oldkernel(void *arg)
 int main(int argc, char **argv)
 {
 	static gort_attr attr = {.stack_size = 64 * 1024, .name = "overflow"};
+	static int segv = SIGSEGV, bus = SIGBUS;
 	static const struct prog_mode modes[] = {
 		{"go", run_go, NULL, false},
 		{"attr", run_go, &attr, false},
 		{"main", run_in_main, NULL, false},
 		{"oldkernel", run_oldkernel, NULL, true},
+		{"sent", run_sent, &segv, false},
+		{"sentbus", run_sent, &bus, false},
 	};
 	return run_prog_mode("overflow", argc, argv, modes,
 	                     sizeof modes / sizeof *modes);
