@@ -19,7 +19,13 @@
  * one mapping, so a million stacks need ~16,000 mappings, well below the
  * kernel's vm.max_map_count (65,530 by default). That rules out the usual
  * guard made with mprotect(PROT_NONE): it splits the mapping, costing two
- * mappings per stack, so at most ~32,000 stacks could have one.
+ * mappings per stack, so at most ~32,000 stacks could have one. A chunk
+ * is also at most CHUNK_MAX_BYTES of address space (fewer slots when
+ * stacks are large, at least one): with a 256 MiB default stack, 64 slots
+ * would make the first goroutine reserve 16 GiB, which a limit on the
+ * address space (RLIMIT_AS) or strict overcommit refuses. Chunks of large
+ * stacks still fill 256 MiB, so the mapping limit is met only past 16 TiB
+ * of them.
  *
  * How overflow is still caught: the guard is installed with
  * madvise(MADV_GUARD_INSTALL) (Linux 6.13+), which marks the pages in the
@@ -72,6 +78,7 @@ enum {
 	GUARD_SIZE = 64 * 1024,
 	KEEP_SIZE = 16 * 1024,
 	CHUNK_SLOTS = 64,
+	CHUNK_MAX_BYTES = 256 << 20,
 	MPROTECT_GUARD_BUDGET = 16384
 };
 
@@ -166,15 +173,23 @@ bool stack_canary_ok(const stack *stk)
 	return !stk->canary || *(const uint64_t *)stk->lo == STACK_CANARY;
 }
 
+/* Slots per chunk: CHUNK_SLOTS, fewer when they would take more than
+ * CHUNK_MAX_BYTES, at least one. */
+static size_t chunk_slots(void)
+{
+	size_t n = CHUNK_MAX_BYTES / slot_size();
+	return n < 1 ? 1 : n > CHUNK_SLOTS ? CHUNK_SLOTS : n;
+}
+
 /* A fresh slot from the current chunk, or a new chunk. pool lock held. */
 static bool carve_locked(stack *out)
 {
 	stackchunk *c = stackpool.chunks;
-	if (!c || c->used == CHUNK_SLOTS) {
+	if (!c || c->used == chunk_slots()) {
 		c = malloc(sizeof *c);
 		if (!c)
 			return false;
-		c->len = (size_t)CHUNK_SLOTS * slot_size();
+		c->len = chunk_slots() * slot_size();
 		c->base = sysalloc(c->len);
 		if (!c->base) {
 			free(c);

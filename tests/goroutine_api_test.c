@@ -15,6 +15,8 @@
  *    2 MiB stack runs a goroutine that touches a 1 MiB local array; a NULL
  *    or zeroed attr means defaults; gort_set_stack_size sets, queries and
  *    rejects out-of-range sizes, and its default is used by gort_go;
+ *    a large default (256 MiB) costs a goroutine its own stack's address
+ *    space, not a chunk of 64 pooled stacks' (run under RLIMIT_AS);
  *  - gort_numcpu is within [1, CPUs in the affinity mask];
  *  - gort_nanotime is monotonic and agrees with CLOCK_MONOTONIC;
  *  - waitgroup errors: NULL is EINVAL; a counter going negative is ERANGE
@@ -23,6 +25,7 @@
 #include "gort_util.h"
 
 #include <sched.h>
+#include <sys/resource.h>
 
 static void noop(void *arg)
 {
@@ -395,6 +398,49 @@ static int stack_size_main(void *arg)
 
 MAIN_CASE(set_stack_size, stack_size_main, 2)
 
+/* Address space of the process now (VmSize), in bytes; 0 if unknown. */
+static size_t vm_size(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	if (!f)
+		return 0;
+	char line[256];
+	unsigned long long kb = 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmSize: %llu kB", &kb) == 1)
+			break;
+	fclose(f);
+	return (size_t)kb * 1024;
+}
+
+#define LARGE_STACK ((size_t)256 << 20)
+
+static int large_stack_main(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(gort_wg_add(&attr_wg, 2), 0);
+	CHECK(gort_go(big_frame, NULL) > 1);
+	CHECK(gort_go(big_frame, NULL) > 1);
+	CHECK_EQ(gort_wg_wait(&attr_wg), 0);
+	CHECK_EQ(atomic_load(&big_ok), 2);
+	return 0;
+}
+
+/* A large default stack costs each goroutine its own size of address
+ * space, not that of a whole chunk of pooled stacks: three 256 MiB
+ * stacks run within 2 GiB of address space to spare (a chunk of 64 is
+ * 16 GiB). The case runs in a child of its own: the limit dies with it. */
+static void large_default_stack(void)
+{
+	size_t now = vm_size();
+	CHECK(now > 0);
+	struct rlimit rl = {.rlim_cur = now + ((size_t)2 << 30), .rlim_max = now + ((size_t)2 << 30)};
+	CHECK_EQ(setrlimit(RLIMIT_AS, &rl), 0);
+	CHECK_EQ(gort_set_stack_size(LARGE_STACK), GORT_STACK_DEFAULT);
+	run_main(large_stack_main, NULL, 2);
+	CHECK_EQ(gort_set_stack_size(GORT_STACK_DEFAULT), (long)LARGE_STACK);
+}
+
 /* ---------------------------------------------------------------------
  * gort_numcpu, gort_nanotime
  * ------------------------------------------------------------------- */
@@ -485,6 +531,7 @@ int main(void)
 	RUN_CASE(goexit_main_goroutine, 20);
 	RUN_CASE(go_attr, 20);
 	RUN_CASE(set_stack_size, 20);
+	RUN_CASE(large_default_stack, 20);
 	RUN_CASE(numcpu, 20);
 	RUN_CASE(nanotime, 20);
 	RUN_CASE(wg_errors, 20);
