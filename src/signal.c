@@ -19,7 +19,8 @@
  * kill the process): a program that ignores or handles it keeps doing so.
  *
  * Handlers are installed by gort_main and the previous ones restored at
- * teardown. Only async-signal-safe calls are made in the handlers.
+ * teardown, where ours are still installed: a handler the program put in
+ * meanwhile stays. Only async-signal-safe calls are made in the handlers.
  */
 #include <signal.h>
 #include <stdlib.h>
@@ -136,12 +137,23 @@ int signal_init(void)
 	return 0;
 }
 
+/* Put back the handler sig had before gort_main, unless the program
+ * installed one of its own meanwhile: that one stays. */
+static void restore(int sig, const struct sigaction *old,
+                    void (*ours)(int, siginfo_t *, void *))
+{
+	struct sigaction cur;
+	if (sigaction(sig, NULL, &cur) == 0 && (cur.sa_flags & SA_SIGINFO) &&
+	    cur.sa_sigaction == ours)
+		sigaction(sig, old, NULL);
+}
+
 void signal_teardown(void)
 {
-	sigaction(SIGSEGV, &oldsegv, NULL);
-	sigaction(SIGBUS, &oldbus, NULL);
+	restore(SIGSEGV, &oldsegv, sigfault);
+	restore(SIGBUS, &oldbus, sigfault);
 	if (quitset)
-		sigaction(SIGQUIT, &oldquit, NULL);
+		restore(SIGQUIT, &oldquit, sigquit_handler);
 	quitset = false;
 }
 

@@ -14,9 +14,15 @@
  * must still kill the process, as it does without the runtime: returning
  * from the handler does not bring it back as it brings a fault back.
  *
- * Skipped under sanitizers, which own SIGSEGV.
+ * A handler for SIGSEGV, SIGBUS or SIGQUIT that the program installs
+ * while gort_main runs is still in place when gort_main returns: the
+ * runtime puts back the handlers it found only where its own are still
+ * installed.
+ *
+ * The overflow and signal cases are skipped under sanitizers, which own
+ * SIGSEGV.
  */
-#include "harness.h"
+#include "gort_util.h"
 
 static struct child_result res;
 
@@ -67,8 +73,50 @@ static void check_sent(const char *mode, int sig)
 	printf("ok   %s (signal %d)\n", mode, sig);
 }
 
+static const int kept_sigs[] = {SIGSEGV, SIGBUS, SIGQUIT};
+
+static void program_handler(int sig)
+{
+	(void)sig;
+}
+
+static int install_handlers(void *arg)
+{
+	(void)arg;
+	for (size_t i = 0; i < sizeof kept_sigs / sizeof *kept_sigs; i++)
+		CHECK(signal(kept_sigs[i], program_handler) != SIG_ERR);
+	return 0;
+}
+
+/* In a child: the handlers installed by the main goroutine outlive the
+ * run. */
+static int handlers_kept_child(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(gort_main(install_handlers, NULL), 0);
+	for (size_t i = 0; i < sizeof kept_sigs / sizeof *kept_sigs; i++) {
+		struct sigaction sa;
+		CHECK_EQ(sigaction(kept_sigs[i], NULL, &sa), 0);
+		if ((sa.sa_flags & SA_SIGINFO) || sa.sa_handler != program_handler)
+			FAILF("signal %d: the program's handler is gone after gort_main",
+			      kept_sigs[i]);
+	}
+	return 0;
+}
+
+static void check_handlers_kept(void)
+{
+	run_child_fn(handlers_kept_child, NULL, harness_timeout(20), &res);
+	if (res.timed_out || !res.exited || res.status != 0) {
+		harness_describe("handlers_kept", &res);
+		FAILF("handlers_kept: want the program's handlers kept");
+	}
+	printf("ok   handlers_kept\n");
+}
+
 int main(void)
 {
+	check_handlers_kept();
 	if (HARNESS_SANITIZED) {
 		SKIP("stack_overflow_test", "sanitizers own SIGSEGV");
 		return 0;
