@@ -395,7 +395,7 @@ int preempt_init(void)
 void preempt_teardown(void)
 {
 	if (preempt.on)
-		sigaction(PREEMPT_SIGNAL, &preempt.old, NULL);
+		sigrestore(PREEMPT_SIGNAL, &preempt.old, sigpreempt);
 	preempt.on = false;
 }
 

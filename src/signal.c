@@ -139,8 +139,7 @@ int signal_init(void)
 
 /* Put back the handler sig had before gort_main, unless the program
  * installed one of its own meanwhile: that one stays. */
-static void restore(int sig, const struct sigaction *old,
-                    void (*ours)(int, siginfo_t *, void *))
+void sigrestore(int sig, const struct sigaction *old, void (*ours)(int, siginfo_t *, void *))
 {
 	struct sigaction cur;
 	if (sigaction(sig, NULL, &cur) == 0 && (cur.sa_flags & SA_SIGINFO) &&
@@ -150,10 +149,10 @@ static void restore(int sig, const struct sigaction *old,
 
 void signal_teardown(void)
 {
-	restore(SIGSEGV, &oldsegv, sigfault);
-	restore(SIGBUS, &oldbus, sigfault);
+	sigrestore(SIGSEGV, &oldsegv, sigfault);
+	sigrestore(SIGBUS, &oldbus, sigfault);
 	if (quitset)
-		restore(SIGQUIT, &oldquit, sigquit_handler);
+		sigrestore(SIGQUIT, &oldquit, sigquit_handler);
 	quitset = false;
 }
 

@@ -73,7 +73,8 @@ static void check_sent(const char *mode, int sig)
 	printf("ok   %s (signal %d)\n", mode, sig);
 }
 
-static const int kept_sigs[] = {SIGSEGV, SIGBUS, SIGQUIT};
+/* SIGURG: the preemption signal (preempt.c). */
+static const int kept_sigs[] = {SIGSEGV, SIGBUS, SIGQUIT, SIGURG};
 
 static void program_handler(int sig)
 {
