@@ -21,10 +21,12 @@
  * a Go program with preemption off.
  *
  * Threads that are not goroutines may call gort_go while the runtime
- * runs; they hold foreign_lock for reading around it, teardown holds it
- * for writing, so no such call ever touches a runtime being freed. So do
- * their channel operations and sync calls, which may ready a goroutine,
- * except while they sleep (rt_enter_wait).
+ * runs; they hold foreign_lock for reading around it (foreign_enter),
+ * teardown holds it for writing, so no such call ever touches a runtime
+ * being freed. So do their other calls that touch the runtime (timers,
+ * gort_set_deadline, gort_close, stats, schedtrace, dumps), and their
+ * channel operations and sync calls, which may ready a goroutine, except
+ * while they sleep (rt_enter_wait).
  *
  * Settings made outside gort_main (GOMAXPROCS, thread limit, stack size)
  * are kept in `config` and apply at the next start.

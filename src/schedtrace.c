@@ -8,8 +8,9 @@
  *   needspinning=0 idlethreads=1 runqueue=0 [0 0 15 0]
  * (needspinning= as Go 1.20+ prints it, the bracket list of the local run
  * queue lengths as Go 1.19), and with detail (scheddetail=1) the global
- * counters, then one line per P, per M (allm order, newest first) and per
- * goroutine, as Go 1.19 with -1 for a missing id.
+ * counters, then one line per P, per M (allm order, newest first; an M
+ * that newm reuses keeps its place) and per goroutine, as Go 1.19 with -1
+ * for a missing id.
  *
  * Where gort differs from Go, the field still prints, with gort's nearest
  * value:
