@@ -21,7 +21,8 @@
  * It sleeps 20 µs between rounds, doubling up to 10 ms once 50 rounds in
  * a row found nothing to retake, and sleeps deeply while every P is idle
  * (or the world is stopped), until entersyscall, exitsyscall or startm
- * wake it (sysmonwake); never while schedtrace is on, as Go.
+ * wake it (sysmonwake) or the next timer is due (Go's timeSleepUntil);
+ * never while schedtrace is on, as Go.
  *
  * sysmon reads other Ps' ticks and statuses without locks (they are
  * atomics written by their owners); its sysmontick records are its own.
@@ -105,8 +106,8 @@ static uint32_t retake(int64_t now)
 	return n;
 }
 
-/* Everything idle (or stopped): sleep until woken or long. Returns
- * whether something woke us. */
+/* Everything idle (or stopped): sleep until woken, until the next timer
+ * or long. Returns whether something woke us. */
 static bool sysmon_deepsleep(void)
 {
 	if (debug_schedtrace > 0)
@@ -118,9 +119,24 @@ static bool sysmon_deepsleep(void)
 		unlock(&sched.lock);
 		return false;
 	}
+	/* Only until the next timer, as Go: the M polling the network takes
+	 * an idle P for the goroutine the timer readies without waking us
+	 * (no startm), and one that then runs on without a runtime call
+	 * must still be preempted after its slice. */
+	int64_t sleep = DEEP_SLEEP_NS;
+	int64_t next = nexttimer();
+	if (next != 0) {
+		int64_t now = nanotime();
+		if (next <= now) {
+			unlock(&sched.lock);
+			return false;
+		}
+		if (next - now < sleep)
+			sleep = next - now;
+	}
 	atomic_store(&sched.sysmonwait, 1);
 	unlock(&sched.lock);
-	bool woke = notetsleep(&sched.sysmonnote, DEEP_SLEEP_NS);
+	bool woke = notetsleep(&sched.sysmonnote, sleep);
 	if (atomic_exchange(&sched.sysmonwait, 0) == 0 && !woke) {
 		/* A waker took the flag and is about to post the note. */
 		notesleep(&sched.sysmonnote);

@@ -819,6 +819,71 @@ static void cooperative_runtime_calls(void)
 }
 
 /* ---------------------------------------------------------------------
+ * sysmon sleeps deeply while every P is idle only until the next timer
+ * (Go's timeSleepUntil): a goroutine that a timer readies then, and that
+ * spins, is still preempted, so the goroutine of the next timer runs.
+ * ------------------------------------------------------------------- */
+
+static atomic_bool idle_stop;
+static atomic_bool idle_gave_up;
+static int64_t idle_spun_ns;
+static gort_waitgroup idle_wg;
+
+static void idle_spinner(void *arg)
+{
+	(void)arg;
+	gort_sleep(50 * MS);
+	int64_t t0 = harness_now();
+	int64_t limit = (int64_t)(harness_timeout(3) * 1e9);
+	while (!atomic_load(&idle_stop)) {
+		for (unsigned i = 0; i < (1u << 16); i++)
+			if (atomic_load_explicit(&idle_stop, memory_order_relaxed))
+				break;
+		/* A preemption point (sanitizer builds have no signal
+		 * preemption); it wakes nobody. */
+		gort_preempt_off();
+		gort_preempt_on();
+		if (harness_now() - t0 > limit) {
+			atomic_store(&idle_gave_up, true);
+			break;
+		}
+	}
+	idle_spun_ns = harness_now() - t0;
+	gort_wg_done(&idle_wg);
+}
+
+static void idle_stopper(void *arg)
+{
+	(void)arg;
+	gort_sleep(80 * MS);
+	atomic_store(&idle_stop, true);
+	gort_wg_done(&idle_wg);
+}
+
+static int idle_main(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(gort_gomaxprocs(0), 1);
+	CHECK_EQ(gort_wg_add(&idle_wg, 2), 0);
+	CHECK(gort_go(idle_spinner, NULL) > 1);
+	CHECK(gort_go(idle_stopper, NULL) > 1);
+	/* Every P idle until the spinner's timer: sysmon sleeps deeply. */
+	CHECK_EQ(gort_wg_wait(&idle_wg), 0);
+	if (atomic_load(&idle_gave_up))
+		FAILF("a goroutine readied by a timer while every P was idle "
+		      "spun %.1f s without being preempted (sysmon slept past "
+		      "the timers)", (double)idle_spun_ns / 1e9);
+	return 0;
+}
+
+static void preempted_after_idle_timer(void)
+{
+	run_main(idle_main, NULL, 1);
+	printf("     the spinner ran %.1f ms before the other timer's goroutine stopped it\n",
+	       (double)idle_spun_ns / MS);
+}
+
+/* ---------------------------------------------------------------------
  * A signal handler of the program, running on a goroutine's stack, is
  * never preempted: it must finish on the thread it interrupted.
  * ------------------------------------------------------------------- */
@@ -1029,6 +1094,7 @@ int main(int argc, char **argv)
 	RUN_CASE(preempt_off_nesting, 20);
 	RUN_CASE(signal_handler_not_preempted, 20);
 	RUN_CASE(cooperative_runtime_calls, 30);
+	RUN_CASE(preempted_after_idle_timer, 20);
 	RUN_CASE(plain_syscall_not_interrupted, 20);
 	RUN_CASE(stw_plain_syscall, 20);
 	PASS("preempt_test");
