@@ -275,6 +275,11 @@ void startTheWorld(void)
 	newprocs = 0;
 	p *runnable = procresize(mp, procs);
 	atomic_store_explicit(&sched.gcwaiting, 0, memory_order_seq_cst);
+	/* sysmon slept deeply while the world was stopped: it must watch
+	 * our P again, which startm and wakep do not say when there is no
+	 * other P to start (GOMAXPROCS=1), as Go's startTheWorldWithSema. */
+	if (atomic_load(&sched.sysmonwait))
+		sysmonwake();
 	unlock(&sched.lock);
 	while (runnable) {
 		p *pp = runnable;

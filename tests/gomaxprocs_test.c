@@ -10,7 +10,10 @@
  *    same;
  *  - changing it repeatedly (1,2,3,1,4,2,...) while many goroutines spawn,
  *    yield with gort_gosched and count loses no goroutine and no
- *    increment: the final counts are exact.
+ *    increment: the final counts are exact;
+ *  - a resize wakes sysmon from the deep sleep it took while every P was
+ *    idle (Go's startTheWorld does): the goroutine that resized, if it
+ *    then spins, is still preempted for the goroutine beside it.
  */
 #include "gort_util.h"
 
@@ -288,12 +291,74 @@ static void resize_while_main_returns(void)
 	}
 }
 
+/* ---------------------------------------------------------------------
+ * A resize wakes sysmon.
+ * ------------------------------------------------------------------- */
+
+static int wake_pipe[2];
+static atomic_bool wake_ran;
+
+static void *wake_writer(void *arg)
+{
+	(void)arg;
+	/* Long enough for sysmon to see every P idle and sleep deeply (no
+	 * timer to wake it: this thread sleeps outside the runtime). */
+	struct timespec ts = {0, 100 * MS};
+	nanosleep(&ts, NULL);
+	CHECK_EQ(write(wake_pipe[1], "x", 1), 1);
+	return NULL;
+}
+
+static void wake_setter(void *arg)
+{
+	(void)arg;
+	atomic_store(&wake_ran, true);
+}
+
+static int wake_main(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(pipe(wake_pipe), 0);
+	pthread_t th;
+	CHECK_EQ(pthread_create(&th, NULL, wake_writer, NULL), 0);
+	char c;
+	/* Every P idle until the byte comes; the M that polled it takes a
+	 * P for this goroutine without waking sysmon, as Go's does. */
+	CHECK_EQ(gort_read(wake_pipe[0], &c, 1), 1);
+	CHECK_EQ(gort_gomaxprocs(1), 2);
+	CHECK(gort_go(wake_setter, NULL) > 1);
+	int64_t t0 = harness_now();
+	int64_t limit = (int64_t)(harness_timeout(3) * 1e9);
+	while (!atomic_load(&wake_ran)) {
+		for (unsigned i = 0; i < (1u << 16); i++)
+			if (atomic_load_explicit(&wake_ran, memory_order_relaxed))
+				break;
+		/* A preemption point (sanitizer builds have no signal
+		 * preemption); it wakes nobody. */
+		gort_preempt_off();
+		gort_preempt_on();
+		if (harness_now() - t0 > limit)
+			FAILF("main spun %.1f s after a resize at GOMAXPROCS=1 "
+			      "without being preempted: sysmon slept on",
+			      (double)(harness_now() - t0) / 1e9);
+	}
+	printf("     main spun %.1f ms before the other goroutine ran\n",
+	       (double)(harness_now() - t0) / MS);
+	join_thread(th);
+	close(wake_pipe[0]);
+	close(wake_pipe[1]);
+	return 0;
+}
+
+MAIN_CASE(resize_wakes_sysmon, wake_main, 2)
+
 int main(void)
 {
 	RUN_CASE(outside_runtime, 40);
 	RUN_CASE(resize_under_load, 40);
 	RUN_CASE(resize_from_plain_thread_at_exit, 40);
 	RUN_CASE(resize_while_main_returns, 40);
+	RUN_CASE(resize_wakes_sysmon, 20);
 	PASS("gomaxprocs_test");
 	return 0;
 }
