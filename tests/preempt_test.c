@@ -829,10 +829,9 @@ static atomic_bool idle_gave_up;
 static int64_t idle_spun_ns;
 static gort_waitgroup idle_wg;
 
-static void idle_spinner(void *arg)
+/* Spin until idle_stop, with no runtime call that could switch. */
+static void idle_spin(void)
 {
-	(void)arg;
-	gort_sleep(50 * MS);
 	int64_t t0 = harness_now();
 	int64_t limit = (int64_t)(harness_timeout(3) * 1e9);
 	while (!atomic_load(&idle_stop)) {
@@ -849,6 +848,13 @@ static void idle_spinner(void *arg)
 		}
 	}
 	idle_spun_ns = harness_now() - t0;
+}
+
+static void idle_spinner(void *arg)
+{
+	(void)arg;
+	gort_sleep(50 * MS);
+	idle_spin();
 	gort_wg_done(&idle_wg);
 }
 
@@ -880,6 +886,73 @@ static void preempted_after_idle_timer(void)
 {
 	run_main(idle_main, NULL, 1);
 	printf("     the spinner ran %.1f ms before the other timer's goroutine stopped it\n",
+	       (double)idle_spun_ns / MS);
+}
+
+/* The same for a goroutine the network readies while every P is idle:
+ * the M blocked in the netpoller takes an idle P for it without startm,
+ * and must wake sysmon, or the spinner keeps the only P and the
+ * stopper, whose byte comes later, is never polled for (no timer is
+ * pending: sysmon would sleep a minute). */
+static int idle_net_a[2], idle_net_b[2];
+
+static void idle_net_spinner(void *arg)
+{
+	char c;
+	(void)arg;
+	CHECK_EQ(gort_read(idle_net_a[0], &c, 1), 1);
+	idle_spin();
+	gort_wg_done(&idle_wg);
+}
+
+static void idle_net_stopper(void *arg)
+{
+	(void)arg;
+	char c;
+	CHECK_EQ(gort_read(idle_net_b[0], &c, 1), 1);
+	atomic_store(&idle_stop, true);
+	gort_wg_done(&idle_wg);
+}
+
+static void *idle_net_writer(void *arg)
+{
+	(void)arg;
+	harness_sleep_ms(50);
+	CHECK_EQ(write(idle_net_a[1], "a", 1), 1);
+	harness_sleep_ms(30);
+	CHECK_EQ(write(idle_net_b[1], "b", 1), 1);
+	return NULL;
+}
+
+static int idle_net_main(void *arg)
+{
+	(void)arg;
+	atomic_store(&idle_stop, false);
+	atomic_store(&idle_gave_up, false);
+	CHECK_EQ(pipe(idle_net_a), 0);
+	CHECK_EQ(pipe(idle_net_b), 0);
+	CHECK_EQ(gort_wg_add(&idle_wg, 2), 0);
+	CHECK(gort_go(idle_net_spinner, NULL) > 1);
+	CHECK(gort_go(idle_net_stopper, NULL) > 1);
+	pthread_t th;
+	CHECK_EQ(pthread_create(&th, NULL, idle_net_writer, NULL), 0);
+	CHECK_EQ(gort_wg_wait(&idle_wg), 0);
+	join_thread(th);
+	if (atomic_load(&idle_gave_up))
+		FAILF("a goroutine readied by the network while every P was idle "
+		      "spun %.1f s without being preempted (sysmon slept on)",
+		      (double)idle_spun_ns / 1e9);
+	for (int i = 0; i < 2; i++) {
+		gort_close(idle_net_a[i]);
+		gort_close(idle_net_b[i]);
+	}
+	return 0;
+}
+
+static void preempted_after_idle_netpoll(void)
+{
+	run_main(idle_net_main, NULL, 1);
+	printf("     the spinner ran %.1f ms before the other reader stopped it\n",
 	       (double)idle_spun_ns / MS);
 }
 
@@ -1095,6 +1168,7 @@ int main(int argc, char **argv)
 	RUN_CASE(signal_handler_not_preempted, 20);
 	RUN_CASE(cooperative_runtime_calls, 30);
 	RUN_CASE(preempted_after_idle_timer, 20);
+	RUN_CASE(preempted_after_idle_netpoll, 20);
 	RUN_CASE(plain_syscall_not_interrupted, 20);
 	RUN_CASE(stw_plain_syscall, 20);
 	PASS("preempt_test");
