@@ -23,8 +23,9 @@
  * configurations as an SVG plot (lab_svg.c), and captures an execution
  * trace of one configuration (GOMAXPROCS=2 with preemption, or 1 on a
  * single CPU) with gort_trace_start/gort_trace_stop; a runtime without
- * the tracer gets a one-line note instead. docs/NOTES.md reads the
- * results.
+ * the tracer gets a one-line note instead. It closes with a note on each
+ * mode that ran, which states a shape only where that mode's rows show
+ * it. docs/NOTES.md reads the results.
  *
  * The CPU work is a calibrated spin kernel: the 64-bit LCG
  * x = x*6364136223846793005 + 1442695040888963407 run n times in a
@@ -513,20 +514,94 @@ static void print_header(void)
 	fflush(stdout);
 }
 
-static void print_reading(void)
+/* p50_of_max returns c's p50 over its max: about 0.5 for completions
+ * spread evenly (each goroutine run to its end in turn), near 1 for all
+ * finishing in the last round. */
+static double p50_of_max(const struct config *c)
 {
-	printf("\nnopreempt: a goroutine, once started, runs to the end, so the "
-	       "completions spread\n  evenly up to n*work/P: p50 is half of it "
-	       "and the last waits for all (the tail).\n"
-	       "preempt: sysmon preempts a goroutine that kept its P for 10 ms "
-	       "(wall-clock): on an\n  idle machine work no longer than that is "
-	       "rarely caught and it looks like\n  nopreempt; on a busy one, or "
-	       "with longer work, they take turns as with gosched.\n"
-	       "gosched: each yield sends the goroutine to the back of the global "
-	       "queue: they\n  take turns and all finish near the end.\n"
-	       "sleep: the goroutines wait on timers together, not on the CPU: "
-	       "all finish after\n  about the work time, whatever GOMAXPROCS. "
-	       "docs/NOTES.md reads a full run.\n");
+	int64_t max = c->sorted[lab.n - 1];
+	return max > 0 ? (double)nearest_rank(c->sorted, lab.n, 50) / (double)max : 1;
+}
+
+/* shape says what c's rows show: all near the end, an even spread, or
+ * neither. */
+static const char *shape(const struct config *c)
+{
+	double r = p50_of_max(c);
+	if (r >= 0.9)
+		return "all finished near the end";
+	if (r >= 0.35 && r <= 0.65)
+		return "spread out, p50 about half of max";
+	return "neither spread out nor all near the end";
+}
+
+/* print_reading explains each mode that ran, then what its rows show at
+ * each GOMAXPROCS: a shape is stated only where the figures have it. */
+static void print_reading(const struct config *cs, int nc)
+{
+	printf("\n");
+	for (int k = 0; k < lab.nmodes; k++) {
+		enum mode m = lab.modes[k];
+		switch (m) {
+		case NOPREEMPT:
+			printf("nopreempt: a goroutine, once started, runs to the end: with a "
+			       "CPU for each P the\n  completions spread evenly up to "
+			       "n*work/P, p50 half of it, and the last waits\n  for all "
+			       "(the tail).\n");
+			break;
+		case PREEMPT:
+			printf("preempt: sysmon preempts a goroutine that kept its P for 10 ms "
+			       "(wall-clock): on an\n  idle machine work no longer than that "
+			       "is rarely caught and it looks like\n  nopreempt; on a busy "
+			       "one, or with longer work, they take turns as with gosched.\n");
+			break;
+		case GOSCHED:
+			printf("gosched: each yield sends the goroutine to the back of the "
+			       "global queue: taking\n  turns, they all finish in the last "
+			       "round unless something holds some back.\n");
+			break;
+		case SLEEP:
+			printf("sleep: the goroutines wait on timers together, not on the CPU: "
+			       "each finishes after\n  the sleep plus its wait to start and "
+			       "to wake, whatever GOMAXPROCS.\n");
+			break;
+		default:
+			break;
+		}
+		for (int i = 0; i < nc; i++) {
+			const struct config *c = &cs[i];
+			if (c->mode != m)
+				continue;
+			double max = (double)c->sorted[lab.n - 1] / 1e6;
+			if (m == SLEEP) {
+				/* The sleeps taken one after another. */
+				double serial = (double)lab.n * lab.work_ms;
+				printf("  GOMAXPROCS=%d: p50 %.1f ms, max %.1f ms for a %g ms "
+				       "sleep: %s\n", c->procs,
+				       (double)nearest_rank(c->sorted, lab.n, 50) / 1e6, max,
+				       lab.work_ms,
+				       max < serial / 2 ? "they waited together"
+				                        : "not far below sleeps one after another");
+				continue;
+			}
+			printf("  GOMAXPROCS=%d: p50/max %.2f", c->procs, p50_of_max(c));
+			if (m != NOPREEMPT) {
+				printf(": %s\n", shape(c));
+				continue;
+			}
+			/* Run to completion on P CPUs, the last of ceil(n/P) in a
+			 * row; the process had cpu/wall CPUs. */
+			double even = (double)((lab.n + c->procs - 1) / c->procs) * lab.work_ms;
+			double got = c->wall > 0 ? (double)c->cpu / (double)c->wall : 0;
+			if (max > 1.25 * even)
+				printf(", max %.1f ms: slower than ceil(n/P)*work\n    = %.1f ms "
+				       "(the process got %.2f CPUs)\n", max, even, got);
+			else
+				printf(", max %.1f ms: %s\n    (ceil(n/P)*work = %.1f ms)\n",
+				       max, shape(c), even);
+		}
+	}
+	printf("docs/NOTES.md reads a full run.\n");
 }
 
 int main(int argc, char **argv)
@@ -579,7 +654,7 @@ int main(int argc, char **argv)
 	printf("\n");
 	write_plot(cs, nc);
 	report_trace(cs, nc);
-	print_reading();
+	print_reading(cs, nc);
 
 	for (int i = 0; i < nc; i++)
 		free(cs[i].sorted);

@@ -32,6 +32,10 @@
  *    (p50/max = 0.5); with it sysmon stops each one after a 10-20 ms
  *    slice and they take turns, so they finish near the end. Skipped in
  *    sanitizer builds (no signal preemption there) and under an emulator.
+ *  - reading: the closing notes read only the modes that ran, and state
+ *    a mode's shape only where its rows show it: at GOMAXPROCS = twice
+ *    the CPU count, nopreempt cannot finish by n*work/P, and the notes
+ *    must say it was slower.
  *  - usage: bad options get the usage message and exit status 2.
  *
  * The lab prints its table on stdout; it runs under `sh -c 'exec "$@"
@@ -482,6 +486,48 @@ static bool test_preemption(void)
 	return true;
 }
 
+/* The closing notes state a mode's shape only where its rows show it,
+ * and speak of no mode that did not run. At twice as many Ps as CPUs,
+ * running each goroutine to its end cannot finish by n*work/P: the CPUs
+ * do at most half that work in that time, whatever the machine's speed
+ * or load, so the even spread up to n*work/P must not be claimed. */
+static void test_reading(void)
+{
+	int procs = 2 * gort_numcpu();
+	if (procs > GORT_MAX_PROCS)
+		procs = GORT_MAX_PROCS;
+	char p[16], n[16], svg[300];
+	snprintf(p, sizeof(p), "%d", procs);
+	snprintf(n, sizeof(n), "%d", procs < 10 ? 40 : 4 * procs);
+	snprintf(svg, sizeof(svg), "%s/reading.svg", dir);
+	const char *args[] = {"-n", n, "-work-ms", "1", "-procs", p, "-modes",
+	                      "nopreempt", "-svg", svg, "-trace", "", NULL};
+	run_lab(args, 60);
+	must_succeed("lab -modes nopreempt");
+	static const char *const others[] = {"\npreempt:", "\ngosched:", "\nsleep:"};
+	for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++)
+		if (strstr(res.output, others[i])) {
+			harness_describe("lab", &res);
+			FAILF("the notes read %s, a mode that did not run", others[i] + 1);
+		}
+	char line[64];
+	snprintf(line, sizeof(line), "\n  GOMAXPROCS=%d: p50/max ", procs);
+	const char *l = strstr(res.output, line);
+	if (!l) {
+		harness_describe("lab", &res);
+		FAILF("the notes give no reading of GOMAXPROCS=%d nopreempt", procs);
+	}
+	const char *end = strchr(l + 1, '\n');
+	int len = end ? (int)(end - l - 1) : (int)strlen(l + 1);
+	if (!memmem(l, (size_t)len + 1, "slower than", 11)) {
+		harness_describe("lab", &res);
+		FAILF("GOMAXPROCS=%d on %d CPUs: the notes read \"%.*s\", want "
+		      "\"slower than\" the even spread up to n*work/P", procs,
+		      gort_numcpu(), len, l + 1);
+	}
+	unlink(svg);
+}
+
 static void test_usage(void)
 {
 	static const char *const bad[][4] = {
@@ -513,6 +559,8 @@ int main(void)
 	PASS("usage");
 	test_quick();
 	PASS("quick");
+	test_reading();
+	PASS("reading");
 	if (test_preemption())
 		PASS("preemption");
 	else
