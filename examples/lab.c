@@ -65,6 +65,8 @@
 #define CHUNK_NS (100 * 1000LL) /* the gosched mode yields this often */
 #define MAX_PROCS_LIST 16
 #define MAX_N 1000000
+#define STR(x) #x
+#define XSTR(x) STR(x) /* a macro's value as a string */
 
 enum mode { PREEMPT, NOPREEMPT, GOSCHED, SLEEP, NMODES };
 
@@ -388,6 +390,14 @@ static _Noreturn void usage(void)
 	exit(2);
 }
 
+/* bad_value says which option had a bad value, and what it wants, before
+ * the usage. */
+static _Noreturn void bad_value(const char *opt, const char *val, const char *want)
+{
+	fprintf(stderr, "lab: %s \"%s\": want %s\n", opt, val, want);
+	usage();
+}
+
 /* parse_long parses all of s as a decimal in [lo, hi]. */
 static bool parse_long(const char *s, long lo, long hi, long *out)
 {
@@ -409,19 +419,21 @@ static void parse_procs(const char *list)
 	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		long v;
 		if (!parse_long(t, 1, GORT_MAX_PROCS, &v))
-			usage();
+			bad_value("-procs", list, "GOMAXPROCS values from 1 to "
+			          XSTR(GORT_MAX_PROCS) ", comma-separated");
 		bool dup = false;
 		for (int k = 0; k < lab.nprocs; k++)
 			dup |= lab.procs[k] == v;
 		if (dup)
 			continue;
 		if (lab.nprocs == MAX_PROCS_LIST)
-			usage();
+			bad_value("-procs", list, "at most " XSTR(MAX_PROCS_LIST)
+			          " different values");
 		lab.procs[lab.nprocs++] = (int)v;
 	}
 	free(copy);
 	if (lab.nprocs == 0)
-		usage();
+		bad_value("-procs", list, "at least one GOMAXPROCS value");
 }
 
 static void parse_modes(const char *list)
@@ -435,7 +447,8 @@ static void parse_modes(const char *list)
 		while (m < NMODES && strcmp(t, mode_name[m]) != 0)
 			m++;
 		if (m == NMODES)
-			usage();
+			bad_value("-modes", list, "modes of preempt, nopreempt, "
+			          "gosched and sleep, comma-separated");
 		bool dup = false;
 		for (int k = 0; k < lab.nmodes; k++)
 			dup |= lab.modes[k] == (enum mode)m;
@@ -444,7 +457,7 @@ static void parse_modes(const char *list)
 	}
 	free(copy);
 	if (lab.nmodes == 0)
-		usage();
+		bad_value("-modes", list, "at least one mode");
 }
 
 static void parse_args(int argc, char **argv)
@@ -458,29 +471,35 @@ static void parse_args(int argc, char **argv)
 			quick = true;
 			continue;
 		}
-		if (i + 1 >= argc)
+		static const char *const with_value[] = {"-n", "-work-ms", "-procs",
+		                                         "-modes", "-svg", "-trace"};
+		bool known = false;
+		for (size_t k = 0; k < sizeof(with_value) / sizeof(with_value[0]); k++)
+			known |= strcmp(opt, with_value[k]) == 0;
+		if (!known || i + 1 >= argc) {
+			fprintf(stderr, known ? "lab: %s needs a value\n"
+			                      : "lab: unknown option %s\n", opt);
 			usage();
+		}
 		const char *val = argv[++i];
 		if (strcmp(opt, "-n") == 0) {
 			if (!parse_long(val, 1, MAX_N, &n))
-				usage();
+				bad_value(opt, val, "goroutines from 1 to " XSTR(MAX_N));
 		} else if (strcmp(opt, "-work-ms") == 0) {
 			char *end;
 			work_ms = strtod(val, &end);
 			if (end == val || *end || !(work_ms >= 0.001 && work_ms <= 1e6))
-				usage();
+				bad_value(opt, val, "ms from 0.001 to 1000000");
 		} else if (strcmp(opt, "-procs") == 0) {
 			parse_procs(val);
 		} else if (strcmp(opt, "-modes") == 0) {
 			parse_modes(val);
 		} else if (strcmp(opt, "-svg") == 0) {
 			if (!val[0])
-				usage();
+				bad_value(opt, val, "a file name");
 			lab.svg = val;
 		} else if (strcmp(opt, "-trace") == 0) {
 			lab.trace = val;
-		} else {
-			usage();
 		}
 	}
 	if (quick) {

@@ -36,7 +36,8 @@
  *    a mode's shape only where its rows show it: at GOMAXPROCS = twice
  *    the CPU count, nopreempt cannot finish by n*work/P, and the notes
  *    must say it was slower.
- *  - usage: bad options get the usage message and exit status 2.
+ *  - usage: bad options get a line naming the option and its value (or
+ *    saying it needs one), then the usage message, and exit status 2.
  *
  * The lab prints its table on stdout; it runs under `sh -c 'exec "$@"
  * >&2'` so that the harness, which captures stderr, sees it.
@@ -533,6 +534,8 @@ static void test_usage(void)
 	static const char *const bad[][4] = {
 		{"-procs", "0"}, {"-procs", "1,x"}, {"-modes", "fast"}, {"-n"},
 		{"-n", "0"}, {"-work-ms", "-1"}, {"-svg", ""}, {"-bogus"},
+		{"-procs", "2000"}, {"-n", "2000000"}, {"-work-ms", "0.0001"},
+		{"-procs", "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		run_lab(bad[i], 20);
@@ -540,6 +543,18 @@ static void test_usage(void)
 			harness_describe(bad[i][0], &res);
 			FAILF("lab %s %s: want the usage message and exit status 2",
 			      bad[i][0], bad[i][1] ? bad[i][1] : "");
+		}
+		/* Before it, a line that names the option and its value. */
+		const char *nl = strchr(res.output, '\n');
+		int len = nl ? (int)(nl - res.output) : (int)res.len;
+		char first[256];
+		snprintf(first, sizeof(first), "%.*s", len, res.output);
+		if (strncmp(first, "lab: ", 5) != 0 || !strstr(first, bad[i][0]) ||
+		    (bad[i][1] && !strstr(first, bad[i][1]))) {
+			harness_describe(bad[i][0], &res);
+			FAILF("lab %s %s: the first line is \"%s\", want one that "
+			      "says what is wrong with it", bad[i][0],
+			      bad[i][1] ? bad[i][1] : "", first);
 		}
 	}
 }
