@@ -42,7 +42,9 @@
  * credentials, an SCTP or datagram socket returns one message, and no
  * edge comes for what they leave behind. Reads that peek, or pass other
  * recv flags, do not take it and turn it off, as gort_fd_wait does: they
- * consume edges without emptying the stream.
+ * consume edges without emptying the stream. Nor does a read of no bytes:
+ * read(2) of 0 bytes on a socket returns 0 at once (Go's FD.Read too),
+ * where the hint would park it until bytes came.
  *
  * The hint is trusted for DRAIN_HINT_NS (50 us) after the short read,
  * which covers a request/response loop (read, work, write, read). A read
@@ -294,7 +296,9 @@ static bool drain_trust(pollDesc *pd, bool hint)
 static ssize_t fdio_poll(pollDesc *pd, uint32_t seq, int fd, ioreq *rq, int *errp)
 {
 	struct pdwait w = {pd, seq, true};
-	bool hint = rq->drainhint && !rq->nowait;
+	/* A read of nothing makes the call, which returns at once: the
+	 * hint would park it until bytes came. */
+	bool hint = rq->drainhint && !rq->nowait && rq->n > 0;
 	ssize_t r = -1;
 	int err = netpollcheckerr(pd, rq->mode, seq);
 	if (err == 0) {

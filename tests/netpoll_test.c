@@ -35,7 +35,8 @@
  *    stream already there when a TCP fd is first used is read; a read
  *    long after the short one does not wait for a poller; nor does a
  *    read after a short one that left bytes (packet-mode pipe, TCP
- *    urgent data, an AF_UNIX message carrying an fd). The cases that
+ *    urgent data, an AF_UNIX message carrying an fd); a read of no
+ *    bytes right after a short one returns 0 at once. The cases that
  *    need the hint on use TCP, the one fd kind that takes it;
  *  - bad input gives -1 with errno (EBADF for an fd number past the
  *    runtime's table, as for any number that is not open);
@@ -1089,6 +1090,35 @@ static int drain_hint_expires_main(void *arg)
 }
 MAIN_CASE(drain_hint_expires, drain_hint_expires_main, 1)
 
+/* A read of nothing returns 0 at once, as read(2) and readv(2) do on a
+ * socket, also right after a short read: the hint must not park it until
+ * bytes come. Each round makes the zero-length read as soon as it can
+ * after the short one, inside the hint's window on most rounds (a slow
+ * host may miss it: the round then proves nothing, and fails nothing);
+ * a read that parks ends at the deadline with ETIMEDOUT. */
+static int drain_hint_zero_main(void *arg)
+{
+	(void)arg;
+	enum { ROUNDS = 200 };
+	int sv[2];
+	tcp_pair(sv); /* the fd that takes the hint */
+	char b[64];
+	struct iovec none = {b, 0};
+	for (int i = 0; i < ROUNDS; i++) {
+		CHECK_EQ(gort_set_deadline(sv[0], GORT_READ, gort_nanotime() + 2000 * MS), 0);
+		CHECK_EQ(write(sv[1], "ab", 2), 2);
+		CHECK_EQ(gort_read(sv[0], b, sizeof b), 2); /* short: the hint is on */
+		ssize_t r = i % 2 ? gort_readv(sv[0], &none, 1) : gort_read(sv[0], b, 0);
+		if (r != 0)
+			FAILF("round %d: zero-length %s: %zd (%s)", i, i % 2 ? "readv" : "read", r,
+			      strerror(read_errno()));
+	}
+	gort_close(sv[0]);
+	gort_close(sv[1]);
+	return 0;
+}
+MAIN_CASE(drain_hint_zero, drain_hint_zero_main, 1)
+
 /* ---------------------------------------------------------------------
  * Bad input.
  * ------------------------------------------------------------------- */
@@ -1550,6 +1580,7 @@ int main(void)
 	RUN_CASE(drain_hint_eof, 60);
 	RUN_CASE(drain_hint_expires, 20);
 	RUN_CASE(drain_hint_short_left, 20);
+	RUN_CASE(drain_hint_zero, 20);
 	RUN_CASE(close_race, 120);
 	RUN_CASE(write_close_reuse, 60);
 	RUN_CASE(bad_input, 20);
