@@ -39,7 +39,9 @@
  * goroutine on the netpoller, or polls on a plain thread, until the
  * socket is writable or the deadline passes); the outcome is the
  * socket's SO_ERROR, and a wake-up while the handshake is still going
- * (Go issues 14548, 19289) waits again.
+ * (Go issues 14548, 19289) waits again. A connection made is finished
+ * with one more connect, as gort_connect does, so that the fd is
+ * connected for good (a later connect on it fails with EISCONN).
  *
  * errno: a goroutine may resume on another thread after any park or
  * hand-off, so errors are carried in locals and stored with seterrno at
@@ -301,6 +303,19 @@ static int64_t partial_deadline(int64_t deadline, int left)
 	return now + share;
 }
 
+/* The handshake of fd is over. Until connect is called once more, the
+ * kernel keeps the socket "connecting", and a program's own connect on
+ * the returned fd would succeed again where, after a blocking connect,
+ * it fails with EISCONN (gort_connect's contract): finish it, as a
+ * blocking connect does on waking (gort_connect's connect_status).
+ * Returns 0, or the error of a connection that failed meanwhile. */
+static int connect_finish(int fd, const struct sockaddr *sa, socklen_t salen)
+{
+	if (connect(fd, sa, salen) == 0 || errno == EISCONN)
+		return 0;
+	return errno;
+}
+
 /* Connect the non-blocking socket fd to sa by deadline (0: none).
  * Returns 0 or an errno. */
 static int connect_by(int fd, const struct sockaddr *sa, socklen_t salen, int64_t deadline)
@@ -324,7 +339,7 @@ static int connect_by(int fd, const struct sockaddr *sa, socklen_t salen, int64_
 			struct sockaddr_storage ss;
 			socklen_t sl = sizeof ss;
 			if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
-				return 0;
+				return connect_finish(fd, sa, salen);
 			break; /* woken early: wait again */
 		}
 		case EISCONN:

@@ -16,6 +16,8 @@
  *  - a deadline already passed gives ETIMEDOUT at once; a deadline that
  *    passes while the handshake cannot complete (the listener's accept
  *    queue is full) gives ETIMEDOUT on time;
+ *  - a dialed socket is connected for good: gort_connect on it fails
+ *    with EISCONN, in a goroutine and outside one;
  *  - the calls work outside a goroutine too (before gort_main);
  *  - 10,000 concurrent connections (SCALE) at GOMAXPROCS=2 to an echo
  *    server of goroutines (examples/echo_server.c's handler), all open at
@@ -338,6 +340,38 @@ static int deadline_main(void *arg)
 }
 MAIN_CASE(dial_deadline, deadline_main, 2)
 
+/* A dialed socket is connected as after a blocking connect(2): one more
+ * connect fails with EISCONN (gort_connect's contract) instead of
+ * succeeding again. */
+static void check_connected(int c, int lfd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	CHECK_EQ(getsockname(lfd, (struct sockaddr *)&ss, &len), 0);
+	CHECK_FAILS(gort_connect(c, (struct sockaddr *)&ss, len), EISCONN);
+}
+
+static int dial_connected_main(void *arg)
+{
+	(void)arg;
+	char a[64];
+	int lfd = gort_listen("127.0.0.1:0", 16);
+	CHECK(lfd >= 0);
+	int c = gort_dial(hostport(a, sizeof a, "127.0.0.1", port_of(lfd)), 0);
+	CHECK(c >= 0);
+	check_connected(c, lfd);
+	int s = gort_accept(lfd, NULL, NULL);
+	CHECK(s >= 0);
+	CHECK_EQ(gort_write(c, "ok", 2), 2);
+	char buf[2];
+	read_full(s, buf, 2);
+	gort_close(c);
+	gort_close(s);
+	gort_close(lfd);
+	return 0;
+}
+MAIN_CASE(dial_connected, dial_connected_main, 2)
+
 /* ---------------------------------------------------------------------
  * Outside a goroutine: the blocking calls of a plain thread.
  * ------------------------------------------------------------------- */
@@ -349,6 +383,7 @@ static void outside_runtime(void)
 	check_listener(lfd);
 	int c = gort_dial(hostport(a, sizeof a, "localhost", port_of(lfd)), 0);
 	check_fd(c);
+	check_connected(c, lfd);
 	int s = gort_accept(lfd, NULL, NULL);
 	CHECK(s >= 0);
 	char buf[4];
@@ -780,6 +815,7 @@ int main(void)
 	RUN_CASE(bad_addresses, 20);
 	RUN_CASE(refused, 20);
 	RUN_CASE(dial_deadline, 20);
+	RUN_CASE(dial_connected, 20);
 	RUN_CASE(outside_runtime, 20);
 	RUN_CASE(echo_10k, 120);
 	RUN_CASE(http_keepalive, 30);
