@@ -304,8 +304,6 @@ void startm(p *pp, bool spinning)
 	}
 	m *nmp = mget();
 	unlock(&sched.lock);
-	if (atomic_load_explicit(&sched.sysmonwait, memory_order_relaxed))
-		sysmonwake(); /* a P starts running: sysmon must watch it */
 	if (!nmp) {
 		newm(pp, spinning);
 		return;

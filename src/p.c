@@ -62,6 +62,12 @@ void acquirep(m *mp, p *pp)
 	setpm(pp, mp);
 	atomic_store_explicit(&pp->status, _Prunning, memory_order_relaxed);
 	traceProc(EvProcStart, pp, mp);
+	/* A P starts running, from the idle list (startm's M, the netpoller's
+	 * M, a syscall's exit) or back from a syscall: sysmon, asleep deeply
+	 * while every P was idle, must watch it again, or a goroutine that
+	 * runs on without a runtime call is never preempted. */
+	if (unlikely(atomic_load_explicit(&sched.sysmonwait, memory_order_relaxed)))
+		sysmonwake();
 }
 
 p *releasep(m *mp)
@@ -276,8 +282,9 @@ void startTheWorld(void)
 	p *runnable = procresize(mp, procs);
 	atomic_store_explicit(&sched.gcwaiting, 0, memory_order_seq_cst);
 	/* sysmon slept deeply while the world was stopped: it must watch
-	 * our P again, which startm and wakep do not say when there is no
-	 * other P to start (GOMAXPROCS=1), as Go's startTheWorldWithSema. */
+	 * our P again, which our M keeps without acquirep and which startm
+	 * and wakep do not say when there is no other P to start
+	 * (GOMAXPROCS=1), as Go's startTheWorldWithSema. */
 	if (atomic_load(&sched.sysmonwait))
 		sysmonwake();
 	unlock(&sched.lock);

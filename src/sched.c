@@ -324,12 +324,6 @@ top:
 			unlock(&sched.lock);
 			if (p2) {
 				acquirep(mp, p2);
-				/* A P starts running without startm: sysmon,
-				 * asleep while every P was idle, must watch
-				 * it, or a readied goroutine that runs on
-				 * without a runtime call is not preempted. */
-				if (atomic_load_explicit(&sched.sysmonwait, memory_order_relaxed))
-					sysmonwake();
 				if (list.head)
 					return takeinject(&list);
 				goto top;

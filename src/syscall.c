@@ -97,8 +97,6 @@ static bool exitsyscallfast(m *mp, p *oldp)
 	if (atomic_load_explicit(&sched.npidle, memory_order_relaxed) > 0) {
 		lock(&sched.lock);
 		p *pp = pidleget();
-		if (pp && atomic_load(&sched.sysmonwait))
-			sysmonwake();
 		unlock(&sched.lock);
 		if (pp) {
 			acquirep(mp, pp);
@@ -121,8 +119,6 @@ static g *exitsyscall0(m *mp, g *gp)
 	p *pp = pidleget();
 	if (!pp)
 		globrunqput(gp);
-	else if (atomic_load(&sched.sysmonwait))
-		sysmonwake();
 	unlock(&sched.lock);
 	if (pp) {
 		acquirep(mp, pp);

@@ -20,8 +20,9 @@
  *    (schedtrace.c).
  * It sleeps 20 µs between rounds, doubling up to 10 ms once 50 rounds in
  * a row found nothing to retake, and sleeps deeply while every P is idle
- * (or the world is stopped), until entersyscall, exitsyscall, startm or
- * startTheWorld wake it (sysmonwake) or the next timer is due (Go's timeSleepUntil);
+ * (or the world is stopped), until entersyscall, acquirep (a P starts
+ * running) or startTheWorld wake it (sysmonwake) or the next timer is
+ * due (Go's timeSleepUntil);
  * never while schedtrace is on, as Go.
  *
  * sysmon reads other Ps' ticks and statuses without locks (they are
