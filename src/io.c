@@ -582,8 +582,8 @@ GORT_API int gort_accept(int fd, struct sockaddr *addr, socklen_t *addrlen)
 /* ---- connect ---- */
 
 /* The outcome of a connect in progress: 0 connected, EINPROGRESS not
- * yet, or the error. */
-static int connect_status(int fd, const struct sockaddr *addr, socklen_t addrlen)
+ * yet, or the error. Also gort_dial's (net.c). */
+int connect_status(int fd, const struct sockaddr *addr, socklen_t addrlen)
 {
 	int soerr = 0;
 	socklen_t len = sizeof soerr;

@@ -39,9 +39,10 @@
  * goroutine on the netpoller, or polls on a plain thread, until the
  * socket is writable or the deadline passes); the outcome is the
  * socket's SO_ERROR, and a wake-up while the handshake is still going
- * (Go issues 14548, 19289) waits again. A connection made is finished
- * with one more connect, as gort_connect does, so that the fd is
- * connected for good (a later connect on it fails with EISCONN).
+ * (Go issues 14548, 19289) waits again; gort_connect's connect_status
+ * (io.c) reads it, and finishes a connection made with one more connect,
+ * so that the fd is connected for good (a later connect on it fails with
+ * EISCONN).
  *
  * errno: a goroutine may resume on another thread after any park or
  * hand-off, so errors are carried in locals and stored with seterrno at
@@ -303,19 +304,6 @@ static int64_t partial_deadline(int64_t deadline, int left)
 	return now + share;
 }
 
-/* The handshake of fd is over. Until connect is called once more, the
- * kernel keeps the socket "connecting", and a program's own connect on
- * the returned fd would succeed again where, after a blocking connect,
- * it fails with EISCONN (gort_connect's contract): finish it, as a
- * blocking connect does on waking (gort_connect's connect_status).
- * Returns 0, or the error of a connection that failed meanwhile. */
-static int connect_finish(int fd, const struct sockaddr *sa, socklen_t salen)
-{
-	if (connect(fd, sa, salen) == 0 || errno == EISCONN)
-		return 0;
-	return errno;
-}
-
 /* Connect the non-blocking socket fd to sa by deadline (0: none).
  * Returns 0 or an errno. */
 static int connect_by(int fd, const struct sockaddr *sa, socklen_t salen, int64_t deadline)
@@ -330,27 +318,9 @@ static int connect_by(int fd, const struct sockaddr *sa, socklen_t salen, int64_
 	for (;;) {
 		if (gort_fd_wait(fd, GORT_WRITE, deadline) < 0)
 			return geterrno();
-		int soerr = 0;
-		socklen_t len = sizeof soerr;
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0)
-			return errno;
-		switch (soerr) {
-		case 0: {
-			struct sockaddr_storage ss;
-			socklen_t sl = sizeof ss;
-			if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
-				return connect_finish(fd, sa, salen);
-			break; /* woken early: wait again */
-		}
-		case EISCONN:
-			return 0;
-		case EINPROGRESS:
-		case EALREADY:
-		case EINTR:
-			break;
-		default:
-			return soerr;
-		}
+		int err = connect_status(fd, sa, salen); /* woken early: again */
+		if (err != EINPROGRESS)
+			return err;
 	}
 }
 

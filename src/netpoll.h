@@ -58,6 +58,7 @@
 
 #include <errno.h>
 #include <unistd.h>
+#include <sys/socket.h>
 
 #include "runtime.h"
 
@@ -129,6 +130,9 @@ g *netpollunblock(pollDesc *pd, int mode, bool ioready);
 void netpollready(gqueue *list, pollDesc *pd, int mode);
 int netpollsetdeadline(pollDesc *pd, int mode, int64_t deadline, uint32_t seq);
 int netpollclose(int fd);
+/* io.c: the outcome of a non-blocking connect in progress on fd, the
+ * connection finished when made (0), EINPROGRESS, or the error. */
+int connect_status(int fd, const struct sockaddr *addr, socklen_t addrlen);
 /* close(2) as 0 or -errno. */
 static inline int sysclose(int fd)
 {
