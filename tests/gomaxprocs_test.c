@@ -327,23 +327,12 @@ static int wake_main(void *arg)
 	CHECK_EQ(gort_read(wake_pipe[0], &c, 1), 1);
 	CHECK_EQ(gort_gomaxprocs(1), 2);
 	CHECK(gort_go(wake_setter, NULL) > 1);
-	int64_t t0 = harness_now();
-	int64_t limit = (int64_t)(harness_timeout(3) * 1e9);
-	while (!atomic_load(&wake_ran)) {
-		for (unsigned i = 0; i < (1u << 16); i++)
-			if (atomic_load_explicit(&wake_ran, memory_order_relaxed))
-				break;
-		/* A preemption point (sanitizer builds have no signal
-		 * preemption); it wakes nobody. */
-		gort_preempt_off();
-		gort_preempt_on();
-		if (harness_now() - t0 > limit)
-			FAILF("main spun %.1f s after a resize at GOMAXPROCS=1 "
-			      "without being preempted: sysmon slept on",
-			      (double)(harness_now() - t0) / 1e9);
-	}
-	printf("     main spun %.1f ms before the other goroutine ran\n",
-	       (double)(harness_now() - t0) / MS);
+	double limit = harness_timeout(3);
+	int64_t spun = spin_until_stop(&wake_ran, limit);
+	if (spun < 0)
+		FAILF("main spun %.1f s after a resize at GOMAXPROCS=1 "
+		      "without being preempted: sysmon slept on", limit);
+	printf("     main spun %.1f ms before the other goroutine ran\n", (double)spun / MS);
 	join_thread(th);
 	close(wake_pipe[0]);
 	close(wake_pipe[1]);

@@ -82,6 +82,22 @@ void start_helper(void (*fn)(void *), void *arg)
 	CHECK(gort_go(fn, arg) > 0);
 }
 
+int64_t spin_until_stop(atomic_bool *stop, double limit_s)
+{
+	int64_t t0 = harness_now();
+	int64_t limit = (int64_t)(limit_s * 1e9);
+	while (!atomic_load(stop)) {
+		for (unsigned i = 0; i < (1u << 16); i++)
+			if (atomic_load_explicit(stop, memory_order_relaxed))
+				break;
+		gort_preempt_off();
+		gort_preempt_on();
+		if (harness_now() - t0 > limit)
+			return -1;
+	}
+	return harness_now() - t0;
+}
+
 void yield_loop(void *arg)
 {
 	struct yielder *y = arg;

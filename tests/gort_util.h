@@ -108,6 +108,12 @@ struct yielder {
 
 void yield_loop(void *yielder);
 
+/* Spin (in a goroutine) until *stop, making no runtime call that could
+ * switch but a preemption point every 2^16 polls, which wakes nobody
+ * (sanitizer builds have no signal preemption). Returns the ns spun, or
+ * -1 after limit_s: a goroutine nobody preempted. */
+int64_t spin_until_stop(atomic_bool *stop, double limit_s);
+
 /* ---------------------------------------------------------------------
  * Channels
  * ------------------------------------------------------------------- */

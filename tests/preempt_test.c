@@ -829,25 +829,16 @@ static atomic_bool idle_gave_up;
 static int64_t idle_spun_ns;
 static gort_waitgroup idle_wg;
 
-/* Spin until idle_stop, with no runtime call that could switch. */
+/* Spin until idle_stop (spin_until_stop); past harness_timeout(3) nobody
+ * preempted it. */
 static void idle_spin(void)
 {
-	int64_t t0 = harness_now();
-	int64_t limit = (int64_t)(harness_timeout(3) * 1e9);
-	while (!atomic_load(&idle_stop)) {
-		for (unsigned i = 0; i < (1u << 16); i++)
-			if (atomic_load_explicit(&idle_stop, memory_order_relaxed))
-				break;
-		/* A preemption point (sanitizer builds have no signal
-		 * preemption); it wakes nobody. */
-		gort_preempt_off();
-		gort_preempt_on();
-		if (harness_now() - t0 > limit) {
-			atomic_store(&idle_gave_up, true);
-			break;
-		}
+	double limit = harness_timeout(3);
+	idle_spun_ns = spin_until_stop(&idle_stop, limit);
+	if (idle_spun_ns < 0) {
+		atomic_store(&idle_gave_up, true);
+		idle_spun_ns = (int64_t)(limit * 1e9);
 	}
-	idle_spun_ns = harness_now() - t0;
 }
 
 static void idle_spinner(void *arg)
