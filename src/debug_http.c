@@ -42,7 +42,9 @@
  *    a SIGPIPE;
  *  - one trace capture at a time: a second gets 409 while the first runs
  *    (the flag `capturing`, and gort_trace_start's own EBUSY when a trace
- *    was started by someone else).
+ *    was started by someone else); a capture ends early when its client
+ *    closes or shuts down its side (as Go's ends on the request's
+ *    context), so that one that went away holds the tracer no longer.
  * After its response a connection shuts down its side and reads what the
  * client still sends for at most DEBUG_LINGER (Go's closeWriteAndWait), so
  * that unread input does not turn the close into a reset that would
@@ -94,6 +96,10 @@
  * variable so that a test can shorten it. */
 int64_t debug_http_read_timeout = 10 * 1000000000LL;
 
+/* Whether a trace capture may use an anonymous memory file; a variable
+ * so that a test can make it use TMPDIR. */
+bool debug_http_capture_memfd = true;
+
 /* ---- state ---- */
 
 enum { DEBUG_IDLE, DEBUG_STARTING, DEBUG_SERVING };
@@ -105,7 +111,6 @@ static _Atomic int conns[DEBUG_MAX_CONNS];     /* fd + 1 of each served connecti
 static _Atomic int rejects[DEBUG_MAX_REJECTS]; /* fd + 1 of each 503 being sent */
 static _Atomic bool capturing;  /* a trace capture runs (held by one connection) */
 static _Atomic int capture_fd1; /* its temporary file's fd + 1 */
-static char capture_unlink[64]; /* its path when it is a file on disk, else "" */
 
 /* Record fd in a free slot of tab[0..n); the slot's index, or -1. */
 static int slot_claim(_Atomic int *tab, int n, int fd)
@@ -373,13 +378,14 @@ static bool query_seconds(const char *q, int *secs)
 }
 
 /* A temporary file for the trace, its path in path: an anonymous memory
- * file where the kernel has them (nothing is left behind however the
- * process ends), else a file in TMPDIR, unlinked once read. Returns the
- * fd or -1. */
-static int capture_file(char *path, size_t n)
+ * file where the kernel has them, else a file in TMPDIR, which
+ * serve_trace unlinks as soon as the tracer has opened it. Either way
+ * nothing is left behind however the capture or the process ends.
+ * *ondisk says which. Returns the fd or -1. */
+static int capture_file(char *path, size_t n, bool *ondisk)
 {
-	capture_unlink[0] = '\0';
-	int fd = memfd_create("gort-trace", MFD_CLOEXEC);
+	*ondisk = false;
+	int fd = debug_http_capture_memfd ? memfd_create("gort-trace", MFD_CLOEXEC) : -1;
 	if (fd >= 0) {
 		snprintf(path, n, "/proc/self/fd/%d", fd);
 		if (access(path, W_OK) == 0)
@@ -387,10 +393,12 @@ static int capture_file(char *path, size_t n)
 		close(fd);
 	}
 	const char *dir = getenv("TMPDIR");
-	snprintf(path, n, "%s/gort-trace-XXXXXX", dir && *dir ? dir : P_tmpdir);
+	if ((size_t)snprintf(path, n, "%s/gort-trace-XXXXXX", dir && *dir ? dir : P_tmpdir) >= n) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
 	fd = mkostemp(path, O_CLOEXEC);
-	if (fd >= 0 && strlen(path) < sizeof capture_unlink)
-		strcpy(capture_unlink, path);
+	*ondisk = fd >= 0;
 	return fd;
 }
 
@@ -399,11 +407,34 @@ static void capture_release(void)
 	int fd = atomic_exchange(&capture_fd1, 0) - 1;
 	if (fd >= 0)
 		close(fd);
-	if (capture_unlink[0]) {
-		unlink(capture_unlink);
-		capture_unlink[0] = '\0';
-	}
 	atomic_store(&capturing, false);
+}
+
+/* Wait until `until` (gort_nanotime), or until the client closes or
+ * shuts down its side of the connection, or resets it. Go's
+ * /debug/pprof/trace sleeps on the request's context the same way, which
+ * its server cancels when the connection reads EOF; the trace so far is
+ * then sent all the same (to a client that only shut down its side, a
+ * shorter trace; to one that left, nothing arrives). The client should
+ * send nothing more; bytes it sends anyway end the watch (as they end
+ * Go's background read) and the rest of the time is slept. */
+static void capture_wait(int fd, int64_t until)
+{
+	gort_set_deadline(fd, GORT_READ, 0); /* the request's deadline is over */
+	for (;;) {
+		if (gort_fd_wait(fd, GORT_READ, until) < 0)
+			return; /* the time is up (or fd is gone) */
+		char b;
+		ssize_t r = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+		if (r > 0) {
+			int64_t left = until - gort_nanotime();
+			if (left > 0)
+				gort_sleep(left);
+			return;
+		}
+		if (r == 0 || (errno != EAGAIN && errno != EINTR))
+			return;
+	}
 }
 
 /* Send the finished trace in fd: its size, then its bytes. */
@@ -443,15 +474,19 @@ static void serve_trace(struct conn *c)
 		return;
 	}
 	char path[4096];
-	int fd = capture_file(path, sizeof path);
+	bool ondisk;
+	int fd = capture_file(path, sizeof path, &ondisk);
 	if (fd < 0) {
 		capture_release();
 		respond_error(c, 500, NULL, "cannot create a temporary file for the trace");
 		return;
 	}
 	atomic_store(&capture_fd1, fd + 1);
-	if (gort_trace_start(path) != 0) {
-		int e = geterrno();
+	int started = gort_trace_start(path);
+	int e = geterrno();
+	if (ondisk)
+		unlink(path); /* the tracer and fd hold it open */
+	if (started != 0) {
 		capture_release();
 		char msg[160];
 		snprintf(msg, sizeof msg, "gort_trace_start: %s", strerror(e));
@@ -463,9 +498,9 @@ static void serve_trace(struct conn *c)
 			respond_error(c, 500, NULL, msg);
 		return;
 	}
-	gort_sleep((int64_t)secs * 1000000000LL);
+	capture_wait(c->fd, gort_nanotime() + (int64_t)secs * 1000000000LL);
 	if (gort_trace_stop() != 0) {
-		int e = geterrno();
+		e = geterrno();
 		capture_release();
 		char msg[160];
 		snprintf(msg, sizeof msg, "gort_trace_stop: %s", strerror(e));

@@ -891,6 +891,7 @@ int64_t godebug_int(const char *name, int64_t def);
  * goroutines were abandoned, so that the next run can serve again. */
 void debug_http_teardown(void);
 extern int64_t debug_http_read_timeout; /* ns a client has to send its request */
+extern bool debug_http_capture_memfd;   /* false: trace captures go to TMPDIR */
 
 /* os_linux.c */
 int64_t nanotime(void);
