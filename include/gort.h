@@ -406,7 +406,8 @@ typedef struct gort_case {
  * chan is NULL never fires; a blocking select with no usable case blocks
  * forever (Go's "select {}"). Returns the index of the case that ran, or
  * -1 with errno EINVAL for n < 0, NULL cases with n > 0, a bad dir, or
- * n > GORT_SELECT_MAX.
+ * n > GORT_SELECT_MAX, or ENOMEM when the bookkeeping of more than 8
+ * cases cannot be allocated.
  */
 #define GORT_SELECT_MAX 65536
 GORT_API int gort_select(gort_case *cases, int n, bool block);

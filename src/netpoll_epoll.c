@@ -135,7 +135,8 @@ static int epollwait(struct epoll_event *evs, int64_t delay)
 			atomic_store_explicit(&nopwait2, true, memory_order_relaxed);
 		}
 #endif
-		int64_t ms = (delay + 999999) / 1000000;
+		/* Rounded up, without an addition that could overflow. */
+		int64_t ms = delay / 1000000 + (delay % 1000000 != 0);
 		return epoll_wait(epfd, evs, NETPOLL_EVENTS, ms > INT_MAX ? INT_MAX : (int)ms);
 	}
 	return epoll_wait(epfd, evs, NETPOLL_EVENTS, delay < 0 ? -1 : 0);
