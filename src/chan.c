@@ -476,14 +476,35 @@ GORT_API size_t gort_chan_cap(gort_chan *c)
 	return c ? c->dataqsiz : 0;
 }
 
+/* Whether q holds a waiter: a sudog other than those that selects
+ * completed on another channel (or by a close) leave behind until their
+ * selector runs and takes them out (select.c's last pass). */
+static bool haswaiter(const waitq *q)
+{
+	for (const sudog *s = q->first; s; s = s->next)
+		if (!s->sel || !atomic_load_explicit(&s->sel->done, memory_order_acquire))
+			return true;
+	return false;
+}
+
+/* A select completed elsewhere has returned for its waker, but not yet
+ * for its selector, which still locks this channel to take its sudog
+ * out: free waits (yielding) for it, where freeing would leave it a
+ * freed lock, and a real waiter is a fatal error. */
 GORT_API void gort_chan_free(gort_chan *c)
 {
 	if (!c)
 		return;
-	chanlock(c);
-	bool waiters = c->recvq.first || c->sendq.first;
-	unlock(&c->lock);
-	if (waiters)
-		fatal("gort_chan_free of a channel that goroutines wait on");
+	for (;;) {
+		chanlock(c);
+		bool waiter = haswaiter(&c->recvq) || haswaiter(&c->sendq);
+		bool leftover = c->recvq.first || c->sendq.first;
+		unlock(&c->lock);
+		if (waiter)
+			fatal("gort_chan_free of a channel that goroutines wait on");
+		if (!leftover)
+			break;
+		gort_gosched();
+	}
 	free(c);
 }

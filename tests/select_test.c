@@ -38,6 +38,9 @@
  *    buffered and two unbuffered channels, at GOMAXPROCS 1, 2 and 4:
  *    exact counts per value;
  *  - 1 KiB elements go through select cases intact;
+ *  - a channel of a select that another of its channels completed can
+ *    be freed at once by the goroutine that completed it, before the
+ *    select has returned (the free waits for it), at GOMAXPROCS 1 and 2;
  *  - a plain thread (not a goroutine) runs blocking and non-blocking
  *    selects woken by goroutines;
  *  - a timer channel as a timeout: a select on a never-ready channel and
@@ -1110,6 +1113,47 @@ static int plain_main(void *arg)
 MAIN_CASE(plain_thread, plain_main, 2)
 
 /* ---------------------------------------------------------------------
+ * Freeing a channel of a select completed through another one
+ * ------------------------------------------------------------------- */
+
+struct fw {
+	gort_chan *c, *d;
+	int got;
+};
+
+static void fw_selector(void *arg)
+{
+	struct fw *f = arg;
+	int x = 0, y = 0;
+	gort_case cs[2] = {rcase(f->c, &x), rcase(f->d, &y)};
+	CHECK_EQ(gort_select(cs, 2, true), 1);
+	f->got = y;
+	gort_wg_done(&helpers_wg);
+}
+
+static int freewon_main(void *arg)
+{
+	(void)arg;
+	for (int round = 0; round < 100; round++) {
+		struct fw f = {make_chan(sizeof(int), 0), make_chan(sizeof(int), 0), 0};
+		start_helper(fw_selector, &f);
+		/* Parked in the select: at GOMAXPROCS=1 the helper runs now. */
+		gort_gosched();
+		gort_sleep(round % 10 == 0 ? MS : 0);
+		int v = round + 1;
+		CHECK_EQ(gort_chan_send(f.d, &v), 0);
+		gort_chan_free(f.c); /* the select may not have returned */
+		CHECK_EQ(gort_wg_wait(&helpers_wg), 0);
+		CHECK_EQ(f.got, round + 1);
+		gort_chan_free(f.d);
+	}
+	return 0;
+}
+
+MAIN_CASE(free_won_procs1, freewon_main, 1)
+MAIN_CASE(free_won_procs2, freewon_main, 2)
+
+/* ---------------------------------------------------------------------
  * A timer channel as a timeout
  * ------------------------------------------------------------------- */
 
@@ -1228,6 +1272,8 @@ static const struct harness_case cases[] = {
 	{"no_loss_procs4", no_loss_procs4},
 	{"large_elems", large_elems},
 	{"plain_thread", plain_thread},
+	{"free_won_procs1", free_won_procs1},
+	{"free_won_procs2", free_won_procs2},
 	{"timer_timeout", timer_timeout},
 	{"deadlock_select", deadlock_select},
 };
