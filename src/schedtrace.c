@@ -33,8 +33,6 @@
  * never freed while the runtime runs (forEachGRace). A caller that is not
  * an M holds foreign_lock for reading, so teardown waits for it.
  */
-#include <errno.h>
-
 #include "runtime.h"
 
 #if GORT_TSAN
@@ -204,9 +202,12 @@ GORT_API void gort_schedtrace(FILE *out, bool detail)
 {
 	dumpout o;
 	out_init_file(&o, out ? out : stderr);
-	int saved = errno;
+	/* Through geterrno/seterrno: a goroutine preempted meanwhile (for a
+	 * stop of the world) may go on on another thread, and errno's
+	 * address read here would be the first thread's. */
+	int saved = geterrno();
 	with_runtime(schedtrace, &o, detail);
 	out_flush(&o);
 	fflush(o.f);
-	errno = saved;
+	seterrno(saved);
 }

@@ -364,7 +364,10 @@ static void dump_stopped(dumpout *o, g *gp)
 
 GORT_API void gort_dump_goroutines(FILE *out)
 {
-	int saved = errno;
+	/* Through geterrno/seterrno: a goroutine that waited for the world
+	 * goes on on another thread, and errno's address read here would be
+	 * the first thread's, whose next goroutine's errno it would set. */
+	int saved = geterrno();
 	dumpout o;
 	out_init_file(&o, out ? out : stderr);
 	g *gp = getg();
@@ -381,5 +384,5 @@ GORT_API void gort_dump_goroutines(FILE *out)
 	}
 	out_flush(&o);
 	fflush(o.f);
-	errno = saved;
+	seterrno(saved);
 }

@@ -23,6 +23,10 @@
  *  - the SIGQUIT handler is the runtime's only while gort_main runs, and
  *    only where SIGQUIT had its default action: a program that ignores
  *    it keeps ignoring it;
+ *  - gort_dump_goroutines and gort_schedtrace keep their caller's errno,
+ *    also when it went on on another thread (it waited for the world, or
+ *    was preempted for a resize), and leave the errno of the goroutine
+ *    that runs on its first thread alone;
  *  - gort_dump_goroutines outside the runtime prints nothing.
  */
 #include "gort_util.h"
@@ -335,6 +339,78 @@ static int quit_main(void *arg)
 	return 0;
 }
 
+/*
+ * errno: gort_dump_goroutines and gort_schedtrace keep the caller's
+ * errno, also when the caller went on on another thread (it waited for
+ * the world, another goroutine resizing meanwhile, or was preempted for
+ * a resize), and touch no other goroutine's: watchers set errno and spin
+ * without a runtime call, then read it back. Parked goroutines make each
+ * report long enough to be cut by a resize.
+ */
+enum { ERRNO_CALLER = 77 };
+static atomic_bool errno_stop;
+static atomic_int errno_lost;
+
+static void errno_resizer(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&errno_stop))
+		gort_gomaxprocs(4); /* a stop of the world, on worldsema */
+	gort_wg_done(&helpers_wg);
+}
+
+static void errno_watcher(void *arg)
+{
+	int mine = 1000 + (int)(intptr_t)arg;
+	while (!atomic_load(&errno_stop)) {
+		write_errno(mine);
+		for (int64_t t0 = harness_now(); harness_now() - t0 < 200 * US;)
+			;
+		if (read_errno() == ERRNO_CALLER)
+			atomic_fetch_add(&errno_lost, 1);
+		gort_gosched();
+	}
+	gort_wg_done(&helpers_wg);
+}
+
+static int errno_main(void *arg)
+{
+	(void)arg;
+	static struct peer parked_peers[1000];
+	FILE *f = fopen("/dev/null", "w");
+	CHECK(f != NULL);
+	gort_chan *never = make_chan(sizeof(int), 0);
+	for (int i = 0; i < SCALE(1000); i++)
+		start_peer(peer_recv, &parked_peers[i], never, 0);
+	start_helper(errno_resizer, NULL);
+	for (int i = 0; i < 4; i++)
+		start_helper(errno_watcher, (void *)(intptr_t)i);
+	int changed = 0;
+	for (int i = 0; i < SCALE(2000); i++) {
+		write_errno(ERRNO_CALLER);
+		if (i % 2)
+			gort_schedtrace(f, true);
+		else
+			gort_dump_goroutines(f);
+		changed += read_errno() != ERRNO_CALLER;
+	}
+	atomic_store(&errno_stop, true);
+	CHECK_EQ(gort_chan_close(never), 0);
+	CHECK_EQ(gort_wg_wait(&helpers_wg), 0);
+	gort_chan_free(never);
+	fclose(f);
+	if (changed != 0 || atomic_load(&errno_lost) != 0)
+		FAILF("the reports changed their caller's errno %d times and "
+		      "set another goroutine's to the caller's %d times",
+		      changed, atomic_load(&errno_lost));
+	return 0;
+}
+
+static void case_errno(void)
+{
+	run_main(errno_main, NULL, 4);
+}
+
 static void case_disposition(void)
 {
 	CHECK(quit_handler() == (void *)SIG_DFL);
@@ -375,6 +451,7 @@ int main(void)
 	run_case("thread", case_thread, 20);
 	run_case("thread_churn", case_thread_churn, 30);
 	run_case("busy", case_busy, 20);
+	run_case("errno", case_errno, 30);
 	run_case("disposition", case_disposition, 10);
 	run_case("outside", case_outside, 10);
 	run_case("sigquit", case_sigquit, 30);
