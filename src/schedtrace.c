@@ -101,6 +101,14 @@ static RACY void schedtrace_p(dumpout *o, int32_t i, p *pp)
 	out_str(o, "\n");
 }
 
+/* An M's blocked flag, read plainly: an M that newm reuses is cleared
+ * with memset (a plain write) meanwhile, and TSan checks an atomic load
+ * even in a RACY function, where a plain read is left alone. */
+static RACY bool m_blocked(m *mp)
+{
+	return *(volatile uint8_t *)&mp->blocked != 0;
+}
+
 static RACY void schedtrace_m(dumpout *o, m *mp)
 {
 	p *pp = mp->p;
@@ -112,7 +120,7 @@ static RACY void schedtrace_m(dumpout *o, m *mp)
 	out_str(o, " mallocing=0 throwing=0 preemptoff= locks=0 dying=0 spinning=");
 	out_str(o, mp->spinning ? "true" : "false");
 	out_str(o, " blocked=");
-	out_str(o, atomic_load_explicit(&mp->blocked, memory_order_relaxed) ? "true" : "false");
+	out_str(o, m_blocked(mp) ? "true" : "false");
 	out_kv(o, " lockedg=", lockedg ? lockedg->goid : -1);
 	out_str(o, "\n");
 }

@@ -13,6 +13,9 @@
  *  - With detail: the global counters, then P0..P3 (status=1, Go's
  *    running, and runqsize summing to 15), one line per M, and a G line
  *    "(chan receive)" with status=4 for the blocked goroutine.
+ *  - reports with detail while Ms come and go (goroutines that exit
+ *    locked end their threads, and newm reuses and clears their M
+ *    structs) read each M without a race that TSan reports;
  *  - GODEBUG=schedtrace=50 in a child program (tests/prog/schedtrace.c):
  *    stderr has "SCHED 0ms:" first, then lines with increasing times;
  *    with scheddetail=1 the P lines too; without GODEBUG, no SCHED line.
@@ -298,6 +301,53 @@ static void case_report(void)
 	run_main(report_main, NULL, 4);
 }
 
+/*
+ * Reports while Ms come and go: goroutines that exit locked to their
+ * thread end it, and newm reuses their M structs (clearing them) while
+ * a goroutine reports with detail, which reads every M as it is.
+ */
+static atomic_bool churn_stop;
+
+static void locked_exit(void *arg)
+{
+	(void)arg;
+	gort_lock_os_thread();
+	gort_wg_done(&helpers_wg);
+}
+
+static void churner(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&churn_stop)) {
+		CHECK_EQ(gort_wg_add(&helpers_wg, 1), 0);
+		CHECK(gort_go(locked_exit, NULL) > 0);
+		gort_sleep(100 * US);
+	}
+	gort_wg_done(&helpers_wg);
+}
+
+static int churn_main(void *arg)
+{
+	(void)arg;
+	FILE *f = fopen("/dev/null", "w");
+	CHECK(f != NULL);
+	start_helper(churner, NULL);
+	start_helper(churner, NULL);
+	for (int64_t t0 = harness_now(); harness_now() - t0 < 1000 * MS;) {
+		gort_schedtrace(f, true);
+		gort_gosched();
+	}
+	atomic_store(&churn_stop, true);
+	CHECK_EQ(gort_wg_wait(&helpers_wg), 0);
+	fclose(f);
+	return 0;
+}
+
+static void case_m_churn(void)
+{
+	run_main(churn_main, NULL, 2);
+}
+
 static void run_prog(const char *godebug, struct child_result *res)
 {
 	if (godebug)
@@ -358,6 +408,7 @@ static void case_godebug(void)
 int main(void)
 {
 	run_case("report", case_report, 30);
+	run_case("m_churn", case_m_churn, 30);
 	run_case("godebug", case_godebug, 60);
 	return 0;
 }
