@@ -72,6 +72,7 @@
 #include <string.h>
 
 #include "runtime.h"
+#include "trace.h"
 
 enum { SEMTABSZ = 251 }; /* as Go: prime, not to correlate with user patterns */
 
@@ -110,9 +111,12 @@ _Static_assert(sizeof(notifyList) == sizeof(gort_cond) &&
 
 /* Go's goyield_m: gp goes to the tail of its P's local queue (not the
  * global one, as gosched: it keeps its place on this P), and the
- * scheduler runs runnext, the waiter just handed the unit. Runs on g0. */
+ * scheduler runs runnext, the waiter just handed the unit. The trace
+ * records it as Go's does, a GoPreempt: without an event gp would still
+ * be running on the P where the waiter starts. Runs on g0. */
 static g *goyield_m(m *mp, g *gp)
 {
+	traceGoPreempt(mp->p, gp, false);
 	casgstatus(gp, _Grunning, _Grunnable);
 	dropg(mp, gp);
 	runqput(mp->p, gp, false);

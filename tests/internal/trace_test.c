@@ -24,7 +24,10 @@
  *  - longname: goroutines of one name longer than TRACE_STRING_MAX share
  *    one string, cut to that length;
  *  - errors: EINVAL, EBUSY, ENOENT, ESRCH;
- *  - stats: the counters move.
+ *  - stats: the counters move;
+ *  - handoff: an unlock in starvation mode that hands the mutex over
+ *    and yields its P to the waiter (GOMAXPROCS=1) records main's
+ *    GoPreempt before the waiter's GoStart, as Go's goyield.
  */
 #include "harness.h"
 
@@ -256,24 +259,36 @@ static void receiver(void *arg)
 
 static int64_t rgoid, maingoid;
 
+struct parked_query {
+	int64_t goid;
+	waitreason reason;
+	bool parked;
+};
+
 static void find_waiting(g *gp, void *arg)
 {
-	if (gp->goid == rgoid && readgstatus(gp) == _Gwaiting &&
-	    gp->waitreason == waitReasonChanReceive)
-		*(bool *)arg = true;
+	struct parked_query *q = arg;
+	if (gp->goid == q->goid && readgstatus(gp) == _Gwaiting && gp->waitreason == q->reason)
+		q->parked = true;
+}
+
+/* Sleep until goroutine goid is parked for reason. */
+static void wait_parked(int64_t goid, waitreason reason)
+{
+	for (int i = 0; i < 10000; i++) {
+		struct parked_query q = {.goid = goid, .reason = reason};
+		forEachG(find_waiting, &q);
+		if (q.parked)
+			return;
+		gort_sleep(1000 * 1000);
+	}
+	FAILF("goroutine %lld never parked", (long long)goid);
 }
 
 /* Sleep until the receiver is parked on the channel. */
 static void wait_receiver_parked(void)
 {
-	for (int i = 0; i < 10000; i++) {
-		bool parked = false;
-		forEachG(find_waiting, &parked);
-		if (parked)
-			return;
-		gort_sleep(1000 * 1000);
-	}
-	FAILF("the receiver never parked");
+	wait_parked(rgoid, waitReasonChanReceive);
 }
 
 static int basic_main(void *arg)
@@ -391,6 +406,73 @@ static void steal(void)
 	CHECK(e != NULL);
 	CHECK(e->a[0] != e->a[1]);
 	CHECK(e->a[2] >= 1);
+	tr_free(&t);
+}
+
+/* ---- handoff ---- */
+
+static gort_mutex hmu;
+static gort_waitgroup hwg;
+static atomic_bool handed_ran;
+static int64_t hgoid;
+
+static void handed(void *arg)
+{
+	(void)arg;
+	gort_mutex_lock(&hmu);
+	atomic_store(&handed_ran, true);
+	gort_mutex_unlock(&hmu);
+	gort_wg_done(&hwg);
+}
+
+/* At GOMAXPROCS=1: the waiter parks on the mutex main holds and waits
+ * over 1 ms; main's unlock wakes it, and main locks again before it
+ * runs; the waiter then finds the mutex held, turns it starving and
+ * parks again. main's next unlock hands the mutex over and yields. */
+static int handoff_main(void *arg)
+{
+	(void)arg;
+	maingoid = gort_goid();
+	CHECK_EQ(gort_trace_start(path), 0);
+	gort_mutex_lock(&hmu);
+	gort_wg_add(&hwg, 1);
+	hgoid = gort_go(handed, NULL);
+	CHECK(hgoid > 0);
+	wait_parked(hgoid, waitReasonSyncMutexLock);
+	gort_sleep(2 * 1000 * 1000);
+	gort_mutex_unlock(&hmu);
+	gort_mutex_lock(&hmu);
+	gort_sleep(1000 * 1000);
+	wait_parked(hgoid, waitReasonSyncMutexLock);
+	CHECK(hmu.state & 4); /* starving */
+	gort_mutex_unlock(&hmu);
+	CHECK(atomic_load(&handed_ran)); /* it ran in our place */
+	gort_wg_wait(&hwg);
+	CHECK_EQ(gort_trace_stop(), 0);
+	return 0;
+}
+
+static void handoff(void)
+{
+	tmppath("handoff");
+	run_main(handoff_main, NULL, 1);
+	tr t;
+	load(path, &t);
+	unlink(path);
+	/* The waiter's last unblock, by main's handing unlock. */
+	tev *u = NULL;
+	for (tev *e = find(&t, EvGoUnblock, 1, (uint64_t)hgoid, INT64_MIN); e;
+	     e = find(&t, EvGoUnblock, 1, (uint64_t)hgoid, e->ts + 1))
+		u = e;
+	CHECK(u != NULL);
+	CHECK_EQ(u->a[3], (uint64_t)maingoid);
+	tev *s = find(&t, EvGoStart, 1, (uint64_t)hgoid, u->ts);
+	CHECK(s != NULL);
+	/* main left the P to it, as Go's goyield: a GoPreempt in between,
+	 * or the waiter would start on a P still running main. */
+	tev *y = find(&t, EvGoPreempt, 1, (uint64_t)maingoid, u->ts);
+	CHECK(y != NULL);
+	CHECK(y->ts <= s->ts);
 	tr_free(&t);
 }
 
@@ -759,7 +841,7 @@ int main(int argc, char **argv)
 		{"basic", basic}, {"steal", steal}, {"runend", runend},
 		{"flight", flight}, {"flight_dumps", flight_dumps},
 		{"errors", errors}, {"stats", stats},
-		{"longname", longname_case},
+		{"longname", longname_case}, {"handoff", handoff},
 	};
 	run_named(argc, argv, cases, sizeof cases / sizeof cases[0], 60);
 	return 0;
