@@ -58,15 +58,7 @@
 
 static int dial_port(int port)
 {
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	CHECK(fd >= 0);
-	struct timeval tv = {.tv_sec = (time_t)harness_timeout(IO_TIMEOUT_S)};
-	CHECK_EQ(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
-	CHECK_EQ(setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv), 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-	                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	CHECK_EQ(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-	return fd;
+	return dial_blocking(port, IO_TIMEOUT_S);
 }
 
 /* Send what can be sent: the server may close early (400, 431). */

@@ -242,6 +242,19 @@ int dial(int port)
 	return fd;
 }
 
+int dial_blocking(int port, double timeout_s)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK(fd >= 0);
+	struct timeval tv = {.tv_sec = (time_t)harness_timeout(timeout_s)};
+	CHECK_EQ(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
+	CHECK_EQ(setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv), 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+	                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	CHECK_EQ(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	return fd;
+}
+
 /* A connected TCP pair on loopback: sv[0] accepted, sv[1] dialed. */
 void tcp_pair(int sv[2])
 {

@@ -179,4 +179,9 @@ int listen_any(int backlog, int *port);
 int dial(int port);
 void tcp_pair(int sv[2]);
 
+/* A plain thread's client socket: connect(2) to 127.0.0.1:port, blocking,
+ * its reads and writes failing after timeout_s (scaled by
+ * harness_timeout) instead of hanging the test. */
+int dial_blocking(int port, double timeout_s);
+
 #endif /* GORT_TEST_UTIL_H */
