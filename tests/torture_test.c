@@ -39,7 +39,8 @@
  *    resizing case a controller goroutine that changes GOMAXPROCS between
  *    1 and 4 and prints the reports (schedtrace, the goroutine dump) and
  *    dumps the flight recorder meanwhile; and a plain thread that locks
- *    the mutex, makes goroutines and timers and signals the cond;
+ *    the mutex, sends and selects on the channels, makes goroutines and
+ *    timers and signals the cond;
  *  - at the end only main is left and gort_read_stats agrees with what
  *    the test did (goroutines, created, started, timers fired, steals).
  *
@@ -193,7 +194,7 @@ static void tally_add(struct tally *t, uint64_t v)
 static void check_value(uint64_t v, const char *what)
 {
 	uint64_t id = v >> 40, seq = v & ((1ULL << 40) - 1);
-	if (id == 0 || id > NWORKERS || seq == 0)
+	if (id == 0 || id > NWORKERS + 1 || seq == 0) /* + the plain thread */
 		FAILF("%s: received %#llx, never sent", what, (unsigned long long)v);
 }
 
@@ -1055,14 +1056,25 @@ static void plain_child(void *arg)
 	gort_wg_done(&T.plain_wg);
 }
 
-/* A thread that is not a goroutine uses the sync objects, makes
- * goroutines and timers beside the workers. */
+/* A thread that is not a goroutine uses the shared channels (blocking
+ * there) and the sync objects, makes goroutines and timers beside the
+ * workers. */
 static void *plain_thread(void *arg)
 {
 	(void)arg;
-	uint64_t rng = T.seed + 99;
+	struct worker pw = {.id = NWORKERS, .rng = T.seed + 99};
+	uint64_t rng = T.seed + 98;
 	while (gort_nanotime() < T.end) {
-		switch (rnd(&rng) % 6) {
+		switch (rnd(&rng) % 9) {
+		case 6:
+			op_send(&pw);
+			break;
+		case 7:
+			op_select(&pw);
+			break;
+		case 8:
+			op_try_recv(&pw);
+			break;
 		case 0:
 			mutex_inc(&rng, false);
 			break;
