@@ -393,10 +393,8 @@ static int capture_file(char *path, size_t n, bool *ondisk)
 		close(fd);
 	}
 	const char *dir = getenv("TMPDIR");
-	if ((size_t)snprintf(path, n, "%s/gort-trace-XXXXXX", dir && *dir ? dir : P_tmpdir) >= n) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
+	if ((size_t)snprintf(path, n, "%s/gort-trace-XXXXXX", dir && *dir ? dir : P_tmpdir) >= n)
+		return -1; /* the path does not fit */
 	fd = mkostemp(path, O_CLOEXEC);
 	*ondisk = fd >= 0;
 	return fd;
@@ -432,7 +430,12 @@ static void capture_wait(int fd, int64_t until)
 				gort_sleep(left);
 			return;
 		}
-		if (r == 0 || (errno != EAGAIN && errno != EINTR))
+		if (r == 0)
+			return;
+		/* geterrno: the goroutine may have parked onto another thread
+		 * since errno's address was last taken. */
+		int e = geterrno();
+		if (e != EAGAIN && e != EINTR)
 			return;
 	}
 }
