@@ -173,9 +173,19 @@ static void *mstart(void *arg)
  * have local work). Its Gs go to the global queue, where the Ms there
  * are find them, since an idle P must have none; it then stops if the
  * world is stopping (whose stopper counts it as running, as handoffp
- * does), else goes idle. No M owns pp, so no one writes its queue's
- * tail meanwhile: runqget may take from it here (thieves only CAS the
- * head and runnext too). sched.lock not held. */
+ * does), else goes to an M that parked while pp was in limbo, or idle.
+ *
+ * That M matters: while the thread creation failed, pp was neither
+ * held nor idle, so an M leaving a system call (exitsyscall0) or
+ * giving up in findrunnable found no P and no global work, and parked.
+ * With the work now global and pp idle, nobody would look at either
+ * (every M parked, sysmon asleep: a hang). Both sides decide under
+ * sched.lock, so an M that parks before this sees pp given to it, and
+ * one that looks after finds pp idle.
+ *
+ * No M owns pp, so no one writes its queue's tail meanwhile: runqget
+ * may take from it here (thieves only CAS the head and runnext too).
+ * sched.lock not held. */
 static void newmfailed(p *pp)
 {
 	gqueue q = {NULL, NULL};
@@ -189,10 +199,27 @@ static void newmfailed(p *pp)
 		atomic_store_explicit(&pp->status, _Pgcstop, memory_order_relaxed);
 		if (--sched.stopwait == 0)
 			notewakeup(&sched.stopnote);
-	} else {
-		pidleput(pp);
+		unlock(&sched.lock);
+		return;
 	}
+	/* Work or timers to see to: a parked M takes pp (not wakep, whose
+	 * startm would come back here while creation keeps failing). With
+	 * none parked, an M blocked in the netpoller is woken to take pp
+	 * idle; the running Ms find the work themselves, and whoever next
+	 * polls or sleeps counts pp's timers (nexttimer reads every P). */
+	bool work = atomic_load_explicit(&sched.runqsize, memory_order_relaxed) != 0 ||
+	            atomic_load_explicit(&pp->timer0when, memory_order_relaxed) != 0;
+	m *mp = work ? mget() : NULL;
+	if (!mp)
+		pidleput(pp);
 	unlock(&sched.lock);
+	if (mp) {
+		mp->spinning = false;
+		mp->nextp = pp;
+		notewakeup(&mp->park);
+	} else if (work && atomic_load(&sched.lastpoll) == 0) {
+		netpollBreak();
+	}
 }
 
 /* Start a new M that will run pp (spinning if so asked). sched.lock not

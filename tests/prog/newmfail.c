@@ -9,6 +9,19 @@
  *             hands its P off (gort_entersyscall_block) to a new M that
  *             cannot be made: the queued goroutine must still run, and
  *             the program exit with status 0.
+ *   late      GOMAXPROCS=1; each failing creation takes 300 ms. The
+ *             main goroutine queues a goroutine and enters a plain
+ *             system call, whose P sysmon hands off; the call returns
+ *             while that hand-off's creation still fails, finds no idle
+ *             P and parks its M. The failed creation must then give the
+ *             P to that M: both goroutines run, exit status 0. Exit
+ *             status 3 if sysmon never took the P in five tries.
+ *   poller    GOMAXPROCS=1; a second M, made while creation still
+ *             works, blocks in the netpoller until a goroutine's 30 s
+ *             sleep ends. The main goroutine then queues a goroutine and
+ *             hands its P off to a new M that cannot be made: the
+ *             poller must be woken to run it while the main goroutine
+ *             is still in its system call, not 30 s later.
  *   deadlock  GOMAXPROCS=2; a spawn asks for a second M, which cannot
  *             be made; the main goroutine then blocks forever on a
  *             channel: Go's deadlock report (exit status 2), not a hang.
@@ -28,13 +41,16 @@
 #if !GORT_TEST_SANITIZED
 #include <dlfcn.h>
 
-static atomic_int failing;
+static atomic_int failing; /* 1: fail at once; 2: after 300 ms */
 
 int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
 {
 	typedef int (*createfn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 	static _Atomic(createfn) real;
-	if (atomic_load(&failing))
+	int how = atomic_load(&failing);
+	if (how == 2)
+		usleep(300 * 1000);
+	if (how)
 		return EAGAIN;
 	createfn f = atomic_load(&real);
 	if (!f) {
@@ -69,6 +85,67 @@ static int carry(void *arg)
 	return 0;
 }
 
+static uint64_t handoffs(void)
+{
+	gort_stats s;
+	if (gort_read_stats(&s) != 0)
+		return 0;
+	return s.handoffs;
+}
+
+static int late(void *arg)
+{
+	(void)arg;
+	atomic_store(&failing, 2);
+	for (int try = 0; try < 5; try++) {
+		atomic_store(&ran, 0);
+		uint64_t before = handoffs();
+		gort_go(queued, NULL);
+		gort_entersyscall();
+		usleep(50 * 1000); /* sysmon retakes within 10 ms */
+		gort_exitsyscall();
+		for (int i = 0; i < 5000 && !atomic_load(&ran); i++)
+			gort_sleep(1000000);
+		if (!atomic_load(&ran)) {
+			fprintf(stderr, "the queued goroutine never ran\n");
+			return 1;
+		}
+		if (handoffs() != before)
+			return 0;
+	}
+	fprintf(stderr, "sysmon never handed the P off\n");
+	return 3;
+}
+
+static void sleeper(void *arg)
+{
+	(void)arg;
+	gort_sleep(30 * 1000000000LL);
+}
+
+static int poller(void *arg)
+{
+	(void)arg;
+	gort_go(sleeper, NULL);
+	/* A new M takes the P, runs the sleeper, gives the P back and
+	 * blocks in the netpoller until the sleeper's timer. */
+	gort_entersyscall_block();
+	usleep(100 * 1000);
+	gort_exitsyscall();
+	atomic_store(&failing, 1);
+	gort_go(queued, NULL);
+	gort_entersyscall_block();
+	for (int i = 0; i < 5000 && !atomic_load(&ran); i++)
+		usleep(1000);
+	int r = atomic_load(&ran);
+	gort_exitsyscall();
+	if (!r) {
+		fprintf(stderr, "the queued goroutine did not run while its P's M was in a call\n");
+		return 1;
+	}
+	return 0;
+}
+
 static void nop(void *arg)
 {
 	(void)arg;
@@ -98,11 +175,19 @@ int main(int argc, char **argv)
 		gort_gomaxprocs(1);
 		return gort_main(carry, NULL);
 	}
+	if (argc > 1 && strcmp(argv[1], "late") == 0) {
+		gort_gomaxprocs(1);
+		return gort_main(late, NULL);
+	}
+	if (argc > 1 && strcmp(argv[1], "poller") == 0) {
+		gort_gomaxprocs(1);
+		return gort_main(poller, NULL);
+	}
 	if (argc > 1 && strcmp(argv[1], "deadlock") == 0) {
 		gort_gomaxprocs(2);
 		return gort_main(deadlock, NULL);
 	}
-	fprintf(stderr, "usage: newmfail carry|deadlock\n");
+	fprintf(stderr, "usage: newmfail carry|late|poller|deadlock\n");
 	return 1;
 #endif
 }
