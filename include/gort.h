@@ -83,6 +83,11 @@ GORT_API int64_t gort_numgoroutine(void);
  * Set the limit on OS threads (Ms) the runtime may create, as Go's
  * debug.SetMaxThreads; returns the previous limit. The default is 10000.
  * Exceeding it is Go's fatal "thread exhaustion". n <= 0 only queries.
+ *
+ * A thread the system refuses (pthread_create fails, as when it is out
+ * of threads or memory) is not fatal, unlike Go: the runtime says so
+ * once on stderr and carries on with the threads it has, which run the
+ * work meant for the new one as soon as one of them is free.
  */
 GORT_API int gort_set_max_threads(int n);
 
