@@ -86,6 +86,20 @@ bool stoplockedm(m *mp)
 	return true;
 }
 
+/* Hand pp to lm, whose locked G is runnable. sched.lock held. */
+static void handlockedm(m *lm, p *pp)
+{
+	lm->nextp = pp;
+	if (lm->lockedpark) {
+		mwake_locked(lm);
+	} else {
+		/* Not asleep yet: the note is posted now and its coming
+		 * notesleep returns at once (stoplockedm, seeing nextp, does
+		 * not set lockedpark for it). */
+		notewakeup(&lm->park);
+	}
+}
+
 /* gp is locked to another M: give it our P and park ourselves. */
 void startlockedm(m *mp, g *gp)
 {
@@ -96,17 +110,24 @@ void startlockedm(m *mp, g *gp)
 		throw("startlockedm: m has p");
 	p *pp = releasep(mp);
 	lock(&sched.lock);
-	lm->nextp = pp;
-	if (lm->lockedpark) {
-		mwake_locked(lm);
-	} else {
-		/* Not asleep yet: the note is posted now and its coming
-		 * notesleep returns at once (stoplockedm, seeing nextp, does
-		 * not set lockedpark for it). */
-		notewakeup(&lm->park);
-	}
+	handlockedm(lm, pp);
 	unlock(&sched.lock);
 	stopm(mp);
+}
+
+/* No M can be made to run pp and none is idle (newmfailed): if a
+ * goroutine on the global queue is locked to an M, that M can run it.
+ * Give pp to it, as startlockedm does for the M that would have taken
+ * the goroutine from the queue, which is not there: left on the queue
+ * with pp idle, the goroutine would wait with every M asleep, its own
+ * in stoplockedm. sched.lock held. */
+bool startlockedm_global(p *pp)
+{
+	g *gp = globrunqgetlocked(pp);
+	if (!gp)
+		return false;
+	handlockedm(gp->m, pp);
+	return true;
 }
 
 /* On g0: gp, locked to mp, has exited. The thread goes with it, except

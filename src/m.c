@@ -210,14 +210,19 @@ static void newmfailed(p *pp)
 	bool work = atomic_load_explicit(&sched.runqsize, memory_order_relaxed) != 0 ||
 	            atomic_load_explicit(&pp->timer0when, memory_order_relaxed) != 0;
 	m *mp = work ? mget() : NULL;
-	if (!mp)
+	/* None parked: an M whose locked goroutine waits on the global
+	 * queue is not on the idle list (it waits in stoplockedm for an M
+	 * to take the goroutine and hand it a P), yet it can run that
+	 * goroutine: pp goes to it. */
+	bool handed = !mp && work && startlockedm_global(pp);
+	if (!mp && !handed)
 		pidleput(pp);
 	unlock(&sched.lock);
 	if (mp) {
 		mp->spinning = false;
 		mp->nextp = pp;
 		notewakeup(&mp->park);
-	} else if (work && atomic_load(&sched.lastpoll) == 0) {
+	} else if (!handed && work && atomic_load(&sched.lastpoll) == 0) {
 		netpollBreak();
 	}
 }

@@ -282,6 +282,30 @@ static g *globrunqpop(void)
 	return gp;
 }
 
+/* The first G of the global queue that is locked to an M which has not
+ * been handed a P for it (nextp NULL), taken off the queue for pp; NULL
+ * if there is none. Such an M runs nothing else: it sleeps in
+ * stoplockedm, or is on its way there. sched.lock held. */
+g *globrunqgetlocked(p *pp)
+{
+	g *prev = NULL;
+	for (g *gp = sched.runq.head; gp; prev = gp, gp = gp->schedlink) {
+		if (!gp->locked || !gp->m || gp->m->nextp)
+			continue;
+		if (prev)
+			prev->schedlink = gp->schedlink;
+		else
+			sched.runq.head = gp->schedlink;
+		if (sched.runq.tail == gp)
+			sched.runq.tail = prev;
+		gp->schedlink = NULL;
+		runqsize_add(-1);
+		traceCount(EvGlobRunqGet, tracepid(pp), 1);
+		return gp;
+	}
+	return NULL;
+}
+
 /* Take a batch from the global queue: return the first G, put the rest on
  * pp's local queue. Batch size as Go 1.19: a fair share of the queue
  * (runqsize/gomaxprocs + 1), at most max when max > 0, at most half the

@@ -547,6 +547,7 @@ void globrunqputhead(g *gp);
 void globrunqputbatch(gqueue *batch, int32_t n);
 g *globrunqget(p *pp, int32_t max);
 g *globrunqget_deferring(p *pp, int32_t max, g *held, g **deferred);
+g *globrunqgetlocked(p *pp);
 uint32_t runqlen(p *pp);
 
 /* p.c */
@@ -664,6 +665,7 @@ static inline void rt_exit(g *gp)
 /* lockosthread.c */
 bool stoplockedm(m *mp);
 void startlockedm(m *mp, g *gp);
+bool startlockedm_global(p *pp);
 g *lockedexit(m *mp, g *gp);
 void lockedm_wakeall(void);
 

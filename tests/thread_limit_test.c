@@ -163,6 +163,17 @@ static void newm_fails_parked_m_runs(void)
 		SKIP("newm_fails_parked_m_runs", "pthread_create is the sanitizer's");
 }
 
+/* As above with the main goroutine locked to its thread: back from its
+ * call it went to the global queue and its M waited for it in
+ * stoplockedm, off the idle list, so the failed creation found no M,
+ * left the P idle and the goroutine queued, and nothing ran again (every
+ * M asleep, sysmon in its deep sleep). The P now goes to the locked M. */
+static void newm_fails_locked_m_runs(void)
+{
+	if (!newmfail_runs("locked"))
+		SKIP("newm_fails_locked_m_runs", "pthread_create is the sanitizer's");
+}
+
 /* With no M parked, the M blocked in the netpoller (until a timer 30 s
  * away) is woken to take the P: before, the work waited for that timer
  * or for the call to return. */
@@ -200,6 +211,7 @@ int main(void)
 	RUN_CASE(lowered_below_count, 60);
 	RUN_CASE(newm_fails_work_runs, 60);
 	RUN_CASE(newm_fails_parked_m_runs, 60);
+	RUN_CASE(newm_fails_locked_m_runs, 60);
 	RUN_CASE(newm_fails_poller_runs, 60);
 	RUN_CASE(newm_fails_deadlock_reported, 60);
 	PASS("thread_limit_test");

@@ -22,6 +22,13 @@
  *             hands its P off to a new M that cannot be made: the
  *             poller must be woken to run it while the main goroutine
  *             is still in its system call, not 30 s later.
+ *   locked    as late, but the main goroutine is locked to its thread:
+ *             back from the call it finds no P, goes to the global
+ *             queue and its M waits for it (stoplockedm), so no M is
+ *             left on the idle list. The failed creation must give the
+ *             P to that M with its goroutine: exit status 0, not a hang
+ *             with every P idle and every M asleep. Exit status 3 if
+ *             sysmon never took the P in five tries.
  *   deadlock  GOMAXPROCS=2; a spawn asks for a second M, which cannot
  *             be made; the main goroutine then blocks forever on a
  *             channel: Go's deadlock report (exit status 2), not a hang.
@@ -32,6 +39,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -93,14 +101,20 @@ static uint64_t handoffs(void)
 	return s.handoffs;
 }
 
+/* late, and locked when arg is not NULL. */
 static int late(void *arg)
 {
-	(void)arg;
+	/* A locked thread runs nothing else, and no other can be made:
+	 * nothing is queued then. */
+	bool locked = arg != NULL;
+	if (locked)
+		gort_lock_os_thread();
 	atomic_store(&failing, 2);
 	for (int try = 0; try < 5; try++) {
-		atomic_store(&ran, 0);
+		atomic_store(&ran, locked);
 		uint64_t before = handoffs();
-		gort_go(queued, NULL);
+		if (!locked)
+			gort_go(queued, NULL);
 		gort_entersyscall();
 		usleep(50 * 1000); /* sysmon retakes within 10 ms */
 		gort_exitsyscall();
@@ -179,6 +193,10 @@ int main(int argc, char **argv)
 		gort_gomaxprocs(1);
 		return gort_main(late, NULL);
 	}
+	if (argc > 1 && strcmp(argv[1], "locked") == 0) {
+		gort_gomaxprocs(1);
+		return gort_main(late, "locked");
+	}
 	if (argc > 1 && strcmp(argv[1], "poller") == 0) {
 		gort_gomaxprocs(1);
 		return gort_main(poller, NULL);
@@ -187,7 +205,7 @@ int main(int argc, char **argv)
 		gort_gomaxprocs(2);
 		return gort_main(deadlock, NULL);
 	}
-	fprintf(stderr, "usage: newmfail carry|late|poller|deadlock\n");
+	fprintf(stderr, "usage: newmfail carry|late|locked|poller|deadlock\n");
 	return 1;
 #endif
 }
