@@ -72,7 +72,8 @@
  * non-blocking (F_GETFL). Calls on an fd the program made non-blocking
  * are the plain libc calls (EAGAIN comes back); calls on a blocking one
  * park. fcntl F_GETFL reports the program's view, F_SETFL records it
- * (O_NONBLOCK stays set on the file while the runtime uses it). A plain
+ * (O_NONBLOCK stays set on the file while the runtime uses it; a
+ * standard stream, which it leaves alone, gets the flags as set). A plain
  * thread's call on an fd that the runtime has made non-blocking behind
  * the program's back blocks as before (the gort_* call waits with
  * poll(2) on the thread); on any other fd a plain thread's call is the
@@ -756,10 +757,19 @@ static int fcntl_common(int fd, int cmd, void *arg, const void *ra)
 		int view = fdview(fd);
 		if (view == FD_UNKNOWN)
 			return real_fcntl(fd, F_SETFL, want);
-		int cur = real_fcntl(fd, F_GETFL);
-		if (cur < 0)
-			return -1;
-		int r = real_fcntl(fd, F_SETFL, want | (cur & O_NONBLOCK));
+		/* The runtime's O_NONBLOCK stays. A standard stream has
+		 * none (its calls are the hand-off's): the file gets the
+		 * program's flags as they are, or the O_NONBLOCK the program
+		 * set and cleared would stay behind for its own blocking
+		 * calls and for the processes sharing the stream. */
+		int keep = 0;
+		if (!fdshared(fd)) {
+			int cur = real_fcntl(fd, F_GETFL);
+			if (cur < 0)
+				return -1;
+			keep = cur & O_NONBLOCK;
+		}
+		int r = real_fcntl(fd, F_SETFL, want | keep);
 		if (r == 0)
 			fdset(fd, (want & O_NONBLOCK) ? FD_NONBLOCK : FD_BLOCKING);
 		return r;

@@ -36,7 +36,8 @@
  *           handler, and SIG_DFL once a one-shot handler ran.
  *   stdio   goroutines' write and poll on the standard streams leave
  *           them blocking (they are shared with the parent), also
- *           through a dup.
+ *           through a dup, and O_NONBLOCK that the program sets there
+ *           and clears again is cleared on the file.
  * Exit status 0 on success; a failed check exits 1 with its message.
  */
 #include <netinet/in.h>
@@ -798,6 +799,21 @@ static int mode_stdio(void *arg)
 	CHECK(!kernel_nonblock(2));
 	stdio_writer((void *)(intptr_t)2);
 	CHECK(!kernel_nonblock(2));
+	/* O_NONBLOCK that the program sets there and clears again is gone
+	 * from the file: the runtime never sets it on a standard stream, so
+	 * there is none of its own to keep. */
+	int fl = fcntl(2, F_GETFL);
+	CHECK(fl >= 0 && !(fl & O_NONBLOCK));
+	CHECK_EQ(fcntl(2, F_SETFL, fl | O_NONBLOCK), 0);
+	CHECK(kernel_nonblock(2));
+	CHECK(fcntl(2, F_GETFL) & O_NONBLOCK);
+	CHECK_EQ(fcntl(2, F_SETFL, fl), 0);
+	bool left = kernel_nonblock(2);
+	if (left) /* blocking again before the report, for the parent */
+		CHECK(syscall(SYS_fcntl, 2, F_SETFL, fl) == 0);
+	CHECK(!left);
+	CHECK_EQ(fcntl(2, F_GETFL) & O_NONBLOCK, 0);
+	stdio_writer((void *)(intptr_t)2);
 	int d = dup(2);
 	CHECK(d >= 0);
 	stdio_writer((void *)(intptr_t)d);
