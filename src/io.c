@@ -263,33 +263,43 @@ static ssize_t fdio_file(g *gp, pollDesc *pd, uint32_t seq, int fd, ioreq *rq, i
  * socket (found once per registration; see the file comment). */
 static bool pd_isstream(pollDesc *pd, int fd)
 {
-	if (pd->kind == PD_KIND_UNKNOWN) {
+	uint8_t kind = atomic_load_explicit(&pd->kind, memory_order_relaxed);
+	if (kind == PD_KIND_UNKNOWN) {
 		int proto = 0;
 		socklen_t len = sizeof proto;
 		bool stream = getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) == 0 &&
 		              proto == IPPROTO_TCP;
-		pd->kind = stream ? PD_KIND_STREAM : PD_KIND_OTHER;
+		kind = stream ? PD_KIND_STREAM : PD_KIND_OTHER;
+		atomic_store_explicit(&pd->kind, kind, memory_order_relaxed);
 	}
-	return pd->kind == PD_KIND_STREAM;
+	return kind == PD_KIND_STREAM;
 }
 
 /* After a read: whether it leaves the hint on (see the file comment).
  * Only a plain read of r bytes out of rq->n that came back short sets
  * it; every other read clears it, since it reset the readiness that the
  * hint relies on (a peek, say, leaves the bytes there and takes their
- * edge). An fd closed meanwhile keeps no hint for the next fd. */
+ * edge). A read whose fd was closed meanwhile leaves the hint alone:
+ * the descriptor may already serve the next fd with the number, whose
+ * registration started it afresh (pd_open), and a read of that fd may
+ * be using it. */
 static void drain_note(pollDesc *pd, int fd, uint32_t seq, ioreq *rq, bool hint, ssize_t r)
 {
+	if (atomic_load(&pd->fdseq) != seq)
+		return;
 	bool drained = hint && r > 0 && (size_t)r < rq->n && !atomic_load(&pd->hup) &&
-	               atomic_load(&pd->fdseq) == seq && pd_isstream(pd, fd);
-	pd->rdrained = drained ? nanotime() : 0;
+	               pd_isstream(pd, fd);
+	atomic_store_explicit(&pd->rdrained, drained ? nanotime() : 0, memory_order_relaxed);
 }
 
 /* Whether this read takes the hint: a plain read that follows a short
  * one within DRAIN_HINT_NS (see the file comment). */
 static bool drain_trust(pollDesc *pd, bool hint)
 {
-	return hint && pd->rdrained != 0 && nanotime() - pd->rdrained < DRAIN_HINT_NS;
+	if (!hint)
+		return false;
+	int64_t at = atomic_load_explicit(&pd->rdrained, memory_order_relaxed);
+	return at != 0 && nanotime() - at < DRAIN_HINT_NS;
 }
 
 /* One request on a registered fd, under the direction's semaphore. */
@@ -846,7 +856,7 @@ GORT_API int gort_fd_wait(int fd, int events, int64_t deadline)
 		if (events & GORT_READ) {
 			semacquire(&pd->rsema, waitReasonIOWait);
 			/* It consumes read edges and its caller reads on its own. */
-			pd->rdrained = 0;
+			atomic_store_explicit(&pd->rdrained, 0, memory_order_relaxed);
 		}
 		if (events & GORT_WRITE)
 			semacquire(&pd->wsema, waitReasonIOWait);

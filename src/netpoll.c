@@ -131,8 +131,8 @@ int pd_open(int fd, pollDesc **pdp, uint32_t *seqp)
 			atomic_store(&pd->wd, 0);
 			atomic_store(&pd->wakeboth, 0);
 			atomic_store(&pd->hup, 0);
-			pd->rdrained = 0;
-			pd->kind = PD_KIND_UNKNOWN;
+			atomic_store_explicit(&pd->rdrained, 0, memory_order_relaxed);
+			atomic_store_explicit(&pd->kind, PD_KIND_UNKNOWN, memory_order_relaxed);
 			int err = netpollopen(fd, pd, seq);
 			if (err == 0) {
 				st = PD_POLL;

@@ -35,7 +35,10 @@
  *    last read on the fd came back short on a TCP stream, so it left
  *    nothing behind (0: it did not); kind caches whether the fd is such a stream
  *    (PD_KIND_*, found on the first short read). Both belong to the
- *    holder of rsema. hup is set by the netpoller once it has seen the
+ *    holder of rsema, but registration resets them without it, while
+ *    a call on the fd closed before may still hold rsema: atomics
+ *    (relaxed), and such a call leaves them alone once it sees the
+ *    close (io.c's drain_note). hup is set by the netpoller once it has seen the
  *    peer hang up or an error (EPOLLRDHUP, EPOLLHUP, EPOLLERR): a short
  *    read may then leave the end of file behind, which raises no further
  *    edge, so the hint is off for good. Urgent data (EPOLLPRI: TCP's
@@ -93,8 +96,8 @@ struct pollDesc {
 	pdtimer wt;
 	uint32_t rsema;
 	uint32_t wsema;
-	int64_t rdrained; /* nanotime of the short read, 0: none */
-	uint8_t kind;
+	_Atomic int64_t rdrained; /* nanotime of the short read, 0: none */
+	_Atomic uint8_t kind;
 };
 
 /* A goroutine's system call on a registered fd, for a call that began at

@@ -7,8 +7,9 @@
  *  - 1,000 concurrent TCP connections (SCALE) to an echo server made of
  *    goroutines, each client sending messages of varied sizes and
  *    checking every byte that comes back;
- *  - gort_close wakes a goroutine parked in gort_read with EBADF; a call
- *    racing with gort_close leaves nothing registered for the next fd;
+ *  - gort_close wakes a goroutine parked in gort_read with EBADF, also
+ *    when a new fd takes the number and is read at once; a call racing
+ *    with gort_close leaves nothing registered for the next fd;
  *  - deadlines (gort_set_deadline) fail reads with ETIMEDOUT, neither
  *    early nor absurdly late, also for a read parked before the deadline
  *    was set; a deadline in the past fails at once; 0 clears it;
@@ -262,6 +263,55 @@ static int close_wakes_main(void *arg)
 	return 0;
 }
 MAIN_CASE(close_wakes_ebadf, close_wakes_main, 2)
+
+/* The same, with the number taken at once by a new fd that a read uses
+ * while the woken reader is still on its way out: that reader, which
+ * held the old fd's turn to read, must leave the descriptor's drain
+ * hint to the new fd, which its registration started afresh. TSan
+ * reports a race if it does not. */
+static atomic_int cr2_state;
+static int cr2_fd, cr2_err;
+static ssize_t cr2_r;
+
+static void cr2_reader(void *arg)
+{
+	(void)arg;
+	char b[4];
+	atomic_store(&cr2_state, 1);
+	cr2_r = gort_read(cr2_fd, b, sizeof b);
+	cr2_err = read_errno();
+	gort_wg_done(&helpers_wg);
+}
+
+static int close_reuse_main(void *arg)
+{
+	(void)arg;
+	int reused = 0;
+	for (int i = 0; i < 50; i++) {
+		int sv[2], nv[2];
+		pair(sv);
+		cr2_fd = sv[0];
+		atomic_store(&cr2_state, 0);
+		start_helper(cr2_reader, NULL);
+		wait_flag(&cr2_state, 1);
+		gort_sleep(2 * MS);
+		CHECK_EQ(gort_close(sv[0]), 0);
+		pair(nv);
+		reused += nv[0] == sv[0];
+		CHECK_EQ(gort_write(nv[1], "x", 1), 1);
+		char c;
+		CHECK_EQ(gort_read(nv[0], &c, 1), 1);
+		gort_wg_wait(&helpers_wg);
+		CHECK_EQ(cr2_r, -1);
+		CHECK_EQ(cr2_err, EBADF);
+		gort_close(sv[1]);
+		gort_close(nv[0]);
+		gort_close(nv[1]);
+	}
+	CHECK(reused > 0);
+	return 0;
+}
+MAIN_CASE(close_reuse_at_once, close_reuse_main, 2)
 
 /* ---------------------------------------------------------------------
  * Deadlines.
@@ -1565,6 +1615,7 @@ int main(void)
 	RUN_CASE(reader_wakes_procs1, 20);
 	RUN_CASE(echo_many, 120);
 	RUN_CASE(close_wakes_ebadf, 20);
+	RUN_CASE(close_reuse_at_once, 20);
 	RUN_CASE(deadlines, 20);
 	RUN_CASE(fd_wait, 20);
 	RUN_CASE(fd_wait_both_wdeadline, 20);
