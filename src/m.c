@@ -202,13 +202,16 @@ static void newmfailed(p *pp)
 		unlock(&sched.lock);
 		return;
 	}
-	/* Work or timers to see to: a parked M takes pp (not wakep, whose
-	 * startm would come back here while creation keeps failing). With
-	 * none parked, an M blocked in the netpoller is woken to take pp
-	 * idle; the running Ms find the work themselves, and whoever next
-	 * polls or sleeps counts pp's timers (nexttimer reads every P). */
+	/* Work, timers or a network nobody polls: a parked M takes pp (not
+	 * wakep, whose startm would come back here while creation keeps
+	 * failing). With none parked, an M blocked in the netpoller is
+	 * woken to take pp idle; the running Ms find the work themselves,
+	 * whoever next polls or sleeps counts pp's timers (nexttimer reads
+	 * every P), and sysmon tries the creation again while the work
+	 * stays stranded (sysmon.c). */
 	bool work = atomic_load_explicit(&sched.runqsize, memory_order_relaxed) != 0 ||
-	            atomic_load_explicit(&pp->timer0when, memory_order_relaxed) != 0;
+	            atomic_load_explicit(&pp->timer0when, memory_order_relaxed) != 0 ||
+	            (atomic_load(&netpollWaiters) > 0 && atomic_load(&sched.lastpoll) != 0);
 	m *mp = work ? mget() : NULL;
 	/* None parked: an M whose locked goroutine waits on the global
 	 * queue is not on the idle list (it waits in stoplockedm for an M

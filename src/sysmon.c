@@ -10,7 +10,9 @@
  *    forcePreemptNS (10 ms) to stop (preemptone: a flag checked at every
  *    runtime call, and a signal, preempt.c); after a second slice in code
  *    that cannot be preempted, it asks for the P to be detached;
- *  - starts an M on an idle P when a timer is overdue;
+ *  - starts an M on an idle P when a timer is overdue, or when work is
+ *    stranded (stranded: queued where no M looks, which only a failed
+ *    thread creation leaves; the retry is here);
  *  - polls the network when goroutines wait on it and nobody has polled
  *    for 10 ms (sched.lastpoll; Go's sysmon does the same), injecting
  *    the goroutines it readies (injectglist: the global queue, and Ms
@@ -20,9 +22,9 @@
  *    (schedtrace.c).
  * It sleeps 20 µs between rounds, doubling up to 10 ms once 50 rounds in
  * a row found nothing to retake, and sleeps deeply while every P is idle
- * (or the world is stopped), until entersyscall, acquirep (a P starts
- * running) or startTheWorld wake it (sysmonwake) or the next timer is
- * due (Go's timeSleepUntil);
+ * (or the world is stopped) and no work is stranded, until entersyscall,
+ * acquirep (a P starts running) or startTheWorld wake it (sysmonwake) or
+ * the next timer is due (Go's timeSleepUntil);
  * never while schedtrace is on, as Go.
  *
  * sysmon reads other Ps' ticks and statuses without locks (they are
@@ -107,6 +109,20 @@ static uint32_t retake(int64_t now)
 	return n;
 }
 
+/* Work that no M may see, with a P idle to run it: goroutines on the
+ * global queue, or goroutines waiting on the network with nobody
+ * polling. Whoever queues work or lets a P go normally gets an M to it
+ * (wakep, handoffp); a thread creation that failed (newmfailed) leaves
+ * it so, and nobody else tries again. Transiently true in normal runs
+ * too (a goroutine preempted to the global queue while another P is
+ * idle), which one look cannot tell from stranded: two can. */
+static bool stranded(void)
+{
+	return atomic_load(&sched.npidle) > 0 &&
+	       (atomic_load_explicit(&sched.runqsize, memory_order_relaxed) != 0 ||
+	        (atomic_load(&netpollWaiters) > 0 && atomic_load(&sched.lastpoll) != 0));
+}
+
 /* Everything idle (or stopped): sleep until woken, until the next timer
  * or long. Returns whether something woke us. */
 static bool sysmon_deepsleep(void)
@@ -115,7 +131,7 @@ static bool sysmon_deepsleep(void)
 		return false;
 	lock(&sched.lock);
 	bool idle = atomic_load(&sched.gcwaiting) ||
-	            atomic_load(&sched.npidle) == atomic_load(&gomaxprocs);
+	            (atomic_load(&sched.npidle) == atomic_load(&gomaxprocs) && !stranded());
 	if (!idle || atomic_load(&sched.sysmonstop)) {
 		unlock(&sched.lock);
 		return false;
@@ -152,6 +168,7 @@ static void *sysmon(void *arg)
 	(void)arg;
 	uint32_t idle = 0;
 	int64_t delay = SYSMON_MIN_US;
+	bool wasstranded = false;
 	while (!atomic_load(&sched.sysmonstop)) {
 		if (idle == 0)
 			delay = SYSMON_MIN_US;
@@ -178,6 +195,12 @@ static void *sysmon(void *arg)
 		int64_t next = nexttimer();
 		if (next != 0 && next < now)
 			startm(NULL, false);
+		/* Stranded work, seen twice in a row: a spinning M for it,
+		 * which runs it or becomes the poller (findrunnable). */
+		bool s = stranded();
+		if (s && wasstranded)
+			wakep();
+		wasstranded = s;
 		int64_t lp = atomic_load(&sched.lastpoll);
 		if (atomic_load_explicit(&netpollWaiters, memory_order_relaxed) > 0 && lp != 0 &&
 		    lp + NETPOLL_STALE_NS < now && netpoll_trylock()) {

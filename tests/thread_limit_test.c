@@ -183,6 +183,18 @@ static void newm_fails_poller_runs(void)
 		SKIP("newm_fails_poller_runs", "pthread_create is the sanitizer's");
 }
 
+/* A creation that failed once is tried again while its work waits:
+ * goroutines on the global queue (retry) or readied by the network with
+ * nobody polling (netwait). Before, the work waited for the call to
+ * return, sysmon asleep with every P idle. */
+static void newm_fails_retried(void)
+{
+	if (!newmfail_runs("retry"))
+		SKIP("newm_fails_retried", "pthread_create is the sanitizer's");
+	else if (!newmfail_runs("netwait"))
+		FAILF("newmfail netwait skipped where retry ran");
+}
+
 static void newm_fails_deadlock_reported(void)
 {
 	/* As deadlock_test: under an emulator its own threads keep the
@@ -213,6 +225,7 @@ int main(void)
 	RUN_CASE(newm_fails_parked_m_runs, 60);
 	RUN_CASE(newm_fails_locked_m_runs, 60);
 	RUN_CASE(newm_fails_poller_runs, 60);
+	RUN_CASE(newm_fails_retried, 60);
 	RUN_CASE(newm_fails_deadlock_reported, 60);
 	PASS("thread_limit_test");
 	return 0;

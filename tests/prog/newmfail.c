@@ -29,6 +29,13 @@
  *             P to that M with its goroutine: exit status 0, not a hang
  *             with every P idle and every M asleep. Exit status 3 if
  *             sysmon never took the P in five tries.
+ *   retry     GOMAXPROCS=1; the creation for the main goroutine's
+ *             hand-off fails once and would work again: the queued
+ *             goroutine must run while the main goroutine is still in
+ *             its call (sysmon tries the creation again), not after.
+ *   netwait   as retry, but what waits is a goroutine parked reading a
+ *             socket that became readable: with the P idle nobody polls
+ *             the network, unless sysmon does.
  *   deadlock  GOMAXPROCS=2; a spawn asks for a second M, which cannot
  *             be made; the main goroutine then blocks forever on a
  *             channel: Go's deadlock report (exit status 2), not a hang.
@@ -42,6 +49,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "gort.h"
@@ -49,7 +57,8 @@
 #if !GORT_TEST_SANITIZED
 #include <dlfcn.h>
 
-static atomic_int failing; /* 1: fail at once; 2: after 300 ms */
+/* 1: fail at once; 2: after 300 ms; 3: fail once, then work again */
+static atomic_int failing;
 
 int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
 {
@@ -58,6 +67,8 @@ int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *)
 	int how = atomic_load(&failing);
 	if (how == 2)
 		usleep(300 * 1000);
+	if (how == 3 && !atomic_compare_exchange_strong(&failing, &how, 0))
+		how = 0;
 	if (how)
 		return EAGAIN;
 	createfn f = atomic_load(&real);
@@ -137,6 +148,20 @@ static void sleeper(void *arg)
 	gort_sleep(30 * 1000000000LL);
 }
 
+/* Hand the P off for a call (gort_entersyscall_block) and wait in it,
+ * up to 5 s, for `ran`; whether it came. */
+static bool ran_during_call(void)
+{
+	gort_entersyscall_block();
+	for (int i = 0; i < 5000 && !atomic_load(&ran); i++)
+		usleep(1000);
+	bool r = atomic_load(&ran);
+	gort_exitsyscall();
+	if (!r)
+		fprintf(stderr, "the queued goroutine did not run while its P's M was in a call\n");
+	return r;
+}
+
 static int poller(void *arg)
 {
 	(void)arg;
@@ -148,16 +173,40 @@ static int poller(void *arg)
 	gort_exitsyscall();
 	atomic_store(&failing, 1);
 	gort_go(queued, NULL);
-	gort_entersyscall_block();
-	for (int i = 0; i < 5000 && !atomic_load(&ran); i++)
-		usleep(1000);
-	int r = atomic_load(&ran);
-	gort_exitsyscall();
-	if (!r) {
-		fprintf(stderr, "the queued goroutine did not run while its P's M was in a call\n");
-		return 1;
-	}
-	return 0;
+	return ran_during_call() ? 0 : 1;
+}
+
+static int retry(void *arg)
+{
+	(void)arg;
+	atomic_store(&failing, 3);
+	gort_go(queued, NULL);
+	return ran_during_call() ? 0 : 1;
+}
+
+static int sv[2];
+
+static void reader(void *arg)
+{
+	(void)arg;
+	char c;
+	if (gort_read(sv[0], &c, 1) == 1)
+		atomic_store(&ran, 1);
+}
+
+static int netwait(void *arg)
+{
+	(void)arg;
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
+		return 4;
+	gort_go(reader, NULL);
+	/* The reader parks on the netpoller, on this thread: no sleep, so
+	 * no other M is made (one idle would take the P). */
+	gort_gosched();
+	atomic_store(&failing, 3);
+	if (write(sv[1], "x", 1) != 1)
+		return 4;
+	return ran_during_call() ? 0 : 1;
 }
 
 static void nop(void *arg)
@@ -197,6 +246,14 @@ int main(int argc, char **argv)
 		gort_gomaxprocs(1);
 		return gort_main(late, "locked");
 	}
+	if (argc > 1 && strcmp(argv[1], "retry") == 0) {
+		gort_gomaxprocs(1);
+		return gort_main(retry, NULL);
+	}
+	if (argc > 1 && strcmp(argv[1], "netwait") == 0) {
+		gort_gomaxprocs(1);
+		return gort_main(netwait, NULL);
+	}
 	if (argc > 1 && strcmp(argv[1], "poller") == 0) {
 		gort_gomaxprocs(1);
 		return gort_main(poller, NULL);
@@ -205,7 +262,7 @@ int main(int argc, char **argv)
 		gort_gomaxprocs(2);
 		return gort_main(deadlock, NULL);
 	}
-	fprintf(stderr, "usage: newmfail carry|late|locked|poller|deadlock\n");
+	fprintf(stderr, "usage: newmfail carry|late|locked|poller|retry|netwait|deadlock\n");
 	return 1;
 #endif
 }
