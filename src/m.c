@@ -276,10 +276,14 @@ static void newm(p *pp, bool spinning)
 	lock(&sched.lock);
 	sched.nmalive--;
 	/* No thread: it is not one of the Ms that run (checkdead, the
-	 * thread limit), as a locked M whose thread ended. */
+	 * thread limit), as a locked M whose thread ended. The last M to go
+	 * idle may have seen it as running meanwhile and let a deadlock
+	 * pass: look again, as Go's mexit does (goroutines still on pp's
+	 * queue are runnable, which is no deadlock). */
 	sched.nmfreed++;
 	mp->thread = 0;
 	mfreeput(mp);
+	checkdead();
 	unlock(&sched.lock);
 	static _Atomic int warned;
 	if (!atomic_exchange(&warned, 1)) {
