@@ -225,8 +225,13 @@ static void newmfailed(p *pp)
 		mp->spinning = false;
 		mp->nextp = pp;
 		notewakeup(&mp->park);
-	} else if (!handed && work && atomic_load(&sched.lastpoll) == 0) {
-		netpollBreak();
+	} else if (!handed && work) {
+		if (atomic_load(&sched.lastpoll) == 0)
+			netpollBreak();
+		/* The work stays stranded: sysmon retries the creation, and
+		 * may be in its deep sleep (every P idle: a goroutine queued by
+		 * a thread that is not an M wakes no one else). */
+		sysmonwake();
 	}
 }
 

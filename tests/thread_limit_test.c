@@ -185,14 +185,17 @@ static void newm_fails_poller_runs(void)
 
 /* A creation that failed once is tried again while its work waits:
  * goroutines on the global queue (retry) or readied by the network with
- * nobody polling (netwait). Before, the work waited for the call to
- * return, sysmon asleep with every P idle. */
+ * nobody polling (netwait), or queued by a thread that is not an M
+ * while sysmon slept deeply (foreign). Before, the work waited for the
+ * call to return, or for sysmon's next wake-up, with every P idle. */
 static void newm_fails_retried(void)
 {
 	if (!newmfail_runs("retry"))
 		SKIP("newm_fails_retried", "pthread_create is the sanitizer's");
 	else if (!newmfail_runs("netwait"))
 		FAILF("newmfail netwait skipped where retry ran");
+	else if (!newmfail_runs("foreign"))
+		FAILF("newmfail foreign skipped where retry ran");
 }
 
 /* 100 runs: the creation that fails may be sysmon's, for a timer, while

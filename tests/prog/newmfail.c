@@ -36,6 +36,12 @@
  *   netwait   as retry, but what waits is a goroutine parked reading a
  *             socket that became readable: with the P idle nobody polls
  *             the network, unless sysmon does.
+ *   foreign   GOMAXPROCS=1; the main goroutine, locked to its thread,
+ *             waits on a channel (no M on the idle list, every P idle,
+ *             sysmon in its deep sleep); a thread that is not an M then
+ *             queues the sender while the creation fails once: the
+ *             sender must run within 5 s, not at sysmon's next wake-up
+ *             (60 s).
  *   deadlock  GOMAXPROCS=2; a spawn asks for a second M, which cannot
  *             be made; the main goroutine then blocks forever on a
  *             channel: Go's deadlock report (exit status 2), not a hang.
@@ -209,6 +215,50 @@ static int netwait(void *arg)
 	return ran_during_call() ? 0 : 1;
 }
 
+static gort_chan *fch;
+
+static void sender(void *arg)
+{
+	(void)arg;
+	int v = 1;
+	gort_chan_send(fch, &v);
+}
+
+/* A thread that is not an M queues a goroutine once the runtime sleeps
+ * (every P idle, sysmon in its deep sleep). */
+static void *outsider(void *arg)
+{
+	(void)arg;
+	usleep(200 * 1000);
+	atomic_store(&failing, 3);
+	gort_go(sender, NULL);
+	for (int i = 0; i < 5000 && !atomic_load(&ran); i++)
+		usleep(1000);
+	if (!atomic_load(&ran)) {
+		fprintf(stderr, "the goroutine queued by another thread did not run\n");
+		_exit(1);
+	}
+	return NULL;
+}
+
+static int foreign(void *arg)
+{
+	(void)arg;
+	/* Locked: the main thread waits in stoplockedm, not on the idle
+	 * list, so the outsider's goroutine needs a new M. */
+	gort_lock_os_thread();
+	fch = gort_chan_make(sizeof(int), 0);
+	pthread_t t;
+	if (pthread_create(&t, NULL, outsider, NULL) != 0)
+		return 4;
+	atomic_store(&failing, 1);
+	int v;
+	gort_chan_recv(fch, &v);
+	atomic_store(&ran, 1);
+	pthread_join(t, NULL);
+	return 0;
+}
+
 static void nop(void *arg)
 {
 	(void)arg;
@@ -258,11 +308,15 @@ int main(int argc, char **argv)
 		gort_gomaxprocs(1);
 		return gort_main(poller, NULL);
 	}
+	if (argc > 1 && strcmp(argv[1], "foreign") == 0) {
+		gort_gomaxprocs(1);
+		return gort_main(foreign, NULL);
+	}
 	if (argc > 1 && strcmp(argv[1], "deadlock") == 0) {
 		gort_gomaxprocs(2);
 		return gort_main(deadlock, NULL);
 	}
-	fprintf(stderr, "usage: newmfail carry|late|locked|poller|retry|netwait|deadlock\n");
+	fprintf(stderr, "usage: newmfail carry|late|locked|poller|retry|netwait|foreign|deadlock\n");
 	return 1;
 #endif
 }
