@@ -284,37 +284,26 @@ int main(int argc, char **argv)
 	(void)argc, (void)argv;
 	return 77;
 #else
-	if (argc > 1 && strcmp(argv[1], "carry") == 0) {
-		gort_gomaxprocs(1);
-		return gort_main(carry, NULL);
-	}
-	if (argc > 1 && strcmp(argv[1], "late") == 0) {
-		gort_gomaxprocs(1);
-		return gort_main(late, NULL);
-	}
-	if (argc > 1 && strcmp(argv[1], "locked") == 0) {
-		gort_gomaxprocs(1);
-		return gort_main(late, "locked");
-	}
-	if (argc > 1 && strcmp(argv[1], "retry") == 0) {
-		gort_gomaxprocs(1);
-		return gort_main(retry, NULL);
-	}
-	if (argc > 1 && strcmp(argv[1], "netwait") == 0) {
-		gort_gomaxprocs(1);
-		return gort_main(netwait, NULL);
-	}
-	if (argc > 1 && strcmp(argv[1], "poller") == 0) {
-		gort_gomaxprocs(1);
-		return gort_main(poller, NULL);
-	}
-	if (argc > 1 && strcmp(argv[1], "foreign") == 0) {
-		gort_gomaxprocs(1);
-		return gort_main(foreign, NULL);
-	}
-	if (argc > 1 && strcmp(argv[1], "deadlock") == 0) {
-		gort_gomaxprocs(2);
-		return gort_main(deadlock, NULL);
+	static const struct {
+		const char *name;
+		int (*fn)(void *);
+		void *arg;
+		int procs;
+	} modes[] = {
+		{"carry", carry, NULL, 1},
+		{"late", late, NULL, 1},
+		{"locked", late, "locked", 1},
+		{"poller", poller, NULL, 1},
+		{"retry", retry, NULL, 1},
+		{"netwait", netwait, NULL, 1},
+		{"foreign", foreign, NULL, 1},
+		{"deadlock", deadlock, NULL, 2},
+	};
+	for (size_t i = 0; argc > 1 && i < sizeof modes / sizeof modes[0]; i++) {
+		if (strcmp(argv[1], modes[i].name) == 0) {
+			gort_gomaxprocs(modes[i].procs);
+			return gort_main(modes[i].fn, modes[i].arg);
+		}
 	}
 	fprintf(stderr, "usage: newmfail carry|late|locked|poller|retry|netwait|foreign|deadlock\n");
 	return 1;
