@@ -92,17 +92,29 @@ static uint32_t gcd(uint32_t a, uint32_t b)
 	return a;
 }
 
-void randomorder_reset(randomorder *ord, uint32_t count)
+/* Make ord enumerate 0..count-1; false, ord unchanged, if memory ran
+ * out. The same count again allocates nothing. */
+static bool randomorder_init(randomorder *ord, uint32_t count)
 {
+	if (ord->coprimes && ord->count == count)
+		return true;
+	uint32_t *c = malloc(count * sizeof *c);
+	if (!c)
+		return false;
 	free(ord->coprimes);
-	ord->coprimes = malloc(count * sizeof *ord->coprimes);
-	if (!ord->coprimes)
-		throw("out of memory (steal order)");
+	ord->coprimes = c;
 	ord->count = count;
 	ord->ncoprimes = 0;
 	for (uint32_t i = 1; i <= count; i++)
 		if (gcd(i, count) == 1)
 			ord->coprimes[ord->ncoprimes++] = i;
+	return true;
+}
+
+void randomorder_reset(randomorder *ord, uint32_t count)
+{
+	if (!randomorder_init(ord, count))
+		throw("out of memory (steal order)");
 }
 
 /* Enumerate 0..count-1 once each, starting at i % count and stepping by a
@@ -118,15 +130,35 @@ randomenum randomorder_start(const randomorder *ord, uint32_t i)
 	return e;
 }
 
-static p *pnew(int32_t id)
+static p *palloc(int32_t id)
 {
 	p *pp = aligned_alloc(CACHE_LINE, sizeof *pp);
 	if (!pp)
-		throw("out of memory (allocating a P)");
+		return NULL;
 	memset(pp, 0, sizeof *pp);
 	pp->id = id;
 	atomic_store_explicit(&pp->status, _Pgcstop, memory_order_relaxed);
 	return pp;
+}
+
+static p *pnew(int32_t id)
+{
+	p *pp = palloc(id);
+	if (!pp)
+		throw("out of memory (allocating a P)");
+	return pp;
+}
+
+/* What procresize(nprocs) would allocate at start (the Ps, the steal
+ * order), made beforehand, so that running out of memory is an error of
+ * gort_main rather than a fatal one. Returns false if memory ran out;
+ * what was made is p_teardown's. */
+bool procs_prealloc(int32_t nprocs)
+{
+	for (int32_t i = 0; i < nprocs; i++)
+		if (!allp[i] && !(allp[i] = palloc(i)))
+			return false;
+	return randomorder_init(&stealorder, (uint32_t)nprocs);
 }
 
 /* Empty a P that goes away: its Gs go to the head of the global queue in

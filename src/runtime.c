@@ -128,12 +128,37 @@ static int schedinit(m *m0)
 		signal_teardown();
 		return -1;
 	}
+	if (!procs_prealloc(procs)) {
+		p_teardown();
+		netpoll_teardown();
+		preempt_teardown();
+		signal_teardown();
+		errno = ENOMEM;
+		return -1;
+	}
 	lock(&sched.lock);
 	mcommoninit(m0);
 	if (procresize(m0, procs) != NULL)
 		throw("schedinit: unexpected runnable P");
 	unlock(&sched.lock);
 	return 0;
+}
+
+/* Undo schedinit, and the main goroutine if it was made, for a run that
+ * cannot start: no goroutine has run, and no thread but this one (no M,
+ * no sysmon) or plain thread (runtime_running is not up) saw the run. */
+static void schedinit_undo(m *m0)
+{
+	setm(NULL);
+	m_teardown(m0);
+	g_teardown();
+	stack_teardown();
+	p_teardown();
+	netpoll_teardown();
+	preempt_teardown();
+	signal_teardown();
+	free(sched.gfree);
+	memset(&sched, 0, sizeof sched);
 }
 
 static void foreigncalls_abandon(void);
@@ -212,8 +237,13 @@ GORT_API int gort_main(int (*fn)(void *), void *arg)
 
 	setm(m0);
 	int64_t goid = newproc(m0, runmain, NULL, stack_default, "main", (uintptr_t)fn);
-	if (goid < 0)
-		fatal("out of memory creating the main goroutine");
+	if (goid < 0) {
+		schedinit_undo(m0);
+		free(m0);
+		atomic_store(&runtime_running, RUNTIME_DOWN);
+		errno = ENOMEM;
+		return -1;
+	}
 	/* newproc put main in P0's runnext. */
 	g *maing = atomic_load(&m0->p->runnext);
 	maing->ismain = true;

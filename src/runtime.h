@@ -574,6 +574,7 @@ p *pidleget(void);
 void acquirep(m *mp, p *pp);
 p *releasep(m *mp);
 p *procresize(m *mp, int32_t nprocs);
+bool procs_prealloc(int32_t nprocs);
 void stopTheWorld(void);
 void startTheWorld(void);
 void p_teardown(void);

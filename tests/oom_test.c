@@ -43,7 +43,10 @@ static void read_enomem(void)
 		SKIP("read_enomem", "the allocator is the sanitizer's");
 }
 
-/* epoll_create1 or eventfd refused: gort_main returns -1 with its errno. */
+/* epoll_create1 or eventfd refused, or no memory for the Ps, the steal
+ * order or the main goroutine: gort_main returns -1 with its errno
+ * (ENOMEM), as gort.h says of a runtime that cannot start. Before, the
+ * memory cases were fatal errors. */
 static void init_fails(void)
 {
 	if (!oomfail("init", 0, NULL))

@@ -15,8 +15,10 @@
  *            the goroutines made before run. Exit status 0.
  *   read     the first gort_read on a socket cannot allocate the fd's
  *            poll descriptor: -1 with ENOMEM; the next one works.
- *   init     epoll_create1, then eventfd, fail: gort_main returns -1
- *            with that errno and leaks no descriptor; then it starts.
+ *   init     epoll_create1, eventfd, or the memory for the Ps, the
+ *            steal order or the main goroutine, cannot be had: gort_main
+ *            returns -1 with that errno (ENOMEM for memory) and leaks no
+ *            descriptor; then it starts.
  *   stack    a goroutine's first stack cannot be mapped: Go's fatal
  *            error (exit status 2, "fatal error: out of memory ...").
  *   sleep    a gort_sleep cannot grow the timer heap: likewise.
@@ -325,6 +327,9 @@ static int init(void)
 {
 	start_fails(F_EPOLL, EMFILE, "epoll");
 	start_fails(F_EVENTFD, ENFILE, "eventfd");
+	start_fails(F_ALIGNED, ENOMEM, "memory for the Ps");
+	start_fails(F_MALLOC, ENOMEM, "memory for the steal order");
+	start_fails(F_MEMALIGN, ENOMEM, "memory for the main goroutine");
 	int r = gort_main(five, NULL);
 	if (r != 5)
 		FAILF("gort_main after: %d, errno %d", r, errno);
