@@ -119,29 +119,34 @@ static int schedinit(m *m0)
 	stack_init(__atomic_load_n(&stack_default, __ATOMIC_RELAXED));
 	if (signal_init() != 0)
 		return -1;
+	int err = ENOMEM;
 	if (preempt_init() != 0) {
-		signal_teardown();
-		return -1;
+		err = errno;
+		goto nopreempt;
 	}
 	if (netpollinit() != 0) {
-		preempt_teardown();
-		signal_teardown();
-		return -1;
+		err = errno;
+		goto nonetpoll;
 	}
-	if (!procs_prealloc(procs)) {
-		p_teardown();
-		netpoll_teardown();
-		preempt_teardown();
-		signal_teardown();
-		errno = ENOMEM;
-		return -1;
-	}
+	if (!procs_prealloc(procs))
+		goto noprocs;
 	lock(&sched.lock);
 	mcommoninit(m0);
 	if (procresize(m0, procs) != NULL)
 		throw("schedinit: unexpected runnable P");
 	unlock(&sched.lock);
 	return 0;
+
+	/* Undone in the reverse order; the failure's errno is kept. */
+noprocs:
+	p_teardown();
+	netpoll_teardown();
+nonetpoll:
+	preempt_teardown();
+nopreempt:
+	signal_teardown();
+	errno = err;
+	return -1;
 }
 
 /* Undo schedinit, and the main goroutine if it was made, for a run that
@@ -159,6 +164,16 @@ static void schedinit_undo(m *m0)
 	signal_teardown();
 	free(sched.gfree);
 	memset(&sched, 0, sizeof sched);
+}
+
+/* gort_main cannot start: undo it, -1 with errno err. */
+static int start_failed(m *m0, int err)
+{
+	schedinit_undo(m0);
+	free(m0);
+	atomic_store(&runtime_running, RUNTIME_DOWN);
+	errno = err;
+	return -1;
 }
 
 static void foreigncalls_abandon(void);
@@ -237,21 +252,17 @@ GORT_API int gort_main(int (*fn)(void *), void *arg)
 
 	setm(m0);
 	int64_t goid = newproc(m0, runmain, NULL, stack_default, "main", (uintptr_t)fn);
-	if (goid < 0) {
-		schedinit_undo(m0);
-		free(m0);
-		atomic_store(&runtime_running, RUNTIME_DOWN);
-		errno = ENOMEM;
-		return -1;
-	}
+	if (goid < 0)
+		return start_failed(m0, ENOMEM);
 	/* newproc put main in P0's runnext. */
 	g *maing = atomic_load(&m0->p->runnext);
 	maing->ismain = true;
 	sched.maing = maing;
 	schedtrace_init(nanotime());
-	atomic_store(&runtime_running, RUNTIME_UP);
+	/* Before the runtime is up, so that no plain thread has seen it. */
 	if (sysmon_start() != 0)
-		fatal("cannot start sysmon");
+		return start_failed(m0, EAGAIN);
+	atomic_store(&runtime_running, RUNTIME_UP);
 
 	mstart0(m0);
 

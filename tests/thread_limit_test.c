@@ -198,6 +198,14 @@ static void newm_fails_retried(void)
 		FAILF("newmfail foreign skipped where retry ran");
 }
 
+/* gort_main whose sysmon cannot be made returns EAGAIN, as gort.h says
+ * (it was a fatal error). */
+static void sysmon_fails_main_returns(void)
+{
+	if (!newmfail_runs("nosysmon"))
+		SKIP("sysmon_fails_main_returns", "pthread_create is the sanitizer's");
+}
+
 /* 100 runs: the creation that fails may be sysmon's, for a timer, while
  * the last M goes idle; that M saw it as running and let the deadlock
  * pass, and nothing looked again once it failed (a hang in about 1 run
@@ -235,6 +243,7 @@ int main(void)
 	RUN_CASE(newm_fails_locked_m_runs, 60);
 	RUN_CASE(newm_fails_poller_runs, 60);
 	RUN_CASE(newm_fails_retried, 60);
+	RUN_CASE(sysmon_fails_main_returns, 60);
 	RUN_CASE(newm_fails_deadlock_reported, 60);
 	PASS("thread_limit_test");
 	return 0;

@@ -42,6 +42,8 @@
  *             queues the sender while the creation fails once: the
  *             sender must run within 5 s, not at sysmon's next wake-up
  *             (60 s).
+ *   nosysmon  gort_main, whose sysmon thread cannot be made, returns -1
+ *             with EAGAIN, and the next gort_main runs.
  *   deadlock  GOMAXPROCS=2; a spawn asks for a second M, which cannot
  *             be made; the main goroutine then blocks forever on a
  *             channel: Go's deadlock report (exit status 2), not a hang.
@@ -276,6 +278,27 @@ static int deadlock(void *arg)
 	fprintf(stderr, "received from a channel no one sends on\n");
 	return 1;
 }
+
+static int zero(void *arg)
+{
+	(void)arg;
+	return 0;
+}
+
+/* Outside the runtime: gort_main whose sysmon thread is refused. */
+static int nosysmon(void)
+{
+	atomic_store(&failing, 1);
+	errno = 0;
+	int r = gort_main(zero, NULL);
+	int err = errno;
+	atomic_store(&failing, 0);
+	if (r != -1 || err != EAGAIN) {
+		fprintf(stderr, "gort_main without sysmon: %d, errno %d; want -1, EAGAIN\n", r, err);
+		return 1;
+	}
+	return gort_main(zero, NULL); /* and the next run starts */
+}
 #endif
 
 int main(int argc, char **argv)
@@ -299,13 +322,15 @@ int main(int argc, char **argv)
 		{"foreign", foreign, NULL, 1},
 		{"deadlock", deadlock, NULL, 2},
 	};
+	if (argc > 1 && strcmp(argv[1], "nosysmon") == 0)
+		return nosysmon();
 	for (size_t i = 0; argc > 1 && i < sizeof modes / sizeof modes[0]; i++) {
 		if (strcmp(argv[1], modes[i].name) == 0) {
 			gort_gomaxprocs(modes[i].procs);
 			return gort_main(modes[i].fn, modes[i].arg);
 		}
 	}
-	fprintf(stderr, "usage: newmfail carry|late|locked|poller|retry|netwait|foreign|deadlock\n");
+	fprintf(stderr, "usage: newmfail carry|late|locked|poller|retry|netwait|foreign|deadlock|nosysmon\n");
 	return 1;
 #endif
 }
