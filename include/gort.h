@@ -260,7 +260,9 @@ GORT_API int gort_connect(int fd, const struct sockaddr *addr, socklen_t addrlen
  * whether fd is ready now. Returns the events that are ready (an error or hang-up
  * condition counts as both). A deadline of gort_set_deadline for those
  * directions applies too. EINVAL for events outside GORT_READ|GORT_WRITE
- * or none. */
+ * or none. While another goroutine waits on fd in the same direction (a
+ * read, say), a call with a deadline looks at fd every millisecond
+ * instead of queueing behind it, so that its deadline holds. */
 GORT_API int gort_fd_wait(int fd, int events, int64_t deadline);
 
 /** Go's SetReadDeadline / SetWriteDeadline for the directions in events:

@@ -116,7 +116,9 @@
  *    are not wrapped; neither are those installed before the library
  *    was loaded (dlopen'ed late).
  *  - One goroutine at a time waits in each direction of an fd (gort.h);
- *    a poll on an fd another goroutine is reading from waits its turn.
+ *    a poll on an fd another goroutine is reading from waits its turn,
+ *    looking at the fd every millisecond meanwhile, so that its timeout
+ *    holds (gort_fd_wait).
  *  - select, ppoll, epoll_wait and multi-fd poll fallbacks each hold an
  *    M while they wait.
  *  - clock_nanosleep with TIMER_ABSTIME on CLOCK_REALTIME converts the

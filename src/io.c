@@ -833,6 +833,48 @@ static int check_fd_events(int fd, int events)
 	return 0;
 }
 
+/* Take the fd's turn (its semaphores) for gort_fd_wait's events: true
+ * once held. A call with a deadline does not queue for a turn that
+ * another call holds, perhaps past that deadline (a read parked on the
+ * fd; the semaphores have no timeout, and a hooked poll's timeout must
+ * hold): until the turn is free it looks at the fd every millisecond,
+ * and returns false with what it saw, *got ready events or *errp (its
+ * deadline, the fd's own, a close). */
+static bool fdwait_turn(pollDesc *pd, uint32_t seq, int fd, int events, int64_t deadline,
+                        int *got, int *errp)
+{
+	if (deadline == 0) {
+		if (events & GORT_READ)
+			semacquire(&pd->rsema, waitReasonIOWait);
+		if (events & GORT_WRITE)
+			semacquire(&pd->wsema, waitReasonIOWait);
+		return true;
+	}
+	for (;;) {
+		if (!(events & GORT_READ) || cansemacquire(&pd->rsema)) {
+			if (!(events & GORT_WRITE) || cansemacquire(&pd->wsema))
+				return true;
+			if (events & GORT_READ)
+				semrelease(&pd->rsema);
+		}
+		if ((*errp = netpollcheckerr(pd, events, seq)) != 0)
+			return false;
+		int n = readynow_pd(pd, seq, fd, events);
+		if (n < 0)
+			*errp = -n;
+		if (n != 0) {
+			*got = n > 0 ? n : 0;
+			return false;
+		}
+		int64_t left = deadline - nanotime();
+		if (left <= 0) {
+			*errp = ETIMEDOUT;
+			return false;
+		}
+		gort_sleep(left < 1000000 ? left : 1000000);
+	}
+}
+
 GORT_API int gort_fd_wait(int fd, int events, int64_t deadline)
 {
 	if (check_fd_events(fd, events) != 0)
@@ -850,16 +892,12 @@ GORT_API int gort_fd_wait(int fd, int events, int64_t deadline)
 		err = -st;
 	} else if (st == PD_FILE) {
 		got = events; /* always ready, as poll(2) says of files */
-	} else {
+	} else if (fdwait_turn(pd, seq, fd, events, deadline, &got, &err)) {
 		int mode = (events & GORT_READ) ? GORT_READ : GORT_WRITE;
 		bool both = events == (GORT_READ | GORT_WRITE);
-		if (events & GORT_READ) {
-			semacquire(&pd->rsema, waitReasonIOWait);
-			/* It consumes read edges and its caller reads on its own. */
+		/* It consumes read edges and its caller reads on its own. */
+		if (events & GORT_READ)
 			atomic_store_explicit(&pd->rdrained, 0, memory_order_relaxed);
-		}
-		if (events & GORT_WRITE)
-			semacquire(&pd->wsema, waitReasonIOWait);
 		if (both)
 			atomic_store(&pd->wakeboth, 1);
 		fdwaittimer w = {.t = {.f = fdwait_fire, .idx = -1}, .pd = pd, .mode = mode};

@@ -824,6 +824,7 @@ void munit_signals(m *mp);
 void semacquire1(uint32_t *addr, bool lifo, waitreason reason);
 void semrelease1(uint32_t *addr, bool handoff);
 void semacquire(uint32_t *addr, waitreason reason); /* semacquire1, FIFO */
+bool cansemacquire(uint32_t *addr);                 /* one unit if free, no wait */
 void semrelease(uint32_t *addr);                    /* semrelease1, no handoff */
 void sema_teardown(void);
 typedef struct notifyList notifyList; /* a gort_cond, seen by the runtime */

@@ -139,7 +139,7 @@ static semaroot *semroot(uint32_t *addr)
 	return &semtable[((uintptr_t)addr >> 3) % SEMTABSZ];
 }
 
-static bool cansemacquire(uint32_t *addr)
+bool cansemacquire(uint32_t *addr)
 {
 	uint32_t v = __atomic_load_n(addr, __ATOMIC_SEQ_CST);
 	while (v != 0) {

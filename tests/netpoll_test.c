@@ -410,6 +410,40 @@ static void fw_writer(void *arg)
 	gort_wg_done(&helpers_wg);
 }
 
+/* fd_wait with a deadline while another goroutine's read holds the
+ * fd's turn: the deadline holds (it used to wait for the turn, here 2 s
+ * until a write ends the read). */
+static void fwq_release(void *arg)
+{
+	gort_sleep(2000 * MS);
+	CHECK_EQ(write((int)(intptr_t)arg, "x", 1), 1);
+	gort_wg_done(&helpers_wg);
+}
+
+static int fd_wait_queued_main(void *arg)
+{
+	(void)arg;
+	int sv[2];
+	pair(sv);
+	dl_fd = sv[0];
+	atomic_store(&dl_state, 0);
+	start_helper(dl_reader, NULL);
+	while (atomic_load(&dl_state) != 1)
+		gort_gosched();
+	gort_sleep(20 * MS); /* parked in its read */
+	start_helper(fwq_release, (void *)(intptr_t)sv[1]);
+	int64_t t0 = gort_nanotime(), due = t0 + 50 * MS;
+	CHECK_FAILS(gort_fd_wait(sv[0], GORT_READ, due), ETIMEDOUT);
+	check_on_time("fd_wait deadline behind a read", t0, due);
+	CHECK_EQ(gort_wg_wait(&helpers_wg), 0);
+	CHECK_EQ(atomic_load(&dl_state), 2);
+	CHECK_EQ(dl_err, 0);
+	close(sv[0]);
+	close(sv[1]);
+	return 0;
+}
+MAIN_CASE(fd_wait_queued, fd_wait_queued_main, 2)
+
 static int fd_wait_main(void *arg)
 {
 	(void)arg;
@@ -1618,6 +1652,7 @@ int main(void)
 	RUN_CASE(close_reuse_at_once, 20);
 	RUN_CASE(deadlines, 20);
 	RUN_CASE(fd_wait, 20);
+	RUN_CASE(fd_wait_queued, 20);
 	RUN_CASE(fd_wait_both_wdeadline, 20);
 	RUN_CASE(refused, 20);
 	RUN_CASE(reset, 20);
