@@ -860,10 +860,12 @@ static bool fdwait_turn(pollDesc *pd, uint32_t seq, int fd, int events, int64_t 
 		if ((*errp = netpollcheckerr(pd, events, seq)) != 0)
 			return false;
 		int n = readynow_pd(pd, seq, fd, events);
-		if (n < 0)
+		if (n < 0) {
 			*errp = -n;
-		if (n != 0) {
-			*got = n > 0 ? n : 0;
+			return false;
+		}
+		if (n > 0) {
+			*got = n;
 			return false;
 		}
 		int64_t left = deadline - nanotime();

@@ -169,6 +169,19 @@ static void *mstart(void *arg)
 	return NULL;
 }
 
+/* Wake mp, taken off the idle list (mget), to run pp. sched.lock not
+ * held. */
+static void mstartidle(m *mp, p *pp, bool spinning)
+{
+	if (mp->spinning)
+		throw("startm: m is spinning");
+	if (mp->p)
+		throw("startm: m has p");
+	mp->spinning = spinning;
+	mp->nextp = pp;
+	notewakeup(&mp->park);
+}
+
 /* No M could be made to run pp, which no M holds (a hand-off: it may
  * have local work). Its Gs go to the global queue, where the Ms there
  * are find them, since an idle P must have none; it then stops if the
@@ -202,37 +215,37 @@ static void newmfailed(p *pp)
 		unlock(&sched.lock);
 		return;
 	}
-	/* Work, timers or a network nobody polls: a parked M takes pp (not
+	/* Work, timers or a network nobody polls: an idle M takes pp (not
 	 * wakep, whose startm would come back here while creation keeps
-	 * failing). With none parked, an M blocked in the netpoller is
-	 * woken to take pp idle; the running Ms find the work themselves,
-	 * whoever next polls or sleeps counts pp's timers (nexttimer reads
-	 * every P), and sysmon tries the creation again while the work
-	 * stays stranded (sysmon.c). */
+	 * failing), or else the M of a locked goroutine waiting on the
+	 * global queue, which is not on the idle list (it waits in
+	 * stoplockedm for an M to hand it a P) yet can run that goroutine. */
 	bool work = atomic_load_explicit(&sched.runqsize, memory_order_relaxed) != 0 ||
 	            atomic_load_explicit(&pp->timer0when, memory_order_relaxed) != 0 ||
-	            (atomic_load(&netpollWaiters) > 0 && atomic_load(&sched.lastpoll) != 0);
+	            netpoll_unwatched();
 	m *mp = work ? mget() : NULL;
-	/* None parked: an M whose locked goroutine waits on the global
-	 * queue is not on the idle list (it waits in stoplockedm for an M
-	 * to take the goroutine and hand it a P), yet it can run that
-	 * goroutine: pp goes to it. */
-	bool handed = !mp && work && startlockedm_global(pp);
-	if (!mp && !handed)
-		pidleput(pp);
-	unlock(&sched.lock);
 	if (mp) {
-		mp->spinning = false;
-		mp->nextp = pp;
-		notewakeup(&mp->park);
-	} else if (!handed && work) {
-		if (atomic_load(&sched.lastpoll) == 0)
-			netpollBreak();
-		/* The work stays stranded: sysmon retries the creation, and
-		 * may be in its deep sleep (every P idle: a goroutine queued by
-		 * a thread that is not an M wakes no one else). */
-		sysmonwake();
+		unlock(&sched.lock);
+		mstartidle(mp, pp, false);
+		return;
 	}
+	if (work && startlockedm_global(pp)) {
+		unlock(&sched.lock);
+		return;
+	}
+	pidleput(pp);
+	unlock(&sched.lock);
+	if (!work)
+		return;
+	/* Stranded: an M blocked in the netpoller is woken to take pp; the
+	 * running Ms find the work themselves, whoever next polls or sleeps
+	 * counts pp's timers (nexttimer reads every P), and sysmon tries the
+	 * creation again (sysmon.c), woken from its deep sleep (every P
+	 * idle: a goroutine queued by a thread that is not an M wakes no
+	 * one else). */
+	if (atomic_load(&sched.lastpoll) == 0)
+		netpollBreak();
+	sysmonwake();
 }
 
 /* Start a new M that will run pp (spinning if so asked). sched.lock not
@@ -352,15 +365,9 @@ void startm(p *pp, bool spinning)
 		newm(pp, spinning);
 		return;
 	}
-	if (nmp->spinning)
-		throw("startm: m is spinning");
-	if (nmp->p)
-		throw("startm: m has p");
 	if (spinning && !runqempty(pp))
 		throw("startm: p has runnable gs");
-	nmp->spinning = spinning;
-	nmp->nextp = pp;
-	notewakeup(&nmp->park);
+	mstartidle(nmp, pp, spinning);
 }
 
 /* Park mp (it holds no P) until startm hands it one. Returns false when

@@ -149,27 +149,37 @@ nopreempt:
 	return -1;
 }
 
-/* Undo schedinit, and the main goroutine if it was made, for a run that
- * cannot start: no goroutine has run, and no thread but this one (no M,
- * no sysmon) or plain thread (runtime_running is not up) saw the run. */
-static void schedinit_undo(m *m0)
+/* Release what a run holds once no M, sysmon or plain thread can touch
+ * it any more: the end of every run (teardown), and a run that could not
+ * start (start_failed). */
+static void release_run(m *m0)
 {
-	setm(NULL);
 	m_teardown(m0);
+	/* Waiters left in channel queues belong to this run: abandoned. */
+	atomic_fetch_add(&runtime_gen, 1);
+	/* Before the stacks go: sleep timers live on them. */
+	for (int32_t i = 0; i < GORT_MAX_PROCS && allp[i]; i++)
+		timers_orphan(allp[i]);
 	g_teardown();
+	for (int32_t i = 0; i < GORT_MAX_PROCS && allp[i]; i++)
+		allp[i]->nstackcache = 0;
 	stack_teardown();
 	p_teardown();
-	netpoll_teardown();
+	sema_teardown();
+	netpoll_teardown(); /* after timers_orphan: deadline timers live in it */
 	preempt_teardown();
 	signal_teardown();
 	free(sched.gfree);
 	memset(&sched, 0, sizeof sched);
 }
 
-/* gort_main cannot start: undo it, -1 with errno err. */
+/* gort_main cannot start: undo schedinit, and the main goroutine if it
+ * was made (no goroutine has run, and no thread but this one, no M, no
+ * sysmon, no plain thread, saw the run); -1 with errno err. */
 static int start_failed(m *m0, int err)
 {
-	schedinit_undo(m0);
+	setm(NULL);
+	release_run(m0);
 	free(m0);
 	atomic_store(&runtime_running, RUNTIME_DOWN);
 	errno = err;
@@ -203,23 +213,7 @@ static void teardown(m *m0)
 
 	pthread_rwlock_wrlock(&foreign_lock);
 	atomic_store(&runtime_running, RUNTIME_STOPPING);
-	m_teardown(m0);
-	/* Waiters left in channel queues belong to this run: abandoned. */
-	atomic_fetch_add(&runtime_gen, 1);
-	/* Before the stacks go: sleep timers live on them. */
-	for (int32_t i = 0; i < GORT_MAX_PROCS && allp[i]; i++)
-		timers_orphan(allp[i]);
-	g_teardown();
-	for (int32_t i = 0; i < GORT_MAX_PROCS && allp[i]; i++)
-		allp[i]->nstackcache = 0;
-	stack_teardown();
-	p_teardown();
-	sema_teardown();
-	netpoll_teardown(); /* after timers_orphan: deadline timers live in it */
-	preempt_teardown();
-	signal_teardown();
-	free(sched.gfree);
-	memset(&sched, 0, sizeof sched);
+	release_run(m0);
 	atomic_store(&runtime_running, RUNTIME_DOWN);
 	pthread_rwlock_unlock(&foreign_lock);
 }

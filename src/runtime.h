@@ -738,6 +738,15 @@ void timers_teardown(p *pp);
  * injectglist makes them runnable. netpollWaiters counts the goroutines
  * parked on it (checkdead: they are not deadlocked). */
 extern _Atomic int32_t netpollWaiters;
+
+/* Goroutines wait on the network and no M blocks in the netpoller
+ * (sched.lastpoll is 0 while one does): only sysmon's 10 ms poll would
+ * see them ready. */
+static inline bool netpoll_unwatched(void)
+{
+	return atomic_load(&netpollWaiters) > 0 && atomic_load(&sched.lastpoll) != 0;
+}
+
 int netpollinit(void);
 void netpoll_teardown(void);
 int32_t netpoll(int64_t delay, gqueue *list);

@@ -120,7 +120,7 @@ static bool stranded(void)
 {
 	return atomic_load(&sched.npidle) > 0 &&
 	       (atomic_load_explicit(&sched.runqsize, memory_order_relaxed) != 0 ||
-	        (atomic_load(&netpollWaiters) > 0 && atomic_load(&sched.lastpoll) != 0));
+	        netpoll_unwatched());
 }
 
 /* Everything idle (or stopped): sleep until woken, until the next timer
