@@ -145,11 +145,15 @@ static bool newmfail_runs(char *mode)
 	return true;
 }
 
-static void newm_fails_work_runs(void)
-{
-	if (!newmfail_runs("carry"))
-		SKIP("newm_fails_work_runs", "pthread_create is the sanitizer's");
-}
+/* A case that wants newmfail MODE to exit with status 0. */
+#define NEWMFAIL_CASE(name, mode)                                         \
+	static void name(void)                                            \
+	{                                                                 \
+		if (!newmfail_runs(mode))                                 \
+			SKIP(#name, "pthread_create is the sanitizer's"); \
+	}
+
+NEWMFAIL_CASE(newm_fails_work_runs, "carry")
 
 /* While the creation failed, the P was neither held nor idle: an M back
  * from its system call found no P and parked, and the failed creation
@@ -157,31 +161,19 @@ static void newm_fails_work_runs(void)
  * seen under qemu, where the window is wide). The creation now gives the
  * P to the parked M. The child widens the window: each failing creation
  * takes 300 ms. */
-static void newm_fails_parked_m_runs(void)
-{
-	if (!newmfail_runs("late"))
-		SKIP("newm_fails_parked_m_runs", "pthread_create is the sanitizer's");
-}
+NEWMFAIL_CASE(newm_fails_parked_m_runs, "late")
 
 /* As above with the main goroutine locked to its thread: back from its
  * call it went to the global queue and its M waited for it in
  * stoplockedm, off the idle list, so the failed creation found no M,
  * left the P idle and the goroutine queued, and nothing ran again (every
  * M asleep, sysmon in its deep sleep). The P now goes to the locked M. */
-static void newm_fails_locked_m_runs(void)
-{
-	if (!newmfail_runs("locked"))
-		SKIP("newm_fails_locked_m_runs", "pthread_create is the sanitizer's");
-}
+NEWMFAIL_CASE(newm_fails_locked_m_runs, "locked")
 
 /* With no M parked, the M blocked in the netpoller (until a timer 30 s
  * away) is woken to take the P: before, the work waited for that timer
  * or for the call to return. */
-static void newm_fails_poller_runs(void)
-{
-	if (!newmfail_runs("poller"))
-		SKIP("newm_fails_poller_runs", "pthread_create is the sanitizer's");
-}
+NEWMFAIL_CASE(newm_fails_poller_runs, "poller")
 
 /* A creation that failed once is tried again while its work waits:
  * goroutines on the global queue (retry) or readied by the network with
@@ -200,11 +192,7 @@ static void newm_fails_retried(void)
 
 /* gort_main whose sysmon cannot be made returns EAGAIN, as gort.h says
  * (it was a fatal error). */
-static void sysmon_fails_main_returns(void)
-{
-	if (!newmfail_runs("nosysmon"))
-		SKIP("sysmon_fails_main_returns", "pthread_create is the sanitizer's");
-}
+NEWMFAIL_CASE(sysmon_fails_main_returns, "nosysmon")
 
 /* 100 runs: the creation that fails may be sysmon's, for a timer, while
  * the last M goes idle; that M saw it as running and let the deadlock

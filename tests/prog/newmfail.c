@@ -95,6 +95,16 @@ static void queued(void *arg)
 	atomic_store(&ran, 1);
 }
 
+/* Whether `ran` comes within 5 s, the caller sleeping as a goroutine. */
+static bool ran_soon(void)
+{
+	for (int i = 0; i < 5000 && !atomic_load(&ran); i++)
+		gort_sleep(1000000);
+	if (!atomic_load(&ran))
+		fprintf(stderr, "the queued goroutine never ran\n");
+	return atomic_load(&ran);
+}
+
 static int carry(void *arg)
 {
 	(void)arg;
@@ -103,13 +113,7 @@ static int carry(void *arg)
 	gort_entersyscall_block(); /* the P, with its work, wants a new M */
 	usleep(1000);
 	gort_exitsyscall();
-	for (int i = 0; i < 5000 && !atomic_load(&ran); i++)
-		gort_sleep(1000000);
-	if (!atomic_load(&ran)) {
-		fprintf(stderr, "the queued goroutine never ran\n");
-		return 1;
-	}
-	return 0;
+	return ran_soon() ? 0 : 1;
 }
 
 static uint64_t handoffs(void)
@@ -137,12 +141,8 @@ static int late(void *arg)
 		gort_entersyscall();
 		usleep(50 * 1000); /* sysmon retakes within 10 ms */
 		gort_exitsyscall();
-		for (int i = 0; i < 5000 && !atomic_load(&ran); i++)
-			gort_sleep(1000000);
-		if (!atomic_load(&ran)) {
-			fprintf(stderr, "the queued goroutine never ran\n");
+		if (!ran_soon())
 			return 1;
-		}
 		if (handoffs() != before)
 			return 0;
 	}
