@@ -269,6 +269,20 @@ MAIN_CASE(close_wakes_ebadf, close_wakes_main, 2)
  * held the old fd's turn to read, must leave the descriptor's drain
  * hint to the new fd, which its registration started afresh. TSan
  * reports a race if it does not. */
+static atomic_int cr2_state;
+static int cr2_fd, cr2_err;
+static ssize_t cr2_r;
+
+static void cr2_reader(void *arg)
+{
+	(void)arg;
+	char b[4];
+	atomic_store(&cr2_state, 1);
+	cr2_r = gort_read(cr2_fd, b, sizeof b);
+	cr2_err = read_errno();
+	gort_wg_done(&helpers_wg);
+}
+
 static int close_reuse_main(void *arg)
 {
 	(void)arg;
@@ -276,10 +290,10 @@ static int close_reuse_main(void *arg)
 	for (int i = 0; i < 50; i++) {
 		int sv[2], nv[2];
 		pair(sv);
-		cl_fd = sv[0];
-		atomic_store(&cl_state, 0);
-		start_helper(cl_reader, NULL);
-		wait_flag(&cl_state, 1);
+		cr2_fd = sv[0];
+		atomic_store(&cr2_state, 0);
+		start_helper(cr2_reader, NULL);
+		wait_flag(&cr2_state, 1);
 		gort_sleep(2 * MS);
 		CHECK_EQ(gort_close(sv[0]), 0);
 		pair(nv);
@@ -288,8 +302,8 @@ static int close_reuse_main(void *arg)
 		char c;
 		CHECK_EQ(gort_read(nv[0], &c, 1), 1);
 		gort_wg_wait(&helpers_wg);
-		CHECK_EQ(cl_r, -1);
-		CHECK_EQ(cl_err, EBADF);
+		CHECK_EQ(cr2_r, -1);
+		CHECK_EQ(cr2_err, EBADF);
 		gort_close(sv[1]);
 		gort_close(nv[0]);
 		gort_close(nv[1]);
