@@ -90,7 +90,10 @@
  * computes revents exactly, so the result is poll(2)'s own; a wake-up
  * that finds nothing ready parks again until the timeout. If the epoll
  * set cannot be built, the poll runs on the thread under the hand-off.
- * No fds: a sleep.
+ * No fds: a sleep. A signal does not end a goroutine's poll with EINTR:
+ * no thread waits in a parked goroutine's stead, and a look that a
+ * signal breaks is taken again (the fallback under the hand-off is
+ * poll(2) itself, and returns EINTR as it does).
  *
  * Limits:
  *  - Only calls that reach the hooks by symbol are routed. glibc's own
@@ -835,6 +838,18 @@ static int msleft(int64_t deadline)
 	return left > 0x7fffffff ? 0x7fffffff : (int)left;
 }
 
+/* poll(2) without waiting. A signal that comes during it breaks it with
+ * EINTR (Linux never restarts poll), though it has not waited: the look
+ * is taken again. */
+static int poll_look(struct pollfd *fds, nfds_t nfds)
+{
+	int r;
+	do
+		r = real_poll(fds, nfds, 0);
+	while (r < 0 && errno == EINTR);
+	return r;
+}
+
 static int poll_handoff(struct pollfd *fds, nfds_t nfds, int64_t deadline)
 {
 	HANDOFF(int, real_poll(fds, nfds, msleft(deadline)));
@@ -848,7 +863,7 @@ static int poll_park(struct pollfd *fds, nfds_t nfds, int waitfd, int want, int6
 	for (;;) {
 		int w = gort_fd_wait(waitfd, want, deadline);
 		int we = errno_get();
-		int r = real_poll(fds, nfds, 0);
+		int r = poll_look(fds, nfds);
 		if (r != 0)
 			return r;
 		if (w < 0)
@@ -891,7 +906,7 @@ static int poll_goroutine(struct pollfd *fds, nfds_t nfds, int timeout)
 	/* A look without waiting first: what is ready already, and poll(2)'s
 	 * own errors (EFAULT, EINVAL for more fds than the limit) before the
 	 * array is read here. It also clears every revents. */
-	int r = real_poll(fds, nfds, 0);
+	int r = poll_look(fds, nfds);
 	if (r != 0)
 		return r;
 	nfds_t nact = 0, last = 0;
@@ -917,8 +932,10 @@ static int poll_goroutine(struct pollfd *fds, nfds_t nfds, int timeout)
 
 static int poll_at(struct pollfd *fds, nfds_t nfds, int timeout, const void *ra)
 {
-	if (!goroutine(ra) || timeout == 0)
+	if (!goroutine(ra))
 		return real_poll(fds, nfds, timeout);
+	if (timeout == 0)
+		ROUTED(int, poll_look(fds, nfds));
 	ROUTED(int, poll_goroutine(fds, nfds, timeout));
 }
 

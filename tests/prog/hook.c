@@ -726,6 +726,50 @@ static void sg_drain(void *arg)
 		;
 }
 
+/* A goroutine's poll that times out while signals keep coming: 0, never
+ * EINTR (its wait is a parked goroutine, which no signal can break; the
+ * looks it makes on the way must not show one either). Poller 0 only
+ * looks (timeout 0). */
+enum { NPOLLERS = 4 };
+static int sgidle[2];
+static atomic_int sgpolls, sgpollbad, sgpolldone;
+static gort_waitgroup sgpollwg;
+
+static void sg_poller(void *arg)
+{
+	int timeout = arg ? 1 : 0;
+	struct pollfd pfd = {sgidle[0], POLLIN, 0};
+	while (!atomic_load(&sgpolldone)) {
+		int r = poll(&pfd, 1, timeout);
+		if (r != 0) {
+			if (atomic_fetch_add(&sgpollbad, 1) == 0)
+				fprintf(stderr, "poll: %d (%s)\n", r, strerror(errno));
+		}
+		atomic_fetch_add(&sgpolls, 1);
+	}
+	gort_wg_done(&sgpollwg);
+}
+
+static void check_poll_signals(void)
+{
+	CHECK(pipe(sgidle) == 0);
+	gort_wg_add(&sgpollwg, NPOLLERS);
+	for (int i = 0; i < NPOLLERS; i++)
+		gort_go(sg_poller, (void *)(intptr_t)i);
+	struct itimerval it = {{0, 50}, {0, 50}}, off = {{0, 0}, {0, 0}};
+	CHECK(setitimer(ITIMER_REAL, &it, NULL) == 0);
+	usleep(500000);
+	CHECK(setitimer(ITIMER_REAL, &off, NULL) == 0);
+	atomic_store(&sgpolldone, 1);
+	gort_wg_wait(&sgpollwg);
+	CHECK_EQ(atomic_load(&sgpollbad), 0);
+	CHECK(atomic_load(&sgpolls) > 0);
+	close(sgidle[0]);
+	close(sgidle[1]);
+	fprintf(stderr, "signal: %d polls timed out under a signal every 50 us\n",
+	        atomic_load(&sgpolls));
+}
+
 static atomic_int oneshot_ran;
 
 static void oneshot(int sig)
@@ -759,6 +803,7 @@ static int mode_signal(void *arg)
 	CHECK_EQ(atomic_load(&sgdone), 1);
 	gort_wg_wait(&sgwg);
 	CHECK(atomic_load(&sghits) > 0);
+	check_poll_signals();
 	CHECK(signal(SIGALRM, SIG_IGN) == selfpipe);
 	fprintf(stderr, "signal: %d MiB written beside %ld handler writes\n", SIGCHUNKS,
 	        atomic_load(&sghits));
