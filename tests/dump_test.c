@@ -78,7 +78,7 @@ static __attribute__((noinline)) void dump_spawner(void)
 	__asm__ volatile("" ::: "memory");
 }
 
-static void wait_parked(void);
+static void wait_four_parked(void);
 
 /* The four goroutines of dump_spawner, parked (mu held until the caller
  * unlocks it). */
@@ -89,7 +89,7 @@ static void park_four(void)
 	atomic_store(&parked, 0);
 	dump_spawner();
 	wait_flag(&parked, 4);
-	wait_parked();
+	wait_four_parked();
 }
 
 /* The block of goroutine id in dump, copied into buf ("" if absent). */
@@ -143,45 +143,16 @@ static void check_blocked(const char *dump, bool stopped)
 	want(dump, dump, "(...)\n\t");
 }
 
-static char *dump_to_string(void)
-{
-	/* open_memstream's buffer and size live on the heap: they are
-	 * written at fclose, after this frame would matter to the compiler. */
-	struct { char *buf; size_t len; } *m = calloc(1, sizeof *m);
-	CHECK(m != NULL);
-	FILE *f = open_memstream(&m->buf, &m->len);
-	CHECK(f != NULL);
-	gort_dump_goroutines(f);
-	fclose(f);
-	char *buf = m->buf;
-	free(m);
-	return buf;
-}
-
 /* Until a dump (the world stopped) shows the four of dump_spawner
  * parked: `parked` counts them before they block, and a thread kept off
  * the CPU there would show running in a dump that does not stop the
  * world. */
-static void wait_parked(void)
+static void wait_four_parked(void)
 {
-	static const char *const reason[4] = {"[chan receive]:", "[sleep]:",
-	                                      "[sync.Mutex.Lock]:", "[chan receive]:"};
-	int64_t deadline = gort_nanotime() + (int64_t)(harness_timeout(10) * 1e9);
-	for (;;) {
-		char *dump = dump_to_string();
-		char b[8192];
-		int n = 0;
-		for (int i = 0; i < 4; i++) {
-			goroutine_block(dump, ids[i], b, sizeof b);
-			n += strstr(b, reason[i]) != NULL;
-		}
-		free(dump);
-		if (n == 4)
-			return;
-		if (gort_nanotime() > deadline)
-			FAILF("the four goroutines did not park within 10 s");
-		gort_sleep(MS);
-	}
+	static const char *const reason[4] = {"chan receive", "sleep", "sync.Mutex.Lock",
+	                                      "chan receive"};
+	for (int i = 0; i < 4; i++)
+		wait_parked(ids[i], reason[i]);
 }
 
 static __attribute__((noinline)) int dump_main(void *arg)

@@ -57,6 +57,40 @@ void wait_flag(atomic_int *flag, int want)
 	}
 }
 
+char *dump_to_string(void)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	CHECK(f != NULL);
+	gort_dump_goroutines(f);
+	CHECK_EQ(fclose(f), 0);
+	return buf;
+}
+
+static bool is_parked(int64_t goid, const char *reason)
+{
+	char want[96];
+	snprintf(want, sizeof want, "goroutine %lld [%s", (long long)goid, reason);
+	size_t n = strlen(want);
+	char *dump = dump_to_string();
+	bool found = false;
+	for (const char *p = dump; !found && (p = strstr(p, want)) != NULL; p++)
+		found = (p == dump || p[-1] == '\n') && (p[n] == ']' || p[n] == ',');
+	free(dump);
+	return found;
+}
+
+void wait_parked(int64_t goid, const char *reason)
+{
+	int64_t deadline = gort_nanotime() + (int64_t)(harness_timeout(10) * 1e9);
+	while (!is_parked(goid, reason)) {
+		if (gort_nanotime() > deadline)
+			FAILF("waited 10 s for goroutine %lld to park [%s]", (long long)goid, reason);
+		gort_sleep(50000);
+	}
+}
+
 void settle(void)
 {
 	gort_sleep(20 * MS);
@@ -76,10 +110,12 @@ void join_thread(pthread_t th)
 
 gort_waitgroup helpers_wg;
 
-void start_helper(void (*fn)(void *), void *arg)
+int64_t start_helper(void (*fn)(void *), void *arg)
 {
 	CHECK_EQ(gort_wg_add(&helpers_wg, 1), 0);
-	CHECK(gort_go(fn, arg) > 0);
+	int64_t id = gort_go(fn, arg);
+	CHECK(id > 0);
+	return id;
 }
 
 int64_t spin_until_stop(atomic_bool *stop, double limit_s)

@@ -76,6 +76,16 @@ void wait_flag(atomic_int *flag, int want);
 /* Give goroutines that are about to park time to do so. */
 void settle(void);
 
+/* Wait (in a goroutine) until goroutine goid is parked for reason (its
+ * header in gort_dump_goroutines: "goroutine N [reason"); fail after
+ * 10 s. For a test whose next step is only right once it has parked: a
+ * flag set just before the call says the goroutine is on its way, not
+ * that it got there, which a loaded machine can delay for long. */
+void wait_parked(int64_t goid, const char *reason);
+
+/* gort_dump_goroutines into a string, for free(). */
+char *dump_to_string(void);
+
 /* Read exactly n bytes from fd with gort_read (which may return fewer);
  * fail the test on EOF or error. */
 void read_full(int fd, void *buf, size_t n);
@@ -92,8 +102,8 @@ void join_thread(pthread_t th);
  * longer do, before the channel is freed. */
 extern gort_waitgroup helpers_wg;
 
-/* Start fn(arg) as a helper goroutine, counted in helpers_wg. */
-void start_helper(void (*fn)(void *), void *arg);
+/* Start fn(arg) as a helper goroutine, counted in helpers_wg; its id. */
+int64_t start_helper(void (*fn)(void *), void *arg);
 
 /*
  * A yielder goroutine (yield_loop) counts and yields with gort_gosched in a

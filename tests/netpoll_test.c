@@ -242,9 +242,7 @@ static int close_wakes_main(void *arg)
 	int sv[2];
 	pair(sv);
 	cl_fd = sv[0];
-	start_helper(cl_reader, NULL);
-	wait_flag(&cl_state, 1);
-	gort_sleep(20 * MS);
+	wait_parked(start_helper(cl_reader, NULL), "IO wait");
 	CHECK_EQ(atomic_load(&cl_state), 1);
 	CHECK_EQ(gort_close(sv[0]), 0);
 	wait_flag(&cl_state, 2);
@@ -269,20 +267,6 @@ MAIN_CASE(close_wakes_ebadf, close_wakes_main, 2)
  * held the old fd's turn to read, must leave the descriptor's drain
  * hint to the new fd, which its registration started afresh. TSan
  * reports a race if it does not. */
-static atomic_int cr2_state;
-static int cr2_fd, cr2_err;
-static ssize_t cr2_r;
-
-static void cr2_reader(void *arg)
-{
-	(void)arg;
-	char b[4];
-	atomic_store(&cr2_state, 1);
-	cr2_r = gort_read(cr2_fd, b, sizeof b);
-	cr2_err = read_errno();
-	gort_wg_done(&helpers_wg);
-}
-
 static int close_reuse_main(void *arg)
 {
 	(void)arg;
@@ -290,11 +274,12 @@ static int close_reuse_main(void *arg)
 	for (int i = 0; i < 50; i++) {
 		int sv[2], nv[2];
 		pair(sv);
-		cr2_fd = sv[0];
-		atomic_store(&cr2_state, 0);
-		start_helper(cr2_reader, NULL);
-		wait_flag(&cr2_state, 1);
-		gort_sleep(2 * MS);
+		cl_fd = sv[0];
+		int64_t reader = start_helper(cl_reader, NULL);
+		/* Parked on the old fd: a reader that only got to its read
+		 * once the number was reused would read the new fd, and wait
+		 * for a byte main has taken. */
+		wait_parked(reader, "IO wait");
 		CHECK_EQ(gort_close(sv[0]), 0);
 		pair(nv);
 		reused += nv[0] == sv[0];
@@ -302,8 +287,8 @@ static int close_reuse_main(void *arg)
 		char c;
 		CHECK_EQ(gort_read(nv[0], &c, 1), 1);
 		gort_wg_wait(&helpers_wg);
-		CHECK_EQ(cr2_r, -1);
-		CHECK_EQ(cr2_err, EBADF);
+		CHECK_EQ(cl_r, -1);
+		CHECK_EQ(cl_err, EBADF);
 		gort_close(sv[1]);
 		gort_close(nv[0]);
 		gort_close(nv[1]);

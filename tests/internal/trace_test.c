@@ -273,7 +273,7 @@ static void find_waiting(g *gp, void *arg)
 }
 
 /* Sleep until goroutine goid is parked for reason. */
-static void wait_parked(int64_t goid, waitreason reason)
+static void wait_parked_for(int64_t goid, waitreason reason)
 {
 	for (int i = 0; i < 10000; i++) {
 		struct parked_query q = {.goid = goid, .reason = reason};
@@ -288,7 +288,7 @@ static void wait_parked(int64_t goid, waitreason reason)
 /* Sleep until the receiver is parked on the channel. */
 static void wait_receiver_parked(void)
 {
-	wait_parked(rgoid, waitReasonChanReceive);
+	wait_parked_for(rgoid, waitReasonChanReceive);
 }
 
 static int basic_main(void *arg)
@@ -438,12 +438,12 @@ static int handoff_main(void *arg)
 	gort_wg_add(&hwg, 1);
 	hgoid = gort_go(handed, NULL);
 	CHECK(hgoid > 0);
-	wait_parked(hgoid, waitReasonSyncMutexLock);
+	wait_parked_for(hgoid, waitReasonSyncMutexLock);
 	gort_sleep(2 * 1000 * 1000);
 	gort_mutex_unlock(&hmu);
 	gort_mutex_lock(&hmu);
 	gort_sleep(1000 * 1000);
-	wait_parked(hgoid, waitReasonSyncMutexLock);
+	wait_parked_for(hgoid, waitReasonSyncMutexLock);
 	CHECK(hmu.state & 4); /* starving */
 	gort_mutex_unlock(&hmu);
 	CHECK(atomic_load(&handed_ran)); /* it ran in our place */
