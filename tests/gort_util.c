@@ -192,21 +192,20 @@ void peer_select(void *p)
 	peer_run(p, PEER_SELECT);
 }
 
-void start_peer(void (*fn)(void *), struct peer *p, gort_chan *c, int val)
+int64_t start_peer(void (*fn)(void *), struct peer *p, gort_chan *c, int val)
 {
 	p->c = c;
 	p->val = val;
 	p->rc = -2;
 	p->err = 0;
 	atomic_store(&p->state, 0);
-	start_helper(fn, p);
+	return start_helper(fn, p);
 }
 
 void park_peer(void (*fn)(void *), struct peer *p, gort_chan *c, int val)
 {
-	start_peer(fn, p, c, val);
-	wait_flag(&p->state, 1);
-	settle();
+	const char *reason = fn == peer_send ? "chan send" : fn == peer_recv ? "chan receive" : "select";
+	wait_parked(start_peer(fn, p, c, val), reason);
 	CHECK_EQ(atomic_load(&p->state), 1); /* still blocked */
 }
 

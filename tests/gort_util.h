@@ -153,10 +153,12 @@ void peer_send(void *peer);
 void peer_recv(void *peer);
 void peer_select(void *peer);
 
-/* Start fn(p) (peer_send, peer_recv, peer_select) on c with p->val = val. */
-void start_peer(void (*fn)(void *), struct peer *p, gort_chan *c, int val);
+/* Start fn(p) (peer_send, peer_recv, peer_select) on c with p->val = val;
+ * its goroutine id. */
+int64_t start_peer(void (*fn)(void *), struct peer *p, gort_chan *c, int val);
 
-/* Start fn(p) and return once it is parked in its channel operation. */
+/* Start fn(p) and return once it is parked in its channel operation (as
+ * wait_parked sees it: its flag alone says it is on its way). */
 void park_peer(void (*fn)(void *), struct peer *p, gort_chan *c, int val);
 
 /* ---------------------------------------------------------------------
