@@ -11,13 +11,11 @@
 #include <signal.h>
 
 static gort_chan *ch;
-static atomic_int parked;
 
 static __attribute__((noinline)) void sigquit_blocker(void *arg)
 {
 	(void)arg;
 	int v;
-	atomic_store(&parked, 1);
 	gort_chan_recv(ch, &v);
 	__asm__ volatile("" ::: "memory"); /* keep the frame: no tail call */
 }
@@ -26,9 +24,8 @@ static __attribute__((noinline)) int sigquit_main(void *arg)
 {
 	(void)arg;
 	ch = make_chan(sizeof(int), 0);
-	gort_go(sigquit_blocker, NULL);
-	wait_flag(&parked, 1);
-	settle();
+	int64_t id = gort_go(sigquit_blocker, NULL);
+	wait_parked(id, "chan receive");
 	fprintf(stderr, "sigquit: ready\n");
 	fflush(stderr);
 	kill(getpid(), SIGQUIT);
