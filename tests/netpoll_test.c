@@ -355,9 +355,7 @@ static int deadline_main(void *arg)
 	CHECK_EQ(gort_set_deadline(sv[0], GORT_READ, 0), 0);
 	/* Set while a read is parked: it wakes then. */
 	dl_fd = sv[0];
-	start_helper(dl_reader, NULL);
-	wait_flag(&dl_state, 1);
-	gort_sleep(10 * MS);
+	wait_parked(start_helper(dl_reader, NULL), "IO wait");
 	CHECK_EQ(atomic_load(&dl_state), 1);
 	t0 = gort_nanotime();
 	due = t0 + 40 * MS;
@@ -1430,14 +1428,13 @@ MAIN_CASE(unix_connect_full, unix_connect_full_main, 2)
  * socket takes at once: the connect fails with EBADF, and the new socket
  * stays unconnected (it was connected in its place). */
 static int uc_fd;
-static atomic_int uc_ret, uc_err, uc_started;
+static atomic_int uc_ret, uc_err;
 
 static void uc_connector(void *arg)
 {
 	const struct sockaddr_un *sa = arg;
 	socklen_t salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
 	                              strlen(sa->sun_path + 1));
-	atomic_store(&uc_started, 1);
 	int r = gort_connect(uc_fd, (const struct sockaddr *)sa, salen);
 	atomic_store(&uc_err, r < 0 ? read_errno() : 0);
 	atomic_store(&uc_ret, r);
@@ -1462,13 +1459,10 @@ static bool unix_connect_closed_round(int round)
 	uc_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	CHECK(uc_fd >= 0);
 	atomic_store(&uc_ret, 1);
-	atomic_store(&uc_started, 0);
-	start_helper(uc_connector, &sa);
-	/* Started, however late (a connect that began after the close would
-	 * rightly connect the new socket); then it waits for room, pausing
-	 * between tries. */
-	wait_flag(&uc_started, 1);
-	gort_sleep(20 * MS);
+	/* In its connect, however late it got there (a connect that began
+	 * after the close would rightly connect the new socket): it waits
+	 * for room, pausing between tries. */
+	wait_parked(start_helper(uc_connector, &sa), "sleep");
 	CHECK_EQ(atomic_load(&uc_ret), 1);
 	CHECK_EQ(gort_close(uc_fd), 0);
 	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
