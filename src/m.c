@@ -248,8 +248,31 @@ static void newmfailed(p *pp)
 	sysmonwake();
 }
 
+/* Make mp's thread, which runs mstart: 0 or pthread_create's error. */
+static int newosproc(m *mp)
+{
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	/* g0 runs only the scheduler; sanitizers need more room. */
+#if GORT_ASAN || GORT_TSAN
+	pthread_attr_setstacksize(&attr, 4u << 20);
+#else
+	pthread_attr_setstacksize(&attr, 256u << 10);
+#endif
+	/* Start with every signal blocked; mstart0 opens them once the M
+	 * is set up, so no signal lands on a half-made M. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int err = pthread_create(&mp->thread, &attr, mstart, mp);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	return err;
+}
+
 /* Start a new M that will run pp (spinning if so asked). sched.lock not
- * held. On thread creation failure the P goes back to the idle list and
+ * held. On thread creation failure (no thread, or no memory for its
+ * signal stack) the P goes back to the idle list and
  * the runtime carries on with the Ms it has: the P's work goes to the
  * global queue for them (newmfailed), nothing is lost. */
 static void newm(p *pp, bool spinning)
@@ -271,26 +294,11 @@ static void newm(p *pp, bool spinning)
 	m_preempt_init(mp);
 	mp->nextp = pp;
 	mp->spinning = spinning;
-
-	pthread_attr_t attr;
-	pthread_attr_init(&attr);
-	/* g0 runs only the scheduler; sanitizers need more room. */
-#if GORT_ASAN || GORT_TSAN
-	pthread_attr_setstacksize(&attr, 4u << 20);
-#else
-	pthread_attr_setstacksize(&attr, 256u << 10);
-#endif
-	/* Start with every signal blocked; mstart0 opens them once the M
-	 * is set up, so no signal lands on a half-made M. */
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int err = pthread_create(&mp->thread, &attr, mstart, mp);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_attr_destroy(&attr);
+	int err = mpreinit(mp) == 0 ? newosproc(mp) : ENOMEM;
 	if (err == 0)
 		return;
 
+	msigstack_free(mp);
 	lock(&sched.lock);
 	sched.nmalive--;
 	/* No thread: it is not one of the Ms that run (checkdead, the

@@ -128,7 +128,7 @@ static int schedinit(m *m0)
 		err = errno;
 		goto nonetpoll;
 	}
-	if (!procs_prealloc(procs))
+	if (!procs_prealloc(procs) || mpreinit(m0) != 0)
 		goto noprocs;
 	lock(&sched.lock);
 	mcommoninit(m0);
@@ -179,6 +179,7 @@ static void release_run(m *m0)
 static int start_failed(m *m0, int err)
 {
 	setm(NULL);
+	msigstack_free(m0);
 	release_run(m0);
 	free(m0);
 	atomic_store(&runtime_running, RUNTIME_DOWN);

@@ -825,7 +825,9 @@ void *asyncpreempt2(void *frame); /* preempt.c */
 int signal_init(void);
 void signal_teardown(void);
 void sigrestore(int sig, const struct sigaction *old, void (*ours)(int, siginfo_t *, void *));
-int minit_signals(m *mp);
+int mpreinit(m *mp);
+void msigstack_free(m *mp);
+void minit_signals(m *mp);
 bool sigctx_basemask(const void *uc);
 void munit_signals(m *mp);
 

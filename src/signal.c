@@ -4,7 +4,11 @@
  * SIGQUIT into Go's goroutine dump (traceback.c) and exit status 2.
  *
  * Every M runs with an alternate signal stack (sigaltstack): a goroutine
- * that overflowed has no stack left to run a handler on. The SIGSEGV and
+ * that overflowed has no stack left to run a handler on. It is mapped
+ * before the M's thread is made (mpreinit, as Go's), so that a system
+ * out of memory refuses the thread, an error the runtime carries on
+ * from, instead of leaving an M on which an overflow would die of a
+ * plain SIGSEGV; it is unmapped when the thread ends. The SIGSEGV and
  * SIGBUS handlers look at the faulting address: inside the guard below
  * the current goroutine's stack (stack.c), or below its stack with the
  * stack pointer there too, it is an overflow, reported with the
@@ -156,18 +160,30 @@ void signal_teardown(void)
 	quitset = false;
 }
 
-/* Per-M set-up on its own thread: an alternate signal stack, and the
- * program's signal mask in place of the full one newm started it with. */
-int minit_signals(m *mp)
+/* Map mp's alternate signal stack, on the thread that makes mp (Go's
+ * mpreinit): 0, or -1 with no memory. */
+int mpreinit(m *mp)
 {
 	mp->sigstack = sysalloc(SIGSTACK_SIZE);
-	if (mp->sigstack) {
-		stack_t ss = {.ss_sp = mp->sigstack, .ss_size = SIGSTACK_SIZE, .ss_flags = 0};
-		sigaltstack(&ss, mp->ism0 ? &m0_oldaltstack : NULL);
-	}
+	return mp->sigstack ? 0 : -1;
+}
+
+/* Unmap it (NULL: none). */
+void msigstack_free(m *mp)
+{
+	if (mp->sigstack)
+		sysfree(mp->sigstack, SIGSTACK_SIZE);
+	mp->sigstack = NULL;
+}
+
+/* Per-M set-up on its own thread: its alternate signal stack, and the
+ * program's signal mask in place of the full one newm started it with. */
+void minit_signals(m *mp)
+{
+	stack_t ss = {.ss_sp = mp->sigstack, .ss_size = SIGSTACK_SIZE, .ss_flags = 0};
+	sigaltstack(&ss, mp->ism0 ? &m0_oldaltstack : NULL);
 	if (!mp->ism0)
 		pthread_sigmask(SIG_SETMASK, &initmask, NULL);
-	return mp->sigstack ? 0 : -1;
 }
 
 void munit_signals(m *mp)
@@ -180,6 +196,5 @@ void munit_signals(m *mp)
 		stack_t ss = {.ss_flags = SS_DISABLE};
 		sigaltstack(&ss, NULL);
 	}
-	sysfree(mp->sigstack, SIGSTACK_SIZE);
-	mp->sigstack = NULL;
+	msigstack_free(mp);
 }

@@ -63,12 +63,20 @@ static void fatal_reported(void)
 		oomfail("sleep", 2, "fatal error: out of memory (sleep timer)");
 }
 
+/* A new M whose signal stack cannot be mapped is a thread refused: the
+ * runtime says so once and carries on. */
+static void mstack_refused(void)
+{
+	oomfail("mstack", 0, "runtime: failed to create new OS thread (errno 12)");
+}
+
 int main(void)
 {
 	RUN_CASE(api_enomem, 60);
 	RUN_CASE(read_enomem, 60);
 	RUN_CASE(init_fails, 60);
 	RUN_CASE(fatal_reported, 60);
+	RUN_CASE(mstack_refused, 60);
 	PASS("oom_test");
 	return 0;
 }

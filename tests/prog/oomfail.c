@@ -16,9 +16,12 @@
  *   read     the first gort_read on a socket cannot allocate the fd's
  *            poll descriptor: -1 with ENOMEM; the next one works.
  *   init     epoll_create1, eventfd, or the memory for the Ps, the
- *            steal order or the main goroutine, cannot be had: gort_main
- *            returns -1 with that errno (ENOMEM for memory) and leaks no
- *            descriptor; then it starts.
+ *            steal order, the main goroutine or the main thread's signal
+ *            stack, cannot be had: gort_main returns -1 with that errno
+ *            (ENOMEM for memory) and leaks no descriptor; then it starts.
+ *   mstack   a new M's signal stack cannot be mapped: the thread is not
+ *            made (the runtime's warning), and the goroutine that wanted
+ *            it runs on the M there is. Exit status 0.
  *   stack    a goroutine's first stack cannot be mapped: Go's fatal
  *            error (exit status 2, "fatal error: out of memory ...").
  *   sleep    a gort_sleep cannot grow the timer heap: likewise.
@@ -330,6 +333,7 @@ static int init(void)
 	start_fails(F_ALIGNED, ENOMEM, "memory for the Ps");
 	start_fails(F_MALLOC, ENOMEM, "memory for the steal order");
 	start_fails(F_MEMALIGN, ENOMEM, "memory for the main goroutine");
+	start_fails(F_MMAP, ENOMEM, "a signal stack");
 	int r = gort_main(five, NULL);
 	if (r != 5)
 		FAILF("gort_main after: %d, errno %d", r, errno);
@@ -348,6 +352,26 @@ static int stack(void *arg)
 	gort_sleep(100000000);
 	fprintf(stderr, "a goroutine ran without a stack\n");
 	return 1;
+}
+
+static int mstack(void *arg)
+{
+	(void)arg;
+	/* One goroutine first, on this M: its stack, cached once it ends,
+	 * is the next goroutine's, which maps nothing. */
+	atomic_store(&ran, 0);
+	gort_go(counted, NULL);
+	while (atomic_load(&ran) == 0)
+		gort_gosched();
+	atomic_store(&failing, F_MMAP);
+	gort_gomaxprocs(2); /* may start an M for the new P already */
+	gort_go(counted, NULL); /* if not, this does */
+	for (int i = 0; i < 1000000 && atomic_load(&ran) == 1; i++)
+		gort_sleep(1000000);
+	atomic_store(&failing, 0);
+	if (atomic_load(&ran) != 2)
+		FAILF("the second goroutine did not run");
+	return 0;
 }
 
 static int sleep_(void *arg)
@@ -379,7 +403,9 @@ int main(int argc, char **argv)
 		return gort_main(stack, NULL);
 	if (strcmp(mode, "sleep") == 0)
 		return gort_main(sleep_, NULL);
-	fprintf(stderr, "usage: oomfail api|read|init|stack|sleep\n");
+	if (strcmp(mode, "mstack") == 0)
+		return gort_main(mstack, NULL);
+	fprintf(stderr, "usage: oomfail api|read|init|stack|sleep|mstack\n");
 	return 1;
 #endif
 }
