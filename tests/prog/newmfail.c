@@ -60,13 +60,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "gort.h"
-
-#if !GORT_TEST_SANITIZED
-#include <dlfcn.h>
+#include "gort_util.h"
 
 /* 1: fail at once; 2: after 300 ms; 3: fail once, then work again */
 static atomic_int failing;
+
+#if !GORT_TEST_SANITIZED
+#include <dlfcn.h>
 
 int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
 {
@@ -86,6 +86,7 @@ int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *)
 	}
 	return f(t, attr, fn, arg);
 }
+#endif
 
 static atomic_int ran;
 
@@ -286,8 +287,9 @@ static int zero(void *arg)
 }
 
 /* Outside the runtime: gort_main whose sysmon thread is refused. */
-static int nosysmon(void)
+static int nosysmon(void *arg)
 {
+	(void)arg;
 	atomic_store(&failing, 1);
 	errno = 0;
 	int r = gort_main(zero, NULL);
@@ -299,38 +301,28 @@ static int nosysmon(void)
 	}
 	return gort_main(zero, NULL); /* and the next run starts */
 }
-#endif
+
+static int run_deadlock(void *arg)
+{
+	gort_gomaxprocs(2);
+	return gort_main(deadlock, arg);
+}
 
 int main(int argc, char **argv)
 {
-#if GORT_TEST_SANITIZED
-	(void)argc, (void)argv;
-	return 77;
-#else
-	static const struct {
-		const char *name;
-		int (*fn)(void *);
-		void *arg;
-		int procs;
-	} modes[] = {
-		{"carry", carry, NULL, 1},
-		{"late", late, NULL, 1},
-		{"locked", late, "locked", 1},
-		{"poller", poller, NULL, 1},
-		{"retry", retry, NULL, 1},
-		{"netwait", netwait, NULL, 1},
-		{"foreign", foreign, NULL, 1},
-		{"deadlock", deadlock, NULL, 2},
+	if (HARNESS_SANITIZED)
+		return 77; /* see the file comment */
+	static const struct prog_mode modes[] = {
+		{"carry", carry, NULL, false},
+		{"late", late, NULL, false},
+		{"locked", late, "locked", false},
+		{"poller", poller, NULL, false},
+		{"retry", retry, NULL, false},
+		{"netwait", netwait, NULL, false},
+		{"foreign", foreign, NULL, false},
+		{"deadlock", run_deadlock, NULL, true},
+		{"nosysmon", nosysmon, NULL, true},
 	};
-	if (argc > 1 && strcmp(argv[1], "nosysmon") == 0)
-		return nosysmon();
-	for (size_t i = 0; argc > 1 && i < sizeof modes / sizeof modes[0]; i++) {
-		if (strcmp(argv[1], modes[i].name) == 0) {
-			gort_gomaxprocs(modes[i].procs);
-			return gort_main(modes[i].fn, modes[i].arg);
-		}
-	}
-	fprintf(stderr, "usage: newmfail carry|late|locked|poller|retry|netwait|foreign|deadlock|nosysmon\n");
-	return 1;
-#endif
+	gort_gomaxprocs(1);
+	return run_prog_mode("newmfail", argc, argv, modes, sizeof modes / sizeof modes[0]);
 }

@@ -43,9 +43,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "gort.h"
+#include "gort_util.h"
 
-#if !GORT_TEST_SANITIZED
 enum {
 	F_MALLOC = 1 << 0,
 	F_CALLOC = 1 << 1,
@@ -58,6 +57,7 @@ enum {
 };
 static atomic_int failing;
 
+#if !GORT_TEST_SANITIZED
 static bool fails(int what)
 {
 	return atomic_load_explicit(&failing, memory_order_relaxed) & what;
@@ -143,8 +143,7 @@ int eventfd(unsigned int initval, int flags)
 	}
 	return (int)syscall(SYS_eventfd2, initval, flags);
 }
-
-#define FAILF(...) (fprintf(stderr, __VA_ARGS__), fputc('\n', stderr), exit(1))
+#endif
 
 static gort_chan *gate;
 static atomic_long ran;
@@ -326,8 +325,9 @@ static void start_fails(int what, int want, const char *why)
 		FAILF("without %s: %d descriptors before, %d after", why, fds, fdcount());
 }
 
-static int init(void)
+static int init(void *arg)
 {
+	(void)arg;
 	start_fails(F_EPOLL, EMFILE, "epoll");
 	start_fails(F_EVENTFD, ENFILE, "eventfd");
 	start_fails(F_ALIGNED, ENOMEM, "memory for the Ps");
@@ -383,29 +383,19 @@ static int sleep_(void *arg)
 	fprintf(stderr, "slept without a timer heap\n");
 	return 1;
 }
-#endif
 
 int main(int argc, char **argv)
 {
-#if GORT_TEST_SANITIZED
-	(void)argc, (void)argv;
-	return 77;
-#else
-	const char *mode = argc > 1 ? argv[1] : "";
+	if (HARNESS_SANITIZED)
+		return 77; /* see the file comment */
+	static const struct prog_mode modes[] = {
+		{"api", api, NULL, false},
+		{"read", rd, NULL, false},
+		{"init", init, NULL, true},
+		{"stack", stack, NULL, false},
+		{"sleep", sleep_, NULL, false},
+		{"mstack", mstack, NULL, false},
+	};
 	gort_gomaxprocs(1);
-	if (strcmp(mode, "api") == 0)
-		return gort_main(api, NULL);
-	if (strcmp(mode, "read") == 0)
-		return gort_main(rd, NULL);
-	if (strcmp(mode, "init") == 0)
-		return init();
-	if (strcmp(mode, "stack") == 0)
-		return gort_main(stack, NULL);
-	if (strcmp(mode, "sleep") == 0)
-		return gort_main(sleep_, NULL);
-	if (strcmp(mode, "mstack") == 0)
-		return gort_main(mstack, NULL);
-	fprintf(stderr, "usage: oomfail api|read|init|stack|sleep|mstack\n");
-	return 1;
-#endif
+	return run_prog_mode("oomfail", argc, argv, modes, sizeof modes / sizeof modes[0]);
 }
