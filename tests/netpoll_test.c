@@ -409,10 +409,7 @@ static int fd_wait_queued_main(void *arg)
 	int sv[2];
 	pair(sv);
 	dl_fd = sv[0];
-	atomic_store(&dl_state, 0);
-	start_helper(dl_reader, NULL);
-	wait_flag(&dl_state, 1);
-	gort_sleep(20 * MS); /* parked in its read */
+	wait_parked(start_helper(dl_reader, NULL), "IO wait");
 	start_helper(fwq_release, (void *)(intptr_t)sv[1]);
 	int64_t t0 = gort_nanotime(), due = t0 + 50 * MS;
 	CHECK_FAILS(gort_fd_wait(sv[0], GORT_READ, due), ETIMEDOUT);
