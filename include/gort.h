@@ -215,7 +215,8 @@ GORT_API void gort_exitsyscall(void);
  * on it wake with EBADF), ETIMEDOUT once a deadline has passed
  * (gort_set_deadline), EFAULT for a NULL buffer with a non-zero length,
  * and EINVAL for bad arguments. An fd used with these calls must be
- * closed with gort_close, not close(2), while the runtime runs.
+ * closed with gort_close, not close(2), while the runtime runs, and
+ * replaced with gort_dup2 or gort_dup3, not dup2(2).
  *
  * A write to a socket or pipe whose reader has gone raises SIGPIPE, as
  * write(2) does, and the signal's default action ends the process (Go's
@@ -280,6 +281,19 @@ GORT_API int gort_set_deadline(int fd, int events, int64_t deadline);
  * system call on fd that is under way (a non-blocking one) ends before
  * the close(2); the call's next attempt fails with EBADF. */
 GORT_API int gort_close(int fd);
+
+/** dup2(2) and dup3(2) onto an fd2 the runtime may know: fd2 is
+ * forgotten as gort_close forgets it (goroutines parked on it wake with
+ * EBADF) and made a copy of fd in one step, as dup2 does, with no moment
+ * when another thread's new fd could take the number. The copy is a new
+ * fd to the runtime, registered at its first use. dup2(2) itself would
+ * leave fd2 taken for the file it named before: calls on it would wait
+ * on the netpoller for events that never come. Returns fd2, or -1 with
+ * errno: EBADF for a bad fd or an fd2 out of range, EINVAL for dup3's
+ * flags other than O_CLOEXEC or for fd == fd2 (dup3; gort_dup2 then
+ * returns fd2 as dup2 does, and changes nothing). */
+GORT_API int gort_dup2(int fd, int fd2);
+GORT_API int gort_dup3(int fd, int fd2, int flags);
 
 /**
  * TCP by address strings, libdill-style (Go's net.Listen / net.Dial).

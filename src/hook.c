@@ -36,7 +36,9 @@
  *   fcntl, fcntl64      F_GETFL / F_SETFL show and set the program's own
  *                       view of O_NONBLOCK (below)
  *   dup, dup2, dup3, fcntl F_DUPFD
- *                       the new fd takes the old one's record
+ *                       the new fd takes the old one's record; dup2 and
+ *                       dup3 go to gort_dup2 and gort_dup3 (the runtime
+ *                       forgets the fd they replace, as close)
  *   sigaction, signal   the program's handlers run in a wrapper that
  *                       makes every hook libc's inside them (see
  *                       "signal handlers and forked children")
@@ -100,10 +102,8 @@
  *    functions call their internal aliases: stdio (fread, fgets, printf
  *    on a pipe or socket), system(), getaddrinfo's own I/O, ... block
  *    the M as before (getaddrinfo as a whole is under the hand-off).
- *  - An fd closed without the hook (fclose of an fdopen'ed stream,
- *    dup2 onto it, a raw syscall) leaves the runtime with a stale record
- *    for its number (the hook's own is replaced by dup2 and dup3; the
- *    runtime has no call that forgets an fd without closing it).
+ *  - An fd closed without the hook (fclose of an fdopen'ed stream, a
+ *    raw syscall) leaves the runtime with a stale record for its number.
  *    gort_close called directly is one of these for the hook (it forgets the fd for the runtime only): a
  *    later fd with that number keeps the old fd's view of O_NONBLOCK
  *    (F_GETFL hides the O_NONBLOCK of a new non-blocking fd, and reads
@@ -723,8 +723,8 @@ HOOK int close(int fd)
 }
 
 /* A dup shares the description: it takes fd's record (fddup). dup2 and
- * dup3 onto an fd in use close it first, without the runtime: see
- * "Limits" in the file comment. */
+ * dup3 replace fd2 with gort_dup2 and gort_dup3, which make the runtime
+ * forget the fd it named before, as close does. */
 HOOK int dup(int fd)
 {
 	if (!userland(CALLER()))
@@ -736,14 +736,14 @@ HOOK int dup2(int fd, int fd2)
 {
 	if (!userland(CALLER()))
 		return real_dup2(fd, fd2);
-	return fddup(fd, real_dup2(fd, fd2));
+	return fddup(fd, gort_dup2(fd, fd2));
 }
 
 HOOK int dup3(int fd, int fd2, int flags)
 {
 	if (!userland(CALLER()))
 		return real_dup3(fd, fd2, flags);
-	return fddup(fd, real_dup3(fd, fd2, flags));
+	return fddup(fd, gort_dup3(fd, fd2, flags));
 }
 
 static int fcntl_common(int fd, int cmd, void *arg, const void *ra)

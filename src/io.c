@@ -71,6 +71,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -994,27 +995,67 @@ GORT_API int gort_set_deadline(int fd, int events, int64_t deadline)
 	return 0;
 }
 
+/* Close fd, or replace it with a copy of src (src >= 0): netpollclose
+ * where the runtime may know fd, the plain system call where it cannot
+ * (before gort_main, after it returned). */
+static int fd_retire(int fd, int src, int flags)
+{
+	g *gp = rt_enter();
+	int r; /* 0 or -errno */
+	if (gp) {
+		r = netpollclose(fd, src, flags);
+	} else {
+		foreign_enter();
+		if (atomic_load(&runtime_running) == RUNTIME_UP)
+			r = netpollclose(fd, src, flags);
+		else
+			r = sysclose(fd, src, flags);
+		foreign_exit();
+	}
+	rt_exit(gp);
+	return r;
+}
+
 GORT_API int gort_close(int fd)
 {
 	if (fd < 0) {
 		errno = EBADF;
 		return -1;
 	}
-	g *gp = rt_enter();
-	int r; /* 0 or -errno */
-	if (gp) {
-		r = netpollclose(fd);
-	} else {
-		foreign_enter();
-		if (atomic_load(&runtime_running) == RUNTIME_UP)
-			r = netpollclose(fd);
-		else
-			r = sysclose(fd);
-		foreign_exit();
-	}
-	rt_exit(gp);
+	int r = fd_retire(fd, -1, 0);
 	if (r == 0 || r == -EINTR) /* EINTR: Linux has released the fd anyway */
 		return 0;
 	seterrno(-r);
 	return -1;
+}
+
+/* dup3's own errors come first, so that a call that fails leaves fd2 and
+ * its waiters alone: a bad fd or flags, fd2 out of the process's range.
+ * Past them only a close racing with the call (EBADF) or the kernel's
+ * EBUSY can fail it, after fd2's waiters were woken. */
+GORT_API int gort_dup3(int fd, int fd2, int flags)
+{
+	struct rlimit rl;
+	if (flags & ~O_CLOEXEC || fd == fd2) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (fd < 0 || fd2 < 0 || fcntl(fd, F_GETFD) < 0 ||
+	    (getrlimit(RLIMIT_NOFILE, &rl) == 0 && (rlim_t)fd2 >= rl.rlim_cur)) {
+		errno = EBADF;
+		return -1;
+	}
+	int r = fd_retire(fd2, fd, flags);
+	if (r < 0) {
+		seterrno(-r);
+		return -1;
+	}
+	return fd2;
+}
+
+GORT_API int gort_dup2(int fd, int fd2)
+{
+	if (fd == fd2) /* dup2 checks fd and changes nothing */
+		return fcntl(fd, F_GETFD) < 0 ? -1 : fd2;
+	return gort_dup3(fd, fd2, 0);
 }

@@ -371,11 +371,16 @@ int netpollsetdeadline(pollDesc *pd, int mode, int64_t deadline, uint32_t seq)
 	return 0;
 }
 
-/* Close fd (gort_close): unregister it, wake its waiters (they fail with
- * EBADF), close it, and make every later event, deadline or call that
- * still names the old fd miss. Returns 0 or -errno (close's).
+/* Close fd (gort_close), or make it a copy of src (gort_dup3: src >= 0,
+ * with flags): unregister it, wake its waiters (they fail with EBADF),
+ * then close or replace it, and make every later event, deadline or call
+ * that still names the old fd miss. Returns 0 or -errno (the system
+ * call's). A replaced fd is a new fd to the netpoller, registered at its
+ * first use like any other: left with the old fd's record, it would be
+ * taken as registered while epoll never heard of it, and its readers
+ * would never wake.
  *
- * close(2) runs under pd->lock. Made after it, a call that starts
+ * The system call runs under pd->lock. Made after it, a call that starts
  * meanwhile (a goroutine racing with the close, as Go allows) would find
  * the fd unregistered and still open, and register it again in pd_open:
  * the descriptor would stay PD_POLL once the fd is gone, so that the
@@ -384,11 +389,11 @@ int netpollsetdeadline(pollDesc *pd, int mode, int64_t deadline, uint32_t seq)
  * pd_open comes either before (and is undone here) or after, when the
  * number is closed (EBADF) or already names a new fd. The descriptor is
  * created if need be for the same reason. */
-int netpollclose(int fd)
+int netpollclose(int fd, int src, int flags)
 {
 	pollDesc *pd = pd_lookup(fd, true);
 	if (!pd)
-		return sysclose(fd);
+		return sysclose(fd, src, flags);
 	g *rg = NULL, *wg = NULL;
 	lock(&pd->lock);
 	int st = atomic_load(&pd->state);
@@ -407,10 +412,10 @@ int netpollclose(int fd)
 	}
 	/* A call that passed its check before the seq moved is in its
 	 * system call on this fd (pd_enter): the number must not be free
-	 * for reuse before that call is over. */
+	 * for reuse, nor name another file, before that call is over. */
 	while (atomic_load(&pd->inflight) != 0)
 		osyield();
-	int r = sysclose(fd);
+	int r = sysclose(fd, src, flags);
 	unlock(&pd->lock);
 	if (rg)
 		goready(rg);

@@ -132,14 +132,16 @@ int netpollwait(pollDesc *pd, int mode, uint32_t seq, _Atomic uint32_t *cancel);
 g *netpollunblock(pollDesc *pd, int mode, bool ioready);
 void netpollready(gqueue *list, pollDesc *pd, int mode);
 int netpollsetdeadline(pollDesc *pd, int mode, int64_t deadline, uint32_t seq);
-int netpollclose(int fd);
+int netpollclose(int fd, int src, int flags);
 /* io.c: the outcome of a non-blocking connect in progress on fd, the
  * connection finished when made (0), EINPROGRESS, or the error. */
 int connect_status(int fd, const struct sockaddr *addr, socklen_t addrlen);
-/* close(2) as 0 or -errno. */
-static inline int sysclose(int fd)
+/* close(2) of fd, or with src >= 0 dup3(2) of src onto fd, as 0 or
+ * -errno. */
+static inline int sysclose(int fd, int src, int flags)
 {
-	return close(fd) == 0 ? 0 : -errno;
+	int r = src < 0 ? close(fd) : dup3(src, fd, flags);
+	return r >= 0 ? 0 : -errno;
 }
 void netpoll_free(void);
 

@@ -298,6 +298,60 @@ static int close_reuse_main(void *arg)
 }
 MAIN_CASE(close_reuse_at_once, close_reuse_main, 2)
 
+/* gort_dup2 onto an fd a reader is parked on. Calls that fail leave the
+ * fd and its reader alone. One that succeeds wakes the reader with EBADF,
+ * as a close does, and the copy is a new fd to the netpoller: a reader of
+ * it parks, and wakes for the copied socket's byte. With dup2(2) the
+ * first reader waited for ever, and so would the second (the number was
+ * still taken as registered, and epoll had never heard of the new file). */
+static int dup_replaces_main(void *arg)
+{
+	(void)arg;
+	int sv[2], nv[2];
+	pair(sv);
+	pair(nv);
+	cl_fd = sv[0];
+	int64_t reader = start_helper(cl_reader, NULL);
+	wait_parked(reader, "IO wait");
+	CHECK_FAILS(gort_dup2(-1, sv[0]), EBADF);
+	CHECK_FAILS(gort_dup2(nv[0], -1), EBADF);
+	CHECK_FAILS(gort_dup2(nv[0], INT_MAX), EBADF);
+	CHECK_FAILS(gort_dup3(nv[0], sv[0], O_NONBLOCK), EINVAL);
+	CHECK_FAILS(gort_dup3(sv[0], sv[0], 0), EINVAL);
+	CHECK_EQ(gort_dup2(sv[0], sv[0]), sv[0]);
+	wait_parked(reader, "IO wait"); /* still there */
+	CHECK_EQ(atomic_load(&cl_state), 1);
+
+	CHECK_EQ(gort_dup2(nv[0], sv[0]), sv[0]);
+	wait_flag(&cl_state, 2);
+	CHECK_EQ(cl_r, -1);
+	CHECK_EQ(cl_err, EBADF);
+	gort_wg_wait(&helpers_wg);
+	CHECK_EQ(fcntl(sv[0], F_GETFD) & FD_CLOEXEC, 0); /* dup2 clears it */
+
+	atomic_store(&cl_state, 0);
+	reader = start_helper(cl_reader, NULL);
+	wait_parked(reader, "IO wait");
+	CHECK_EQ(gort_write(nv[1], "y", 1), 1);
+	wait_flag(&cl_state, 2);
+	CHECK_EQ(cl_r, 1);
+	gort_wg_wait(&helpers_wg);
+
+	/* dup3 with O_CLOEXEC, onto an fd the runtime knows. */
+	CHECK_EQ(gort_dup3(nv[1], sv[0], O_CLOEXEC), sv[0]);
+	CHECK(fcntl(sv[0], F_GETFD) & FD_CLOEXEC);
+	CHECK_EQ(gort_write(sv[0], "z", 1), 1);
+	char c = 0;
+	CHECK_EQ(gort_read(nv[0], &c, 1), 1);
+	CHECK_EQ(c, 'z');
+	gort_close(sv[0]);
+	gort_close(sv[1]);
+	gort_close(nv[0]);
+	gort_close(nv[1]);
+	return 0;
+}
+MAIN_CASE(dup_replaces, dup_replaces_main, 2)
+
 /* ---------------------------------------------------------------------
  * Deadlines.
  * ------------------------------------------------------------------- */
@@ -1625,6 +1679,7 @@ int main(void)
 	RUN_CASE(echo_many, 120);
 	RUN_CASE(close_wakes_ebadf, 20);
 	RUN_CASE(close_reuse_at_once, 20);
+	RUN_CASE(dup_replaces, 20);
 	RUN_CASE(deadlines, 20);
 	RUN_CASE(fd_wait, 20);
 	RUN_CASE(fd_wait_queued, 20);

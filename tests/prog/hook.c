@@ -22,7 +22,9 @@
  *           read blocks until data comes (also on an fd a goroutine used),
  *           usleep sleeps the thread, EAGAIN and EBADF.
  *   fdops   a dup of an fd a goroutine used (dup, dup2, dup3, F_DUPFD)
- *           blocks as the fd does; errno stays as it was across calls
+ *           blocks as the fd does; dup2 onto an fd a goroutine is
+ *           reading wakes it with EBADF, and the fd then reads the new
+ *           file; errno stays as it was across calls
  *           that parked and succeeded; poll with more fds than the limit
  *           fails with EINVAL; 100 goroutines blocked in the fortified
  *           entry points (__read_chk, __recv_chk, __poll_chk) at once
@@ -540,6 +542,43 @@ static void check_dup(int d, int p[2])
 	close(d);
 }
 
+/* A goroutine parked reading p[0] when the program dup2s another pipe
+ * onto it: the reader fails with EBADF, as after close, and p[0] is the
+ * new pipe from then on, read through the netpoller. */
+static int dpfd;
+static atomic_int dpdone;
+static ssize_t dpr;
+static int dperr;
+
+static void dup_reader(void *arg)
+{
+	(void)arg;
+	char c;
+	dpr = read(dpfd, &c, 1);
+	dperr = read_errno();
+	atomic_store(&dpdone, 1);
+	gort_wg_done(&helpers_wg);
+}
+
+static void check_dup2_over(int p[2])
+{
+	int q[2];
+	char c = 0;
+	CHECK(pipe(q) == 0);
+	dpfd = p[0];
+	wait_parked(start_helper(dup_reader, NULL), "IO wait");
+	CHECK_EQ(dup2(q[0], p[0]), p[0]);
+	wait_flag(&dpdone, 1);
+	gort_wg_wait(&helpers_wg);
+	CHECK_EQ(dpr, -1);
+	CHECK_EQ(dperr, EBADF);
+	gort_go(late_writer, (void *)(intptr_t)q[1]);
+	CHECK_EQ(read(p[0], &c, 1), 1);
+	CHECK_EQ(c, 'x');
+	close(q[0]);
+	close(q[1]);
+}
+
 enum { NCHK = 100 };
 static int chkfds[NCHK][2];
 static atomic_int chkstarted, chkok;
@@ -605,6 +644,7 @@ static int mode_fdops(void *arg)
 	errno = 0;
 	CHECK_EQ(poll(pfd, toomany, 100), -1);
 	CHECK(errno == EINVAL || errno == EFAULT);
+	check_dup2_over(p);
 	close(p[0]);
 	close(p[1]);
 
