@@ -20,6 +20,7 @@
 #ifndef GORT_H
 #define GORT_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -40,6 +41,30 @@ extern "C" {
 
 #define GORT_VERSION_MAJOR 0
 #define GORT_VERSION_MINOR 1
+
+/* ---------------------------------------------------------------------
+ * errno
+ * ------------------------------------------------------------------- */
+
+/**
+ * errno belongs to a thread, and a goroutine may go on on another thread
+ * after any gort call that can park or yield; the call sets errno on the
+ * thread it returns on. Compilers take the location of libc's errno for
+ * a constant (glibc declares __errno_location const) and may look it up
+ * once per function: errno read after such a call would then be the
+ * first thread's, as whatever ran there since left it (a send that a
+ * close failed would read 0 or another goroutine's error, not EPIPE).
+ * gort.h therefore defines errno as the calling thread's errno, looked
+ * up afresh at each use through gort_errno_location(). Define
+ * GORT_LIBC_ERRNO before including gort.h to keep libc's definition;
+ * errno is then read after a gort call only through a function the
+ * compiler cannot see into.
+ */
+GORT_API int *gort_errno_location(void);
+#ifndef GORT_LIBC_ERRNO
+#undef errno
+#define errno (*gort_errno_location())
+#endif
 
 /* ---------------------------------------------------------------------
  * Runtime lifecycle

@@ -126,6 +126,9 @@
  *    M while they wait.
  *  - clock_nanosleep with TIMER_ABSTIME on CLOCK_REALTIME converts the
  *    time once: a clock change during the sleep is not followed.
+ *  - errno is set on the thread a call returns on. Code built without
+ *    gort.h (whose errno is looked up afresh at each use) may have looked
+ *    errno's location up before the call, and read the first thread's.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -152,6 +155,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#define GORT_LIBC_ERRNO /* errno_get and errno_set, below */
 #include "gort.h"
 
 #define HOOK __attribute__((visibility("default")))

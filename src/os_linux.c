@@ -70,6 +70,16 @@ __attribute__((noinline)) void seterrno(int v)
 	errno = v;
 }
 
+/* gort.h's errno. The empty asm hides where p comes from, so that even
+ * a compiler that sees this body (link-time optimisation) looks errno
+ * up again at each use. */
+GORT_API int *gort_errno_location(void)
+{
+	int *p = &errno;
+	__asm__ volatile("" : "+r"(p));
+	return p;
+}
+
 int gettid_(void)
 {
 	return (int)syscall(SYS_gettid);

@@ -45,6 +45,9 @@
 #include <signal.h>
 #include <stdio.h>
 
+/* The runtime reads errno where it knows the thread (geterrno and
+ * seterrno where a switch came between). */
+#define GORT_LIBC_ERRNO
 #include "gort.h"
 #include "ctx.h"
 #include "lock.h"

@@ -20,7 +20,9 @@
  *  - gort_numcpu is within [1, CPUs in the affinity mask];
  *  - gort_nanotime is monotonic and agrees with CLOCK_MONOTONIC;
  *  - waitgroup errors: NULL is EINVAL; a counter going negative is ERANGE
- *    and leaves the counter unchanged.
+ *    and leaves the counter unchanged;
+ *  - errno (gort.h's) read after a call that went on on another thread is
+ *    the call's, also where the function read it before the call.
  */
 #include "gort_util.h"
 
@@ -522,6 +524,55 @@ static int wg_errors_main(void *arg)
 
 MAIN_CASE(wg_errors, wg_errors_main, 1)
 
+/* ---------------------------------------------------------------------
+ * errno after a move to another thread
+ * ------------------------------------------------------------------- */
+
+#ifdef GORT_LIBC_ERRNO
+#error "errno_after_move tests gort.h's errno"
+#endif
+
+/* Closes the channel main is parked sending on (main goes to this P's
+ * runnext), then blocks its thread under the hand-off: the P, and main
+ * with it, goes on on another thread. */
+static void close_and_block(void *arg)
+{
+	CHECK_EQ(gort_chan_close(arg), 0);
+	gort_entersyscall_block();
+	usleep(2000);
+	gort_exitsyscall();
+	gort_wg_done(&helpers_wg);
+}
+
+/* errno written, then read after a call that parked, in one function, as
+ * a program does: with libc's errno the compiler looks its location up
+ * once (glibc's __errno_location is const), and read 0 here, left on the
+ * first thread, in place of the send's EPIPE (every time, gcc and clang
+ * -O2). */
+static int errno_move_main(void *arg)
+{
+	(void)arg;
+	int moves = 0;
+	for (int i = 0; i < 20; i++) {
+		gort_chan *c = gort_chan_make(0, 0);
+		CHECK(c != NULL);
+		errno = 0;
+		int tid = gettid();
+		start_helper(close_and_block, c);
+		int r = gort_chan_send(c, NULL);
+		int e = errno;
+		moves += gettid() != tid;
+		CHECK_EQ(r, -1);
+		CHECK_EQ(e, EPIPE);
+		gort_wg_wait(&helpers_wg);
+		gort_chan_free(c);
+	}
+	CHECK(moves > 0);
+	return 0;
+}
+
+MAIN_CASE(errno_after_move, errno_move_main, 1)
+
 int main(void)
 {
 	RUN_CASE(goid, 20);
@@ -535,6 +586,7 @@ int main(void)
 	RUN_CASE(numcpu, 20);
 	RUN_CASE(nanotime, 20);
 	RUN_CASE(wg_errors, 20);
+	RUN_CASE(errno_after_move, 20);
 	PASS("goroutine_api_test");
 	return 0;
 }
