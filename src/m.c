@@ -215,6 +215,15 @@ static void newmfailed(p *pp)
 		unlock(&sched.lock);
 		return;
 	}
+	/* Exiting (the creation began before exitbegin): pp is left for
+	 * teardown, as startm leaves it. exitbegin has woken the locked Ms
+	 * with no P; handing pp to one now would post its note a second time
+	 * before it cleared it (a fatal double wake-up), or run its goroutine
+	 * after main returned. */
+	if (atomic_load(&sched.exiting)) {
+		unlock(&sched.lock);
+		return;
+	}
 	/* Work, timers or a network nobody polls: an idle M takes pp (not
 	 * wakep, whose startm would come back here while creation keeps
 	 * failing), or else the M of a locked goroutine waiting on the
