@@ -654,10 +654,11 @@ static bool isunix(int fd)
  * connect with EAGAIN, where a blocking one sleeps until there is room;
  * no poll event announces the room, so the connect is retried after
  * growing pauses (1 ms to 64 ms), as the blocking call would wait.
- * Whether err is that case; if so, *pause has been slept and grown. */
-static bool connect_full(int fd, int err, int64_t *pause)
+ * Whether err is that case (unixsock: the fd is an AF_UNIX socket); if so,
+ * *pause has been slept and grown. */
+static bool connect_full(bool unixsock, int err, int64_t *pause)
 {
-	if (err != EAGAIN || !isunix(fd))
+	if (err != EAGAIN || !unixsock)
 		return false;
 	gort_sleep(*pause);
 	if (*pause < 64000000)
@@ -669,6 +670,7 @@ static bool connect_full(int fd, int err, int64_t *pause)
 static int connect_thread(int fd, const struct sockaddr *addr, socklen_t addrlen)
 {
 	int64_t pause = 1000000;
+	bool unixsock = isunix(fd);
 	int err;
 	do {
 		err = connect_start(fd, addr, addrlen);
@@ -679,7 +681,7 @@ static int connect_thread(int fd, const struct sockaddr *addr, socklen_t addrlen
 			}
 			err = connect_status(fd, addr, addrlen);
 		}
-	} while (connect_full(fd, err, &pause));
+	} while (connect_full(unixsock, err, &pause));
 	return err;
 }
 
@@ -700,11 +702,19 @@ static int connect_step(int (*step)(int, const struct sockaddr *, socklen_t), po
  * taken when the call began, as any wake-up does: an fd closed with
  * gort_close during the pause fails with EBADF, and the connect never
  * reaches a later socket that got the same number. A write deadline
- * ends it the same way. */
+ * ends it the same way. Whether the fd is AF_UNIX is asked once, in
+ * flight: asked after an attempt, it would ask a number that a close
+ * may have freed meanwhile, and a connect so closed would end with the
+ * attempt's EAGAIN instead of EBADF. */
 static int connect_poll(pollDesc *pd, uint32_t seq, int fd, const struct sockaddr *addr,
                         socklen_t addrlen)
 {
 	int64_t pause = 1000000;
+	bool unixsock = false;
+	if (pd_enter(pd, seq)) {
+		unixsock = isunix(fd);
+		pd_leave(pd);
+	}
 	int err;
 	netpollreset(pd, GORT_WRITE);
 	do {
@@ -716,7 +726,7 @@ static int connect_poll(pollDesc *pd, uint32_t seq, int fd, const struct sockadd
 				break;
 			err = connect_step(connect_status, pd, seq, fd, addr, addrlen);
 		}
-	} while (connect_full(fd, err, &pause));
+	} while (connect_full(unixsock, err, &pause));
 	return err;
 }
 
