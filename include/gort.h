@@ -33,10 +33,17 @@
 extern "C" {
 #endif
 
+/* GORT_NORETURN: C11's _Noreturn is not C++, where the header is
+ * usable too. */
 #if defined(__GNUC__) || defined(__clang__)
 #define GORT_API __attribute__((visibility("default")))
+#define GORT_NORETURN __attribute__((noreturn))
+#elif defined(__cplusplus)
+#define GORT_API
+#define GORT_NORETURN [[noreturn]]
 #else
 #define GORT_API
+#define GORT_NORETURN _Noreturn
 #endif
 
 #define GORT_VERSION_MAJOR 0
@@ -157,7 +164,7 @@ GORT_API void gort_gosched(void);
  * goroutine this way ends gort_main with result 0. Called from a thread
  * that is not a goroutine it cannot return, so it is Go's fatal error
  * "gort_goexit called outside a goroutine". */
-GORT_API _Noreturn void gort_goexit(void);
+GORT_NORETURN GORT_API void gort_goexit(void);
 
 /** Id of the calling goroutine; 0 when the caller is not a goroutine. */
 GORT_API int64_t gort_goid(void);

@@ -434,7 +434,7 @@ GORT_API int64_t gort_go_attr(void (*fn)(void *), void *arg, const gort_attr *at
 	return go_common(fn, arg, attr, (uintptr_t)__builtin_return_address(0));
 }
 
-GORT_API _Noreturn void gort_goexit(void)
+GORT_NORETURN GORT_API void gort_goexit(void)
 {
 	if (!getg())
 		fatal("gort_goexit called outside a goroutine");
