@@ -694,18 +694,18 @@ void goparkunlock(mutex *lk, waitreason reason)
  * m->readynext. A goroutine that readies another (a channel send to a
  * waiting receiver) very often parks soon after (the sender's next
  * receive), and then the readied G is exactly what findrunnable would
- * pick: runnext. So the first G readied inside a gort_* call is kept in
- * the M's own readynext instead of being published in runnext: gopark's
- * direct path switches to it with no atomic operation on either side,
- * where runqput and runqget would each cost one. It is published
- * (runqput to runnext, wakep) the moment the goroutine enters the
- * scheduler any other way (mcall, gosched, goexit), may lose its P
- * (entersyscall, stop-the-world), or readies a second G (which then goes
- * to runnext after it, as Go orders them), and when the call returns
- * (rt_exit) unless GOMAXPROCS is 1: with a single P there is no other P
- * to steal runnext or to wake, so publishing it would change nothing
- * but the cost, and it stays private until the goroutine next parks or
- * is preempted. Only the M's running goroutine sets and consumes it, so
+ * pick: runnext. So the first G readied inside a gort_* call, while
+ * runnext is empty, is kept in the M's own readynext instead of being
+ * published in runnext: gopark's direct path switches to it with no
+ * atomic operation on either side, where runqput and runqget would each
+ * cost one. It is published (runqput to runnext, wakep) the moment the
+ * goroutine enters the scheduler any other way (mcall, gosched, goexit),
+ * may lose its P (entersyscall, stop-the-world), or readies a second G
+ * (which then goes to runnext after it, as Go orders them), and when the
+ * call returns (rt_exit) unless GOMAXPROCS is 1: with a single P there
+ * is no other P to steal runnext or to wake, so publishing it would
+ * change nothing but the cost, and it stays private until the goroutine
+ * next parks or is preempted. Only the M's running goroutine sets and consumes it, so
  * it needs no lock; a G in it is _Grunnable and seen by no one else.
  */
 void readynext_flush(m *mp)
@@ -727,7 +727,12 @@ void goready(g *gp)
 	m *mp = tls_m;
 	if (mp && mp->p) {
 		g *cur = mp->curg;
-		if (cur && cur->inruntime && !mp->readynext) {
+		/* Kept private only while runnext is empty: a G in runnext
+		 * (one readied before, published since) must go to the
+		 * queue's tail now, behind what is queued already, as Go's
+		 * runqput kicks it; left there, it would run before them. */
+		if (cur && cur->inruntime && !mp->readynext &&
+		    !atomic_load_explicit(&mp->p->runnext, memory_order_relaxed)) {
 			mp->readynext = gp;
 			return;
 		}
