@@ -80,18 +80,35 @@ static void unlink_first(waitq *q, sudog *s)
 		q->nsel--;
 }
 
-/* The first waiter that can still be completed. A select's sudog whose
- * select another channel already completed is dropped on the way; its
+/* Whether s, just taken out of its queue, can still be completed: a
+ * select's sudog is, once its select is claimed for it (the CAS on done);
+ * one whose select another channel already completed is dropped, and its
  * selector takes its other sudogs out itself. */
+static bool claim(sudog *s)
+{
+	uint32_t zero = 0;
+	return !s->sel || atomic_compare_exchange_strong(&s->sel->done, &zero, 1);
+}
+
+/* The first waiter that can still be completed. */
 sudog *dequeue(waitq *q)
 {
 	sudog *s;
 	while ((s = q->first) != NULL) {
 		unlink_first(q, s);
-		if (!s->sel)
+		if (claim(s))
 			return s;
-		uint32_t zero = 0;
-		if (atomic_compare_exchange_strong(&s->sel->done, &zero, 1))
+	}
+	return NULL;
+}
+
+/* The last waiter that can still be completed (closechan). */
+static sudog *dequeuelast(waitq *q)
+{
+	sudog *s;
+	while ((s = q->last) != NULL) {
+		dequeuesudog(q, s);
+		if (claim(s))
 			return s;
 	}
 	return NULL;
@@ -319,8 +336,12 @@ enum { CLOSE_BATCH = 32 };
 
 /* Go's closechan: the channel is marked closed and every waiter taken
  * out under the lock and readied after it, so none runs before the
- * channel is closed. Unlike Go, waiters are taken out CLOSE_BATCH at a
- * time, each batch readied before the lock is retaken for the next.
+ * channel is closed. Go readies them last first (it takes the receivers
+ * out, then the senders, onto a stack), and so does this, taking them
+ * from the senders' tail, then the receivers': the order decides the
+ * order they run in (with one P, the first to park runs first, then the
+ * others from the last). Unlike Go, waiters are taken out CLOSE_BATCH at
+ * a time, each batch readied before the lock is retaken for the next.
  * Why: a waiter's sudog lives in its goroutine's stack frame, so taking
  * it out and readying it each touch one page of that goroutine's stack.
  * Go's order (all out, then all readied) touches every stack twice, a
@@ -353,14 +374,14 @@ static int closechan(gort_chan *c)
 	do {
 		sudog *list = NULL, **tail = &list, *s;
 		size_t n = 0;
-		while (n < batch && (s = dequeue(&c->recvq)) != NULL) {
-			copyelem(c, s->elem, NULL);
+		while (n < batch && (s = dequeuelast(&c->sendq)) != NULL) {
 			s->success = false;
 			*tail = s;
 			tail = &s->next;
 			n++;
 		}
-		while (n < batch && (s = dequeue(&c->sendq)) != NULL) {
+		while (n < batch && (s = dequeuelast(&c->recvq)) != NULL) {
+			copyelem(c, s->elem, NULL);
 			s->success = false;
 			*tail = s;
 			tail = &s->next;

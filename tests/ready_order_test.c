@@ -3,10 +3,12 @@
  * Go 1.19's order at GOMAXPROCS=1: each readied G goes to runnext and
  * kicks the one there to the tail of the local queue, so once the readier
  * blocks, the last one readied runs first and the others follow in the
- * order they were readied (5 waiters run as 4 0 1 2 3). Three ways of
+ * order they were readied (5 waiters run as 4 0 1 2 3). Four ways of
  * readying them, measured on Go 1.19: a cond signalled once per waiter, a
- * wait group whose last Done releases them all, and a send per waiter on
- * an unbuffered channel.
+ * wait group whose last Done releases them all, a send per waiter on an
+ * unbuffered channel, and a close of the channel they receive from,
+ * which readies them last first (5 waiters run as 0 4 3 2 1; 40, past
+ * a close's batch of 32, as 0 39 38 ... 1).
  *
  * The first G readied inside a runtime call is kept in the M's readynext
  * (sched.c) rather than runnext; one readied while runnext holds a G
@@ -15,11 +17,11 @@
  */
 #include "gort_util.h"
 
-#define MAXW 5
+#define MAXW 40
 
-enum how { BY_SIGNAL, BY_WAITGROUP, BY_SEND };
+enum how { BY_SIGNAL, BY_WAITGROUP, BY_SEND, BY_CLOSE };
 
-static const char *const how_name[] = {"cond signal", "wait group", "send"};
+static const char *const how_name[] = {"cond signal", "wait group", "send", "close"};
 
 static gort_mutex mu;
 static gort_cond cond;
@@ -45,6 +47,9 @@ static void waiter(void *arg)
 	case BY_SEND:
 		CHECK_EQ(gort_chan_recv(ch, NULL), 1);
 		break;
+	case BY_CLOSE:
+		CHECK_EQ(gort_chan_recv(ch, NULL), 0);
+		break;
 	}
 	order[norder++] = i;
 	CHECK_EQ(gort_wg_done(&done), 0);
@@ -62,10 +67,19 @@ static const char *reason(void)
 	}
 }
 
-/* n waiters park one after another, are readied in that order, and must
- * run as n-1, 0, 1, ..., n-2. */
+/* n waiters park one after another and are readied in that order (last
+ * first for a close); they must run as the last readied, then the others
+ * in the order they were readied. */
 static void check(int n)
 {
+	int readied[MAXW], want[MAXW];
+	for (int k = 0; k < n; k++)
+		readied[k] = how == BY_CLOSE ? n - 1 - k : k;
+	want[0] = readied[n - 1];
+	for (int k = 1; k < n; k++)
+		want[k] = readied[k - 1];
+	if (how == BY_CLOSE)
+		ch = make_chan(0, 0);
 	norder = 0;
 	if (how == BY_WAITGROUP)
 		CHECK_EQ(gort_wg_add(&gate, 1), 0);
@@ -87,12 +101,17 @@ static void check(int n)
 		for (int i = 0; i < n; i++)
 			CHECK_EQ(gort_chan_send(ch, NULL), 0);
 		break;
+	case BY_CLOSE:
+		CHECK_EQ(gort_chan_close(ch), 0);
+		break;
 	}
 	CHECK_EQ(gort_wg_wait(&done), 0);
+	if (how == BY_CLOSE)
+		gort_chan_free(ch);
 	CHECK_EQ(norder, n);
-	bool go = order[0] == n - 1;
-	for (int k = 1; k < n; k++)
-		go = go && order[k] == k - 1;
+	bool go = true;
+	for (int k = 0; k < n; k++)
+		go = go && order[k] == want[k];
 	if (!go) {
 		fprintf(stderr, "%s, %d waiters ran as", how_name[how], n);
 		for (int k = 0; k < n; k++)
@@ -109,14 +128,17 @@ static int order_main(void *arg)
 	/* The order is Go's for a readier that no time slice interrupts. */
 	gort_preempt_off();
 	CHECK_EQ(gort_gomaxprocs(0), 1);
-	ch = make_chan(0, 0);
-	for (how = BY_SIGNAL; how <= BY_SEND; how++) {
-		for (int n = 2; n <= MAXW; n++)
+	for (how = BY_SIGNAL; how <= BY_CLOSE; how++) {
+		if (how == BY_SEND)
+			ch = make_chan(0, 0);
+		for (int n = 2; n <= 5; n++)
 			check(n);
+		check(MAXW);
+		if (how == BY_SEND)
+			gort_chan_free(ch);
 		printf("  %s: Go's order\n", how_name[how]);
 	}
 	gort_preempt_on();
-	gort_chan_free(ch);
 	return 0;
 }
 
