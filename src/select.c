@@ -212,15 +212,17 @@ static int32_t selwaitall(selstate *st)
 	return won->caseidx;
 }
 
-/* Go's "select {}": never returns. */
-static _Noreturn void block_forever(void)
+/* A blocking select with no channel to wait on never returns: Go's
+ * "select {}" (no cases: waitReasonSelectNoCases), or a select whose
+ * channels are all NULL, which Go parks as any select (waitReasonSelect). */
+static _Noreturn void block_forever(waitreason reason)
 {
 	g *gp = getg();
 	if (!gp)
 		rt_exit_wait(NULL); /* it touches nothing more: let teardown run */
 	for (;;) {
 		if (gp)
-			gopark(NULL, NULL, waitReasonSelectNoCases);
+			gopark(NULL, NULL, reason);
 		else
 			pause();
 	}
@@ -247,7 +249,7 @@ static int32_t selectgo(gort_case *cases, int32_t ncases, bool block,
 	if (n == 0) {
 		if (!block)
 			return -1;
-		block_forever();
+		block_forever(ncases == 0 ? waitReasonSelectNoCases : waitReasonSelect);
 	}
 	sortlockorder(&st);
 	sellock(&st);

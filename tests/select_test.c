@@ -8,7 +8,8 @@
  *    runs, whichever its position, blocking or not;
  *  - a case whose channel is NULL never fires, in either direction;
  *    a blocking select with only NULL cases (and with n == 0) stays
- *    blocked: its goroutine has not returned 200 ms later;
+ *    blocked: its goroutine has not returned 200 ms later, and is
+ *    parked [select] (with n == 0, [select (no cases)]), as in Go;
  *  - bad input: n < 0, NULL cases with n > 0, a dir other than
  *    GORT_SEND/GORT_RECV (on a real or a NULL channel, beside a ready
  *    case, blocking or not) and n > GORT_SELECT_MAX give -1 EINVAL and
@@ -237,9 +238,15 @@ static int null_blocks_main(void *arg)
 	null_only[0] = rcase(NULL, &x);
 	null_only[1] = scase(NULL, &x);
 	null_only[2] = rcase(NULL, NULL);
-	CHECK(gort_go(null_selector, (void *)(intptr_t)3) > 0);
-	CHECK(gort_go(null_selector, (void *)(intptr_t)1) > 0);
-	CHECK(gort_go(null_selector, (void *)(intptr_t)0) > 0);
+	int64_t three = gort_go(null_selector, (void *)(intptr_t)3);
+	int64_t one = gort_go(null_selector, (void *)(intptr_t)1);
+	int64_t none = gort_go(null_selector, (void *)(intptr_t)0);
+	CHECK(three > 0 && one > 0 && none > 0);
+	/* Parked as Go parks them: a select of NULL channels as any select,
+	 * "select {}" as one with no cases. */
+	wait_parked(three, "select");
+	wait_parked(one, "select");
+	wait_parked(none, "select (no cases)");
 	int64_t t0 = gort_nanotime();
 	gort_sleep(200 * MS);
 	CHECK(gort_nanotime() - t0 >= 200 * MS);
