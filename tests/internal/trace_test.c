@@ -263,26 +263,40 @@ struct parked_query {
 	int64_t goid;
 	waitreason reason;
 	bool parked;
+	bool found;        /* the goroutine still exists */
+	uint32_t status;   /* and its status and wait reason, last seen */
+	waitreason seen;
 };
 
 static void find_waiting(g *gp, void *arg)
 {
 	struct parked_query *q = arg;
-	if (gp->goid == q->goid && readgstatus(gp) == _Gwaiting && gp->waitreason == q->reason)
+	if (gp->goid != q->goid)
+		return;
+	q->found = true;
+	q->status = readgstatus(gp);
+	q->seen = (waitreason)gp->waitreason;
+	if (q->status == _Gwaiting && q->seen == q->reason)
 		q->parked = true;
 }
 
-/* Sleep until goroutine goid is parked for reason. */
+/* Sleep until goroutine goid is parked for reason. A failure says what
+ * the goroutine was doing instead. */
 static void wait_parked_for(int64_t goid, waitreason reason)
 {
+	struct parked_query q;
 	for (int i = 0; i < 10000; i++) {
-		struct parked_query q = {.goid = goid, .reason = reason};
+		q = (struct parked_query){.goid = goid, .reason = reason};
 		forEachG(find_waiting, &q);
 		if (q.parked)
 			return;
 		gort_sleep(1000 * 1000);
 	}
-	FAILF("goroutine %lld never parked", (long long)goid);
+	if (!q.found)
+		FAILF("goroutine %lld never parked [%s]: it has ended", (long long)goid,
+		      waitreason_strings[reason]);
+	FAILF("goroutine %lld never parked [%s]: status %u, wait reason [%s]", (long long)goid,
+	      waitreason_strings[reason], q.status, waitreason_strings[q.seen]);
 }
 
 /* Sleep until the receiver is parked on the channel. */
