@@ -360,15 +360,18 @@ void injectglist(gqueue *list)
 {
 	if (!list->head)
 		return;
+	m *mp = getm();
+	p *pp = mp ? mp->p : NULL;
+	if (!pp)
+		tracesnap_lock();
 	int32_t n = 0;
 	for (g *gp = list->head; gp; gp = gp->schedlink) {
 		casgstatus(gp, _Gwaiting, _Grunnable);
 		traceGoUnblockNetpoll(gp);
 		n++;
 	}
-	m *mp = getm();
-	p *pp = mp ? mp->p : NULL;
 	if (!pp) {
+		tracesnap_unlock();
 		lock(&sched.lock);
 		globrunqputbatch(list, n);
 		unlock(&sched.lock);
@@ -721,11 +724,11 @@ void readynext_flush(m *mp)
  * caller is a thread without a P. */
 void goready(g *gp)
 {
-	casgstatus(gp, _Gwaiting, _Grunnable);
-	traceGoUnblock(gp);
 	/* No switch in here, so the thread's TLS may be read directly. */
 	m *mp = tls_m;
 	if (mp && mp->p) {
+		casgstatus(gp, _Gwaiting, _Grunnable);
+		traceGoUnblock(gp);
 		g *cur = mp->curg;
 		/* Kept private only while runnext is empty: a G in runnext
 		 * (one readied before, published since) must go to the
@@ -742,6 +745,10 @@ void goready(g *gp)
 		}
 		runqput(mp->p, gp, true);
 	} else {
+		tracesnap_lock();
+		casgstatus(gp, _Gwaiting, _Grunnable);
+		traceGoUnblock(gp);
+		tracesnap_unlock();
 		lock(&sched.lock);
 		globrunqput(gp);
 		unlock(&sched.lock);

@@ -109,8 +109,10 @@ static bool exitsyscallfast(m *mp, p *oldp)
 /* On g0: no P to be had. Queue gp globally and park this M. */
 static g *exitsyscall0(m *mp, g *gp)
 {
+	tracesnap_lock();
 	casgstatus(gp, _Gsyscall, _Grunnable);
 	traceGoSysExit(NULL, gp);
+	tracesnap_unlock();
 	gp->syscallstate = SYSCALL_NONE;
 	dropg(mp, gp);
 	/* Once queued and unlocked, gp may run (and exit) elsewhere. */

@@ -99,7 +99,9 @@
  * trace.lock protects the hand-over lists, the ring and the free
  * buffers; strtab.lock the strings; threads.lock the tthread list. All
  * three mutexes are leaves: taken with runtime locks held, never the
- * other way round, and never held across a goroutine switch.
+ * other way round, and never held across a goroutine switch. snaplock
+ * (tracesnap_lock, trace.h) orders a start's snapshot with the state
+ * changes of threads without a P; the other three are taken under it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -1130,6 +1132,19 @@ size_t trace_ring_bytes(void)
 	return n;
 }
 
+/* See trace.h. */
+static pthread_mutex_t snaplock = PTHREAD_MUTEX_INITIALIZER;
+
+void tracesnap_lock(void)
+{
+	pthread_mutex_lock(&snaplock);
+}
+
+void tracesnap_unlock(void)
+{
+	pthread_mutex_unlock(&snaplock);
+}
+
 static void snapshot_g(g *gp, void *arg)
 {
 	g *self = arg;
@@ -1157,10 +1172,12 @@ static void trace_begin_stw(void)
 	semacquire(&sched.worldsema, waitReasonStopTheWorld);
 	stopTheWorld();
 	m *mp = getm();
+	tracesnap_lock(); /* threads without a P still run */
 	atomic_store_explicit(&trace_enabled, TRACE_ON, memory_order_seq_cst);
 	traceev(EvGomaxprocs, (uint64_t)atomic_load(&gomaxprocs), 0, 0, 0);
 	traceev(EvProcStart, tracepid(mp->p), (uint64_t)mp->id, 0, 0);
 	forEachG(snapshot_g, gp);
+	tracesnap_unlock();
 	startTheWorld();
 	semrelease(&sched.worldsema);
 	rt_exit(gp);

@@ -42,6 +42,22 @@ size_t trace_staged_bytes(void);   /* see trace.c */
 size_t trace_ring_bytes(void);     /* see trace.c */
 void stats_reset(void);
 
+/* Stopping the world holds off every thread with a P, not the threads
+ * without one: an M leaving a syscall with no P to take (exitsyscall0),
+ * netpoll results readied by sysmon or an idle M (injectglist), a plain
+ * thread that readies or creates a goroutine (goready, newproc). Each of
+ * them changes a goroutine's state and then writes its event, while a
+ * trace start's snapshot reads that state and writes the goroutine's
+ * first events and seq. So such a thread makes its change and its event
+ * holding tracesnap_lock, which the start holds from turning tracing on
+ * to the end of its snapshot: the pair comes wholly before the snapshot
+ * (tracing off: no event; the snapshot sees the new state) or wholly
+ * after it, never interleaved with it. It may be taken with runtime
+ * locks held (a channel's, by goready); under it only gheap.lock (the
+ * snapshot's forEachG) and trace.c's own mutexes are taken. */
+void tracesnap_lock(void);
+void tracesnap_unlock(void);
+
 /* ++seq of gp (see trace.c). */
 static inline uint64_t tracegoseq(g *gp)
 {
