@@ -286,12 +286,10 @@ int64_t newproc(m *mp, void (*fn)(void *), void *arg, size_t stacksize, const ch
 		owner_inc(&pp->gcreated);
 	else
 		atomic_fetch_add_explicit(&sched.ngforeign, 1, memory_order_relaxed);
-	if (!pp)
-		tracesnap_lock();
+	tracesnap_enter(pp);
 	casgstatus(newg, _Gdead, _Grunnable);
 	traceGoCreate(pp, newg);
-	if (!pp)
-		tracesnap_unlock();
+	tracesnap_exit(pp);
 	if (pp) {
 		/* A G readied before this one (sched.c: readynext) goes to
 		 * runnext first, so that the new G displaces it, as in Go. */

@@ -362,16 +362,15 @@ void injectglist(gqueue *list)
 		return;
 	m *mp = getm();
 	p *pp = mp ? mp->p : NULL;
-	if (!pp)
-		tracesnap_lock();
+	tracesnap_enter(pp);
 	int32_t n = 0;
 	for (g *gp = list->head; gp; gp = gp->schedlink) {
 		casgstatus(gp, _Gwaiting, _Grunnable);
 		traceGoUnblockNetpoll(gp);
 		n++;
 	}
+	tracesnap_exit(pp);
 	if (!pp) {
-		tracesnap_unlock();
 		lock(&sched.lock);
 		globrunqputbatch(list, n);
 		unlock(&sched.lock);
@@ -708,8 +707,9 @@ void goparkunlock(mutex *lk, waitreason reason)
  * call returns (rt_exit) unless GOMAXPROCS is 1: with a single P there
  * is no other P to steal runnext or to wake, so publishing it would
  * change nothing but the cost, and it stays private until the goroutine
- * next parks or is preempted. Only the M's running goroutine sets and consumes it, so
- * it needs no lock; a G in it is _Grunnable and seen by no one else.
+ * next parks or is preempted. Only the M's running goroutine sets and
+ * consumes it, so it needs no lock; a G in it is _Grunnable and seen by
+ * no one else.
  */
 void readynext_flush(m *mp)
 {
@@ -726,29 +726,28 @@ void goready(g *gp)
 {
 	/* No switch in here, so the thread's TLS may be read directly. */
 	m *mp = tls_m;
-	if (mp && mp->p) {
-		casgstatus(gp, _Gwaiting, _Grunnable);
-		traceGoUnblock(gp);
+	p *pp = mp ? mp->p : NULL;
+	tracesnap_enter(pp);
+	casgstatus(gp, _Gwaiting, _Grunnable);
+	traceGoUnblock(gp);
+	tracesnap_exit(pp);
+	if (pp) {
 		g *cur = mp->curg;
 		/* Kept private only while runnext is empty: a G in runnext
 		 * (one readied before, published since) must go to the
 		 * queue's tail now, behind what is queued already, as Go's
 		 * runqput kicks it; left there, it would run before them. */
 		if (cur && cur->inruntime && !mp->readynext &&
-		    !atomic_load_explicit(&mp->p->runnext, memory_order_relaxed)) {
+		    !atomic_load_explicit(&pp->runnext, memory_order_relaxed)) {
 			mp->readynext = gp;
 			return;
 		}
 		if (mp->readynext) {
-			runqput(mp->p, mp->readynext, true);
+			runqput(pp, mp->readynext, true);
 			mp->readynext = NULL;
 		}
-		runqput(mp->p, gp, true);
+		runqput(pp, gp, true);
 	} else {
-		tracesnap_lock();
-		casgstatus(gp, _Gwaiting, _Grunnable);
-		traceGoUnblock(gp);
-		tracesnap_unlock();
 		lock(&sched.lock);
 		globrunqput(gp);
 		unlock(&sched.lock);

@@ -58,6 +58,20 @@ void stats_reset(void);
 void tracesnap_lock(void);
 void tracesnap_unlock(void);
 
+/* The lock around a state change and its event made holding pp: taken
+ * only when pp is NULL, since the world's stop holds off the rest. */
+static inline void tracesnap_enter(const p *pp)
+{
+	if (!pp)
+		tracesnap_lock();
+}
+
+static inline void tracesnap_exit(const p *pp)
+{
+	if (!pp)
+		tracesnap_unlock();
+}
+
 /* ++seq of gp (see trace.c). */
 static inline uint64_t tracegoseq(g *gp)
 {
