@@ -825,7 +825,10 @@ void gosched(g *gp)
 		tick_inc(&pp->schedtick);
 	casgstatus(next, _Grunnable, _Grunning);
 	if (next == gp) {
-		/* Nothing else to run: gp comes straight back. */
+		/* Nothing else to run: gp comes straight back, in a new slice
+		 * (as execute would start it): a request for the old one is
+		 * answered, or rt_exit would yield a second time. */
+		atomic_store_explicit(&pp->preempt, PREEMPT_NONE, memory_order_relaxed);
 		traceGoStart(pp, gp, false);
 		unlock(&sched.lock);
 		return;

@@ -18,6 +18,11 @@
  * goyield does) before exiting, so every pick comes from the ring and
  * starts a new schedtick. Without the 1-in-61 check the victim would wait
  * until the workers stop by themselves (WORKER_LIMIT runs).
+ *
+ * yield_alone: a yield with nothing else to run comes straight back in a
+ * new slice, as Go's gosched_m + execute: a preemption request pending
+ * for the old slice is answered by it, not honoured again on the way out
+ * of gort_gosched (a second yield, counted as a preemption).
  */
 #include "harness.h"
 
@@ -301,12 +306,43 @@ static void fairness(void)
 	CHECK_EQ(gort_main(fairness_main, NULL), 0);
 }
 
+/* ---------------------------------------------------------------------
+ * yield_alone
+ * ------------------------------------------------------------------- */
+
+static int yield_alone_main(void *arg)
+{
+	(void)arg;
+	atomic_store(&debug_nopreempt, true); /* only our own request */
+	p *pp = getm()->p;
+	for (int i = 0; i < 3; i++) {
+		gort_stats before, after;
+		CHECK_EQ(gort_read_stats(&before), 0);
+		uint32_t tick = pp->schedtick;
+		atomic_store(&pp->preempt, PREEMPT_ASK);
+		gort_gosched();
+		CHECK_EQ(gort_read_stats(&after), 0);
+		CHECK(getm()->p == pp);
+		CHECK(pp->schedtick != tick);
+		CHECK_EQ(atomic_load(&pp->preempt), PREEMPT_NONE);
+		CHECK_EQ(after.preempt_coop, before.preempt_coop);
+	}
+	return 0;
+}
+
+static void yield_alone(void)
+{
+	gort_gomaxprocs(1);
+	CHECK_EQ(gort_main(yield_alone_main, NULL), 0);
+}
+
 /* With arguments, only the cases named. */
 int main(int argc, char **argv)
 {
 	static const struct harness_case cases[] = {
 		{"spawn300", spawn300},
 		{"fairness", fairness},
+		{"yield_alone", yield_alone},
 	};
 	run_named(argc, argv, cases, sizeof cases / sizeof cases[0], 20);
 	PASS("findrunnable_order_test");
