@@ -454,8 +454,13 @@ static int handoff_main(void *arg)
 	CHECK(hgoid > 0);
 	wait_parked_for(hgoid, waitReasonSyncMutexLock);
 	gort_sleep(2 * 1000 * 1000);
+	/* Not at the end of a time slice (a slow build's, inherited through
+	 * runnext): preempted between the two, main would let the waiter
+	 * take the mutex and finish. */
+	gort_preempt_off();
 	gort_mutex_unlock(&hmu);
 	gort_mutex_lock(&hmu);
+	gort_preempt_on();
 	gort_sleep(1000 * 1000);
 	wait_parked_for(hgoid, waitReasonSyncMutexLock);
 	CHECK(hmu.state & 4); /* starving */
