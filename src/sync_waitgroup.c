@@ -6,7 +6,13 @@
  * are seen together by one atomic. When Add brings the counter to zero
  * with waiters present, no Wait can begin (the counter is zero) and no
  * Add may run concurrently (Go's rule for correct programs), so Add
- * resets state to zero and releases each waiter once on sema.
+ * takes the waiters it saw out of state and releases each once on sema.
+ * It subtracts them rather than storing zero (Go's store) so that a
+ * misuse in that instant stays what it is and loses nothing: a refused
+ * Add that took the counter below zero still finds its delta to take
+ * back (a store would leave the counter at +1 and the next Wait waiting
+ * for ever), and an early Add of the next round, with any Wait counted
+ * on it, is kept.
  *
  * Unlike Go, a negative counter is not a panic: Add refuses the change
  * with ERANGE and takes it back, leaving the WaitGroup as it was.
@@ -46,7 +52,7 @@ GORT_API int gort_wg_add(gort_waitgroup *wg, int delta)
 	}
 	if (v > 0 || w == 0)
 		return 0;
-	__atomic_store_n(&wg->state, 0, __ATOMIC_RELAXED);
+	__atomic_sub_fetch(&wg->state, (uint64_t)w, __ATOMIC_RELAXED);
 	g *gp = rt_enter_wait();
 	for (; w != 0; w--)
 		semrelease(&wg->sema);
