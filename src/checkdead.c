@@ -121,6 +121,7 @@ void checkdead(void)
 	if (threads < 0 ||
 	    threads > mcount + 1 + (GORT_TSAN_THREADS) + exiting_threads())
 		return;
+	fatal_claim();
 	printstr("fatal error: all goroutines are asleep - deadlock!\n\n");
 	dumpout o;
 	out_init_fd(&o, 2);

@@ -8,12 +8,21 @@
  * goroutine that hit it (with its stack, traceback.c), and exit with
  * status 2.
  *
+ * One report per process: the first thread to end the process (throw,
+ * fatal, checkdead's deadlock, SIGQUIT) claims it (fatal_claim) and the
+ * others, which may hit the same misuse at the same moment on other Ps,
+ * stop there and wait for its _exit, as Go's dopanic_m makes later
+ * panickers wait: otherwise their lines interleave byte by byte in one
+ * unreadable report. A thread that fails again while it reports (a fault
+ * in its traceback) exits at once rather than waiting for itself.
+ *
  * dumpout is the one output of the longer reports (goroutine dumps,
  * schedtrace): a buffer of its own, flushed to a file descriptor with
  * write(2) (signal-safe: the SIGQUIT and fatal paths) or to a stdio FILE
  * (gort_dump_goroutines, gort_schedtrace), so that one printer serves
  * both.
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -184,8 +193,24 @@ void out_hex(dumpout *o, uint64_t v)
 	out_write(o, p, (size_t)(buf + sizeof buf - p));
 }
 
+/* The kernel id of the thread that reports, 0 until one does. */
+static _Atomic int fatal_tid;
+
+void fatal_claim(void)
+{
+	int self = gettid_();
+	int none = 0;
+	if (atomic_compare_exchange_strong(&fatal_tid, &none, self))
+		return;
+	if (none == self)
+		_exit(2);
+	for (;;)
+		pause();
+}
+
 _Noreturn static void dothrow(const char *msg)
 {
+	fatal_claim();
 	printstr("fatal error: ");
 	printstr(msg);
 	printstr("\n");

@@ -475,6 +475,9 @@ void setg(g *gp);
 /* throw.c / print.c */
 _Noreturn void throw(const char *msg);
 _Noreturn void fatal(const char *msg);
+/* Claim the one fatal report of the process: returns in the first thread
+ * to call it, never returns in the others (print.c). */
+void fatal_claim(void);
 void printstr(const char *s);
 void printint(int64_t v);
 void printhex(uint64_t v);

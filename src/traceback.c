@@ -328,6 +328,7 @@ NOSAN __attribute__((noinline)) void tracebackcurg(void)
 void sigquit_handler(int sig, siginfo_t *info, void *uc)
 {
 	(void)sig;
+	fatal_claim();
 	dumpout o;
 	out_init_fd(&o, 2);
 	m *mp = tls_m;

@@ -991,6 +991,23 @@ static void fatal_errors(void)
 	CHECK(strstr(res.output, "goroutine 1 [sync.Mutex.Lock") != NULL);
 }
 
+/* Several goroutines hit the same fatal misuse at once, on every P: one
+ * report comes out, whole. Each thread used to print its own, their
+ * bytes interleaved ("fatal error: fatal error: sync: unlock...").
+ * Tried a few times: the goroutines must be running at once to race
+ * (fewer under a sanitizer, whose exit alone takes a second). */
+static void fatal_once(void)
+{
+	for (int i = 0; i < (HARNESS_SANITIZED ? 4 : 20); i++) {
+		must_die("unlock_many", "fatal error: sync: unlock of unlocked mutex");
+		const char *first = strstr(res.output, "fatal error:");
+		if (strstr(first + 1, "fatal error:") != NULL) {
+			harness_describe("unlock_many", &res);
+			FAILF("unlock_many: more than one fatal report (run %d)", i);
+		}
+	}
+}
+
 /* ---------------------------------------------------------------------
  * NULL arguments
  * ------------------------------------------------------------------- */
@@ -1070,6 +1087,7 @@ int main(int argc, char **argv)
 		{"plain_threads", plain_threads},
 		{"plain_waker_across_runs", plain_waker_across_runs},
 		{"fatal_errors", fatal_errors},
+		{"fatal_once", fatal_once},
 		{"null_args", null_args},
 	};
 	run_named(argc, argv, cases, sizeof cases / sizeof cases[0], 60);

@@ -12,6 +12,9 @@
  *   rwunlock       a goroutine unlocks an unlocked gort_rwmutex
  *   deadlock       the main goroutine locks a mutex it already holds
  *                  (Go's "all goroutines are asleep - deadlock!")
+ *   unlock_many    goroutines on every P unlock unlocked mutexes at the
+ *                  same instant: one report must come out, not several
+ *                  interleaved
  */
 #include "gort_util.h"
 
@@ -50,6 +53,42 @@ static int run_rwunlock(void *arg)
 	return 0;
 }
 
+#define MANY 8
+
+static atomic_int many_ready;
+static atomic_bool many_go;
+
+static void unlock_own(void)
+{
+	gort_mutex own = {0};
+	while (!atomic_load(&many_go))
+		;
+	gort_mutex_unlock(&own);
+}
+
+static void unlock_one(void *arg)
+{
+	(void)arg;
+	atomic_fetch_add(&many_ready, 1);
+	unlock_own();
+}
+
+/* MANY - 1 spinners and main, one per P: main keeps a P to come back to
+ * while the others spin (sanitizer builds preempt no spinner). */
+static int run_unlock_many(void *arg)
+{
+	(void)arg;
+	gort_gomaxprocs(MANY);
+	for (int i = 0; i < MANY - 1; i++)
+		gort_go(unlock_one, NULL);
+	while (atomic_load(&many_ready) < MANY - 1)
+		gort_gosched();
+	atomic_store(&many_go, true);
+	unlock_own();
+	gort_sleep(1000000000);
+	return 0;
+}
+
 static int run_deadlock(void *arg)
 {
 	(void)arg;
@@ -67,6 +106,7 @@ int main(int argc, char **argv)
 		{"runlock", run_runlock, NULL, false},
 		{"rwunlock", run_rwunlock, NULL, false},
 		{"deadlock", run_deadlock, NULL, false},
+		{"unlock_many", run_unlock_many, NULL, false},
 	};
 	int rc = run_prog_mode("syncfatal", argc, argv, modes,
 	                       sizeof modes / sizeof *modes);
