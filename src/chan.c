@@ -206,21 +206,6 @@ void chan_bufrecv(gort_chan *c, void *ep)
 	atomic_store_explicit(&c->qcount, c->qcount - 1, memory_order_relaxed);
 }
 
-/* A random number in [0, n) for goroutines and plain threads alike. */
-uint32_t cheaprandn(uint32_t n)
-{
-	m *mp = getm();
-	if (mp)
-		return fastrandn(mp, n);
-	static __thread uint64_t state;
-	if (state == 0)
-		state = (uint64_t)nanotime() | 1;
-	state ^= state << 13;
-	state ^= state >> 7;
-	state ^= state << 17;
-	return (uint32_t)(((state >> 32) * n) >> 32);
-}
-
 /* ---- the operations ---- */
 
 /* Would a send block? Read without the lock (chan.h). */

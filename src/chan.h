@@ -87,7 +87,6 @@ void chan_recv(gort_chan *c, sudog *s, void *ep);
 void chan_bufsend(gort_chan *c, const void *ep);
 void chan_bufrecv(gort_chan *c, void *ep);
 void chan_ready(sudog *s);
-uint32_t cheaprandn(uint32_t n);
 
 static inline void *chanbuf(gort_chan *c, size_t i)
 {

@@ -71,6 +71,28 @@ uint32_t fastrandn(m *mp, uint32_t n)
 	return (uint32_t)(((uint64_t)fastrand(mp) * n) >> 32);
 }
 
+/* 32 random bits for goroutines and plain threads alike: the M's
+ * generator, or a thread's own (xorshift) on a thread that is not an M. */
+uint32_t cheaprand(void)
+{
+	m *mp = getm();
+	if (mp)
+		return fastrand(mp);
+	static __thread uint64_t state;
+	if (state == 0)
+		state = (uint64_t)nanotime() | 1;
+	state ^= state << 13;
+	state ^= state >> 7;
+	state ^= state << 17;
+	return (uint32_t)(state >> 32);
+}
+
+/* A random number in [0, n), as cheaprand. */
+uint32_t cheaprandn(uint32_t n)
+{
+	return (uint32_t)(((uint64_t)cheaprand() * n) >> 32);
+}
+
 /* sched.lock held: a new M id and random state. */
 static void mnewid(m *mp)
 {

@@ -175,13 +175,19 @@ _Static_assert(sizeof(struct g) <= 2 * CACHE_LINE, "struct g grew past two cache
 struct sudog {
 	g *g;              /* the waiting goroutine; NULL for a plain thread */
 	note *wake;        /* a plain thread sleeps on it */
-	sudog *next;       /* wait queue links */
-	sudog *prev;
+	sudog *next;       /* wait queue links; semaphore: the treap's */
+	sudog *prev;       /* children, prev on the lower addresses' side */
 	void *elem;        /* channel: the element; semaphore: its address */
 	gort_chan *c;      /* channel: the one waited on */
 	struct selwait *sel; /* channel: the select it belongs to, or NULL */
-	sudog *waitlink;   /* semaphore: next address queue (queue heads) */
-	sudog *tail;       /* semaphore: last waiter (queue heads) */
+	/* Semaphore only, guarded by root->lock (sema.c) as next and prev
+	 * are while queued. The first waiter on an address is its treap
+	 * node; the others follow it on waitlink. parent, tail and priority
+	 * mean something only in the node. */
+	sudog *parent;     /* treap parent; NULL at the top */
+	sudog *waitlink;   /* next waiter on the same address */
+	sudog *tail;       /* last waiter on the address */
+	uint32_t priority; /* treap priority: random; a parent's is no higher */
 	uint32_t ticket;   /* semaphore: unit handed over; notify list ticket */
 	int32_t caseidx;   /* select: its case */
 	bool success;      /* channel: completed by a value, not by close */
@@ -609,6 +615,8 @@ void exitbegin(void);
 void m_teardown(m *m0);
 uint32_t fastrandn(m *mp, uint32_t n);
 uint32_t fastrand(m *mp);
+uint32_t cheaprand(void);
+uint32_t cheaprandn(uint32_t n);
 
 /* syscall.c */
 void entersyscall(m *mp, g *gp, uint8_t how);

@@ -7,9 +7,24 @@
  * a gort_waitgroup or a gort_mutex, for instance). Acquire takes one unit
  * when the counter is positive, otherwise waits on the semaphore's root
  * until a release. Waiters are sudogs in a table of SEMTABSZ roots hashed
- * by address; a root keeps one queue per address (Go keeps a treap of
- * addresses per root; the list of addresses here is short unless many
- * hot semaphores share a root).
+ * by address; a root keeps one queue per address, and its addresses in a
+ * treap (Go's semaRoot), so that finding one costs O(log n) in the
+ * addresses waited on, not O(n), when many semaphores share a root.
+ *
+ * The treap. Its nodes are the first waiters of the addresses, one node
+ * per address: a binary search tree by address (prev: lower addresses,
+ * next: higher; parent: NULL at the top, root->treap) and a heap by a
+ * random priority drawn when the address gets its node (a parent's
+ * priority is no higher than its children's), which keeps it balanced
+ * whatever the order in which addresses come and go. The other waiters
+ * of an address follow the node on its waitlink list, and the node's
+ * tail is the last of them (itself when alone). A new address goes in as
+ * a leaf and rotates up while its parent's priority is higher; the last
+ * waiter of an address leaves by rotating down, the child with the lower
+ * priority coming up, until it is a leaf, which is cut off. When the
+ * first waiter leaves and others remain, or a lifo waiter comes, one
+ * sudog takes another's place as the node: links, tail and priority
+ * move to it, and the tree keeps its shape.
  *
  * The queue of an address is FIFO, with two exceptions taken from Go for
  * sync.Mutex's fairness:
@@ -57,8 +72,9 @@
  * waker reads what it needs (s->g) before goready or notewakeup and
  * never touches s afterwards.
  *
- * Locks. root->lock guards the queues of a root, l->lock a notify list's
- * queue. A waiter's lock is released by gopark's callback once the
+ * Locks. root->lock guards the treap and queues of a root (the links,
+ * tail and priority of every sudog queued there), l->lock a notify
+ * list's queue. A waiter's lock is released by gopark's callback once the
  * goroutine is switched out (or, for a thread, after its note is
  * armed), so a waker that finds the sudog always finds a waiter that
  * cannot miss the wake-up. Waiters are readied after the unlock, neither
@@ -78,7 +94,7 @@ enum { SEMTABSZ = 251 }; /* as Go: prime, not to correlate with user patterns */
 
 typedef struct semaroot {
 	mutex lock;
-	sudog *heads;           /* one head per address; guarded by lock */
+	sudog *treap;           /* top node of the addresses; guarded by lock */
 	_Atomic uint32_t nwait; /* waiters; read without the lock */
 } __attribute__((aligned(CACHE_LINE))) semaroot;
 
@@ -150,54 +166,145 @@ bool cansemacquire(uint32_t *addr)
 	return false;
 }
 
-/* queue adds s to the waiters on s->elem: at the tail, or with lifo at
- * the head. Called with root->lock held. */
-static void queue(semaroot *root, sudog *s, bool lifo)
+/* ---- the treap of a root (root->lock held throughout) ---- */
+
+/* linkto returns the pointer to node s: its parent's child link, or the
+ * top of the treap. */
+static sudog **linkto(semaroot *root, sudog *s)
 {
-	s->next = NULL;
-	s->tail = s;
-	s->waitlink = NULL;
-	sudog **pp = &root->heads;
-	for (; *pp; pp = &(*pp)->waitlink) {
-		sudog *h = *pp;
-		if (h->elem != s->elem)
-			continue;
-		if (lifo) {
-			/* s takes h's place among the heads. */
-			s->next = h;
-			s->tail = h->tail;
-			s->waitlink = h->waitlink;
-			h->waitlink = NULL;
-			*pp = s;
-		} else {
-			h->tail->next = s;
-			h->tail = s;
-		}
-		return;
-	}
-	*pp = s;
+	sudog *p = s->parent;
+	if (!p)
+		return &root->treap;
+	return p->prev == s ? &p->prev : &p->next;
 }
 
-/* dequeue removes and returns the first waiter on addr, or NULL. Called
- * with root->lock held. */
+/* rotate_left lifts x's right child y into x's place:
+ *
+ *      x              y
+ *     / \            / \
+ *    a   y    =>    x   c
+ *       / \        / \
+ *      b   c      a   b
+ */
+static void rotate_left(semaroot *root, sudog *x)
+{
+	sudog *y = x->next, *b = y->prev;
+	*linkto(root, x) = y;
+	y->parent = x->parent;
+	y->prev = x;
+	x->parent = y;
+	x->next = b;
+	if (b)
+		b->parent = x;
+}
+
+/* rotate_right lifts x's left child y into x's place, the mirror image. */
+static void rotate_right(semaroot *root, sudog *x)
+{
+	sudog *y = x->prev, *b = y->next;
+	*linkto(root, x) = y;
+	y->parent = x->parent;
+	y->next = x;
+	x->parent = y;
+	x->prev = b;
+	if (b)
+		b->parent = x;
+}
+
+/* replace puts s in node t's place in the tree (same address): t's
+ * parent, children and priority become s's. t's own links are left for
+ * the caller. */
+static void replace(semaroot *root, sudog *t, sudog *s)
+{
+	*linkto(root, t) = s;
+	s->parent = t->parent;
+	s->prev = t->prev;
+	s->next = t->next;
+	s->priority = t->priority;
+	if (s->prev)
+		s->prev->parent = s;
+	if (s->next)
+		s->next->parent = s;
+}
+
+/* find returns the node of addr, or NULL. */
+static sudog *find(semaroot *root, void *addr)
+{
+	sudog *t = root->treap;
+	while (t && t->elem != addr)
+		t = (uintptr_t)addr < (uintptr_t)t->elem ? t->prev : t->next;
+	return t;
+}
+
+/* insert makes s the node of a new address: a leaf, rotated up while its
+ * parent's priority is higher. */
+static void insert(semaroot *root, sudog *s)
+{
+	sudog *p = NULL, **pp = &root->treap;
+	while (*pp) {
+		p = *pp;
+		pp = (uintptr_t)s->elem < (uintptr_t)p->elem ? &p->prev : &p->next;
+	}
+	s->priority = cheaprand();
+	s->parent = p;
+	*pp = s;
+	while (s->parent && s->parent->priority > s->priority) {
+		if (s->parent->prev == s)
+			rotate_right(root, s->parent);
+		else
+			rotate_left(root, s->parent);
+	}
+}
+
+/* cut removes node s, the last waiter on its address: rotated down, the
+ * child of lower priority coming up, until it is a leaf. */
+static void cut(semaroot *root, sudog *s)
+{
+	while (s->prev || s->next) {
+		if (!s->next || (s->prev && s->prev->priority < s->next->priority))
+			rotate_right(root, s);
+		else
+			rotate_left(root, s);
+	}
+	*linkto(root, s) = NULL;
+}
+
+/* queue adds s to the waiters on s->elem: at the tail, or with lifo at
+ * the head, where it takes the node's place. */
+static void queue(semaroot *root, sudog *s, bool lifo)
+{
+	s->parent = s->prev = s->next = s->waitlink = NULL;
+	s->tail = s;
+	sudog *t = find(root, s->elem);
+	if (!t) {
+		insert(root, s);
+	} else if (lifo) {
+		replace(root, t, s);
+		s->waitlink = t;
+		s->tail = t->tail;
+		t->parent = t->prev = t->next = t->tail = NULL;
+	} else {
+		t->tail->waitlink = s;
+		t->tail = s;
+	}
+}
+
+/* dequeue removes and returns the first waiter on addr, or NULL; the
+ * next one, if any, becomes the node. */
 static sudog *dequeue(semaroot *root, uint32_t *addr)
 {
-	for (sudog **pp = &root->heads; *pp; pp = &(*pp)->waitlink) {
-		sudog *h = *pp;
-		if (h->elem != addr)
-			continue;
-		sudog *next = h->next;
-		if (next) {
-			next->tail = h->tail;
-			next->waitlink = h->waitlink;
-			*pp = next;
-		} else {
-			*pp = h->waitlink;
-		}
-		h->next = h->waitlink = NULL;
-		return h;
+	sudog *s = find(root, addr);
+	if (!s)
+		return NULL;
+	sudog *t = s->waitlink;
+	if (t) {
+		replace(root, s, t);
+		t->tail = s->tail;
+	} else {
+		cut(root, s);
 	}
-	return NULL;
+	s->parent = s->prev = s->next = s->waitlink = s->tail = NULL;
+	return s;
 }
 
 /* semacquire1 takes one unit of *addr, waiting while there is none. lifo:
