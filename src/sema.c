@@ -178,7 +178,8 @@ static sudog **linkto(semaroot *root, sudog *s)
 	return p->prev == s ? &p->prev : &p->next;
 }
 
-/* rotate_left lifts x's right child y into x's place:
+/* rotate lifts a child y of x into x's place: its right child with
+ * right (a left rotation, drawn), else its left one (the mirror image).
  *
  *      x              y
  *     / \            / \
@@ -186,27 +187,17 @@ static sudog **linkto(semaroot *root, sudog *s)
  *       / \        / \
  *      b   c      a   b
  */
-static void rotate_left(semaroot *root, sudog *x)
+static void rotate(semaroot *root, sudog *x, bool right)
 {
-	sudog *y = x->next, *b = y->prev;
+	sudog **xy = right ? &x->next : &x->prev;
+	sudog *y = *xy;
+	sudog **yb = right ? &y->prev : &y->next;
+	sudog *b = *yb;
 	*linkto(root, x) = y;
 	y->parent = x->parent;
-	y->prev = x;
+	*yb = x;
 	x->parent = y;
-	x->next = b;
-	if (b)
-		b->parent = x;
-}
-
-/* rotate_right lifts x's left child y into x's place, the mirror image. */
-static void rotate_right(semaroot *root, sudog *x)
-{
-	sudog *y = x->prev, *b = y->next;
-	*linkto(root, x) = y;
-	y->parent = x->parent;
-	y->next = x;
-	x->parent = y;
-	x->prev = b;
+	*xy = b;
 	if (b)
 		b->parent = x;
 }
@@ -248,12 +239,8 @@ static void insert(semaroot *root, sudog *s)
 	s->priority = cheaprand();
 	s->parent = p;
 	*pp = s;
-	while (s->parent && s->parent->priority > s->priority) {
-		if (s->parent->prev == s)
-			rotate_right(root, s->parent);
-		else
-			rotate_left(root, s->parent);
-	}
+	while (s->parent && s->parent->priority > s->priority)
+		rotate(root, s->parent, s->parent->next == s);
 }
 
 /* cut removes node s, the last waiter on its address: rotated down, the
@@ -261,10 +248,8 @@ static void insert(semaroot *root, sudog *s)
 static void cut(semaroot *root, sudog *s)
 {
 	while (s->prev || s->next) {
-		if (!s->next || (s->prev && s->prev->priority < s->next->priority))
-			rotate_right(root, s);
-		else
-			rotate_left(root, s);
+		bool up_right = s->next && (!s->prev || s->next->priority <= s->prev->priority);
+		rotate(root, s, up_right);
 	}
 	*linkto(root, s) = NULL;
 }
