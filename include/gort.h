@@ -99,7 +99,9 @@ GORT_API int gort_main(int (*fn)(void *), void *arg);
  * runtime.GOMAXPROCS) and return the previous value; n <= 0 only queries.
  * Outside gort_main it sets (or reports) the value the next gort_main
  * starts with. Default: the GOMAXPROCS environment variable, else
- * gort_numcpu(). Values above GORT_MAX_PROCS are clamped to it.
+ * gort_numcpu(). Values above GORT_MAX_PROCS are clamped to it. A
+ * thread that is not a goroutine has a goroutine of the run resize for
+ * it: -1 with errno ENOMEM if that one cannot be made.
  */
 #define GORT_MAX_PROCS 1024
 GORT_API int gort_gomaxprocs(int n);
