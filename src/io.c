@@ -625,6 +625,13 @@ int connect_status(int fd, const struct sockaddr *addr, socklen_t addrlen)
 		return errno;
 	}
 	default:
+		/* Failed. Reading SO_ERROR took the error but left the
+		 * socket "connecting" for the kernel, and the program's next
+		 * connect would fail with ECONNABORTED, where after a
+		 * blocking connect that failed (ECONNREFUSED, say) it tries
+		 * afresh: one more connect ends the attempt as the blocking
+		 * call does. */
+		connect(fd, addr, addrlen);
 		return soerr;
 	}
 }

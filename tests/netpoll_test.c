@@ -16,8 +16,9 @@
  *  - gort_fd_wait: ready events, its own deadline (ETIMEDOUT on time),
  *    waking when data arrives, both directions at once, and a write
  *    deadline ending a wait for both directions;
- *  - connection refused gives ECONNREFUSED; a reset connection gives
- *    ECONNRESET (read) and EPIPE or ECONNRESET (write);
+ *  - connection refused gives ECONNREFUSED, and again on the same
+ *    socket (as for a blocking connect, not ECONNABORTED); a reset
+ *    connection gives ECONNRESET (read) and EPIPE or ECONNRESET (write);
  *  - half-closed connections: after shutdown(SHUT_WR) the peer reads
  *    every byte and then 0, and can still answer;
  *  - a regular file is read and written through the syscall hand-off;
@@ -584,6 +585,15 @@ static int refused_main(void *arg)
 	int lfd = listen_any(1, &port);
 	gort_close(lfd); /* nothing listens there now */
 	CHECK_FAILS(dial(port), ECONNREFUSED);
+	/* The socket a refused connect leaves tries afresh, as after a
+	 * blocking connect: refused again, not ECONNABORTED. */
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK(fd >= 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+	                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	CHECK_FAILS(gort_connect(fd, (struct sockaddr *)&sa, sizeof sa), ECONNREFUSED);
+	CHECK_FAILS(gort_connect(fd, (struct sockaddr *)&sa, sizeof sa), ECONNREFUSED);
+	gort_close(fd);
 	return 0;
 }
 MAIN_CASE(refused, refused_main, 2)
