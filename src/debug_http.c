@@ -759,15 +759,21 @@ static bool start_conn(_Atomic int *tab, int n, int fd, void (*fn)(void *), cons
 
 /* Accept until the listener is closed. A failure for lack of resources
  * (descriptors, memory) backs off, from 5 ms doubling to 1 s, as Go's
- * http.Server does, instead of spinning. */
+ * http.Server does, instead of spinning. An accepted fd is recorded in a
+ * slot before the goroutine can be switched away: preempted at the exit
+ * of gort_accept (as the end of a run preempts every goroutine) it would
+ * be abandoned holding an fd that teardown cannot see, and the client
+ * would wait on the open connection for ever. */
 static void accept_loop(void *arg)
 {
 	int lfd = (int)(intptr_t)arg;
 	int64_t backoff = 0;
 	for (;;) {
+		gort_preempt_off();
 		int fd = gort_accept(lfd, NULL, NULL);
 		if (fd < 0) {
 			int e = geterrno();
+			gort_preempt_on();
 			if (e == EBADF || e == EINVAL || e == ENOTSOCK)
 				return;
 			backoff = backoff ? backoff * 2 : 5 * 1000000LL;
@@ -780,6 +786,7 @@ static void accept_loop(void *arg)
 		if (!start_conn(conns, DEBUG_MAX_CONNS, fd, serve_conn, "debug http conn") &&
 		    !start_conn(rejects, DEBUG_MAX_REJECTS, fd, reject_conn, "debug http 503"))
 			gort_close(fd);
+		gort_preempt_on();
 	}
 }
 

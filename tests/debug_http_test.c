@@ -29,6 +29,8 @@
  *  - with a working tracer, a capture still running when gort_main
  *    returns is stopped and its connection closed; the next run captures
  *    again;
+ *  - a connection that arrives as gort_main returns is refused, answered
+ *    or closed, never left open;
  *  - beyond 64 connections at once the extra ones get 503, and a request
  *    gets 200 again once they close;
  *  - every endpoint serves when the program has set the smallest default
@@ -668,6 +670,60 @@ static void capture_cut(void)
 }
 
 /* ---------------------------------------------------------------------
+ * A connection that arrives as the run ends
+ * ------------------------------------------------------------------- */
+
+/* Refused, answered or closed: never left open. The accept goroutine,
+ * preempted at the exit of gort_accept by the end of the run, was
+ * abandoned holding the fd it had not yet recorded, and the connection
+ * stayed open. */
+#define END_RUNS 20
+
+static pthread_t end_th;
+static int end_port;
+static int64_t end_delay;
+
+static void *end_client(void *arg)
+{
+	(void)arg;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK(fd >= 0);
+	struct timeval tv = {.tv_sec = (time_t)harness_timeout(IO_TIMEOUT_S)};
+	CHECK_EQ(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)end_port),
+	                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
+		send_some(fd, "GET /debug/vars HTTP/1.1\r\n\r\n", 28);
+		struct resp r;
+		read_resp(fd, &r); /* fails on a connection left open */
+		resp_free(&r);
+	} else {
+		CHECK_EQ(errno, ECONNREFUSED);
+	}
+	close(fd);
+	return NULL;
+}
+
+static int end_main(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(gort_debug_serve("127.0.0.1:0"), 0);
+	end_port = gort_debug_port();
+	CHECK_EQ(pthread_create(&end_th, NULL, end_client, NULL), 0);
+	gort_sleep(end_delay);
+	return 0;
+}
+
+static void conn_at_exit(void)
+{
+	for (int i = 0; i < END_RUNS; i++) {
+		end_delay = (int64_t)(i * 20) * US; /* around the connect */
+		run_main(end_main, NULL, 2);
+		CHECK_EQ(pthread_join(end_th, NULL), 0);
+	}
+}
+
+/* ---------------------------------------------------------------------
  * The connection limit
  * ------------------------------------------------------------------- */
 
@@ -933,6 +989,7 @@ int main(int argc, char **argv)
 		{"endpoints", endpoints},
 		{"serve_again", serve_again},
 		{"capture_cut", capture_cut},
+		{"conn_at_exit", conn_at_exit},
 		{"conn_limit", conn_limit},
 		{"small_stacks", small_stacks},
 		{"fuzz", fuzz},
