@@ -184,8 +184,6 @@ static inline void harness_sleep_ms(int ms)
 		; /* EINTR: the remaining time is in ts */
 }
 
-/* A timeout in seconds scaled by GORT_TEST_TIMEOUT_MULTIPLIER (the build
- * sets it per sanitizer), else doubled in a sanitizer build. */
 /* Whether the tests run under an emulator (a cross build's qemu-user):
  * timings there say nothing about the runtime. */
 static inline bool harness_emulated(void)
@@ -194,6 +192,9 @@ static inline bool harness_emulated(void)
 	return e != NULL && *e != '\0';
 }
 
+/* A timeout in seconds scaled by GORT_TEST_TIMEOUT_MULTIPLIER (the build
+ * sets it per sanitizer and for an emulator), else doubled in a
+ * sanitizer build. */
 static inline double harness_timeout(double seconds)
 {
 	const char *mult = getenv("GORT_TEST_TIMEOUT_MULTIPLIER");

@@ -153,7 +153,7 @@ static void sleeper_does_not_block(void)
 	/* Generous: a shared CI machine may stall the whole process for a
 	 * tenth of a second; a P that does not run its timers leaves the
 	 * sleeper asleep for as long as the yielder runs (seconds). */
-	double limit = HARNESS_SANITIZED ? 500 : 250;
+	double limit = harness_timeout(0.25) * 1000;
 	if (late_ms > limit)
 		FAILF("a %d ms sleep beside a goroutine that yields in a loop "
 		      "woke %.1f ms late (limit %.0f ms): the busy P did not run "
