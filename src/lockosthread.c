@@ -18,7 +18,10 @@
  * mwake clears it before posting the note, so that startlockedm and
  * exitbegin never wake the same sleep twice. A hand-over that comes
  * before the M is asleep posts the note at once, with nextp set; the M
- * then never sets lockedpark for that sleep, which ends at once.
+ * then never sets lockedpark for that sleep, which ends at once. Once
+ * sched.exiting is set no hand-over is made: exitbegin has woken every
+ * sleeping locked M, and clearing lockedpark does not tell whether the
+ * M has cleared its note since.
  */
 #include "runtime.h"
 
@@ -100,17 +103,23 @@ static void handlockedm(m *lm, p *pp)
 	}
 }
 
-/* gp is locked to another M: give it our P and park ourselves. */
+/* gp is locked to another M: give it our P and park ourselves. Once the
+ * runtime exits (gp was taken from a queue just before exitbegin), lm
+ * is left alone and pp goes to teardown, as startm leaves it:
+ * lockedm_wakeall may have posted lm's note already, and a second post
+ * before lm clears it is a fatal double wake-up. lm->nextp is read
+ * under sched.lock, which lockedm_wakeall writes it under. */
 void startlockedm(m *mp, g *gp)
 {
 	m *lm = gp->m;
 	if (lm == mp)
 		throw("startlockedm: locked to me");
-	if (lm->nextp)
-		throw("startlockedm: m has p");
 	p *pp = releasep(mp);
 	lock(&sched.lock);
-	handlockedm(lm, pp);
+	if (lm->nextp)
+		throw("startlockedm: m has p");
+	if (!atomic_load(&sched.exiting))
+		handlockedm(lm, pp);
 	unlock(&sched.lock);
 	stopm(mp);
 }

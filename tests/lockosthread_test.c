@@ -24,6 +24,9 @@
  *    and gort_main still returns its result, on the main thread;
  *  - the main goroutine may lock its thread and return while locked (also
  *    with nested locks): gort_main returns normally and can run again;
+ *  - main may return while locked goroutines yield without end, their
+ *    Ms handing them over to each other: every run ends normally (no
+ *    fatal double wake-up of a locked M that the exit woke already);
  *  - outside a goroutine both calls are no-ops.
  */
 #include "gort_util.h"
@@ -538,6 +541,49 @@ static void main_goroutine_locks_and_returns(void)
 }
 
 /* ---------------------------------------------------------------------
+ * main returns while locked goroutines are being handed to their Ms.
+ * ------------------------------------------------------------------- */
+
+/* Locked goroutines that yield without end: each gort_gosched has an M
+ * take the goroutine from the global queue and hand its P to the locked
+ * M (startlockedm). When main returns, exitbegin wakes the locked Ms
+ * that sleep; a hand-over already under way must not post such an M's
+ * note again (Go's program just exits). */
+enum { YIELDERS = 16 };
+
+static atomic_int yielders_started;
+
+static void locked_yielder(void *arg)
+{
+	(void)arg;
+	gort_lock_os_thread();
+	atomic_fetch_add(&yielders_started, 1);
+	for (;;)
+		gort_gosched();
+}
+
+static int yielders_main(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < YIELDERS; i++)
+		CHECK(gort_go(locked_yielder, NULL) > 1);
+	wait_flag(&yielders_started, YIELDERS);
+	gort_sleep(1 * MS);
+	return 0; /* the yielders are abandoned, locked */
+}
+
+static void exit_during_locked_handoffs(void)
+{
+	int64_t end = harness_now() + (int64_t)(harness_timeout(3) * 1e9);
+	int runs = 0;
+	for (; runs < SCALE(400) && harness_now() < end; runs++) {
+		atomic_store(&yielders_started, 0);
+		run_main(yielders_main, NULL, 8);
+	}
+	printf("     %d runs ended during locked hand-overs\n", runs);
+}
+
+/* ---------------------------------------------------------------------
  * Outside a goroutine.
  * ------------------------------------------------------------------- */
 
@@ -586,6 +632,7 @@ int main(void)
 	RUN_CASE(locked_exit_closes_files, 40);
 	RUN_CASE(goroutine_exits_locked_on_main_thread, 20);
 	RUN_CASE(main_goroutine_locks_and_returns, 20);
+	RUN_CASE(exit_during_locked_handoffs, 40);
 	RUN_CASE(outside_goroutine, 20);
 	PASS("lockosthread_test");
 	return 0;
