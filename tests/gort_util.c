@@ -91,6 +91,13 @@ void wait_parked(int64_t goid, const char *reason)
 	}
 }
 
+uint64_t slices_ended(void)
+{
+	gort_stats st;
+	CHECK_EQ(gort_read_stats(&st), 0);
+	return st.preempt_coop + st.preempt_async + st.handoffs;
+}
+
 void settle(void)
 {
 	gort_sleep(20 * MS);

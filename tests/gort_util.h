@@ -83,6 +83,12 @@ void settle(void);
  * that it got there, which a loaded machine can delay for long. */
 void wait_parked(int64_t goid, const char *reason);
 
+/* Time slices ended so far, by preemption or hand-off (gort_read_stats):
+ * a test of run order retries a round in which this moved, since a slice
+ * that ends reorders the queue. A G taken from runnext inherits the
+ * slice, so a chain of wake-ups can outlast one on a slow build. */
+uint64_t slices_ended(void);
+
 /* gort_dump_goroutines into a string, for free(). */
 char *dump_to_string(void);
 

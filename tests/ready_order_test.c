@@ -76,14 +76,6 @@ static const char *reason(void)
 	}
 }
 
-/* Time slices ended so far, by preemption or hand-off. */
-static uint64_t interruptions(void)
-{
-	gort_stats st;
-	CHECK_EQ(gort_read_stats(&st), 0);
-	return st.preempt_coop + st.preempt_async + st.handoffs;
-}
-
 /* n waiters park one after another and are readied in that order (last
  * first for a close); false if a time slice ended in the round, else
  * they must have run as the last readied, then the others in the order
@@ -108,7 +100,7 @@ static bool try_check(int n)
 		wait_parked(id, reason());
 	}
 	gort_gosched(); /* a fresh time slice */
-	uint64_t i0 = interruptions();
+	uint64_t i0 = slices_ended();
 	switch (how) {
 	case BY_SIGNAL:
 		for (int i = 0; i < n; i++)
@@ -129,7 +121,7 @@ static bool try_check(int n)
 	if (how == BY_CLOSE)
 		gort_chan_free(ch);
 	CHECK_EQ(norder, n);
-	if (interruptions() != i0)
+	if (slices_ended() != i0)
 		return false;
 	bool go = true;
 	for (int k = 0; k < n; k++)

@@ -208,14 +208,6 @@ static int ticks_for(int n)
 	return n - 1;
 }
 
-/* Time slices ended so far, by preemption or hand-off. */
-static uint64_t interruptions(void)
-{
-	gort_stats st;
-	CHECK_EQ(gort_read_stats(&st), 0);
-	return st.preempt_coop + st.preempt_async + st.handoffs;
-}
-
 /* check_order spawns n and checks the order. When *phase is >= 0 it is the
  * schedtick % 61 main must block at; on return it is the phase main
  * resumes at, or -1 if unknown. Returns false if a time slice ended in
@@ -223,10 +215,10 @@ static uint64_t interruptions(void)
  * then proves nothing, and schedtick moved once more than counted. */
 static bool check_order(int n, int *phase)
 {
-	uint64_t i0 = interruptions();
+	uint64_t i0 = slices_ended();
 	int64_t spent = spawn_and_wait(n);
 	check_each_once(n);
-	if (interruptions() != i0) {
+	if (slices_ended() != i0) {
 		fprintf(stderr, "  a time slice ended while %d spawns ran "
 		        "(spawning took %.1f ms), retrying\n",
 		        n, (double)spent / 1e6);
