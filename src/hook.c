@@ -43,8 +43,9 @@
  *                       makes every hook libc's inside them (see
  *                       "signal handlers and forked children")
  * Every hook is libc's own in a signal handler, in a child forked while
- * the runtime ran, and on a standard stream the program was started
- * with (they stay blocking: see "what the hook knows of each fd").
+ * the runtime ran, and on an fd the program was started with (a
+ * standard stream, a pipe the shell passed on: they stay blocking, their
+ * calls go under the hand-off; see "what the hook knows of each fd").
  *
  * Who is a goroutine. A call is routed when gort_goid() != 0 (a
  * goroutine is running on this thread) and the call does not come from
@@ -74,8 +75,9 @@
  * non-blocking (F_GETFL). Calls on an fd the program made non-blocking
  * are the plain libc calls (EAGAIN comes back); calls on a blocking one
  * park. fcntl F_GETFL reports the program's view, F_SETFL records it
- * (O_NONBLOCK stays set on the file while the runtime uses it; a
- * standard stream, which it leaves alone, gets the flags as set). A plain
+ * (O_NONBLOCK stays set on the file while the runtime uses it; an fd
+ * the program was started with, which it leaves alone, gets the flags as
+ * set). A plain
  * thread's call on an fd that the runtime has made non-blocking behind
  * the program's back blocks as before (the gort_* call waits with
  * poll(2) on the thread); on any other fd a plain thread's call is the
@@ -130,9 +132,11 @@
  *    gort.h (whose errno is looked up afresh at each use) may have looked
  *    errno's location up before the call, and read the first thread's.
  */
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <link.h>
 #include <netdb.h>
 #include <poll.h>
@@ -397,12 +401,17 @@ __attribute__((noinline)) static void errno_set(int e)
 
 /* One byte per fd number: the program's view of O_NONBLOCK (FD_VIEW:
  * unknown, blocking or non-blocking) and FD_SHARED, an open file
- * description the program got from its parent: the standard streams it
- * was started with (a terminal, the shell's pipe), and their dups. The
- * runtime leaves those blocking, as Go leaves os.Stdin, os.Stdout and
- * os.Stderr: O_NONBLOCK set there would outlive the program in the
+ * description the program got from its parent: every fd open when the
+ * library was loaded (the standard streams, a terminal, the shell's
+ * pipes and redirections, make's jobserver pipe, a supervisor's socket),
+ * and their dups. The runtime leaves those blocking, as Go leaves
+ * os.Stdin and every fd os.NewFile takes that is not already
+ * non-blocking: O_NONBLOCK set there would outlive the program in the
  * processes sharing them (a shell whose terminal read fails with EAGAIN,
- * a child whose output is lost). A goroutine's call on one is the libc
+ * a child whose output is lost, a make whose jobserver read fails). A
+ * library loaded late (dlopen) takes the program's own fds open then for
+ * inherited ones: their calls go under the hand-off, slower, never
+ * wrong. A goroutine's call on one is the libc
  * call under the hand-off; its poll waits on a private epoll set.
  * Closing the fd forgets it all; a dup (dup, dup2, dup3, F_DUPFD) copies
  * the byte to the new number, which shares the description. */
@@ -486,14 +495,40 @@ static int fdtrack(int fd)
 	return v & FD_VIEW;
 }
 
-/* At load: the standard streams open at start-up are shared (see
- * above); the fork handlers (see "signal handlers and forked
- * children"). */
+/* Mark every fd open now as shared (see above), from the names in
+ * /proc/self/fd, less the directory's own. Raw system calls: this runs
+ * before the program, and the hooks are not ready. Without /proc, the
+ * fds below FD_SETSIZE, one by one. */
+static void mark_inherited(void)
+{
+	int dir = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/fd",
+	                       O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0) {
+		for (int fd = 0; fd < FD_SETSIZE; fd++)
+			if (syscall(SYS_fcntl, fd, F_GETFD) >= 0)
+				fdstore(fd, FD_SHARED);
+		return;
+	}
+	char buf[4096] __attribute__((aligned(8)));
+	long n;
+	while ((n = syscall(SYS_getdents64, dir, buf, sizeof buf)) > 0) {
+		for (long off = 0; off < n;) {
+			const struct dirent64 *d = (const struct dirent64 *)(buf + off);
+			off += d->d_reclen;
+			char *end;
+			long fd = strtol(d->d_name, &end, 10);
+			if (end != d->d_name && *end == '\0' && fd != dir && fd <= INT_MAX)
+				fdstore((int)fd, FD_SHARED);
+		}
+	}
+	syscall(SYS_close, dir);
+}
+
+/* At load: the fds open then are shared (see above); the fork handlers
+ * (see "signal handlers and forked children"). */
 __attribute__((constructor)) static void hook_ctor(void)
 {
-	for (int fd = 0; fd <= 2; fd++)
-		if (syscall(SYS_fcntl, fd, F_GETFD) >= 0)
-			fdstore(fd, FD_SHARED);
+	mark_inherited();
 	pthread_atfork(atfork_prepare, NULL, atfork_child);
 }
 
@@ -766,11 +801,11 @@ static int fcntl_common(int fd, int cmd, void *arg, const void *ra)
 		int view = fdview(fd);
 		if (view == FD_UNKNOWN)
 			return real_fcntl(fd, F_SETFL, want);
-		/* The runtime's O_NONBLOCK stays. A standard stream has
+		/* The runtime's O_NONBLOCK stays. An inherited fd has
 		 * none (its calls are the hand-off's): the file gets the
 		 * program's flags as they are, or the O_NONBLOCK the program
 		 * set and cleared would stay behind for its own blocking
-		 * calls and for the processes sharing the stream. */
+		 * calls and for the processes sharing it. */
 		int keep = 0;
 		if (!fdshared(fd)) {
 			int cur = real_fcntl(fd, F_GETFL);

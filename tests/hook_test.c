@@ -60,6 +60,35 @@ MODE_CASE(fork, 60)
 MODE_CASE(signal, 60)
 MODE_CASE(stdio, 60)
 
+/* "inherited" runs with a pipe's read end (a byte in it) at fd 40 and
+ * another's write end at fd 41, as a shell passes them on; afterwards
+ * the write came through, and both ends are blocking here too. */
+static void run_inherited(const char *prog, bool preload)
+{
+	int in[2], out[2];
+	CHECK(pipe(in) == 0 && pipe(out) == 0);
+	CHECK(write(in[1], "i", 1) == 1);
+	CHECK(dup2(in[0], 40) == 40 && dup2(out[1], 41) == 41);
+	run_mode(prog, "inherited", preload, 60);
+	close(40);
+	close(41);
+	char c = 0;
+	CHECK(read(out[0], &c, 1) == 1 && c == 'o');
+	CHECK((fcntl(in[0], F_GETFL) & O_NONBLOCK) == 0);
+	CHECK((fcntl(out[1], F_GETFL) & O_NONBLOCK) == 0);
+	close(in[0]);
+	close(in[1]);
+	close(out[0]);
+	close(out[1]);
+}
+
+static void mode_inherited(void)
+{
+	if (!emulated())
+		run_inherited("hook", true);
+	run_inherited("hook_linked", false);
+}
+
 int main(void)
 {
 	if (HARNESS_SANITIZED) {
@@ -75,6 +104,7 @@ int main(void)
 	RUN_CASE(mode_fork, 150);
 	RUN_CASE(mode_signal, 150);
 	RUN_CASE(mode_stdio, 150);
+	RUN_CASE(mode_inherited, 150);
 	printf("hook_test: ok\n");
 	return 0;
 }

@@ -40,6 +40,9 @@
  *           them blocking (they are shared with the parent), also
  *           through a dup, and O_NONBLOCK that the program sets there
  *           and clears again is cleared on the file.
+ *   inherited  the same for fds besides them that the parent passed on
+ *           (hook_test's pipes at fds 40 and 41): a goroutine's poll,
+ *           read and write there leave them blocking.
  * Exit status 0 on success; a failed check exits 1 with its message.
  */
 #include <netinet/in.h>
@@ -922,6 +925,42 @@ static int mode_stdio(void *arg)
 	return 0;
 }
 
+/* ---- inherited ---- */
+
+/* hook_test starts this mode with a pipe's read end at INHERIT_RD (a
+ * byte waiting in it) and another's write end at INHERIT_WR: fds other
+ * than the standard streams that the parent passed on (a shell's
+ * redirection, make's jobserver). Their open file descriptions are the
+ * parent's too: a goroutine's read, write and poll there leave them
+ * blocking, as Go's os.NewFile leaves an inherited fd. */
+enum { INHERIT_RD = 40, INHERIT_WR = 41 };
+
+static void inherited_user(void *arg)
+{
+	(void)arg;
+	char c = 0;
+	struct pollfd pfd = {INHERIT_RD, POLLIN, 0};
+	CHECK_EQ(poll(&pfd, 1, 5000), 1);
+	CHECK_EQ(read(INHERIT_RD, &c, 1), 1);
+	CHECK_EQ(c, 'i');
+	CHECK_EQ(write(INHERIT_WR, "o", 1), 1);
+	gort_wg_done(&helpers_wg);
+}
+
+static int mode_inherited(void *arg)
+{
+	(void)arg;
+	CHECK(fcntl(INHERIT_RD, F_GETFD) >= 0 && fcntl(INHERIT_WR, F_GETFD) >= 0);
+	CHECK(!kernel_nonblock(INHERIT_RD) && !kernel_nonblock(INHERIT_WR));
+	start_helper(inherited_user, NULL);
+	gort_wg_wait(&helpers_wg);
+	CHECK(!kernel_nonblock(INHERIT_RD));
+	CHECK(!kernel_nonblock(INHERIT_WR));
+	CHECK_EQ(fcntl(INHERIT_RD, F_GETFL) & O_NONBLOCK, 0);
+	fprintf(stderr, "inherited: a goroutine's calls left the parent's pipes blocking\n");
+	return 0;
+}
+
 static int with1(int (*fn)(void *))
 {
 	gort_gomaxprocs(1);
@@ -971,6 +1010,12 @@ static int run_stdio(void *arg)
 	return with1(mode_stdio);
 }
 
+static int run_inherited(void *arg)
+{
+	(void)arg;
+	return with1(mode_inherited);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct prog_mode modes[] = {
@@ -982,6 +1027,7 @@ int main(int argc, char **argv)
 		{"fork", run_fork, NULL, true},
 		{"signal", run_signal, NULL, true},
 		{"stdio", run_stdio, NULL, true},
+		{"inherited", run_inherited, NULL, true},
 	};
 	return run_prog_mode("hook", argc, argv, modes, sizeof modes / sizeof modes[0]);
 }
