@@ -42,6 +42,10 @@
  *   sigaction, signal   the program's handlers run in a wrapper that
  *                       makes every hook libc's inside them (see
  *                       "signal handlers and forked children")
+ *   setsockopt          SO_RCVTIMEO / SO_SNDTIMEO are recorded: the
+ *                       socket's routed calls end when the timeout
+ *                       passes, as the blocking calls do (see "socket
+ *                       timeouts"); accept passes them on
  * Every hook is libc's own in a signal handler, in a child forked while
  * the runtime ran, and on an fd the program was started with (a
  * standard stream, a pipe the shell passed on: they stay blocking, their
@@ -177,7 +181,7 @@
 
 /* Hooked to keep the records below, not routed: not in the check for a
  * library in front (init_once). */
-#define KEEP_REALS(X) X(dup) X(dup2) X(dup3) X(sigaction)
+#define KEEP_REALS(X) X(dup) X(dup2) X(dup3) X(sigaction) X(setsockopt)
 
 /* Names some C libraries lack (the large-file names, fcntl64 before
  * glibc 2.28, the fortified entry points): NULL then. A program only
@@ -413,9 +417,13 @@ __attribute__((noinline)) static void errno_set(int e)
  * inherited ones: their calls go under the hand-off, slower, never
  * wrong. A goroutine's call on one is the libc
  * call under the hand-off; its poll waits on a private epoll set.
+ * FD_TIMEO: the program set a socket timeout on it (SO_RCVTIMEO or
+ * SO_SNDTIMEO; see "socket timeouts"), and so did accept for a socket
+ * it made from a listener that has one, as the kernel copies them.
  * Closing the fd forgets it all; a dup (dup, dup2, dup3, F_DUPFD) copies
  * the byte to the new number, which shares the description. */
-enum { FD_UNKNOWN = 0, FD_BLOCKING = 1, FD_NONBLOCK = 2, FD_VIEW = 3, FD_SHARED = 4 };
+enum { FD_UNKNOWN = 0, FD_BLOCKING = 1, FD_NONBLOCK = 2, FD_VIEW = 3, FD_SHARED = 4,
+       FD_TIMEO = 8 };
 enum { FDCHUNK = 4096, FDL1 = 1024 }; /* 4M fds */
 static _Atomic(_Atomic uint8_t *) fdtab[FDL1];
 
@@ -461,7 +469,15 @@ static void fdstore(int fd, int bits)
 		atomic_store_explicit(s, (uint8_t)bits, memory_order_relaxed);
 }
 
-/* Set fd's view, keeping FD_SHARED. */
+/* Add bits to fd's byte. */
+static void fdmark(int fd, int bits)
+{
+	_Atomic uint8_t *s = bits ? fdslot(fd, true) : NULL;
+	if (s)
+		atomic_fetch_or_explicit(s, (uint8_t)bits, memory_order_relaxed);
+}
+
+/* Set fd's view, keeping the other bits. */
 static void fdset(int fd, int view)
 {
 	_Atomic uint8_t *s = fdslot(fd, true);
@@ -540,18 +556,24 @@ static int fddup(int fd, int r)
 	return r;
 }
 
-/* How a call on fd from return address ra goes. */
-enum { VIA_LIBC, VIA_GORT, VIA_HANDOFF };
+/* How a call on fd from return address ra goes: VIA_TIMED is VIA_GORT
+ * on a socket that may have a timeout (see "socket timeouts"). */
+enum { VIA_LIBC, VIA_GORT, VIA_HANDOFF, VIA_TIMED };
+
+static int viagort(int fd)
+{
+	return (fdbits(fd) & FD_TIMEO) ? VIA_TIMED : VIA_GORT;
+}
 
 static int fdroute(int fd, const void *ra)
 {
 	if (!userland(ra))
 		return VIA_LIBC;
 	if (gort_goid() == 0) /* a plain thread */
-		return fdbits(fd) == FD_BLOCKING ? VIA_GORT : VIA_LIBC;
+		return (fdbits(fd) & (FD_VIEW | FD_SHARED)) == FD_BLOCKING ? viagort(fd) : VIA_LIBC;
 	switch (fdtrack(fd)) {
 	case FD_BLOCKING:
-		return fdshared(fd) ? VIA_HANDOFF : VIA_GORT;
+		return fdshared(fd) ? VIA_HANDOFF : viagort(fd);
 	case FD_NONBLOCK:
 		return VIA_LIBC;
 	default:
@@ -572,13 +594,193 @@ static int fdroute(int fd, const void *ra)
 		return r_;                      \
 	} while (0)
 
+/* ---- socket timeouts ---- */
+
+/* SO_RCVTIMEO and SO_SNDTIMEO (socket(7)): a blocking call on the socket
+ * that has waited that long ends, with the count of what it moved, or -1
+ * and EAGAIN (EINPROGRESS for connect); accept waits as a receive. The
+ * runtime's calls wait with no such bound (a goroutine parked for ever
+ * on a peer that never answers), so a routed call on a socket whose
+ * timeout the program set (FD_TIMEO, recorded by setsockopt) is made
+ * here instead: the deadline is the timeout from the call's start, and
+ * the call is attempts that do not wait (MSG_DONTWAIT) between waits in
+ * gort_fd_wait up to that deadline, which park a goroutine and poll on
+ * a plain thread. A timeout of 0 is none: the call is the runtime's.
+ * connect with a send timeout, on a socket still blocking for the kernel
+ * (the usual case: connect comes first), is the kernel's own call under
+ * the hand-off. A timeout set without the hook (on an fd received over
+ * a socket, by a raw system call) is not seen: those calls wait as the
+ * runtime's do. */
+
+/* Whether setsockopt's name is a timeout (either number: the kernel has
+ * one for a 32-bit time_t and one for a 64-bit one). */
+static bool sockopt_timeo(int name)
+{
+	if (name == SO_RCVTIMEO || name == SO_SNDTIMEO)
+		return true;
+#if defined(SO_RCVTIMEO_OLD) && defined(SO_RCVTIMEO_NEW)
+	return name == SO_RCVTIMEO_OLD || name == SO_RCVTIMEO_NEW || name == SO_SNDTIMEO_OLD ||
+	       name == SO_SNDTIMEO_NEW;
+#else
+	return false;
+#endif
+}
+
+/* The deadline that fd's timeout opt gives a call starting now, 0 if it
+ * has none. */
+static int64_t sock_deadline(int fd, int opt)
+{
+	struct timeval tv;
+	socklen_t len = sizeof tv;
+	int e = errno_get();
+	int r = getsockopt(fd, SOL_SOCKET, opt, &tv, &len);
+	errno_set(e);
+	if (r != 0 || (tv.tv_sec <= 0 && tv.tv_usec <= 0))
+		return 0;
+	if (tv.tv_sec >= INT64_MAX / 4000000000)
+		return INT64_MAX / 2;
+	return gort_nanotime() + (int64_t)tv.tv_sec * 1000000000 + (int64_t)tv.tv_usec * 1000;
+}
+
+static bool again(int e)
+{
+	return e == EAGAIN || e == EWOULDBLOCK;
+}
+
+/* Wait until fd is ready for mode or the deadline passes: 0, or -1 with
+ * errno (EAGAIN, the timeout's, once the deadline has passed). */
+static int timed_wait(int fd, int mode, int64_t deadline)
+{
+	if (gort_fd_wait(fd, mode, deadline) >= 0)
+		return 0;
+	if (errno_get() == ETIMEDOUT)
+		errno_set(EAGAIN);
+	return -1;
+}
+
+/* Whether a receive with flags reads on until its buffer is full, as
+ * MSG_WAITALL does on a stream socket (a datagram is one message, and
+ * a peek reads the same bytes again). */
+static bool recv_all(int fd, int flags)
+{
+	if ((flags & (MSG_WAITALL | MSG_PEEK)) != MSG_WAITALL)
+		return false;
+	int type = 0;
+	socklen_t len = sizeof type;
+	int e = errno_get();
+	bool stream = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM;
+	errno_set(e);
+	return stream;
+}
+
+/* read, readv, recv, recvfrom on fd with a receive timeout. iov is the
+ * caller's (one entry, the caller's own copy, for MSG_WAITALL, which
+ * advances it). */
+static ssize_t recv_timed(int fd, struct iovec *iov, int iovcnt, int flags,
+                          struct sockaddr *addr, socklen_t *addrlen, int64_t deadline)
+{
+	bool all = iovcnt == 1 && recv_all(fd, flags);
+	size_t got = 0;
+	for (;;) {
+		struct msghdr m = {.msg_name = addr, .msg_namelen = addrlen ? *addrlen : 0,
+		                   .msg_iov = iov, .msg_iovlen = (size_t)iovcnt};
+		ssize_t r = recvmsg(fd, &m, (flags & ~MSG_WAITALL) | MSG_DONTWAIT);
+		if (r >= 0) {
+			if (addrlen)
+				*addrlen = m.msg_namelen;
+			got += (size_t)r;
+			if (!all || r == 0 || (size_t)r == iov->iov_len)
+				return (ssize_t)got;
+			iov->iov_base = (char *)iov->iov_base + r;
+			iov->iov_len -= (size_t)r;
+			continue;
+		}
+		int e = errno_get();
+		if (e == EINTR)
+			continue;
+		if (!again(e) || (flags & MSG_DONTWAIT) || timed_wait(fd, GORT_READ, deadline) < 0)
+			return got > 0 ? (ssize_t)got : -1;
+	}
+}
+
+/* write, writev, send, sendto on fd with a send timeout: every byte of
+ * iov, or what went before the deadline, as the blocking call. Where a
+ * write stopped is an entry of the caller's iov (i) and an offset in it. */
+static ssize_t send_timed(int fd, const struct iovec *iov, int iovcnt, int flags,
+                          const struct sockaddr *to, socklen_t tolen, int64_t deadline)
+{
+	size_t done = 0, off = 0;
+	int i = 0;
+	for (bool first = true;; first = false) {
+		while (i < iovcnt && off == iov[i].iov_len) {
+			i++;
+			off = 0;
+		}
+		if (i == iovcnt && !first)
+			return (ssize_t)done; /* all of it (a write of 0 bytes once) */
+		struct iovec part = {NULL, 0};
+		struct msghdr m = {.msg_name = (void *)to, .msg_namelen = tolen,
+		                   .msg_iov = (struct iovec *)iov + i, .msg_iovlen = (size_t)(iovcnt - i)};
+		if (off > 0) { /* the rest of a part-written entry alone */
+			part.iov_base = (char *)iov[i].iov_base + off;
+			part.iov_len = iov[i].iov_len - off;
+			m.msg_iov = &part;
+			m.msg_iovlen = 1;
+		}
+		ssize_t r = sendmsg(fd, &m, flags | MSG_DONTWAIT);
+		if (r >= 0) {
+			done += (size_t)r;
+			for (size_t left = (size_t)r; left > 0;) {
+				size_t room = iov[i].iov_len - off;
+				if (left < room) {
+					off += left;
+					left = 0;
+				} else {
+					left -= room;
+					i++;
+					off = 0;
+				}
+			}
+			if (r == 0 && !first)
+				return (ssize_t)done;
+			continue;
+		}
+		int e = errno_get();
+		if (e == EINTR)
+			continue;
+		if (!again(e) || (flags & MSG_DONTWAIT) || timed_wait(fd, GORT_WRITE, deadline) < 0)
+			return done > 0 ? (ssize_t)done : -1;
+	}
+}
+
+/* A receive on fd that may have a timeout: recv_timed, or the runtime's
+ * call (ROUTED) when it has none. */
+#define RECV_TIMED(fd, iov, iovcnt, flags, addr, addrlen, gortcall)                  \
+	do {                                                                          \
+		int64_t dl_ = sock_deadline(fd, SO_RCVTIMEO);                         \
+		if (dl_ != 0)                                                         \
+			ROUTED(ssize_t, recv_timed(fd, iov, iovcnt, flags, addr, addrlen, dl_)); \
+		ROUTED(ssize_t, gortcall);                                            \
+	} while (0)
+
+#define SEND_TIMED(fd, iov, iovcnt, flags, to, tolen, gortcall)                       \
+	do {                                                                          \
+		int64_t dl_ = sock_deadline(fd, SO_SNDTIMEO);                         \
+		if (dl_ != 0)                                                         \
+			ROUTED(ssize_t, send_timed(fd, iov, iovcnt, flags, to, tolen, dl_)); \
+		ROUTED(ssize_t, gortcall);                                            \
+	} while (0)
+
 /* ---- read and write ---- */
 
 /* Each call takes the return address of the hook the program called
  * (the plain name or its fortified one, below). */
 static ssize_t read_at(int fd, void *buf, size_t n, const void *ra)
 {
+	struct iovec one = {buf, n};
 	switch (fdroute(fd, ra)) {
+	case VIA_TIMED:
+		RECV_TIMED(fd, &one, 1, 0, NULL, NULL, gort_read(fd, buf, n));
 	case VIA_GORT:
 		ROUTED(ssize_t, gort_read(fd, buf, n));
 	case VIA_HANDOFF:
@@ -595,7 +797,10 @@ HOOK ssize_t read(int fd, void *buf, size_t n)
 
 HOOK ssize_t write(int fd, const void *buf, size_t n)
 {
+	struct iovec one = {(void *)buf, n};
 	switch (fdroute(fd, CALLER())) {
+	case VIA_TIMED:
+		SEND_TIMED(fd, &one, 1, 0, NULL, 0, gort_write(fd, buf, n));
 	case VIA_GORT:
 		ROUTED(ssize_t, gort_write(fd, buf, n));
 	case VIA_HANDOFF:
@@ -608,6 +813,10 @@ HOOK ssize_t write(int fd, const void *buf, size_t n)
 HOOK ssize_t readv(int fd, const struct iovec *iov, int iovcnt)
 {
 	switch (fdroute(fd, CALLER())) {
+	case VIA_TIMED:
+		if (iovcnt < 0 || iovcnt > IOV_MAX) /* recvmsg's EMSGSIZE is readv's EINVAL */
+			return real_readv(fd, iov, iovcnt);
+		RECV_TIMED(fd, (struct iovec *)iov, iovcnt, 0, NULL, NULL, gort_readv(fd, iov, iovcnt));
 	case VIA_GORT:
 		ROUTED(ssize_t, gort_readv(fd, iov, iovcnt));
 	case VIA_HANDOFF:
@@ -620,6 +829,10 @@ HOOK ssize_t readv(int fd, const struct iovec *iov, int iovcnt)
 HOOK ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 {
 	switch (fdroute(fd, CALLER())) {
+	case VIA_TIMED:
+		if (iovcnt < 0 || iovcnt > IOV_MAX)
+			return real_writev(fd, iov, iovcnt);
+		SEND_TIMED(fd, iov, iovcnt, 0, NULL, 0, gort_writev(fd, iov, iovcnt));
 	case VIA_GORT:
 		ROUTED(ssize_t, gort_writev(fd, iov, iovcnt));
 	case VIA_HANDOFF:
@@ -631,7 +844,10 @@ HOOK ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 
 static ssize_t recv_at(int fd, void *buf, size_t n, int flags, const void *ra)
 {
+	struct iovec one = {buf, n};
 	switch (fdroute(fd, ra)) {
+	case VIA_TIMED:
+		RECV_TIMED(fd, &one, 1, flags, NULL, NULL, gort_recv(fd, buf, n, flags));
 	case VIA_GORT:
 		ROUTED(ssize_t, gort_recv(fd, buf, n, flags));
 	case VIA_HANDOFF:
@@ -648,7 +864,10 @@ HOOK ssize_t recv(int fd, void *buf, size_t n, int flags)
 
 HOOK ssize_t send(int fd, const void *buf, size_t n, int flags)
 {
+	struct iovec one = {(void *)buf, n};
 	switch (fdroute(fd, CALLER())) {
+	case VIA_TIMED:
+		SEND_TIMED(fd, &one, 1, flags, NULL, 0, gort_send(fd, buf, n, flags));
 	case VIA_GORT:
 		ROUTED(ssize_t, gort_send(fd, buf, n, flags));
 	case VIA_HANDOFF:
@@ -661,7 +880,11 @@ HOOK ssize_t send(int fd, const void *buf, size_t n, int flags)
 static ssize_t recvfrom_at(int fd, void *buf, size_t n, int flags, struct sockaddr *addr,
                            socklen_t *addrlen, const void *ra)
 {
+	struct iovec one = {buf, n};
 	switch (fdroute(fd, ra)) {
+	case VIA_TIMED:
+		RECV_TIMED(fd, &one, 1, flags, addr, addrlen,
+		           gort_recvfrom(fd, buf, n, flags, addr, addrlen));
 	case VIA_GORT:
 		ROUTED(ssize_t, gort_recvfrom(fd, buf, n, flags, addr, addrlen));
 	case VIA_HANDOFF:
@@ -680,7 +903,11 @@ HOOK ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *a
 HOOK ssize_t sendto(int fd, const void *buf, size_t n, int flags,
                     const struct sockaddr *addr, socklen_t addrlen)
 {
+	struct iovec one = {(void *)buf, n};
 	switch (fdroute(fd, CALLER())) {
+	case VIA_TIMED:
+		SEND_TIMED(fd, &one, 1, flags, addr, addrlen,
+		           gort_sendto(fd, buf, n, flags, addr, addrlen));
 	case VIA_GORT:
 		ROUTED(ssize_t, gort_sendto(fd, buf, n, flags, addr, addrlen));
 	case VIA_HANDOFF:
@@ -692,14 +919,32 @@ HOOK ssize_t sendto(int fd, const void *buf, size_t n, int flags,
 
 /* ---- accept and connect ---- */
 
-/* A plain thread on a listening fd the runtime made non-blocking. */
-static int accept_thread(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags)
+/* nfd (if the accept succeeded) is a socket accepted on listener fd: a
+ * new fd, with the listener's timeouts (the kernel copies them). */
+static int accept_fdnew(int fd, int nfd)
 {
+	if (nfd >= 0)
+		fdstore(nfd, fdbits(fd) & FD_TIMEO);
+	return nfd;
+}
+
+/* A plain thread on a listening fd the runtime made non-blocking, or a
+ * listener with a receive timeout (deadline; 0: none): a wait before
+ * each attempt, so that an attempt never blocks the thread (a
+ * goroutine's wait makes the fd non-blocking: the runtime's). */
+static int accept_wait(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags,
+                       int64_t deadline)
+{
+	int e = errno_get();
 	for (;;) {
+		if (timed_wait(fd, GORT_READ, deadline) < 0)
+			return -1;
 		int r = real_accept4(fd, addr, addrlen, flags);
-		if (r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+		if (r >= 0) {
+			errno_set(e);
 			return r;
-		if (gort_fd_wait(fd, GORT_READ, 0) < 0)
+		}
+		if (!again(errno_get()))
 			return -1;
 	}
 }
@@ -708,25 +953,36 @@ static int accept_common(int fd, struct sockaddr *addr, socklen_t *addrlen, int 
                          const void *ra)
 {
 	int how = fdroute(fd, ra);
-	if (how == VIA_LIBC)
-		return real_accept4(fd, addr, addrlen, flags);
-	if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) {
+	int nfd;
+	if (how == VIA_LIBC) {
+		nfd = real_accept4(fd, addr, addrlen, flags);
+	} else if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) {
 		errno = EINVAL;
 		return -1;
+	} else if (how == VIA_HANDOFF) {
+		gort_entersyscall();
+		nfd = real_accept4(fd, addr, addrlen, flags);
+		gort_exitsyscall();
+	} else {
+		int64_t dl = how == VIA_TIMED ? sock_deadline(fd, SO_RCVTIMEO) : 0;
+		if (gort_goid() == 0 || dl != 0)
+			return accept_fdnew(fd, accept_wait(fd, addr, addrlen, flags, dl));
+		int e = errno_get();
+		nfd = gort_accept(fd, addr, addrlen); /* non-blocking, close-on-exec */
+		if (nfd < 0)
+			return -1;
+		if (!(flags & SOCK_CLOEXEC))
+			real_fcntl(nfd, F_SETFD, 0);
+		fdstore(nfd, ((flags & SOCK_NONBLOCK) ? FD_NONBLOCK : FD_BLOCKING) |
+		                     (fdbits(fd) & FD_TIMEO));
+		errno_set(e);
+		return nfd;
 	}
-	if (how == VIA_HANDOFF)
-		HANDOFF(int, real_accept4(fd, addr, addrlen, flags));
-	if (gort_goid() == 0)
-		return accept_thread(fd, addr, addrlen, flags);
-	int e = errno_get();
-	int nfd = gort_accept(fd, addr, addrlen); /* non-blocking, close-on-exec */
-	if (nfd < 0)
-		return -1;
-	if (!(flags & SOCK_CLOEXEC))
-		real_fcntl(nfd, F_SETFD, 0);
-	fdstore(nfd, (flags & SOCK_NONBLOCK) ? FD_NONBLOCK : FD_BLOCKING);
-	errno_set(e);
-	return nfd;
+	/* Only the program's own: the runtime's calls and a signal
+	 * handler's leave the records alone. */
+	if (how == VIA_LIBC && !userland(ra))
+		return nfd;
+	return accept_fdnew(fd, nfd);
 }
 
 HOOK int accept(int fd, struct sockaddr *addr, socklen_t *addrlen)
@@ -739,9 +995,24 @@ HOOK int accept4(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags)
 	return accept_common(fd, addr, addrlen, flags, CALLER());
 }
 
+/* Whether the file fd names is blocking for the kernel. */
+static bool kernel_blocking(int fd)
+{
+	int fl = real_fcntl(fd, F_GETFL);
+	return fl >= 0 && !(fl & O_NONBLOCK);
+}
+
 HOOK int connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
 {
 	switch (fdroute(fd, CALLER())) {
+	case VIA_TIMED:
+		/* A send timeout: the kernel's blocking connect keeps it, under
+		 * the hand-off. A socket the runtime has made non-blocking
+		 * (rare before a connect) gets the runtime's, which has
+		 * none. */
+		if (sock_deadline(fd, SO_SNDTIMEO) != 0 && kernel_blocking(fd))
+			HANDOFF(int, real_connect(fd, addr, addrlen));
+		__attribute__((fallthrough));
 	case VIA_GORT:
 		ROUTED(int, gort_connect(fd, addr, addrlen));
 	case VIA_HANDOFF:
@@ -749,6 +1020,15 @@ HOOK int connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
 	default:
 		return real_connect(fd, addr, addrlen);
 	}
+}
+
+/* Socket timeouts (see "socket timeouts") are marked on the fd. */
+HOOK int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+{
+	int r = real_setsockopt(fd, level, name, val, len);
+	if (r == 0 && level == SOL_SOCKET && sockopt_timeo(name) && userland(CALLER()))
+		fdmark(fd, FD_TIMEO);
+	return r;
 }
 
 /* ---- close, dup and fcntl ---- */

@@ -40,6 +40,12 @@
  *           them blocking (they are shared with the parent), also
  *           through a dup, and O_NONBLOCK that the program sets there
  *           and clears again is cleared on the file.
+ *   timeo   SO_RCVTIMEO and SO_SNDTIMEO end a goroutine's read, recv,
+ *           recvfrom, readv, write, send, writev, accept and connect
+ *           with EAGAIN
+ *           (or the count moved before), also a plain thread's read on
+ *           a socket the runtime made non-blocking; an accepted socket
+ *           has its listener's timeouts.
  *   inherited  the same for fds besides them that the parent passed on
  *           (hook_test's pipes at fds 40 and 41): a goroutine's poll,
  *           read and write there leave them blocking.
@@ -57,6 +63,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -925,6 +932,179 @@ static int mode_stdio(void *arg)
 	return 0;
 }
 
+/* ---- timeo ---- */
+
+/* SO_RCVTIMEO and SO_SNDTIMEO: a blocking socket call that waits that
+ * long fails with EAGAIN, or returns what it moved before; accept takes
+ * the receive timeout, and an accepted socket inherits its listener's.
+ * Each call runs in a goroutine that the main one waits for (a call
+ * that ignored the timeout would wait for ever). */
+enum { TIMEO_MS = 50 };
+static int tosv[2];
+static atomic_int todone;
+
+static void set_timeo(int fd, int opt)
+{
+	struct timeval tv = {0, TIMEO_MS * 1000};
+	CHECK_EQ(setsockopt(fd, SOL_SOCKET, opt, &tv, sizeof tv), 0);
+}
+
+/* Checks that call, started at t0, failed with EAGAIN after the timeout. */
+#define CHECK_TIMED_OUT(call)                                             \
+	do {                                                              \
+		int64_t t0_ = now();                                      \
+		CHECK_FAILS(call, EAGAIN);                                \
+		CHECK(now() - t0_ >= (TIMEO_MS - 5) * MS);                \
+	} while (0)
+
+static void timeo_reads(void *arg)
+{
+	(void)arg;
+	char buf[8];
+	struct iovec iov = {buf, sizeof buf};
+	struct sockaddr_storage from;
+	socklen_t fromlen = sizeof from;
+	CHECK_TIMED_OUT(read(tosv[0], buf, sizeof buf));
+	CHECK_TIMED_OUT(recv(tosv[0], buf, sizeof buf, 0));
+	CHECK_TIMED_OUT(recvfrom(tosv[0], buf, sizeof buf, 0, (struct sockaddr *)&from, &fromlen));
+	CHECK_TIMED_OUT(readv(tosv[0], &iov, 1));
+	/* What came before the timeout. */
+	CHECK_EQ(write(tosv[1], "ab", 2), 2);
+	int64_t t0 = now();
+	CHECK_EQ(recv(tosv[0], buf, 4, MSG_WAITALL), 2);
+	CHECK(now() - t0 >= (TIMEO_MS - 5) * MS);
+	CHECK(memcmp(buf, "ab", 2) == 0);
+	/* A byte that comes within the timeout is read. */
+	struct timeval tv = {60, 0};
+	CHECK_EQ(setsockopt(tosv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
+	gort_go(late_writer, (void *)(intptr_t)tosv[1]);
+	CHECK_EQ(read(tosv[0], buf, sizeof buf), 1);
+	CHECK_EQ(buf[0], 'x');
+	/* No timeout (0): the read parks until the byte comes. */
+	tv.tv_sec = 0;
+	CHECK_EQ(setsockopt(tosv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
+	gort_go(late_writer, (void *)(intptr_t)tosv[1]);
+	CHECK_EQ(read(tosv[0], buf, sizeof buf), 1);
+	set_timeo(tosv[0], SO_RCVTIMEO);
+	atomic_fetch_add(&todone, 1);
+}
+
+/* A full socket: writes fail with EAGAIN after the timeout, or return
+ * what fitted. */
+static void timeo_writes(void *arg)
+{
+	(void)arg;
+	static char big[1 << 16];
+	while (send(tosv[1], big, sizeof big, MSG_DONTWAIT) > 0)
+		;
+	struct iovec iov = {big, sizeof big};
+	CHECK_TIMED_OUT(write(tosv[1], big, sizeof big));
+	CHECK_TIMED_OUT(send(tosv[1], big, sizeof big, 0));
+	CHECK_TIMED_OUT(writev(tosv[1], &iov, 1));
+	/* Room for some, not for 4 MiB: the count of what went before the
+	 * timeout. */
+	static char huge[4 << 20];
+	while (recv(tosv[0], big, sizeof big, MSG_DONTWAIT) > 0)
+		;
+	int64_t t0 = now();
+	ssize_t w = write(tosv[1], huge, sizeof huge);
+	CHECK(w > 0 && w < (ssize_t)sizeof huge);
+	while (recv(tosv[0], big, sizeof big, MSG_DONTWAIT) > 0)
+		;
+	CHECK(now() - t0 >= (TIMEO_MS - 5) * MS);
+	atomic_fetch_add(&todone, 1);
+}
+
+static void *timeo_thread(void *arg)
+{
+	(void)arg;
+	char c;
+	CHECK_TIMED_OUT(read(tosv[0], &c, 1));
+	return NULL;
+}
+
+static int tolfd;
+static struct sockaddr_in tosa;
+
+static void timeo_accept(void *arg)
+{
+	(void)arg;
+	CHECK_TIMED_OUT(accept(tolfd, NULL, NULL));
+	int c = socket(AF_INET, SOCK_STREAM, 0);
+	CHECK(c >= 0);
+	CHECK_EQ(connect(c, (struct sockaddr *)&tosa, sizeof tosa), 0);
+	int a = accept(tolfd, NULL, NULL);
+	CHECK(a >= 0);
+	char ch;
+	CHECK_TIMED_OUT(read(a, &ch, 1)); /* the listener's timeout */
+	close(a);
+	close(c);
+	atomic_fetch_add(&todone, 1);
+}
+
+/* connect to an AF_UNIX listener whose queue is full waits for room:
+ * with a send timeout, EAGAIN once it has passed. */
+static void timeo_connect(void *arg)
+{
+	(void)arg;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path + 1, sizeof sa.sun_path - 1, "gort-hook-timeo-%d", (int)getpid());
+	socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+	                            strlen(sa.sun_path + 1));
+	int l = socket(AF_UNIX, SOCK_STREAM, 0);
+	CHECK(l >= 0);
+	CHECK_EQ(bind(l, (struct sockaddr *)&sa, len), 0);
+	CHECK_EQ(listen(l, 0), 0);
+	int c[3];
+	for (int i = 0; i < 3; i++) {
+		c[i] = socket(AF_UNIX, SOCK_STREAM, 0);
+		CHECK(c[i] >= 0);
+		set_timeo(c[i], SO_SNDTIMEO);
+	}
+	/* The queue holds one; the next waits, and times out. */
+	CHECK_EQ(connect(c[0], (struct sockaddr *)&sa, len), 0);
+	int64_t t0 = now();
+	int r = connect(c[1], (struct sockaddr *)&sa, len);
+	if (r == 0) /* a kernel whose queue holds one more */
+		r = connect(c[2], (struct sockaddr *)&sa, len);
+	CHECK_EQ(r, -1);
+	CHECK_EQ(read_errno(), EAGAIN);
+	CHECK(now() - t0 >= (TIMEO_MS - 5) * MS);
+	for (int i = 0; i < 3; i++)
+		close(c[i]);
+	close(l);
+	atomic_fetch_add(&todone, 1);
+}
+
+static int mode_timeo(void *arg)
+{
+	(void)arg;
+	signal(SIGPIPE, SIG_IGN);
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, tosv) == 0);
+	set_timeo(tosv[0], SO_RCVTIMEO);
+	set_timeo(tosv[1], SO_SNDTIMEO);
+	gort_go(timeo_reads, NULL);
+	wait_flag(&todone, 1);
+	gort_go(timeo_writes, NULL);
+	wait_flag(&todone, 2);
+	/* A plain thread, on a socket the runtime made non-blocking. */
+	pthread_t th;
+	CHECK(pthread_create(&th, NULL, timeo_thread, NULL) == 0);
+	join_thread(th);
+	/* accept, and a socket it makes. */
+	tolfd = listener(&tosa);
+	set_timeo(tolfd, SO_RCVTIMEO);
+	gort_go(timeo_accept, NULL);
+	wait_flag(&todone, 3);
+	gort_go(timeo_connect, NULL);
+	wait_flag(&todone, 4);
+	close(tolfd);
+	close(tosv[0]);
+	close(tosv[1]);
+	fprintf(stderr, "timeo: socket timeouts end reads, writes, accept and connect with EAGAIN\n");
+	return 0;
+}
+
 /* ---- inherited ---- */
 
 /* hook_test starts this mode with a pipe's read end at INHERIT_RD (a
@@ -1010,6 +1190,12 @@ static int run_stdio(void *arg)
 	return with1(mode_stdio);
 }
 
+static int run_timeo(void *arg)
+{
+	(void)arg;
+	return with1(mode_timeo);
+}
+
 static int run_inherited(void *arg)
 {
 	(void)arg;
@@ -1028,6 +1214,7 @@ int main(int argc, char **argv)
 		{"signal", run_signal, NULL, true},
 		{"stdio", run_stdio, NULL, true},
 		{"inherited", run_inherited, NULL, true},
+		{"timeo", run_timeo, NULL, true},
 	};
 	return run_prog_mode("hook", argc, argv, modes, sizeof modes / sizeof modes[0]);
 }
