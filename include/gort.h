@@ -418,8 +418,8 @@ GORT_API void gort_timer_free(gort_timer *t);
  * fires. Channels are not garbage collected: gort_chan_free releases one
  * when no goroutine uses it any more (the caller's guarantee; freeing a
  * channel that goroutines wait on is a fatal error). A select that one
- * of its other channels (or a close) has completed no longer waits on
- * it, although it may not have returned yet: free waits for it to.
+ * of its channels (or a close) has completed no longer waits on any of
+ * them, although it may not have returned yet: free waits for it to.
  */
 GORT_API gort_chan *gort_chan_make(size_t elem_size, size_t cap);
 /** Blocking send: 0, or -1 with errno EPIPE if the channel is or becomes

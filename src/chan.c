@@ -48,6 +48,7 @@ void chanlock(gort_chan *c)
 		__atomic_store_n(&c->sendq.first, NULL, __ATOMIC_RELAXED);
 		c->recvq.last = c->sendq.last = NULL;
 		c->recvq.nsel = c->sendq.nsel = 0;
+		c->selrefs = 0;
 		c->gen = gen;
 	}
 }
@@ -493,10 +494,11 @@ static bool haswaiter(const waitq *q)
 	return false;
 }
 
-/* A select completed elsewhere has returned for its waker, but not yet
- * for its selector, which still locks this channel to take its sudog
- * out: free waits (yielding) for it, where freeing would leave it a
- * freed lock, and a real waiter is a fatal error. */
+/* A completed select has returned for its waker, but not yet for its
+ * selector, which still locks each of its channels (the one that
+ * completed it too) to take its sudogs out: free waits (yielding) for
+ * it (selrefs), where freeing would leave it a freed lock, and a real
+ * waiter is a fatal error. */
 GORT_API void gort_chan_free(gort_chan *c)
 {
 	if (!c)
@@ -504,7 +506,7 @@ GORT_API void gort_chan_free(gort_chan *c)
 	for (;;) {
 		chanlock(c);
 		bool waiter = haswaiter(&c->recvq) || haswaiter(&c->sendq);
-		bool leftover = c->recvq.first || c->sendq.first;
+		bool leftover = c->selrefs != 0;
 		unlock(&c->lock);
 		if (waiter)
 			fatal("gort_chan_free of a channel that goroutines wait on");

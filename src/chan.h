@@ -22,6 +22,8 @@
  *    waits to send and to receive on the same unbuffered channel;
  *  - a buffered channel has qcount > 0 only if recvq is empty, and
  *    qcount < cap only if sendq is empty;
+ *  - selrefs counts every select sudog queued on c plus those a waker
+ *    took out whose selector has yet to run its last pass (select.c);
  *  - once closed, no one enqueues, and a waiter still queued (closechan
  *    takes them out in batches, dropping the lock between) is completed
  *    by the close alone: a receive takes buffered values only, never a
@@ -72,6 +74,12 @@ struct gort_chan {
 	char *buf;              /* dataqsiz * elemsize bytes, right after */
 	waitq recvq;
 	waitq sendq;
+	/* Cases of blocking selects that have queued a sudog on c and not
+	 * yet left: their selector locks c once more, woken, even when a
+	 * waker has taken the sudog out (the case it completed, or one it
+	 * dropped finding the select done), so gort_chan_free waits for
+	 * this to be 0. */
+	uint32_t selrefs;
 };
 
 /* chansend: 0 or an errno value (EAGAIN, EPIPE); chanrecv: 1 received,

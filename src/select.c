@@ -16,7 +16,9 @@
  *    the value, or reports close) and readies the goroutine; wakers that
  *    lose skip its other sudogs (chan.c's dequeue).
  * 4. Clean up. Woken, the goroutine locks the channels again and takes
- *    its remaining sudogs out of their queues.
+ *    its remaining sudogs out of their queues. Each channel counts the
+ *    selects yet to do so (selrefs), taken out or not: gort_chan_free
+ *    waits for them.
  * The sudogs and order arrays live on the selector's stack for up to
  * SELECT_STACK_CASES cases, in one malloc'd block beyond.
  */
@@ -192,6 +194,7 @@ static int32_t selwaitall(selstate *st)
 		*s = (sudog){.g = gp, .wake = &sw.wake, .elem = cas->elem,
 		             .c = cas->chan, .sel = &sw, .caseidx = (int32_t)i};
 		enqueue(cas->dir == GORT_RECV ? &cas->chan->recvq : &cas->chan->sendq, s);
+		cas->chan->selrefs++;
 	}
 	sudog_park(&st->sudogs[st->lockorder[0]], selparkcommit, st, waitReasonSelect);
 
@@ -200,9 +203,10 @@ static int32_t selwaitall(selstate *st)
 	for (int32_t k = 0; k < st->n; k++) {
 		uint32_t i = st->lockorder[k];
 		sudog *s = &st->sudogs[i];
+		gort_case *cas = &st->cases[i];
+		cas->chan->selrefs--; /* c is not touched once unlocked */
 		if (s == won)
 			continue;
-		gort_case *cas = &st->cases[i];
 		dequeuesudog(cas->dir == GORT_RECV ? &cas->chan->recvq : &cas->chan->sendq, s);
 	}
 	selunlock(st);

@@ -42,6 +42,8 @@
  *  - a channel of a select that another of its channels completed can
  *    be freed at once by the goroutine that completed it, before the
  *    select has returned (the free waits for it), at GOMAXPROCS 1 and 2;
+ *    so can the channel that completed it, and one whose sudog a later
+ *    try_send took out;
  *  - a plain thread (not a goroutine) runs blocking and non-blocking
  *    selects woken by goroutines;
  *  - a timer channel as a timeout: a select on a never-ready channel and
@@ -1160,6 +1162,32 @@ static int freewon_main(void *arg)
 MAIN_CASE(free_won_procs1, freewon_main, 1)
 MAIN_CASE(free_won_procs2, freewon_main, 2)
 
+/* The channel that completed the select, and one whose sudog a try_send
+ * took out (finding the select done) before the selector ran: neither
+ * holds a sudog of the select any more, but the selector still locks
+ * them to leave their queues, so free must wait for it all the same. */
+static int freewinner_main(void *arg)
+{
+	(void)arg;
+	for (int round = 0; round < 100; round++) {
+		struct fw f = {make_chan(sizeof(int), 0), make_chan(sizeof(int), 0), 0};
+		start_helper(fw_selector, &f);
+		gort_gosched();
+		gort_sleep(round % 10 == 0 ? MS : 0);
+		int v = round + 1;
+		CHECK_EQ(gort_chan_send(f.d, &v), 0);
+		CHECK_FAILS(gort_chan_try_send(f.c, &v), EAGAIN);
+		gort_chan_free(f.d); /* the select may not have returned */
+		gort_chan_free(f.c);
+		CHECK_EQ(gort_wg_wait(&helpers_wg), 0);
+		CHECK_EQ(f.got, round + 1);
+	}
+	return 0;
+}
+
+MAIN_CASE(free_winner_procs1, freewinner_main, 1)
+MAIN_CASE(free_winner_procs2, freewinner_main, 2)
+
 /* ---------------------------------------------------------------------
  * A timer channel as a timeout
  * ------------------------------------------------------------------- */
@@ -1281,6 +1309,8 @@ static const struct harness_case cases[] = {
 	{"plain_thread", plain_thread},
 	{"free_won_procs1", free_won_procs1},
 	{"free_won_procs2", free_won_procs2},
+	{"free_winner_procs1", free_winner_procs1},
+	{"free_winner_procs2", free_winner_procs2},
 	{"timer_timeout", timer_timeout},
 	{"deadlock_select", deadlock_select},
 };
