@@ -344,9 +344,30 @@ enum { CLOSE_BATCH = 32 };
  * send or receive on another of its channels could complete the select
  * between batches, after c was seen closed, where Go's close would have
  * won it. So with a select queued on c every waiter is taken out in one
- * batch, as Go does (closed is set: no select can join the queues).
+ * batch, as Go does (closed is set: no select can join the queues), and
+ * in Go's order, receivers first, first come first: that order decides
+ * which case a select with several on c runs, and a select that both
+ * sends and receives on c must get its receive (ok false), never the
+ * send, where Go would panic (takeall).
  * After the lock is dropped for the last batch, c is not touched again:
  * a readied waiter may free the channel once no one else waits on it. */
+static sudog *takeall(gort_chan *c)
+{
+	sudog *list = NULL, *s;
+	while ((s = dequeue(&c->recvq)) != NULL) {
+		copyelem(c, s->elem, NULL);
+		s->success = false;
+		s->next = list;
+		list = s;
+	}
+	while ((s = dequeue(&c->sendq)) != NULL) {
+		s->success = false;
+		s->next = list;
+		list = s;
+	}
+	return list; /* a stack: readied last first, as Go's glist */
+}
+
 static int closechan(gort_chan *c)
 {
 	chanlock(c);
@@ -355,18 +376,20 @@ static int closechan(gort_chan *c)
 		return EPIPE;
 	}
 	atomic_store(&c->closed, 1);
-	size_t batch = c->recvq.nsel || c->sendq.nsel ? SIZE_MAX : CLOSE_BATCH;
+	bool sel = c->recvq.nsel || c->sendq.nsel;
 	bool more;
 	do {
 		sudog *list = NULL, **tail = &list, *s;
 		size_t n = 0;
-		while (n < batch && (s = dequeuelast(&c->sendq)) != NULL) {
+		if (sel)
+			list = takeall(c); /* the loops below find nothing */
+		while (n < CLOSE_BATCH && (s = dequeuelast(&c->sendq)) != NULL) {
 			s->success = false;
 			*tail = s;
 			tail = &s->next;
 			n++;
 		}
-		while (n < batch && (s = dequeuelast(&c->recvq)) != NULL) {
+		while (n < CLOSE_BATCH && (s = dequeuelast(&c->recvq)) != NULL) {
 			copyelem(c, s->elem, NULL);
 			s->success = false;
 			*tail = s;

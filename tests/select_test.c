@@ -23,7 +23,9 @@
  *    such selects pair with each other only;
  *  - close while selects are parked: receive cases run with ok false
  *    and elem zeroed, send cases with ok false, and a woken select
- *    leaves nothing behind on its other channels;
+ *    leaves nothing behind on its other channels; a select with a send
+ *    and a receive case on the closing channel runs the receive, as
+ *    Go's does (never the send, where Go would panic);
  *  - close wins a select parked behind 200 receivers on the closing
  *    channel: a thread woken by the same close cannot then complete the
  *    select by a send on its other channel;
@@ -599,11 +601,14 @@ static int close_main(void *arg)
 	CHECK_EQ(gort_chan_recv(e, &v), 0);
 
 	/* Both cases on the channel that closes (one select: two would
-	 * pair with each other). */
+	 * pair with each other): the receive runs, as in Go, whose close
+	 * takes the receivers out first; the send would have panicked. */
 	gort_chan *g = make_chan(sizeof(long), 0);
-	close_round(1, g, GORT_SEND, g, GORT_RECV, g, -1);
+	close_round(1, g, GORT_SEND, g, GORT_RECV, g, 1);
+	gort_chan *h = make_chan(sizeof(long), 0);
+	close_round(1, h, GORT_RECV, h, GORT_SEND, h, 0);
 
-	gort_chan *chans[] = {a, b, c, d, e, f, g};
+	gort_chan *chans[] = {a, b, c, d, e, f, g, h};
 	for (size_t i = 0; i < sizeof chans / sizeof *chans; i++)
 		gort_chan_free(chans[i]);
 	return 0;
