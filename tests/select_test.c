@@ -40,6 +40,11 @@
  *    (select over receive cases, NULLing closed channels) race over two
  *    buffered and two unbuffered channels, at GOMAXPROCS 1, 2 and 4:
  *    exact counts per value;
+ *  - nor while the channels close one by one under the same kind of
+ *    traffic (a producer also receiving on a channel it sends on, a
+ *    plain thread among the consumers), at GOMAXPROCS 1 and 4: each
+ *    value is received once or, its send cases all closed, given up,
+ *    never both;
  *  - 1 KiB elements go through select cases intact;
  *  - a channel of a select that another of its channels completed can
  *    be freed at once by the goroutine that completed it, before the
@@ -983,6 +988,174 @@ MAIN_CASE(no_loss_procs2, no_loss_main, 2)
 MAIN_CASE(no_loss_procs4, no_loss_main, 4)
 
 /* ---------------------------------------------------------------------
+ * No value lost or delivered twice while channels close
+ * ------------------------------------------------------------------- */
+
+#define CR_CHANS 4
+#define CR_PRODUCERS 6
+#define CR_CONSUMERS 3
+#define CR_PER SCALE(20000)
+#define CR_TOTAL (CR_PRODUCERS * CR_PER)
+
+static gort_chan *cr_chans[CR_CHANS];
+static atomic_int *cr_received; /* by value */
+static atomic_int *cr_unsent;   /* by value: its sends all found closed */
+static atomic_long cr_progress; /* values received or given up */
+static gort_waitgroup cr_producers, cr_consumers;
+
+static void cr_mark(atomic_int *counts, int v, const char *what)
+{
+	if (v < 0 || v >= CR_TOTAL)
+		FAILF("%s %d, a value never sent", what, v);
+	atomic_fetch_add(&counts[v], 1);
+	atomic_fetch_add(&cr_progress, 1);
+}
+
+/* Sends each value with a select over two channels, and receives on the
+ * first of them too (on an unbuffered one a select never pairs with
+ * itself). A send case that finds its channel closed sent nothing: the
+ * channel is dropped and the value tried on the other; with both
+ * closed, the values left are given up. */
+static void cr_producer(void *arg)
+{
+	int id = (int)(intptr_t)arg;
+	int v = 0, got = -1;
+	gort_case cs[3] = {scase(cr_chans[id % CR_CHANS], &v),
+	                   scase(cr_chans[(id + 1) % CR_CHANS], &v),
+	                   rcase(cr_chans[id % CR_CHANS], &got)};
+	int i = 0;
+	while (i < CR_PER) {
+		if (!cs[0].chan && !cs[1].chan) {
+			for (; i < CR_PER; i++)
+				cr_mark(cr_unsent, id * CR_PER + i, "gave up");
+			break;
+		}
+		v = id * CR_PER + i;
+		bool block = i % 8 != 0;
+		int r = gort_select(cs, 3, block);
+		if (r == -1) {
+			CHECK(!block);
+			CHECK_EQ(read_errno(), EAGAIN);
+			gort_gosched();
+			continue;
+		}
+		CHECK(r >= 0 && r < 3);
+		if (r == 2) {
+			if (cs[2].ok)
+				cr_mark(cr_received, got, "a producer received");
+			else
+				cs[2].chan = NULL;
+			got = -1;
+		} else if (cs[r].ok) {
+			i++;
+		} else {
+			cs[r].chan = NULL; /* closed: v is still ours */
+		}
+	}
+	gort_wg_done(&cr_producers);
+}
+
+static void cr_consume(int id)
+{
+	int got = -1;
+	gort_case cs[CR_CHANS];
+	for (int i = 0; i < CR_CHANS; i++)
+		cs[i] = rcase(cr_chans[(i + id) % CR_CHANS], &got);
+	int open = CR_CHANS;
+	bool block = id % 2 == 0;
+	while (open > 0) {
+		int r = gort_select(cs, CR_CHANS, block);
+		if (r == -1) {
+			CHECK(!block);
+			CHECK_EQ(read_errno(), EAGAIN);
+			gort_gosched();
+			continue;
+		}
+		CHECK(r >= 0 && r < CR_CHANS);
+		if (!cs[r].ok) {
+			CHECK_EQ(got, 0);
+			cs[r].chan = NULL;
+			open--;
+		} else {
+			cr_mark(cr_received, got, "a consumer received");
+		}
+		got = -1;
+	}
+}
+
+static void cr_consumer(void *arg)
+{
+	cr_consume((int)(intptr_t)arg);
+	gort_wg_done(&cr_consumers);
+}
+
+static void *cr_plain_consumer(void *arg)
+{
+	cr_consume((int)(intptr_t)arg);
+	return NULL;
+}
+
+/* Main closes the channels one by one as the values go through, all but
+ * the last while every producer still sends. */
+static int close_race_main(void *arg)
+{
+	(void)arg;
+	static const size_t caps[CR_CHANS] = {0, 2, 0, 1};
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < CR_CHANS; i++)
+			cr_chans[i] = make_chan(sizeof(int), caps[i]);
+		cr_received = calloc(CR_TOTAL, sizeof *cr_received);
+		cr_unsent = calloc(CR_TOTAL, sizeof *cr_unsent);
+		CHECK(cr_received != NULL && cr_unsent != NULL);
+		atomic_store(&cr_progress, 0);
+		CHECK_EQ(gort_wg_add(&cr_producers, CR_PRODUCERS), 0);
+		CHECK_EQ(gort_wg_add(&cr_consumers, CR_CONSUMERS), 0);
+		for (int i = 0; i < CR_CONSUMERS; i++)
+			CHECK(gort_go(cr_consumer, (void *)(intptr_t)i) > 0);
+		pthread_t th;
+		CHECK_EQ(pthread_create(&th, NULL, cr_plain_consumer,
+		                        (void *)(intptr_t)(CR_CONSUMERS + 1)), 0);
+		for (int i = 0; i < CR_PRODUCERS; i++)
+			CHECK(gort_go(cr_producer, (void *)(intptr_t)i) > 0);
+		for (int i = 0; i < CR_CHANS - 1; i++) {
+			long want = (long)CR_TOTAL * (i + 1 + round) / (CR_CHANS + 3);
+			while (atomic_load(&cr_progress) < want) {
+				if (round == 0)
+					gort_gosched();
+				else
+					gort_sleep(50 * US);
+			}
+			CHECK_EQ(gort_chan_close(cr_chans[(i + round) % CR_CHANS]), 0);
+		}
+		CHECK_EQ(gort_wg_wait(&cr_producers), 0);
+		CHECK_EQ(gort_chan_close(cr_chans[(CR_CHANS - 1 + round) % CR_CHANS]), 0);
+		CHECK_EQ(gort_wg_wait(&cr_consumers), 0);
+		join_thread(th);
+		long unsent = 0;
+		for (int v = 0; v < CR_TOTAL; v++) {
+			int r = atomic_load(&cr_received[v]);
+			int u = atomic_load(&cr_unsent[v]);
+			if (r + u != 1)
+				FAILF("value %d was received %d times and given "
+				      "up %d times (GOMAXPROCS=%d, round %d)", v, r,
+				      u, gort_gomaxprocs(0), round);
+			unsent += u;
+		}
+		printf("     GOMAXPROCS=%d round %d: %d values, %ld given up "
+		       "on closed channels\n", gort_gomaxprocs(0), round,
+		       CR_TOTAL, unsent);
+		for (int i = 0; i < CR_CHANS; i++)
+			gort_chan_free(cr_chans[i]);
+		free(cr_received);
+		free(cr_unsent);
+	}
+	return 0;
+}
+
+MAIN_CASE(close_race_procs1, close_race_main, 1)
+MAIN_CASE(close_race_procs4, close_race_main, 4)
+
+/* ---------------------------------------------------------------------
  * Large elements
  * ------------------------------------------------------------------- */
 
@@ -1310,6 +1483,8 @@ static const struct harness_case cases[] = {
 	{"no_loss_procs1", no_loss_procs1},
 	{"no_loss_procs2", no_loss_procs2},
 	{"no_loss_procs4", no_loss_procs4},
+	{"close_race_procs1", close_race_procs1},
+	{"close_race_procs4", close_race_procs4},
 	{"large_elems", large_elems},
 	{"plain_thread", plain_thread},
 	{"free_won_procs1", free_won_procs1},
