@@ -62,10 +62,19 @@ void entersyscall(m *mp, g *gp, uint8_t how)
 	setpm(pp, NULL);
 	mp->oldp = pp;
 	mp->p = NULL;
-	atomic_store_explicit(&pp->status, _Psyscall, memory_order_release);
+	/* seq_cst, store and load (Go's atomic.Store): stopTheWorld sets
+	 * gcwaiting and then looks for _Psyscall, we set _Psyscall and then
+	 * look at gcwaiting, and one of the two must see the other. With a
+	 * release store the load may pass it (x86 lets a load pass an
+	 * earlier store): both then miss, the stopper counts our P as
+	 * running but never asks it to stop (it is not _Prunning), and the
+	 * stop waits for the end of the call, or for sysmon to retake the
+	 * P, which it does only between its deep sleeps (up to a minute
+	 * each while the world stops). */
+	atomic_store_explicit(&pp->status, _Psyscall, memory_order_seq_cst);
 	if (atomic_load_explicit(&sched.sysmonwait, memory_order_relaxed))
 		sysmonwake();
-	if (atomic_load_explicit(&sched.gcwaiting, memory_order_acquire))
+	if (atomic_load_explicit(&sched.gcwaiting, memory_order_seq_cst))
 		entersyscall_gcwait(pp);
 }
 
