@@ -203,11 +203,24 @@ p *procresize(m *mp, int32_t nprocs)
 	}
 	for (int32_t i = nprocs; i < old; i++)
 		destroyp(allp[i]);
+	/* A trace says every change of the count, as Go's procresize (the
+	 * first one of a trace is its snapshot's). */
+	if (nprocs != old)
+		traceGomaxprocs(nprocs);
 
 	if (mp->p && mp->p->id < nprocs) {
 		atomic_store_explicit(&mp->p->status, _Prunning, memory_order_relaxed);
 	} else {
+		/* The caller's P goes away and it goes on on allp[0]: a trace
+		 * shows it descheduled on its P, which stops, and started
+		 * again on allp[0], as Go's procresize pretends; else the
+		 * trace has it running on a P that is gone, and its M holding
+		 * that P to the end. */
+		g *gp = mp->p ? getg() : NULL;
 		if (mp->p) {
+			if (gp)
+				traceGoSched(mp->p, gp);
+			traceProc(EvProcStop, mp->p, mp);
 			setpm(mp->p, NULL);
 			mp->p = NULL;
 		}
@@ -215,6 +228,8 @@ p *procresize(m *mp, int32_t nprocs)
 		setpm(pp, NULL);
 		atomic_store_explicit(&pp->status, _Pidle, memory_order_relaxed);
 		acquirep(mp, pp);
+		if (gp)
+			traceGoStart(pp, gp, false);
 	}
 	atomic_store_explicit(&gomaxprocs, nprocs, memory_order_release);
 

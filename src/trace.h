@@ -192,6 +192,13 @@ static inline void traceProc(uint8_t ev, p *pp, m *mp)
 		traceev(ev, tracepid(pp), (uint64_t)mp->id, 0, 0);
 }
 
+/* procresize: GOMAXPROCS becomes n. */
+static inline void traceGomaxprocs(int32_t n)
+{
+	if (tracing())
+		traceev(EvGomaxprocs, (uint64_t)n, 0, 0, 0);
+}
+
 static inline void traceM(uint8_t ev, m *mp)
 {
 	if (tracing())

@@ -93,7 +93,7 @@ enum trace_ev {
 	EvSite,          /* id, name string id, pc (no time) */
 	EvSetP,          /* p (no time): the batch's P register */
 	EvSetG,          /* g (no time): the batch's G register */
-	EvGomaxprocs,    /* procs */
+	EvGomaxprocs,    /* procs: the snapshot's, then at every change */
 	EvProcStart,     /* p, mid: mid acquired p */
 	EvProcStop,      /* p, mid: mid released p */
 	EvMStart,        /* mid, tid: a new M began running */

@@ -27,7 +27,10 @@
  *  - stats: the counters move;
  *  - handoff: an unlock in starvation mode that hands the mutex over
  *    and yields its P to the waiter (GOMAXPROCS=1) records main's
- *    GoPreempt before the waiter's GoStart, as Go's goyield.
+ *    GoPreempt before the waiter's GoStart, as Go's goyield;
+ *  - resize: GOMAXPROCS 2 -> 1 called from P1, which goes away: the
+ *    new count is an EvGomaxprocs, and main is descheduled on P1, which
+ *    stops, and started again on P0, as Go's procresize traces it.
  */
 #include "harness.h"
 
@@ -854,6 +857,84 @@ static void longname_case(void)
 	tr_free(&t);
 }
 
+/* ---- resize ---- */
+
+static atomic_bool resize_stop;
+
+static void resize_spinner(void *arg)
+{
+	(void)arg;
+	int64_t end = gort_nanotime() + 20 * 1000 * 1000;
+	while (!atomic_load(&resize_stop) && gort_nanotime() < end)
+		;
+}
+
+static int resize_main(void *arg)
+{
+	(void)arg;
+	maingoid = gort_goid();
+	CHECK_EQ(gort_trace_start(path), 0);
+	/* main onto P1: a spinner takes P0's runnext and main yields to the
+	 * global queue, where P1's M, woken for the spinner, finds it (a
+	 * few rounds at most, as a rule). Then the resize, from P1, which
+	 * preemption cannot move main off in between. */
+	bool onp1 = false;
+	for (int i = 0; i < 1000 && !onp1; i++) {
+		gort_preempt_off();
+		onp1 = getm()->p->id == 1;
+		if (onp1)
+			CHECK_EQ(gort_gomaxprocs(1), 2);
+		gort_preempt_on();
+		if (!onp1) {
+			atomic_store(&resize_stop, false);
+			CHECK(gort_go(resize_spinner, NULL) > 0);
+			gort_gosched();
+			atomic_store(&resize_stop, true);
+		}
+	}
+	CHECK(onp1);
+	gort_sleep(1000 * 1000); /* main's events on P0 */
+	CHECK_EQ(gort_trace_stop(), 0);
+	return 0;
+}
+
+static void resize(void)
+{
+	tmppath("resize");
+	run_main(resize_main, NULL, 2);
+	tr t;
+	load(path, &t);
+	unlink(path);
+	/* The snapshot's count, then the new one, by main's M. */
+	tev *snap = find(&t, EvGomaxprocs, 0, 2, INT64_MIN);
+	CHECK(snap != NULL);
+	tev *r = find(&t, EvGomaxprocs, 0, 1, INT64_MIN);
+	if (r == NULL)
+		FAILF("no EvGomaxprocs 1 for the resize");
+	CHECK(r->ts >= snap->ts);
+	/* main ran on P1 up to the resize: it is descheduled there, P1
+	 * stops, P0 starts on the same M and main starts on it. */
+	tev *sched = find(&t, EvGoSched, 1, (uint64_t)maingoid, r->ts);
+	if (sched == NULL || sched->a[0] != 1)
+		FAILF("main is not descheduled on P1 at the resize");
+	CHECK_EQ(sched->mid, r->mid);
+	tev *stop = find(&t, EvProcStop, 0, 1, r->ts);
+	if (stop == NULL || stop->mid != r->mid)
+		FAILF("P1 does not stop at the resize");
+	tev *pstart = find(&t, EvProcStart, 0, 0, stop->ts);
+	CHECK(pstart != NULL);
+	CHECK_EQ(pstart->mid, r->mid);
+	tev *start = find(&t, EvGoStart, 1, (uint64_t)maingoid, r->ts);
+	if (start == NULL || start->a[0] != 0 || start->mid != r->mid)
+		FAILF("main does not start on P0 after the resize");
+	CHECK(sched->ts <= stop->ts && stop->ts <= pstart->ts && pstart->ts <= start->ts);
+	/* Its next event after that start is on P0 too (its sleep). */
+	tev *b = find(&t, EvGoBlock, 1, (uint64_t)maingoid, start->ts);
+	CHECK(b != NULL);
+	CHECK_EQ(b->a[0], 0);
+	tr_free(&t);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct harness_case cases[] = {
@@ -861,6 +942,7 @@ int main(int argc, char **argv)
 		{"flight", flight}, {"flight_dumps", flight_dumps},
 		{"errors", errors}, {"stats", stats},
 		{"longname", longname_case}, {"handoff", handoff},
+		{"resize", resize},
 	};
 	run_named(argc, argv, cases, sizeof cases / sizeof cases[0], 60);
 	return 0;
