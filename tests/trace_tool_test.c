@@ -14,9 +14,9 @@
  *   stats  every goroutine with its latency, blocked and syscall times;
  *   go     `go tool trace -d` parses the Go 1.19 file and shows the
  *          expected events (skipped without go in PATH);
- *   bad input  garbage and every truncation and many random mutations of
- *          the file: exit status 0 or 1 with a message, never a crash or
- *          a hang;
+ *   bad input  garbage, a pipe of garbage that does not end, and every
+ *          truncation and many random mutations of the file: exit
+ *          status 0 or 1 with a message, never a crash or a hang;
  *   ties   events of one goroutine at equal times on two threads come
  *          in the order of their sequence numbers;
  *   syscall_kept  syscalls as the runtime writes them (the M stops its P
@@ -39,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../src/trace_format.h"
 
@@ -416,6 +417,23 @@ static void bad_input_case(void)
 	CHECK(strstr(res.output, "bad header") != NULL);
 	trace_tool_exec("frobnicate", trace_path, out_path, 10, &res);
 	CHECK_EQ(res.status, 2);
+
+	/* Something that is not a trace and does not end (a pipe kept open
+	 * here; /dev/zero, a huge file named by mistake): rejected by its
+	 * header, not read whole into memory first, or waited on for ever. */
+	char fifo[PATH_MAX + 16];
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	if (mkfifo(fifo, 0600) != 0)
+		FAILF("mkfifo %s: %s", fifo, strerror(errno));
+	int wfd = open(fifo, O_RDWR | O_CLOEXEC); /* no wait for a reader */
+	if (wfd < 0)
+		FAILF("open %s: %s", fifo, strerror(errno));
+	static const char junk[] = "this is not a gort trace, and more may follow\n";
+	CHECK_EQ(write(wfd, junk, sizeof(junk) - 1), (ssize_t)sizeof(junk) - 1);
+	CHECK_EQ(tool("stats", fifo, &res), 1);
+	CHECK(strstr(res.output, "bad header") != NULL);
+	close(wfd);
+	unlink(fifo);
 
 	/* Truncations at about 150 places (those at an event boundary are
 	 * valid traces), the header's bytes each; a fifth of the places and

@@ -332,7 +332,9 @@ static int read_arg(struct reader *rd, struct batch *b, int k, uint64_t *v)
 	return 0;
 }
 
-static int parse(struct reader *rd, struct trace *t, struct sites *st)
+/* The header, the first rd->n bytes of the file (all of them, or the
+ * first TRACE_HEADER_LEN: read_file checks it before it reads on). */
+static int check_header(struct reader *rd)
 {
 	if (rd->n < TRACE_HEADER_LEN ||
 	    memcmp(rd->b, TRACE_MAGIC, sizeof(TRACE_MAGIC) - 1) != 0)
@@ -340,9 +342,16 @@ static int parse(struct reader *rd, struct trace *t, struct sites *st)
 	for (size_t i = sizeof(TRACE_MAGIC) - 1; i < TRACE_HEADER_UNIT; i++)
 		if (rd->b[i] != 0)
 			return fail(rd, "not a gort trace (bad header padding)");
+	if (rd->b[TRACE_HEADER_UNIT] > TRACE_UNIT_MAX)
+		return fail(rd, "time unit 2^%u ns out of range", rd->b[TRACE_HEADER_UNIT]);
+	return 0;
+}
+
+static int parse(struct reader *rd, struct trace *t, struct sites *st)
+{
+	if (check_header(rd) < 0)
+		return -1;
 	unsigned unit = rd->b[TRACE_HEADER_UNIT];
-	if (unit > TRACE_UNIT_MAX)
-		return fail(rd, "time unit 2^%u ns out of range", unit);
 	uint64_t maxts = TOOL_MAX_TS >> unit;
 	rd->off = TRACE_HEADER_LEN;
 
@@ -454,6 +463,10 @@ static int parse(struct reader *rd, struct trace *t, struct sites *st)
 	return 0;
 }
 
+/* Reads the whole file, once its header has been found to be a trace's:
+ * a file that is not one (/dev/zero, a pipe that does not end, a core
+ * file named by mistake) is rejected by its first bytes, not read whole
+ * into memory, or waited on, first. */
 static int read_file(const char *path, unsigned char **buf, size_t *len,
                      char *err, size_t errlen)
 {
@@ -462,9 +475,13 @@ static int read_file(const char *path, unsigned char **buf, size_t *len,
 		snprintf(err, errlen, "%s", strerror(errno));
 		return -1;
 	}
-	size_t cap = 1 << 16, n = 0;
+	size_t cap = 1 << 16;
 	unsigned char *b = xrealloc(NULL, cap);
-	for (;;) {
+	/* The header alone: fread waits for all it asks for. */
+	size_t n = fread(b, 1, TRACE_HEADER_LEN, f);
+	struct reader rd = {.b = b, .n = n, .err = err, .errlen = errlen};
+	int r = ferror(f) ? 0 : check_header(&rd);
+	while (r == 0 && !ferror(f)) {
 		if (n == cap) {
 			cap *= 2;
 			b = xrealloc(b, cap);
@@ -474,11 +491,13 @@ static int read_file(const char *path, unsigned char **buf, size_t *len,
 		if (k == 0)
 			break;
 	}
-	int bad = ferror(f);
-	fclose(f);
-	if (bad) {
-		free(b);
+	if (r == 0 && ferror(f)) {
 		snprintf(err, errlen, "read error");
+		r = -1;
+	}
+	fclose(f);
+	if (r < 0) {
+		free(b);
 		return -1;
 	}
 	*buf = b;
