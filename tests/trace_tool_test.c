@@ -410,6 +410,10 @@ static void bad_input_case(void)
 	snprintf(missing, sizeof(missing), "%s/none", dir);
 	CHECK_EQ(tool("view", missing, &res), 1);
 	CHECK(strstr(res.output, "gort-trace: ") != NULL);
+	/* A directory: says why it cannot be read. */
+	CHECK_EQ(tool("view", dir, &res), 1);
+	if (strstr(res.output, strerror(EISDIR)) == NULL)
+		FAILF("gort-trace view DIR: %s", res.output);
 	write_file(trace_path, "", 0);
 	CHECK_EQ(tool("stats", trace_path, &res), 1);
 	write_file(trace_path, "{\"not\": \"a trace\"}\n", 19);

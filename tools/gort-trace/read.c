@@ -475,6 +475,7 @@ static int read_file(const char *path, unsigned char **buf, size_t *len,
 		snprintf(err, errlen, "%s", strerror(errno));
 		return -1;
 	}
+	errno = 0;
 	size_t cap = 1 << 16;
 	unsigned char *b = xrealloc(NULL, cap);
 	/* The header alone: fread waits for all it asks for. */
@@ -492,7 +493,8 @@ static int read_file(const char *path, unsigned char **buf, size_t *len,
 			break;
 	}
 	if (r == 0 && ferror(f)) {
-		snprintf(err, errlen, "read error");
+		/* Why: a directory, an I/O error. */
+		snprintf(err, errlen, "%s", errno ? strerror(errno) : "read error");
 		r = -1;
 	}
 	fclose(f);
