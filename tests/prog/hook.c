@@ -442,12 +442,17 @@ static int mode_calls(void *arg)
 /* ---- thread ---- */
 
 static int tp[2];
+static atomic_int tp_reading; /* the reader is about to read */
 
+/* The writer waits for the reader's flag before its pause: a reader
+ * thread that started late would find the byte there already, and its
+ * read could not show that it waited. */
 static void *thread_reader(void *arg)
 {
 	(void)arg;
 	char c = 0;
 	int64_t t0 = now();
+	atomic_store(&tp_reading, 1);
 	ssize_t r = read(tp[0], &c, 1);
 	CHECK_EQ(r, 1);
 	CHECK_EQ(c, 'y');
@@ -458,6 +463,8 @@ static void *thread_reader(void *arg)
 static void *thread_writer(void *arg)
 {
 	(void)arg;
+	while (!atomic_load(&tp_reading))
+		CHECK_EQ(usleep(1000), 0);
 	CHECK_EQ(usleep(100000), 0);
 	CHECK_EQ(write(tp[1], "y", 1), 1);
 	return NULL;
@@ -467,6 +474,7 @@ static void plain_checks(void)
 {
 	char c;
 	CHECK(pipe(tp) == 0);
+	atomic_store(&tp_reading, 0);
 	pthread_t r, w;
 	CHECK(pthread_create(&r, NULL, thread_reader, NULL) == 0);
 	CHECK(pthread_create(&w, NULL, thread_writer, NULL) == 0);
@@ -494,6 +502,8 @@ static void *plain_thread(void *arg)
 static void goroutine_writer(void *arg)
 {
 	(void)arg;
+	while (!atomic_load(&tp_reading))
+		usleep(1000);
 	usleep(100000);
 	CHECK_EQ(write(tp[1], "y", 1), 1);
 }
@@ -511,6 +521,7 @@ static int mode_thread_rt(void *arg)
 	CHECK_EQ(write(tp[1], "a", 1), 1);
 	char c;
 	CHECK_EQ(read(tp[0], &c, 1), 1);
+	atomic_store(&tp_reading, 0);
 	CHECK(pthread_create(&th, NULL, thread_reader, NULL) == 0);
 	gort_go(goroutine_writer, NULL);
 	join_thread(th);
