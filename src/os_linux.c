@@ -1,7 +1,8 @@
 /*
  * os_linux.c - what the runtime needs from Linux: futexes, the monotonic
  * clock, thread ids, raw memory, and the number of usable CPUs (the
- * affinity mask, capped by a cgroup CPU quota as Go 1.25 does).
+ * affinity mask, capped by a cgroup CPU quota as Go 1.25 does, but
+ * without Go's floor of 2).
  */
 #include <errno.h>
 #include <limits.h>
