@@ -16,7 +16,8 @@
  *    even while named goroutines exit (freeing their names) under it;
  *  - a goroutine that computes without calling the runtime is stopped
  *    (preempted) for the dump promptly, and shown with its stack through
- *    the preemption frame (not in sanitizer builds: they have no
+ *    the preemption frame, the interrupted function first, a leaf that
+ *    has called nothing too (not in sanitizer builds: they have no
  *    asynchronous preemption, so the dump waits for it, as Go's would);
  *  - SIGQUIT to a child program (tests/prog/sigquit.c): exit status 2,
  *    "SIGQUIT: quit" then the goroutines with their stacks on stderr;
@@ -265,13 +266,29 @@ static __attribute__((noinline)) void dump_busy(void *arg)
 		__asm__ volatile("" ::: "memory");
 }
 
+static atomic_int leaf_started;
+
+/* A loop that calls nothing, not even before it: on arm64 its link
+ * register still holds its caller's return address, and (a leaf) it may
+ * have no frame record of its own, so only the interrupted pc names it. */
+static __attribute__((noinline)) void dump_busy_leaf(void *arg)
+{
+	(void)arg;
+	atomic_store_explicit(&leaf_started, 1, memory_order_relaxed);
+	while (!atomic_load_explicit(&busy_stop, memory_order_relaxed))
+		__asm__ volatile("" ::: "memory");
+}
+
 static int busy_main(void *arg)
 {
 	(void)arg;
 	atomic_store(&parked, 0);
 	atomic_store(&busy_stop, false);
+	atomic_store(&leaf_started, 0);
 	int64_t id = gort_go(dump_busy, NULL);
+	int64_t leaf = gort_go(dump_busy_leaf, NULL);
 	wait_flag(&parked, 1);
+	wait_flag(&leaf_started, 1);
 	int64_t t0 = gort_nanotime();
 	char *dump = dump_to_string();
 	double secs = (double)(gort_nanotime() - t0) / 1e9;
@@ -279,6 +296,8 @@ static int busy_main(void *arg)
 	char b[8192];
 	goroutine_block(dump, id, b, sizeof b);
 	want(dump, b, "dump_busy(...)\n");
+	goroutine_block(dump, leaf, b, sizeof b);
+	want(dump, b, "dump_busy_leaf(...)\n");
 	if (secs > harness_timeout(2))
 		FAILF("the dump took %.3f s: running goroutines were not stopped", secs);
 	free(dump);

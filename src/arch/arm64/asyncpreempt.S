@@ -9,6 +9,9 @@
  *     x30 = interrupted pc    sp = interrupted sp - 16
  *     [sp] = interrupted x30
  *
+ * Once the trampoline has saved that x30, those 16 bytes become its
+ * frame record: {interrupted x29, interrupted pc}.
+ *
  * The trampoline saves everything the interrupted code can be using (x0
  * to x30, sp, pc, the NZCV flags, fpsr, fpcr and the whole V register
  * file) and parks the goroutine (asyncpreempt2, preempt.c). Jumping back
@@ -84,8 +87,12 @@ asyncpreempt:
 	stp	q26, q27, [x0, #416]
 	stp	q28, q29, [x0, #448]
 	stp	q30, q31, [x0, #480]
-	/* A frame record {interrupted x29, x30} for unwinders. */
-	add	x29, sp, #(REGS + 232)
+	/* The handler's 16 bytes, their x30 saved: a frame record
+	 * {interrupted x29, interrupted pc}, as a call from the interrupted
+	 * instruction would leave, so that a traceback shows the interrupted
+	 * function (a leaf's x30 is its caller's return address). */
+	stp	x29, x30, [x3, #-16]           /* x3: interrupted sp */
+	sub	x29, x3, #16
 	mov	x0, sp
 	bl	asyncpreempt2                  /* returns the frame */
 	mov	sp, x0
