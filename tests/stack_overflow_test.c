@@ -8,7 +8,11 @@
  * the goroutine that overflowed. The 64 KiB case is run again as on a
  * kernel without MADV_GUARD_INSTALL (guards made with mprotect, up to a
  * budget), after 17,000 such goroutines have exited: their guards must
- * have gone back to the budget with their stacks.
+ * have gone back to the budget with their stacks. Where neither guard
+ * can be made (mprotect refused as well, as past the kernel's mapping
+ * limit), a stack has only its canary: a goroutine that wrote below its
+ * 64 KiB stack, or below a default stack carved from a chunk, and came
+ * back must be reported the same way at its next switch.
  *
  * A SIGSEGV or SIGBUS that was sent (raise, kill), not caused by a fault,
  * must still kill the process, as it does without the runtime: returning
@@ -40,6 +44,11 @@ static void check_overflow(const char *mode)
 	snprintf(arg, sizeof(arg), "%s", mode);
 	char *argv[] = {NULL, arg, NULL};
 	run_child_prog("overflow", argv, harness_timeout(20), &res);
+	if (!res.timed_out && res.exited && res.status == 3 &&
+	    strstr(res.output, "nothing to simulate") != NULL) {
+		printf("skip overflow %s (no seccomp filter)\n", mode);
+		return;
+	}
 	long long goid = announced_goid(res.output);
 	bool ok = !res.timed_out && res.exited && res.status == 2 &&
 	          strstr(res.output, "fatal error: stack overflow") != NULL &&
@@ -126,6 +135,8 @@ int main(void)
 	check_overflow("attr");
 	check_overflow("main");
 	check_overflow("oldkernel");
+	check_overflow("canary");
+	check_overflow("canarypool");
 	check_sent("sent", SIGSEGV);
 	check_sent("sentbus", SIGBUS);
 	PASS("stack_overflow_test");

@@ -20,6 +20,15 @@
  *              without the runtime; "overflow: survived signal N" and
  *              exit status 1 if it goes on
  *   sentbus    as sent, with SIGBUS sent to the process (kill)
+ *   canary     a goroutine with a 64 KiB stack, where neither guard can
+ *              be made (MADV_GUARD_INSTALL refused with EINVAL, then
+ *              mprotect(PROT_NONE) with ENOMEM, as past the kernel's
+ *              mapping limit), so the stack has only its canary: the
+ *              goroutine writes a few KiB below its stack, comes back
+ *              and yields; "overflow: canary not checked" and exit
+ *              status 1 if it goes on. Exit status 3 when no seccomp
+ *              filter can be installed (nothing to simulate).
+ *   canarypool as canary, with the default stack (carved from a chunk)
  * Exit status 0 or 1 means the overflow was not caught.
  */
 #include "gort_util.h"
@@ -28,6 +37,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <stddef.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 
@@ -163,8 +173,9 @@ static int run_oldkernel_main(void *arg)
 }
 
 /* madvise(..., MADV_GUARD_INSTALL) fails with EINVAL, in this thread and
- * every thread it creates from now on. */
-static int refuse_guard_install(void)
+ * every thread it creates from now on; with mprotect_too, so does
+ * mprotect(..., PROT_NONE), with ENOMEM. */
+static int refuse_guards(bool mprotect_too)
 {
 #if defined(__x86_64__)
 #define OVF_AUDIT_ARCH AUDIT_ARCH_X86_64
@@ -179,10 +190,16 @@ static int refuse_guard_install(void)
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_madvise, 0, 3),
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2])),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 102 /* MADV_GUARD_INSTALL */, 0, 1),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 102 /* MADV_GUARD_INSTALL */, 0, 5),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EINVAL),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_mprotect, 0, 3),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2])),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PROT_NONE, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOMEM),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
+	if (!mprotect_too) /* the mprotect test becomes "allow" */
+		code[8] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
 	struct sock_fprog prog = {.len = sizeof code / sizeof *code, .filter = code};
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
 	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
@@ -191,6 +208,11 @@ static int refuse_guard_install(void)
 #else
 	return -1;
 #endif
+}
+
+static int refuse_guard_install(void)
+{
+	return refuse_guards(false);
 }
 
 static int run_oldkernel(void *arg)
@@ -205,6 +227,60 @@ static int run_oldkernel(void *arg)
 	return gort_main(run_oldkernel_main, NULL);
 }
 
+static size_t canary_size;
+
+/* Recurse until a frame lies below bottom, then come back. Every byte of
+ * every frame is written, so the word at the stack's lowest address (the
+ * canary) is too. */
+static int recurse_below(uintptr_t bottom)
+{
+	volatile char frame[256];
+	for (size_t i = 0; i < sizeof frame; i++)
+		frame[i] = 1;
+	if ((uintptr_t)frame < bottom)
+		return frame[0];
+	return recurse_below(bottom) + frame[0];
+}
+
+static void canary_goroutine(void *arg)
+{
+	(void)arg;
+	volatile char here;
+	uintptr_t top = ((uintptr_t)&here + 4095) & ~(uintptr_t)4095;
+	announce();
+	/* A few KiB below the stack: inside the unguarded guard region. */
+	int r = recurse_below(top - canary_size - 4096);
+	gort_gosched(); /* a switch: the canary is checked here */
+	fprintf(stderr, "overflow: canary not checked (%d)\n", r);
+	fflush(stderr);
+	gort_wg_done(&never);
+}
+
+static int run_canary_main(void *arg)
+{
+	gort_attr *attr = arg;
+	canary_size = attr->stack_size ? attr->stack_size : (size_t)gort_set_stack_size(0);
+	gort_wg_add(&never, 1);
+	if (gort_go_attr(canary_goroutine, NULL, attr) < 0) {
+		perror("gort_go_attr");
+		return 1;
+	}
+	gort_wg_wait(&never);
+	return 1;
+}
+
+static gort_attr canary_attr;
+
+static int run_canary(void *arg)
+{
+	canary_attr.stack_size = (size_t)(uintptr_t)arg;
+	if (refuse_guards(true) != 0) {
+		fprintf(stderr, "overflow: no seccomp filter, nothing to simulate\n");
+		return 3;
+	}
+	return gort_main(run_canary_main, &canary_attr);
+}
+
 int main(int argc, char **argv)
 {
 	static gort_attr attr = {.stack_size = 64 * 1024, .name = "overflow"};
@@ -216,6 +292,8 @@ int main(int argc, char **argv)
 		{"oldkernel", run_oldkernel, NULL, true},
 		{"sent", run_sent, &segv, false},
 		{"sentbus", run_sent, &bus, false},
+		{"canary", run_canary, (void *)(uintptr_t)(64 * 1024), true},
+		{"canarypool", run_canary, NULL, true},
 	};
 	return run_prog_mode("overflow", argc, argv, modes,
 	                     sizeof modes / sizeof *modes);
