@@ -919,33 +919,47 @@ static void nl_producer(void *arg)
 	gort_wg_done(&nl_producers);
 }
 
-static void nl_consumer(void *arg)
+/* A consumer: one select over all n channels (from its own first one),
+ * blocking for even ids, until every channel is closed and drained; each
+ * value goes to take. */
+static void consume_until_closed(gort_chan *const *chans, int n, int id, void (*take)(int v))
 {
-	int id = (int)(intptr_t)arg;
+	enum { MAX_CHANS = 8 };
+	CHECK(n <= MAX_CHANS);
 	int got = -1;
-	gort_case cs[NL_CHANS];
-	for (int i = 0; i < NL_CHANS; i++)
-		cs[i] = rcase(nl_chans[(i + id) % NL_CHANS], &got);
-	int open = NL_CHANS;
+	gort_case cs[MAX_CHANS];
+	for (int i = 0; i < n; i++)
+		cs[i] = rcase(chans[(i + id) % n], &got);
+	int open = n;
 	bool block = id % 2 == 0;
 	while (open > 0) {
-		int r = gort_select(cs, NL_CHANS, block);
+		int r = gort_select(cs, n, block);
 		if (r == -1) {
 			CHECK(!block);
 			CHECK_EQ(read_errno(), EAGAIN);
 			gort_gosched();
 			continue;
 		}
-		CHECK(r >= 0 && r < NL_CHANS);
+		CHECK(r >= 0 && r < n);
 		if (!cs[r].ok) {
 			CHECK_EQ(got, 0);
 			cs[r].chan = NULL; /* closed and drained: never again */
 			open--;
-			continue;
+		} else {
+			take(got);
 		}
-		nl_mark(got, "a consumer");
 		got = -1;
 	}
+}
+
+static void nl_take(int v)
+{
+	nl_mark(v, "a consumer");
+}
+
+static void nl_consumer(void *arg)
+{
+	consume_until_closed(nl_chans, NL_CHANS, (int)(intptr_t)arg, nl_take);
 	gort_wg_done(&nl_consumers);
 }
 
@@ -1055,32 +1069,14 @@ static void cr_producer(void *arg)
 	gort_wg_done(&cr_producers);
 }
 
+static void cr_take(int v)
+{
+	cr_mark(cr_received, v, "a consumer received");
+}
+
 static void cr_consume(int id)
 {
-	int got = -1;
-	gort_case cs[CR_CHANS];
-	for (int i = 0; i < CR_CHANS; i++)
-		cs[i] = rcase(cr_chans[(i + id) % CR_CHANS], &got);
-	int open = CR_CHANS;
-	bool block = id % 2 == 0;
-	while (open > 0) {
-		int r = gort_select(cs, CR_CHANS, block);
-		if (r == -1) {
-			CHECK(!block);
-			CHECK_EQ(read_errno(), EAGAIN);
-			gort_gosched();
-			continue;
-		}
-		CHECK(r >= 0 && r < CR_CHANS);
-		if (!cs[r].ok) {
-			CHECK_EQ(got, 0);
-			cs[r].chan = NULL;
-			open--;
-		} else {
-			cr_mark(cr_received, got, "a consumer received");
-		}
-		got = -1;
-	}
+	consume_until_closed(cr_chans, CR_CHANS, id, cr_take);
 }
 
 static void cr_consumer(void *arg)
@@ -1318,9 +1314,13 @@ static void fw_selector(void *arg)
 	gort_wg_done(&helpers_wg);
 }
 
-static int freewon_main(void *arg)
+/* Free a channel of a select that another one (d) completed, before the
+ * select may have returned. winner: free d as well, and first have a
+ * try_send on c take out c's sudog (finding the select done). Neither
+ * channel then holds a sudog of the select, but the selector still locks
+ * them to leave their queues, so free must wait for it all the same. */
+static void free_before_return(bool winner)
 {
-	(void)arg;
 	for (int round = 0; round < 100; round++) {
 		struct fw f = {make_chan(sizeof(int), 0), make_chan(sizeof(int), 0), 0};
 		start_helper(fw_selector, &f);
@@ -1329,37 +1329,32 @@ static int freewon_main(void *arg)
 		gort_sleep(round % 10 == 0 ? MS : 0);
 		int v = round + 1;
 		CHECK_EQ(gort_chan_send(f.d, &v), 0);
-		gort_chan_free(f.c); /* the select may not have returned */
+		if (winner) {
+			CHECK_FAILS(gort_chan_try_send(f.c, &v), EAGAIN);
+			gort_chan_free(f.d);
+		}
+		gort_chan_free(f.c);
 		CHECK_EQ(gort_wg_wait(&helpers_wg), 0);
 		CHECK_EQ(f.got, round + 1);
-		gort_chan_free(f.d);
+		if (!winner)
+			gort_chan_free(f.d);
 	}
+}
+
+static int freewon_main(void *arg)
+{
+	(void)arg;
+	free_before_return(false);
 	return 0;
 }
 
 MAIN_CASE(free_won_procs1, freewon_main, 1)
 MAIN_CASE(free_won_procs2, freewon_main, 2)
 
-/* The channel that completed the select, and one whose sudog a try_send
- * took out (finding the select done) before the selector ran: neither
- * holds a sudog of the select any more, but the selector still locks
- * them to leave their queues, so free must wait for it all the same. */
 static int freewinner_main(void *arg)
 {
 	(void)arg;
-	for (int round = 0; round < 100; round++) {
-		struct fw f = {make_chan(sizeof(int), 0), make_chan(sizeof(int), 0), 0};
-		start_helper(fw_selector, &f);
-		gort_gosched();
-		gort_sleep(round % 10 == 0 ? MS : 0);
-		int v = round + 1;
-		CHECK_EQ(gort_chan_send(f.d, &v), 0);
-		CHECK_FAILS(gort_chan_try_send(f.c, &v), EAGAIN);
-		gort_chan_free(f.d); /* the select may not have returned */
-		gort_chan_free(f.c);
-		CHECK_EQ(gort_wg_wait(&helpers_wg), 0);
-		CHECK_EQ(f.got, round + 1);
-	}
+	free_before_return(true);
 	return 0;
 }
 
