@@ -658,6 +658,17 @@ static int timed_wait(int fd, int mode, int64_t deadline)
 	return -1;
 }
 
+/* After an attempt of a timed call failed: whether to make another (on
+ * EINTR, or on EAGAIN once a wait has found fd ready before the
+ * deadline; a call with MSG_DONTWAIT does not wait). */
+static bool timed_retry(int fd, int mode, int flags, int64_t deadline)
+{
+	int e = errno_get();
+	if (e == EINTR)
+		return true;
+	return again(e) && !(flags & MSG_DONTWAIT) && timed_wait(fd, mode, deadline) == 0;
+}
+
 /* Whether a receive with flags reads on until its buffer is full, as
  * MSG_WAITALL does on a stream socket (a datagram is one message, and
  * a peek reads the same bytes again). */
@@ -695,10 +706,7 @@ static ssize_t recv_timed(int fd, struct iovec *iov, int iovcnt, int flags,
 			iov->iov_len -= (size_t)r;
 			continue;
 		}
-		int e = errno_get();
-		if (e == EINTR)
-			continue;
-		if (!again(e) || (flags & MSG_DONTWAIT) || timed_wait(fd, GORT_READ, deadline) < 0)
+		if (!timed_retry(fd, GORT_READ, flags, deadline))
 			return got > 0 ? (ssize_t)got : -1;
 	}
 }
@@ -745,10 +753,7 @@ static ssize_t send_timed(int fd, const struct iovec *iov, int iovcnt, int flags
 				return (ssize_t)done;
 			continue;
 		}
-		int e = errno_get();
-		if (e == EINTR)
-			continue;
-		if (!again(e) || (flags & MSG_DONTWAIT) || timed_wait(fd, GORT_WRITE, deadline) < 0)
+		if (!timed_retry(fd, GORT_WRITE, flags, deadline))
 			return done > 0 ? (ssize_t)done : -1;
 	}
 }
