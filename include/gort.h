@@ -304,7 +304,8 @@ GORT_API int gort_fd_wait(int fd, int events, int64_t deadline);
  * once the absolute deadline (gort_nanotime) has passed, calls on fd in
  * those directions fail with ETIMEDOUT, those already parked included;
  * a deadline already passed takes effect at once. 0 clears it. The
- * deadline stays until changed or until fd is closed. -1 with ENOTSUP
+ * deadline stays until changed, until fd is closed, or until the run
+ * ends (gort_main returns). -1 with ENOTSUP
  * for a file the netpoller cannot watch, EAGAIN when the runtime is not
  * running. */
 GORT_API int gort_set_deadline(int fd, int events, int64_t deadline);
