@@ -368,6 +368,28 @@ static sudog *takeall(gort_chan *c)
 	return list; /* a stack: readied last first, as Go's glist */
 }
 
+/* Without a select queued: up to CLOSE_BATCH waiters, from the senders'
+ * tail, then the receivers', in the order they are readied. */
+static sudog *takebatch(gort_chan *c)
+{
+	sudog *list = NULL, **tail = &list, *s;
+	size_t n = 0;
+	while (n < CLOSE_BATCH && (s = dequeuelast(&c->sendq)) != NULL) {
+		s->success = false;
+		*tail = s;
+		tail = &s->next;
+		n++;
+	}
+	while (n < CLOSE_BATCH && (s = dequeuelast(&c->recvq)) != NULL) {
+		copyelem(c, s->elem, NULL);
+		s->success = false;
+		*tail = s;
+		tail = &s->next;
+		n++;
+	}
+	return list;
+}
+
 static int closechan(gort_chan *c)
 {
 	chanlock(c);
@@ -379,28 +401,12 @@ static int closechan(gort_chan *c)
 	bool sel = c->recvq.nsel || c->sendq.nsel;
 	bool more;
 	do {
-		sudog *list = NULL, **tail = &list, *s;
-		size_t n = 0;
-		if (sel)
-			list = takeall(c); /* the loops below find nothing */
-		while (n < CLOSE_BATCH && (s = dequeuelast(&c->sendq)) != NULL) {
-			s->success = false;
-			*tail = s;
-			tail = &s->next;
-			n++;
-		}
-		while (n < CLOSE_BATCH && (s = dequeuelast(&c->recvq)) != NULL) {
-			copyelem(c, s->elem, NULL);
-			s->success = false;
-			*tail = s;
-			tail = &s->next;
-			n++;
-		}
+		sudog *list = sel ? takeall(c) : takebatch(c);
 		more = c->recvq.first || c->sendq.first;
 		unlock(&c->lock);
 		/* Read next before readying: the waiter's frame (holding its
 		 * sudog) may be gone as soon as it runs. */
-		for (s = list; s; ) {
+		for (sudog *s = list; s; ) {
 			sudog *next = s->next;
 			chan_ready(s);
 			s = next;
