@@ -136,7 +136,9 @@ typedef struct gort_attr {
 } gort_attr;
 
 /** Default stack: 256 KiB of address space, committed by the kernel as
- * it is touched. Settable per goroutine (gort_attr) and globally. */
+ * it is touched. Settable per goroutine (gort_attr) and globally; a size
+ * is rounded up to whole pages of the kernel (4 KiB, or 16 or 64 KiB on
+ * some arm64 kernels). */
 #define GORT_STACK_DEFAULT (256u * 1024u)
 #define GORT_STACK_MIN (16u * 1024u)
 #define GORT_STACK_MAX (1024u * 1024u * 1024u)

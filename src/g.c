@@ -403,7 +403,7 @@ static int64_t go_common(void (*fn)(void *), void *arg, const gort_attr *attr, u
 				errno = EINVAL;
 				return -1;
 			}
-			ss = (attr->stack_size + 4095) & ~(size_t)4095;
+			ss = stack_round(attr->stack_size);
 		}
 		name = attr->name;
 	}

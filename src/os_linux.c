@@ -43,6 +43,21 @@ void futexwakeup(_Atomic uint32_t *addr, uint32_t cnt)
 	syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, cnt, NULL, NULL, 0);
 }
 
+/* The kernel's page size: 4 KiB on x86-64, 4, 16 or 64 KiB on arm64.
+ * Stack sizes are rounded to it, so that every guard and every range
+ * given to madvise starts on a page boundary. */
+size_t physpagesize(void)
+{
+	static size_t cached;
+	size_t n = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+	if (n == 0) {
+		long v = sysconf(_SC_PAGESIZE);
+		n = v > 0 ? (size_t)v : 4096;
+		__atomic_store_n(&cached, n, __ATOMIC_RELAXED);
+	}
+	return n;
+}
+
 void osyield(void)
 {
 	sched_yield();

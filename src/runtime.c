@@ -453,7 +453,7 @@ GORT_API long gort_set_stack_size(size_t size)
 		errno = EINVAL;
 		return -1;
 	}
-	__atomic_store_n(&stack_default, (size + 4095) & ~(size_t)4095, __ATOMIC_RELAXED);
+	__atomic_store_n(&stack_default, stack_round(size), __ATOMIC_RELAXED);
 	return (long)prev;
 }
 

@@ -791,6 +791,7 @@ void gcstopm(m *mp);
 
 /* stack.c */
 void stack_init(size_t poolsize);
+size_t stack_round(size_t size);
 bool stackalloc(p *pp, size_t size, stack *out);
 bool stackcached(p *pp, size_t size);
 /* Whether gp has not run yet and gstart_prepare(pp, gp) would take its
@@ -932,6 +933,7 @@ int gettid_(void);
 int geterrno(void);
 void seterrno(int v);
 int32_t getproccount(void);
+size_t physpagesize(void);
 void *sysalloc(size_t n);
 void sysfree(void *v, size_t n);
 

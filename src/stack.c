@@ -108,6 +108,15 @@ size_t stack_guard_size(void)
 	return GUARD_SIZE;
 }
 
+/* A requested stack size rounded up to whole pages: with the guard
+ * (a multiple of every page size) in front, each slot of a chunk then
+ * starts on a page boundary, as madvise and mprotect require. */
+size_t stack_round(size_t size)
+{
+	size_t pg = physpagesize();
+	return (size + pg - 1) & ~(pg - 1);
+}
+
 void stack_init(size_t poolsize)
 {
 	stackpool_size = poolsize;
@@ -230,14 +239,13 @@ static void release_pages(stack *stk)
 	if (!stk->deep)
 		return;
 	stk->deep = false;
-	size_t len = stk->size - KEEP_SIZE;
-	/* Keep the bottom page when it holds the canary. */
-	uintptr_t from = stk->lo;
-	if (stk->canary) {
-		from += 4096;
-		len -= 4096;
-	}
-	madvise((void *)from, len, MADV_DONTNEED);
+	size_t pg = physpagesize();
+	/* Keep the bottom page when it holds the canary, and every page that
+	 * reaches into the top KEEP_SIZE bytes. */
+	uintptr_t from = stk->lo + (stk->canary ? pg : 0);
+	uintptr_t to = (stack_hi(stk) - KEEP_SIZE) & ~(uintptr_t)(pg - 1);
+	if (to > from)
+		madvise((void *)from, to - from, MADV_DONTNEED);
 }
 
 static void pool_put(stack *stks, size_t n)

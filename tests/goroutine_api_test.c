@@ -387,6 +387,12 @@ static int stack_size_main(void *arg)
 	CHECK_EQ(gort_set_stack_size(GORT_STACK_MAX), GORT_STACK_MIN);
 	CHECK_EQ(gort_set_stack_size(2 * 1024 * 1024), GORT_STACK_MAX);
 	CHECK_EQ(gort_set_stack_size(0), 2 * 1024 * 1024);
+	/* Sizes are rounded up to the kernel's pages, whatever their size. */
+	long pg = sysconf(_SC_PAGESIZE);
+	CHECK_EQ(gort_set_stack_size(GORT_STACK_MIN + 1), 2 * 1024 * 1024);
+	long rounded = gort_set_stack_size(2 * 1024 * 1024);
+	CHECK(rounded > (long)GORT_STACK_MIN && rounded % pg == 0 && rounded - pg <= (long)GORT_STACK_MIN);
+	CHECK_EQ(gort_set_stack_size(0), 2 * 1024 * 1024);
 	/* The new default is what gort_go gives. */
 	CHECK_EQ(gort_wg_add(&attr_wg, 2), 0);
 	CHECK(gort_go(big_frame, NULL) > 1);
