@@ -26,6 +26,7 @@
  *          has run since is dropped: the Go file still parses;
  *   stopped  a block for good (Go's GoStop) that a damaged file
  *          unblocks is a plain block in the Go file, which still parses;
+ *   resized  each change of GOMAXPROCS is a Gomaxprocs in the Go file;
  *   long_waits  a site's times, the sum of its goroutines', saturate
  *          rather than overflow on a trace as long as the reader takes;
  *   colliding_ids, colliding_names  goroutine ids, and names, chosen to
@@ -621,6 +622,36 @@ static void stray_snapshot_case(void)
 	write_file(trace_path, gen.b, gen.n);
 }
 
+/* GOMAXPROCS changed twice during the trace (2, then 4, then 1): the
+ * Go file has a Gomaxprocs for the snapshot's value and one for each
+ * change, in that order. */
+static void resized_case(void)
+{
+	struct gen h;
+	gen_start(&h);
+	batch(&h, 600, 0, T0);
+	ev(&h, EvGomaxprocs, T0, U(2));
+	ev(&h, EvProcStart, T0, U(0), U(0));
+	ev(&h, EvGoStart, T0 + 100, U(0), U(12), U(1));
+	ev(&h, EvGomaxprocs, T0 + 200, U(4));
+	ev(&h, EvGomaxprocs, T0 + 300, U(1));
+	ev(&h, EvGoEnd, T0 + 400, U(0), U(12));
+	ev(&h, EvProcStop, T0 + 500, U(0), U(0));
+	batch(&h, 0, NOP, T0 + 600);
+	write_file(trace_path, h.b, h.n);
+
+	char *d = go_dump();
+	if (d != NULL) {
+		CHECK_EQ(count_lines(d, "Gomaxprocs", NULL), 3);
+		const char *p2 = strstr(d, "procs=2"), *p4 = strstr(d, "procs=4"),
+		           *p1 = strstr(d, "procs=1");
+		if (!p2 || !p4 || !p1 || !(p2 < p4 && p4 < p1))
+			FAILF("Gomaxprocs 2, 4, 1 not in order:\n%s", d);
+		free(d);
+	}
+	write_file(trace_path, gen.b, gen.n);
+}
+
 /* A block for good ("select (no cases)") is Go's GoStop, after which
  * Go's parser takes the goroutine for dead: G10, so blocked in a damaged
  * or forged file and then unblocked and run again, is a GoBlock in the Go
@@ -850,6 +881,8 @@ int main(void)
 	PASS("stray_snapshot");
 	stopped_case();
 	PASS("stopped");
+	resized_case();
+	PASS("resized");
 	long_waits_case();
 	PASS("long_waits");
 	colliding_ids_case();

@@ -29,7 +29,8 @@
  * is what order.go expects. Output timestamps are the trace's, made
  * strictly increasing (by at most a few ns) so that every batch's deltas
  * are positive and Go's merge by time agrees with the replay's order.
- * Gomaxprocs follows the start-of-trace snapshot, as in Go's runtime.
+ * Gomaxprocs follows the start-of-trace snapshot, as in Go's runtime,
+ * and each later change (procresize) is one more Gomaxprocs at its time.
  * Stacks: one single-frame stack per creation site (gor_site), named by
  * it; a goroutine's own events carry its site, GoCreate and GoUnblock that
  * of the goroutine that did them ("runtime" if none), so that Go's
@@ -64,6 +65,7 @@ struct gow {
 	int64_t first[NBATCH], last[NBATCH];
 	int64_t now;             /* last output timestamp */
 	bool gomaxprocs_done;
+	bool gomaxprocs_seen;    /* the first EvGomaxprocs, the snapshot's */
 	struct strmap sites;     /* site name -> stack id - 1 */
 };
 
@@ -308,6 +310,24 @@ static void footer(struct gow *w, struct bytes *out)
 	}
 }
 
+/* A change of GOMAXPROCS after the first: the snapshot's value is
+ * written by gomaxprocs, from the trace's header fields. */
+static void on_event(void *ctx, struct replay *r, const struct event *e)
+{
+	(void)r;
+	struct gow *w = ctx;
+	if (e->type != EvGomaxprocs)
+		return;
+	if (!w->gomaxprocs_seen) {
+		w->gomaxprocs_seen = true;
+		return;
+	}
+	if (!w->gomaxprocs_done)
+		gomaxprocs(w, ++w->now);
+	uint64_t a[2] = {e->args[0] > 0 ? e->args[0] : 1, 0};
+	ev(w, -1, GoEvGomaxprocs, stamp(w, e->ts), a, 2);
+}
+
 int cmd_go(const struct trace *t, FILE *f)
 {
 	struct gow *w = calloc(1, sizeof(*w));
@@ -315,7 +335,7 @@ int cmd_go(const struct trace *t, FILE *f)
 	if (w == NULL || r == NULL)
 		die_oom();
 	w->t = t;
-	replay_run(r, t, (struct consumer){.ctx = w, .on_tr = on_tr});
+	replay_run(r, t, (struct consumer){.ctx = w, .on_tr = on_tr, .on_event = on_event});
 	if (!w->gomaxprocs_done)
 		gomaxprocs(w, ++w->now);
 
