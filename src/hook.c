@@ -33,6 +33,9 @@
  *   close               -> gort_close (the runtime forgets the fd; from
  *                          any thread, so a later fd with the same
  *                          number starts afresh)
+ *   close_range, closefrom
+ *                       each open fd of the range is closed as by close
+ *                       first (not with CLOSE_RANGE_CLOEXEC or _UNSHARE)
  *   fcntl, fcntl64      F_GETFL / F_SETFL show and set the program's own
  *                       view of O_NONBLOCK (below)
  *   dup, dup2, dup3, fcntl F_DUPFD
@@ -109,7 +112,8 @@
  *    on a pipe or socket), system(), getaddrinfo's own I/O, ... block
  *    the M as before (getaddrinfo as a whole is under the hand-off).
  *  - An fd closed without the hook (fclose of an fdopen'ed stream, a
- *    raw syscall) leaves the runtime with a stale record for its number.
+ *    raw syscall, close_range without /proc past FD_SETSIZE) leaves the
+ *    runtime with a stale record for its number.
  *    gort_close called directly is one of these for the hook (it forgets the fd for the runtime only): a
  *    later fd with that number keeps the old fd's view of O_NONBLOCK
  *    (F_GETFL hides the O_NONBLOCK of a new non-blocking fd, and reads
@@ -188,9 +192,12 @@
  * reaches their hooks when its libc defines them. */
 #define OPTIONAL_REALS(X)                                                 \
 	X(fcntl64) X(open64) X(openat64) X(pread64) X(pwrite64)           \
-	X(__open_2) X(__open64_2) X(__openat_2) X(__openat64_2)
+	X(__open_2) X(__open64_2) X(__openat_2) X(__openat64_2)           \
+	X(close_range) X(closefrom)
 
 int fcntl64(int fd, int cmd, ...);
+int close_range(unsigned int first, unsigned int last, int flags); /* glibc 2.34 */
+void closefrom(int lowfd);
 int __open_2(const char *path, int flags);
 int __open64_2(const char *path, int flags);
 int __openat_2(int dirfd, const char *path, int flags);
@@ -511,18 +518,20 @@ static int fdtrack(int fd)
 	return v & FD_VIEW;
 }
 
-/* Mark every fd open now as shared (see above), from the names in
- * /proc/self/fd, less the directory's own. Raw system calls: this runs
- * before the program, and the hooks are not ready. Without /proc, the
- * fds below FD_SETSIZE, one by one. */
-static void mark_inherited(void)
+/* fn(fd) for every fd open now in [lo, hi], from the names in
+ * /proc/self/fd, less the directory's own; fn may close the fd it is
+ * given (the directory is read in the order of fd numbers, from where
+ * the last read stopped). Raw system calls: mark_inherited runs before
+ * the program, and the hooks are not ready. Without /proc, the fds
+ * below FD_SETSIZE, one by one. */
+static void each_open_fd(int lo, int hi, void (*fn)(int fd))
 {
 	int dir = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/fd",
 	                       O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dir < 0) {
-		for (int fd = 0; fd < FD_SETSIZE; fd++)
+		for (int fd = lo; fd < FD_SETSIZE && fd <= hi; fd++)
 			if (syscall(SYS_fcntl, fd, F_GETFD) >= 0)
-				fdstore(fd, FD_SHARED);
+				fn(fd);
 		return;
 	}
 	char buf[4096] __attribute__((aligned(8)));
@@ -533,11 +542,22 @@ static void mark_inherited(void)
 			off += d->d_reclen;
 			char *end;
 			long fd = strtol(d->d_name, &end, 10);
-			if (end != d->d_name && *end == '\0' && fd != dir && fd <= INT_MAX)
-				fdstore((int)fd, FD_SHARED);
+			if (end != d->d_name && *end == '\0' && fd != dir && fd >= lo && fd <= hi)
+				fn((int)fd);
 		}
 	}
 	syscall(SYS_close, dir);
+}
+
+static void mark_shared(int fd)
+{
+	fdstore(fd, FD_SHARED);
+}
+
+/* Mark every fd open now as shared (see above). */
+static void mark_inherited(void)
+{
+	each_open_fd(0, INT_MAX, mark_shared);
 }
 
 /* At load: the fds open then are shared (see above); the fork handlers
@@ -1044,6 +1064,40 @@ HOOK int close(int fd)
 		return real_close(fd);
 	fdstore(fd, 0);
 	return gort_close(fd);
+}
+
+static void close_fd(int fd)
+{
+	fdstore(fd, 0);
+	gort_close(fd);
+}
+
+/* close_range and closefrom close each open fd of the range as close
+ * does (the runtime forgets it, goroutines parked on it fail with
+ * EBADF), then make the call, for an fd opened meanwhile. Behind close's
+ * back they would leave the runtime a record of a closed fd, and a later
+ * fd with that number would park for ever. CLOSE_RANGE_CLOEXEC closes
+ * nothing, and CLOSE_RANGE_UNSHARE closes in a copy of the fd table the
+ * rest of the process does not see: both are libc's own, as are a range
+ * or flags the kernel refuses. */
+HOOK int close_range(unsigned int first, unsigned int last, int flags)
+{
+	init();
+	if (!real_close_range) {
+		errno = ENOSYS;
+		return -1;
+	}
+	if (userland(CALLER()) && flags == 0 && first <= last && first <= INT_MAX)
+		each_open_fd((int)first, last > INT_MAX ? INT_MAX : (int)last, close_fd);
+	return real_close_range(first, last, flags);
+}
+
+HOOK void closefrom(int lowfd)
+{
+	if (userland(CALLER()) && lowfd >= 0)
+		each_open_fd(lowfd, INT_MAX, close_fd);
+	if (real_closefrom)
+		real_closefrom(lowfd);
 }
 
 /* A dup shares the description: it takes fd's record (fddup). dup2 and

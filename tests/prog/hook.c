@@ -24,7 +24,8 @@
  *   fdops   a dup of an fd a goroutine used (dup, dup2, dup3, F_DUPFD)
  *           blocks as the fd does; dup2 onto an fd a goroutine is
  *           reading wakes it with EBADF, and the fd then reads the new
- *           file; errno stays as it was across calls
+ *           file, and so does close_range or closefrom over such an fd;
+ *           errno stays as it was across calls
  *           that parked and succeeded; poll with more fds than the limit
  *           fails with EINVAL; 100 goroutines blocked in the fortified
  *           entry points (__read_chk, __recv_chk, __poll_chk) at once
@@ -600,6 +601,42 @@ static void check_dup2_over(int p[2])
 	close(q[1]);
 }
 
+/* close_range (from: closefrom) over an fd a goroutine is reading wakes
+ * it with EBADF, and a later fd with that number then reads its own
+ * file. The fd is placed high, so that closefrom closes it alone. */
+static void check_close_many(bool from)
+{
+	struct rlimit rl;
+	CHECK(getrlimit(RLIMIT_NOFILE, &rl) == 0);
+	int base = rl.rlim_cur > 1000 ? 700 : (int)rl.rlim_cur / 2;
+	int p[2], q[2];
+	char c = 0;
+	CHECK(pipe(p) == 0);
+	int h = fcntl(p[0], F_DUPFD, base);
+	CHECK(h >= base);
+	close(p[0]);
+	dpfd = h;
+	atomic_store(&dpdone, 0);
+	wait_parked(start_helper(dup_reader, NULL), "IO wait");
+	if (from)
+		closefrom(h);
+	else
+		CHECK_EQ(close_range((unsigned)h, (unsigned)h, 0), 0);
+	wait_flag(&dpdone, 1);
+	gort_wg_wait(&helpers_wg);
+	CHECK_EQ(dpr, -1);
+	CHECK_EQ(dperr, EBADF);
+	CHECK(pipe(q) == 0);
+	CHECK_EQ(fcntl(q[0], F_DUPFD, h), h); /* not dup2, which forgets h itself */
+	gort_go(late_writer, (void *)(intptr_t)q[1]);
+	CHECK_EQ(read(h, &c, 1), 1);
+	CHECK_EQ(c, 'x');
+	close(h);
+	close(q[0]);
+	close(q[1]);
+	close(p[1]);
+}
+
 enum { NCHK = 100 };
 static int chkfds[NCHK][2];
 static atomic_int chkstarted, chkok;
@@ -668,6 +705,8 @@ static int mode_fdops(void *arg)
 	check_dup2_over(p);
 	close(p[0]);
 	close(p[1]);
+	check_close_many(false);
+	check_close_many(true);
 
 	/* The fortified entry points are routed as the plain ones. */
 	int n = fitpairs(NCHK);
