@@ -361,8 +361,10 @@ GORT_API int gort_dup3(int fd, int fd2, int flags);
  * brackets, brackets around anything but an IPv6 literal);
  * EHOSTUNREACH when a name has no address, EAGAIN for a temporary
  * resolver failure; ETIMEDOUT when the deadline passes (at once for one
- * already passed); otherwise as socket, bind, listen or connect set it
- * (EADDRINUSE, ECONNREFUSED, ENETUNREACH, EMFILE, ...).
+ * already passed; while the name is still being looked up too: the
+ * lookup goes on by itself, as Go's does); otherwise as socket, bind,
+ * listen or connect set it (EADDRINUSE, ECONNREFUSED, ENETUNREACH,
+ * EMFILE, ...).
  */
 GORT_API int gort_listen(const char *addr, int backlog);
 GORT_API int gort_dial(const char *addr, int64_t deadline);

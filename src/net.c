@@ -15,7 +15,12 @@
  * which never blocks. A name is looked up with getaddrinfo bracketed by
  * gort_entersyscall/gort_exitsyscall: the lookup may read files and wait
  * on DNS, so the P is handed to another M if it lasts (sysmon's retake),
- * and the other goroutines keep running. Its failure becomes an errno:
+ * and the other goroutines keep running. A dial with a deadline waits
+ * for the lookup only until then (ETIMEDOUT), as Go's lookup under a
+ * context does: the lookup runs in a goroutine of its own, which goes on
+ * to its end when nobody waits for it any more, and frees what it found
+ * (before gort_main there is no goroutine to run it, and the lookup
+ * lasts as long as it lasts). Its failure becomes an errno:
  * no such host (EAI_NONAME, EAI_NODATA, EAI_ADDRFAMILY, EAI_FAIL) is
  * EHOSTUNREACH, a temporary failure (EAI_AGAIN) EAGAIN, EAI_MEMORY
  * ENOMEM, EAI_SYSTEM the errno it left.
@@ -50,6 +55,7 @@
  */
 #include <errno.h>
 #include <netdb.h>
+#include <stdatomic.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -146,10 +152,93 @@ static int gai_errno(int rc, int sys)
 	}
 }
 
+/* Look na's host up as a name, under the syscall hand-off. Returns 0 or
+ * an errno. */
+static int lookup_name(const netaddr *na, const struct addrinfo *hints, struct addrinfo **res)
+{
+	gort_entersyscall();
+	int rc = getaddrinfo(na->host, na->port, hints, res);
+	int sys = rc == EAI_SYSTEM ? errno : 0;
+	gort_exitsyscall();
+	return rc == 0 ? 0 : gai_errno(rc, sys);
+}
+
+/* A lookup that its caller may stop waiting for: it runs in a goroutine
+ * of its own (lookup_run), which reports on done, and whichever of the
+ * two lets go of it last frees it, the result included when the caller
+ * gave up. */
+typedef struct lookup {
+	atomic_int refs;
+	netaddr na;
+	struct addrinfo hints;
+	struct addrinfo *res;
+	int err;
+	gort_chan *done; /* capacity 1: the report never waits */
+} lookup;
+
+static void lookup_release(lookup *lk)
+{
+	if (atomic_fetch_sub(&lk->refs, 1) != 1)
+		return;
+	if (lk->res)
+		freeaddrinfo(lk->res);
+	gort_chan_free(lk->done);
+	free(lk);
+}
+
+static void lookup_run(void *arg)
+{
+	lookup *lk = arg;
+	lk->err = lookup_name(&lk->na, &lk->hints, &lk->res);
+	gort_chan_send(lk->done, NULL);
+	lookup_release(lk);
+}
+
+/* lookup_name, given up when the deadline passes (ETIMEDOUT), as Go's
+ * cgoLookupIP gives up when its context ends: the lookup itself cannot
+ * be stopped, so it goes on in a goroutine that nobody waits for. With
+ * no runtime to run that goroutine (before gort_main), or no memory for
+ * it, the lookup is made in place and lasts as long as it lasts. */
+static int lookup_by(const netaddr *na, const struct addrinfo *hints, int64_t deadline,
+                     struct addrinfo **res)
+{
+	lookup *lk = calloc(1, sizeof *lk);
+	gort_timer *t = NULL;
+	if (lk) {
+		lk->na = *na;
+		lk->hints = *hints;
+		atomic_init(&lk->refs, 2);
+		lk->done = gort_chan_make(0, 1);
+		t = gort_timer_new(deadline - gort_nanotime(), 0);
+	}
+	if (!lk || !lk->done || !t || gort_go(lookup_run, lk) < 0) {
+		if (t)
+			gort_timer_free(t);
+		if (lk)
+			gort_chan_free(lk->done);
+		free(lk);
+		return lookup_name(na, hints, res);
+	}
+	gort_case cases[2] = {
+		{.chan = lk->done, .dir = GORT_RECV},
+		{.chan = gort_timer_chan(t), .dir = GORT_RECV},
+	};
+	int err = ETIMEDOUT;
+	if (gort_select(cases, 2, true) == 0) {
+		err = lk->err;
+		*res = lk->res;
+		lk->res = NULL;
+	}
+	gort_timer_free(t);
+	lookup_release(lk);
+	return err;
+}
+
 /* Resolve na into TCP addresses (*res, for freeaddrinfo). A literal or
  * an empty host is converted in place; a name is looked up under the
- * syscall hand-off. Returns 0 or an errno. */
-static int resolve(const netaddr *na, bool passive, struct addrinfo **res)
+ * syscall hand-off, until the deadline if there is one (0: none).
+ * Returns 0 or an errno. */
+static int resolve(const netaddr *na, bool passive, int64_t deadline, struct addrinfo **res)
 {
 	struct addrinfo hints = {
 		.ai_family = na->bracketed ? AF_INET6 : AF_UNSPEC,
@@ -158,27 +247,24 @@ static int resolve(const netaddr *na, bool passive, struct addrinfo **res)
 		.ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0),
 	};
 	const char *node = na->host[0] ? na->host : NULL;
-	if (node) {
-		struct addrinfo nh = hints;
-		nh.ai_flags |= AI_NUMERICHOST;
-		int rc = getaddrinfo(node, na->port, &nh, res);
-		if (rc == 0)
-			return 0;
-		if (na->bracketed) /* brackets hold an IPv6 literal */
-			return rc == EAI_MEMORY ? ENOMEM : EINVAL;
-		if (rc != EAI_NONAME)
-			return gai_errno(rc, errno);
-	} else {
+	if (!node) {
 		/* No host: loopback (or the wildcard, passive); nothing to
 		 * look up. */
 		int rc = getaddrinfo(NULL, na->port, &hints, res);
 		return rc == 0 ? 0 : gai_errno(rc, errno);
 	}
-	gort_entersyscall();
-	int rc = getaddrinfo(node, na->port, &hints, res);
-	int sys = rc == EAI_SYSTEM ? errno : 0;
-	gort_exitsyscall();
-	return rc == 0 ? 0 : gai_errno(rc, sys);
+	struct addrinfo nh = hints;
+	nh.ai_flags |= AI_NUMERICHOST;
+	int rc = getaddrinfo(node, na->port, &nh, res);
+	if (rc == 0)
+		return 0;
+	if (na->bracketed) /* brackets hold an IPv6 literal */
+		return rc == EAI_MEMORY ? ENOMEM : EINVAL;
+	if (rc != EAI_NONAME)
+		return gai_errno(rc, errno);
+	if (deadline == 0)
+		return lookup_name(na, &hints, res);
+	return lookup_by(na, &hints, deadline, res);
 }
 
 /* Register fd with the netpoller when called from a goroutine. */
@@ -258,7 +344,7 @@ GORT_API int gort_listen(const char *addr, int backlog)
 			err = -fd;
 	} else {
 		struct addrinfo *res = NULL;
-		err = resolve(&na, true, &res);
+		err = resolve(&na, true, 0, &res);
 		if (!err) {
 			/* A name with several addresses: the first that works. */
 			int first = 0;
@@ -337,7 +423,7 @@ GORT_API int gort_dial(const char *addr, int64_t deadline)
 		return -1;
 	}
 	struct addrinfo *res = NULL;
-	if ((err = resolve(&na, false, &res)) != 0) {
+	if ((err = resolve(&na, false, deadline, &res)) != 0) {
 		seterrno(err);
 		return -1;
 	}

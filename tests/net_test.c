@@ -16,6 +16,10 @@
  *  - a deadline already passed gives ETIMEDOUT at once; a deadline that
  *    passes while the handshake cannot complete (the listener's accept
  *    queue is full) gives ETIMEDOUT on time;
+ *  - a deadline that passes while the name is being looked up (this
+ *    program's getaddrinfo holds one name until told to let go) gives
+ *    ETIMEDOUT then, from a goroutine and from a plain thread, as Go's
+ *    lookup under a context does, not when the lookup ends;
  *  - a dialed socket is connected for good: gort_connect on it fails
  *    with EISCONN, in a goroutine and outside one;
  *  - the calls work outside a goroutine too (before gort_main);
@@ -38,6 +42,8 @@
 #include "gort_util.h"
 
 #include <arpa/inet.h>
+#include <dlfcn.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/prctl.h>
@@ -339,6 +345,69 @@ static int deadline_main(void *arg)
 	return 0;
 }
 MAIN_CASE(dial_deadline, deadline_main, 2)
+
+/* ---------------------------------------------------------------------
+ * A lookup that outlasts the dial's deadline.
+ * ------------------------------------------------------------------- */
+
+/* This program's getaddrinfo is the system's, but for SLOW_NAME: its
+ * lookup waits until slow_release is set (10 s at most) and then finds
+ * nothing, as a resolver whose servers do not answer. */
+#define SLOW_NAME "slow.lookup.invalid"
+static atomic_int slow_started, slow_ended, slow_release;
+
+typedef int gai_fn(const char *, const char *, const struct addrinfo *, struct addrinfo **);
+static _Atomic(gai_fn *) next_getaddrinfo;
+
+int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
+                struct addrinfo **res)
+{
+	if (!node || strcmp(node, SLOW_NAME) != 0) {
+		gai_fn *next = atomic_load(&next_getaddrinfo);
+		if (!next) {
+			next = (gai_fn *)dlsym(RTLD_NEXT, "getaddrinfo");
+			atomic_store(&next_getaddrinfo, next);
+		}
+		return next(node, service, hints, res);
+	}
+	if (hints && (hints->ai_flags & AI_NUMERICHOST))
+		return EAI_NONAME;
+	atomic_fetch_add(&slow_started, 1);
+	for (int i = 0; i < 10000 && !atomic_load(&slow_release); i++)
+		usleep(1000);
+	atomic_fetch_add(&slow_ended, 1);
+	return EAI_NONAME;
+}
+
+/* Dial SLOW_NAME with a deadline 50 ms away: ETIMEDOUT once it passes,
+ * while the lookup still waits. */
+static void *slow_dial(void *arg)
+{
+	(void)arg;
+	int64_t due = gort_nanotime() + 50 * MS;
+	CHECK_FAILS(gort_dial(SLOW_NAME ":80", due), ETIMEDOUT);
+	CHECK(gort_nanotime() >= due);
+	CHECK(atomic_load(&slow_started) > 0);
+	CHECK_EQ(atomic_load(&slow_ended), 0);
+	return NULL;
+}
+
+static int slow_lookup_main(void *arg)
+{
+	(void)arg;
+	slow_dial(NULL);
+	pthread_t th;
+	CHECK_EQ(pthread_create(&th, NULL, slow_dial, NULL), 0);
+	join_thread(th);
+	/* The lookups given up on end by themselves, and their goroutines
+	 * with them. */
+	CHECK_EQ(atomic_load(&slow_started), 2);
+	atomic_store(&slow_release, 1);
+	wait_flag(&slow_ended, 2);
+	wait_only_main();
+	return 0;
+}
+MAIN_CASE(slow_lookup, slow_lookup_main, 1)
 
 /* A dialed socket is connected as after a blocking connect(2): one more
  * connect fails with EISCONN (gort_connect's contract) instead of
@@ -815,6 +884,7 @@ int main(void)
 	RUN_CASE(bad_addresses, 20);
 	RUN_CASE(refused, 20);
 	RUN_CASE(dial_deadline, 20);
+	RUN_CASE(slow_lookup, 30);
 	RUN_CASE(dial_connected, 20);
 	RUN_CASE(outside_runtime, 20);
 	RUN_CASE(echo_10k, 120);
