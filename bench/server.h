@@ -8,9 +8,10 @@
  *
  * The soft RLIMIT_NOFILE is raised to the hard limit first, as a Go
  * program does at start, so that 10,000 connections fit. The server
- * listens on -addr (127.0.0.1:0: a port the kernel chooses), prints
- * "LISTEN <host:port>" on stdout once listening (the runner finds the
- * port there), accepts forever with one goroutine per connection (the
+ * listens on -addr (127.0.0.1:0: a port the kernel chooses; any address
+ * gort_listen takes, IPv6 too), prints "LISTEN <host:port>" on stdout
+ * once listening, as Go's servers print their net.Addr ("[::1]:PORT"
+ * for IPv6; the runner finds the port there), accepts forever with one goroutine per connection (the
  * accepted fd is its argument; the loop is examples/serve.h's), and exits
  * by itself after -life (60s), as the Go servers' time.AfterFunc does.
  * Out of fds, accept backs off for `backoff` ns, as Go's servers do.
@@ -22,7 +23,7 @@
 
 #include "../examples/serve.h"
 
-#include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -45,21 +46,31 @@ static void bench_server_lifetime(void *arg)
 	_exit(0);
 }
 
+/* Print "LISTEN <host:port>" for the listener lfd, an IPv6 host in
+ * brackets, as Go's net.Addr prints it ("127.0.0.1:80", "[::]:80"). */
+static void bench_server_print_listen(const struct bench_server *s, int lfd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	char host[NI_MAXHOST], port[NI_MAXSERV];
+
+	if (getsockname(lfd, (struct sockaddr *)&ss, &len) < 0 ||
+	    getnameinfo((struct sockaddr *)&ss, len, host, sizeof host, port, sizeof port,
+	                NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+		bench_die("%s: no address for the listener on %s", s->name, s->addr);
+	bool v6 = ss.ss_family == AF_INET6;
+	printf("LISTEN %s%s%s:%s\n", v6 ? "[" : "", host, v6 ? "]" : "", port);
+	fflush(stdout);
+}
+
 static int bench_server_serve(void *arg)
 {
 	struct bench_server *s = arg;
-	struct sockaddr_in sin;
-	socklen_t len = sizeof sin;
-	char ip[INET_ADDRSTRLEN];
 
 	int lfd = gort_listen(s->addr, 0);
 	if (lfd < 0)
 		bench_die("%s: listen %s: %s", s->name, s->addr, strerror(serve_errno()));
-	if (getsockname(lfd, (struct sockaddr *)&sin, &len) < 0 || sin.sin_family != AF_INET ||
-	    !inet_ntop(AF_INET, &sin.sin_addr, ip, sizeof ip))
-		bench_die("%s: not an IPv4 listener: %s", s->name, s->addr);
-	printf("LISTEN %s:%d\n", ip, ntohs(sin.sin_port));
-	fflush(stdout);
+	bench_server_print_listen(s, lfd);
 	if (s->life > 0 && gort_go(bench_server_lifetime, s) < 0)
 		bench_die("gort_go: %s", strerror(serve_errno()));
 	if (serve_accept(s->name, lfd, s->conn, s->backoff) != 0)

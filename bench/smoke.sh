@@ -45,10 +45,10 @@ run() {
     check "$name" "$TMP/$name.out" || fails=$((fails + 1))
 }
 
-# start_server NAME: start the server NAME; sets pid and addr (empty when
-# it printed no LISTEN line)
+# start_server NAME [FLAGS...]: start the server NAME; sets pid and addr
+# (empty when it printed no LISTEN line)
 start_server() {
-    timeout 30 "$BIN/$1" -procs 1 -life 20s >"$TMP/$1.srv" 2>"$TMP/$1.err" &
+    timeout 30 "$BIN/$1" -procs 1 -life 20s "${@:2}" >"$TMP/$1.srv" 2>"$TMP/$1.err" &
     pid=$!
     addr=""
     for _ in $(seq 100); do
@@ -57,6 +57,7 @@ start_server() {
         sleep 0.05
     done
     echo "FAIL $1: no LISTEN line"
+    tail -5 "$TMP/$1.err"
     fails=$((fails + 1))
 }
 
@@ -73,6 +74,31 @@ served_echo() {
         else
             echo "FAIL echo: loadgen exit status $?"
             tail -5 "$TMP/echo.err"
+            fails=$((fails + 1))
+        fi
+    fi
+    stop_server
+}
+
+# served_echo_ipv6: -addr takes an IPv6 address as Go's servers do, and
+# the LISTEN line names it as Go's does ("[::1]:PORT"); skipped where
+# IPv6 loopback is not available.
+served_echo_ipv6() {
+    if ! grep -qs '^0\{31\}1 ' /proc/net/if_inet6; then
+        echo "skip echo -addr [::1]:0 (no IPv6 loopback)"
+        return
+    fi
+    start_server echo -addr "[::1]:0"
+    if [ -n "$addr" ]; then
+        local port=${addr##*:} got=""
+        got=$(timeout 10 bash -c '
+            exec 3<>"/dev/tcp/::1/$1" || exit 1
+            printf "ping\n" >&3
+            head -1 <&3' _ "$port")
+        if [ "$addr" = "[::1]:$port" ] && [ "$got" = ping ]; then
+            echo "ok   echo -addr [::1]:0 (LISTEN $addr)"
+        else
+            echo "FAIL echo -addr [::1]:0: LISTEN $addr, echo \"$got\""
             fails=$((fails + 1))
         fi
     fi
@@ -109,6 +135,7 @@ run forensics -procs 2 -n 10 -mode gosched -work 1
 run preemptlat -procs 1 -spin 100
 run sleepjitter -procs 2 -n 10 -k 2
 served_echo
+served_echo_ipv6
 served_http
 
 [ "$fails" -eq 0 ] || { echo "$fails benchmark program(s) failed"; exit 1; }
