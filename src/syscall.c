@@ -14,11 +14,12 @@
  * entersyscallblock is for calls known to block long: it hands the P off
  * at once instead of waiting for sysmon.
  *
- * exitsyscall then takes back the old P if it can, else an idle one;
- * failing both (exitsyscall0, on g0) the G goes to the global run queue
- * and the M parks on the idle list, where a later startm reuses it: the
- * number of Ms follows the number of calls blocked at once, it does not
- * grow with the number of calls.
+ * exitsyscall then takes back the old P if it can, else an idle one (a
+ * P that another goroutine had meanwhile starts a new time slice, as
+ * execute starts one); failing both (exitsyscall0, on g0) the G goes to
+ * the global run queue and the M parks on the idle list, where a later
+ * startm reuses it: the number of Ms follows the number of calls blocked
+ * at once, it does not grow with the number of calls.
  *
  * preempt.c puts a goroutine in the same state (SYSCALL_DETACHED) when it
  * has run past two time slices in code that cannot be preempted; it then
@@ -91,6 +92,21 @@ static void entersyscallblock(m *mp, g *gp)
 	}
 }
 
+/* gp starts a time slice on pp, a P that was not its own until now (one
+ * from the idle list, or its old P after another goroutine had it), as
+ * execute would start it (exitsyscall0 does run it through execute):
+ * the P's schedtick and preemption request are those of its last
+ * goroutine, whose slice may have ended long ago. Left so, sysmon,
+ * seeing the same tick as before the P went idle, would ask gp to stop
+ * at once, and hand the P off at once from a gort_preempt_off region
+ * that has two slices. Its old P, taken back untouched, goes on with
+ * gp's own slice, as in Go. */
+static void startslice(p *pp)
+{
+	atomic_store_explicit(&pp->preempt, PREEMPT_NONE, memory_order_relaxed);
+	tick_inc(&pp->schedtick);
+}
+
 /* The fast path: our old P if nobody took it, else any idle P. */
 static bool exitsyscallfast(m *mp, p *oldp)
 {
@@ -98,9 +114,12 @@ static bool exitsyscallfast(m *mp, p *oldp)
 	if (oldp && atomic_load_explicit(&oldp->status, memory_order_relaxed) == _Psyscall &&
 	    atomic_compare_exchange_strong(&oldp->status, &s, _Pidle)) {
 		acquirep(mp, oldp);
-		/* Retaken and reused by another syscall meanwhile? */
-		if (mp->syscalltick != tick_load(&oldp->syscalltick))
+		/* Retaken and reused by another syscall meanwhile? Then
+		 * its slice is another goroutine's too. */
+		if (mp->syscalltick != tick_load(&oldp->syscalltick)) {
 			tick_inc(&oldp->syscalltick);
+			startslice(oldp);
+		}
 		return true;
 	}
 	if (atomic_load_explicit(&sched.npidle, memory_order_relaxed) > 0) {
@@ -109,6 +128,7 @@ static bool exitsyscallfast(m *mp, p *oldp)
 		unlock(&sched.lock);
 		if (pp) {
 			acquirep(mp, pp);
+			startslice(pp);
 			return true;
 		}
 	}

@@ -21,6 +21,9 @@
  *    interleaved with another goroutine of its P for at least the first
  *    20 ms (nesting counted), and after gort_preempt_on it is preempted
  *    again; 255 nested regions are counted, a 256th is a fatal error;
+ *    a region begun in a bracketed call, its goroutine coming back on a
+ *    P that sat idle for three slices meanwhile, has its two slices too
+ *    (not the P's last goroutine's, long over);
  *  - runtime calls are preemption points: with asyncpreemptoff=1 a
  *    goroutine that spins calling gort_go lets main run at GOMAXPROCS=1;
  *  - a plain nanosleep or poll of a goroutine (no syscall hand-off) is
@@ -719,6 +722,73 @@ static void preempt_off_region(void)
 		      "within 5 s");
 }
 
+/* A region begun inside a bracketed call, whose goroutine comes back
+ * from the call on a P that sat idle meanwhile: the P's last time slice
+ * is long over, and it is not the goroutine's. The region has its two
+ * slices from there: the goroutine readied in it (runnable on the same
+ * P, at GOMAXPROCS=1) runs only once the P is handed off. */
+static gort_chan *fresh_c;
+static int64_t fresh_t0;
+static int64_t fresh_first_ns; /* when it ran, from the region's start */
+
+static void fresh_receiver(void *arg)
+{
+	(void)arg;
+	int v;
+	CHECK_EQ(gort_chan_recv(fresh_c, &v), 1);
+	fresh_first_ns = harness_now() - fresh_t0;
+	gort_wg_done(&off_wg);
+}
+
+static void fresh_region(void *arg)
+{
+	(void)arg;
+	/* Run long enough for sysmon to see this slice, then leave the P
+	 * idle (nothing else is runnable) for three slices. */
+	int64_t t = harness_now() + 2000000LL;
+	while (harness_now() < t)
+		;
+	gort_entersyscall();
+	harness_sleep_ms(60);
+	fresh_t0 = harness_now();
+	gort_preempt_off();
+	gort_exitsyscall();
+	int v = 1;
+	CHECK_EQ(gort_chan_send(fresh_c, &v), 0); /* buffered: no switch */
+	while (harness_now() - fresh_t0 < 50000000LL)
+		;
+	gort_preempt_on();
+	gort_wg_done(&off_wg);
+}
+
+static int fresh_main(void *arg)
+{
+	(void)arg;
+	fresh_c = make_chan(sizeof(int), 1);
+	fresh_first_ns = -1;
+	CHECK_EQ(gort_wg_add(&off_wg, 2), 0);
+	CHECK(gort_go(fresh_receiver, NULL) > 1);
+	settle(); /* it parks in its receive */
+	CHECK(gort_go(fresh_region, NULL) > 1);
+	CHECK_EQ(gort_wg_wait(&off_wg), 0);
+	gort_chan_free(fresh_c);
+	return 0;
+}
+
+static void preempt_off_after_idle_p(void)
+{
+	if (!need_signals("preempt_off_after_idle_p"))
+		return;
+	run_main(fresh_main, NULL, 1);
+	printf("     the goroutine readied in the region ran %.1f ms in\n",
+	       (double)fresh_first_ns / 1e6);
+	if (fresh_first_ns < 19000000LL)
+		FAILF("a goroutine readied in a preempt_off region ran %.1f ms "
+		      "into it at GOMAXPROCS=1: the region, begun on a P back "
+		      "from the idle list, was handed off before its two time "
+		      "slices", (double)fresh_first_ns / 1e6);
+}
+
 /* Outside a goroutine both are no-ops. */
 static void preempt_off_outside(void)
 {
@@ -857,7 +927,7 @@ static void idle_stopper(void *arg)
 	gort_wg_done(&idle_wg);
 }
 
-static int idle_main(void *arg)
+static int back_main(void *arg)
 {
 	(void)arg;
 	CHECK_EQ(gort_gomaxprocs(0), 1);
@@ -875,7 +945,7 @@ static int idle_main(void *arg)
 
 static void preempted_after_idle_timer(void)
 {
-	run_main(idle_main, NULL, 1);
+	run_main(back_main, NULL, 1);
 	printf("     the spinner ran %.1f ms before the other timer's goroutine stopped it\n",
 	       (double)idle_spun_ns / MS);
 }
@@ -1158,6 +1228,7 @@ int main(int argc, char **argv)
 	RUN_CASE(registers_survive, 40);
 	RUN_CASE(malloc_snprintf_no_deadlock, 30);
 	RUN_CASE(preempt_off_region, 20);
+	RUN_CASE(preempt_off_after_idle_p, 20);
 	RUN_CASE(preempt_off_outside, 10);
 	RUN_CASE(preempt_off_nesting, 20);
 	RUN_CASE(signal_handler_not_preempted, 20);

@@ -15,7 +15,8 @@
  *
  * Scenario 11 (the call returns):
  *  - M2 takes P2 back when it is free: after G9 is done and its M parked,
- *    G8 goes on on M2 with P2; at GOMAXPROCS=1 with no other work, calls
+ *    G8 goes on on M2 with P2, in a time slice of its own (P2's
+ *    schedtick moves on from G9's); at GOMAXPROCS=1 with no other work, calls
  *    of 0, 1 and 50 ms all end with the same P, and on the same M
  *    whenever the P was still in _Psyscall when the call ended (the fast
  *    path);
@@ -108,6 +109,8 @@ static struct {
 	p *after_oldp;
 	uint32_t after_gstatus;
 	uint32_t p2_before_exit;
+	uint32_t p2_tick_before_exit; /* G9's slice */
+	uint32_t after_tick;
 } s10;
 
 static _Atomic int g8_started, g9_done, g8_done;
@@ -162,9 +165,11 @@ static void g8_fn(void *arg)
 		nanosleep(&ts, NULL);
 	}
 	s10.p2_before_exit = atomic_load(&s10.p2->status);
+	s10.p2_tick_before_exit = tick_load(&s10.p2->schedtick);
 	gort_exitsyscall();
 	s10.after_m = getm();
 	s10.after_p = getm()->p;
+	s10.after_tick = tick_load(&s10.after_p->schedtick);
 	s10.after_oldp = getm()->oldp;
 	s10.after_gstatus = readgstatus(s10.g8);
 	gort_preempt_on();
@@ -220,6 +225,12 @@ static void check_scenario10(void)
 	CHECK(s10.after_p == s10.p2);
 	CHECK(s10.after_oldp == NULL);
 	CHECK_EQ(s10.after_gstatus, _Grunning);
+	/* Taken from the idle list, P2 is G8's now in a slice of its own,
+	 * not in G9's (which sysmon may have seen begin long ago). */
+	if (s10.after_tick == s10.p2_tick_before_exit)
+		FAILF("G8 took P2 back from the idle list at schedtick %u, "
+		      "G9's: it goes on in the slice of the goroutine that "
+		      "last ran there", s10.after_tick);
 }
 
 static void scenario10_syscall(void)
