@@ -153,12 +153,17 @@ static g *exitsyscall0(m *mp, g *gp)
 	unlock(&sched.lock);
 	if (pp) {
 		acquirep(mp, pp);
-		tick_inc(&pp->schedtick); /* execute(gp, false): a new slice */
+		startslice(pp); /* execute(gp, false) */
 		return gp;
 	}
 	if (locked) {
-		/* Wait on this M until gp's turn comes (startlockedm). */
-		return stoplockedm(mp) ? gp : NULL;
+		/* Wait on this M until gp's turn comes (startlockedm). The M
+		 * that hands the P over took gp from the queue without
+		 * running it: gp starts its slice here. */
+		if (!stoplockedm(mp))
+			return NULL;
+		startslice(mp->p); /* execute(gp, false) */
+		return gp;
 	}
 	stopm(mp);
 	return NULL;

@@ -23,7 +23,10 @@
  *  - when P2 is busy and no P is idle (GOMAXPROCS=1, G10 spinning on the
  *    P that was handed off), G8 goes to the global run queue as
  *    _Grunnable and M2 parks on the idle M list (sched.midle); G8 runs
- *    later, on another M.
+ *    later, on another M;
+ *  - the same with G8 locked to M2: M2 waits for it in stoplockedm, the
+ *    M that takes G8 from the queue hands it the P, and G8 goes on on
+ *    M2 in a time slice of its own.
  *
  * Where the scenario needs a goroutine to keep its P without entering the
  * scheduler, the case runs with GODEBUG=asyncpreemptoff=1, so that only
@@ -426,12 +429,102 @@ static void scenario11_queued(void)
 	CHECK(s11.after_m == s11.g10_m);
 }
 
+/* ---------------------------------------------------------------------
+ * Scenario 11 with G8 locked to M2 (gort_lock_os_thread): the old P is
+ * taken and no P is idle, so G8 is queued and M2 waits for it in
+ * stoplockedm; the M that takes G8 from the queue hands it P0, and G8
+ * goes on on M2 in a slice of its own, as Go's exitsyscall0 runs it
+ * (execute(gp, false)): P0's schedtick moves on from G10's.
+ * ------------------------------------------------------------------- */
+
+static struct {
+	g *g8;
+	m *m2;
+	p *p0;
+	int observed;       /* G10 saw G8 queued and M2 waiting for it */
+	uint32_t g10_tick;  /* P0's schedtick as G10 left it */
+	m *after_m;
+	p *after_p;
+	uint32_t after_tick;
+} s11l;
+
+static _Atomic int g10l_running;
+static gort_waitgroup s11l_wg;
+
+static void g10l_fn(void *arg)
+{
+	(void)arg;
+	atomic_store(&g10l_running, 1);
+	/* Keep P0 (no runtime call) until G8 is queued and M2 waits. */
+	int64_t deadline = deadline_after(10);
+	for (;;) {
+		lock(&sched.lock);
+		bool q = on_global_runq(s11l.g8) && readgstatus(s11l.g8) == _Grunnable;
+		bool waits = s11l.m2->lockedpark;
+		unlock(&sched.lock);
+		if (q && waits) {
+			s11l.observed = 1;
+			break;
+		}
+		if (harness_now() > deadline)
+			break;
+		sched_yield();
+	}
+	/* Exit: this M takes G8 from the global queue and, G8 being
+	 * locked, hands P0 to M2 (startlockedm), with no execute here. */
+	s11l.g10_tick = tick_load(&s11l.p0->schedtick);
+}
+
+static void g8l_fn(void *arg)
+{
+	(void)arg;
+	gort_lock_os_thread();
+	s11l.g8 = getg();
+	s11l.m2 = getm();
+	s11l.p0 = getm()->p;
+	CHECK(gort_go(g10l_fn, NULL) > 1);
+	gort_entersyscall();
+	sleep_until(&g10l_running, "G10 to run on the P G8 left");
+	gort_exitsyscall();
+	s11l.after_m = getm();
+	s11l.after_p = getm()->p;
+	s11l.after_tick = tick_load(&s11l.after_p->schedtick);
+	gort_unlock_os_thread();
+	gort_wg_done(&s11l_wg);
+}
+
+static int scenario11_locked_main(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(atomic_load(&gomaxprocs), 1);
+	CHECK_EQ(gort_wg_add(&s11l_wg, 1), 0);
+	CHECK(gort_go(g8l_fn, NULL) > 1);
+	CHECK_EQ(gort_wg_wait(&s11l_wg), 0);
+	return 0;
+}
+
+static void scenario11_queued_locked(void)
+{
+	no_async_preemption();
+	gort_gomaxprocs(1);
+	CHECK_EQ(gort_main(scenario11_locked_main, NULL), 0);
+	if (!s11l.observed)
+		FAILF("G8, locked, left its call while P0 was busy: want it "
+		      "queued globally and M2 waiting in stoplockedm");
+	CHECK(s11l.after_m == s11l.m2);
+	CHECK(s11l.after_p == s11l.p0);
+	if (s11l.after_tick == s11l.g10_tick)
+		FAILF("G8 went on with P0 at schedtick %u, as G10 left it: in "
+		      "the slice of the goroutine before it", s11l.after_tick);
+}
+
 int main(void)
 {
 	RUN_CASE(scenario10_syscall, 30);
 	RUN_CASE(scenario10_syscall_block, 30);
 	RUN_CASE(scenario11_same_p, 30);
 	RUN_CASE(scenario11_queued, 30);
+	RUN_CASE(scenario11_queued_locked, 30);
 	PASS("scenario_syscall_test");
 	return 0;
 }
