@@ -24,6 +24,11 @@
  *  - a gort call between the two (a sleep, a channel receive that parks,
  *    a second gort_entersyscall) ends the hand-off there instead of
  *    crashing, and the gort_exitsyscall after it does nothing;
+ *  - GOMAXPROCS changes between 1 and 4, without pause for 1.5 s, while
+ *    goroutines make short and blocking bracketed calls (some locked to
+ *    their threads), run preempt_off regions past two slices (detached
+ *    from their Ps) and spin: every call ends with its errno on its
+ *    thread, every goroutine finishes;
  *  - Go's TestPreemptionAfterSyscall: at GOMAXPROCS=2, 8 goroutines that
  *    loop on short bracketed calls (10 us, 100 us, 1 ms of busy waiting)
  *    do not keep the main goroutine from running: it yields in a loop for
@@ -560,6 +565,127 @@ static int inside_main(void *arg)
 
 MAIN_CASE(gort_calls_inside, inside_main, 1)
 
+/* ---------------------------------------------------------------------
+ * GOMAXPROCS changes while Ps are in calls: bracketed calls (short and
+ * blocking, with gort_entersyscall and gort_entersyscall_block), callers
+ * locked to their threads, goroutines detached from their Ps in
+ * preempt_off regions past two slices, and spinners, while main resizes
+ * between 1 and 4 Ps without pause. Every call ends, with its errno, on
+ * a P of the new count; every goroutine finishes.
+ * ------------------------------------------------------------------- */
+
+#define RESIZE_CALLERS 12
+
+static atomic_bool resize_stop;
+static atomic_long resize_calls, resize_locked_calls, resize_regions, resize_spins;
+static atomic_int resize_bad;
+static gort_waitgroup resize_wg;
+
+static void resize_caller(void *arg)
+{
+	long i = (long)(intptr_t)arg;
+	while (!atomic_load(&resize_stop)) {
+		if (i & 1)
+			gort_entersyscall();
+		else
+			gort_entersyscall_block();
+		write_errno(ENOTTY);
+		struct timespec ts = {0, (i % 4) * 25000};
+		nanosleep(&ts, NULL);
+		write_errno(ENOTTY);
+		gort_exitsyscall();
+		if (read_errno() != ENOTTY)
+			atomic_fetch_add(&resize_bad, 1);
+		int procs = gort_gomaxprocs(0);
+		if (procs < 1 || procs > 4)
+			atomic_fetch_add(&resize_bad, 1);
+		atomic_fetch_add(&resize_calls, 1);
+		if (++i % 8 == 0)
+			gort_gosched();
+	}
+	gort_wg_done(&resize_wg);
+}
+
+static void resize_locked_caller(void *arg)
+{
+	(void)arg;
+	gort_lock_os_thread();
+	int tid = thread_tid();
+	while (!atomic_load(&resize_stop)) {
+		gort_entersyscall();
+		harness_sleep_ms(1);
+		gort_exitsyscall();
+		if (thread_tid() != tid)
+			atomic_fetch_add(&resize_bad, 1);
+		atomic_fetch_add(&resize_locked_calls, 1);
+	}
+	gort_unlock_os_thread();
+	gort_wg_done(&resize_wg);
+}
+
+static void resize_region(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&resize_stop)) {
+		gort_preempt_off();
+		busy_wait_ns(25 * MS); /* past two slices: detached */
+		gort_preempt_on();
+		atomic_fetch_add(&resize_regions, 1);
+	}
+	gort_wg_done(&resize_wg);
+}
+
+static void resize_spinner(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&resize_stop)) {
+		for (volatile int k = 0; k < 100000; k++)
+			;
+		atomic_fetch_add(&resize_spins, 1);
+		/* Sanitizer builds have no signal preemption: a stop of the
+		 * world waits for a runtime call. */
+		if (HARNESS_SANITIZED)
+			gort_gosched();
+	}
+	gort_wg_done(&resize_wg);
+}
+
+static int resize_main(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(gort_wg_add(&resize_wg, RESIZE_CALLERS + 2 + 2 + 2), 0);
+	for (int i = 0; i < RESIZE_CALLERS; i++)
+		CHECK(gort_go(resize_caller, (void *)(intptr_t)i) > 1);
+	for (int i = 0; i < 2; i++) {
+		CHECK(gort_go(resize_locked_caller, NULL) > 1);
+		CHECK(gort_go(resize_region, NULL) > 1);
+		CHECK(gort_go(resize_spinner, NULL) > 1);
+	}
+	int resizes = 0;
+	int64_t end = harness_now() + 1500 * MS;
+	while (harness_now() < end) {
+		int n = 1 + resizes % 4;
+		gort_gomaxprocs(n);
+		CHECK_EQ(gort_gomaxprocs(0), n);
+		resizes++;
+		gort_sleep((resizes % 5) * 200 * US);
+	}
+	atomic_store(&resize_stop, true);
+	CHECK_EQ(gort_wg_wait(&resize_wg), 0);
+	printf("     %d resizes; %ld calls, %ld locked calls, %ld regions, "
+	       "%ld spins\n", resizes, atomic_load(&resize_calls),
+	       atomic_load(&resize_locked_calls), atomic_load(&resize_regions),
+	       atomic_load(&resize_spins));
+	CHECK_EQ(atomic_load(&resize_bad), 0);
+	CHECK(resizes > 4);
+	CHECK(atomic_load(&resize_calls) > 0);
+	CHECK(atomic_load(&resize_locked_calls) > 0);
+	CHECK(atomic_load(&resize_regions) > 0);
+	return 0;
+}
+
+MAIN_CASE(calls_across_gomaxprocs_changes, resize_main, 2)
+
 int main(void)
 {
 	RUN_CASE(handoff_entersyscall, 20);
@@ -572,6 +698,7 @@ int main(void)
 	RUN_CASE(errno_preserved, 30);
 	RUN_CASE(errno_preserved_preempted, 30);
 	RUN_CASE(gort_calls_inside, 20);
+	RUN_CASE(calls_across_gomaxprocs_changes, 60);
 	PASS("syscall_test");
 	return 0;
 }
