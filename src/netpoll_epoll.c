@@ -17,8 +17,9 @@
  *
  * netpoll(delay) waits at most delay ns (< 0: until woken, 0: not at
  * all), with nanosecond resolution through epoll_pwait2 where the kernel
- * has it, else epoll_wait with the delay rounded up to a millisecond so
- * that a timer is never woken early. It returns the goroutines that the
+ * has it and lets the process make it (a seccomp filter may refuse it),
+ * else epoll_wait with the delay rounded up to a millisecond so that a
+ * timer is never woken early. It returns the goroutines that the
  * events make ready. The eventfd is registered level-triggered; only a
  * blocking poll drains it and clears netpollWakeSig, so at most one
  * write is outstanding and a break aimed at the blocking poller is never
@@ -44,7 +45,7 @@ enum { NETPOLL_EVENTS = 128 };
 static int epfd = -1;
 static int breakfd = -1;
 static _Atomic uint32_t netpollWakeSig; /* a break is pending */
-static _Atomic bool nopwait2;           /* the kernel lacks epoll_pwait2 */
+static _Atomic bool nopwait2;           /* epoll_pwait2 is missing or refused */
 
 int netpollinit(void)
 {
@@ -130,8 +131,14 @@ static int epollwait(struct epoll_event *evs, int64_t delay)
 		if (!atomic_load_explicit(&nopwait2, memory_order_relaxed)) {
 			struct timespec ts = {delay / 1000000000, delay % 1000000000};
 			int n = (int)syscall(SYS_epoll_pwait2, epfd, evs, NETPOLL_EVENTS, &ts, NULL, 0);
-			if (n >= 0 || errno != ENOSYS)
+			if (n >= 0 || errno == EINTR)
 				return n;
+			/* Not only ENOSYS: a seccomp filter that does not know
+			 * the call refuses it with EPERM (container runtimes'
+			 * default profiles did, before they listed it).
+			 * Arguments that epoll_wait takes leave this call no
+			 * error of its own; should epoll_wait fail too,
+			 * netpoll reports it. */
 			atomic_store_explicit(&nopwait2, true, memory_order_relaxed);
 		}
 #endif
