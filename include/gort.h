@@ -316,7 +316,10 @@ GORT_API int gort_set_deadline(int fd, int events, int64_t deadline);
  * EBADF) and forgetting fd: no later event, deadline or call aimed at
  * this fd reaches a later fd that gets the same number. A goroutine's
  * system call on fd that is under way (a non-blocking one) ends before
- * the close(2); the call's next attempt fails with EBADF. */
+ * the close(2); the call's next attempt fails with EBADF. A goroutine
+ * makes the close(2) under the syscall hand-off, as Go's Close does: a
+ * close that blocks (a socket with SO_LINGER and unsent data) leaves
+ * the P to the other goroutines. */
 GORT_API int gort_close(int fd);
 
 /** dup2(2) and dup3(2) onto an fd2 the runtime may know: fd2 is

@@ -1020,11 +1020,11 @@ static int fd_retire(int fd, int src, int flags)
 	g *gp = rt_enter();
 	int r; /* 0 or -errno */
 	if (gp) {
-		r = netpollclose(fd, src, flags);
+		r = netpollclose(fd, src, flags, gp);
 	} else {
 		foreign_enter();
 		if (atomic_load(&runtime_running) == RUNTIME_UP)
-			r = netpollclose(fd, src, flags);
+			r = netpollclose(fd, src, flags, NULL);
 		else
 			r = sysclose(fd, src, flags);
 		foreign_exit();

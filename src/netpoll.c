@@ -374,8 +374,8 @@ int netpollsetdeadline(pollDesc *pd, int mode, int64_t deadline, uint32_t seq)
 /* Close fd (gort_close), or make it a copy of src (gort_dup3: src >= 0,
  * with flags): unregister it, wake its waiters (they fail with EBADF),
  * then close or replace it, and make every later event, deadline or call
- * that still names the old fd miss. Returns 0 or -errno (the system
- * call's). A replaced fd is a new fd to the netpoller, registered at its
+ * that still names the old fd miss. gp: the calling goroutine, NULL for
+ * a thread. Returns 0 or -errno (the system call's). A replaced fd is a new fd to the netpoller, registered at its
  * first use like any other: left with the old fd's record, it would be
  * taken as registered while epoll never heard of it, and its readers
  * would never wake.
@@ -389,11 +389,37 @@ int netpollsetdeadline(pollDesc *pd, int mode, int64_t deadline, uint32_t seq)
  * pd_open comes either before (and is undone here) or after, when the
  * number is closed (EBADF) or already names a new fd. The descriptor is
  * created if need be for the same reason. */
-int netpollclose(int fd, int src, int flags)
+/* The system call of netpollclose, which releases held (pd->lock, or
+ * NULL) once it is made. A goroutine (gp) makes it under the syscall
+ * hand-off, as Go's Close makes it through syscall.Close: close(2) may
+ * block, on a socket with SO_LINGER until its data is acknowledged or
+ * the linger time passes, on a file of a network file system while it
+ * is flushed. Made on the goroutine's P, it stalled the P's other
+ * goroutines meanwhile, and sysmon, taking it for a goroutine that would
+ * not yield, sent the preemption signal, which cut the linger short.
+ * held is released before exitsyscall: the goroutine may go on on
+ * another thread, and a lock belongs to the thread that took it. */
+static int sysclose_handoff(g *gp, mutex *held, int fd, int src, int flags)
+{
+	if (gp) {
+		entersyscall(getm(), gp, SYSCALL_USER);
+		gp->inruntime--; /* in _Gsyscall now: see syscall.c */
+	}
+	int r = sysclose(fd, src, flags);
+	if (held)
+		unlock(held);
+	if (gp) {
+		gp->inruntime++;
+		exitsyscall(getm(), gp);
+	}
+	return r;
+}
+
+int netpollclose(int fd, int src, int flags, g *gp)
 {
 	pollDesc *pd = pd_lookup(fd, true);
 	if (!pd)
-		return sysclose(fd, src, flags);
+		return sysclose_handoff(gp, NULL, fd, src, flags);
 	g *rg = NULL, *wg = NULL;
 	lock(&pd->lock);
 	int st = atomic_load(&pd->state);
@@ -415,8 +441,7 @@ int netpollclose(int fd, int src, int flags)
 	 * for reuse, nor name another file, before that call is over. */
 	while (atomic_load(&pd->inflight) != 0)
 		osyield();
-	int r = sysclose(fd, src, flags);
-	unlock(&pd->lock);
+	int r = sysclose_handoff(gp, &pd->lock, fd, src, flags);
 	if (rg)
 		goready(rg);
 	if (wg)

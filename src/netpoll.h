@@ -132,7 +132,7 @@ int netpollwait(pollDesc *pd, int mode, uint32_t seq, _Atomic uint32_t *cancel);
 g *netpollunblock(pollDesc *pd, int mode, bool ioready);
 void netpollready(gqueue *list, pollDesc *pd, int mode);
 int netpollsetdeadline(pollDesc *pd, int mode, int64_t deadline, uint32_t seq);
-int netpollclose(int fd, int src, int flags);
+int netpollclose(int fd, int src, int flags, g *gp);
 /* io.c: the outcome of a non-blocking connect in progress on fd, the
  * connection finished when made (0), EINPROGRESS, or the error. */
 int connect_status(int fd, const struct sockaddr *addr, socklen_t addrlen);

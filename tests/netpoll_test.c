@@ -9,7 +9,8 @@
  *    checking every byte that comes back;
  *  - gort_close wakes a goroutine parked in gort_read with EBADF, also
  *    when a new fd takes the number and is read at once; a call racing
- *    with gort_close leaves nothing registered for the next fd;
+ *    with gort_close leaves nothing registered for the next fd; a close
+ *    that blocks (SO_LINGER) does so under the syscall hand-off;
  *  - deadlines (gort_set_deadline) fail reads with ETIMEDOUT, neither
  *    early nor absurdly late, also for a read parked before the deadline
  *    was set; a deadline in the past fails at once; 0 clears it;
@@ -360,6 +361,64 @@ static int dup_replaces_main(void *arg)
 	return 0;
 }
 MAIN_CASE(dup_replaces, dup_replaces_main, 2)
+
+/* gort_close of a TCP socket with SO_LINGER whose data the peer never
+ * reads blocks in close(2) for the linger time, as Go's Close does in
+ * syscall.Close, under the syscall hand-off: the P's other goroutines
+ * run meanwhile (a ticker at GOMAXPROCS=1). Made on the P, the close
+ * stalled them, until sysmon's preemption signal cut the linger short
+ * (without signal preemption, under sanitizers, for the whole second). */
+static atomic_int lg_stop, lg_ticks;
+
+static void lg_ticker(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&lg_stop)) {
+		gort_sleep(2 * MS);
+		atomic_fetch_add(&lg_ticks, 1);
+	}
+	gort_wg_done(&helpers_wg);
+}
+
+static int close_linger_main(void *arg)
+{
+	(void)arg;
+	int sv[2];
+	tcp_pair(sv);
+	int small = 4096;
+	CHECK_EQ(setsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
+	CHECK_EQ(setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
+	CHECK(fcntl(sv[1], F_GETFL) & O_NONBLOCK);
+	/* Both buffers full: nothing has moved for three looks. */
+	static char junk[65536];
+	for (int quiet = 0; quiet < 3;) {
+		bool wrote = false;
+		while (write(sv[1], junk, sizeof junk) > 0)
+			wrote = true;
+		quiet = wrote ? 0 : quiet + 1;
+		gort_sleep(20 * MS);
+	}
+	struct linger lg = {.l_onoff = 1, .l_linger = 1};
+	CHECK_EQ(setsockopt(sv[1], SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
+	start_helper(lg_ticker, NULL);
+	settle();
+	int t0 = atomic_load(&lg_ticks);
+	int64_t c0 = gort_nanotime();
+	CHECK_EQ(gort_close(sv[1]), 0);
+	double ms = (double)(gort_nanotime() - c0) / 1e6;
+	int ticks = atomic_load(&lg_ticks) - t0;
+	printf("     the close took %.0f ms, the ticker ticked %d times meanwhile\n", ms, ticks);
+	if (ticks < 5)
+		FAILF("the ticker ticked %d times during a close of %.0f ms: the close "
+		      "held the P", ticks, ms);
+	if (ms < 500)
+		FAILF("a close with a linger time of 1 s took %.0f ms", ms);
+	atomic_store(&lg_stop, 1);
+	gort_wg_wait(&helpers_wg);
+	gort_close(sv[0]);
+	return 0;
+}
+MAIN_CASE(close_linger, close_linger_main, 1)
 
 /* ---------------------------------------------------------------------
  * Deadlines.
@@ -1761,6 +1820,7 @@ int main(void)
 	RUN_CASE(close_wakes_ebadf, 20);
 	RUN_CASE(close_reuse_at_once, 20);
 	RUN_CASE(dup_replaces, 20);
+	RUN_CASE(close_linger, 20);
 	RUN_CASE(deadlines, 20);
 	RUN_CASE(fd_wait, 20);
 	RUN_CASE(fd_wait_queued, 20);
