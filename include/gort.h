@@ -244,7 +244,9 @@ GORT_API void gort_exitsyscall(void);
  * gort_recvfrom with MSG_WAITALL on a stream socket read the same way,
  * as a blocking recv(2) does: n bytes, or what came before the end of
  * the stream or an error. One goroutine at a time
- * waits in each direction of an fd; others queue behind it.
+ * waits in each direction of an fd; others queue behind it, except a
+ * call with MSG_DONTWAIT, which waits for neither the fd nor its turn:
+ * it fails with EAGAIN while another goroutine holds that direction.
  *
  * Errors: -1 with errno as libc sets it, plus EBADF for a negative fd
  * and for a call on an fd closed with gort_close meanwhile (calls parked

@@ -12,12 +12,17 @@
  * Who may do what: one goroutine at a time waits in each direction of an
  * fd (the descriptor's rsema / wsema, taken around the whole loop, as
  * Go's fdMutex), so a read and a write may proceed at once, and two
- * readers (two acceptors) take turns. The sequence number read when the
- * fd is opened (pd_open) is checked before every attempt and after every
- * wake-up: an fd closed with gort_close meanwhile fails with EBADF. An
- * attempt is counted in flight from its check to the end of its system
- * call (pd_enter), and gort_close waits for it before close(2), so no
- * attempt reaches a later fd that got the same number.
+ * readers (two acceptors) take turns. A call with MSG_DONTWAIT waits for
+ * its turn no more than for the fd: it fails with EAGAIN when the turn
+ * is taken, as if the fd were not ready (its holder comes first, and no
+ * call's bytes land inside another's). Queued, it waited as long as a
+ * read parked until data came, where recv(2) fails at once. The
+ * sequence number read when the fd is opened (pd_open) is checked before
+ * every attempt and after every wake-up: an fd closed with gort_close
+ * meanwhile fails with EBADF. An attempt is counted in flight from its
+ * check to the end of its system call (pd_enter), and gort_close waits
+ * for it before close(2), so no attempt reaches a later fd that got the
+ * same number.
  *
  * The drain hint (one read system call fewer per message): epoll is
  * edge-triggered, so once a read has emptied a byte stream, any byte that
@@ -347,9 +352,18 @@ static ssize_t fdio(int fd, ioreq *rq)
 		r = fdio_file(gp, pd, seq, fd, rq, &err);
 	} else {
 		uint32_t *sema = rq->mode == GORT_READ ? &pd->rsema : &pd->wsema;
-		semacquire(sema, waitReasonIOWait);
-		r = fdio_poll(pd, seq, fd, rq, &err);
-		semrelease(sema);
+		if (!rq->nowait) {
+			semacquire(sema, waitReasonIOWait);
+		} else if (!cansemacquire(sema)) {
+			/* The turn is taken: see the file comment. */
+			if ((err = netpollcheckerr(pd, rq->mode, seq)) == 0)
+				err = EAGAIN;
+			sema = NULL;
+		}
+		if (sema) {
+			r = fdio_poll(pd, seq, fd, rq, &err);
+			semrelease(sema);
+		}
 	}
 	r = finish(rq, r, &err);
 	rt_exit(gp);

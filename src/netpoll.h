@@ -28,7 +28,8 @@
  *  - rsema, wsema: one goroutine at a time waits in each direction (Go's
  *    fdMutex serialises readers and writers the same way); the others
  *    wait on these semaphores, so two acceptors on one listening socket
- *    take turns.
+ *    take turns; a call with MSG_DONTWAIT that finds the turn taken
+ *    fails with EAGAIN (io.c).
  *  - wakeboth: a gort_fd_wait for both directions parks in rg only;
  *    while it does, write readiness and the write deadline wake rg too.
  *  - rdrained, kind, hup: the drain hint of io.c. rdrained says when the

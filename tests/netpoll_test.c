@@ -11,6 +11,8 @@
  *    when a new fd takes the number and is read at once; a call racing
  *    with gort_close leaves nothing registered for the next fd; a close
  *    that blocks (SO_LINGER) does so under the syscall hand-off;
+ *  - a call with MSG_DONTWAIT fails with EAGAIN at once while another
+ *    goroutine waits in that direction (it does not queue for its turn);
  *  - deadlines (gort_set_deadline) fail reads with ETIMEDOUT, neither
  *    early nor absurdly late, also for a read parked before the deadline
  *    was set; a deadline in the past fails at once; 0 clears it;
@@ -419,6 +421,93 @@ static int close_linger_main(void *arg)
 	return 0;
 }
 MAIN_CASE(close_linger, close_linger_main, 1)
+
+/* A call with MSG_DONTWAIT beside a goroutine that waits in the same
+ * direction (a read parked with no data, a gort_fd_wait, a write parked
+ * on a full buffer): it fails with EAGAIN at once, as recv(2) and
+ * send(2) do, and the waiter still gets what it waits for. It queued for
+ * the waiter's turn, and waited as long (here for ever). */
+static atomic_int dw_state;
+static int dw_fd;
+static ssize_t dw_r;
+
+static void dw_read(void *arg)
+{
+	(void)arg;
+	char c;
+	dw_r = gort_read(dw_fd, &c, 1);
+	atomic_store(&dw_state, 2);
+	gort_wg_done(&helpers_wg);
+}
+
+static void dw_fdwait(void *arg)
+{
+	(void)arg;
+	dw_r = gort_fd_wait(dw_fd, GORT_READ, 0);
+	atomic_store(&dw_state, 2);
+	gort_wg_done(&helpers_wg);
+}
+
+static void dw_write(void *arg)
+{
+	(void)arg;
+	static char big[1 << 20];
+	dw_r = gort_write(dw_fd, big, sizeof big);
+	atomic_store(&dw_state, 2);
+	gort_wg_done(&helpers_wg);
+}
+
+static int dontwait_beside_waiter_main(void *arg)
+{
+	(void)arg;
+	void (*readers[])(void *) = {dw_read, dw_fdwait};
+	for (int i = 0; i < 2; i++) {
+		int sv[2];
+		pair(sv);
+		dw_fd = sv[0];
+		atomic_store(&dw_state, 0);
+		wait_parked(start_helper(readers[i], NULL), "IO wait");
+		char c;
+		CHECK_FAILS(gort_recv(sv[0], &c, 1, MSG_DONTWAIT), EAGAIN);
+		CHECK_FAILS(gort_recv(sv[0], &c, 1, MSG_DONTWAIT | MSG_PEEK), EAGAIN);
+		CHECK_EQ(atomic_load(&dw_state), 0);
+		CHECK_EQ(gort_write(sv[1], "x", 1), 1);
+		wait_flag(&dw_state, 2);
+		CHECK_EQ(dw_r, 1); /* the byte, or GORT_READ */
+		gort_wg_wait(&helpers_wg);
+		gort_close(sv[0]);
+		gort_close(sv[1]);
+	}
+	/* A write parked on a full send buffer. */
+	int sv[2];
+	pair(sv);
+	dw_fd = sv[0];
+	atomic_store(&dw_state, 0);
+	wait_parked(start_helper(dw_write, NULL), "IO wait");
+	CHECK_FAILS(gort_send(sv[0], "y", 1, MSG_DONTWAIT), EAGAIN);
+	static char sink[1 << 16];
+	ssize_t got = 0;
+	while (got < (1 << 20)) {
+		ssize_t r = gort_read(sv[1], sink, sizeof sink);
+		CHECK(r > 0);
+		for (ssize_t k = 0; k < r; k++)
+			CHECK_EQ(sink[k], 0); /* no 'y' inside the write */
+		got += r;
+	}
+	wait_flag(&dw_state, 2);
+	CHECK_EQ(dw_r, 1 << 20);
+	gort_wg_wait(&helpers_wg);
+	/* The turn free: the call is made. */
+	CHECK_EQ(gort_send(sv[0], "y", 1, MSG_DONTWAIT), 1);
+	char c;
+	CHECK_EQ(gort_recv(sv[1], &c, 1, MSG_DONTWAIT), 1);
+	CHECK_EQ(c, 'y');
+	CHECK_FAILS(gort_recv(sv[1], &c, 1, MSG_DONTWAIT), EAGAIN);
+	gort_close(sv[0]);
+	gort_close(sv[1]);
+	return 0;
+}
+MAIN_CASE(dontwait_beside_waiter, dontwait_beside_waiter_main, 2)
 
 /* ---------------------------------------------------------------------
  * Deadlines.
@@ -1821,6 +1910,7 @@ int main(void)
 	RUN_CASE(close_reuse_at_once, 20);
 	RUN_CASE(dup_replaces, 20);
 	RUN_CASE(close_linger, 20);
+	RUN_CASE(dontwait_beside_waiter, 20);
 	RUN_CASE(deadlines, 20);
 	RUN_CASE(fd_wait, 20);
 	RUN_CASE(fd_wait_queued, 20);
