@@ -7,7 +7,10 @@
  * runtime runs. A million queued goroutines then cost a few hundred huge
  * page faults instead of tens of thousands of small ones (a fresh page
  * costs ~11 µs on a virtual machine). The arenas also serve as allgs:
- * every G ever made can be visited (forEachG) for dumps and teardown.
+ * every G ever made can be visited (forEachG) for dumps and teardown, in
+ * the order the G structs were made, as Go's allgs: the arenas are
+ * linked oldest first (a goroutine dump or scheddetail lists goroutine 1
+ * before those of a later arena).
  *
  * A dead G keeps no stack: the stack went back to its P's stack cache at
  * exit, where the next goroutine to start picks it up while it is still
@@ -30,7 +33,7 @@ enum { ARENA_SIZE = 2 << 20 };
 #define GSIZE ((sizeof(g) + CACHE_LINE - 1) & ~(size_t)(CACHE_LINE - 1))
 
 typedef struct garena {
-	struct garena *next;
+	struct garena *next; /* the next newer arena */
 	size_t used;  /* Gs carved */
 	char gs[];    /* GSIZE each, cache-line aligned */
 } garena;
@@ -40,13 +43,14 @@ typedef struct garena {
 
 static struct {
 	mutex lock;
-	garena *arenas;
+	garena *arenas; /* the oldest: where allgs begins */
+	garena *last;   /* the newest, where Gs are carved */
 } gheap;
 
 static g *malg(void)
 {
 	lock(&gheap.lock);
-	garena *a = gheap.arenas;
+	garena *a = gheap.last;
 	if (!a || a->used == ARENA_GS) {
 		void *mem = NULL;
 		if (posix_memalign(&mem, ARENA_SIZE, ARENA_SIZE) != 0) {
@@ -56,9 +60,12 @@ static g *malg(void)
 		madvise(mem, ARENA_SIZE, MADV_HUGEPAGE);
 		a = mem;
 		a->used = 0;
-		a->next = gheap.arenas;
-		/* Published for forEachGRace, which reads without the lock. */
-		__atomic_store_n(&gheap.arenas, a, __ATOMIC_RELEASE);
+		a->next = NULL;
+		/* Published for forEachGRace, which reads without the lock,
+		 * at the end of the list: allgs keeps its order. */
+		__atomic_store_n(gheap.last ? &gheap.last->next : &gheap.arenas, a,
+		                 __ATOMIC_RELEASE);
+		gheap.last = a;
 	}
 	g *gp = (g *)(a->gs + a->used * GSIZE);
 	memset(gp, 0, sizeof *gp);
@@ -80,7 +87,8 @@ void forEachG(gvisitor fn, void *arg)
 
 void forEachGRace(gvisitor fn, void *arg)
 {
-	for (garena *a = __atomic_load_n(&gheap.arenas, __ATOMIC_ACQUIRE); a; a = a->next) {
+	for (garena *a = __atomic_load_n(&gheap.arenas, __ATOMIC_ACQUIRE); a;
+	     a = __atomic_load_n(&a->next, __ATOMIC_ACQUIRE)) {
 		size_t used = __atomic_load_n(&a->used, __ATOMIC_ACQUIRE);
 		for (size_t i = 0; i < used; i++)
 			fn((g *)(a->gs + i * GSIZE), arg);
