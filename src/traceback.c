@@ -2,7 +2,9 @@
  * traceback.c - the goroutine dump (Go's traceback.go): one printer for
  * the fatal paths (deadlock, throw), SIGQUIT and gort_dump_goroutines.
  *
- * Each goroutine prints as Go's:
+ * The goroutine that dumps (or that SIGQUIT interrupted) comes first,
+ * then the others in the order they were made, as Go's. Each goroutine
+ * prints as Go's:
  *
  *   goroutine 18 [chan receive, 2 minutes]:
  *   	name: worker                      (gort_attr name, if any; a
@@ -268,10 +270,22 @@ static NOSAN void dumpg(g *gp, void *arg)
 	out_str(c->o, "\n");
 }
 
+static NOSAN void dumpother(g *gp, void *arg)
+{
+	dumpctx *c = arg;
+	if (gp != c->self)
+		dumpg(gp, c);
+}
+
+/* The goroutine of this thread first (the caller, or the one the signal
+ * interrupted), then every other in allgs order, as Go's runtime.Stack
+ * and tracebackothers. */
 static void dumpall(dumpctx *c)
 {
 	c->now = nanotime();
-	forEachGRace(dumpg, c);
+	if (c->self)
+		dumpg(c->self, c);
+	forEachGRace(dumpother, c);
 	out_flush(c->o);
 	if (c->probing) {
 		close(c->probe[0]);

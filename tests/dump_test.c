@@ -28,8 +28,9 @@
  *    also when it went on on another thread (it waited for the world, or
  *    was preempted for a resize), and leave the errno of the goroutine
  *    that runs on its first thread alone;
- *  - goroutines are listed in the order they were made (Go's allgs), also
- *    when there are more than one arena of G structs holds;
+ *  - the goroutine that dumps comes first, then the others in the order
+ *    they were made (Go's allgs), also when there are more than one arena
+ *    of G structs holds;
  *  - gort_dump_goroutines outside the runtime prints nothing.
  */
 #include "gort_util.h"
@@ -261,6 +262,39 @@ static void case_order(void)
 	return;
 #endif
 	run_main(order_main, NULL, 1);
+}
+
+/* A goroutine other than main dumps: its own block comes first. */
+static char *self_dump;
+
+static void self_dumper(void *arg)
+{
+	self_dump = dump_to_string();
+	gort_chan_send(arg, &(int){1});
+}
+
+static int self_main(void *arg)
+{
+	(void)arg;
+	gort_chan *done = make_chan(sizeof(int), 0);
+	int64_t id = gort_go(self_dumper, done);
+	CHECK(id > 0);
+	int v;
+	CHECK_EQ(gort_chan_recv(done, &v), 1);
+	gort_chan_free(done);
+	char head[64];
+	snprintf(head, sizeof head, "goroutine %lld [running]:\n", (long long)id);
+	if (strncmp(self_dump, head, strlen(head)) != 0) {
+		fprintf(stderr, "--- dump ---\n%s--- end ---\n", self_dump);
+		FAILF("dump: does not begin with its caller's block (%s)", head);
+	}
+	free(self_dump);
+	return 0;
+}
+
+static void case_self_first(void)
+{
+	run_main(self_main, NULL, 2);
 }
 
 /* Named goroutines exit, freeing their names, while a plain thread dumps
@@ -503,6 +537,7 @@ int main(void)
 	run_case("thread", case_thread, 20);
 	run_case("thread_churn", case_thread_churn, 30);
 	run_case("order", case_order, 60);
+	run_case("self_first", case_self_first, 20);
 	run_case("busy", case_busy, 20);
 	run_case("errno", case_errno, 30);
 	run_case("disposition", case_disposition, 10);
