@@ -57,18 +57,44 @@ static struct {
 	void *arg;
 } mainfn;
 
-/* GODEBUG is a comma list of name=value settings (Go's debug vars). */
+/* The value of a GODEBUG setting, s[0..n), in *v: as Go's atoi32, an
+ * optional '-' and decimal digits that fit an int32, nothing else. */
+static bool godebug_atoi32(const char *s, size_t n, int64_t *v)
+{
+	bool neg = n > 0 && s[0] == '-';
+	size_t i = neg ? 1 : 0;
+	if (i == n)
+		return false;
+	int64_t u = 0;
+	for (; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		u = u * 10 + (s[i] - '0');
+		if (u > (int64_t)INT32_MAX + 1)
+			return false;
+	}
+	if (!neg && u > INT32_MAX)
+		return false;
+	*v = neg ? -u : u;
+	return true;
+}
+
+/* GODEBUG is a comma list of name=value settings (Go's debug vars). As
+ * Go's parsedebugvars, every setting of name is read in turn and the last
+ * valid one wins ("schedtrace=1000,schedtrace=0" is off); one that is not
+ * a number leaves the value as it was. */
 int64_t godebug_int(const char *name, int64_t def)
 {
 	size_t n = strlen(name);
+	int64_t v = def;
 	for (const char *s = getenv("GODEBUG"); s && *s;) {
-		if (strncmp(s, name, n) == 0 && s[n] == '=')
-			return strtoll(s + n + 1, NULL, 10);
-		s = strchr(s, ',');
-		if (s)
-			s++;
+		const char *end = strchr(s, ',');
+		size_t len = end ? (size_t)(end - s) : strlen(s);
+		if (len > n && strncmp(s, name, n) == 0 && s[n] == '=')
+			godebug_atoi32(s + n + 1, len - n - 1, &v);
+		s = end ? end + 1 : NULL;
 	}
-	return def;
+	return v;
 }
 
 int32_t gomaxprocs_default(void)

@@ -18,7 +18,10 @@
  *    structs) read each M without a race that TSan reports;
  *  - GODEBUG=schedtrace=50 in a child program (tests/prog/schedtrace.c):
  *    stderr has "SCHED 0ms:" first, then lines with increasing times;
- *    with scheddetail=1 the P lines too; without GODEBUG, no SCHED line.
+ *    with scheddetail=1 the P lines too; without GODEBUG, no SCHED line;
+ *    a key set twice takes its last valid value ("schedtrace=50,
+ *    schedtrace=0" prints nothing), and a value that is not a number
+ *    ("50ms") is ignored, as Go's GODEBUG parser.
  */
 #include "gort_util.h"
 
@@ -403,6 +406,26 @@ static void case_godebug(void)
 
 	run_prog(NULL, &res);
 	CHECK(strstr(res.output, "SCHED ") == NULL);
+
+	/* As Go's parsedebugvars: the last valid setting of a key wins, and
+	 * a value that is not a decimal int32 is ignored. */
+	static const struct {
+		const char *godebug;
+		bool lines;
+	} settings[] = {
+		{"schedtrace=50,schedtrace=0", false},
+		{"schedtrace=0,schedtrace=50", true},
+		{"schedtrace=50,schedtrace=5x", true},
+		{"schedtrace=50ms", false},
+	};
+	for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
+		run_prog(settings[i].godebug, &res);
+		if ((strstr(res.output, "SCHED 0ms: ") != NULL) != settings[i].lines) {
+			harness_describe("schedtrace", &res);
+			FAILF("GODEBUG=%s: want %s", settings[i].godebug,
+			      settings[i].lines ? "SCHED lines" : "no SCHED line");
+		}
+	}
 }
 
 int main(void)
