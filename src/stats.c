@@ -11,7 +11,12 @@
  *
  * Ms are freed only at teardown, so walking allm under sched.lock is
  * safe while the runtime runs; foreign_lock (read) keeps teardown away
- * from a reader that is not a goroutine. An M that newm reuses keeps its
+ * from a reader that is not a goroutine. A goroutine keeps it away by
+ * running (teardown waits for every M) and must not take the lock: it
+ * may be preempted inside and go on on another thread, whose count of
+ * brackets (foreign_held) is not the one that took it, or be abandoned
+ * there when gort_main returns; either way the lock stays held and
+ * teardown waits for it for ever. An M that newm reuses keeps its
  * counters, so a sum never goes back.
  */
 #include <errno.h>
@@ -55,9 +60,12 @@ GORT_API int gort_read_stats(gort_stats *s)
 		return -1;
 	}
 	*s = (gort_stats){0};
-	foreign_enter();
+	bool plain = getg() == NULL;
+	if (plain)
+		foreign_enter();
 	if (atomic_load(&runtime_running) != RUNTIME_UP) {
-		foreign_exit();
+		if (plain)
+			foreign_exit();
 		return 0;
 	}
 	s->goroutines = numgoroutine();
@@ -74,7 +82,8 @@ GORT_API int gort_read_stats(gort_stats *s)
 	s->gomaxprocs = atomic_load(&gomaxprocs);
 	s->idleprocs = atomic_load(&sched.npidle);
 	s->runqueue = atomic_load(&sched.runqsize);
-	foreign_exit();
+	if (plain)
+		foreign_exit();
 	s->goroutines_created = created;
 	s->context_switches = sum.context_switches;
 	s->steals_tried = sum.steals_tried;

@@ -35,6 +35,8 @@
  *    gets 200 again once they close;
  *  - every endpoint serves when the program has set the smallest default
  *    stack (gort_set_stack_size) for its goroutines;
+ *  - goroutines that read the counters over and over (as the endpoint's
+ *    do), preempted anywhere, never keep gort_main from returning;
  *  - a bounded random-input test: 300 hostile requests from 4 threads at
  *    once (random bytes, random methods, huge headers, truncated and
  *    early-closed requests, slow clients, NULs, bad queries), each
@@ -810,6 +812,57 @@ static int small_main(void *arg)
 MAIN_CASE(small_stacks, small_main, 2)
 
 /* ---------------------------------------------------------------------
+ * The counters read by goroutines
+ * ------------------------------------------------------------------- */
+
+/* /debug/vars and /metrics read the counters on a goroutine of the
+ * runtime, as a program's own goroutines may: goroutines that do nothing
+ * else, preempted anywhere in gort_read_stats (the try_recv keeps them
+ * attached to a P, so that the next slice's preemption comes), must not
+ * keep gort_main from returning. Before, a reader preempted inside went
+ * on on another thread, leaving a lock taken by its first thread that
+ * the teardown then waited for for ever. */
+#define STATS_RUNS 10
+#define STATS_READERS 4
+static atomic_bool stats_stop;
+static gort_chan *stats_idle;
+static gort_waitgroup stats_wg;
+
+static void stats_reader(void *arg)
+{
+	(void)arg;
+	gort_stats st;
+	int v;
+	while (!atomic_load_explicit(&stats_stop, memory_order_relaxed)) {
+		CHECK_EQ(gort_read_stats(&st), 0);
+		CHECK(st.gomaxprocs == 2);
+		gort_chan_try_recv(stats_idle, &v);
+	}
+	gort_wg_done(&stats_wg);
+}
+
+static int stats_main(void *arg)
+{
+	(void)arg;
+	atomic_store(&stats_stop, false);
+	stats_idle = make_chan(sizeof(int), 0);
+	CHECK_EQ(gort_wg_add(&stats_wg, STATS_READERS), 0);
+	for (int i = 0; i < STATS_READERS; i++)
+		CHECK(gort_go(stats_reader, NULL) > 0);
+	gort_sleep(200 * 1000000LL); /* twenty time slices */
+	atomic_store(&stats_stop, true);
+	CHECK_EQ(gort_wg_wait(&stats_wg), 0);
+	gort_chan_free(stats_idle);
+	return 0;
+}
+
+static void stats_readers(void)
+{
+	for (int i = 0; i < STATS_RUNS; i++)
+		run_main(stats_main, NULL, 2);
+}
+
+/* ---------------------------------------------------------------------
  * Random hostile input
  * ------------------------------------------------------------------- */
 
@@ -994,6 +1047,7 @@ int main(int argc, char **argv)
 		{"conn_at_exit", conn_at_exit},
 		{"conn_limit", conn_limit},
 		{"small_stacks", small_stacks},
+		{"stats_readers", stats_readers},
 		{"fuzz", fuzz},
 	};
 	run_named(argc, argv, cases, sizeof cases / sizeof cases[0], 60);
