@@ -242,9 +242,14 @@ int sysmon_start(void)
 	return err == 0 ? 0 : -1;
 }
 
+/* sysmonstop is set under sched.lock, under which sysmon_deepsleep
+ * looks at it and then announces its sleep (sysmonwait): either sysmon
+ * sees the stop, or the sleep is announced before sysmonwake looks. */
 void sysmon_stop(void)
 {
+	lock(&sched.lock);
 	atomic_store(&sched.sysmonstop, 1);
+	unlock(&sched.lock);
 	sysmonwake();
 	pthread_join(sched.sysmonthread, NULL);
 }
