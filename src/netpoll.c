@@ -181,6 +181,20 @@ void netpollreset(pollDesc *pd, int mode)
 
 /* gopark's commit: the G is switched out; publish it in its slot unless
  * a waker emptied the slot meanwhile (then it does not park). */
+/* A waiter leaves netpollWaiters without an I/O event: taken out by a
+ * close or a deadline, or its commit failed (counted a moment first, so
+ * the count never goes below 0). An M that saw the count above 0 may
+ * have blocked in netpoll with no timer: it would stay there, and
+ * checkdead, which counts it as running, would never see a later
+ * deadlock. If it was the last, let that M look again. */
+static void netpollwaiterleft(void)
+{
+	int32_t left = atomic_fetch_sub(&netpollWaiters, 1) - 1;
+	if (left == 0 && atomic_load(&sched.lastpoll) == 0 &&
+	    atomic_load(&sched.pollUntil) == 0)
+		netpollBreak();
+}
+
 static bool netpollblockcommit(g *gp, void *arg)
 {
 	_Atomic uintptr_t *gpp = arg;
@@ -188,7 +202,7 @@ static bool netpollblockcommit(g *gp, void *arg)
 	atomic_fetch_add(&netpollWaiters, 1);
 	if (atomic_compare_exchange_strong(gpp, &w, (uintptr_t)gp))
 		return true;
-	atomic_fetch_sub(&netpollWaiters, 1);
+	netpollwaiterleft();
 	return false;
 }
 
@@ -247,14 +261,10 @@ g *netpollunblock(pollDesc *pd, int mode, bool ioready)
 		if (atomic_compare_exchange_strong(gpp, &old, ioready ? PD_READY : PD_NIL)) {
 			if (old == PD_NIL || old == PD_WAIT)
 				return NULL;
-			int32_t left = atomic_fetch_sub(&netpollWaiters, 1) - 1;
-			/* The last waiter left by a close or a deadline: an M
-			 * blocked in netpoll with no timer would stay there, and
-			 * checkdead, which counts it as running, would never see
-			 * a later deadlock. Let it look again. */
-			if (!ioready && left == 0 && atomic_load(&sched.lastpoll) == 0 &&
-			    atomic_load(&sched.pollUntil) == 0)
-				netpollBreak();
+			if (ioready) /* netpoll itself readies it */
+				atomic_fetch_sub(&netpollWaiters, 1);
+			else
+				netpollwaiterleft();
 			return (g *)old;
 		}
 	}
