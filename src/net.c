@@ -18,9 +18,12 @@
  * and the other goroutines keep running. A dial with a deadline waits
  * for the lookup only until then (ETIMEDOUT), as Go's lookup under a
  * context does: the lookup runs in a goroutine of its own, which goes on
- * to its end when nobody waits for it any more, and frees what it found
- * (before gort_main there is no goroutine to run it, and the lookup
- * lasts as long as it lasts). Its failure becomes an errno:
+ * to its end when nobody waits for it any more, and frees what it found.
+ * A dial outside a goroutine (a plain thread, or before gort_main) runs
+ * it in a thread of its own and waits with a timeout of its own, on
+ * nothing of the run's: a run that ends meanwhile abandons its
+ * goroutines and timers, and the dial still ends by its deadline. Its
+ * failure becomes an errno:
  * no such host (EAI_NONAME, EAI_NODATA, EAI_ADDRFAMILY, EAI_FAIL) is
  * EHOSTUNREACH, a temporary failure (EAI_AGAIN) EAGAIN, EAI_MEMORY
  * ENOMEM, EAI_SYSTEM the errno it left.
@@ -58,6 +61,7 @@
 #include <stdatomic.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,14 +170,22 @@ static int lookup_name(const netaddr *na, const struct addrinfo *hints, struct a
 /* A lookup that its caller may stop waiting for: it runs in a goroutine
  * of its own (lookup_run), which reports on done, and whichever of the
  * two lets go of it last frees it, the result included when the caller
- * gave up. */
+ * gave up.
+ *
+ * A plain thread's lookup runs in a thread of its own instead
+ * (lookup_thread), which reports on ready, and the dial sleeps on that
+ * note with a timeout of its own: nothing of it depends on the run,
+ * which may end while it waits (gort_main returns) and abandon its
+ * goroutines and timers. On a goroutine and a gort_timer the dial would
+ * then wait for ever past its deadline, and the lookup never be freed. */
 typedef struct lookup {
 	atomic_int refs;
 	netaddr na;
 	struct addrinfo hints;
 	struct addrinfo *res;
 	int err;
-	gort_chan *done; /* capacity 1: the report never waits */
+	gort_chan *done; /* a goroutine's dial; capacity 1: the report never waits */
+	note ready;      /* a plain thread's dial */
 } lookup;
 
 static void lookup_release(lookup *lk)
@@ -194,24 +206,71 @@ static void lookup_run(void *arg)
 	lookup_release(lk);
 }
 
+static void *lookup_thread(void *arg)
+{
+	lookup *lk = arg;
+	lk->err = lookup_name(&lk->na, &lk->hints, &lk->res);
+	notewakeup(&lk->ready);
+	lookup_release(lk);
+	return NULL;
+}
+
+/* Start lk's lookup: in a goroutine for a goroutine's dial (t: its
+ * timer), in a detached thread for a plain thread's. Returns whether it
+ * runs. */
+static bool lookup_start(lookup *lk, gort_timer *t)
+{
+	if (t)
+		return gort_go(lookup_run, lk) >= 0;
+	pthread_attr_t attr;
+	if (pthread_attr_init(&attr) != 0)
+		return false;
+	pthread_t th;
+	bool ok = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) == 0 &&
+	          pthread_create(&th, &attr, lookup_thread, lk) == 0;
+	pthread_attr_destroy(&attr);
+	return ok;
+}
+
+/* Whether lk's report came before the deadline. A goroutine parks on
+ * the report and its timer t; a plain thread sleeps on the note. */
+static bool lookup_wait(lookup *lk, gort_timer *t, int64_t deadline)
+{
+	if (!t) {
+		int64_t left = deadline - gort_nanotime();
+		return notetsleep(&lk->ready, left > 0 ? left : 0);
+	}
+	gort_case cases[2] = {
+		{.chan = lk->done, .dir = GORT_RECV},
+		{.chan = gort_timer_chan(t), .dir = GORT_RECV},
+	};
+	return gort_select(cases, 2, true) == 0;
+}
+
 /* lookup_name, given up when the deadline passes (ETIMEDOUT), as Go's
  * cgoLookupIP gives up when its context ends: the lookup itself cannot
- * be stopped, so it goes on in a goroutine that nobody waits for. With
- * no runtime to run that goroutine (before gort_main), or no memory for
- * it, the lookup is made in place and lasts as long as it lasts. */
+ * be stopped, so it goes on in a goroutine (or thread) that nobody waits
+ * for. With no memory or thread for it, the lookup is made in place and
+ * lasts as long as it lasts. */
 static int lookup_by(const netaddr *na, const struct addrinfo *hints, int64_t deadline,
                      struct addrinfo **res)
 {
 	lookup *lk = calloc(1, sizeof *lk);
 	gort_timer *t = NULL;
+	bool ok = false;
 	if (lk) {
 		lk->na = *na;
 		lk->hints = *hints;
 		atomic_init(&lk->refs, 2);
-		lk->done = gort_chan_make(0, 1);
-		t = gort_timer_new(deadline - gort_nanotime(), 0);
+		if (getg() == NULL) {
+			ok = true;
+		} else {
+			lk->done = gort_chan_make(0, 1);
+			t = gort_timer_new(deadline - gort_nanotime(), 0);
+			ok = lk->done && t;
+		}
 	}
-	if (!lk || !lk->done || !t || gort_go(lookup_run, lk) < 0) {
+	if (!ok || !lookup_start(lk, t)) {
 		if (t)
 			gort_timer_free(t);
 		if (lk)
@@ -219,17 +278,14 @@ static int lookup_by(const netaddr *na, const struct addrinfo *hints, int64_t de
 		free(lk);
 		return lookup_name(na, hints, res);
 	}
-	gort_case cases[2] = {
-		{.chan = lk->done, .dir = GORT_RECV},
-		{.chan = gort_timer_chan(t), .dir = GORT_RECV},
-	};
 	int err = ETIMEDOUT;
-	if (gort_select(cases, 2, true) == 0) {
+	if (lookup_wait(lk, t, deadline)) {
 		err = lk->err;
 		*res = lk->res;
 		lk->res = NULL;
 	}
-	gort_timer_free(t);
+	if (t)
+		gort_timer_free(t);
 	lookup_release(lk);
 	return err;
 }

@@ -19,7 +19,9 @@
  *  - a deadline that passes while the name is being looked up (this
  *    program's getaddrinfo holds one name until told to let go) gives
  *    ETIMEDOUT then, from a goroutine and from a plain thread, as Go's
- *    lookup under a context does, not when the lookup ends;
+ *    lookup under a context does, not when the lookup ends; also from
+ *    a plain thread whose wait outlasts the run (gort_main returns
+ *    meanwhile);
  *  - a dialed socket is connected for good: gort_connect on it fails
  *    with EISCONN, in a goroutine and outside one;
  *  - the calls work outside a goroutine too (before gort_main);
@@ -408,6 +410,67 @@ static int slow_lookup_main(void *arg)
 	return 0;
 }
 MAIN_CASE(slow_lookup, slow_lookup_main, 1)
+
+/* A plain thread's dial whose lookup outlasts the run: gort_main returns
+ * while the thread waits for the lookup, and the run's goroutines and
+ * timers are abandoned with it. The dial still ends by its deadline
+ * (ETIMEDOUT, or the lookup's failure if it came first), not never. A
+ * dial before gort_main gives up on its lookup at its deadline too. */
+static atomic_int orphan_ended, main_returned;
+
+static void *orphan_dial(void *arg)
+{
+	(void)arg;
+	int64_t due = gort_nanotime() + 1000 * MS;
+	write_errno(0);
+	int r = gort_dial(SLOW_NAME ":80", due);
+	int e = read_errno();
+	CHECK_EQ(r, -1);
+	CHECK(e == ETIMEDOUT || e == EHOSTUNREACH);
+	atomic_store(&orphan_ended, 1);
+	return NULL;
+}
+
+/* The lookup ends once the run is ending: after main has returned. */
+static void *release_after_main(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&main_returned))
+		usleep(1000);
+	usleep(50 * 1000);
+	atomic_store(&slow_release, 1);
+	return NULL;
+}
+
+static pthread_t orphan_th;
+
+static int orphan_main(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(pthread_create(&orphan_th, NULL, orphan_dial, NULL), 0);
+	wait_flag(&slow_started, 2);
+	settle(); /* the thread on its way to wait for the lookup */
+	atomic_store(&main_returned, 1);
+	return 0;
+}
+
+static void lookup_outlives_run(void)
+{
+	slow_dial(NULL);
+	pthread_t releaser;
+	CHECK_EQ(pthread_create(&releaser, NULL, release_after_main, NULL), 0);
+	run_main(orphan_main, NULL, 1);
+	CHECK_EQ(pthread_join(releaser, NULL), 0);
+	/* The dial's deadline is 1 s after it began; the lookups end once
+	 * released. */
+	int64_t until = gort_nanotime() + (int64_t)(harness_timeout(10) * 1000) * MS;
+	while ((!atomic_load(&orphan_ended) || atomic_load(&slow_ended) < 2) &&
+	       gort_nanotime() < until)
+		usleep(1000);
+	CHECK(atomic_load(&orphan_ended));
+	CHECK_EQ(atomic_load(&slow_ended), 2);
+	CHECK_EQ(pthread_join(orphan_th, NULL), 0);
+}
 
 /* A dialed socket is connected as after a blocking connect(2): one more
  * connect fails with EISCONN (gort_connect's contract) instead of
@@ -885,6 +948,7 @@ int main(void)
 	RUN_CASE(refused, 20);
 	RUN_CASE(dial_deadline, 20);
 	RUN_CASE(slow_lookup, 30);
+	RUN_CASE(lookup_outlives_run, 30);
 	RUN_CASE(dial_connected, 20);
 	RUN_CASE(outside_runtime, 20);
 	RUN_CASE(echo_10k, 120);
