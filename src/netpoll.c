@@ -179,8 +179,6 @@ void netpollreset(pollDesc *pd, int mode)
 	atomic_compare_exchange_strong(slotof(pd, mode), &r, PD_NIL);
 }
 
-/* gopark's commit: the G is switched out; publish it in its slot unless
- * a waker emptied the slot meanwhile (then it does not park). */
 /* A waiter leaves netpollWaiters without an I/O event: taken out by a
  * close or a deadline, or its commit failed (counted a moment first, so
  * the count never goes below 0). An M that saw the count above 0 may
@@ -195,6 +193,8 @@ static void netpollwaiterleft(void)
 		netpollBreak();
 }
 
+/* gopark's commit: the G is switched out; publish it in its slot unless
+ * a waker emptied the slot meanwhile (then it does not park). */
 static bool netpollblockcommit(g *gp, void *arg)
 {
 	_Atomic uintptr_t *gpp = arg;
@@ -381,24 +381,6 @@ int netpollsetdeadline(pollDesc *pd, int mode, int64_t deadline, uint32_t seq)
 	return 0;
 }
 
-/* Close fd (gort_close), or make it a copy of src (gort_dup3: src >= 0,
- * with flags): unregister it, wake its waiters (they fail with EBADF),
- * then close or replace it, and make every later event, deadline or call
- * that still names the old fd miss. gp: the calling goroutine, NULL for
- * a thread. Returns 0 or -errno (the system call's). A replaced fd is a new fd to the netpoller, registered at its
- * first use like any other: left with the old fd's record, it would be
- * taken as registered while epoll never heard of it, and its readers
- * would never wake.
- *
- * The system call runs under pd->lock. Made after it, a call that starts
- * meanwhile (a goroutine racing with the close, as Go allows) would find
- * the fd unregistered and still open, and register it again in pd_open:
- * the descriptor would stay PD_POLL once the fd is gone, so that the
- * next fd with the number would never join epoll (nor be made
- * non-blocking), and its readers would never wake. Under the lock,
- * pd_open comes either before (and is undone here) or after, when the
- * number is closed (EBADF) or already names a new fd. The descriptor is
- * created if need be for the same reason. */
 /* The system call of netpollclose, which releases held (pd->lock, or
  * NULL) once it is made. A goroutine (gp) makes it under the syscall
  * hand-off, as Go's Close makes it through syscall.Close: close(2) may
@@ -425,6 +407,24 @@ static int sysclose_handoff(g *gp, mutex *held, int fd, int src, int flags)
 	return r;
 }
 
+/* Close fd (gort_close), or make it a copy of src (gort_dup3: src >= 0,
+ * with flags): unregister it, wake its waiters (they fail with EBADF),
+ * then close or replace it, and make every later event, deadline or call
+ * that still names the old fd miss. gp: the calling goroutine, NULL for
+ * a thread. Returns 0 or -errno (the system call's). A replaced fd is a
+ * new fd to the netpoller, registered at its first use like any other:
+ * left with the old fd's record, it would be taken as registered while
+ * epoll never heard of it, and its readers would never wake.
+ *
+ * The system call runs under pd->lock. Made after it, a call that starts
+ * meanwhile (a goroutine racing with the close, as Go allows) would find
+ * the fd unregistered and still open, and register it again in pd_open:
+ * the descriptor would stay PD_POLL once the fd is gone, so that the
+ * next fd with the number would never join epoll (nor be made
+ * non-blocking), and its readers would never wake. Under the lock,
+ * pd_open comes either before (and is undone here) or after, when the
+ * number is closed (EBADF) or already names a new fd. The descriptor is
+ * created if need be for the same reason. */
 int netpollclose(int fd, int src, int flags, g *gp)
 {
 	pollDesc *pd = pd_lookup(fd, true);
