@@ -11,7 +11,8 @@
  *  - a goroutine is runnable (a thread that is not an M queued it and is
  *    about to wake an M);
  *  - the process has threads besides the runtime's own (M threads,
- *    sysmon, and the threads still ending of Ms whose locked G exited):
+ *    sysmon, the threads still ending of Ms whose locked G exited, and
+ *    the writer thread of a trace to a file):
  *    such a thread may still wake a goroutine (gort_wg_done,
  *    gort_go), and the runtime cannot know whether it will. This errs on
  *    the side of never declaring a deadlock that is not one.
@@ -28,6 +29,7 @@
 #include <string.h>
 
 #include "runtime.h"
+#include "trace.h"
 
 #if GORT_TSAN
 #define GORT_TSAN_THREADS 1
@@ -115,11 +117,12 @@ void checkdead(void)
 	forEachG(countg, &c);
 	if (c.active > 0 || c.waiting == 0)
 		return;
-	/* Our threads: the Ms, sysmon, ThreadSanitizer's own, and those of
-	 * Ms ending with their locked G. */
+	/* Our threads: the Ms, sysmon, ThreadSanitizer's own, those of
+	 * Ms ending with their locked G, and the trace's writer. */
 	int64_t threads = process_threads();
 	if (threads < 0 ||
-	    threads > mcount + 1 + (GORT_TSAN_THREADS) + exiting_threads())
+	    threads > mcount + 1 + (GORT_TSAN_THREADS) + exiting_threads() +
+	                  trace_threads())
 		return;
 	fatal_claim();
 	printstr("fatal error: all goroutines are asleep - deadlock!\n\n");

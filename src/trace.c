@@ -1019,6 +1019,22 @@ static bool write_header(int fd)
 	return writeall(fd, h, sizeof h);
 }
 
+/* 1 while the writer thread runs: it is one of the runtime's threads,
+ * which checkdead does not take for a thread that may still wake a
+ * goroutine (that would leave every deadlock of a traced run unreported,
+ * where Go reports it). Set only once the thread is made, and cleared
+ * before it is told to end, so that a 1 always stands for a thread the
+ * kernel lists: a count too high could hide a plain thread from
+ * checkdead (a false report), one too low for a moment only keeps it
+ * quiet while the goroutine or thread that starts or stops the trace
+ * runs, and a later look sees the count right. */
+static _Atomic int writer_alive;
+
+int trace_threads(void)
+{
+	return atomic_load(&writer_alive);
+}
+
 /* The writer thread (file mode): writes full buffers until stopped. */
 static void *writer_main(void *arg)
 {
@@ -1286,6 +1302,7 @@ GORT_API int gort_trace_start(const char *path)
 		errno = err;
 		return -1;
 	}
+	atomic_store(&writer_alive, 1);
 	if (getg()) {
 		trace_begin_stw();
 	} else {
@@ -1309,6 +1326,7 @@ GORT_API int gort_trace_start(const char *path)
 /* Stop the file trace (ctl held, mode FILE). Returns the write error. */
 static int trace_end_file(void)
 {
+	atomic_store(&writer_alive, 0);
 	stop_emitters();
 	pthread_mutex_lock(&trace.lock);
 	trace.writerstop = true;

@@ -40,6 +40,7 @@ void tracegocreate_slow(p *pp, g *newg);
 void trace_runtime_end(void);      /* gort_main ends: stop what runs */
 size_t trace_staged_bytes(void);   /* see trace.c */
 size_t trace_ring_bytes(void);     /* see trace.c */
+int trace_threads(void);           /* see trace.c */
 void stats_reset(void);
 
 /* Stopping the world holds off every thread with a P, not the threads

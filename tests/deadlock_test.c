@@ -11,10 +11,14 @@
  *    to its thread and waiting forever (Go's TestLockedDeadlock); the
  *    same while a goroutine locked to another thread exits and takes it
  *    down (the last M to stop is one whose thread is ending, as Go's
- *    mexit checks);
+ *    mexit checks); main waiting forever while an execution trace is
+ *    written to a file (the trace's writer thread is the runtime's own,
+ *    not a thread that might wake a goroutine; Go reports this deadlock
+ *    with its trace reader goroutine asleep too);
  *  - no false report while something can still end the wait: a goroutine
  *    in a 300 ms bracketed call (gort_entersyscall and
- *    gort_entersyscall_block), a plain thread that is no goroutine, a
+ *    gort_entersyscall_block), a plain thread that is no goroutine (also
+ *    while a trace's writer thread runs: it does not hide the plain one), a
  *    goroutine computing for 300 ms, or goroutines still running after
  *    main called gort_goexit (gort_main then returns 0): the program
  *    ends normally with status 0.
@@ -24,9 +28,9 @@
 static struct child_result res;
 
 static const char *const fire_modes[] = {"wg", "cycle", "locked",
-                                         "lockedexit"};
+                                         "lockedexit", "trace"};
 static const char *const quiet_modes[] = {"syscall", "block", "pthread",
-                                          "busy", "goexit"};
+                                          "tracepthread", "busy", "goexit"};
 
 static void run_mode(const char *mode, const char *procs, double timeout)
 {

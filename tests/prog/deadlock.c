@@ -13,9 +13,12 @@
  *   locked      main locks its thread, then waits forever (fires)
  *   lockedexit  main, locked, waits forever while a goroutine locked to
  *               another thread exits, taking that thread down (fires)
+ *   trace       main waits forever while an execution trace is being
+ *               written (its writer thread is the runtime's) (fires)
  *   syscall     a goroutine in a 300 ms bracketed call finishes main's wait
  *   block       the same with gort_entersyscall_block
  *   pthread     a plain thread finishes main's wait after 300 ms
+ *   tracepthread  the same while an execution trace is being written
  *   busy        a goroutine computing for 300 ms finishes main's wait
  *   goexit      main calls gort_goexit while goroutines still run
  */
@@ -83,6 +86,20 @@ static int run_lockedexit(void *arg)
 	return run_wg(arg);
 }
 
+/* The trace's file is unlinked at once: the deadlock ends the process
+ * with the trace still running, and nothing would remove it. */
+static int run_trace(void *arg)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/tmp/gort-deadlock-trace-%d", (int)getpid());
+	if (gort_trace_start(path) != 0) {
+		fprintf(stderr, "deadlock: gort_trace_start: errno %d\n", errno);
+		return 1;
+	}
+	unlink(path);
+	return run_wg(arg);
+}
+
 static void in_syscall(void *arg)
 {
 	int block = (int)(intptr_t)arg;
@@ -122,6 +139,21 @@ static int run_pthread(void *arg)
 	gort_wg_wait(&done_wg);
 	pthread_join(t, NULL);
 	return 0;
+}
+
+static int run_tracepthread(void *arg)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/tmp/gort-deadlock-trace-%d", (int)getpid());
+	if (gort_trace_start(path) != 0) {
+		fprintf(stderr, "deadlock: gort_trace_start: errno %d\n", errno);
+		return 1;
+	}
+	unlink(path);
+	int rc = run_pthread(arg);
+	if (gort_trace_stop() != 0)
+		return 1;
+	return rc;
 }
 
 static void busy(void *arg)
@@ -173,9 +205,11 @@ int main(int argc, char **argv)
 		{"cycle", run_cycle, NULL, false},
 		{"locked", run_locked, NULL, false},
 		{"lockedexit", run_lockedexit, NULL, false},
+		{"trace", run_trace, NULL, false},
 		{"syscall", run_syscall, (void *)(intptr_t)0, false},
 		{"block", run_syscall, (void *)(intptr_t)1, false},
 		{"pthread", run_pthread, NULL, false},
+		{"tracepthread", run_tracepthread, NULL, false},
 		{"busy", run_busy, NULL, false},
 		{"goexit", run_goexit, NULL, false},
 	};
