@@ -302,6 +302,13 @@ struct p {
 	_Atomic uint32_t syscalltick; /* each syscall the P survives or loses */
 	_Atomic(m *) m;         /* back link to the M holding it */
 	_Atomic uint8_t preempt; /* PREEMPT_*: sysmon says the slice is over */
+	/* The goroutine whose syscall holds this P, for the GoSysBlock
+	 * written when the P is retaken (trace.h). Written at every
+	 * entersyscall, tracing or not: the flight recorder starts without
+	 * stopping the world, and a P retaken from a call made before it
+	 * started must still name that call's goroutine. Beside status,
+	 * whose line entersyscall writes anyway. */
+	_Atomic int64_t tracesysg;
 	sysmontick sysmontick;  /* sysmon's own */
 
 	/* Local run queue: a ring written only by the owner at the tail and
@@ -337,9 +344,6 @@ struct p {
 	int64_t goidcache;
 	int64_t goidcacheend;
 
-	/* While tracing: the goroutine whose syscall holds this P, for the
-	 * GoSysBlock that sysmon writes when it retakes the P (trace.h). */
-	_Atomic int64_t tracesysg;
 } __attribute__((aligned(CACHE_LINE)));
 
 /* ---- the scheduler ------------------------------------------------- */

@@ -57,6 +57,7 @@ void entersyscall(m *mp, g *gp, uint8_t how)
 		mp->readynext = NULL;
 	}
 	casgstatus(gp, _Grunning, _Gsyscall);
+	atomic_store_explicit(&pp->tracesysg, gp->goid, memory_order_relaxed);
 	traceGoSysCall(mp, pp, gp, how == SYSCALL_DETACHED);
 	gp->syscallstate = how;
 	mp->syscalltick = tick_load(&pp->syscalltick);

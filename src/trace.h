@@ -158,11 +158,11 @@ static inline void traceGoPreempt(p *pp, g *gp, bool async)
 }
 
 /* entersyscall: the G enters the call and the M gives up owning its P.
- * sig: called from the preemption signal handler (SYSCALL_DETACHED). */
+ * sig: called from the preemption signal handler (SYSCALL_DETACHED).
+ * entersyscall has set pp->tracesysg, tracing or not. */
 static inline void traceGoSysCall(m *mp, p *pp, g *gp, bool sig)
 {
 	if (tracing()) {
-		atomic_store_explicit(&pp->tracesysg, gp->goid, memory_order_relaxed);
 		if (sig) {
 			traceev_sig(EvGoSysCall, tracepid(pp), (uint64_t)gp->goid, 0);
 			traceev_sig(EvProcStop, tracepid(pp), (uint64_t)mp->id, 0);

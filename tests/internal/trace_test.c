@@ -30,7 +30,9 @@
  *    GoPreempt before the waiter's GoStart, as Go's goyield;
  *  - resize: GOMAXPROCS 2 -> 1 called from P1, which goes away: the
  *    new count is an EvGomaxprocs, and main is descheduled on P1, which
- *    stops, and started again on P0, as Go's procresize traces it.
+ *    stops, and started again on P0, as Go's procresize traces it;
+ *  - flight_syscall: a P retaken from a call made before the flight
+ *    recorder started: its GoSysBlock names the caller;
  */
 #include "harness.h"
 
@@ -647,6 +649,85 @@ static void flight_dumps(void)
 	tr_free(&t);
 }
 
+/* ---- flight_syscall ---- */
+
+/* The flight recorder starts without stopping the world: a goroutine
+ * may be in a call already, its P left in _Psyscall, when it starts. A
+ * retake of that P (sysmon) names the goroutine that made the call. */
+static atomic_int fsys_state; /* 1: in the call; 2: may leave it */
+static int64_t fsys_goid;
+
+static void fsys_caller(void *arg)
+{
+	(void)arg;
+	gort_entersyscall();
+	atomic_store(&fsys_state, 1);
+	while (atomic_load(&fsys_state) != 2)
+		usleep(1000);
+	gort_exitsyscall();
+	gort_wg_done(&swg);
+}
+
+static uint64_t handoffs_now(void)
+{
+	gort_stats st;
+	CHECK_EQ(gort_read_stats(&st), 0);
+	return st.handoffs;
+}
+
+/* One try: false if sysmon took the caller's P before the recorder
+ * started (the retake then is no part of the dump). */
+static bool flight_syscall_try(void)
+{
+	atomic_store(&fsys_state, 0);
+	uint64_t h0 = handoffs_now();
+	gort_wg_add(&swg, 1);
+	fsys_goid = gort_go(fsys_caller, NULL);
+	CHECK(fsys_goid > 0);
+	/* Spin, keeping this P: the caller runs on another one, and a
+	 * third stays idle, so that sysmon leaves the caller's P to it for
+	 * 10 ms before taking it. */
+	while (atomic_load(&fsys_state) != 1)
+		;
+	CHECK_EQ(gort_trace_flight_start(1 << 20), 0);
+	bool before = handoffs_now() != h0;
+	int64_t deadline = gort_nanotime() + (int64_t)(harness_timeout(10) * 1e9);
+	while (!before && handoffs_now() == h0 && gort_nanotime() < deadline)
+		gort_sleep(1000 * 1000);
+	CHECK(handoffs_now() != h0);
+	atomic_store(&fsys_state, 2);
+	gort_wg_wait(&swg);
+	CHECK_EQ(gort_trace_flight_dump(path), 0);
+	CHECK_EQ(gort_trace_flight_stop(), 0);
+	return !before;
+}
+
+static int flight_syscall_main(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 20; i++)
+		if (flight_syscall_try())
+			return 0;
+	FAILF("sysmon took the caller's P before every start");
+}
+
+static void flight_syscall(void)
+{
+	tmppath("flight_syscall");
+	run_main(flight_syscall_main, NULL, 3);
+	tr t;
+	load(path, &t);
+	unlink(path);
+	CHECK(find(&t, EvGoSysBlock, -1, 0, INT64_MIN) != NULL);
+	for (size_t i = 0; i < t.n; i++)
+		if (t.ev[i].type == EvGoSysBlock && t.ev[i].a[1] != (uint64_t)fsys_goid)
+			FAILF("GoSysBlock of P%lld names goroutine %llu, not the caller %lld",
+			      (long long)t.ev[i].a[0], (unsigned long long)t.ev[i].a[1],
+			      (long long)fsys_goid);
+	CHECK(find(&t, EvGoSysExit, 1, (uint64_t)fsys_goid, INT64_MIN) != NULL);
+	tr_free(&t);
+}
+
 /* ---- errors ---- */
 
 static int errors_main(void *arg)
@@ -942,7 +1023,7 @@ int main(int argc, char **argv)
 		{"flight", flight}, {"flight_dumps", flight_dumps},
 		{"errors", errors}, {"stats", stats},
 		{"longname", longname_case}, {"handoff", handoff},
-		{"resize", resize},
+		{"resize", resize}, {"flight_syscall", flight_syscall},
 	};
 	run_named(argc, argv, cases, sizeof cases / sizeof cases[0], 60);
 	return 0;
