@@ -162,10 +162,13 @@ bool procs_prealloc(int32_t nprocs)
 }
 
 /* Empty a P that goes away: its Gs go to the head of the global queue in
- * their order, runnext first (as Go's destroy); its caches go back to
- * the global pools. sched.lock held, world stopped. */
+ * their order, runnext first (as Go's destroy), counted in a trace as
+ * every other move there is (GlobRunqPut), so that what a trace takes
+ * from the global queue was put there in it; its caches go back to the
+ * global pools. sched.lock held, world stopped. */
 static void destroyp(p *pp)
 {
+	int64_t moved = 0;
 	for (;;) {
 		uint32_t head = atomic_load_explicit(&pp->runqhead, memory_order_relaxed);
 		uint32_t tail = atomic_load_explicit(&pp->runqtail, memory_order_relaxed);
@@ -175,10 +178,15 @@ static void destroyp(p *pp)
 		atomic_store_explicit(&pp->runqtail, tail, memory_order_relaxed);
 		globrunqputhead(atomic_load_explicit(&pp->runq[tail % GORT_RUNQ_SIZE],
 		                                     memory_order_relaxed));
+		moved++;
 	}
 	g *next = atomic_exchange_explicit(&pp->runnext, NULL, memory_order_relaxed);
-	if (next)
+	if (next) {
 		globrunqputhead(next);
+		moved++;
+	}
+	if (moved > 0)
+		traceCountCur(EvGlobRunqPut, moved);
 	gfpurge(pp);
 	stackcache_release(pp);
 	movetimers(allp[0], pp);

@@ -33,6 +33,8 @@
  *    stops, and started again on P0, as Go's procresize traces it;
  *  - flight_syscall: a P retaken from a call made before the flight
  *    recorder started: its GoSysBlock names the caller;
+ *  - resize_queue: the goroutines queued on a P that GOMAXPROCS takes
+ *    away are counted into the global queue (GlobRunqPut).
  */
 #include "harness.h"
 
@@ -649,6 +651,70 @@ static void flight_dumps(void)
 	tr_free(&t);
 }
 
+/* ---- resize_queue ---- */
+
+/* A P that GOMAXPROCS takes away moves its queued goroutines to the
+ * global queue: a trace counts them as put there (GlobRunqPut), as it
+ * counts every other move, so that what comes out of the global queue
+ * (GlobRunqGet) never exceeds what went in. The trace starts with the
+ * global queue empty. */
+enum { RQ_SPAWN = 200 };
+
+static void rq_done(void *arg)
+{
+	gort_wg_done(arg);
+}
+
+static int resize_queue_main(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(gort_trace_start(path), 0);
+	/* Until this goroutine runs on P1, the P the resize takes away. */
+	bool moved = false;
+	for (int i = 0; i < 100000 && !moved; i++) {
+		if (getm()->p->id != 1) {
+			gort_sleep(100 * 1000);
+			continue;
+		}
+		gort_waitgroup wg = {0};
+		gort_wg_add(&wg, RQ_SPAWN);
+		for (int k = 0; k < RQ_SPAWN; k++)
+			CHECK(gort_go(rq_done, &wg) > 0);
+		CHECK_EQ(gort_gomaxprocs(1), 2);
+		gort_wg_wait(&wg);
+		moved = true;
+	}
+	CHECK(moved);
+	CHECK_EQ(gort_trace_stop(), 0);
+	return 0;
+}
+
+static void resize_queue(void)
+{
+	tmppath("resize_queue");
+	for (int round = 0;; round++) {
+		run_main(resize_queue_main, NULL, 2);
+		tr t;
+		load(path, &t);
+		unlink(path);
+		uint64_t put = 0, got = 0;
+		for (size_t i = 0; i < t.n; i++) {
+			if (t.ev[i].type == EvGlobRunqPut)
+				put += t.ev[i].a[1];
+			else if (t.ev[i].type == EvGlobRunqGet)
+				got += t.ev[i].a[1];
+		}
+		tr_free(&t);
+		if (got > put)
+			FAILF("%llu goroutines taken from the global queue, %llu put there",
+			      (unsigned long long)got, (unsigned long long)put);
+		/* A round where thieves had run every goroutine before the
+		 * resize shows nothing: try again. */
+		if (got > 0 || round == 20)
+			break;
+	}
+}
+
 /* ---- flight_syscall ---- */
 
 /* The flight recorder starts without stopping the world: a goroutine
@@ -1024,6 +1090,7 @@ int main(int argc, char **argv)
 		{"errors", errors}, {"stats", stats},
 		{"longname", longname_case}, {"handoff", handoff},
 		{"resize", resize}, {"flight_syscall", flight_syscall},
+		{"resize_queue", resize_queue},
 	};
 	run_named(argc, argv, cases, sizeof cases / sizeof cases[0], 60);
 	return 0;
