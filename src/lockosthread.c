@@ -24,6 +24,7 @@
  * M has cleared its note since.
  */
 #include "runtime.h"
+#include "trace.h"
 
 /* Wake mp from stoplockedm (or make its coming sleep return at once).
  * sched.lock held. */
@@ -68,6 +69,9 @@ bool stoplockedm(m *mp)
 	checkdead();
 	unlock(&sched.lock);
 
+	/* The M sleeps with no P as in stopm (Go's mPark): a trace says
+	 * so alike. */
+	traceM(EvMPark, mp);
 	notesleep(&mp->park);
 	noteclear(&mp->park);
 
@@ -84,6 +88,7 @@ bool stoplockedm(m *mp)
 		printstr(") is not Grunnable\n");
 		throw("stoplockedm: not runnable");
 	}
+	traceM(EvMUnpark, mp);
 	acquirep(mp, mp->nextp);
 	mp->nextp = NULL;
 	return true;

@@ -98,7 +98,7 @@ enum trace_ev {
 	EvProcStop,      /* p, mid: mid released p */
 	EvMStart,        /* mid, tid: a new M began running */
 	EvMStop,         /* mid: its thread ends */
-	EvMPark,         /* mid: stopm, the M sleeps with no P */
+	EvMPark,         /* mid: stopm or stoplockedm, the M sleeps with no P */
 	EvMUnpark,       /* mid: woken with a P (after EvMPark) */
 	EvGoCreate,      /* p, g, parent g (0: none), site (0: none) */
 	EvGoStart,       /* p, g, seq; the G register = g */

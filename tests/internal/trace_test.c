@@ -34,7 +34,9 @@
  *  - flight_syscall: a P retaken from a call made before the flight
  *    recorder started: its GoSysBlock names the caller;
  *  - resize_queue: the goroutines queued on a P that GOMAXPROCS takes
- *    away are counted into the global queue (GlobRunqPut).
+ *    away are counted into the global queue (GlobRunqPut);
+ *  - locked_park: the M of a locked goroutine that blocks sleeps
+ *    (MPark) and wakes (MUnpark) around its goroutine's wait.
  */
 #include "harness.h"
 
@@ -794,6 +796,61 @@ static void flight_syscall(void)
 	tr_free(&t);
 }
 
+/* ---- locked_park ---- */
+
+/* A goroutine locked to its thread blocks: its M gives its P away and
+ * sleeps in stoplockedm until the goroutine is readied, as an idle M
+ * sleeps in stopm. A trace says both sleeps alike (MPark, MUnpark). */
+static gort_chan *lpc;
+static int64_t lpgoid;
+
+static void locked_receiver(void *arg)
+{
+	(void)arg;
+	gort_lock_os_thread();
+	int v;
+	CHECK_EQ(gort_chan_recv(lpc, &v), 1);
+	gort_unlock_os_thread();
+	gort_wg_done(&swg);
+}
+
+static int locked_park_main(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(gort_trace_start(path), 0);
+	lpc = gort_chan_make(sizeof(int), 0);
+	gort_wg_add(&swg, 1);
+	lpgoid = gort_go(locked_receiver, NULL);
+	CHECK(lpgoid > 0);
+	wait_parked_for(lpgoid, waitReasonChanReceive);
+	int v = 1;
+	CHECK_EQ(gort_chan_send(lpc, &v), 0);
+	gort_wg_wait(&swg);
+	CHECK_EQ(gort_trace_stop(), 0);
+	gort_chan_free(lpc);
+	return 0;
+}
+
+static void locked_park(void)
+{
+	tmppath("locked_park");
+	run_main(locked_park_main, NULL, 2);
+	tr t;
+	load(path, &t);
+	unlink(path);
+	tev *b = find(&t, EvGoBlock, 1, (uint64_t)lpgoid, INT64_MIN);
+	CHECK(b != NULL);
+	tev *park = find(&t, EvMPark, 0, b->mid, b->ts);
+	CHECK(park != NULL);
+	tev *start = find(&t, EvGoStart, 1, (uint64_t)lpgoid, b->ts);
+	CHECK(start != NULL);
+	CHECK_EQ(start->mid, b->mid);
+	tev *unpark = find(&t, EvMUnpark, 0, b->mid, park->ts);
+	CHECK(unpark != NULL);
+	CHECK(park->ts <= unpark->ts && unpark->ts <= start->ts);
+	tr_free(&t);
+}
+
 /* ---- errors ---- */
 
 static int errors_main(void *arg)
@@ -1090,7 +1147,7 @@ int main(int argc, char **argv)
 		{"errors", errors}, {"stats", stats},
 		{"longname", longname_case}, {"handoff", handoff},
 		{"resize", resize}, {"flight_syscall", flight_syscall},
-		{"resize_queue", resize_queue},
+		{"resize_queue", resize_queue}, {"locked_park", locked_park},
 	};
 	run_named(argc, argv, cases, sizeof cases / sizeof cases[0], 60);
 	return 0;
