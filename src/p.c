@@ -283,11 +283,14 @@ void stopTheWorld(void)
 	atomic_store_explicit(&sched.gcwaiting, 1, memory_order_seq_cst);
 	atomic_store_explicit(&mp->p->status, _Pgcstop, memory_order_relaxed);
 	sched.stopwait--;
-	/* Ps in a syscall stop now; their Ms find them stopped on return. */
+	/* Ps in a syscall stop now; their Ms find them stopped on return.
+	 * Each call has lost its P, as to a retake: a trace says so, as
+	 * Go's stopTheWorldWithSema. */
 	int32_t procs = atomic_load_explicit(&gomaxprocs, memory_order_relaxed);
 	for (int32_t i = 0; i < procs; i++) {
 		uint32_t s = _Psyscall;
 		if (atomic_compare_exchange_strong(&allp[i]->status, &s, _Pgcstop)) {
+			traceGoSysBlock(allp[i], false);
 			tick_inc(&allp[i]->syscalltick);
 			sched.stopwait--;
 		}

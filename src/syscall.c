@@ -30,13 +30,16 @@
 #include "runtime.h"
 #include "trace.h"
 
-/* A stop-the-world began while our P went to _Psyscall: stop it here. */
-static void entersyscall_gcwait(p *pp)
+/* A stop-the-world began while our P went to _Psyscall: stop it here.
+ * The call has lost its P, as to a retake (Go's entersyscall_gcwait).
+ * sig: called from the preemption signal handler. */
+static void entersyscall_gcwait(p *pp, bool sig)
 {
 	lock(&sched.lock);
 	uint32_t s = _Psyscall;
 	if (sched.stopwait > 0 &&
 	    atomic_compare_exchange_strong(&pp->status, &s, _Pgcstop)) {
+		traceGoSysBlock(pp, sig);
 		tick_inc(&pp->syscalltick);
 		if (--sched.stopwait == 0)
 			notewakeup(&sched.stopnote);
@@ -77,7 +80,7 @@ void entersyscall(m *mp, g *gp, uint8_t how)
 	if (atomic_load_explicit(&sched.sysmonwait, memory_order_relaxed))
 		sysmonwake();
 	if (atomic_load_explicit(&sched.gcwaiting, memory_order_seq_cst))
-		entersyscall_gcwait(pp);
+		entersyscall_gcwait(pp, how == SYSCALL_DETACHED);
 }
 
 static void entersyscallblock(m *mp, g *gp)
@@ -87,7 +90,7 @@ static void entersyscallblock(m *mp, g *gp)
 	uint32_t s = _Psyscall;
 	if (atomic_compare_exchange_strong(&pp->status, &s, _Pidle)) {
 		tick_inc(&pp->syscalltick);
-		traceGoSysBlock(pp);
+		traceGoSysBlock(pp, false);
 		STAT_ADD(handoffs, 1);
 		handoffp(pp);
 	}

@@ -101,7 +101,7 @@ static uint32_t retake(int64_t now)
 		if (atomic_compare_exchange_strong(&pp->status, &want, _Pidle)) {
 			n++;
 			tick_inc(&pp->syscalltick);
-			traceGoSysBlock(pp);
+			traceGoSysBlock(pp, false);
 			STAT_ADD(handoffs, 1);
 			handoffp(pp);
 		}

@@ -179,12 +179,18 @@ static inline void traceGoSysExit(p *pp, g *gp)
 		traceev(EvGoSysExit, tracepid(pp), (uint64_t)gp->goid, tracegoseq(gp), 0);
 }
 
-/* pp, left in a syscall, was taken from its M (retake, entersyscallblock). */
-static inline void traceGoSysBlock(p *pp)
+/* pp, left in a syscall, was taken from its M (retake, entersyscallblock,
+ * a stop of the world). sig: from the preemption signal handler, whose
+ * entersyscall may stop its P for a stop of the world. */
+static inline void traceGoSysBlock(p *pp, bool sig)
 {
-	if (tracing())
-		traceev(EvGoSysBlock, tracepid(pp),
-		        (uint64_t)atomic_load_explicit(&pp->tracesysg, memory_order_relaxed), 0, 0);
+	if (tracing()) {
+		uint64_t gid = (uint64_t)atomic_load_explicit(&pp->tracesysg, memory_order_relaxed);
+		if (sig)
+			traceev_sig(EvGoSysBlock, tracepid(pp), gid, 0);
+		else
+			traceev(EvGoSysBlock, tracepid(pp), gid, 0, 0);
+	}
 }
 
 static inline void traceProc(uint8_t ev, p *pp, m *mp)

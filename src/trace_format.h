@@ -109,7 +109,7 @@ enum trace_ev {
 	EvGoPreempt,     /* p, g, kind (0 cooperative, 1 signal) */
 	EvGoSysCall,     /* p, g: entersyscall */
 	EvGoSysExit,     /* p, g, seq: exitsyscall (p: the P it got back or took, -1 none) */
-	EvGoSysBlock,    /* p, g: p, left in g's syscall, was taken (handoffp or retake) */
+	EvGoSysBlock,    /* p, g: p, left in g's syscall, was taken (handoffp, retake, STW) */
 	EvGoWaiting,     /* g, seq, reason: snapshot, parked when tracing began */
 	EvGoInSyscall,   /* g, seq: snapshot, in a syscall when tracing began */
 	EvGoRunnable,    /* g: snapshot, on a run queue when tracing began */

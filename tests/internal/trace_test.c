@@ -36,7 +36,9 @@
  *  - resize_queue: the goroutines queued on a P that GOMAXPROCS takes
  *    away are counted into the global queue (GlobRunqPut);
  *  - locked_park: the M of a locked goroutine that blocks sleeps
- *    (MPark) and wakes (MUnpark) around its goroutine's wait.
+ *    (MPark) and wakes (MUnpark) around its goroutine's wait;
+ *  - stw_syscall: a stop of the world that stops a P left in a call
+ *    writes the call's GoSysBlock.
  */
 #include "harness.h"
 
@@ -851,6 +853,58 @@ static void locked_park(void)
 	tr_free(&t);
 }
 
+/* ---- stw_syscall ---- */
+
+/* Stopping the world (here for GOMAXPROCS) stops a P left in a call,
+ * which the call's goroutine then has lost as to a retake: the trace
+ * says so with a GoSysBlock, as Go's stopTheWorldWithSema does. */
+static bool stw_syscall_try(void)
+{
+	atomic_store(&fsys_state, 0);
+	uint64_t h0 = handoffs_now();
+	gort_wg_add(&swg, 1);
+	fsys_goid = gort_go(fsys_caller, NULL);
+	CHECK(fsys_goid > 0);
+	while (atomic_load(&fsys_state) != 1) /* see flight_syscall_try */
+		;
+	CHECK_EQ(gort_gomaxprocs(3), 3);
+	bool retaken = handoffs_now() != h0;
+	atomic_store(&fsys_state, 2);
+	gort_wg_wait(&swg);
+	return !retaken;
+}
+
+static int stw_syscall_main(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(gort_trace_start(path), 0);
+	bool ok = false;
+	for (int i = 0; i < 20 && !ok; i++)
+		ok = stw_syscall_try();
+	CHECK_EQ(gort_trace_stop(), 0);
+	if (!ok)
+		FAILF("sysmon took the caller's P before every stop of the world");
+	return 0;
+}
+
+static void stw_syscall(void)
+{
+	tmppath("stw_syscall");
+	run_main(stw_syscall_main, NULL, 3);
+	tr t;
+	load(path, &t);
+	unlink(path);
+	tev *call = find(&t, EvGoSysCall, 1, (uint64_t)fsys_goid, INT64_MIN);
+	CHECK(call != NULL);
+	tev *exit = find(&t, EvGoSysExit, 1, (uint64_t)fsys_goid, call->ts);
+	CHECK(exit != NULL);
+	tev *block = find(&t, EvGoSysBlock, 1, (uint64_t)fsys_goid, call->ts);
+	if (!block || block->ts > exit->ts)
+		FAILF("goroutine %lld lost its P in a call to a stop of the world: "
+		      "no GoSysBlock", (long long)fsys_goid);
+	tr_free(&t);
+}
+
 /* ---- errors ---- */
 
 static int errors_main(void *arg)
@@ -1148,6 +1202,7 @@ int main(int argc, char **argv)
 		{"longname", longname_case}, {"handoff", handoff},
 		{"resize", resize}, {"flight_syscall", flight_syscall},
 		{"resize_queue", resize_queue}, {"locked_park", locked_park},
+		{"stw_syscall", stw_syscall},
 	};
 	run_named(argc, argv, cases, sizeof cases / sizeof cases[0], 60);
 	return 0;
