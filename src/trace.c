@@ -54,7 +54,9 @@
  * An emission interrupted by a signal whose handler emits (the preemption
  * handler entering SYSCALL_DETACHED) would nest in the same buffer: the
  * nested one is dropped (t->busy is already set), and a handler never
- * allocates (traceev_sig; the ordinary path keeps room for one event).
+ * allocates nor takes a lock (traceev_sig): the ordinary path keeps room
+ * for a handler's events (SIG_EVENTS), and a buffer handed over by a
+ * dump stays the thread's, where the handler begins a new batch.
  *
  * Timestamps: nanotime() (CLOCK_MONOTONIC), as the format says, read
  * through the CPU's tick counter (see "the clock" below), written in
@@ -127,6 +129,10 @@ enum {
 	WRITER_POLL_MS = 10, /* how often it looks without being woken */
 	/* EvSetP, EvSetG, then type, dt and the arguments (worst case) */
 	EV_MAX = 2 * 11 + 1 + 10 + 10 * TRACE_MAX_ARGS,
+	/* The most events one signal handler writes: a hand-off's
+	 * GoSysCall and ProcStop, and GoSysBlock if a stop of the world
+	 * takes the P at once (entersyscall_gcwait). */
+	SIG_EVENTS = 3,
 	STR_MAX = 1 << 16,   /* names interned per trace */
 	SITE_MAX = 1 << 16,  /* creation sites interned per trace */
 };
@@ -647,8 +653,8 @@ static inline void traceev1(bool fresh, uint8_t ev, uint64_t a, uint64_t b, uint
 	if (!emit_begin(t))
 		return;
 	uint32_t gen = atomic_load_explicit(&trace.gen, memory_order_relaxed);
-	/* Room for this event and one more, for a signal handler's. */
-	if (unlikely(!staged(t, gen) || TBUF_SIZE - t->buf->len < 2 * EV_MAX) &&
+	/* Room for this event and a signal handler's (traceev_sig). */
+	if (unlikely(!staged(t, gen) || TBUF_SIZE - t->buf->len < (1 + SIG_EVENTS) * EV_MAX) &&
 	    !tbuf_next(t, gen)) {
 		emit_end(t);
 		return;
@@ -667,15 +673,20 @@ void traceev_samets(uint8_t ev, uint64_t a, uint64_t b, uint64_t c, uint64_t d)
 	traceev1(false, ev, a, b, c, d);
 }
 
+/* A handler finds the buffer as the ordinary path left it: with room for
+ * its events, or handed over (a flight dump hands every thread's over)
+ * but still the thread's, where a new batch begins with no allocation
+ * and no lock (tbuf_next hands nothing over when nothing is staged). */
 void traceev_sig(uint8_t ev, uint64_t a, uint64_t b, uint64_t c)
 {
 	tthread *t = tls_tt;
 	if (!t || !emit_begin(t))
 		return;
-	if (staged(t, atomic_load_explicit(&trace.gen, memory_order_relaxed)) &&
-	    TBUF_SIZE - t->buf->len >= EV_MAX) {
+	uint32_t gen = atomic_load_explicit(&trace.gen, memory_order_relaxed);
+	if (t->buf && !staged(t, gen))
+		tbuf_next(t, gen);
+	if (staged(t, gen) && TBUF_SIZE - t->buf->len >= EV_MAX)
 		emit(t, true, ev, a, b, c, 0);
-	}
 	emit_end(t);
 }
 

@@ -38,7 +38,10 @@
  *  - locked_park: the M of a locked goroutine that blocks sleeps
  *    (MPark) and wakes (MUnpark) around its goroutine's wait;
  *  - stw_syscall: a stop of the world that stops a P left in a call
- *    writes the call's GoSysBlock.
+ *    writes the call's GoSysBlock;
+ *  - flight_detach: a P handed off from the preemption signal handler
+ *    on a thread that has written nothing since a flight dump: its
+ *    GoSysCall and ProcStop are in the next dump.
  */
 #include "harness.h"
 
@@ -905,6 +908,76 @@ static void stw_syscall(void)
 	tr_free(&t);
 }
 
+/* ---- flight_detach ---- */
+
+/* A goroutine that runs on in a gort_preempt_off region past two slices
+ * has its P handed off from the preemption signal handler (entersyscall,
+ * SYSCALL_DETACHED), whose events (GoSysCall, ProcStop) may not
+ * allocate. A flight dump hands every thread's staging buffer over: a
+ * thread that has emitted nothing since still has the buffer, and the
+ * handler's events go into it. */
+static atomic_int fd_state; /* 1: spinning; 2: may stop */
+static int64_t fd_goid;
+
+static void fd_spinner(void *arg)
+{
+	(void)arg;
+	gort_preempt_off();
+	atomic_store(&fd_state, 1);
+	while (atomic_load(&fd_state) != 2)
+		;
+	gort_preempt_on();
+	gort_wg_done(&swg);
+}
+
+static int flight_detach_main(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(gort_trace_flight_start(1 << 20), 0);
+	gort_wg_add(&swg, 1);
+	fd_goid = gort_go(fd_spinner, NULL);
+	CHECK(fd_goid > 0);
+	while (atomic_load(&fd_state) != 1)
+		gort_sleep(1000 * 1000);
+	/* The spinner's thread has written its GoStart: the dump hands it
+	 * over, and the thread writes nothing more until the hand-off. */
+	CHECK_EQ(gort_trace_flight_dump(path), 0);
+	gort_stats st;
+	int64_t deadline = gort_nanotime() + (int64_t)(harness_timeout(10) * 1e9);
+	do {
+		gort_sleep(1000 * 1000);
+		CHECK_EQ(gort_read_stats(&st), 0);
+	} while (st.handoffs == 0 && gort_nanotime() < deadline);
+	CHECK(st.handoffs != 0);
+	atomic_store(&fd_state, 2);
+	gort_wg_wait(&swg);
+	CHECK_EQ(gort_trace_flight_dump(path), 0);
+	CHECK_EQ(gort_trace_flight_stop(), 0);
+	return 0;
+}
+
+static void flight_detach(void)
+{
+	if (HARNESS_SANITIZED) {
+		SKIP("flight_detach", "no signal preemption in sanitizer builds");
+		return;
+	}
+	tmppath("flight_detach");
+	run_main(flight_detach_main, NULL, 2);
+	tr t;
+	load(path, &t);
+	unlink(path);
+	tev *block = find(&t, EvGoSysBlock, 1, (uint64_t)fd_goid, INT64_MIN);
+	CHECK(block != NULL);
+	tev *call = find(&t, EvGoSysCall, 1, (uint64_t)fd_goid, INT64_MIN);
+	if (!call || call->ts > block->ts)
+		FAILF("goroutine %lld: a GoSysBlock with no GoSysCall before it",
+		      (long long)fd_goid);
+	tev *stop = find(&t, EvProcStop, -1, 0, call->ts);
+	CHECK(stop != NULL && stop->mid == call->mid);
+	tr_free(&t);
+}
+
 /* ---- errors ---- */
 
 static int errors_main(void *arg)
@@ -1202,7 +1275,7 @@ int main(int argc, char **argv)
 		{"longname", longname_case}, {"handoff", handoff},
 		{"resize", resize}, {"flight_syscall", flight_syscall},
 		{"resize_queue", resize_queue}, {"locked_park", locked_park},
-		{"stw_syscall", stw_syscall},
+		{"stw_syscall", stw_syscall}, {"flight_detach", flight_detach},
 	};
 	run_named(argc, argv, cases, sizeof cases / sizeof cases[0], 60);
 	return 0;
