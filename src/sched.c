@@ -472,7 +472,7 @@ static void switchedin_slow(m *mp)
 		mp->waitlock = NULL;
 		if (fn && !fn(pg, l)) {
 			casgstatus(pg, _Gwaiting, _Grunnable);
-			traceGoUnblock(pg);
+			traceGoUnblockAborted(pg);
 			runqput(mp->p, pg, false);
 		}
 		return;
@@ -529,7 +529,7 @@ static g *park_m(m *mp, g *gp)
 		if (!fn(gp, l)) {
 			/* Not parking after all: run it again right away. */
 			casgstatus(gp, _Gwaiting, _Grunnable);
-			traceGoUnblock(gp);
+			traceGoUnblockAborted(gp);
 			return gp;
 		}
 	}

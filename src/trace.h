@@ -145,6 +145,15 @@ static inline void traceGoUnblockNetpoll(g *gp)
 		traceev(EvGoUnblock, tracecurp(), (uint64_t)gp->goid, tracegoseq(gp), 0);
 }
 
+/* gp's park was called off by its commit (gopark's unlockf returned
+ * false): runnable again by no goroutine, whatever this thread runs now
+ * (gopark's direct path runs the commit on the next goroutine). */
+static inline void traceGoUnblockAborted(g *gp)
+{
+	if (tracing())
+		traceev(EvGoUnblock, tracecurp(), (uint64_t)gp->goid, tracegoseq(gp), 0);
+}
+
 static inline void traceGoSched(p *pp, g *gp)
 {
 	if (tracing())

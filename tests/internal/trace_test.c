@@ -41,7 +41,9 @@
  *    writes the call's GoSysBlock;
  *  - flight_detach: a P handed off from the preemption signal handler
  *    on a thread that has written nothing since a flight dump: its
- *    GoSysCall and ProcStop are in the next dump.
+ *    GoSysCall and ProcStop are in the next dump;
+ *  - park_abort: a park that its commit calls off is unblocked by no
+ *    goroutine, on gopark's direct path too.
  */
 #include "harness.h"
 
@@ -978,6 +980,71 @@ static void flight_detach(void)
 	tr_free(&t);
 }
 
+/* ---- park_abort ---- */
+
+/* A park whose commit says not to park after all (netpollblockcommit,
+ * when the fd became ready meanwhile) makes the goroutine runnable
+ * again: nobody unblocked it. gopark's direct path runs that commit on
+ * the next goroutine, which must not be named as the unblocker. */
+static gort_chan *pac;
+static int64_t pa_main, pa_other;
+
+static bool pa_no_park(g *gp, void *arg)
+{
+	(void)gp, (void)arg;
+	return false;
+}
+
+static void pa_receiver(void *arg)
+{
+	(void)arg;
+	int v;
+	CHECK_EQ(gort_chan_recv(pac, &v), 1);
+	gort_wg_done(&swg);
+}
+
+static int park_abort_main(void *arg)
+{
+	(void)arg;
+	pa_main = gort_goid();
+	pac = gort_chan_make(sizeof(int), 0);
+	CHECK_EQ(gort_trace_start(path), 0);
+	gort_wg_add(&swg, 1);
+	pa_other = gort_go(pa_receiver, NULL);
+	CHECK(pa_other > 0);
+	wait_parked_for(pa_other, waitReasonChanReceive);
+	int v = 1;
+	CHECK_EQ(gort_chan_send(pac, &v), 0); /* readies it: it runs next */
+	g *gp = rt_enter();
+	gopark(pa_no_park, NULL, waitReasonIOWait);
+	rt_exit(gp);
+	gort_wg_wait(&swg);
+	CHECK_EQ(gort_trace_stop(), 0);
+	gort_chan_free(pac);
+	return 0;
+}
+
+static void park_abort(void)
+{
+	tmppath("park_abort");
+	run_main(park_abort_main, NULL, 1);
+	tr t;
+	load(path, &t);
+	unlink(path);
+	tev *b = NULL;
+	for (size_t i = 0; i < t.n; i++)
+		if (t.ev[i].type == EvGoBlock && t.ev[i].a[1] == (uint64_t)pa_main &&
+		    t.ev[i].a[2] == waitReasonIOWait)
+			b = &t.ev[i];
+	CHECK(b != NULL);
+	tev *u = find(&t, EvGoUnblock, 1, (uint64_t)pa_main, b->ts);
+	CHECK(u != NULL);
+	if (u->a[3] != 0)
+		FAILF("main's aborted park is unblocked by goroutine %llu (the "
+		      "receiver is %lld)", (unsigned long long)u->a[3], (long long)pa_other);
+	tr_free(&t);
+}
+
 /* ---- errors ---- */
 
 static int errors_main(void *arg)
@@ -1276,6 +1343,7 @@ int main(int argc, char **argv)
 		{"resize", resize}, {"flight_syscall", flight_syscall},
 		{"resize_queue", resize_queue}, {"locked_park", locked_park},
 		{"stw_syscall", stw_syscall}, {"flight_detach", flight_detach},
+		{"park_abort", park_abort},
 	};
 	run_named(argc, argv, cases, sizeof cases / sizeof cases[0], 60);
 	return 0;
