@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 
 /* ---------------------------------------------------------------------
@@ -309,4 +310,13 @@ void tcp_pair(int sv[2])
 	int one = 1;
 	setsockopt(sv[1], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	gort_close(l);
+}
+
+int seccomp_refuse(struct sock_filter *code, size_t n)
+{
+	struct sock_fprog prog = {.len = (unsigned short)n, .filter = code};
+	if (SECCOMP_AUDIT_ARCH == 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
+		return -1;
+	return 0;
 }

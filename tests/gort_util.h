@@ -202,4 +202,29 @@ void tcp_pair(int sv[2]);
  * harness_timeout) instead of hanging the test. */
 int dial_blocking(int port, double timeout_s);
 
+/* seccomp filters that make system calls fail, for helper programs that
+ * simulate an older kernel or a sandbox. A filter is SECCOMP_HEAD (other
+ * architectures' calls pass; the syscall number is loaded), the
+ * program's own tests, then its last instruction. seccomp_refuse
+ * installs it for this thread and every thread it creates from now on:
+ * 0, or -1 where no filter can be installed (an unknown architecture,
+ * no seccomp). */
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#if defined(__x86_64__)
+#define SECCOMP_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define SECCOMP_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#else
+#define SECCOMP_AUDIT_ARCH 0
+#endif
+#define SECCOMP_HEAD                                                          \
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)), \
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SECCOMP_AUDIT_ARCH, 1, 0),          \
+	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),                            \
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr))
+int seccomp_refuse(struct sock_filter *code, size_t n);
+
 #endif /* GORT_TEST_UTIL_H */

@@ -59,9 +59,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <stddef.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -1846,26 +1843,14 @@ MAIN_CASE(last_p_handoff_polls, last_p_main, 2)
  * it ended the process with "netpoll: epoll_wait failed". */
 static int refuse_pwait2(void)
 {
-#if defined(SYS_epoll_pwait2) && (defined(__x86_64__) || defined(__aarch64__))
-#if defined(__x86_64__)
-	const uint32_t arch = AUDIT_ARCH_X86_64;
-#else
-	const uint32_t arch = AUDIT_ARCH_AARCH64;
-#endif
+#ifdef SYS_epoll_pwait2
 	struct sock_filter code[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, arch, 1, 0),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		SECCOMP_HEAD,
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_epoll_pwait2, 0, 1),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
-	struct sock_fprog prog = {.len = sizeof code / sizeof *code, .filter = code};
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
-	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
-		return -1;
-	return 0;
+	return seccomp_refuse(code, sizeof code / sizeof *code);
 #else
 	return -1;
 #endif

@@ -86,17 +86,24 @@ static int run_lockedexit(void *arg)
 	return run_wg(arg);
 }
 
-/* The trace's file is unlinked at once: the deadlock ends the process
+/* A trace to a file, unlinked at once: a deadlock ends the process
  * with the trace still running, and nothing would remove it. */
-static int run_trace(void *arg)
+static bool start_trace(void)
 {
 	char path[64];
-	snprintf(path, sizeof path, "/tmp/gort-deadlock-trace-%d", (int)getpid());
+	snprintf(path, sizeof path, "gort-deadlock-trace-%d", (int)getpid());
 	if (gort_trace_start(path) != 0) {
 		fprintf(stderr, "deadlock: gort_trace_start: errno %d\n", errno);
-		return 1;
+		return false;
 	}
 	unlink(path);
+	return true;
+}
+
+static int run_trace(void *arg)
+{
+	if (!start_trace())
+		return 1;
 	return run_wg(arg);
 }
 
@@ -143,13 +150,8 @@ static int run_pthread(void *arg)
 
 static int run_tracepthread(void *arg)
 {
-	char path[64];
-	snprintf(path, sizeof path, "/tmp/gort-deadlock-trace-%d", (int)getpid());
-	if (gort_trace_start(path) != 0) {
-		fprintf(stderr, "deadlock: gort_trace_start: errno %d\n", errno);
+	if (!start_trace())
 		return 1;
-	}
-	unlink(path);
 	int rc = run_pthread(arg);
 	if (gort_trace_stop() != 0)
 		return 1;

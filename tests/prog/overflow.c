@@ -33,12 +33,8 @@
  */
 #include "gort_util.h"
 
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <stddef.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
 
 static gort_waitgroup never;
@@ -177,17 +173,8 @@ static int run_oldkernel_main(void *arg)
  * mprotect(..., PROT_NONE), with ENOMEM. */
 static int refuse_guards(bool mprotect_too)
 {
-#if defined(__x86_64__)
-#define OVF_AUDIT_ARCH AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define OVF_AUDIT_ARCH AUDIT_ARCH_AARCH64
-#endif
-#ifdef OVF_AUDIT_ARCH
 	struct sock_filter code[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, OVF_AUDIT_ARCH, 1, 0),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		SECCOMP_HEAD,
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_madvise, 0, 3),
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2])),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 102 /* MADV_GUARD_INSTALL */, 0, 5),
@@ -200,14 +187,7 @@ static int refuse_guards(bool mprotect_too)
 	};
 	if (!mprotect_too) /* the mprotect test becomes "allow" */
 		code[8] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
-	struct sock_fprog prog = {.len = sizeof code / sizeof *code, .filter = code};
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
-	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
-		return -1;
-	return 0;
-#else
-	return -1;
-#endif
+	return seccomp_refuse(code, sizeof code / sizeof *code);
 }
 
 static int refuse_guard_install(void)
