@@ -331,6 +331,16 @@ static ssize_t fdio_poll(pollDesc *pd, uint32_t seq, int fd, ioreq *rq, int *err
 	return r;
 }
 
+/* Take a direction's turn (rsema or wsema): wait for it, or, for a call
+ * with MSG_DONTWAIT, only if it is free. */
+static bool taketurn(uint32_t *sema, bool nowait)
+{
+	if (nowait)
+		return cansemacquire(sema);
+	semacquire(sema, waitReasonIOWait);
+	return true;
+}
+
 /* See the file comment. */
 static ssize_t fdio(int fd, ioreq *rq)
 {
@@ -352,17 +362,11 @@ static ssize_t fdio(int fd, ioreq *rq)
 		r = fdio_file(gp, pd, seq, fd, rq, &err);
 	} else {
 		uint32_t *sema = rq->mode == GORT_READ ? &pd->rsema : &pd->wsema;
-		if (!rq->nowait) {
-			semacquire(sema, waitReasonIOWait);
-		} else if (!cansemacquire(sema)) {
-			/* The turn is taken: see the file comment. */
-			if ((err = netpollcheckerr(pd, rq->mode, seq)) == 0)
-				err = EAGAIN;
-			sema = NULL;
-		}
-		if (sema) {
+		if (taketurn(sema, rq->nowait)) {
 			r = fdio_poll(pd, seq, fd, rq, &err);
 			semrelease(sema);
+		} else if ((err = netpollcheckerr(pd, rq->mode, seq)) == 0) {
+			err = EAGAIN; /* the turn is taken: see the file comment */
 		}
 	}
 	r = finish(rq, r, &err);

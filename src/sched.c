@@ -172,7 +172,7 @@ static g *takeinject(gqueue *list)
 		list->tail = NULL;
 	injectglist(list);
 	casgstatus(gp, _Gwaiting, _Grunnable);
-	traceGoUnblockNetpoll(gp);
+	traceGoUnblockNoG(gp);
 	return gp;
 }
 
@@ -366,7 +366,7 @@ void injectglist(gqueue *list)
 	int32_t n = 0;
 	for (g *gp = list->head; gp; gp = gp->schedlink) {
 		casgstatus(gp, _Gwaiting, _Grunnable);
-		traceGoUnblockNetpoll(gp);
+		traceGoUnblockNoG(gp);
 		n++;
 	}
 	tracesnap_exit(pp);
@@ -472,7 +472,7 @@ static void switchedin_slow(m *mp)
 		mp->waitlock = NULL;
 		if (fn && !fn(pg, l)) {
 			casgstatus(pg, _Gwaiting, _Grunnable);
-			traceGoUnblockAborted(pg);
+			traceGoUnblockNoG(pg);
 			runqput(mp->p, pg, false);
 		}
 		return;
@@ -529,7 +529,7 @@ static g *park_m(m *mp, g *gp)
 		if (!fn(gp, l)) {
 			/* Not parking after all: run it again right away. */
 			casgstatus(gp, _Gwaiting, _Grunnable);
-			traceGoUnblockAborted(gp);
+			traceGoUnblockNoG(gp);
 			return gp;
 		}
 	}

@@ -138,17 +138,11 @@ static inline void traceGoUnblock(g *gp)
 	}
 }
 
-/* Readied by the netpoller: by no goroutine. */
-static inline void traceGoUnblockNetpoll(g *gp)
-{
-	if (tracing())
-		traceev(EvGoUnblock, tracecurp(), (uint64_t)gp->goid, tracegoseq(gp), 0);
-}
-
-/* gp's park was called off by its commit (gopark's unlockf returned
- * false): runnable again by no goroutine, whatever this thread runs now
- * (gopark's direct path runs the commit on the next goroutine). */
-static inline void traceGoUnblockAborted(g *gp)
+/* gp was made runnable by no goroutine: readied by the netpoller, or
+ * its park was called off by its commit (gopark's unlockf returned
+ * false; gopark's direct path runs the commit on the next goroutine,
+ * which did not ready it). */
+static inline void traceGoUnblockNoG(g *gp)
 {
 	if (tracing())
 		traceev(EvGoUnblock, tracecurp(), (uint64_t)gp->goid, tracegoseq(gp), 0);
