@@ -198,20 +198,25 @@ static void lookup_release(lookup *lk)
 	free(lk);
 }
 
+/* The lookup, reported on done (a goroutine's dial) or ready. */
+static void lookup_report(lookup *lk)
+{
+	lk->err = lookup_name(&lk->na, &lk->hints, &lk->res);
+	if (lk->done)
+		gort_chan_send(lk->done, NULL);
+	else
+		notewakeup(&lk->ready);
+	lookup_release(lk);
+}
+
 static void lookup_run(void *arg)
 {
-	lookup *lk = arg;
-	lk->err = lookup_name(&lk->na, &lk->hints, &lk->res);
-	gort_chan_send(lk->done, NULL);
-	lookup_release(lk);
+	lookup_report(arg);
 }
 
 static void *lookup_thread(void *arg)
 {
-	lookup *lk = arg;
-	lk->err = lookup_name(&lk->na, &lk->hints, &lk->res);
-	notewakeup(&lk->ready);
-	lookup_release(lk);
+	lookup_report(arg);
 	return NULL;
 }
 
