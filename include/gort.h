@@ -96,7 +96,8 @@ GORT_API int gort_main(int (*fn)(void *), void *arg);
 
 /**
  * Set the number of Ps when n > 0 (a stop-the-world resize, as
- * runtime.GOMAXPROCS) and return the previous value; n <= 0 only queries.
+ * runtime.GOMAXPROCS, which the value it has skips) and return the
+ * previous value; n <= 0 only queries.
  * Outside gort_main it sets (or reports) the value the next gort_main
  * starts with. Default: the GOMAXPROCS environment variable, else
  * gort_numcpu(). Values above GORT_MAX_PROCS are clamped to it. A

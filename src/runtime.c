@@ -425,6 +425,14 @@ GORT_API int gort_gomaxprocs(int n)
 	int prev = atomic_load(&gomaxprocs);
 	if (n <= 0)
 		return prev;
+	if (n == prev) {
+		/* As Go's GOMAXPROCS: the value it has needs no stop of the
+		 * world, which would preempt every running goroutine. */
+		lock(&config.lock);
+		config.procs = n;
+		unlock(&config.lock);
+		return prev;
+	}
 	g *gp = getg();
 	if (!gp) {
 		/* Not a goroutine: stop-the-world needs one, so ask one. If

@@ -436,8 +436,10 @@ static atomic_int errno_lost;
 static void errno_resizer(void *arg)
 {
 	(void)arg;
-	while (!atomic_load(&errno_stop))
-		gort_gomaxprocs(4); /* a stop of the world, on worldsema */
+	/* Each a stop of the world, on worldsema: a value it has already
+	 * would stop nothing. */
+	for (int n = 3; !atomic_load(&errno_stop); n ^= 7)
+		gort_gomaxprocs(n);
 	gort_wg_done(&helpers_wg);
 }
 

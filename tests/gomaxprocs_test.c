@@ -13,7 +13,8 @@
  *    increment: the final counts are exact;
  *  - a resize wakes sysmon from the deep sleep it took while every P was
  *    idle (Go's startTheWorld does): the goroutine that resized, if it
- *    then spins, is still preempted for the goroutine beside it.
+ *    then spins, is still preempted for the goroutine beside it;
+ *  - setting the value it has stops nothing, as in Go.
  */
 #include "gort_util.h"
 
@@ -341,6 +342,57 @@ static int wake_main(void *arg)
 
 MAIN_CASE(resize_wakes_sysmon, wake_main, 2)
 
+/* ---------------------------------------------------------------------
+ * The value it has: no stop of the world.
+ * ------------------------------------------------------------------- */
+
+static atomic_bool same_stop;
+static atomic_long same_progress;
+
+static void same_spinner(void *arg)
+{
+	(void)arg;
+	int64_t deadline = harness_now() + (int64_t)(harness_timeout(5) * 1e9);
+	while (!atomic_load(&same_stop) && harness_now() < deadline) {
+		atomic_fetch_add(&same_progress, 1);
+		gort_preempt_off(); /* a safe point where signals are not */
+		gort_preempt_on();
+	}
+	gort_wg_done(&rendezvous_wg);
+}
+
+/* Go's GOMAXPROCS returns at once when n is the value it has. A stop of
+ * the world would preempt the goroutine spinning on the other P at every
+ * call: here the spinner is running again before each call. */
+static int same_main(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(gort_wg_add(&rendezvous_wg, 1), 0);
+	CHECK(gort_go(same_spinner, NULL) > 1);
+	gort_stats before, after;
+	CHECK_EQ(gort_read_stats(&before), 0);
+	for (int i = 0; i < 50; i++) {
+		long seen = atomic_load(&same_progress);
+		int64_t limit = harness_now() + 2000 * MS;
+		while (atomic_load(&same_progress) - seen < 100 && harness_now() < limit)
+			gort_gosched();
+		CHECK_EQ(gort_gomaxprocs(2), 2);
+	}
+	CHECK_EQ(gort_read_stats(&after), 0);
+	atomic_store(&same_stop, true);
+	CHECK_EQ(gort_wg_wait(&rendezvous_wg), 0);
+	uint64_t preempts = after.preempt_async + after.preempt_coop - before.preempt_async -
+	                    before.preempt_coop;
+	printf("     %llu preemptions\n", (unsigned long long)preempts);
+	if (preempts >= 25)
+		FAILF("50 calls of gort_gomaxprocs(2) at GOMAXPROCS=2 made %llu "
+		      "preemptions: each stopped the world",
+		      (unsigned long long)preempts);
+	return 0;
+}
+
+MAIN_CASE(same_value_no_stw, same_main, 2)
+
 int main(void)
 {
 	RUN_CASE(outside_runtime, 40);
@@ -348,6 +400,7 @@ int main(void)
 	RUN_CASE(resize_from_plain_thread_at_exit, 40);
 	RUN_CASE(resize_while_main_returns, 40);
 	RUN_CASE(resize_wakes_sysmon, 20);
+	RUN_CASE(same_value_no_stw, 20);
 	PASS("gomaxprocs_test");
 	return 0;
 }
