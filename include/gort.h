@@ -322,7 +322,10 @@ GORT_API int gort_set_deadline(int fd, int events, int64_t deadline);
  * the close(2); the call's next attempt fails with EBADF. A goroutine
  * makes the close(2) under the syscall hand-off, as Go's Close does: a
  * close that blocks (a socket with SO_LINGER and unsent data) leaves
- * the P to the other goroutines. */
+ * the P to the other goroutines, and its waiters are woken before it.
+ * Meanwhile another gort_close of fd fails with EBADF, a gort_dup2 or
+ * gort_dup3 onto it with EBUSY, and other calls on fd wait for the close
+ * to end. */
 GORT_API int gort_close(int fd);
 
 /** dup2(2) and dup3(2) onto an fd2 the runtime may know: fd2 is
@@ -334,7 +337,8 @@ GORT_API int gort_close(int fd);
  * on the netpoller for events that never come. Returns fd2, or -1 with
  * errno: EBADF for a bad fd or an fd2 out of range, EINVAL for dup3's
  * flags other than O_CLOEXEC or for fd == fd2 (dup3; gort_dup2 then
- * returns fd2 as dup2 does, and changes nothing). */
+ * returns fd2 as dup2 does, and changes nothing), EBUSY while fd2 is
+ * being closed (gort_close) or replaced by another thread. */
 GORT_API int gort_dup2(int fd, int fd2);
 GORT_API int gort_dup3(int fd, int fd2, int flags);
 

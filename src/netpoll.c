@@ -91,13 +91,57 @@ pollDesc *pd_lookup(int fd, bool create)
 	return &c[fd % FDTAB_CHUNK];
 }
 
+/* Register fd (state PD_NONE when last looked at) under pd->lock.
+ * Returns its state, now PD_POLL or PD_FILE, with the sequence number
+ * it has under the lock in *seqp; PD_CLOSING while a close is in
+ * progress; or -errno. */
+static int pd_register(pollDesc *pd, int fd, uint32_t *seqp)
+{
+	lock(&pd->lock);
+	*seqp = atomic_load(&pd->fdseq);
+	int st = atomic_load(&pd->state);
+	if (st == PD_NONE) {
+		/* Reset before the fd joins epoll: a netpoller may report
+		 * it the moment it does (readiness, a hang-up), and that
+		 * must not be wiped out (the drain hint relies on it). */
+		atomic_store(&pd->rg, PD_NIL);
+		atomic_store(&pd->wg, PD_NIL);
+		atomic_store(&pd->rd, 0);
+		atomic_store(&pd->wd, 0);
+		atomic_store(&pd->wakeboth, 0);
+		atomic_store(&pd->hup, 0);
+		atomic_store_explicit(&pd->rdrained, 0, memory_order_relaxed);
+		atomic_store_explicit(&pd->kind, PD_KIND_UNKNOWN, memory_order_relaxed);
+		int err = netpollopen(fd, pd, *seqp);
+		if (err == 0) {
+			st = PD_POLL;
+		} else if (err == EPERM) {
+			st = PD_FILE; /* epoll cannot watch it */
+		} else {
+			unlock(&pd->lock);
+			return -err;
+		}
+		atomic_store(&pd->state, (uint8_t)st);
+	}
+	unlock(&pd->lock);
+	return st;
+}
+
 /*
  * fd's descriptor, registered with the poller on first use. Returns its
  * state (PD_POLL or PD_FILE) with *pdp and the fd's sequence number
  * *seqp, or -errno. The state is read after the sequence number, and
- * close stores PD_NONE before it increments the number: a caller that
- * sees the new number sees the fd unregistered, and one that keeps the
- * old number fails its checks with EBADF.
+ * close stores PD_CLOSING before it increments the number: a caller that
+ * sees the new number sees the fd closing or unregistered, and one that
+ * keeps the old number fails its checks with EBADF.
+ *
+ * A caller that finds a close in progress waits for it to end (called
+ * by a goroutine, inside a runtime call: it may park), then looks
+ * again: by then the number is closed (registering it fails with
+ * EBADF) or names a new fd, which it registers. Failing at once instead
+ * would fail a new fd that got the number between the close(2) and the
+ * end of the close (a few instructions). Only such a new fd, or a call
+ * racing with the close of its own fd, ever waits here.
  */
 int pd_open(int fd, pollDesc **pdp, uint32_t *seqp)
 {
@@ -115,40 +159,25 @@ int pd_open(int fd, pollDesc **pdp, uint32_t *seqp)
 		errno = e;
 		return r;
 	}
-	uint32_t seq = atomic_load(&pd->fdseq);
-	int st = atomic_load(&pd->state);
-	if (st == PD_NONE) {
-		lock(&pd->lock);
-		seq = atomic_load(&pd->fdseq);
-		st = atomic_load(&pd->state);
-		if (st == PD_NONE) {
-			/* Reset before the fd joins epoll: a netpoller may report
-			 * it the moment it does (readiness, a hang-up), and that
-			 * must not be wiped out (the drain hint relies on it). */
-			atomic_store(&pd->rg, PD_NIL);
-			atomic_store(&pd->wg, PD_NIL);
-			atomic_store(&pd->rd, 0);
-			atomic_store(&pd->wd, 0);
-			atomic_store(&pd->wakeboth, 0);
-			atomic_store(&pd->hup, 0);
-			atomic_store_explicit(&pd->rdrained, 0, memory_order_relaxed);
-			atomic_store_explicit(&pd->kind, PD_KIND_UNKNOWN, memory_order_relaxed);
-			int err = netpollopen(fd, pd, seq);
-			if (err == 0) {
-				st = PD_POLL;
-			} else if (err == EPERM) {
-				st = PD_FILE; /* epoll cannot watch it */
-			} else {
-				unlock(&pd->lock);
-				return -err;
-			}
-			atomic_store(&pd->state, (uint8_t)st);
+	for (int64_t wait = 10 * 1000;; wait = wait < 1000 * 1000 ? 2 * wait : wait) {
+		uint32_t seq = atomic_load(&pd->fdseq);
+		int st = atomic_load(&pd->state);
+		if (st == PD_NONE)
+			st = pd_register(pd, fd, &seq);
+		if (st != PD_CLOSING) {
+			*pdp = pd;
+			*seqp = seq;
+			return st;
 		}
-		unlock(&pd->lock);
+		/* A goroutine sleeps (10 µs, then twice as long each time, up
+		 * to 1 ms: a close may linger for seconds), so that its P
+		 * runs others meanwhile; a thread yields. */
+		g *gp = getg();
+		if (gp)
+			timesleep(gp, wait);
+		else
+			osyield();
 	}
-	*pdp = pd;
-	*seqp = seq;
-	return st;
 }
 
 /* Go's netpollcheckerr: 0, EBADF (closed since the call began) or
@@ -381,25 +410,25 @@ int netpollsetdeadline(pollDesc *pd, int mode, int64_t deadline, uint32_t seq)
 	return 0;
 }
 
-/* The system call of netpollclose, which releases held (pd->lock, or
- * NULL) once it is made. A goroutine (gp) makes it under the syscall
- * hand-off, as Go's Close makes it through syscall.Close: close(2) may
- * block, on a socket with SO_LINGER until its data is acknowledged or
- * the linger time passes, on a file of a network file system while it
- * is flushed. Made on the goroutine's P, it stalled the P's other
- * goroutines meanwhile, and sysmon, taking it for a goroutine that would
- * not yield, sent the preemption signal, which cut the linger short.
- * held is released before exitsyscall: the goroutine may go on on
- * another thread, and a lock belongs to the thread that took it. */
-static int sysclose_handoff(g *gp, mutex *held, int fd, int src, int flags)
+/* The system call of netpollclose, which ends pd's close (pd: NULL
+ * when there is none) once it is made. A goroutine (gp) makes it under
+ * the syscall hand-off, as Go's Close makes it through syscall.Close:
+ * close(2) may block, on a socket with SO_LINGER until its data is
+ * acknowledged or the linger time passes, on a file of a network file
+ * system while it is flushed. Made on the goroutine's P, it stalled the
+ * P's other goroutines meanwhile, and sysmon, taking it for a goroutine
+ * that would not yield, sent the preemption signal, which cut the linger
+ * short. The close ends before exitsyscall, which may have to wait for
+ * a P: the calls on a new fd that got the number wait for it (pd_open). */
+static int sysclose_handoff(g *gp, pollDesc *pd, int fd, int src, int flags)
 {
 	if (gp) {
 		entersyscall(getm(), gp, SYSCALL_USER);
 		gp->inruntime--; /* in _Gsyscall now: see syscall.c */
 	}
 	int r = sysclose(fd, src, flags);
-	if (held)
-		unlock(held);
+	if (pd)
+		atomic_store(&pd->state, PD_NONE);
 	if (gp) {
 		gp->inruntime++;
 		exitsyscall(getm(), gp);
@@ -416,15 +445,22 @@ static int sysclose_handoff(g *gp, mutex *held, int fd, int src, int flags)
  * left with the old fd's record, it would be taken as registered while
  * epoll never heard of it, and its readers would never wake.
  *
- * The system call runs under pd->lock. Made after it, a call that starts
- * meanwhile (a goroutine racing with the close, as Go allows) would find
- * the fd unregistered and still open, and register it again in pd_open:
- * the descriptor would stay PD_POLL once the fd is gone, so that the
- * next fd with the number would never join epoll (nor be made
- * non-blocking), and its readers would never wake. Under the lock,
- * pd_open comes either before (and is undone here) or after, when the
- * number is closed (EBADF) or already names a new fd. The descriptor is
- * created if need be for the same reason. */
+ * The descriptor is PD_CLOSING from the start of the close to the end
+ * of its system call (created if need be, so that even an fd the
+ * runtime never used is covered). A call that starts meanwhile (a
+ * goroutine racing with the close, as Go allows) waits in pd_open for
+ * the end: finding the fd unregistered and still open, it would
+ * register it again, and the descriptor would stay PD_POLL once the fd
+ * is gone, so that the next fd with the number would never join epoll
+ * (nor be made non-blocking), and its readers would never wake.
+ *
+ * pd->lock is not held across the system call, which may block for
+ * seconds (a linger): the waiters are woken first, as Go's Close wakes
+ * them (pollDesc.evict) before the descriptor is destroyed, and a
+ * deadline that fires meanwhile finds the lock free and nothing to do.
+ * A second close, or a dup3 onto fd, that comes during the close fails
+ * (EBADF, or dup3's EBUSY of such a race) instead of closing the number
+ * again once it may name a new fd. */
 int netpollclose(int fd, int src, int flags, g *gp)
 {
 	pollDesc *pd = pd_lookup(fd, true);
@@ -433,8 +469,12 @@ int netpollclose(int fd, int src, int flags, g *gp)
 	g *rg = NULL, *wg = NULL;
 	lock(&pd->lock);
 	int st = atomic_load(&pd->state);
+	if (st == PD_CLOSING) {
+		unlock(&pd->lock);
+		return src >= 0 ? -EBUSY : -EBADF;
+	}
+	atomic_store(&pd->state, PD_CLOSING);
 	if (st != PD_NONE) {
-		atomic_store(&pd->state, PD_NONE);
 		atomic_fetch_add(&pd->fdseq, 1);
 		atomic_store(&pd->rd, 0);
 		atomic_store(&pd->wd, 0);
@@ -446,17 +486,17 @@ int netpollclose(int fd, int src, int flags, g *gp)
 		rg = netpollunblock(pd, GORT_READ, false);
 		wg = netpollunblock(pd, GORT_WRITE, false);
 	}
+	unlock(&pd->lock);
+	if (rg)
+		goready(rg);
+	if (wg)
+		goready(wg);
 	/* A call that passed its check before the seq moved is in its
 	 * system call on this fd (pd_enter): the number must not be free
 	 * for reuse, nor name another file, before that call is over. */
 	while (atomic_load(&pd->inflight) != 0)
 		osyield();
-	int r = sysclose_handoff(gp, &pd->lock, fd, src, flags);
-	if (rg)
-		goready(rg);
-	if (wg)
-		goready(wg);
-	return r;
+	return sysclose_handoff(gp, pd, fd, src, flags);
 }
 
 /* One non-blocking poller at a time (findrunnable, sysmon); a blocked

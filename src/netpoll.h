@@ -20,8 +20,10 @@
  *    events and deadline wake-ups carry or check it, so that nothing
  *    meant for a closed fd reaches a later fd with the same number.
  *  - state: PD_NONE (not registered), PD_POLL (registered with epoll,
- *    O_NONBLOCK set) or PD_FILE (epoll refused it: a regular file; its
- *    calls go through the syscall hand-off).
+ *    O_NONBLOCK set), PD_FILE (epoll refused it: a regular file; its
+ *    calls go through the syscall hand-off) or PD_CLOSING (a close is
+ *    in progress: netpollclose sets it under pd->lock and ends it with a
+ *    store once its system call is made; pd_open waits it out).
  *  - rd, wd: the read and write deadlines: 0 none, > 0 an absolute
  *    nanotime, -1 passed (calls in that direction fail with ETIMEDOUT).
  *    rt, wt: the runtime timers that expire them.
@@ -52,7 +54,7 @@
  * Locking: pd->lock protects state, the timers and the deadline changes
  * (stores of rd/wd, fdseq); readers load those atomically without it.
  * inflight is counted without it (pd_enter), and the calls it counts
- * take no lock: netpollclose waits for them with pd->lock held.
+ * take no lock: netpollclose waits for them while the fd is PD_CLOSING.
  * Lock order: pd->lock before a P's timerslock, and before sched.lock
  * (arming a timer may start an M); neither is held when pd->lock is taken.
  * Nothing is made runnable (goready) while pd->lock is held.
@@ -70,7 +72,7 @@
 #define PD_READY ((uintptr_t)1)
 #define PD_WAIT ((uintptr_t)2)
 
-enum { PD_NONE, PD_POLL, PD_FILE };
+enum { PD_NONE, PD_POLL, PD_FILE, PD_CLOSING };
 enum { PD_KIND_UNKNOWN, PD_KIND_STREAM, PD_KIND_OTHER };
 
 typedef struct pollDesc pollDesc;

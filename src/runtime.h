@@ -736,6 +736,7 @@ static inline int64_t addsat(int64_t now, int64_t ns)
 bool addtimer(m *mp, timer *t);
 bool addtimer_p(p *pp, timer *t);
 void wakesleeper(int64_t when);
+void timesleep(g *gp, int64_t ns);
 bool deltimer(timer *t);
 int checktimers(p *pp, int64_t now);
 /* The scheduler's check: one load when pp has no timer. */

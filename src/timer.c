@@ -296,6 +296,14 @@ static bool sleep_arm(g *gp, void *t)
 	return true;
 }
 
+/* Park gp, inside a runtime call, for ns (> 0). */
+void timesleep(g *gp, int64_t ns)
+{
+	timer t = {.when = addsat(nanotime(), ns), .f = sleep_fire, .arg = gp, .idx = -1};
+	atomic_init(&t.pp, NULL);
+	gopark(sleep_arm, &t, waitReasonSleep);
+}
+
 GORT_API void gort_sleep(int64_t ns)
 {
 	if (ns <= 0)
@@ -309,8 +317,6 @@ GORT_API void gort_sleep(int64_t ns)
 		errno = saved;
 		return;
 	}
-	timer t = {.when = addsat(nanotime(), ns), .f = sleep_fire, .arg = gp, .idx = -1};
-	atomic_init(&t.pp, NULL);
-	gopark(sleep_arm, &t, waitReasonSleep);
+	timesleep(gp, ns);
 	rt_exit(gp);
 }

@@ -366,8 +366,37 @@ MAIN_CASE(dup_replaces, dup_replaces_main, 2)
  * syscall.Close, under the syscall hand-off: the P's other goroutines
  * run meanwhile (a ticker at GOMAXPROCS=1). Made on the P, the close
  * stalled them, until sysmon's preemption signal cut the linger short
- * (without signal preemption, under sanitizers, for the whole second). */
-static atomic_int lg_stop, lg_ticks;
+ * (without signal preemption, under sanitizers, for the whole second).
+ * A goroutine parked reading the socket is woken (EBADF) at the start of
+ * the close, as by Go's Close; it was woken once the linger was over. */
+static atomic_int lg_stop, lg_ticks, lg_done;
+static int lg_fd;
+static _Atomic int64_t lg_woken; /* when the reader's gort_read came back */
+static ssize_t lg_r, lg_r2;
+static int lg_err, lg_err2, lg_close_err;
+static int64_t lg_close_ns, lg_read_end;
+
+/* Parked reading the socket; woken by the close, it closes the fd again
+ * (EBADF at once: the close is in progress) and reads it again (waits
+ * for the close to end, then fails with EBADF, or reads a new fd that
+ * got the number). */
+static void lg_reader(void *arg)
+{
+	(void)arg;
+	char c;
+	lg_r = gort_read(lg_fd, &c, 1);
+	lg_err = errno;
+	int64_t t = gort_nanotime();
+	CHECK_EQ(gort_close(lg_fd), -1);
+	lg_close_err = errno;
+	lg_close_ns = gort_nanotime() - t;
+	atomic_store(&lg_woken, t);
+	lg_r2 = gort_read(lg_fd, &c, 1);
+	lg_err2 = errno;
+	lg_read_end = gort_nanotime();
+	atomic_store(&lg_done, 1);
+	gort_wg_done(&helpers_wg);
+}
 
 static void lg_ticker(void *arg)
 {
@@ -400,18 +429,47 @@ static int close_linger_main(void *arg)
 	struct linger lg = {.l_onoff = 1, .l_linger = 1};
 	CHECK_EQ(setsockopt(sv[1], SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
 	start_helper(lg_ticker, NULL);
+	lg_fd = sv[1];
+	wait_parked(start_helper(lg_reader, NULL), "IO wait");
 	settle();
 	int t0 = atomic_load(&lg_ticks);
 	int64_t c0 = gort_nanotime();
 	CHECK_EQ(gort_close(sv[1]), 0);
 	double ms = (double)(gort_nanotime() - c0) / 1e6;
 	int ticks = atomic_load(&lg_ticks) - t0;
-	printf("     the close took %.0f ms, the ticker ticked %d times meanwhile\n", ms, ticks);
+	for (int i = 0; i < 5000 && !atomic_load(&lg_woken); i++)
+		gort_sleep(MS);
+	double woken = (double)(atomic_load(&lg_woken) - c0) / 1e6;
+	printf("     the close took %.0f ms, the ticker ticked %d times meanwhile, "
+	       "the reader was woken after %.0f ms\n", ms, ticks, woken);
 	if (ticks < 5)
 		FAILF("the ticker ticked %d times during a close of %.0f ms: the close "
 		      "held the P", ticks, ms);
 	if (ms < 500)
 		FAILF("a close with a linger time of 1 s took %.0f ms", ms);
+	/* As Go's Close, the waiters are woken before the close, not once
+	 * the linger is over. */
+	CHECK_EQ(lg_r, -1);
+	CHECK_EQ(lg_err, EBADF);
+	if (woken > ms / 2)
+		FAILF("the reader parked on the socket was woken %.0f ms into a close "
+		      "of %.0f ms", woken, ms);
+	/* A second close meanwhile fails at once; a read meanwhile waits
+	 * for the close to end and fails. */
+	CHECK_EQ(lg_close_err, EBADF);
+	if (lg_close_ns > 300 * MS)
+		FAILF("a second close during the close took %lld ms",
+		      (long long)(lg_close_ns / MS));
+	for (int i = 0; i < 5000 && !atomic_load(&lg_done); i++)
+		gort_sleep(MS);
+	/* EBADF, or whatever a new fd that got the number gives. */
+	printf("     the read during the close came back after %.0f ms (%zd)\n",
+	       (double)(lg_read_end - c0) / 1e6, lg_r2);
+	if (lg_r2 < 0 && lg_err2 != EBADF)
+		FAILF("a read during the close failed with errno %d", lg_err2);
+	if (lg_read_end - c0 < 500 * MS)
+		FAILF("a read during a close of %.0f ms came back after %.0f ms", ms,
+		      (double)(lg_read_end - c0) / 1e6);
 	atomic_store(&lg_stop, 1);
 	gort_wg_wait(&helpers_wg);
 	gort_close(sv[0]);
