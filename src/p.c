@@ -214,7 +214,7 @@ p *procresize(m *mp, int32_t nprocs)
 	/* A trace says every change of the count, as Go's procresize (the
 	 * first one of a trace is its snapshot's). */
 	if (nprocs != old)
-		traceGomaxprocs(nprocs);
+		traceGomaxprocs(old, nprocs);
 
 	if (mp->p && mp->p->id < nprocs) {
 		atomic_store_explicit(&mp->p->status, _Prunning, memory_order_relaxed);

@@ -127,6 +127,7 @@ enum {
 	TBUF_SIZE = 32 << 10,
 	WRITER_BATCH = 8,    /* full buffers that wake the writer */
 	WRITER_POLL_MS = 10, /* how often it looks without being woken */
+	PROCS_HIST = 32,     /* GOMAXPROCS changes a flight dump can say */
 	/* EvSetP, EvSetG, then type, dt and the arguments (worst case) */
 	EV_MAX = 2 * 11 + 1 + 10 + 10 * TRACE_MAX_ARGS,
 	/* The most events one signal handler writes: a hand-off's
@@ -198,6 +199,13 @@ static struct {
 	tbuf *ring, *ringtail;
 	size_t ringbytes, ringmax;
 	tbuf *freebufs;
+	/* flight mode: the last PROCS_HIST changes of GOMAXPROCS, oldest
+	 * first (gort_trace_flight_dump's head) */
+	struct procschange {
+		int64_t ns;
+		int32_t from, to;
+	} procs[PROCS_HIST];
+	int nprocs;
 } trace = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
 
 /* An interning table: items by id (ids 1 .. n-1; [0] unused) and an
@@ -989,6 +997,52 @@ void tracegocreate_slow(p *pp, g *newg)
 	        gosite(newg));
 }
 
+/* A change of GOMAXPROCS: its event, and for the flight recorder a note
+ * of it. A dump's head says the count in effect at its oldest event, and
+ * says again every change after that: the buffer that held a change's
+ * own event may have been dropped from the ring while an older buffer of
+ * another thread was kept. Under the world's stop (procresize), so one
+ * at a time; trace.lock orders it with a dump. */
+void tracegomaxprocs_slow(int32_t old, int32_t n)
+{
+	traceev(EvGomaxprocs, (uint64_t)n, 0, 0, 0);
+	pthread_mutex_lock(&trace.lock);
+	if (trace.mode == MODE_FLIGHT) {
+		if (trace.nprocs == PROCS_HIST) {
+			memmove(&trace.procs[0], &trace.procs[1],
+			        (PROCS_HIST - 1) * sizeof trace.procs[0]);
+			trace.nprocs--;
+		}
+		trace.procs[trace.nprocs++] =
+		        (struct procschange){.ns = nanotime(), .from = old, .to = n};
+	}
+	pthread_mutex_unlock(&trace.lock);
+}
+
+/* The flight dump's head: an EvBatch at ts (units) with the count in
+ * effect then and every later change noted, in len bytes at most. The
+ * count at ts is the first later change's from (the changes before the
+ * oldest noted are forgotten: more than PROCS_HIST in the ring's span
+ * make it a guess). trace.lock held. */
+static size_t flight_head_locked(uint8_t *head, uint64_t ts)
+{
+	uint8_t *p = putbatch(head, 0, NULL, ts);
+	int first = 0;
+	while (first < trace.nprocs && (uint64_t)trace.procs[first].ns >> TRACE_UNIT < ts)
+		first++;
+	int32_t n = first < trace.nprocs ? trace.procs[first].from : atomic_load(&gomaxprocs);
+	*p++ = EvGomaxprocs; /* dt 0 */
+	p = putvarint(p, (uint64_t)n);
+	for (int i = first; i < trace.nprocs; i++) {
+		uint64_t at = (uint64_t)trace.procs[i].ns >> TRACE_UNIT;
+		*p++ = (uint8_t)(EvGomaxprocs | TRACE_DTC_VARINT << TRACE_DTC_SHIFT);
+		p = putvarint(p, at - ts);
+		p = putvarint(p, (uint64_t)trace.procs[i].to);
+		ts = at;
+	}
+	return (size_t)(p - head);
+}
+
 /* ---- control ---- */
 
 static void ctl_lock(void)
@@ -1234,6 +1288,7 @@ static int session_init(int mode)
 	trace.writerstop = false;
 	trace.nfull = 0;
 	trace.writeerr = 0;
+	trace.nprocs = 0;
 	atomic_fetch_add_explicit(&trace.gen, 1, memory_order_relaxed);
 	pthread_mutex_unlock(&trace.lock);
 	return 0;
@@ -1469,11 +1524,11 @@ GORT_API int gort_trace_flight_dump(const char *path)
 		for (size_t i = 0; i < c.n; i++)
 			if (batch_ts(c.data[i]) < ts)
 				ts = batch_ts(c.data[i]);
-		uint8_t head[64];
-		uint8_t *p = putbatch(head, 0, NULL, ts);
-		*p++ = EvGomaxprocs; /* dt 0 */
-		p = putvarint(p, (uint64_t)atomic_load(&gomaxprocs));
-		if (!write_header(fd) || !writeall(fd, head, (size_t)(p - head)))
+		uint8_t head[32 + PROCS_HIST * 24];
+		pthread_mutex_lock(&trace.lock);
+		size_t hn = flight_head_locked(head, ts);
+		pthread_mutex_unlock(&trace.lock);
+		if (!write_header(fd) || !writeall(fd, head, hn))
 			err = errno ? errno : EIO;
 		for (size_t i = 0; !err && i < c.n; i++)
 			if (!writeall(fd, c.data[i], c.len[i]))

@@ -37,6 +37,7 @@ void traceev_samets(uint8_t ev, uint64_t a, uint64_t b, uint64_t c, uint64_t d);
  * the thread's buffer has no room left). */
 void traceev_sig(uint8_t ev, uint64_t a, uint64_t b, uint64_t c);
 void tracegocreate_slow(p *pp, g *newg);
+void tracegomaxprocs_slow(int32_t old, int32_t n);
 void trace_runtime_end(void);      /* gort_main ends: stop what runs */
 size_t trace_staged_bytes(void);   /* see trace.c */
 size_t trace_ring_bytes(void);     /* see trace.c */
@@ -202,11 +203,11 @@ static inline void traceProc(uint8_t ev, p *pp, m *mp)
 		traceev(ev, tracepid(pp), (uint64_t)mp->id, 0, 0);
 }
 
-/* procresize: GOMAXPROCS becomes n. */
-static inline void traceGomaxprocs(int32_t n)
+/* procresize: GOMAXPROCS becomes n (from old). */
+static inline void traceGomaxprocs(int32_t old, int32_t n)
 {
 	if (tracing())
-		traceev(EvGomaxprocs, (uint64_t)n, 0, 0, 0);
+		tracegomaxprocs_slow(old, n);
 }
 
 static inline void traceM(uint8_t ev, m *mp)

@@ -19,6 +19,8 @@
  *    larger than the ring + one buffer per thread + the strings;
  *  - flight_dumps: hundreds of dumps, each handing small partial
  *    buffers to the ring, leave it holding about its size;
+ *  - flight_resize: a dump begins with the GOMAXPROCS of its oldest
+ *    event, not of the dump, and says the change;
  *  - after every stop (basic, steal, flight) no thread keeps a staging
  *    buffer;
  *  - longname: goroutines of one name longer than TRACE_STRING_MAX share
@@ -616,6 +618,51 @@ static void flight(void)
 		if (t.ev[i].type == EvGoCreate && strcmp(tr_str(&t, t.ev[i].a[3]), "pinger") == 0)
 			named = true;
 	CHECK(named);
+	tr_free(&t);
+}
+
+/* ---- flight_resize ---- */
+
+/* A dump's head gives the count in effect at its oldest event, and the
+ * changes after it: here 2 at the start, then 3. It said the count at
+ * the dump, so the whole dump ran at 3. */
+static int flight_resize_main(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(gort_trace_flight_start(RING), 0);
+	churn(1000);
+	CHECK_EQ(gort_gomaxprocs(3), 2);
+	churn(1000);
+	CHECK_EQ(gort_trace_flight_dump(path), 0);
+	CHECK_EQ(gort_trace_flight_stop(), 0);
+	return 0;
+}
+
+static void flight_resize(void)
+{
+	tmppath("flight_resize");
+	run_main(flight_resize_main, NULL, 2);
+	tr t;
+	load(path, &t);
+	unlink(path);
+	tev *first = NULL, *three = NULL;
+	for (size_t i = 0; i < t.n; i++) {
+		tev *e = &t.ev[i];
+		if (e->type != EvGomaxprocs)
+			continue;
+		if (!first || e->ts < first->ts)
+			first = e;
+		if (e->a[0] == 3 && (!three || e->ts < three->ts))
+			three = e;
+	}
+	CHECK(first != NULL && three != NULL);
+	if (first->a[0] != 2)
+		FAILF("the dump begins at GOMAXPROCS=%llu; it was 2 until the resize",
+		      (unsigned long long)first->a[0]);
+	CHECK(three->ts >= first->ts);
+	/* The pingers of before the resize are in the dump, before it. */
+	tev *create = find(&t, EvGoCreate, -1, 0, INT64_MIN);
+	CHECK(create != NULL && create->ts < three->ts);
 	tr_free(&t);
 }
 
@@ -1339,6 +1386,7 @@ int main(int argc, char **argv)
 	static const struct harness_case cases[] = {
 		{"basic", basic}, {"steal", steal}, {"runend", runend},
 		{"flight", flight}, {"flight_dumps", flight_dumps},
+		{"flight_resize", flight_resize},
 		{"errors", errors}, {"stats", stats},
 		{"longname", longname_case}, {"handoff", handoff},
 		{"resize", resize}, {"flight_syscall", flight_syscall},
