@@ -19,8 +19,9 @@
  *      samples.
  *
  * The cfg key asyncpreempt says whether the runtime may preempt the
- * spinner with a signal: "off" when GODEBUG has asyncpreemptoff set to a
- * non-zero value (the runtime reads it the same way), "on" otherwise.
+ * spinner with a signal: "off" when GODEBUG sets asyncpreemptoff to a
+ * non-zero value, read as the runtime reads it (the last valid setting
+ * wins: "asyncpreemptoff=1,asyncpreemptoff=0" is on), "on" otherwise.
  *
  *     preemptlat [-procs 1] [-spin MS]
  *     bench=preemptlat impl=gort cfg=procs=1,spin=2000ms,asyncpreempt=on|off,metric=p50|p99|max|samples
@@ -46,19 +47,48 @@ static struct preemptlat P = {
 	.spin_ms = 2000,
 };
 
-/* The same reading of GODEBUG as the runtime's: the first
- * "asyncpreemptoff=" item of the comma-separated list decides. */
+/* Is s[0..n) a decimal int32, as the runtime's GODEBUG parser takes it
+ * (an optional '-', then digits only)? Its value in *v if so. */
+static bool godebug_int32(const char *s, size_t n, long *v)
+{
+	bool neg = n > 0 && s[0] == '-';
+	size_t i = neg ? 1 : 0;
+	long u = 0;
+
+	if (i == n)
+		return false;
+	for (; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		u = u * 10 + (s[i] - '0');
+		if (u > 2147483648L)
+			return false;
+	}
+	if (!neg && u > 2147483647L)
+		return false;
+	*v = neg ? -u : u;
+	return true;
+}
+
+/* The same reading of GODEBUG as the runtime's (Go's parsedebugvars):
+ * every "asyncpreemptoff=" item of the comma-separated list is read in
+ * turn and the last one whose value is a number wins; one that is not a
+ * number changes nothing. Non-zero turns signal preemption off. */
 static bool asyncpreempt_off(void)
 {
+	static const char key[] = "asyncpreemptoff=";
+	const size_t klen = sizeof key - 1;
 	const char *s = getenv("GODEBUG");
+	long v = 0;
+
 	while (s && *s) {
-		if (strncmp(s, "asyncpreemptoff=", 16) == 0)
-			return atoi(s + 16) != 0;
-		s = strchr(s, ',');
-		if (s)
-			s++;
+		const char *end = strchr(s, ',');
+		size_t len = end ? (size_t)(end - s) : strlen(s);
+		if (len >= klen && strncmp(s, key, klen) == 0)
+			godebug_int32(s + klen, len - klen, &v);
+		s = end ? end + 1 : NULL;
 	}
-	return false;
+	return v != 0;
 }
 
 static void spinner(void *arg)

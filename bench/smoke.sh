@@ -105,6 +105,25 @@ served_echo_ipv6() {
     stop_server
 }
 
+# preempt_label GODEBUG WANT: preemptlat run with GODEBUG in its
+# environment labels its rows asyncpreempt=WANT, reading GODEBUG as the
+# runtime does (the last valid asyncpreemptoff setting wins)
+preempt_label() {
+    local out=$TMP/preemptlat.label
+    if ! GODEBUG=$1 timeout 30 "$BIN/preemptlat" -procs 1 -spin 20 >"$out" 2>"$TMP/preemptlat.err"; then
+        echo "FAIL preemptlat GODEBUG=$1: exit status $?"
+        fails=$((fails + 1))
+        return
+    fi
+    if [ -s "$out" ] && ! grep -qv "asyncpreempt=$2," "$out"; then
+        echo "ok   preemptlat GODEBUG=$1 -> asyncpreempt=$2"
+    else
+        echo "FAIL preemptlat GODEBUG=$1: want asyncpreempt=$2, got:"
+        cat "$out"
+        fails=$((fails + 1))
+    fi
+}
+
 served_http() {
     local status=""
     start_server http_hello
@@ -133,6 +152,9 @@ run skynet -procs 2 -n 1000
 run parked -procs 2 -n 1000
 run forensics -procs 2 -n 10 -mode gosched -work 1
 run preemptlat -procs 1 -spin 100
+preempt_label asyncpreemptoff=1,asyncpreemptoff=0 on
+preempt_label asyncpreemptoff=1x on
+preempt_label asyncpreemptoff=0,asyncpreemptoff=2 off
 run sleepjitter -procs 2 -n 10 -k 2
 served_echo
 served_echo_ipv6

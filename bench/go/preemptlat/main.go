@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -30,6 +31,28 @@ import (
 )
 
 var sink uint64
+
+// asyncPreemptOff reads GODEBUG as the runtime does (parsedebugvars):
+// every asyncpreemptoff=N item in turn, the last whose N is a decimal
+// int32 winning ("asyncpreemptoff=1,asyncpreemptoff=0" leaves preemption
+// on, "asyncpreemptoff=2" turns it off); non-zero is off.
+func asyncPreemptOff() bool {
+	off := int64(0)
+	for _, field := range strings.Split(os.Getenv("GODEBUG"), ",") {
+		const key = "asyncpreemptoff="
+		if !strings.HasPrefix(field, key) {
+			continue
+		}
+		v := field[len(key):]
+		if strings.HasPrefix(v, "+") {
+			continue // the runtime's atoi takes a '-' sign only
+		}
+		if n, err := strconv.ParseInt(v, 10, 32); err == nil {
+			off = n
+		}
+	}
+	return off != 0
+}
 
 func main() {
 	procs := flag.Int("procs", 1, "GOMAXPROCS")
@@ -75,7 +98,7 @@ func main() {
 		work.Ms(spinDur), work.Ms(time.Since(t0)), len(samples), sink&1)
 
 	ap := "on"
-	if strings.Contains(os.Getenv("GODEBUG"), "asyncpreemptoff=1") {
+	if asyncPreemptOff() {
 		ap = "off"
 	}
 	n := float64(len(samples))
