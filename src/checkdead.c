@@ -37,9 +37,26 @@
 #define GORT_TSAN_THREADS 0
 #endif
 
-/* Threads in this process (entries of /proc/self/task), or -1. The
- * directory is read rather than num_threads of /proc/self/stat: an
- * emulator (qemu-user) fakes the latter but not the former. */
+/* Whether tid is the thread of an M whose locked G exited (exitafterg):
+ * such an M no longer counts in mcount, but its thread lives on for a
+ * moment after lockedexit (the checkdead there runs on it), and would
+ * otherwise pass for a thread that may still wake a goroutine. newm
+ * reuses such an M only once its thread is gone. sched.lock held. */
+static bool exiting_thread(long tid)
+{
+	for (m *mp = allm; mp; mp = mp->alllink)
+		if (mp->exitafterg && !mp->threadgone && mp->procid == tid)
+			return true;
+	return false;
+}
+
+/* Threads in this process (entries of /proc/self/task) but those of
+ * exiting Ms, or -1. One pass over the directory: counting every thread
+ * and then the exiting Ms whose threads are still listed, a thread that
+ * ended between the two looks was counted as a thread of the program's,
+ * and a deadlock seen only then went unreported for good. The directory
+ * is read rather than num_threads of /proc/self/stat: an emulator
+ * (qemu-user) fakes the latter but not the former. sched.lock held. */
 static int64_t process_threads(void)
 {
 	DIR *d = opendir("/proc/self/task");
@@ -47,23 +64,9 @@ static int64_t process_threads(void)
 		return -1;
 	int64_t n = 0;
 	for (struct dirent *e; (e = readdir(d)) != NULL;)
-		if (e->d_name[0] != '.')
+		if (e->d_name[0] != '.' && !exiting_thread(strtol(e->d_name, NULL, 10)))
 			n++;
 	closedir(d);
-	return n;
-}
-
-/* Threads of Ms whose locked G exited (exitafterg) that the kernel still
- * lists: such an M no longer counts in mcount, but its thread lives on
- * for a moment after lockedexit (the checkdead there runs on it), and
- * would otherwise pass for a thread that may still wake a goroutine.
- * newm reuses such an M only once its thread is gone. sched.lock held. */
-static int64_t exiting_threads(void)
-{
-	int64_t n = 0;
-	for (m *mp = allm; mp; mp = mp->alllink)
-		if (mp->exitafterg && !mthreadgone(mp))
-			n++;
 	return n;
 }
 
@@ -117,12 +120,11 @@ void checkdead(void)
 	forEachG(countg, &c);
 	if (c.active > 0 || c.waiting == 0)
 		return;
-	/* Our threads: the Ms, sysmon, ThreadSanitizer's own, those of
-	 * Ms ending with their locked G, and the trace's writer. */
+	/* Our threads: the Ms, sysmon, ThreadSanitizer's own and the
+	 * trace's writer (those of Ms ending with their locked G are not
+	 * counted). */
 	int64_t threads = process_threads();
-	if (threads < 0 ||
-	    threads > mcount + 1 + (GORT_TSAN_THREADS) + exiting_threads() +
-	                  trace_threads())
+	if (threads < 0 || threads > mcount + 1 + (GORT_TSAN_THREADS) + trace_threads())
 		return;
 	fatal_claim();
 	printstr("fatal error: all goroutines are asleep - deadlock!\n\n");
