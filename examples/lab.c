@@ -22,10 +22,12 @@
  * the CPU time the process got meanwhile), writes the CDFs of all
  * configurations as an SVG plot (lab_svg.c), and captures an execution
  * trace of one configuration (GOMAXPROCS=2 with preemption, or 1 on a
- * single CPU) with gort_trace_start/gort_trace_stop; a runtime without
- * the tracer gets a one-line note instead. It closes with a note on each
- * mode that ran, which states a shape only where that mode's rows show
- * it. docs/NOTES.md reads the results.
+ * single CPU) with gort_trace_start/gort_trace_stop. It closes with a
+ * note on each mode that ran, which states a shape only where that mode's
+ * rows show it. docs/NOTES.md reads the results. The plot and the trace
+ * are what the run is for: a path that cannot be created stops the lab
+ * before the first configuration, and one that fails anyway (a full disk)
+ * makes the exit status 1 once the rest is printed.
  *
  * The CPU work is a calibrated spin kernel: the 64-bit LCG
  * x = x*6364136223846793005 + 1442695040888963407 run n times in a
@@ -50,6 +52,7 @@
 #endif
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -58,6 +61,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "gort.h"
 #include "lab_svg.h"
@@ -302,7 +306,8 @@ static void print_row(const struct config *c)
 
 /* ---- the plot and the trace ---- */
 
-static void write_plot(const struct config *cs, int nc)
+/* write_plot returns false when the plot could not be written. */
+static bool write_plot(const struct config *cs, int nc)
 {
 	struct lab_series *s = calloc((size_t)nc, sizeof(*s));
 	char (*labels)[48] = calloc((size_t)nc, sizeof(*labels));
@@ -325,7 +330,8 @@ static void write_plot(const struct config *cs, int nc)
 	snprintf(title, sizeof(title),
 	         "Schedule Forensics on gort: %ld goroutines x %g ms, "
 	         "completion time CDF", lab.n, lab.work_ms);
-	if (lab_svg_write(lab.svg, title, s, nc) != 0) {
+	bool ok = lab_svg_write(lab.svg, title, s, nc) == 0;
+	if (!ok) {
 		fprintf(stderr, "lab: writing %s: %s\n", lab.svg, strerror(errno));
 	} else {
 		char *abs = realpath(lab.svg, NULL);
@@ -335,25 +341,28 @@ static void write_plot(const struct config *cs, int nc)
 	}
 	free(labels);
 	free(s);
+	return ok;
 }
 
-static void report_trace(const struct config *cs, int nc)
+/* report_trace returns false when the trace could not be captured. */
+static bool report_trace(const struct config *cs, int nc)
 {
 	const struct config *t = NULL;
 	for (int i = 0; i < nc; i++)
 		if (cs[i].traced)
 			t = &cs[i];
 	if (!t)
-		return;
+		return true;
 	if (lab.trace_err) {
 		printf("trace: not captured (gort_trace_start/stop: %s)\n",
 		       strerror(lab.trace_err));
-		return;
+		return false;
 	}
 	char *abs = realpath(lab.trace, NULL);
 	printf("trace: %s (* GOMAXPROCS=%d %s; read it with gort-trace)\n",
 	       abs ? abs : lab.trace, t->procs, mode_name[t->mode]);
 	free(abs);
+	return true;
 }
 
 /* pick_traced marks the configuration to trace: GOMAXPROCS=2 (1 on a
@@ -369,6 +378,27 @@ static void pick_traced(struct config *cs, int nc)
 			return;
 		}
 	cs[0].traced = true;
+}
+
+/* check_creatable stops the lab (exit status 1) when path, the value of
+ * opt, cannot be written, before the run: a missing directory found only
+ * at the end would cost the whole run. It creates no file: one it had to
+ * create is removed again, an existing one is opened without truncating,
+ * so that an interrupted run leaves the previous plot and trace as they
+ * were. */
+static void check_creatable(const char *opt, const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+	bool created = fd >= 0;
+	if (fd < 0 && errno == EEXIST)
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "lab: %s %s: %s\n", opt, path, strerror(errno));
+		exit(1);
+	}
+	close(fd);
+	if (created)
+		unlink(path);
 }
 
 /* ---- options ---- */
@@ -643,6 +673,9 @@ int main(int argc, char **argv)
 			lab.procs[np++] = lab.procs[i];
 	}
 	lab.nprocs = np;
+	check_creatable("-svg", lab.svg);
+	if (lab.trace[0])
+		check_creatable("-trace", lab.trace);
 	lab.godebug = getenv("GODEBUG") ? strdup(getenv("GODEBUG")) : NULL;
 
 	lab.spin_per_ns = calibrate();
@@ -671,8 +704,9 @@ int main(int argc, char **argv)
 		print_row(&cs[i]);
 	}
 	printf("\n");
-	write_plot(cs, nc);
-	report_trace(cs, nc);
+	bool ok = write_plot(cs, nc);
+	if (!report_trace(cs, nc))
+		ok = false;
 	print_reading(cs, nc);
 
 	for (int i = 0; i < nc; i++)
@@ -680,5 +714,7 @@ int main(int argc, char **argv)
 	free(cs);
 	free(lab.spawned);
 	free(lab.finished);
-	return (int)(atomic_load(&sink) == 42); /* consume the results */
+	if (atomic_load(&sink) == 42) /* consume the results */
+		printf("\n");
+	return ok ? 0 : 1;
 }
