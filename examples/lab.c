@@ -45,7 +45,7 @@
  * program's own GODEBUG with its asyncpreemptoff setting replaced.
  *
  * Usage: lab [-quick] [-n N] [-work-ms MS] [-procs LIST] [-modes LIST]
- *            [-svg FILE] [-trace FILE]
+ *            [-svg FILE] [-trace FILE]; -h for help
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -403,9 +403,11 @@ static void check_creatable(const char *opt, const char *path)
 
 /* ---- options ---- */
 
-static _Noreturn void usage(void)
+/* usage prints the usage to f and exits with status: 2 after a bad
+ * command line (on stderr), 0 when it was asked for (on stdout). */
+static _Noreturn void usage(FILE *f, int status)
 {
-	fprintf(stderr,
+	fprintf(f,
 	        "usage: lab [-quick] [-n N] [-work-ms MS] [-procs LIST] [-modes LIST]\n"
 	        "           [-svg FILE] [-trace FILE]\n"
 	        "  -n N          goroutines (default 1000; 100 with -quick)\n"
@@ -416,8 +418,9 @@ static _Noreturn void usage(void)
 	        "  -trace FILE   execution trace of GOMAXPROCS=2 (1 on one CPU)\n"
 	        "                preempt, else of the first configuration\n"
 	        "                (default lab.trace; \"\" for none)\n"
-	        "  -quick        100 goroutines x 2 ms\n");
-	exit(2);
+	        "  -quick        100 goroutines x 2 ms\n"
+	        "  -h, -help     this message\n");
+	exit(status);
 }
 
 /* bad_value says which option had a bad value, and what it wants, before
@@ -425,7 +428,7 @@ static _Noreturn void usage(void)
 static _Noreturn void bad_value(const char *opt, const char *val, const char *want)
 {
 	fprintf(stderr, "lab: %s \"%s\": want %s\n", opt, val, want);
-	usage();
+	usage(stderr, 2);
 }
 
 /* parse_long parses all of s as a decimal in [lo, hi]. */
@@ -444,7 +447,7 @@ static void parse_procs(const char *list)
 {
 	char *copy = strdup(list), *save = NULL;
 	if (!copy)
-		usage();
+		usage(stderr, 2);
 	lab.nprocs = 0;
 	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		long v;
@@ -470,7 +473,7 @@ static void parse_modes(const char *list)
 {
 	char *copy = strdup(list), *save = NULL;
 	if (!copy)
-		usage();
+		usage(stderr, 2);
 	lab.nmodes = 0;
 	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		int m = 0;
@@ -501,6 +504,9 @@ static void parse_args(int argc, char **argv)
 			quick = true;
 			continue;
 		}
+		if (strcmp(opt, "-h") == 0 || strcmp(opt, "-help") == 0 ||
+		    strcmp(opt, "--help") == 0)
+			usage(stdout, 0);
 		static const char *const with_value[] = {"-n", "-work-ms", "-procs",
 		                                         "-modes", "-svg", "-trace"};
 		bool known = false;
@@ -509,7 +515,7 @@ static void parse_args(int argc, char **argv)
 		if (!known || i + 1 >= argc) {
 			fprintf(stderr, known ? "lab: %s needs a value\n"
 			                      : "lab: unknown option %s\n", opt);
-			usage();
+			usage(stderr, 2);
 		}
 		const char *val = argv[++i];
 		if (strcmp(opt, "-n") == 0) {

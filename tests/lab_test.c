@@ -37,7 +37,8 @@
  *    the CPU count, nopreempt cannot finish by n*work/P, and the notes
  *    must say it was slower.
  *  - usage: bad options get a line naming the option and its value (or
- *    saying it needs one), then the usage message, and exit status 2.
+ *    saying it needs one), then the usage message, and exit status 2;
+ *    -h, -help and --help get the usage and exit status 0.
  *  - outputs: an SVG or trace path that cannot be created fails the run
  *    at once, before any configuration, with exit status 1.
  *
@@ -559,6 +560,23 @@ static void test_usage(void)
 	}
 }
 
+/* -h, -help and --help ask for the usage: it is printed and the lab
+ * exits with status 0, as a Go program's flag package does, instead of
+ * calling them unknown options. */
+static void test_help(void)
+{
+	static const char *const asks[] = {"-h", "-help", "--help"};
+	for (size_t i = 0; i < sizeof(asks) / sizeof(asks[0]); i++) {
+		const char *args[] = {asks[i], NULL};
+		run_lab(args, 20);
+		if (!res.exited || res.status != 0 || !strstr(res.output, "usage: lab") ||
+		    strstr(res.output, "unknown option")) {
+			harness_describe(asks[i], &res);
+			FAILF("lab %s: want the usage message and exit status 0", asks[i]);
+		}
+	}
+}
+
 /* An SVG or trace file that cannot be created is an error of the run:
  * the lab says so before it spends its minute on the configurations, and
  * exits with status 1 (not 2: the command line itself is fine). A path
@@ -603,6 +621,8 @@ int main(void)
 		FAILF("mkdtemp %s: %s", dir, strerror(errno));
 	test_usage();
 	PASS("usage");
+	test_help();
+	PASS("help");
 	test_outputs();
 	PASS("outputs");
 	test_quick();
