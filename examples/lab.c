@@ -629,13 +629,16 @@ static void print_reading(const struct config *cs, int nc)
 				continue;
 			double max = (double)c->sorted[lab.n - 1] / 1e6;
 			if (m == SLEEP) {
-				/* The sleeps taken one after another. */
-				double serial = (double)lab.n * lab.work_ms;
+				/* Sleeps taken together end near one sleep, one
+				 * after another near n of them: the middle tells
+				 * them apart for any n (half of n sleeps, for n =
+				 * 2, is one sleep, which no sleeper beats). */
+				double mid = (double)(lab.n + 1) / 2 * lab.work_ms;
 				printf("  GOMAXPROCS=%d: p50 %.1f ms, max %.1f ms for a %g ms "
 				       "sleep: %s\n", c->procs,
 				       (double)nearest_rank(c->sorted, lab.n, 50) / 1e6, max,
 				       lab.work_ms,
-				       max < serial / 2 ? "they waited together"
+				       max < mid ? "they waited together"
 				                        : "not far below sleeps one after another");
 				continue;
 			}

@@ -35,7 +35,8 @@
  *  - reading: the closing notes read only the modes that ran, and state
  *    a mode's shape only where its rows show it: at GOMAXPROCS = twice
  *    the CPU count, nopreempt cannot finish by n*work/P, and the notes
- *    must say it was slower.
+ *    must say it was slower; two sleepers that finish together at about
+ *    one sleep waited together, and the notes must say that.
  *  - usage: bad options get a line naming the option and its value (or
  *    saying it needs one), then the usage message, and exit status 2;
  *    -h, -help and --help get the usage and exit status 0.
@@ -530,6 +531,29 @@ static void test_reading(void)
 	unlink(svg);
 }
 
+/* Two sleepers of 100 ms that finish together, near 100 ms, waited
+ * together: the notes must not call them "not far below sleeps one after
+ * another" (200 ms). Whether sleeps overlapped is read against the
+ * middle between one sleep and n of them, which a start-up delay of
+ * tens of milliseconds (a sanitizer's spawn) does not reach. */
+static void test_reading_sleep(void)
+{
+	char svg[300];
+	snprintf(svg, sizeof(svg), "%s/sleep.svg", dir);
+	const char *args[] = {"-n", "2", "-work-ms", "100", "-procs", "1", "-modes",
+	                      "sleep", "-svg", svg, "-trace", "", NULL};
+	run_lab(args, 20);
+	must_succeed("lab -n 2 -modes sleep");
+	struct row rows[2];
+	CHECK_EQ(parse_rows(rows, 2), 1);
+	if (rows[0].max < 150 && !strstr(res.output, "they waited together")) {
+		harness_describe("lab", &res);
+		FAILF("2 sleepers of 100 ms, max %.1f ms: the notes do not say "
+		      "they waited together", rows[0].max);
+	}
+	unlink(svg);
+}
+
 static void test_usage(void)
 {
 	static const char *const bad[][4] = {
@@ -628,6 +652,7 @@ int main(void)
 	test_quick();
 	PASS("quick");
 	test_reading();
+	test_reading_sleep();
 	PASS("reading");
 	if (test_preemption())
 		PASS("preemption");
