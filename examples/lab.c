@@ -51,6 +51,7 @@
 #define _GNU_SOURCE
 #endif
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
@@ -431,9 +432,12 @@ static _Noreturn void bad_value(const char *opt, const char *val, const char *wa
 	usage(stderr, 2);
 }
 
-/* parse_long parses all of s as a decimal in [lo, hi]. */
+/* parse_long parses all of s as a decimal in [lo, hi]: digits only,
+ * none of the blanks and sign strtol would skip. */
 static bool parse_long(const char *s, long lo, long hi, long *out)
 {
+	if (!isdigit((unsigned char)s[0]))
+		return false;
 	char *end;
 	errno = 0;
 	long v = strtol(s, &end, 10);
@@ -443,13 +447,16 @@ static bool parse_long(const char *s, long lo, long hi, long *out)
 	return true;
 }
 
+/* The lists are split with strsep, not strtok, so that an empty entry
+ * ("1,,2", "sleep,", "") is seen, and refused, rather than skipped: each
+ * list has at least one entry. */
 static void parse_procs(const char *list)
 {
-	char *copy = strdup(list), *save = NULL;
+	char *copy = strdup(list), *rest = copy;
 	if (!copy)
 		usage(stderr, 2);
 	lab.nprocs = 0;
-	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+	for (char *t; (t = strsep(&rest, ",")) != NULL;) {
 		long v;
 		if (!parse_long(t, 1, GORT_MAX_PROCS, &v))
 			bad_value("-procs", list, "GOMAXPROCS values from 1 to "
@@ -465,17 +472,15 @@ static void parse_procs(const char *list)
 		lab.procs[lab.nprocs++] = (int)v;
 	}
 	free(copy);
-	if (lab.nprocs == 0)
-		bad_value("-procs", list, "at least one GOMAXPROCS value");
 }
 
 static void parse_modes(const char *list)
 {
-	char *copy = strdup(list), *save = NULL;
+	char *copy = strdup(list), *rest = copy;
 	if (!copy)
 		usage(stderr, 2);
 	lab.nmodes = 0;
-	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+	for (char *t; (t = strsep(&rest, ",")) != NULL;) {
 		int m = 0;
 		while (m < NMODES && strcmp(t, mode_name[m]) != 0)
 			m++;
@@ -489,8 +494,6 @@ static void parse_modes(const char *list)
 			lab.modes[lab.nmodes++] = (enum mode)m;
 	}
 	free(copy);
-	if (lab.nmodes == 0)
-		bad_value("-modes", list, "at least one mode");
 }
 
 static void parse_args(int argc, char **argv)
@@ -522,9 +525,13 @@ static void parse_args(int argc, char **argv)
 			if (!parse_long(val, 1, MAX_N, &n))
 				bad_value(opt, val, "goroutines from 1 to " XSTR(MAX_N));
 		} else if (strcmp(opt, "-work-ms") == 0) {
+			/* A decimal number: strtod would also take blanks,
+			 * hexadecimal, "inf" and "nan". */
 			char *end;
 			work_ms = strtod(val, &end);
-			if (end == val || *end || !(work_ms >= 0.001 && work_ms <= 1e6))
+			if (!(isdigit((unsigned char)val[0]) || val[0] == '.') ||
+			    val[strspn(val, "0123456789.eE+-")] != '\0' || end == val || *end ||
+			    !(work_ms >= 0.001 && work_ms <= 1e6))
 				bad_value(opt, val, "ms from 0.001 to 1000000");
 		} else if (strcmp(opt, "-procs") == 0) {
 			parse_procs(val);

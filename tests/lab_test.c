@@ -561,6 +561,8 @@ static void test_usage(void)
 		{"-n", "0"}, {"-work-ms", "-1"}, {"-svg", ""}, {"-bogus"},
 		{"-procs", "2000"}, {"-n", "2000000"}, {"-work-ms", "0.0001"},
 		{"-procs", "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17"},
+		{"-modes", "sleep,"}, {"-n", " 5"}, {"-work-ms", "0x2"},
+		{"-procs", "1,,2"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		run_lab(bad[i], 20);
