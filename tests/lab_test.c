@@ -12,7 +12,9 @@
  *    well-formed XML (a small checker below: nesting, matching end tags,
  *    quoted attributes, entities), its root is <svg>, and it has one
  *    <polyline> per configuration in each of its two panels; the trace
- *    line says where the trace went, and the file is not empty.
+ *    line says where the trace went, and the file is not empty. A
+ *    second run's plot draws 1,000 goroutines that finish together
+ *    with a few points, not one each.
  *    And the lab's point at GOMAXPROCS=1: without preemption a goroutine
  *    runs to its end once started, so completions spread evenly over
  *    0..n*work and p50 is about half of max; with gort_gosched() every
@@ -586,6 +588,38 @@ static void test_usage(void)
 	}
 }
 
+/* The plot leaves out points that the eye cannot tell from their
+ * neighbours: 1,000 goroutines that finish together, a vertical step,
+ * need a few points, not one each (a goroutine is 0.4 units of the
+ * plot's height there, so a test on both coordinates keeps them all).
+ * With one chunk of work and a yield each, they all finish within a
+ * fraction of a millisecond of each other after about 100 ms. */
+static void test_plot_points(void)
+{
+	char svg[300];
+	snprintf(svg, sizeof(svg), "%s/points.svg", dir);
+	const char *args[] = {"-n", "1000", "-work-ms", "0.1", "-procs", "1", "-modes",
+	                      "gosched", "-svg", svg, "-trace", "", NULL};
+	run_lab(args, 60);
+	must_succeed("lab -n 1000 -work-ms 0.1 -modes gosched");
+	check_svg(svg, 1);
+	const char *pts = strstr(read_file(svg), "points=\"");
+	if (!pts)
+		FAILF("%s: no polyline points", svg);
+	int points = 1;
+	for (const char *c = pts + 8; *c && *c != '"'; c++)
+		points += *c == ' ';
+	struct row rows[1];
+	CHECK_EQ(parse_rows(rows, 1), 1);
+	printf("plot points: %d for 1000 goroutines, p50 %.1f ms, max %.1f ms\n",
+	       points, rows[0].p50, rows[0].max);
+	if (rows[0].p50 >= 0.9 * rows[0].max && points >= 500)
+		FAILF("%s: %d points in the linear panel for 1000 goroutines that "
+		      "finished together (p50 %.1f, max %.1f ms)", svg, points,
+		      rows[0].p50, rows[0].max);
+	unlink(svg);
+}
+
 /* -h, -help and --help ask for the usage: it is printed and the lab
  * exits with status 0, as a Go program's flag package does, instead of
  * calling them unknown options. */
@@ -652,6 +686,7 @@ int main(void)
 	test_outputs();
 	PASS("outputs");
 	test_quick();
+	test_plot_points();
 	PASS("quick");
 	test_reading();
 	test_reading_sleep();
