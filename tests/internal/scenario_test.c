@@ -969,7 +969,11 @@ static void scenario8_steal(void)
  * M, and when G1 returns its M does not spin and goes to sleep, leaving Q1
  * and Q2 on P1's queue (a spinning M would have stolen Q1 at once). Then
  * the pretend spinner is withdrawn and wakep starts a real one, which
- * steals them. Finally every M but main's sleeps and nobody spins.
+ * steals Q1 and, stopping spinning to run it, wakes another spinning M
+ * (resetspinning: it was the last spinner, and P1's runnext still holds
+ * Q2), which steals Q2. Q1 runs until Q2 has started: without that
+ * second wake-up Q2 would wait while main keeps P1. Finally every M but
+ * main's sleeps and nobody spins.
  * ------------------------------------------------------------------- */
 
 static _Atomic int s9_go;
@@ -979,6 +983,15 @@ static void s9_worker(void *arg)
 	int tag = (int)(intptr_t)arg;
 	record(tag);
 	spin_until_flag(&s9_go, "main to release the worker");
+	atomic_store(&recs[tag].done, 1);
+}
+
+/* Q1 and Q2: each keeps its M until the other has started. */
+static void s9_pair(void *arg)
+{
+	int tag = (int)(intptr_t)arg;
+	record(tag);
+	spin_until_ran(tag == 2 ? 3 : 2, "the other stolen G to run at the same time");
 	atomic_store(&recs[tag].done, 1);
 }
 
@@ -1001,8 +1014,8 @@ static int scenario9_main(void *arg)
 
 	/* One spinning M, as far as the scheduler can tell. */
 	atomic_fetch_add(&sched.nmspinning, 1);
-	spawn(2, g_mark);
-	spawn(3, g_mark);
+	spawn(2, s9_pair);
+	spawn(3, s9_pair);
 	EXPECT_LOCAL(p1, T(3), T(2));
 	lock(&sched.lock);
 	CHECK_EQ(sched.nmidle, nmidle); /* wakep woke nobody */
@@ -1033,12 +1046,17 @@ static int scenario9_main(void *arg)
 	CHECK_EQ(atomic_load(&sched.nmspinning), 1);
 
 	/* No spinner any more: wakep starts one, and the Gs get stolen while
-	 * main keeps P1. */
+	 * main keeps P1: Q1 from the ring first, then Q2 from runnext by the
+	 * M that the first thief woke when it stopped spinning. */
 	atomic_fetch_sub(&sched.nmspinning, 1);
 	wakep();
 	spin_until_ran(2, "a spinning M to steal Q1");
-	spin_until_ran(3, "a spinning M to steal Q2");
+	spin_until_ran(3, "a second spinning M, woken by the first, to steal Q2");
 	CHECK(recs[2].mp != m1 && recs[3].mp != m1);
+	CHECK(recs[2].mp != recs[3].mp);
+	CHECK_EQ(recs[2].order, recs[1].order + 1);
+	/* Running them, neither M spins any more. */
+	CHECK(!recs[2].spinning && !recs[3].spinning);
 	spin_until_flag(&recs[2].done, "Q1 to end");
 	spin_until_flag(&recs[3].done, "Q2 to end");
 
