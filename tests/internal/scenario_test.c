@@ -912,6 +912,22 @@ static void scenario8_steal(void)
 	CHECK(runqsteal(p2, p1, true) == NULL);
 	CHECK(runqempty(p1) && runqempty(p2));
 
+	/* P1's M is running (_Prunning) and may be about to run its runnext
+	 * itself (a channel ping-pong readies and runs it in well under a
+	 * microsecond): Go's runqgrab first sleeps 3 us before it takes
+	 * it, so a thief does not snatch it from under its P. */
+	for (int i = 0; i < 3; i++) {
+		runqput(p1, &gs[8], true);
+		int64_t t0 = nanotime();
+		g *got = runqsteal(p2, p1, true);
+		int64_t took = nanotime() - t0;
+		CHECK(got == &gs[8]);
+		if (took < 3000)
+			FAILF("runnext of a running P stolen after %lld ns, Go "
+			      "waits 3 us first", (long long)took);
+	}
+	CHECK(runqempty(p1) && runqempty(p2));
+
 	/* The amount for every fill of a 4-slot ring, with runnext set (never
 	 * taken while the ring has Gs) and counters near the uint32 wrap. */
 	atomic_store(&p1->runqhead, UINT32_MAX - 5);
