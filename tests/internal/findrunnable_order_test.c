@@ -19,6 +19,9 @@
  * starts a new schedtick. Without the 1-in-61 check the victim would wait
  * until the workers stop by themselves (WORKER_LIMIT runs).
  *
+ * fairness_gosched: the same 1-in-61 look when the goroutine leaves by a
+ * yield (gort_gosched): the global head runs before the local ring.
+ *
  * yield_alone: a yield with nothing else to run comes straight back in a
  * new slice, as Go's gosched_m + execute: a preemption request pending
  * for the old slice is answered by it, not honoured again on the way out
@@ -307,6 +310,83 @@ static void fairness(void)
 }
 
 /* ---------------------------------------------------------------------
+ * fairness_gosched: the 1-in-61 look at the global queue is findRunnable's
+ * whichever way the goroutine left: a yield too. Main yields with Y on
+ * the global queue (from a plain thread) and X on the local ring. Go's
+ * gosched_m puts main at the global tail and schedule() picks: at a
+ * schedtick that is a multiple of 61 the global head Y first, then X,
+ * then main; at any other, X first, then the global queue in one batch
+ * (Y runs, main to the local queue).
+ * ------------------------------------------------------------------- */
+
+static _Atomic int yield_seq;
+static int yield_pos[2]; /* 0: X, 1: Y */
+
+static void yield_marker(void *arg)
+{
+	yield_pos[(intptr_t)arg] = atomic_fetch_add(&yield_seq, 1);
+}
+
+static void *foreign_spawn_y(void *arg)
+{
+	(void)arg;
+	CHECK(gort_go(yield_marker, (void *)(intptr_t)1) > 1);
+	return NULL;
+}
+
+/* One yield at a schedtick that is (fair) or is not a multiple of 61. */
+static void yield_with_global(bool fair)
+{
+	p *pp = getm()->p;
+	atomic_store(&yield_seq, 0);
+	yield_pos[0] = yield_pos[1] = -1;
+	pthread_t th;
+	CHECK_EQ(pthread_create(&th, NULL, foreign_spawn_y, NULL), 0);
+	CHECK_EQ(pthread_join(th, NULL), 0);
+	int64_t x = gort_go(yield_marker, (void *)(intptr_t)0);
+	CHECK(x > 1);
+	bool inherit = false;
+	g *gp = runqget(pp, &inherit); /* from runnext to the ring's tail */
+	CHECK(gp != NULL && gp->goid == x);
+	runqput(pp, gp, false);
+	CHECK_EQ(runqlen(pp), 1u);
+	CHECK_EQ(atomic_load(&sched.runqsize), 1);
+	/* Only the owner writes its P's schedtick; no slice may end here
+	 * (debug_nopreempt), so nothing else looks at it. */
+	uint32_t tick = tick_load(&pp->schedtick);
+	tick = (tick / 61 + 2) * 61 + (fair ? 0 : 1);
+	atomic_store(&pp->schedtick, tick);
+	gort_gosched();
+	CHECK_EQ(atomic_load(&yield_seq), 2);
+	int first = fair ? 1 : 0;
+	if (yield_pos[first] != 0 || yield_pos[1 - first] != 1)
+		FAILF("a yield at schedtick %u (%s61) ran %s first, Go 1.19 runs %s",
+		      tick, fair ? "a multiple of " : "not a multiple of ",
+		      yield_pos[0] == 0 ? "the local X" : "the global Y",
+		      fair ? "the global Y" : "the local X");
+	CHECK(runqempty(pp));
+	CHECK_EQ(atomic_load(&sched.runqsize), 0);
+}
+
+static int fairness_gosched_main(void *arg)
+{
+	(void)arg;
+	atomic_store(&debug_nopreempt, true);
+	atomic_store(&getm()->p->preempt, PREEMPT_NONE);
+	for (int i = 0; i < 3; i++) {
+		yield_with_global(true);
+		yield_with_global(false);
+	}
+	return 0;
+}
+
+static void fairness_gosched(void)
+{
+	gort_gomaxprocs(1);
+	CHECK_EQ(gort_main(fairness_gosched_main, NULL), 0);
+}
+
+/* ---------------------------------------------------------------------
  * yield_alone
  * ------------------------------------------------------------------- */
 
@@ -342,6 +422,7 @@ int main(int argc, char **argv)
 	static const struct harness_case cases[] = {
 		{"spawn300", spawn300},
 		{"fairness", fairness},
+		{"fairness_gosched", fairness_gosched},
 		{"yield_alone", yield_alone},
 	};
 	run_named(argc, argv, cases, sizeof cases / sizeof cases[0], 20);
