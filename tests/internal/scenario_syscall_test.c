@@ -21,9 +21,10 @@
  *    whenever the P was still in _Psyscall when the call ended (the fast
  *    path);
  *  - when P2 is busy and no P is idle (GOMAXPROCS=1, G10 spinning on the
- *    P that was handed off), G8 goes to the global run queue as
- *    _Grunnable and M2 parks on the idle M list (sched.midle); G8 runs
- *    later, on another M;
+ *    P that was handed off), G8 goes to the tail of the global run
+ *    queue (behind a G a plain thread queued there first) as _Grunnable
+ *    and M2 parks on the idle M list (sched.midle); G8 runs later, on
+ *    another M;
  *  - the same with G8 locked to M2: M2 waits for it in stoplockedm, the
  *    M that takes G8 from the queue hands it the P, and G8 goes on on
  *    M2 in a time slice of its own.
@@ -35,6 +36,7 @@
  */
 #include "harness.h"
 
+#include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 
@@ -331,6 +333,10 @@ static struct {
 	m *g10_m;
 	p *g10_p;
 	int observed;   /* G10 saw G8 queued globally and M2 parked */
+	int64_t g8id;
+	int64_t xid;    /* G of a plain thread, queued globally before G8 */
+	int64_t head, next; /* the global queue then: its first two goids */
+	int tail_is_g8;
 	m *after_m;
 	uint32_t last_g8status;
 	int last_on_runq, last_on_midle;
@@ -355,11 +361,30 @@ static bool on_midle(m *mp)
 	return false;
 }
 
+static void x_fn(void *arg)
+{
+	(void)arg;
+	gort_wg_done(&s11_wg);
+}
+
+static void *foreign_spawn_x(void *arg)
+{
+	(void)arg;
+	s11.xid = gort_go(x_fn, NULL); /* no P: the global queue */
+	return NULL;
+}
+
 static void g10_fn(void *arg)
 {
 	(void)arg;
 	s11.g10_m = getm();
 	s11.g10_p = getm()->p;
+	/* X waits on the global queue (no P is idle to run it) before G8
+	 * leaves its call. */
+	pthread_t th;
+	CHECK_EQ(pthread_create(&th, NULL, foreign_spawn_x, NULL), 0);
+	CHECK_EQ(pthread_join(th, NULL), 0);
+	CHECK(s11.xid > 1);
 	atomic_store(&g10_running, 1);
 	/* Keep the P (no runtime call) until G8 left its call and, finding
 	 * no P, was queued while M2 parked. */
@@ -375,6 +400,12 @@ static void g10_fn(void *arg)
 		s11.last_on_midle = idle;
 		if (st == _Grunnable && q && idle) {
 			s11.observed = 1;
+			lock(&sched.lock);
+			g *h = sched.runq.head;
+			s11.head = h ? h->goid : 0;
+			s11.next = h && h->schedlink ? h->schedlink->goid : 0;
+			s11.tail_is_g8 = sched.runq.tail == s11.g8;
+			unlock(&sched.lock);
 			break;
 		}
 		if (harness_now() > deadline)
@@ -388,6 +419,7 @@ static void g8b_fn(void *arg)
 {
 	(void)arg;
 	s11.g8 = getg();
+	s11.g8id = gort_goid();
 	s11.m2 = getm();
 	s11.p0 = getm()->p;
 	CHECK(gort_go(g10_fn, NULL) > 1);
@@ -404,7 +436,7 @@ static int scenario11_queued_main(void *arg)
 {
 	(void)arg;
 	CHECK_EQ(atomic_load(&gomaxprocs), 1);
-	CHECK_EQ(gort_wg_add(&s11_wg, 2), 0);
+	CHECK_EQ(gort_wg_add(&s11_wg, 3), 0);
 	CHECK(gort_go(g8b_fn, NULL) > 1);
 	CHECK_EQ(gort_wg_wait(&s11_wg), 0);
 	return 0;
@@ -422,6 +454,14 @@ static void scenario11_queued(void)
 		      "on the global queue and M2 on the idle M list; last seen "
 		      "status %u, on the global queue %d, M2 idle %d",
 		      s11.last_g8status, s11.last_on_runq, s11.last_on_midle);
+	/* At the tail, as Go's globrunqput: behind X, queued first. */
+	if (s11.head != s11.xid || s11.next != s11.g8id || !s11.tail_is_g8)
+		FAILF("G8 left its call with X (goid %lld) on the global queue: "
+		      "want X then G8 (goid %lld) at the tail, got goid %lld "
+		      "then %lld, G8 %s the tail",
+		      (long long)s11.xid, (long long)s11.g8id,
+		      (long long)s11.head, (long long)s11.next,
+		      s11.tail_is_g8 ? "at" : "not at");
 	/* G8 ran later, on another M: the one that ran G10 (M2 stays
 	 * parked: nobody wakes it, there is no second P). */
 	CHECK(s11.after_m != NULL);
