@@ -11,7 +11,8 @@
  * or it is idle). G9 still runs during the call, on P2, on a third M
  * (sysmon retook P2 because it has work and handed it off). With
  * gort_entersyscall_block, P2 is out of _Psyscall as soon as the call
- * begins.
+ * begins. With nothing for P2 to run and another P idle, sysmon leaves
+ * P2 to M2 for 10 ms instead (scenario10_grace).
  *
  * Scenario 11 (the call returns):
  *  - M2 takes P2 back when it is free: after G9 is done and its M parked,
@@ -558,10 +559,134 @@ static void scenario11_queued_locked(void)
 		      "the slice of the goroutine before it", s11l.after_tick);
 }
 
+/* ---------------------------------------------------------------------
+ * Scenario 10's other branch: nothing to hand the P to. While the call
+ * lasts and its P has nothing to run, Go's retake leaves the P to its M
+ * for 10 ms as long as some P is idle or some M spins (another M would
+ * find new work anyway): taking it would only make the M's exit slower.
+ * At GOMAXPROCS=2, with main parked (its P idle) and nothing queued, a
+ * 3 ms call must find its P still _Psyscall when it ends. Each such call
+ * follows one whose P had work, which sysmon retakes at once: its next
+ * rounds are then 20 us apart, so a retake not held back by the 10 ms
+ * would happen well within the 3 ms.
+ * ------------------------------------------------------------------- */
+
+static struct {
+	int calls;           /* 3 ms calls that ended within 9 ms */
+	int retaken;         /* ... and found their P retaken */
+	int64_t retaken_ns;
+	const char *retaken_status;
+} sg;
+
+static gort_waitgroup sg_wg;
+
+static void sg_child(void *arg)
+{
+	(void)arg;
+}
+
+/* Wait (in a call: no P held) for a retake of pp. */
+static void sleep_until_retaken(p *pp)
+{
+	int64_t deadline = deadline_after(10);
+	while (atomic_load(&pp->status) == _Psyscall) {
+		if (harness_now() > deadline)
+			FAILF("a P in a call with a G on its queue was never retaken");
+		struct timespec ts = {0, 20000};
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* Wait until one P is idle and every other M is parked. */
+static void wait_other_idle(void)
+{
+	int64_t deadline = deadline_after(10);
+	for (;;) {
+		lock(&sched.lock);
+		bool quiet = atomic_load(&sched.npidle) == 1 &&
+		             atomic_load(&sched.nmspinning) == 0 &&
+		             sched.nmidle + 1 == sched.mnext - sched.nmfreed;
+		unlock(&sched.lock);
+		if (quiet)
+			return;
+		if (harness_now() > deadline)
+			FAILF("the other P never became idle");
+		sched_yield();
+	}
+}
+
+static void sg_caller(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 8; i++) {
+		/* A call whose P has work: sysmon retakes it at once. */
+		CHECK(gort_go(sg_child, NULL) > 1);
+		p *pp = getm()->p;
+		gort_entersyscall();
+		sleep_until_retaken(pp);
+		gort_exitsyscall();
+		wait_other_idle();
+		/* A call whose P has nothing to run. */
+		pp = getm()->p;
+		bool first = tick_load(&pp->syscalltick) == 0;
+		int64_t t0 = nanotime();
+		gort_entersyscall();
+		harness_sleep_ms(3);
+		uint32_t st = atomic_load(&pp->status);
+		int64_t took = nanotime() - t0;
+		gort_exitsyscall();
+		if (took >= 9 * 1000 * 1000)
+			continue; /* too slow a machine to tell */
+		/* The first call on a P: sysmon's record of the P's
+		 * syscalltick (0, never seen one) matches it, with a time of
+		 * 0, so it is retaken at the first look, as in Go. */
+		if (first)
+			continue;
+		sg.calls++;
+		if (st != _Psyscall) {
+			sg.retaken++;
+			sg.retaken_ns = took;
+			sg.retaken_status = pstatus_name(st);
+		}
+	}
+	gort_wg_done(&sg_wg);
+}
+
+static int scenario10_grace_main(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(atomic_load(&gomaxprocs), 2);
+	/* No slice-based retake (a 10 ms slice) either: only the syscall
+	 * rule is looked at. */
+	atomic_store(&debug_nopreempt, true);
+	CHECK_EQ(gort_wg_add(&sg_wg, 1), 0);
+	CHECK(gort_go(sg_caller, NULL) > 1);
+	CHECK_EQ(gort_wg_wait(&sg_wg), 0);
+	return 0;
+}
+
+static void scenario10_grace(void)
+{
+	gort_gomaxprocs(2);
+	CHECK_EQ(gort_main(scenario10_grace_main, NULL), 0);
+	fprintf(stderr, "  %d calls of 3 ms with nothing to run, %d retaken\n",
+	        sg.calls, sg.retaken);
+	if (sg.calls == 0) {
+		fprintf(stderr, "  every call took 9 ms or more: too slow a machine to tell\n");
+		return;
+	}
+	if (sg.retaken > 0)
+		FAILF("a P with nothing to run was retaken from its call (%s "
+		      "after %.1f ms) while another P was idle: Go leaves it "
+		      "to its M for 10 ms", sg.retaken_status,
+		      (double)sg.retaken_ns / 1e6);
+}
+
 int main(void)
 {
 	RUN_CASE(scenario10_syscall, 30);
 	RUN_CASE(scenario10_syscall_block, 30);
+	RUN_CASE(scenario10_grace, 30);
 	RUN_CASE(scenario11_same_p, 30);
 	RUN_CASE(scenario11_queued, 30);
 	RUN_CASE(scenario11_queued_locked, 30);
