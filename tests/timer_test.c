@@ -52,6 +52,13 @@
  *  - gort_timer_free of an active timer, of a ticker that keeps firing
  *    into a full channel, and of timers that fired or not (hundreds, at
  *    random) releases them: nothing fires into freed memory (ASan);
+ *  - GOMAXPROCS changing 100 times between 1 and 8, then 1 for good,
+ *    while timers and sleeps are pending on every P (400 timers of 60-100
+ *    ms made at GOMAXPROCS=8, every third stopped by a plain thread
+ *    meanwhile; 400 goroutines, a quarter locked to their threads,
+ *    sleeping 1-20 ms five times, then 60-100 ms): every sleep ends, none
+ *    early; each timer not stopped fires once, none early; a stopped one
+ *    never does;
  *  - bad input: stop and reset of NULL return false with errno EINVAL,
  *    gort_timer_chan(NULL) is NULL, gort_timer_free(NULL) is harmless
  *    (with and without a running runtime); a negative period gives NULL
@@ -1082,6 +1089,121 @@ static int free_main(void *arg)
 MAIN_CASE(free_timers, free_main, 2)
 
 /* ---------------------------------------------------------------------
+ * GOMAXPROCS changing under pending timers
+ * ------------------------------------------------------------------- */
+
+#define CHURN_TIMERS SCALE(400)
+#define CHURN_SLEEPERS SCALE(400)
+#define CHURN_CHANGES 100
+
+static struct {
+	gort_timer *t[CHURN_TIMERS];
+	int64_t due[CHURN_TIMERS];
+	bool stopped[CHURN_TIMERS];
+	atomic_bool go;
+	atomic_int_fast64_t late; /* the latest sleeper, ns past its time */
+	gort_waitgroup made, work;
+} churn;
+
+/* Made all at once at GOMAXPROCS=8, the makers spread over the Ps, and
+ * so do their timers (60-100 ms: still pending when the changes end). */
+static void churn_maker(void *arg)
+{
+	long i = (long)(intptr_t)arg;
+	int64_t ns = (int64_t)(60 + i % 40) * MS;
+	churn.due[i] = gort_nanotime() + ns;
+	churn.t[i] = new_timer(ns, 0);
+	gort_wg_done(&churn.made);
+}
+
+/* Sleeps of 1-20 ms while the changes go on, then one of 60-100 ms that
+ * outlasts them; a quarter of the sleepers on a locked thread, whose P
+ * goes to another M for the sleep. */
+static void churn_sleeper(void *arg)
+{
+	long i = (long)(intptr_t)arg;
+	if (i % 4 == 0)
+		gort_lock_os_thread();
+	for (int k = 0; k < 6; k++) {
+		int64_t ns = (int64_t)(k < 5 ? (i * 7 + k * 3) % 20 + 1 : 60 + i % 40) * MS;
+		int64_t t0 = gort_nanotime();
+		gort_sleep(ns);
+		int64_t got = gort_nanotime() - t0;
+		if (got < ns)
+			FAILF("sleeper %ld: asked for %lld ns, woke after %lld", i,
+			      (long long)ns, (long long)got);
+		int_fast64_t cur = atomic_load(&churn.late);
+		while (got - ns > cur &&
+		       !atomic_compare_exchange_weak(&churn.late, &cur, got - ns))
+			;
+	}
+	gort_wg_done(&churn.work);
+}
+
+/* GOMAXPROCS between 1 and 8, then 1 for good: the timers of Ps 1-7
+ * must have gone to a P that stays. */
+static void churn_procs(void *arg)
+{
+	(void)arg;
+	uint64_t seed = 0x1234567ull;
+	for (int i = 0; i < CHURN_CHANGES; i++) {
+		gort_gomaxprocs(1 + (int)(xorshift(&seed) % 8));
+		gort_sleep(200 * US);
+	}
+	gort_gomaxprocs(1);
+	gort_wg_done(&churn.work);
+}
+
+/* A plain thread stops every third timer while the Ps come and go. */
+static void *churn_stopper(void *arg)
+{
+	(void)arg;
+	for (long i = 0; i < CHURN_TIMERS; i += 3)
+		churn.stopped[i] = gort_timer_stop(churn.t[i]);
+	return NULL;
+}
+
+static int churn_main(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(gort_wg_add(&churn.made, CHURN_TIMERS), 0);
+	for (long i = 0; i < CHURN_TIMERS; i++)
+		CHECK(gort_go(churn_maker, (void *)(intptr_t)i) > 0);
+	CHECK_EQ(gort_wg_wait(&churn.made), 0);
+	CHECK_EQ(gort_wg_add(&churn.work, CHURN_SLEEPERS + 1), 0);
+	for (long i = 0; i < CHURN_SLEEPERS; i++)
+		CHECK(gort_go(churn_sleeper, (void *)(intptr_t)i) > 0);
+	CHECK(gort_go(churn_procs, NULL) > 0);
+	pthread_t th;
+	CHECK_EQ(pthread_create(&th, NULL, churn_stopper, NULL), 0);
+	join_thread(th);
+	CHECK_EQ(gort_wg_wait(&churn.work), 0);
+	CHECK_EQ(gort_gomaxprocs(0), 1);
+	/* Every timer not stopped fires, not early, wherever its P went. */
+	int fired = 0;
+	for (long i = 0; i < CHURN_TIMERS; i++) {
+		if (churn.stopped[i])
+			continue;
+		int64_t v = recv_within(churn.t[i], 5, "a timer while GOMAXPROCS changes");
+		check_value(v, churn.due[i], gort_nanotime(), "a timer while GOMAXPROCS changes");
+		fired++;
+	}
+	/* Past every due time: a stopped timer stayed silent and a fired one
+	 * fired once. */
+	gort_sleep(20 * MS);
+	for (long i = 0; i < CHURN_TIMERS; i++) {
+		check_empty(churn.t[i], "a timer after GOMAXPROCS changed");
+		CHECK(!gort_timer_stop(churn.t[i]));
+		gort_timer_free(churn.t[i]);
+	}
+	printf("     %d timers fired, %d stopped; sleepers at most %.3f ms late\n",
+	       fired, CHURN_TIMERS - fired, (double)atomic_load(&churn.late) / 1e6);
+	return 0;
+}
+
+MAIN_CASE(gomaxprocs_churn, churn_main, 8)
+
+/* ---------------------------------------------------------------------
  * Bad input
  * ------------------------------------------------------------------- */
 
@@ -1144,6 +1266,7 @@ static const struct harness_case cases[] = {
 	{"ticker_reset_race", ticker_reset_race},
 	{"plain_threads", plain_threads},
 	{"free_timers", free_timers},
+	{"gomaxprocs_churn", gomaxprocs_churn},
 	{"bad_input", bad_input},
 };
 
