@@ -7,6 +7,9 @@
  * with waiters present, no Wait can begin (the counter is zero) and no
  * Add may run concurrently (Go's rule for correct programs), so Add
  * takes the waiters it saw out of state and releases each once on sema.
+ * Go's rule is for positive deltas: an Add(0) may come at any time, and
+ * one that finds the same zero with waiters leaves them to the Add that
+ * made it.
  * It subtracts them rather than storing zero (Go's store) so that a
  * misuse in that instant stays what it is and loses nothing: a refused
  * Add that took the counter below zero still finds its delta to take
@@ -50,7 +53,14 @@ GORT_API int gort_wg_add(gort_waitgroup *wg, int delta)
 		errno = ERANGE;
 		return -1;
 	}
-	if (v > 0 || w == 0)
+	/* Only the Add that brought the counter down to zero owns the
+	 * waiters it saw. Another one that sees the same zero with waiters
+	 * (an Add(0) in that instant, or a positive delta that came to zero
+	 * from a refused Add's negative count) must leave them: a second
+	 * subtraction would borrow from the counter (-1, and 2^32-1 waiters
+	 * that the next round's end would release), and its units would stay
+	 * on sema for Waits yet to come. */
+	if (v > 0 || w == 0 || delta >= 0)
 		return 0;
 	__atomic_sub_fetch(&wg->state, (uint64_t)w, __ATOMIC_RELAXED);
 	g *gp = rt_enter_wait();

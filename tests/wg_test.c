@@ -10,6 +10,8 @@
  *    thread with no runtime), and a zero-initialised waitgroup is empty;
  *  - a Done refused with ERANGE (on a zero waitgroup) leaves it zero: a
  *    Wait on another thread at that moment keeps returning;
+ *  - Add(0) from plain threads beside rounds ending with waiters leaves
+ *    each round's waitgroup empty, no unit left on its semaphore;
  *  - a Wait that finds the waitgroup reused (a new round begun) before it
  *    returned fails with EBUSY rather than return on a counter above zero.
  */
@@ -261,6 +263,86 @@ static void refused_done(void)
 }
 
 /* ---------------------------------------------------------------------
+ * Add(0) beside the last Done
+ * ------------------------------------------------------------------- */
+
+/* Add(0) changes nothing, and Go asks nothing of when it is called (its
+ * rule is for positive deltas). Plain threads call it in a loop while
+ * rounds end with waiters: main and a goroutine wait, a worker Dones.
+ * An Add(0) that came between the last Done and its taking the waiters
+ * out of state saw a zero counter with waiters too, and released them a
+ * second time: the waiters were subtracted twice, which borrowed from the
+ * counter (state all ones: counter -1, 2^32-1 waiters), and the extra
+ * units stayed on the semaphore. After each round the waitgroup must be
+ * empty with no unit left. */
+#define ADD_ZERO_ROUNDS 1000000
+
+static gort_waitgroup zero_add_wg;
+static gort_waitgroup zero_add_back; /* the round's waiter goroutine */
+static atomic_bool zero_add_stop;
+static atomic_int zero_add_refused; /* Add(0)s that failed */
+static atomic_int zero_add_failed;  /* Waits that failed */
+
+static void *zero_adder(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&zero_add_stop))
+		if (gort_wg_add(&zero_add_wg, 0) != 0)
+			atomic_fetch_add(&zero_add_refused, 1);
+	return NULL;
+}
+
+static void zero_add_worker(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(gort_wg_done(&zero_add_wg), 0);
+}
+
+static void zero_add_waiter(void *arg)
+{
+	(void)arg;
+	if (gort_wg_wait(&zero_add_wg) != 0)
+		atomic_fetch_add(&zero_add_failed, 1);
+	CHECK_EQ(gort_wg_done(&zero_add_back), 0);
+}
+
+static int add_zero_main(void *arg)
+{
+	(void)arg;
+	pthread_t t[2];
+	for (int i = 0; i < 2; i++)
+		CHECK_EQ(pthread_create(&t[i], NULL, zero_adder, NULL), 0);
+	int64_t dl = gort_nanotime() + 1000 * MS; /* whichever ends first */
+	long r;
+	for (r = 0; r < ADD_ZERO_ROUNDS && gort_nanotime() < dl; r++) {
+		CHECK_EQ(gort_wg_add(&zero_add_wg, 1), 0);
+		CHECK_EQ(gort_wg_add(&zero_add_back, 1), 0);
+		CHECK(gort_go(zero_add_waiter, NULL) > 1);
+		CHECK(gort_go(zero_add_worker, NULL) > 1);
+		if (gort_wg_wait(&zero_add_wg) != 0)
+			atomic_fetch_add(&zero_add_failed, 1);
+		CHECK_EQ(gort_wg_wait(&zero_add_back), 0);
+		uint64_t state = __atomic_load_n(&zero_add_wg.state, __ATOMIC_ACQUIRE);
+		uint32_t units = __atomic_load_n(&zero_add_wg.sema, __ATOMIC_ACQUIRE);
+		int refused = atomic_load(&zero_add_refused);
+		int failed = atomic_load(&zero_add_failed);
+		if (state != 0 || units != 0 || refused != 0 || failed != 0) {
+			atomic_store(&zero_add_stop, true);
+			FAILF("round %ld: state %#llx, %u units on the semaphore, %d "
+			      "Add(0) refused, %d Wait failed; want all 0",
+			      r, (unsigned long long)state, units, refused, failed);
+		}
+	}
+	atomic_store(&zero_add_stop, true);
+	for (int i = 0; i < 2; i++)
+		CHECK_EQ(pthread_join(t[i], NULL), 0);
+	printf("     add_zero: %ld rounds\n", r);
+	return 0;
+}
+
+MAIN_CASE(add_zero, add_zero_main, 2)
+
+/* ---------------------------------------------------------------------
  * Reused before a previous Wait returned
  * ------------------------------------------------------------------- */
 
@@ -350,6 +432,7 @@ int main(void)
 	RUN_CASE(many_waiters, 30);
 	RUN_CASE(zero_wait, 30);
 	RUN_CASE(refused_done, 30);
+	RUN_CASE(add_zero, 10);
 	RUN_CASE(reused_early, 30);
 	PASS("wg_test");
 	return 0;
