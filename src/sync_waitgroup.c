@@ -15,7 +15,12 @@
  * Add that took the counter below zero still finds its delta to take
  * back (a store would leave the counter at +1 and the next Wait waiting
  * for ever), and an early Add of the next round, with any Wait counted
- * on it, is kept.
+ * on it, is kept. That round's end may find the same waiters still
+ * counted and take them too, before this Add has (Go's misuse "Add
+ * called concurrently with Wait"): each of the two takes no more than
+ * are left, so that together they release each waiter once and never
+ * subtract more waiters than there are, which would borrow from the
+ * counter.
  *
  * Unlike Go, a negative counter is not a panic: Add refuses the change
  * with ERANGE and takes it back, leaving the WaitGroup as it was.
@@ -33,6 +38,20 @@
 #include <errno.h>
 
 #include "runtime.h"
+
+/* Take up to w waiters out of state and return how many were taken:
+ * fewer than w when another Add took some first (above). */
+static uint32_t takewaiters(gort_waitgroup *wg, uint32_t w)
+{
+	uint64_t state = __atomic_load_n(&wg->state, __ATOMIC_RELAXED);
+	for (;;) {
+		uint32_t n = (uint32_t)state < w ? (uint32_t)state : w;
+		if (n == 0 ||
+		    __atomic_compare_exchange_n(&wg->state, &state, state - n, true,
+		                                __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+			return n;
+	}
+}
 
 GORT_API int gort_wg_add(gort_waitgroup *wg, int delta)
 {
@@ -62,7 +81,9 @@ GORT_API int gort_wg_add(gort_waitgroup *wg, int delta)
 	 * on sema for Waits yet to come. */
 	if (v > 0 || w == 0 || delta >= 0)
 		return 0;
-	__atomic_sub_fetch(&wg->state, (uint64_t)w, __ATOMIC_RELAXED);
+	w = takewaiters(wg, w);
+	if (w == 0)
+		return 0;
 	g *gp = rt_enter_wait();
 	for (; w != 0; w--)
 		semrelease(&wg->sema);

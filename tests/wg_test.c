@@ -12,6 +12,10 @@
  *    Wait on another thread at that moment keeps returning;
  *  - Add(0) from plain threads beside rounds ending with waiters leaves
  *    each round's waitgroup empty, no unit left on its semaphore;
+ *  - Add concurrent with Wait (Go's misuse): plain threads beginning
+ *    rounds from zero beside rounds ending with waiters may make a Wait
+ *    fail with EBUSY but corrupt nothing: no waiter left counted, no
+ *    unit left over, the counter never negative;
  *  - a Wait that finds the waitgroup reused (a new round begun) before it
  *    returned fails with EBUSY rather than return on a counter above zero.
  */
@@ -343,6 +347,97 @@ static int add_zero_main(void *arg)
 MAIN_CASE(add_zero, add_zero_main, 2)
 
 /* ---------------------------------------------------------------------
+ * Add concurrent with Wait
+ * ------------------------------------------------------------------- */
+
+/* Go's misuse "Add called concurrently with Wait": plain threads Add(1)
+ * and Done in a loop, each pair a round of its own begun from zero,
+ * while main's rounds end with two waiters (main and a goroutine). Go
+ * panics; here a Wait may fail with EBUSY, but nothing may be lost or
+ * corrupted. A Done of an early round could find the waiters of the
+ * round just ended still counted and take them out of state as well as
+ * the Done that ended it: the second subtraction borrowed from the
+ * counter (state all ones), and the next Add from there released 2^32-1
+ * units, hanging. After each round no waiter may be left counted and no
+ * unit on the semaphore, the counter never negative, no Add refused. */
+#define EARLY_ADD_ROUNDS 1000000
+
+static gort_waitgroup early_add_wg;
+static gort_waitgroup early_add_back; /* the round's waiter goroutine */
+static atomic_bool early_add_stop;
+static atomic_int early_add_refused;
+
+static void *early_adder(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&early_add_stop)) {
+		if (gort_wg_add(&early_add_wg, 1) != 0)
+			atomic_fetch_add(&early_add_refused, 1);
+		if (gort_wg_done(&early_add_wg) != 0)
+			atomic_fetch_add(&early_add_refused, 1);
+	}
+	return NULL;
+}
+
+static void early_add_worker(void *arg)
+{
+	(void)arg;
+	if (gort_wg_done(&early_add_wg) != 0)
+		atomic_fetch_add(&early_add_refused, 1);
+}
+
+static void early_add_waiter(void *arg)
+{
+	(void)arg;
+	if (gort_wg_wait(&early_add_wg) != 0)
+		CHECK_EQ(read_errno(), EBUSY);
+	CHECK_EQ(gort_wg_done(&early_add_back), 0);
+}
+
+static void early_add_check(long r)
+{
+	uint64_t state = __atomic_load_n(&early_add_wg.state, __ATOMIC_ACQUIRE);
+	uint32_t units = __atomic_load_n(&early_add_wg.sema, __ATOMIC_ACQUIRE);
+	int refused = atomic_load(&early_add_refused);
+	if ((uint32_t)state == 0 && (int32_t)(state >> 32) >= 0 && units == 0 &&
+	    refused == 0)
+		return;
+	atomic_store(&early_add_stop, true);
+	FAILF("round %ld: state %#llx, %u units on the semaphore, %d Adds "
+	      "refused; want no waiter, a counter >= 0, 0 and 0",
+	      r, (unsigned long long)state, units, refused);
+}
+
+static int add_during_wait_main(void *arg)
+{
+	(void)arg;
+	pthread_t t[2];
+	for (int i = 0; i < 2; i++)
+		CHECK_EQ(pthread_create(&t[i], NULL, early_adder, NULL), 0);
+	int64_t dl = gort_nanotime() + 1000 * MS; /* whichever ends first */
+	long r;
+	for (r = 0; r < EARLY_ADD_ROUNDS && gort_nanotime() < dl; r++) {
+		CHECK_EQ(gort_wg_add(&early_add_wg, 1), 0);
+		CHECK_EQ(gort_wg_add(&early_add_back, 1), 0);
+		CHECK(gort_go(early_add_waiter, NULL) > 1);
+		CHECK(gort_go(early_add_worker, NULL) > 1);
+		if (gort_wg_wait(&early_add_wg) != 0)
+			CHECK_EQ(read_errno(), EBUSY);
+		CHECK_EQ(gort_wg_wait(&early_add_back), 0);
+		early_add_check(r);
+	}
+	atomic_store(&early_add_stop, true);
+	for (int i = 0; i < 2; i++)
+		CHECK_EQ(pthread_join(t[i], NULL), 0);
+	early_add_check(r);
+	CHECK_EQ(early_add_wg.state, 0);
+	printf("     add_during_wait: %ld rounds\n", r);
+	return 0;
+}
+
+MAIN_CASE(add_during_wait, add_during_wait_main, 2)
+
+/* ---------------------------------------------------------------------
  * Reused before a previous Wait returned
  * ------------------------------------------------------------------- */
 
@@ -433,6 +528,7 @@ int main(void)
 	RUN_CASE(zero_wait, 30);
 	RUN_CASE(refused_done, 30);
 	RUN_CASE(add_zero, 10);
+	RUN_CASE(add_during_wait, 10);
 	RUN_CASE(reused_early, 30);
 	PASS("wg_test");
 	return 0;
