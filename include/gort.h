@@ -520,7 +520,8 @@ GORT_API int gort_wg_wait(gort_waitgroup *wg);
  *
  * For every type below: the functions returning void, given a NULL
  * object (or a NULL fn or mutex), set errno to EINVAL and do nothing;
- * gort_mutex_trylock(NULL) returns false with errno EINVAL. Any sync
+ * gort_mutex_trylock(NULL) returns false with errno EINVAL (so do the
+ * rwmutex's try functions). Any sync
  * object may be shared by goroutines and threads that are not
  * goroutines.
  */
@@ -536,7 +537,10 @@ GORT_API void gort_mutex_unlock(gort_mutex *m);
  * readers out (writer preference, as Go). Zero value = unlocked.
  * runlock of a rwmutex not read-locked and unlock of one not locked are
  * fatal errors, as in Go ("sync: RUnlock of unlocked RWMutex", "sync:
- * Unlock of unlocked RWMutex"). */
+ * Unlock of unlocked RWMutex"). tryrlock and trylock (Go's TryRLock and
+ * TryLock) take the lock only if they need not wait: tryrlock fails
+ * while a writer holds it or waits for it, trylock while anyone holds
+ * it or a writer waits; NULL: false with errno EINVAL. */
 typedef struct gort_rwmutex {
 	/* private: */
 	gort_mutex w;        /**< held by the writer, or by one waiting */
@@ -549,6 +553,8 @@ GORT_API void gort_rwmutex_rlock(gort_rwmutex *rw);
 GORT_API void gort_rwmutex_runlock(gort_rwmutex *rw);
 GORT_API void gort_rwmutex_lock(gort_rwmutex *rw);
 GORT_API void gort_rwmutex_unlock(gort_rwmutex *rw);
+GORT_API bool gort_rwmutex_tryrlock(gort_rwmutex *rw);
+GORT_API bool gort_rwmutex_trylock(gort_rwmutex *rw);
 
 /** sync.Once: fn(arg) runs exactly once; every caller returns only after
  * it has completed. Zero value = not yet run. fn must return: one that

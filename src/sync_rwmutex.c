@@ -90,6 +90,42 @@ GORT_API void gort_rwmutex_lock(gort_rwmutex *rw)
 	rt_exit_wait(gp);
 }
 
+/* Go 1.18's TryRLock: fails, rather than waits, while a writer holds
+ * or waits for the lock. */
+GORT_API bool gort_rwmutex_tryrlock(gort_rwmutex *rw)
+{
+	if (unlikely(!rw)) {
+		errno = EINVAL;
+		return false;
+	}
+	int32_t c = __atomic_load_n(&rw->readercount, __ATOMIC_RELAXED);
+	do {
+		if (c < 0)
+			return false;
+	} while (!__atomic_compare_exchange_n(&rw->readercount, &c, c + 1, true,
+	                                      __ATOMIC_SEQ_CST, __ATOMIC_RELAXED));
+	return true;
+}
+
+/* Go 1.18's TryLock: w without waiting, then the readers' count from 0
+ * straight to the writer's mark; with a reader inside, w goes back. */
+GORT_API bool gort_rwmutex_trylock(gort_rwmutex *rw)
+{
+	if (unlikely(!rw)) {
+		errno = EINVAL;
+		return false;
+	}
+	if (!gort_mutex_trylock(&rw->w))
+		return false;
+	int32_t zero = 0;
+	if (!__atomic_compare_exchange_n(&rw->readercount, &zero, -rwmutexMaxReaders, false,
+	                                 __ATOMIC_SEQ_CST, __ATOMIC_RELAXED)) {
+		gort_mutex_unlock(&rw->w);
+		return false;
+	}
+	return true;
+}
+
 GORT_API void gort_rwmutex_unlock(gort_rwmutex *rw)
 {
 	if (unlikely(!rw)) {

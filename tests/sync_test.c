@@ -18,6 +18,10 @@
  *    overlap each other, and the write count is exact; readers hold the
  *    lock together (goroutines and plain threads); a pending writer
  *    waits for the readers inside and keeps new readers out;
+ *  - rwmutex tryrlock and trylock: readers share, a writer excludes
+ *    all, a pending writer fails both, and mixed with the blocking calls
+ *    at GOMAXPROCS 1 and 4 no reader sees a writer and no writers
+ *    overlap;
  *  - once: fn runs exactly once among 100 concurrent callers (GOMAXPROCS 1
  *    and 4), every caller returns only after fn finished and sees its
  *    effects, and later calls do not run it;
@@ -35,7 +39,8 @@
  *    and unlock of an unlocked rwmutex print Go's "fatal error: sync:
  *    ..." and exit with status 2; a goroutine locking a mutex it holds
  *    is a deadlock, reported with its wait reason;
- *  - NULL arguments: errno EINVAL, nothing done, trylock false.
+ *  - NULL arguments: errno EINVAL, nothing done, the try functions
+ *    false.
  *
  * The mutex state bits are Go's (mutexLocked 1, mutexStarving 4, waiters
  * from bit 3); the tests read them to see what the mutex went through.
@@ -522,16 +527,23 @@ static void late_reader(void *arg)
 	gort_wg_done(&prefwg);
 }
 
+/* Main read-locks prw and starts pref_writer, which waits for it;
+ * prefwg counts the writer and n - 1 more. */
+static void pending_writer(int n)
+{
+	atomic_store(&writer_done, 0);
+	gort_rwmutex_rlock(&prw);
+	CHECK_EQ(gort_wg_add(&prefwg, n), 0);
+	CHECK(gort_go(pref_writer, NULL) > 0);
+	WAIT_UNTIL(__atomic_load_n(&prw.readercount, __ATOMIC_RELAXED) < 0, 5);
+}
+
 static int preference_main(void *arg)
 {
 	(void)arg;
-	atomic_store(&writer_done, 0);
 	atomic_store(&late_reader_in, 0);
 	atomic_store(&late_reader_saw, 0);
-	gort_rwmutex_rlock(&prw);
-	CHECK_EQ(gort_wg_add(&prefwg, 2), 0);
-	CHECK(gort_go(pref_writer, NULL) > 0);
-	WAIT_UNTIL(__atomic_load_n(&prw.readercount, __ATOMIC_RELAXED) < 0, 5);
+	pending_writer(2);
 	CHECK(gort_go(late_reader, NULL) > 0);
 	settle_ms(20);
 	CHECK_EQ(atomic_load(&writer_done), 0);    /* it waits for main */
@@ -548,6 +560,122 @@ static void rwmutex_writer_preference(void)
 {
 	run_main(preference_main, NULL, 1);
 	run_main(preference_main, NULL, 2);
+}
+
+/* ---------------------------------------------------------------------
+ * RWMutex: tryrlock and trylock
+ * ------------------------------------------------------------------- */
+
+/* Alone: readers share, a writer excludes everyone. No runtime needed. */
+static void try_alone(void)
+{
+	gort_rwmutex t = {0};
+	CHECK(gort_rwmutex_tryrlock(&t));
+	CHECK(gort_rwmutex_tryrlock(&t));
+	CHECK(!gort_rwmutex_trylock(&t)); /* two readers inside */
+	CHECK_EQ(mutex_state(&t.w), 0);  /* w given back */
+	gort_rwmutex_runlock(&t);
+	CHECK(!gort_rwmutex_trylock(&t)); /* one left */
+	gort_rwmutex_runlock(&t);
+	CHECK(gort_rwmutex_trylock(&t));
+	CHECK(!gort_rwmutex_tryrlock(&t));
+	CHECK(!gort_rwmutex_trylock(&t));
+	gort_rwmutex_unlock(&t);
+	CHECK_EQ(t.readercount, 0);
+	CHECK_EQ(mutex_state(&t.w), 0);
+	/* What they took, the blocking calls give back, and the reverse. */
+	gort_rwmutex_rlock(&t);
+	CHECK(gort_rwmutex_tryrlock(&t));
+	gort_rwmutex_runlock(&t);
+	gort_rwmutex_runlock(&t);
+	CHECK(gort_rwmutex_trylock(&t));
+	gort_rwmutex_unlock(&t);
+	CHECK_EQ(t.readercount, 0);
+}
+
+/* A writer waiting for main's read lock: neither may enter. */
+static int try_pending_main(void *arg)
+{
+	(void)arg;
+	pending_writer(1);
+	CHECK(!gort_rwmutex_tryrlock(&prw)); /* Go's writer preference */
+	CHECK(!gort_rwmutex_trylock(&prw));
+	gort_rwmutex_runlock(&prw);
+	CHECK_EQ(gort_wg_wait(&prefwg), 0);
+	CHECK_EQ(atomic_load(&writer_done), 1);
+	CHECK_EQ(prw.readercount, 0);
+	CHECK_EQ(mutex_state(&prw.w), 0);
+	return 0;
+}
+
+/* Try-readers and try-writers beside blocking ones: a reader never sees
+ * a writer inside, no two writers overlap, and the writes are exact. */
+#define TRY_ROUNDS 20000
+static gort_rwmutex trw;
+static atomic_int try_writers_in;
+static long try_writes, try_won;
+static atomic_int try_overlap;
+static gort_waitgroup trywg;
+
+static void try_worker(void *arg)
+{
+	int kind = (int)(intptr_t)arg;
+	for (int i = 0; i < TRY_ROUNDS; i++) {
+		bool write = (i + kind) % 4 == 0;
+		bool try = kind % 2 == 0;
+		if (write) {
+			if (try) {
+				if (!gort_rwmutex_trylock(&trw))
+					continue;
+			} else {
+				gort_rwmutex_lock(&trw);
+			}
+			if (atomic_fetch_add(&try_writers_in, 1) != 0)
+				atomic_store(&try_overlap, 1);
+			try_writes++;
+			try_won += try;
+			atomic_fetch_sub(&try_writers_in, 1);
+			gort_rwmutex_unlock(&trw);
+		} else {
+			if (try) {
+				if (!gort_rwmutex_tryrlock(&trw))
+					continue;
+			} else {
+				gort_rwmutex_rlock(&trw);
+			}
+			if (atomic_load(&try_writers_in) != 0)
+				atomic_store(&try_overlap, 1);
+			gort_rwmutex_runlock(&trw);
+		}
+		if (i % 64 == 0)
+			gort_gosched();
+	}
+	gort_wg_done(&trywg);
+}
+
+static int try_mix_main(void *arg)
+{
+	(void)arg;
+	try_writes = try_won = 0;
+	enum { WORKERS = 8 };
+	CHECK_EQ(gort_wg_add(&trywg, WORKERS), 0);
+	for (int k = 0; k < WORKERS; k++)
+		CHECK(gort_go(try_worker, (void *)(intptr_t)k) > 0);
+	CHECK_EQ(gort_wg_wait(&trywg), 0);
+	CHECK_EQ(atomic_load(&try_overlap), 0);
+	CHECK(try_writes >= (long)WORKERS / 2 * TRY_ROUNDS / 4); /* the blocking ones */
+	CHECK(try_won > 0);
+	CHECK_EQ(trw.readercount, 0);
+	CHECK_EQ(mutex_state(&trw.w), 0);
+	return 0;
+}
+
+static void rwmutex_try(void)
+{
+	try_alone();
+	run_main(try_pending_main, NULL, 2);
+	run_main(try_mix_main, NULL, 1);
+	run_main(try_mix_main, NULL, 4);
 }
 
 /* ---------------------------------------------------------------------
@@ -1041,6 +1169,12 @@ static void null_calls(void)
 	CHECK_EINVAL(gort_rwmutex_runlock(NULL));
 	CHECK_EINVAL(gort_rwmutex_lock(NULL));
 	CHECK_EINVAL(gort_rwmutex_unlock(NULL));
+	errno = 0;
+	CHECK(!gort_rwmutex_tryrlock(NULL));
+	CHECK_EQ(errno, EINVAL);
+	errno = 0;
+	CHECK(!gort_rwmutex_trylock(NULL));
+	CHECK_EQ(errno, EINVAL);
 	CHECK_EINVAL(gort_once_do(NULL, null_fn, NULL));
 	CHECK_EINVAL(gort_once_do(&o, NULL, NULL));
 	CHECK_EINVAL(gort_cond_wait(NULL, &mu));
@@ -1080,6 +1214,7 @@ int main(int argc, char **argv)
 		{"rwmutex_counter", rwmutex_counter},
 		{"rwmutex_share", rwmutex_share},
 		{"rwmutex_writer_preference", rwmutex_writer_preference},
+		{"rwmutex_try", rwmutex_try},
 		{"once_many", once_many},
 		{"cond_signal", cond_signal},
 		{"cond_broadcast", cond_broadcast},
