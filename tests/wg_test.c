@@ -267,92 +267,130 @@ static void refused_done(void)
 }
 
 /* ---------------------------------------------------------------------
- * Add(0) beside the last Done
+ * Adds of plain threads beside the rounds' ends
  * ------------------------------------------------------------------- */
 
-/* Add(0) changes nothing, and Go asks nothing of when it is called (its
- * rule is for positive deltas). Plain threads call it in a loop while
- * rounds end with waiters: main and a goroutine wait, a worker Dones.
- * An Add(0) that came between the last Done and its taking the waiters
- * out of state saw a zero counter with waiters too, and released them a
- * second time: the waiters were subtracted twice, which borrowed from the
- * counter (state all ones: counter -1, 2^32-1 waiters), and the extra
- * units stayed on the semaphore. After each round the waitgroup must be
- * empty with no unit left. */
-#define ADD_ZERO_ROUNDS 1000000
+/* Rounds that end with waiters (main and a goroutine wait, a worker
+ * Dones) while two plain threads make Adds of their own in a loop
+ * (race.adder); after each round race.check looks at the waitgroup. Up
+ * to a million rounds, or one second. */
+#define RACE_ROUNDS 1000000
 
-static gort_waitgroup zero_add_wg;
-static gort_waitgroup zero_add_back; /* the round's waiter goroutine */
-static atomic_bool zero_add_stop;
-static atomic_int zero_add_refused; /* Add(0)s that failed */
-static atomic_int zero_add_failed;  /* Waits that failed */
+static struct {
+	gort_waitgroup wg;
+	gort_waitgroup back;      /* the round's waiter goroutine */
+	atomic_bool stop;
+	atomic_int refused;       /* Adds and Dones that failed */
+	atomic_int failed;        /* Waits that failed (but with EBUSY) */
+	bool busy_ok;             /* a Wait may fail with EBUSY */
+	void (*adder_step)(void); /* one step of the plain threads' loop */
+	void (*check)(long round);
+} race;
 
-static void *zero_adder(void *arg)
+static void race_count(int rc)
+{
+	if (rc != 0)
+		atomic_fetch_add(&race.refused, 1);
+}
+
+static void *race_adder(void *arg)
 {
 	(void)arg;
-	while (!atomic_load(&zero_add_stop))
-		if (gort_wg_add(&zero_add_wg, 0) != 0)
-			atomic_fetch_add(&zero_add_refused, 1);
+	while (!atomic_load(&race.stop))
+		race.adder_step();
 	return NULL;
 }
 
-static void zero_add_worker(void *arg)
+static void race_wait(void)
 {
-	(void)arg;
-	CHECK_EQ(gort_wg_done(&zero_add_wg), 0);
+	if (gort_wg_wait(&race.wg) == 0)
+		return;
+	if (race.busy_ok)
+		CHECK_EQ(read_errno(), EBUSY);
+	else
+		atomic_fetch_add(&race.failed, 1);
 }
 
-static void zero_add_waiter(void *arg)
+static void race_worker(void *arg)
 {
 	(void)arg;
-	if (gort_wg_wait(&zero_add_wg) != 0)
-		atomic_fetch_add(&zero_add_failed, 1);
-	CHECK_EQ(gort_wg_done(&zero_add_back), 0);
+	race_count(gort_wg_done(&race.wg));
 }
 
-static int add_zero_main(void *arg)
+static void race_waiter(void *arg)
 {
 	(void)arg;
+	race_wait();
+	CHECK_EQ(gort_wg_done(&race.back), 0);
+}
+
+static void race_fail(long r, const char *want)
+{
+	atomic_store(&race.stop, true);
+	FAILF("round %ld: state %#llx, %u units on the semaphore, %d Adds "
+	      "refused, %d Waits failed; want %s",
+	      r, (unsigned long long)__atomic_load_n(&race.wg.state, __ATOMIC_ACQUIRE),
+	      __atomic_load_n(&race.wg.sema, __ATOMIC_ACQUIRE), atomic_load(&race.refused),
+	      atomic_load(&race.failed), want);
+}
+
+static int race_main(void *arg)
+{
+	const char *name = arg;
 	pthread_t t[2];
 	for (int i = 0; i < 2; i++)
-		CHECK_EQ(pthread_create(&t[i], NULL, zero_adder, NULL), 0);
+		CHECK_EQ(pthread_create(&t[i], NULL, race_adder, NULL), 0);
 	int64_t dl = gort_nanotime() + 1000 * MS; /* whichever ends first */
 	long r;
-	for (r = 0; r < ADD_ZERO_ROUNDS && gort_nanotime() < dl; r++) {
-		CHECK_EQ(gort_wg_add(&zero_add_wg, 1), 0);
-		CHECK_EQ(gort_wg_add(&zero_add_back, 1), 0);
-		CHECK(gort_go(zero_add_waiter, NULL) > 1);
-		CHECK(gort_go(zero_add_worker, NULL) > 1);
-		if (gort_wg_wait(&zero_add_wg) != 0)
-			atomic_fetch_add(&zero_add_failed, 1);
-		CHECK_EQ(gort_wg_wait(&zero_add_back), 0);
-		uint64_t state = __atomic_load_n(&zero_add_wg.state, __ATOMIC_ACQUIRE);
-		uint32_t units = __atomic_load_n(&zero_add_wg.sema, __ATOMIC_ACQUIRE);
-		int refused = atomic_load(&zero_add_refused);
-		int failed = atomic_load(&zero_add_failed);
-		if (state != 0 || units != 0 || refused != 0 || failed != 0) {
-			atomic_store(&zero_add_stop, true);
-			FAILF("round %ld: state %#llx, %u units on the semaphore, %d "
-			      "Add(0) refused, %d Wait failed; want all 0",
-			      r, (unsigned long long)state, units, refused, failed);
-		}
+	for (r = 0; r < RACE_ROUNDS && gort_nanotime() < dl; r++) {
+		CHECK_EQ(gort_wg_add(&race.wg, 1), 0);
+		CHECK_EQ(gort_wg_add(&race.back, 1), 0);
+		CHECK(gort_go(race_waiter, NULL) > 1);
+		CHECK(gort_go(race_worker, NULL) > 1);
+		race_wait();
+		CHECK_EQ(gort_wg_wait(&race.back), 0);
+		race.check(r);
 	}
-	atomic_store(&zero_add_stop, true);
+	atomic_store(&race.stop, true);
 	for (int i = 0; i < 2; i++)
 		CHECK_EQ(pthread_join(t[i], NULL), 0);
-	printf("     add_zero: %ld rounds\n", r);
+	race.check(r);
+	CHECK_EQ(__atomic_load_n(&race.wg.state, __ATOMIC_ACQUIRE), 0);
+	printf("     %s: %ld rounds\n", name, r);
 	return 0;
 }
 
-MAIN_CASE(add_zero, add_zero_main, 2)
+/* Add(0) beside the last Done. Add(0) changes nothing, and Go asks
+ * nothing of when it is called (its rule is for positive deltas). An
+ * Add(0) that came between the last Done and its taking the waiters out
+ * of state saw a zero counter with waiters too, and released them a
+ * second time: the waiters were subtracted twice, which borrowed from
+ * the counter (state all ones: counter -1, 2^32-1 waiters), and the
+ * extra units stayed on the semaphore. After each round the waitgroup
+ * must be empty with no unit left, and no call may have failed. */
+static void zero_step(void)
+{
+	race_count(gort_wg_add(&race.wg, 0));
+}
 
-/* ---------------------------------------------------------------------
- * Add concurrent with Wait
- * ------------------------------------------------------------------- */
+static void zero_check(long r)
+{
+	if (__atomic_load_n(&race.wg.state, __ATOMIC_ACQUIRE) != 0 ||
+	    __atomic_load_n(&race.wg.sema, __ATOMIC_ACQUIRE) != 0 ||
+	    atomic_load(&race.refused) != 0 || atomic_load(&race.failed) != 0)
+		race_fail(r, "all 0");
+}
 
-/* Go's misuse "Add called concurrently with Wait": plain threads Add(1)
- * and Done in a loop, each pair a round of its own begun from zero,
- * while main's rounds end with two waiters (main and a goroutine). Go
+static void add_zero(void)
+{
+	race.busy_ok = false;
+	race.adder_step = zero_step;
+	race.check = zero_check;
+	run_main(race_main, "add_zero", 2);
+}
+
+/* Go's misuse "Add called concurrently with Wait": the plain threads
+ * Add(1) and Done, each pair a round of its own begun from zero. Go
  * panics; here a Wait may fail with EBUSY, but nothing may be lost or
  * corrupted. A Done of an early round could find the waiters of the
  * round just ended still counted and take them out of state as well as
@@ -360,82 +398,28 @@ MAIN_CASE(add_zero, add_zero_main, 2)
  * counter (state all ones), and the next Add from there released 2^32-1
  * units, hanging. After each round no waiter may be left counted and no
  * unit on the semaphore, the counter never negative, no Add refused. */
-#define EARLY_ADD_ROUNDS 1000000
-
-static gort_waitgroup early_add_wg;
-static gort_waitgroup early_add_back; /* the round's waiter goroutine */
-static atomic_bool early_add_stop;
-static atomic_int early_add_refused;
-
-static void *early_adder(void *arg)
+static void early_step(void)
 {
-	(void)arg;
-	while (!atomic_load(&early_add_stop)) {
-		if (gort_wg_add(&early_add_wg, 1) != 0)
-			atomic_fetch_add(&early_add_refused, 1);
-		if (gort_wg_done(&early_add_wg) != 0)
-			atomic_fetch_add(&early_add_refused, 1);
-	}
-	return NULL;
+	race_count(gort_wg_add(&race.wg, 1));
+	race_count(gort_wg_done(&race.wg));
 }
 
-static void early_add_worker(void *arg)
+static void early_check(long r)
 {
-	(void)arg;
-	if (gort_wg_done(&early_add_wg) != 0)
-		atomic_fetch_add(&early_add_refused, 1);
+	uint64_t state = __atomic_load_n(&race.wg.state, __ATOMIC_ACQUIRE);
+	if ((uint32_t)state != 0 || (int32_t)(state >> 32) < 0 ||
+	    __atomic_load_n(&race.wg.sema, __ATOMIC_ACQUIRE) != 0 ||
+	    atomic_load(&race.refused) != 0)
+		race_fail(r, "no waiter, a counter >= 0, 0 units, 0 refused");
 }
 
-static void early_add_waiter(void *arg)
+static void add_during_wait(void)
 {
-	(void)arg;
-	if (gort_wg_wait(&early_add_wg) != 0)
-		CHECK_EQ(read_errno(), EBUSY);
-	CHECK_EQ(gort_wg_done(&early_add_back), 0);
+	race.busy_ok = true;
+	race.adder_step = early_step;
+	race.check = early_check;
+	run_main(race_main, "add_during_wait", 2);
 }
-
-static void early_add_check(long r)
-{
-	uint64_t state = __atomic_load_n(&early_add_wg.state, __ATOMIC_ACQUIRE);
-	uint32_t units = __atomic_load_n(&early_add_wg.sema, __ATOMIC_ACQUIRE);
-	int refused = atomic_load(&early_add_refused);
-	if ((uint32_t)state == 0 && (int32_t)(state >> 32) >= 0 && units == 0 &&
-	    refused == 0)
-		return;
-	atomic_store(&early_add_stop, true);
-	FAILF("round %ld: state %#llx, %u units on the semaphore, %d Adds "
-	      "refused; want no waiter, a counter >= 0, 0 and 0",
-	      r, (unsigned long long)state, units, refused);
-}
-
-static int add_during_wait_main(void *arg)
-{
-	(void)arg;
-	pthread_t t[2];
-	for (int i = 0; i < 2; i++)
-		CHECK_EQ(pthread_create(&t[i], NULL, early_adder, NULL), 0);
-	int64_t dl = gort_nanotime() + 1000 * MS; /* whichever ends first */
-	long r;
-	for (r = 0; r < EARLY_ADD_ROUNDS && gort_nanotime() < dl; r++) {
-		CHECK_EQ(gort_wg_add(&early_add_wg, 1), 0);
-		CHECK_EQ(gort_wg_add(&early_add_back, 1), 0);
-		CHECK(gort_go(early_add_waiter, NULL) > 1);
-		CHECK(gort_go(early_add_worker, NULL) > 1);
-		if (gort_wg_wait(&early_add_wg) != 0)
-			CHECK_EQ(read_errno(), EBUSY);
-		CHECK_EQ(gort_wg_wait(&early_add_back), 0);
-		early_add_check(r);
-	}
-	atomic_store(&early_add_stop, true);
-	for (int i = 0; i < 2; i++)
-		CHECK_EQ(pthread_join(t[i], NULL), 0);
-	early_add_check(r);
-	CHECK_EQ(early_add_wg.state, 0);
-	printf("     add_during_wait: %ld rounds\n", r);
-	return 0;
-}
-
-MAIN_CASE(add_during_wait, add_during_wait_main, 2)
 
 /* ---------------------------------------------------------------------
  * Reused before a previous Wait returned
