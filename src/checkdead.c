@@ -130,6 +130,8 @@ void checkdead(void)
 	printstr("fatal error: all goroutines are asleep - deadlock!\n\n");
 	dumpout o;
 	out_init_fd(&o, 2);
+	if (schedtrace_fatal(&o))
+		out_str(&o, "\n");
 	dumpgoroutines(&o, true); /* nothing can run: every stack holds still */
 	_exit(2);
 }

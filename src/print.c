@@ -214,6 +214,10 @@ _Noreturn static void dothrow(const char *msg)
 	printstr("fatal error: ");
 	printstr(msg);
 	printstr("\n");
+	dumpout o;
+	out_init_fd(&o, 2);
+	schedtrace_fatal(&o);
+	out_flush(&o);
 	tracebackcurg();
 	_exit(2);
 }

@@ -714,6 +714,7 @@ extern int32_t debug_scheddetail;
 void schedtrace_init(int64_t now);
 void schedtrace_tick(int64_t now); /* sysmon, each round */
 void schedtrace(dumpout *o, bool detail);
+bool schedtrace_fatal(dumpout *o); /* a fatal report's, with GODEBUG set */
 
 /* timer.c */
 struct timer {

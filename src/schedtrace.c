@@ -190,6 +190,22 @@ RACY void schedtrace(dumpout *o, bool detail)
 	forEachGRace(schedtrace_g, o);
 }
 
+/* A fatal report (throw, fatal, checkdead's deadlock, SIGQUIT) with
+ * GODEBUG schedtrace or scheddetail set begins with the detailed report,
+ * as Go's startpanic_m does: the state the scheduler died in. It reads
+ * what it reads without locks, as every report, so it is safe with any
+ * runtime lock held; nothing once the run is over (its Ps are gone).
+ * Returns whether it printed. */
+bool schedtrace_fatal(dumpout *o)
+{
+	if ((debug_schedtrace > 0 || debug_scheddetail > 0) &&
+	    atomic_load(&runtime_running) == RUNTIME_UP) {
+		schedtrace(o, true);
+		return true;
+	}
+	return false;
+}
+
 /* Run fn(o) on the live runtime: on an M directly; elsewhere holding
  * foreign_lock so that teardown waits. false when it is not running. */
 static bool with_runtime(void (*fn)(dumpout *, bool), dumpout *o, bool arg)

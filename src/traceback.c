@@ -346,6 +346,8 @@ void sigquit_handler(int sig, siginfo_t *info, void *uc)
 	dumpout o;
 	out_init_fd(&o, 2);
 	m *mp = tls_m;
+	if (schedtrace_fatal(&o))
+		out_str(&o, "\n");
 	out_str(&o, "SIGQUIT: quit\nPC=");
 	out_hex(&o, sigctx_pc(uc));
 	out_str(&o, " m=");

@@ -21,7 +21,10 @@
  *    while a trace's writer thread runs: it does not hide the plain one), a
  *    goroutine computing for 300 ms, or goroutines still running after
  *    main called gort_goexit (gort_main then returns 0): the program
- *    ends normally with status 0.
+ *    ends normally with status 0;
+ *  - with GODEBUG=scheddetail=1 the detailed scheduler report comes
+ *    between the message and the dump (Go's startpanic_m), and without
+ *    it there is none.
  */
 #include "harness.h"
 
@@ -55,9 +58,11 @@ static void must_fire(const char *mode, const char *procs)
 		      "error: all goroutines are asleep - deadlock!\" and "
 		      "\"goroutine 1 [semacquire\" on stderr", mode, procs);
 	}
-	/* The message comes first, then the dump. */
+	/* The message comes first, then the dump; without GODEBUG no
+	 * scheduler report. */
 	CHECK(strstr(res.output, "fatal error: all goroutines are asleep") <
 	      strstr(res.output, "goroutine 1 ["));
+	CHECK(strstr(res.output, "SCHED ") == NULL);
 	if (strcmp(mode, "cycle") == 0) {
 		/* Every goroutine of the cycle is asleep and dumped. */
 		int headers = 0;
@@ -97,15 +102,39 @@ static void must_not_fire(const char *mode, const char *procs)
 	       secs);
 }
 
+/* With GODEBUG=scheddetail=1 (or schedtrace) the report has the
+ * detailed scheduler report between its message and the dump, as Go's
+ * startpanic_m prints it: the state the scheduler died in. */
+static void must_fire_detail(void)
+{
+	CHECK_EQ(setenv("GODEBUG", "scheddetail=1", 1), 0);
+	run_mode("wg", "2", 20);
+	CHECK_EQ(unsetenv("GODEBUG"), 0);
+	const char *msg = strstr(res.output, "fatal error: all goroutines are asleep");
+	const char *sched = msg ? strstr(msg, "\nSCHED ") : NULL;
+	const char *detail = sched ? strstr(sched, " gcwaiting=") : NULL;
+	const char *g1 = detail ? strstr(detail, "  G1: status=4(semacquire)") : NULL;
+	const char *dump = g1 ? strstr(g1, "goroutine 1 [semacquire") : NULL;
+	if (!harness_deadlocked(&res, "semacquire") || !dump) {
+		harness_describe("wg scheddetail=1", &res);
+		FAILF("deadlock with GODEBUG=scheddetail=1: want the message, then "
+		      "the detailed SCHED report (with \"  G1: status=4(semacquire)\"), "
+		      "then the dump");
+	}
+	printf("ok   deadlock wg GODEBUG=scheddetail=1\n");
+}
+
 int main(void)
 {
 	static const char *const procs[] = {"1", "4"};
+	CHECK_EQ(unsetenv("GODEBUG"), 0);
 	for (size_t p = 0; p < 2; p++) {
 		for (size_t i = 0; i < sizeof fire_modes / sizeof *fire_modes; i++)
 			must_fire(fire_modes[i], procs[p]);
 		for (size_t i = 0; i < sizeof quiet_modes / sizeof *quiet_modes; i++)
 			must_not_fire(quiet_modes[i], procs[p]);
 	}
+	must_fire_detail();
 	PASS("deadlock_test");
 	return 0;
 }

@@ -21,6 +21,7 @@
  *    asynchronous preemption, so the dump waits for it, as Go's would);
  *  - SIGQUIT to a child program (tests/prog/sigquit.c): exit status 2,
  *    "SIGQUIT: quit" then the goroutines with their stacks on stderr;
+ *    with GODEBUG=scheddetail=1, the detailed scheduler report first;
  *  - the SIGQUIT handler is the runtime's only while gort_main runs, and
  *    only where SIGQUIT had its default action: a program that ignores
  *    it keeps ignoring it;
@@ -531,6 +532,20 @@ static void case_sigquit(void)
 		FAILF("sigquit: want exit status 2, \"SIGQUIT: quit\" and the blocked goroutine's stack");
 	}
 	CHECK(strstr(res.output, "sigquit: ready") < strstr(res.output, "SIGQUIT: quit"));
+	CHECK(strstr(res.output, "SCHED ") == NULL);
+	/* With GODEBUG=scheddetail=1 the detailed scheduler report comes
+	 * first, as Go's startpanic_m prints it. */
+	CHECK_EQ(setenv("GODEBUG", "scheddetail=1", 1), 0);
+	run_child_prog("sigquit", argv, harness_timeout(20), &res);
+	CHECK_EQ(unsetenv("GODEBUG"), 0);
+	const char *sched = strstr(res.output, "\nSCHED ");
+	const char *quit = strstr(res.output, "SIGQUIT: quit\n");
+	if (!(res.exited && res.status == 2) || !sched || !quit || sched > quit ||
+	    !strstr(sched, "  G2: status=4(chan receive)")) {
+		harness_describe("sigquit scheddetail=1", &res);
+		FAILF("sigquit with GODEBUG=scheddetail=1: want the detailed SCHED "
+		      "report, then \"SIGQUIT: quit\"");
+	}
 }
 
 int main(void)

@@ -37,8 +37,9 @@
  *  - fatal errors, through tests/prog/syncfatal.c: unlock of an unlocked
  *    mutex (from a goroutine, twice, and from a plain thread), runlock
  *    and unlock of an unlocked rwmutex print Go's "fatal error: sync:
- *    ..." and exit with status 2; a goroutine locking a mutex it holds
- *    is a deadlock, reported with its wait reason;
+ *    ..." and exit with status 2 (with GODEBUG=scheddetail=1, followed by
+ *    the detailed scheduler report, as Go); a goroutine locking a mutex
+ *    it holds is a deadlock, reported with its wait reason;
  *  - NULL arguments: errno EINVAL, nothing done, the try functions
  *    false.
  *
@@ -1110,6 +1111,18 @@ static void fatal_errors(void)
 	must_die("unlock_thread", "fatal error: sync: unlock of unlocked mutex");
 	must_die("runlock", "fatal error: sync: RUnlock of unlocked RWMutex");
 	must_die("rwunlock", "fatal error: sync: Unlock of unlocked RWMutex");
+	/* With GODEBUG=scheddetail=1, the detailed scheduler report follows
+	 * the message, as Go's startpanic_m prints it. */
+	CHECK_EQ(setenv("GODEBUG", "scheddetail=1", 1), 0);
+	must_die("unlock", "fatal error: sync: unlock of unlocked mutex");
+	CHECK_EQ(unsetenv("GODEBUG"), 0);
+	const char *msg = strstr(res.output, "fatal error: sync: unlock");
+	if (!msg || !strstr(msg, "\nSCHED ") || !strstr(msg, " gcwaiting=") ||
+	    !strstr(msg, "  P0: status=")) {
+		harness_describe("unlock scheddetail=1", &res);
+		FAILF("a fatal error with GODEBUG=scheddetail=1 printed no detailed "
+		      "SCHED report after its message");
+	}
 	if (harness_emulated()) {
 		/* The emulator's own threads keep checkdead from firing. */
 		printf("     deadlock: skipped under the emulator\n");
