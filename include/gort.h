@@ -323,9 +323,9 @@ GORT_API int gort_set_deadline(int fd, int events, int64_t deadline);
  * makes the close(2) under the syscall hand-off, as Go's Close does: a
  * close that blocks (a socket with SO_LINGER and unsent data) leaves
  * the P to the other goroutines, and its waiters are woken before it.
- * Meanwhile another gort_close of fd fails with EBADF, a gort_dup2 or
- * gort_dup3 onto it with EBUSY, and other calls on fd wait for the close
- * to end. */
+ * Calls on fd made meanwhile, another gort_close included, wait for the
+ * close to end; since Linux frees the number as close(2) begins, so do
+ * those on a new fd that gets the number during a close that blocks. */
 GORT_API int gort_close(int fd);
 
 /** dup2(2) and dup3(2) onto an fd2 the runtime may know: fd2 is
@@ -337,8 +337,9 @@ GORT_API int gort_close(int fd);
  * on the netpoller for events that never come. Returns fd2, or -1 with
  * errno: EBADF for a bad fd or an fd2 out of range, EINVAL for dup3's
  * flags other than O_CLOEXEC or for fd == fd2 (dup3; gort_dup2 then
- * returns fd2 as dup2 does, and changes nothing), EBUSY while fd2 is
- * being closed (gort_close) or replaced by another thread. */
+ * returns fd2 as dup2 does, and changes nothing). One that comes while
+ * fd2 is being closed waits for the close to end, as gort_close's calls
+ * do. */
 GORT_API int gort_dup2(int fd, int fd2);
 GORT_API int gort_dup3(int fd, int fd2, int flags);
 

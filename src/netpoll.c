@@ -127,6 +127,21 @@ static int pd_register(pollDesc *pd, int fd, uint32_t *seqp)
 	return st;
 }
 
+/* One round of waiting for a close of pd's fd to end (see pd_open and
+ * netpollclose): a goroutine (gp, inside a runtime call) sleeps *wait,
+ * which doubles up to 1 ms, so that its P runs others meanwhile (a close
+ * may linger for seconds); a thread yields. */
+static void closewait(g *gp, int64_t *wait)
+{
+	if (!gp) {
+		osyield();
+		return;
+	}
+	timesleep(gp, *wait);
+	if (*wait < 1000 * 1000)
+		*wait *= 2;
+}
+
 /*
  * fd's descriptor, registered with the poller on first use. Returns its
  * state (PD_POLL or PD_FILE) with *pdp and the fd's sequence number
@@ -139,9 +154,13 @@ static int pd_register(pollDesc *pd, int fd, uint32_t *seqp)
  * by a goroutine, inside a runtime call: it may park), then looks
  * again: by then the number is closed (registering it fails with
  * EBADF) or names a new fd, which it registers. Failing at once instead
- * would fail a new fd that got the number between the close(2) and the
- * end of the close (a few instructions). Only such a new fd, or a call
- * racing with the close of its own fd, ever waits here.
+ * would fail a new fd that got the number during the close: Linux frees
+ * the number when close(2) begins, not when it returns, which for a
+ * socket with SO_LINGER is seconds later. Only such a new fd, or a call
+ * racing with the close of its own fd, ever waits here. (A copy of the
+ * file made before close(2), to take the lingering last close, would
+ * spare the new fd that wait, at two more system calls for every close:
+ * 2-3 us, half as much again as a socket's whole life.)
  */
 int pd_open(int fd, pollDesc **pdp, uint32_t *seqp)
 {
@@ -159,7 +178,7 @@ int pd_open(int fd, pollDesc **pdp, uint32_t *seqp)
 		errno = e;
 		return r;
 	}
-	for (int64_t wait = 10 * 1000;; wait = wait < 1000 * 1000 ? 2 * wait : wait) {
+	for (int64_t wait = 10 * 1000;; closewait(getg(), &wait)) {
 		uint32_t seq = atomic_load(&pd->fdseq);
 		int st = atomic_load(&pd->state);
 		if (st == PD_NONE)
@@ -169,14 +188,6 @@ int pd_open(int fd, pollDesc **pdp, uint32_t *seqp)
 			*seqp = seq;
 			return st;
 		}
-		/* A goroutine sleeps (10 µs, then twice as long each time, up
-		 * to 1 ms: a close may linger for seconds), so that its P
-		 * runs others meanwhile; a thread yields. */
-		g *gp = getg();
-		if (gp)
-			timesleep(gp, wait);
-		else
-			osyield();
 	}
 }
 
@@ -458,20 +469,22 @@ static int sysclose_handoff(g *gp, pollDesc *pd, int fd, int src, int flags)
  * seconds (a linger): the waiters are woken first, as Go's Close wakes
  * them (pollDesc.evict) before the descriptor is destroyed, and a
  * deadline that fires meanwhile finds the lock free and nothing to do.
- * A second close, or a dup3 onto fd, that comes during the close fails
- * (EBADF, or dup3's EBUSY of such a race) instead of closing the number
- * again once it may name a new fd. */
+ * A close, or a dup3 onto fd, that comes during the close waits for
+ * its end like any call (pd_open): it may be the close of a new fd that
+ * got the number, which failing would leave open for good. */
 int netpollclose(int fd, int src, int flags, g *gp)
 {
 	pollDesc *pd = pd_lookup(fd, true);
 	if (!pd)
 		return sysclose_handoff(gp, NULL, fd, src, flags);
 	g *rg = NULL, *wg = NULL;
-	lock(&pd->lock);
-	int st = atomic_load(&pd->state);
-	if (st == PD_CLOSING) {
+	int st;
+	for (int64_t wait = 10 * 1000;; closewait(gp, &wait)) {
+		lock(&pd->lock);
+		st = atomic_load(&pd->state);
+		if (st != PD_CLOSING)
+			break;
 		unlock(&pd->lock);
-		return src >= 0 ? -EBUSY : -EBADF;
 	}
 	atomic_store(&pd->state, PD_CLOSING);
 	if (st != PD_NONE) {
@@ -493,9 +506,10 @@ int netpollclose(int fd, int src, int flags, g *gp)
 		goready(wg);
 	/* A call that passed its check before the seq moved is in its
 	 * system call on this fd (pd_enter): the number must not be free
-	 * for reuse, nor name another file, before that call is over. */
-	while (atomic_load(&pd->inflight) != 0)
-		osyield();
+	 * for reuse, nor name another file, before that call is over (a
+	 * read of a regular file on a network file system may be long). */
+	for (int64_t wait = 10 * 1000; atomic_load(&pd->inflight) != 0;)
+		closewait(gp, &wait);
 	return sysclose_handoff(gp, pd, fd, src, flags);
 }
 
