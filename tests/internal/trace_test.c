@@ -21,6 +21,8 @@
  *    buffers to the ring, leave it holding about its size;
  *  - flight_resize: a dump begins with the GOMAXPROCS of its oldest
  *    event, not of the dump, and says the change;
+ *  - dump_preempted: dumps in a loop beside GOMAXPROCS changes (stops
+ *    of the world) and churn never hang;
  *  - after every stop (basic, steal, flight) no thread keeps a staging
  *    buffer;
  *  - longname: goroutines of one name longer than TRACE_STRING_MAX share
@@ -664,6 +666,60 @@ static void flight_resize(void)
 	tev *create = find(&t, EvGoCreate, -1, 0, INT64_MIN);
 	CHECK(create != NULL && create->ts < three->ts);
 	tr_free(&t);
+}
+
+/* ---- dump_preempted ---- */
+
+/* A dump runs on a goroutine and pauses every emitter while it moves
+ * the buffers: were it descheduled then, every M that writes an event,
+ * the one that would start it again included, would wait for the pause
+ * to end. It cannot be (no runtime call inside the pause, and no
+ * preemption signal lands in libgort's code), and this holds it to
+ * that: one goroutine dumps in a loop for 300 ms while another resizes
+ * GOMAXPROCS (each a stop of the world, which preempts every running
+ * goroutine) and a third churns. */
+static atomic_bool dp_stop;
+static gort_waitgroup dp_wg;
+
+static void dp_resizer(void *arg)
+{
+	(void)arg;
+	for (int n = 1; !atomic_load(&dp_stop); n ^= 3)
+		gort_gomaxprocs(n);
+	gort_gomaxprocs(2);
+	gort_wg_done(&dp_wg);
+}
+
+static void dp_churner(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&dp_stop))
+		churn(50);
+	gort_wg_done(&dp_wg);
+}
+
+static int dump_preempted_main(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(gort_trace_flight_start(64 << 10), 0);
+	CHECK_EQ(gort_wg_add(&dp_wg, 2), 0);
+	CHECK(gort_go(dp_resizer, NULL) > 0);
+	CHECK(gort_go(dp_churner, NULL) > 0);
+	int dumps = 0;
+	for (int64_t end = gort_nanotime() + 300 * 1000 * 1000; gort_nanotime() < end; dumps++)
+		CHECK_EQ(gort_trace_flight_dump(path), 0);
+	atomic_store(&dp_stop, true);
+	CHECK_EQ(gort_wg_wait(&dp_wg), 0);
+	CHECK_EQ(gort_trace_flight_stop(), 0);
+	fprintf(stderr, "%d dumps beside resizes\n", dumps);
+	return 0;
+}
+
+static void dump_preempted(void)
+{
+	tmppath("dump_preempted");
+	run_main(dump_preempted_main, NULL, 2);
+	unlink(path);
 }
 
 /* ---- flight_dumps ---- */
@@ -1386,7 +1442,7 @@ int main(int argc, char **argv)
 	static const struct harness_case cases[] = {
 		{"basic", basic}, {"steal", steal}, {"runend", runend},
 		{"flight", flight}, {"flight_dumps", flight_dumps},
-		{"flight_resize", flight_resize},
+		{"flight_resize", flight_resize}, {"dump_preempted", dump_preempted},
 		{"errors", errors}, {"stats", stats},
 		{"longname", longname_case}, {"handoff", handoff},
 		{"resize", resize}, {"flight_syscall", flight_syscall},
