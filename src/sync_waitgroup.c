@@ -7,11 +7,10 @@
  * with waiters present, no Wait can begin (the counter is zero) and no
  * Add may run concurrently (Go's rule for correct programs), so Add
  * takes the waiters it saw out of state and releases each once on sema.
- * Go's rule is for positive deltas: an Add(0) may come at any time, and
+ * (Go's rule is for positive deltas: an Add(0) may come at any time, and
  * one that finds the same zero with waiters leaves them to the Add that
- * made it.
- * It subtracts them rather than storing zero (Go's store) so that a
- * misuse in that instant stays what it is and loses nothing: a refused
+ * made it.) It subtracts them rather than storing zero (Go's store) so
+ * that a misuse in that instant stays what it is and loses nothing: a refused
  * Add that took the counter below zero still finds its delta to take
  * back (a store would leave the counter at +1 and the next Wait waiting
  * for ever), and an early Add of the next round, with any Wait counted

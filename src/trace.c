@@ -1511,6 +1511,17 @@ GORT_API int gort_trace_flight_dump(const char *path)
 	tls_pausing = false;
 	dumpcopy c = {0};
 	bool ok = copy_ring_locked(&c);
+	/* Head: Gomaxprocs, timed before the oldest event kept, from the
+	 * changes noted as the ring was copied. */
+	uint8_t head[32 + PROCS_HIST * 24];
+	size_t hn = 0;
+	if (ok) {
+		uint64_t ts = (uint64_t)nanotime() >> TRACE_UNIT;
+		for (size_t i = 0; i < c.n; i++)
+			if (batch_ts(c.data[i]) < ts)
+				ts = batch_ts(c.data[i]);
+		hn = flight_head_locked(head, ts);
+	}
 	pthread_mutex_unlock(&trace.lock);
 
 	int err = ok ? 0 : ENOMEM;
@@ -1519,15 +1530,6 @@ GORT_API int gort_trace_flight_dump(const char *path)
 	if (ok && !sb)
 		err = ENOMEM;
 	if (!err) {
-		/* Head: Gomaxprocs, timed before the oldest event kept. */
-		uint64_t ts = (uint64_t)nanotime() >> TRACE_UNIT;
-		for (size_t i = 0; i < c.n; i++)
-			if (batch_ts(c.data[i]) < ts)
-				ts = batch_ts(c.data[i]);
-		uint8_t head[32 + PROCS_HIST * 24];
-		pthread_mutex_lock(&trace.lock);
-		size_t hn = flight_head_locked(head, ts);
-		pthread_mutex_unlock(&trace.lock);
 		if (!write_header(fd) || !writeall(fd, head, hn))
 			err = errno ? errno : EIO;
 		for (size_t i = 0; !err && i < c.n; i++)

@@ -381,12 +381,17 @@ static void zero_check(long r)
 		race_fail(r, "all 0");
 }
 
+static void race_run(const char *name, bool busy_ok, void (*step)(void), void (*check)(long))
+{
+	race.busy_ok = busy_ok;
+	race.adder_step = step;
+	race.check = check;
+	run_main(race_main, (void *)name, 2);
+}
+
 static void add_zero(void)
 {
-	race.busy_ok = false;
-	race.adder_step = zero_step;
-	race.check = zero_check;
-	run_main(race_main, "add_zero", 2);
+	race_run("add_zero", false, zero_step, zero_check);
 }
 
 /* Go's misuse "Add called concurrently with Wait": the plain threads
@@ -415,10 +420,7 @@ static void early_check(long r)
 
 static void add_during_wait(void)
 {
-	race.busy_ok = true;
-	race.adder_step = early_step;
-	race.check = early_check;
-	run_main(race_main, "add_during_wait", 2);
+	race_run("add_during_wait", true, early_step, early_check);
 }
 
 /* ---------------------------------------------------------------------
