@@ -263,6 +263,16 @@ static void tmppath(const char *tag)
 	snprintf(path, sizeof path, "%s/gort_trace_test_%d_%s", P_tmpdir, (int)getpid(), tag);
 }
 
+/* Run fn at procs Ps with path named for tag, load the trace it wrote
+ * there into *t, and remove the file. */
+static void run_and_load(const char *tag, int (*fn)(void *), int procs, tr *t)
+{
+	tmppath(tag);
+	run_main(fn, NULL, procs);
+	load(path, t);
+	unlink(path);
+}
+
 /* ---- basic ---- */
 
 static gort_chan *bc;
@@ -351,11 +361,8 @@ static int basic_main(void *arg)
 
 static void basic(void)
 {
-	tmppath("basic");
-	run_main(basic_main, NULL, 2);
 	tr t;
-	load(path, &t);
-	unlink(path);
+	run_and_load("basic", basic_main, 2, &t);
 	CHECK(t.n > 0);
 	/* The snapshot: procs, main created and running. */
 	tev *e = find(&t, EvGomaxprocs, -1, 0, INT64_MIN);
@@ -431,11 +438,8 @@ static int steal_main(void *arg)
 
 static void steal(void)
 {
-	tmppath("steal");
-	run_main(steal_main, NULL, 2);
 	tr t;
-	load(path, &t);
-	unlink(path);
+	run_and_load("steal", steal_main, 2, &t);
 	tev *e = find(&t, EvSteal, -1, 0, INT64_MIN);
 	CHECK(e != NULL);
 	CHECK(e->a[0] != e->a[1]);
@@ -493,11 +497,8 @@ static int handoff_main(void *arg)
 
 static void handoff(void)
 {
-	tmppath("handoff");
-	run_main(handoff_main, NULL, 1);
 	tr t;
-	load(path, &t);
-	unlink(path);
+	run_and_load("handoff", handoff_main, 1, &t);
 	/* The waiter's last unblock, by main's handing unlock. */
 	tev *u = NULL;
 	for (tev *e = find(&t, EvGoUnblock, 1, (uint64_t)hgoid, INT64_MIN); e;
@@ -642,11 +643,8 @@ static int flight_resize_main(void *arg)
 
 static void flight_resize(void)
 {
-	tmppath("flight_resize");
-	run_main(flight_resize_main, NULL, 2);
 	tr t;
-	load(path, &t);
-	unlink(path);
+	run_and_load("flight_resize", flight_resize_main, 2, &t);
 	tev *first = NULL, *three = NULL;
 	for (size_t i = 0; i < t.n; i++) {
 		tev *e = &t.ev[i];
@@ -891,11 +889,8 @@ static int flight_syscall_main(void *arg)
 
 static void flight_syscall(void)
 {
-	tmppath("flight_syscall");
-	run_main(flight_syscall_main, NULL, 3);
 	tr t;
-	load(path, &t);
-	unlink(path);
+	run_and_load("flight_syscall", flight_syscall_main, 3, &t);
 	CHECK(find(&t, EvGoSysBlock, -1, 0, INT64_MIN) != NULL);
 	for (size_t i = 0; i < t.n; i++)
 		if (t.ev[i].type == EvGoSysBlock && t.ev[i].a[1] != (uint64_t)fsys_goid)
@@ -943,11 +938,8 @@ static int locked_park_main(void *arg)
 
 static void locked_park(void)
 {
-	tmppath("locked_park");
-	run_main(locked_park_main, NULL, 2);
 	tr t;
-	load(path, &t);
-	unlink(path);
+	run_and_load("locked_park", locked_park_main, 2, &t);
 	tev *b = find(&t, EvGoBlock, 1, (uint64_t)lpgoid, INT64_MIN);
 	CHECK(b != NULL);
 	tev *park = find(&t, EvMPark, 0, b->mid, b->ts);
@@ -998,11 +990,8 @@ static int stw_syscall_main(void *arg)
 
 static void stw_syscall(void)
 {
-	tmppath("stw_syscall");
-	run_main(stw_syscall_main, NULL, 3);
 	tr t;
-	load(path, &t);
-	unlink(path);
+	run_and_load("stw_syscall", stw_syscall_main, 3, &t);
 	tev *call = find(&t, EvGoSysCall, 1, (uint64_t)fsys_goid, INT64_MIN);
 	CHECK(call != NULL);
 	tev *exit = find(&t, EvGoSysExit, 1, (uint64_t)fsys_goid, call->ts);
@@ -1068,11 +1057,8 @@ static void flight_detach(void)
 		SKIP("flight_detach", "no signal preemption in sanitizer builds");
 		return;
 	}
-	tmppath("flight_detach");
-	run_main(flight_detach_main, NULL, 2);
 	tr t;
-	load(path, &t);
-	unlink(path);
+	run_and_load("flight_detach", flight_detach_main, 2, &t);
 	tev *block = find(&t, EvGoSysBlock, 1, (uint64_t)fd_goid, INT64_MIN);
 	CHECK(block != NULL);
 	tev *call = find(&t, EvGoSysCall, 1, (uint64_t)fd_goid, INT64_MIN);
@@ -1130,11 +1116,8 @@ static int park_abort_main(void *arg)
 
 static void park_abort(void)
 {
-	tmppath("park_abort");
-	run_main(park_abort_main, NULL, 1);
 	tr t;
-	load(path, &t);
-	unlink(path);
+	run_and_load("park_abort", park_abort_main, 1, &t);
 	tev *b = NULL;
 	for (size_t i = 0; i < t.n; i++)
 		if (t.ev[i].type == EvGoBlock && t.ev[i].a[1] == (uint64_t)pa_main &&
@@ -1344,11 +1327,8 @@ static int longname_main(void *arg)
 
 static void longname_case(void)
 {
-	tmppath("longname");
-	run_main(longname_main, NULL, 2);
 	tr t;
-	load(path, &t);
-	unlink(path);
+	run_and_load("longname", longname_main, 2, &t);
 	int n = 0;
 	for (int i = 1; i < 4096; i++)
 		if (t.str[i] && t.str[i][0] == 'x') {
@@ -1402,11 +1382,8 @@ static int resize_main(void *arg)
 
 static void resize(void)
 {
-	tmppath("resize");
-	run_main(resize_main, NULL, 2);
 	tr t;
-	load(path, &t);
-	unlink(path);
+	run_and_load("resize", resize_main, 2, &t);
 	/* The snapshot's count, then the new one, by main's M. */
 	tev *snap = find(&t, EvGomaxprocs, 0, 2, INT64_MIN);
 	CHECK(snap != NULL);
