@@ -115,6 +115,32 @@ void runqput(p *pp, g *gp, bool next)
 	}
 }
 
+/* Put the n Gs of q (linked through schedlink) on pp's local queue, in
+ * order, with one release of runqtail; those that do not fit go to the
+ * global queue as one batch (Go's runqputbatch). Unlike n runqput calls,
+ * an overflow moves only the Gs that do not fit, never the oldest half of
+ * the ring. A thief racing with us only makes more room. Called only by
+ * pp's owner. */
+void runqputbatch(p *pp, gqueue *q, int32_t n)
+{
+	uint32_t head = load_acq(&pp->runqhead);
+	uint32_t tail = atomic_load_explicit(&pp->runqtail, memory_order_relaxed);
+	while (q->head && tail - head < GORT_RUNQ_SIZE) {
+		g *gp = q->head;
+		q->head = gp->schedlink;
+		slot_store(pp, tail++, gp);
+		n--;
+	}
+	atomic_store_explicit(&pp->runqtail, tail, memory_order_release);
+	if (!q->head) {
+		q->tail = NULL;
+		return;
+	}
+	lock(&sched.lock);
+	globrunqputbatch(q, n);
+	unlock(&sched.lock);
+}
+
 /*
  * A hint for the goroutine that will most likely run after the one just
  * taken: the queue's new head. The first thing a switch to it touches is

@@ -556,6 +556,7 @@ void forEachGRace(gvisitor fn, void *arg);
 /* runq.c */
 bool runqempty(p *pp);
 void runqput(p *pp, g *gp, bool next);
+void runqputbatch(p *pp, gqueue *q, int32_t n);
 g *runqget(p *pp, bool *inherittime);
 g *runqsteal(p *pp, p *p2, bool stealrunnextg);
 void globrunqput(g *gp);

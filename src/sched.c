@@ -348,7 +348,8 @@ top:
  * an M that found no idle P) they all go to the global queue, and as
  * many idle Ps as there are goroutines get an M. With a P, one goroutine
  * per idle P goes to the global queue with an M started for it, and the
- * rest to this P's local queue.
+ * rest to this P's local queue in one batch (what does not fit there, to
+ * the global queue).
  */
 static void startidle(int32_t n)
 {
@@ -393,11 +394,8 @@ void injectglist(gqueue *list)
 		unlock(&sched.lock);
 		startidle(k);
 	}
-	while (list->head) {
-		g *gp = list->head;
-		list->head = gp->schedlink;
-		runqput(pp, gp, false);
-	}
+	if (list->head)
+		runqputbatch(pp, list, n - k);
 	list->tail = NULL;
 }
 

@@ -13,7 +13,8 @@
  * The owner works in rounds of ROUND Gs: it pushes them all (to runnext
  * one push in 8, to the ring otherwise), popping some as it goes in one of
  * three patterns (queue filling up and overflowing, queue kept nearly
- * empty, bursts), drains its own queue and the global queue, waits until
+ * empty, bursts), or, one round in four, in runqputbatch batches that
+ * overflow to the global queue; then it drains its own queue and the global queue, waits until
  * every G of the round has been consumed somewhere, checks that each was
  * seen once, and reuses the Gs for the next round. It stops after TOTAL Gs
  * or TIME_LIMIT_S seconds, whichever comes first.
@@ -200,6 +201,31 @@ static void exact_facts(void)
 	for (int i = N / 2; i < N; i++)
 		CHECK(runqget(pp, &inherit) == &gs[i]);
 	CHECK(runqempty(pp) && runqempty(p2));
+
+	/* A batch into a ring with 10 free slots: 10 go to the ring after
+	 * what was there, the other 10 to the global queue, in order. The
+	 * ring keeps its own Gs (n runqput calls would have moved half of
+	 * them to the global queue). */
+	for (int i = 0; i < N - 10; i++)
+		runqput(pp, &gs[i], false);
+	gqueue q = {NULL, NULL};
+	for (int i = N; i < N + 20; i++)
+		gpush(&q, &gs[i]);
+	runqputbatch(pp, &q, 20);
+	CHECK(q.head == NULL && q.tail == NULL);
+	CHECK_EQ(runqlen(pp), N);
+	CHECK_EQ(global_ids(ids, N), 10);
+	for (int i = 0; i < 10; i++)
+		CHECK_EQ(ids[i], N + 10 + i);
+	for (int i = 0; i < N - 10; i++)
+		CHECK(runqget(pp, &inherit) == &gs[i]);
+	for (int i = N; i < N + 10; i++)
+		CHECK(runqget(pp, &inherit) == &gs[i]);
+	lock(&sched.lock);
+	for (int i = N + 10; i < N + 20; i++)
+		CHECK(globrunqget(pp, 1) == &gs[i]);
+	unlock(&sched.lock);
+	CHECK(runqempty(pp));
 	free(pp);
 	free(p2);
 }
@@ -230,6 +256,54 @@ static void check_round(int64_t round)
 	unlock(&sched.lock);
 }
 
+static void pop_one(void)
+{
+	bool inherit;
+	g *gp = runqget(owner, &inherit);
+	if (gp)
+		consume(gp, &n_owner);
+}
+
+/* A round of single pushes, popping as mode says. */
+static void push_singly(int mode, uint64_t *s)
+{
+	for (int i = 0; i < ROUND; i++) {
+		uint32_t x = rnd(s);
+		runqput(owner, &gs[i], x % 8 == 0);
+		bool pop;
+		if (mode == 0) /* the ring fills: overflows race with thieves */
+			pop = (x >> 3) % 16 < 5;
+		else if (mode == 1) /* nearly empty: head and runnext races */
+			pop = (x >> 3) % 16 != 0;
+		else /* bursts of 192 pushes, then as many pops */
+			pop = i % 384 >= 192;
+		if (pop)
+			pop_one();
+		if (mode == 2 && i % 384 == 191)
+			sched_yield(); /* let thieves at the full ring */
+	}
+}
+
+/* A round of runqputbatch calls of 1..64 Gs, each followed by fewer pops
+ * on average (0..47), so the ring fills and batches overflow to the
+ * global queue while thieves steal. */
+static void push_batches(uint64_t *s)
+{
+	for (int i = 0; i < ROUND;) {
+		uint32_t x = rnd(s);
+		int k = 1 + (int)(x % 64);
+		if (k > ROUND - i)
+			k = ROUND - i;
+		gqueue q = {NULL, NULL};
+		for (int j = 0; j < k; j++)
+			gpush(&q, &gs[i + j]);
+		runqputbatch(owner, &q, k);
+		i += k;
+		for (int j = (int)((x >> 8) % 48); j > 0; j--)
+			pop_one();
+	}
+}
+
 int main(void)
 {
 	gs = calloc(ROUND, sizeof *gs);
@@ -253,30 +327,15 @@ int main(void)
 	uint64_t s = 88172645463325252ull;
 	int64_t t0 = harness_now();
 	int64_t total = 0, rounds = 0;
-	bool inherit;
 	do {
 		for (int i = 0; i < ROUND; i++)
 			atomic_store_explicit(&seen[i], 0, memory_order_relaxed);
 		atomic_store(&consumed, 0);
-		int mode = (int)(rounds % 3);
-		for (int i = 0; i < ROUND; i++) {
-			uint32_t x = rnd(&s);
-			runqput(owner, &gs[i], x % 8 == 0);
-			bool pop;
-			if (mode == 0) /* the ring fills: overflows race with thieves */
-				pop = (x >> 3) % 16 < 5;
-			else if (mode == 1) /* nearly empty: head and runnext races */
-				pop = (x >> 3) % 16 != 0;
-			else /* bursts of 192 pushes, then as many pops */
-				pop = i % 384 >= 192;
-			if (pop) {
-				g *gp = runqget(owner, &inherit);
-				if (gp)
-					consume(gp, &n_owner);
-			}
-			if (mode == 2 && i % 384 == 191)
-				sched_yield(); /* let thieves at the full ring */
-		}
+		int mode = (int)(rounds % 4);
+		if (mode == 3)
+			push_batches(&s);
+		else
+			push_singly(mode, &s);
 		drain(owner, &n_owner);
 		while (take_global(owner))
 			;
