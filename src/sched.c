@@ -249,6 +249,7 @@ top:
 
 	/* Nothing. Give the P back, under the lock that submitters to the
 	 * global queue hold, after a last look at that queue. */
+	bool wasSpinning = mp->spinning;
 	lock(&sched.lock);
 	if (atomic_load(&sched.gcwaiting) || atomic_load(&sched.exiting)) {
 		unlock(&sched.lock);
@@ -326,6 +327,14 @@ top:
 				acquirep(mp, p2);
 				if (list.head)
 					return takeinject(&list);
+				/* Woken with a P but no G (a timer came due, or
+				 * the poll was broken for one): look again as the
+				 * spinning M we were, so that work found wakes
+				 * another M (resetspinning), as Go does. */
+				if (wasSpinning) {
+					mp->spinning = true;
+					atomic_fetch_add(&sched.nmspinning, 1);
+				}
 				goto top;
 			}
 			injectglist(&list);
