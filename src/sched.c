@@ -98,8 +98,10 @@ void gcstopm(m *mp)
 }
 
 /* Try to steal a G from another P; see the file comment. *newwork: the
- * caller should start over (the world is stopping). */
-static g *stealwork(m *mp, bool *newwork)
+ * caller should start over (the world is stopping). *inherit: the G was
+ * readied into our runnext by a victim's timer and shares the current
+ * time slice, as any runnext G does. */
+static g *stealwork(m *mp, bool *newwork, bool *inherit)
 {
 	p *pp = mp->p;
 	*newwork = false;
@@ -117,8 +119,7 @@ static g *stealwork(m *mp, bool *newwork)
 			/* Last round: run the victim's due timers too (they may
 			 * ready goroutines onto our P). */
 			if (stealrunnext && checktimers(p2, 0) > 0) {
-				bool inherit;
-				g *gp = runqget(pp, &inherit);
+				g *gp = runqget(pp, inherit);
 				if (gp)
 					return gp;
 			}
@@ -241,7 +242,7 @@ top:
 			atomic_fetch_add(&sched.nmspinning, 1);
 		}
 		bool newwork;
-		if ((gp = stealwork(mp, &newwork)) != NULL)
+		if ((gp = stealwork(mp, &newwork, inherit)) != NULL)
 			return gp;
 		if (newwork)
 			goto top;
