@@ -10,7 +10,8 @@
  * blocking call made without the syscall hand-off). Such a thread, seen
  * in /proc/<tid>/syscall, gets no signal for a request: the signal could
  * not preempt it there and would only break its call with EINTR. It gets
- * one for a hand-off, and the handler restarts the call it broke.
+ * one for a hand-off, and the handler restarts the call it broke (a
+ * relative sleep for the time it had left: restart_args).
  *
  * Cooperative. Every gort_* call a goroutine makes checks the flag on its
  * way out (rt_exit) and yields to the global run queue.
@@ -66,6 +67,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -271,6 +273,25 @@ void *asyncpreempt2(void *frame)
 	return frame;
 }
 
+/* The arguments to issue the broken call sc with again: its own, except
+ * that a relative sleep goes on from the time it had left, which the
+ * kernel wrote to its rem argument when the signal broke it (POSIX
+ * requires it); issued with its request again it would sleep again as
+ * long as it had slept. A sleep without rem (usleep) still runs long,
+ * by the time it slept before the hand-off, as do poll and epoll_wait,
+ * whose timeouts the kernel does not update (select and ppoll update
+ * theirs, and glibc's sleep passes its request as rem). */
+static void restart_args(const sigsyscall *sc, uintptr_t again[6])
+{
+	memcpy(again, sc->args, sizeof sc->args);
+#ifdef SYS_nanosleep
+	if (sc->nr == SYS_nanosleep && again[1] != 0)
+		again[0] = again[1];
+#endif
+	if (sc->nr == SYS_clock_nanosleep && !(again[1] & TIMER_ABSTIME) && again[3] != 0)
+		again[2] = again[3];
+}
+
 /* sc: the system call sysmon saw the thread blocked in (pc 0: none). If
  * the handler acts (detaches the P, or parks the goroutine) and the signal
  * broke that call, it is restarted; otherwise, with no further signal
@@ -285,6 +306,8 @@ static void dosigpreempt(m *mp, ucontext_t *uc, const sigsyscall *sc)
 	uint8_t level = atomic_load_explicit(&pp->preempt, memory_order_relaxed);
 	if (level == PREEMPT_NONE || mlocks != 0 || gp->inruntime != 0)
 		return;
+	uintptr_t again[6];
+	restart_args(sc, again);
 	uintptr_t sp = sigctx_sp(uc);
 	if (sp < gp->stk.lo + ASYNC_STACK_NEED || sp > stack_hi(&gp->stk))
 		return; /* not on its stack, or too little of it left */
@@ -292,12 +315,12 @@ static void dosigpreempt(m *mp, ucontext_t *uc, const sigsyscall *sc)
 		/* Not here. A second slice in such code: hand the P off. */
 		if (level == PREEMPT_HANDOFF) {
 			entersyscall(mp, gp, SYSCALL_DETACHED);
-			sigctx_restart_syscall(uc, sc);
+			sigctx_restart_syscall(uc, sc, again);
 		}
 		return;
 	}
 	gp->inruntime++;
-	sigctx_restart_syscall(uc, sc);
+	sigctx_restart_syscall(uc, sc, again);
 	sigctx_redirect(uc);
 }
 

@@ -834,7 +834,7 @@ extern size_t stack_default;   /* default usable bytes for new Gs */
  * trampoline (arch/<arch>/asyncpreempt.S) and the trampoline's frame. */
 uintptr_t sigctx_sp(const void *uc);
 uintptr_t sigctx_pc(const void *uc);
-void sigctx_restart_syscall(void *uc, const sigsyscall *sc);
+void sigctx_restart_syscall(void *uc, const sigsyscall *sc, const uintptr_t again[6]);
 uintptr_t sigctx_fp(const void *uc);
 void sigctx_redirect(void *uc);
 void asyncpreempt_init(void);

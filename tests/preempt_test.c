@@ -38,6 +38,8 @@
  */
 #include "gort_util.h"
 
+#include <sys/syscall.h>
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 #define HAVE_SIMD 1
@@ -1149,6 +1151,88 @@ static void plain_syscall_not_interrupted(void)
 }
 
 /* ---------------------------------------------------------------------
+ * A relative sleep that the hand-off signal broke goes on for the time it
+ * had left, not its whole request again. Each of SLEEPS plain 100 ms
+ * sleeps (glibc's nanosleep and clock_nanosleep, and the raw nanosleep
+ * system call, each with a rem argument) holds the P at GOMAXPROCS=1
+ * until sysmon hands it off, 20-30 ms into the sleep; restarted with
+ * its request, each would last 120-130 ms. The bound, half of that
+ * excess over all the sleeps, leaves each sleep 10 ms of wake-up noise.
+ * ------------------------------------------------------------------- */
+
+enum { SLEEPS = 6, SLEEP_MS = 100 };
+static int64_t rem_ns[SLEEPS];
+static int rem_rc[SLEEPS];
+static atomic_bool rem_done;
+static uint64_t rem_handoffs;
+
+static int sleep_with_rem(int form, const struct timespec *ts, struct timespec *rem)
+{
+	switch (form) {
+	case 0:
+		return nanosleep(ts, rem);
+	case 1: {
+		int e = clock_nanosleep(CLOCK_MONOTONIC, 0, ts, rem);
+		return e == 0 ? 0 : -1;
+	}
+	default:
+		return (int)syscall(SYS_nanosleep, ts, rem);
+	}
+}
+
+static void rem_sleeper(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < SLEEPS; i++) {
+		struct timespec ts = {0, SLEEP_MS * MS}, rem = {0, 0};
+		int64_t t0 = harness_now();
+		rem_rc[i] = sleep_with_rem(i % 3, &ts, &rem);
+		rem_ns[i] = harness_now() - t0;
+		/* Back on a P: a goroutine whose P was handed off runs
+		 * detached until its next runtime call. */
+		gort_gosched();
+	}
+	atomic_store(&rem_done, true);
+}
+
+static int rem_main(void *arg)
+{
+	(void)arg;
+	gort_stats st;
+	CHECK_EQ(gort_read_stats(&st), 0);
+	uint64_t before = st.handoffs;
+	CHECK(gort_go(rem_sleeper, NULL) > 1);
+	while (!atomic_load(&rem_done))
+		gort_sleep(5 * MS);
+	CHECK_EQ(gort_read_stats(&st), 0);
+	rem_handoffs = st.handoffs - before;
+	return 0;
+}
+
+static void restarted_sleep_keeps_time(void)
+{
+	if (!need_syscall_view("restarted_sleep_keeps_time"))
+		return;
+	atomic_store(&rem_done, false);
+	run_main(rem_main, NULL, 1);
+	/* Otherwise no sleep was broken, and the bound proves nothing. */
+	if (rem_handoffs < SLEEPS)
+		FAILF("%llu hand-offs for %d sleeps", (unsigned long long)rem_handoffs, SLEEPS);
+	int64_t over = 0;
+	for (int i = 0; i < SLEEPS; i++) {
+		if (rem_rc[i] != 0)
+			FAILF("sleep %d: returned %d", i, rem_rc[i]);
+		if (rem_ns[i] < SLEEP_MS * MS)
+			FAILF("sleep %d: %d ms lasted %.1f ms", i, SLEEP_MS, (double)rem_ns[i] / MS);
+		over += rem_ns[i] - SLEEP_MS * MS;
+		printf("     sleep %d (form %d): %.1f ms\n", i, i % 3, (double)rem_ns[i] / MS);
+	}
+	if (over > SLEEPS * 10 * MS)
+		FAILF("%d sleeps of %d ms overslept %.1f ms in all: restarted with "
+		      "their whole request", SLEEPS, SLEEP_MS, (double)over / MS);
+}
+
+/* ---------------------------------------------------------------------
  * Stopping the world does not wait for a plain blocking call: a
  * goroutine blocked in read(2) on a pipe nobody writes yet, and one in
  * nanosleep, have their Ps detached; gort_gomaxprocs returns at once,
@@ -1236,6 +1320,7 @@ int main(int argc, char **argv)
 	RUN_CASE(preempted_after_idle_timer, 20);
 	RUN_CASE(preempted_after_idle_netpoll, 20);
 	RUN_CASE(plain_syscall_not_interrupted, 20);
+	RUN_CASE(restarted_sleep_keeps_time, 20);
 	RUN_CASE(stw_plain_syscall, 20);
 	PASS("preempt_test");
 	return 0;

@@ -80,8 +80,9 @@ uintptr_t sigctx_fp(const void *uc)
  * pc and sp it was seen blocked at, with the same six arguments, which
  * the kernel leaves in their registers: the same call, not a later one
  * through a shared syscall instruction), make the interrupted code issue
- * it again: back onto the syscall instruction with the number in rax. */
-void sigctx_restart_syscall(void *ucv, const sigsyscall *sc)
+ * it again, with the arguments again: back onto the syscall instruction
+ * with the number in rax. */
+void sigctx_restart_syscall(void *ucv, const sigsyscall *sc, const uintptr_t again[6])
 {
 	greg_t *r = ((ucontext_t *)ucv)->uc_mcontext.gregs;
 	static const int argreg[6] = {REG_RDI, REG_RSI, REG_RDX, REG_R10, REG_R8, REG_R9};
@@ -94,6 +95,8 @@ void sigctx_restart_syscall(void *ucv, const sigsyscall *sc)
 	const uint8_t *insn = (const uint8_t *)(sc->pc - 2);
 	if (insn[0] != 0x0f || insn[1] != 0x05) /* syscall */
 		return;
+	for (int i = 0; i < 6; i++)
+		r[argreg[i]] = (greg_t)again[i];
 	r[REG_RAX] = (greg_t)sc->nr;
 	r[REG_RIP] = (greg_t)(sc->pc - 2);
 }

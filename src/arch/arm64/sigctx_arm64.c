@@ -52,9 +52,9 @@ uintptr_t sigctx_fp(const void *uc)
 /* If the signal broke the system call sc (x0 is EINTR right at the pc and
  * sp it was seen blocked at, and x1-x5 hold its other arguments: the same
  * call, not a later one through a shared svc), make the interrupted code
- * issue it again: back onto the svc with x0, which the result
- * overwrote, as it was. */
-void sigctx_restart_syscall(void *ucv, const sigsyscall *sc)
+ * issue it again, with the arguments again: back onto the svc with x0,
+ * which the result overwrote, reloaded too. */
+void sigctx_restart_syscall(void *ucv, const sigsyscall *sc, const uintptr_t again[6])
 {
 	mcontext_t *mc = &((ucontext_t *)ucv)->uc_mcontext;
 	if (sc->pc == 0 || (int64_t)mc->regs[0] != -EINTR || mc->pc != sc->pc || mc->sp != sc->sp)
@@ -64,7 +64,8 @@ void sigctx_restart_syscall(void *ucv, const sigsyscall *sc)
 			return;
 	if (*(const uint32_t *)(sc->pc - 4) != 0xd4000001) /* svc #0 */
 		return;
-	mc->regs[0] = sc->args[0];
+	for (int i = 0; i < 6; i++)
+		mc->regs[i] = again[i];
 	mc->regs[8] = (uint64_t)sc->nr;
 	mc->pc = sc->pc - 4;
 }
