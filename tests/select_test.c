@@ -34,7 +34,11 @@
  *    peer stays blocked and its value is not lost;
  *  - fairness: among always-ready cases each is chosen with frequency
  *    within 8.5 standard deviations of uniform (binomial bound, see
- *    there), with the ready cases adjacent among non-ready ones;
+ *    there), with the ready cases adjacent among non-ready ones; and
+ *    the whole distribution of the case chosen is uniform for 2, 3, 5
+ *    and 7 ready cases, alone or among NULL and never-ready ones, in a
+ *    goroutine and on a plain thread (chi-square, false failure below
+ *    1e-9, see there);
  *  - no value is delivered twice or lost when producers (select over
  *    send cases and a receive case, some non-blocking) and consumers
  *    (select over receive cases, NULLing closed channels) race over two
@@ -865,6 +869,152 @@ static int fair_main(void *arg)
 MAIN_CASE(fairness, fair_main, 1)
 
 /* ---------------------------------------------------------------------
+ * Fairness, the whole distribution: chi-square
+ *
+ * For k simultaneously ready cases (k = 2, 3, 5, 7), alone or among
+ * cases on NULL channels and never-ready ones, the index of the case that
+ * runs is counted over N = k * E selects (E expected per ready case) and
+ * Pearson's statistic X2 = sum (count - E)^2 / E compared with the
+ * chi-square quantile of k - 1 degrees of freedom at upper tail 1e-12:
+ *   dof 1: 50.85, dof 2: 55.27, dof 4: 62.20, dof 6: 68.11.
+ * E is at least 2000 (20000 in a normal build). There the chi-square
+ * tail is the multinomial's within a few-fold: at the threshold a single
+ * count is off by at most sqrt(68.11 * 2000) = 369, 18% of E, where the
+ * count's true large-deviation exponent is within 6% of the quadratic
+ * one the chi-square tail has (e^1.8 = 6 times). With the 1000-fold margin
+ * of 1e-12 over 1e-9, a uniform select fails a layout with probability
+ * below 1e-9, all layouts together below 1e-8. A select whose choice is
+ * not uniform among the ready cases is far outside: always the first
+ * ready one gives X2 = (k - 1) N, at least 4000; never-ready cases that
+ * shift the odds among the ready ones (a random start scanned in order,
+ * or a shuffle of all cases whose ready ones come first only in some
+ * orders) give thousands too.
+ * ------------------------------------------------------------------- */
+
+static int64_t chi2_e(void)
+{
+	int64_t e = SCALE(20000);
+	return e < 2000 ? 2000 : e;
+}
+
+/* The chi-square quantile at upper tail 1e-12, times 100, by dof. */
+static int64_t chi2_limit100(int dof)
+{
+	switch (dof) {
+	case 1: return 5085;
+	case 2: return 5527;
+	case 4: return 6220;
+	case 6: return 6811;
+	}
+	FAILF("no chi-square limit for %d degrees of freedom", dof);
+	return 0;
+}
+
+/* layout: one letter a case: 'r' ready (receive from a closed channel),
+ * 'b' ready (send into a buffer with room, emptied after), 'n' NULL
+ * channel, 'x' never ready (receive from an unbuffered channel nobody
+ * sends on), 'f' never ready (send into a full buffer). */
+static void chi2_layout(const char *layout)
+{
+	enum { MAXC = 16 };
+	int n = (int)strlen(layout);
+	CHECK(n <= MAXC);
+	gort_chan *closed = make_chan(sizeof(int), 0);
+	gort_chan *never = make_chan(sizeof(int), 0);
+	gort_chan *full = make_chan(sizeof(int), 1);
+	gort_chan *room = make_chan(sizeof(int), 1);
+	int v = 0, x = 0;
+	CHECK_EQ(gort_chan_close(closed), 0);
+	CHECK_EQ(gort_chan_send(full, &v), 0);
+	gort_case cs[MAXC];
+	bool ready[MAXC];
+	int k = 0;
+	for (int i = 0; i < n; i++) {
+		ready[i] = layout[i] == 'r' || layout[i] == 'b';
+		k += ready[i];
+		switch (layout[i]) {
+		case 'r': cs[i] = rcase(closed, &x); break;
+		case 'b': cs[i] = scase(room, &v); break;
+		case 'n': cs[i] = rcase(NULL, &x); break;
+		case 'x': cs[i] = rcase(never, &x); break;
+		case 'f': cs[i] = scase(full, &v); break;
+		default: FAILF("bad layout letter %c", layout[i]);
+		}
+	}
+	int64_t e = chi2_e(), total = e * k;
+	int64_t counts[MAXC] = {0};
+	for (int64_t i = 0; i < total; i++) {
+		int r = gort_select(cs, n, i % 2);
+		CHECK(r >= 0 && r < n && ready[r]);
+		counts[r]++;
+		if (layout[r] == 'b')
+			CHECK_EQ(gort_chan_try_recv(room, &x), 1);
+	}
+	/* X2 * 100, exactly: sum of (count - e)^2 * 100 / e. */
+	int64_t num = 0;
+	for (int i = 0; i < n; i++)
+		if (ready[i])
+			num += (counts[i] - e) * (counts[i] - e);
+	int64_t x2_100 = num * 100 / e, limit = chi2_limit100(k - 1);
+	printf("     %-12s k=%d N=%lld: X2 = %lld.%02lld (limit %lld.%02lld), counts",
+	       layout, k, (long long)total, (long long)(x2_100 / 100),
+	       (long long)(x2_100 % 100), (long long)(limit / 100),
+	       (long long)(limit % 100));
+	for (int i = 0; i < n; i++)
+		if (ready[i])
+			printf(" %lld", (long long)counts[i]);
+	printf("\n");
+	if (x2_100 > limit)
+		FAILF("%s: the ready case chosen is not uniform: X2 = %lld.%02lld "
+		      "over %lld.%02lld (chi-square, %d dof, tail 1e-12)",
+		      layout, (long long)(x2_100 / 100), (long long)(x2_100 % 100),
+		      (long long)(limit / 100), (long long)(limit % 100), k - 1);
+	gort_chan_free(closed);
+	gort_chan_free(never);
+	gort_chan_free(full);
+	gort_chan_free(room);
+}
+
+static const char *const chi2_layouts[] = {
+	/* Only ready cases. */
+	"rr", "rrr", "rbrrr", "rrrrrrr",
+	/* Ready cases among NULL and never-ready ones, adjacent or not, at
+	 * the ends or not. */
+	"xnrr", "nrxfr", "rxxnxr", "xnrbrfn", "rxrnrfrxr", "nrrrxrrrrf",
+	"xxxxxxxxxrrrrrrr",
+};
+
+static int chi2_main(void *arg)
+{
+	(void)arg;
+	for (size_t i = 0; i < sizeof chi2_layouts / sizeof *chi2_layouts; i++)
+		chi2_layout(chi2_layouts[i]);
+	return 0;
+}
+
+MAIN_CASE(fairness_chi2, chi2_main, 1)
+
+/* The same from a plain thread, which draws from its own generator. */
+static void *chi2_plain(void *arg)
+{
+	(void)arg;
+	chi2_layout("rrr");
+	chi2_layout("nrxrfrrrrr");
+	return NULL;
+}
+
+static int chi2_plain_main(void *arg)
+{
+	(void)arg;
+	pthread_t th;
+	CHECK_EQ(pthread_create(&th, NULL, chi2_plain, NULL), 0);
+	join_thread(th);
+	return 0;
+}
+
+MAIN_CASE(fairness_chi2_plain_thread, chi2_plain_main, 1)
+
+/* ---------------------------------------------------------------------
  * No value lost or delivered twice
  * ------------------------------------------------------------------- */
 
@@ -1475,6 +1625,8 @@ static const struct harness_case cases[] = {
 	{"one_winner_procs2", one_winner_procs2},
 	{"one_winner_procs4", one_winner_procs4},
 	{"fairness", fairness},
+	{"fairness_chi2", fairness_chi2},
+	{"fairness_chi2_plain_thread", fairness_chi2_plain_thread},
 	{"no_loss_procs1", no_loss_procs1},
 	{"no_loss_procs2", no_loss_procs2},
 	{"no_loss_procs4", no_loss_procs4},
