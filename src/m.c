@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <unistd.h>
 
 #include "runtime.h"
@@ -58,12 +59,18 @@ __attribute__((noinline)) void setg(g *gp)
 }
 #endif
 
-/* wyrand: a fast, good-enough random source, one per M. */
+/* wyrand: a fast, good-enough random source, one per M (and one per
+ * plain thread). */
+static uint32_t wyrand(uint64_t *state)
+{
+	*state += 0xa0761d6478bd642full;
+	__uint128_t t = (__uint128_t)*state * (*state ^ 0xe7037ed1a0b428dbull);
+	return (uint32_t)((uint64_t)(t >> 64) ^ (uint64_t)t);
+}
+
 uint32_t fastrand(m *mp)
 {
-	mp->fastrand += 0xa0761d6478bd642full;
-	__uint128_t t = (__uint128_t)mp->fastrand * (mp->fastrand ^ 0xe7037ed1a0b428dbull);
-	return (uint32_t)((uint64_t)(t >> 64) ^ (uint64_t)t);
+	return wyrand(&mp->fastrand);
 }
 
 uint32_t fastrandn(m *mp, uint32_t n)
@@ -71,20 +78,72 @@ uint32_t fastrandn(m *mp, uint32_t n)
 	return (uint32_t)(((uint64_t)fastrand(mp) * n) >> 32);
 }
 
+/* splitmix64's finalizer: a bijection, so what h held survives each
+ * value mixed in. */
+static uint64_t seedmix(uint64_t h, uint64_t v)
+{
+	h ^= v;
+	h ^= h >> 30;
+	h *= 0xbf58476d1ce4e5b9ull;
+	h ^= h >> 27;
+	h *= 0x94d049bb133111ebull;
+	return h ^ (h >> 31);
+}
+
+/* A generator's seed: it must differ from that of every generator that
+ * draws at the same time, in this process (another thread), in a
+ * process forked from it (the same addresses and M ids, a copy of each
+ * thread's state) and in another run of the same program (the same
+ * addresses without ASLR). The clock alone does not: two threads, or a
+ * parent and its child, read the same nanosecond. So the seed mixes the
+ * kernel's 16 random bytes of this exec (AT_RANDOM, Go's fastrandseed),
+ * the process id (a forked child's own), the time, and unique, which
+ * tells the generator from the others of the process. */
+uint64_t randseed(uint64_t unique)
+{
+	uint64_t r[2] = {0, 0};
+	const void *at = (const void *)getauxval(AT_RANDOM);
+	if (at)
+		memcpy(r, at, sizeof r);
+	uint64_t h = seedmix(0x9e3779b97f4a7c15ull, r[0]);
+	h = seedmix(h, r[1]);
+	h = seedmix(h, (uint64_t)getpid());
+	h = seedmix(h, (uint64_t)nanotime());
+	return seedmix(h, unique);
+}
+
+/* A plain thread's generator is seeded on its first draw, and again in a
+ * forked child: the child's thread is a copy of the parent's, state and
+ * all, and would otherwise draw what the parent's thread draws. The fork
+ * handler bumps forkgen, which the child's only thread then finds newer
+ * than the one it seeded at. */
+static uint32_t forkgen = 1;
+static __thread uint64_t thread_rand;
+static __thread uint32_t thread_randgen; /* forkgen when seeded; 0: never */
+
+static void rand_atfork_child(void)
+{
+	if (++forkgen == 0)
+		forkgen = 1;
+}
+
+__attribute__((constructor)) static void rand_ctor(void)
+{
+	pthread_atfork(NULL, NULL, rand_atfork_child);
+}
+
 /* 32 random bits for goroutines and plain threads alike: the M's
- * generator, or a thread's own (xorshift) on a thread that is not an M. */
+ * generator, or a thread's own on a thread that is not an M. */
 uint32_t cheaprand(void)
 {
 	m *mp = getm();
 	if (mp)
 		return fastrand(mp);
-	static __thread uint64_t state;
-	if (state == 0)
-		state = (uint64_t)nanotime() | 1;
-	state ^= state << 13;
-	state ^= state >> 7;
-	state ^= state << 17;
-	return (uint32_t)(state >> 32);
+	if (unlikely(thread_randgen != forkgen)) {
+		thread_rand = randseed((uint64_t)gettid_());
+		thread_randgen = forkgen;
+	}
+	return wyrand(&thread_rand);
 }
 
 /* A random number in [0, n), as cheaprand. */

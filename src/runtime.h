@@ -622,6 +622,7 @@ uint32_t fastrandn(m *mp, uint32_t n);
 uint32_t fastrand(m *mp);
 uint32_t cheaprand(void);
 uint32_t cheaprandn(uint32_t n);
+uint64_t randseed(uint64_t unique);
 
 /* syscall.c */
 void entersyscall(m *mp, g *gp, uint8_t how);

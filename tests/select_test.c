@@ -38,7 +38,8 @@
  *    the whole distribution of the case chosen is uniform for 2, 3, 5
  *    and 7 ready cases, alone or among NULL and never-ready ones, in a
  *    goroutine and on a plain thread (chi-square, false failure below
- *    1e-9, see there);
+ *    1e-9, see there); a plain thread and the copy of it in a process
+ *    it forks do not go on to choose the same cases;
  *  - no value is delivered twice or lost when producers (select over
  *    send cases and a receive case, some non-blocking) and consumers
  *    (select over receive cases, NULLing closed channels) race over two
@@ -1014,6 +1015,61 @@ static int chi2_plain_main(void *arg)
 
 MAIN_CASE(fairness_chi2_plain_thread, chi2_plain_main, 1)
 
+/* A process forked by a plain thread that has made selects: the thread
+ * in the child and the one in the parent must not go on choosing the
+ * same cases. 32 choices among 7 ready cases alike in both: 7^-32. */
+#define FORK_DRAWS 32
+
+static void fork_draws(gort_case *cs, unsigned char *out)
+{
+	for (int i = 0; i < FORK_DRAWS; i++) {
+		int r = gort_select(cs, 7, false);
+		CHECK(r >= 0 && r < 7);
+		out[i] = (unsigned char)r;
+	}
+}
+
+static void fork_distinct(void)
+{
+	gort_chan *closed = make_chan(sizeof(int), 0);
+	CHECK_EQ(gort_chan_close(closed), 0);
+	int x = 0;
+	gort_case cs[7];
+	for (int i = 0; i < 7; i++)
+		cs[i] = rcase(closed, &x);
+	unsigned char mine[FORK_DRAWS], theirs[FORK_DRAWS];
+	fork_draws(cs, mine); /* this thread's generator is seeded */
+	int fds[2];
+	CHECK_EQ(pipe(fds), 0);
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		close(fds[0]);
+		fork_draws(cs, theirs);
+		_exit(write(fds[1], theirs, sizeof theirs) == sizeof theirs ? 0 : 1);
+	}
+	close(fds[1]);
+	fork_draws(cs, mine);
+	CHECK_EQ(read(fds[0], theirs, sizeof theirs), (ssize_t)sizeof theirs);
+	close(fds[0]);
+	int status = 0;
+	CHECK_EQ(waitpid(pid, &status, 0), pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	printf("     parent:");
+	for (int i = 0; i < FORK_DRAWS; i++)
+		printf(" %d", mine[i]);
+	printf("\n     child: ");
+	for (int i = 0; i < FORK_DRAWS; i++)
+		printf(" %d", theirs[i]);
+	printf("\n");
+	if (memcmp(mine, theirs, sizeof mine) == 0)
+		FAILF("a forked child chose the same %d cases as its parent",
+		      FORK_DRAWS);
+	gort_chan_free(closed);
+}
+
 /* ---------------------------------------------------------------------
  * No value lost or delivered twice
  * ------------------------------------------------------------------- */
@@ -1627,6 +1683,7 @@ static const struct harness_case cases[] = {
 	{"fairness", fairness},
 	{"fairness_chi2", fairness_chi2},
 	{"fairness_chi2_plain_thread", fairness_chi2_plain_thread},
+	{"fork_distinct", fork_distinct},
 	{"no_loss_procs1", no_loss_procs1},
 	{"no_loss_procs2", no_loss_procs2},
 	{"no_loss_procs4", no_loss_procs4},
