@@ -156,7 +156,7 @@ uint32_t cheaprandn(uint32_t n)
 static void mnewid(m *mp)
 {
 	mp->id = sched.mnext++;
-	mp->fastrand = (uint64_t)nanotime() ^ ((uint64_t)mp->id << 32) ^ (uintptr_t)mp;
+	mp->fastrand = randseed((uint64_t)mp->id);
 }
 
 /* sched.lock held. */
