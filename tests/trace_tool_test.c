@@ -27,6 +27,8 @@
  *   stopped  a block for good (Go's GoStop) that a damaged file
  *          unblocks is a plain block in the Go file, which still parses;
  *   resized  each change of GOMAXPROCS is a Gomaxprocs in the Go file;
+ *   unsampled  goroutines never runnable in the trace show no latency
+ *          ("-"), not 0 ns;
  *   long_waits  a site's times, the sum of its goroutines', saturate
  *          rather than overflow on a trace as long as the reader takes;
  *   colliding_ids, colliding_names  goroutine ids, and names, chosen to
@@ -716,6 +718,44 @@ static void long_waits_case(void)
 	write_file(trace_path, gen.b, gen.n);
 }
 
+/* G32 waits from the snapshot to the end and G33 is in a syscall as
+ * long: never runnable, they have no latency sample, and their latency
+ * columns say so ("-"), for them and for their site, rather than a
+ * latency of 0 ns they never had. */
+static void unsampled_case(void)
+{
+	struct gen h;
+	gen_start(&h);
+	batch(&h, 800, 0, T0);
+	ev(&h, EvGomaxprocs, T0, U(1));
+	ev(&h, EvGoCreate, T0, NOP, U(32), U(0), U(SITE_WAITER));
+	ev(&h, EvGoWaiting, T0, U(32), U(1), U(S_CHANRECV));
+	ev(&h, EvGoCreate, T0, NOP, U(33), U(0), U(SITE_SYSCALLER));
+	ev(&h, EvGoInSyscall, T0, U(33), U(1));
+	ev(&h, EvGomaxprocs, T0 + 5000, U(1));
+	batch(&h, 0, NOP, T0 + 5000);
+	str(&h, S_CHANRECV, "chan receive");
+	str(&h, S_WAITER, "waiter");
+	str(&h, S_SYSCALLER, "syscaller");
+	site(&h, SITE_WAITER, S_WAITER, 0x5000);
+	site(&h, SITE_SYSCALLER, S_SYSCALLER, 0x3000);
+	write_file(trace_path, h.b, h.n);
+
+	char *s = trace_tool_run("stats", trace_path, out_path);
+	static const char *const rows[] = {"32 ", "33 "};
+	for (int i = 0; i < 2; i++) {
+		if (!has_line(s, rows[i], "        -         -         -         -", NULL))
+			FAILF("no latency sample, but a latency:\n%s", s);
+	}
+	CHECK(has_line(s, "32 ", "waiter", "5.0us", "chan receive=5.0us", NULL));
+	CHECK(has_line(s, "33 ", "syscaller", "5.0us", NULL));
+	const char *site = strstr(s, "By creation site:");
+	CHECK(site != NULL);
+	CHECK_EQ(count_lines(site, "        -         -         -         -", NULL), 2);
+	free(s);
+	write_file(trace_path, gen.b, gen.n);
+}
+
 /* 150000 goroutine ids that all had one slot of the tool's goroutine
  * table when it hashed an id by a fixed multiplier (K, the golden ratio's):
  * j << 41 times K's inverse is j << 41 once multiplied, and the slot was
@@ -885,6 +925,8 @@ int main(void)
 	PASS("resized");
 	long_waits_case();
 	PASS("long_waits");
+	unsampled_case();
+	PASS("unsampled");
 	colliding_ids_case();
 	PASS("colliding_ids");
 	colliding_names_case();

@@ -8,7 +8,8 @@
  * of goroutines that existed before the trace start at its start. Then
  * the same per creation site (the goroutine's name, else its entry pc).
  * Columns: id (or site number), name (or site), entry pc, count, latency
- * p50/p90/p99/max, running, blocked, syscall, blocked time by reason.
+ * p50/p90/p99/max ("-" without a sample), running, blocked, syscall,
+ * blocked time by reason.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -165,10 +166,16 @@ static void print_row(FILE *f, struct row *rw)
 	if (rw->nlat > 1)
 		qsort(rw->lat, rw->nlat, sizeof(*rw->lat), cmp_i64);
 	char d[7][24];
-	fmt_dur(d[0], 24, pct(rw->lat, rw->nlat, 50));
-	fmt_dur(d[1], 24, pct(rw->lat, rw->nlat, 90));
-	fmt_dur(d[2], 24, pct(rw->lat, rw->nlat, 99));
-	fmt_dur(d[3], 24, rw->nlat ? rw->lat[rw->nlat - 1] : 0);
+	/* No sample (never runnable in the trace): no latency, not 0 ns. */
+	if (rw->nlat == 0) {
+		for (int i = 0; i < 4; i++)
+			snprintf(d[i], 24, "-");
+	} else {
+		fmt_dur(d[0], 24, pct(rw->lat, rw->nlat, 50));
+		fmt_dur(d[1], 24, pct(rw->lat, rw->nlat, 90));
+		fmt_dur(d[2], 24, pct(rw->lat, rw->nlat, 99));
+		fmt_dur(d[3], 24, rw->lat[rw->nlat - 1]);
+	}
 	fmt_dur(d[4], 24, rw->running);
 	fmt_dur(d[5], 24, rw->blocked);
 	fmt_dur(d[6], 24, rw->syscall);
