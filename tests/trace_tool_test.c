@@ -29,6 +29,8 @@
  *   resized  each change of GOMAXPROCS is a Gomaxprocs in the Go file;
  *   unsampled  goroutines never runnable in the trace show no latency
  *          ("-"), not 0 ns;
+ *   starved  a goroutine runnable until the trace ends has that wait
+ *          as a latency sample;
  *   long_waits  a site's times, the sum of its goroutines', saturate
  *          rather than overflow on a trace as long as the reader takes;
  *   colliding_ids, colliding_names  goroutine ids, and names, chosen to
@@ -756,6 +758,42 @@ static void unsampled_case(void)
 	write_file(trace_path, gen.b, gen.n);
 }
 
+/* GOMAXPROCS=1: G30 spins on P0 until the trace ends; G31, created just
+ * after it started, waits runnable behind it the whole time. Its wait,
+ * open at the end, is a latency sample up to the end (as the doc says of
+ * every open interval, and as Go counts it in its scheduler wait), not
+ * left out: that hid the worst latency of a trace, the starved
+ * goroutine's, behind "-". G34, created at the very end, has waited for
+ * nothing yet: no sample. */
+static void starved_case(void)
+{
+	struct gen h;
+	gen_start(&h);
+	batch(&h, 700, 0, T0);
+	ev(&h, EvGomaxprocs, T0, U(1));
+	ev(&h, EvProcStart, T0, U(0), U(0));
+	ev(&h, EvGoCreate, T0, U(0), U(30), U(0), U(SITE_WORKER));
+	ev(&h, EvGoStart, T0 + 100, U(0), U(30), U(1));
+	ev(&h, EvGoCreate, T0 + 200, U(0), U(31), U(30), U(SITE_WAITER));
+	ev(&h, EvGoCreate, T0 + 10200, U(0), U(34), U(30), U(SITE_WAITER));
+	ev(&h, EvGomaxprocs, T0 + 10200, U(1));
+	batch(&h, 0, NOP, T0 + 10200);
+	str(&h, S_WORKER, "spinner");
+	str(&h, S_WAITER, "waiter");
+	site(&h, SITE_WORKER, S_WORKER, 0x2000);
+	site(&h, SITE_WAITER, S_WAITER, 0x5000);
+	write_file(trace_path, h.b, h.n);
+
+	char *s = trace_tool_run("stats", trace_path, out_path);
+	CHECK(has_line(s, "30 ", "spinner", "    100ns     100ns     100ns     100ns", "10.1us", NULL));
+	if (!has_line(s, "31 ", "waiter", "   10.0us    10.0us    10.0us    10.0us", NULL))
+		FAILF("the starved goroutine's wait is no latency:\n%s", s);
+	/* G34, created as the trace ends, waited no time yet: no sample. */
+	CHECK(has_line(s, "34 ", "waiter", "        -         -         -         -", NULL));
+	free(s);
+	write_file(trace_path, gen.b, gen.n);
+}
+
 /* 150000 goroutine ids that all had one slot of the tool's goroutine
  * table when it hashed an id by a fixed multiplier (K, the golden ratio's):
  * j << 41 times K's inverse is j << 41 once multiplied, and the slot was
@@ -927,6 +965,8 @@ int main(void)
 	PASS("long_waits");
 	unsampled_case();
 	PASS("unsampled");
+	starved_case();
+	PASS("starved");
 	colliding_ids_case();
 	PASS("colliding_ids");
 	colliding_names_case();

@@ -4,8 +4,9 @@
  * For each goroutine, from the replay's transitions: its scheduler
  * latencies (each RUNNABLE -> RUNNING interval), its time running, its
  * time waiting by wait reason, and its time in syscalls (with or without
- * its P). Intervals still open at the end of the trace end there; those
- * of goroutines that existed before the trace start at its start. Then
+ * its P). Intervals still open at the end of the trace end there (a
+ * runnable one is a latency sample); those of goroutines that existed
+ * before the trace start at its start. Then
  * the same per creation site (the goroutine's name, else its entry pc).
  * Columns: id (or site number), name (or site), entry pc, count, latency
  * p50/p90/p99/max ("-" without a sample), running, blocked, syscall,
@@ -218,9 +219,15 @@ int cmd_stats(const struct trace *t, FILE *f)
 	if (r == NULL)
 		die_oom();
 	replay_run(r, t, (struct consumer){.ctx = &s, .on_tr = on_tr});
+	/* A wait still runnable at the end is a latency sample up to the
+	 * end, as Go counts it in its scheduler wait: it is a lower bound,
+	 * but without it a goroutine starved until the trace stopped (the
+	 * worst latency there is) showed none. One that began at the end
+	 * bounds nothing: it is no sample of 0 ns. */
 	for (size_t i = 0; i < s.n; i++) {
 		struct gor *g = s.gs[i].g;
-		account(&s.gs[i], g->state, g->since, t->t1, g->reason, false);
+		account(&s.gs[i], g->state, g->since, t->t1, g->reason,
+		        g->since < t->t1);
 	}
 
 	char d[24];
