@@ -31,6 +31,8 @@
  *          ("-"), not 0 ns;
  *   starved  a goroutine runnable until the trace ends has that wait
  *          as a latency sample;
+ *   site_reasons  a creation site's blocked time by wait reason, the sum
+ *          of its goroutines';
  *   long_waits  a site's times, the sum of its goroutines', saturate
  *          rather than overflow on a trace as long as the reader takes;
  *   colliding_ids, colliding_names  goroutine ids, and names, chosen to
@@ -166,7 +168,8 @@ static void str(struct gen *g, uint64_t id, const char *s)
 		put(g, (unsigned char)*s);
 }
 
-enum { S_MAIN = 1, S_WORKER, S_SYSCALLER, S_CHANRECV, S_SELECTNONE, S_WAITER };
+enum { S_MAIN = 1, S_WORKER, S_SYSCALLER, S_CHANRECV, S_SELECTNONE, S_WAITER,
+       S_SLEEP };
 /* Sites: the strings above with entry pcs, and one without a name. */
 enum { SITE_MAIN = 1, SITE_WORKER, SITE_SYSCALLER, SITE_ANON, SITE_WAITER };
 #define WORKER_NAME "worker \"q\"\n\xff"
@@ -794,6 +797,41 @@ static void starved_case(void)
 	write_file(trace_path, gen.b, gen.n);
 }
 
+/* Three goroutines of one site: G40 and G41 each wait 1 us on a channel
+ * receive, G42 2 us in a sleep. The site's row has its blocked time by
+ * reason, the sums of theirs, as each goroutine's row has its own. */
+static void site_reasons_case(void)
+{
+	struct gen h;
+	gen_start(&h);
+	batch(&h, 900, 0, T0);
+	ev(&h, EvGomaxprocs, T0, U(1));
+	for (uint64_t id = 40; id < 43; id++) {
+		ev(&h, EvGoCreate, T0, NOP, id, U(0), U(SITE_WAITER));
+		ev(&h, EvGoWaiting, T0, id, U(1), U(id < 42 ? S_CHANRECV : S_SLEEP));
+	}
+	ev(&h, EvGoUnblock, T0 + 1000, U(0), U(40), U(2), U(0));
+	ev(&h, EvGoUnblock, T0 + 1000, U(0), U(41), U(2), U(0));
+	ev(&h, EvGoUnblock, T0 + 2000, U(0), U(42), U(2), U(0));
+	ev(&h, EvGomaxprocs, T0 + 2000, U(1));
+	batch(&h, 0, NOP, T0 + 2000);
+	str(&h, S_CHANRECV, "chan receive");
+	str(&h, S_SLEEP, "sleep");
+	str(&h, S_WAITER, "waiter");
+	site(&h, SITE_WAITER, S_WAITER, 0x5000);
+	write_file(trace_path, h.b, h.n);
+
+	char *s = trace_tool_run("stats", trace_path, out_path);
+	CHECK_EQ(count_lines(s, "waiter", "chan receive=1.0us", NULL), 2);
+	CHECK(has_line(s, "42 ", "waiter", "sleep=2.0us", NULL));
+	const char *site = strstr(s, "By creation site:");
+	CHECK(site != NULL);
+	if (!has_line(site, "1 ", "waiter", "     3 ", "4.0us", "chan receive=2.0us, sleep=2.0us", NULL))
+		FAILF("the site's blocked time by reason:\n%s", s);
+	free(s);
+	write_file(trace_path, gen.b, gen.n);
+}
+
 /* 150000 goroutine ids that all had one slot of the tool's goroutine
  * table when it hashed an id by a fixed multiplier (K, the golden ratio's):
  * j << 41 times K's inverse is j << 41 once multiplied, and the slot was
@@ -967,6 +1005,8 @@ int main(void)
 	PASS("unsampled");
 	starved_case();
 	PASS("starved");
+	site_reasons_case();
+	PASS("site_reasons");
 	colliding_ids_case();
 	PASS("colliding_ids");
 	colliding_names_case();

@@ -58,17 +58,33 @@ static void add_lat(struct gstat *st, int64_t ns)
 	st->lat[st->nlat++] = ns;
 }
 
-static void add_blocked(struct gstat *st, uint64_t reason, int64_t ns)
+/* a + b, both durations (>= 0), saturating. One goroutine's times add up
+ * to at most the trace's duration, below TOOL_MAX_TS (read.c), but a
+ * site's add up those of all its goroutines: a few that wait through a
+ * long trace (2^62 ns) overflowed int64. */
+static int64_t add_dur(int64_t a, int64_t b)
 {
-	st->blocked += ns;
-	for (size_t i = 0; i < st->nby; i++) {
-		if (st->by[i].reason == reason) {
-			st->by[i].ns += ns;
+	return a > INT64_MAX - b ? INT64_MAX : a + b;
+}
+
+/* add_reason adds ns to reason's entry of by[0..*n), a new one if none. */
+static void add_reason(struct reason_time **by, size_t *n, uint64_t reason,
+                       int64_t ns)
+{
+	for (size_t i = 0; i < *n; i++) {
+		if ((*by)[i].reason == reason) {
+			(*by)[i].ns = add_dur((*by)[i].ns, ns);
 			return;
 		}
 	}
-	st->by = xrealloc(st->by, (st->nby + 1) * sizeof(*st->by));
-	st->by[st->nby++] = (struct reason_time){reason, ns};
+	*by = xrealloc(*by, (*n + 1) * sizeof(**by));
+	(*by)[(*n)++] = (struct reason_time){reason, ns};
+}
+
+static void add_blocked(struct gstat *st, uint64_t reason, int64_t ns)
+{
+	st->blocked += ns;
+	add_reason(&st->by, &st->nby, reason, ns);
 }
 
 /* account charges the time g spent in state `from` until ts. */
@@ -152,6 +168,8 @@ struct row {
 	int64_t *lat;
 	size_t nlat, latcap; /* latcap: a site's, which grows (cmd_stats) */
 	int64_t running, blocked, syscall;
+	struct reason_time *rt; /* a site's blocked time by reason */
+	size_t nrt;
 	char by[160];
 };
 
@@ -186,30 +204,21 @@ static void print_row(FILE *f, struct row *rw)
 	        rw->by);
 }
 
-static void reasons(struct replay *r, const struct gstat *st, char *buf,
-                    size_t len)
+static void reasons(struct replay *r, const struct reason_time *by,
+                    size_t nby, char *buf, size_t len)
 {
 	size_t k = 0;
 	buf[0] = '\0';
-	for (size_t i = 0; i < st->nby && k + 1 < len; i++) {
+	for (size_t i = 0; i < nby && k + 1 < len; i++) {
 		char d[24], why[40];
-		fmt_dur(d, sizeof(d), st->by[i].ns);
-		const char *s = reason_str(r, st->by[i].reason);
+		fmt_dur(d, sizeof(d), by[i].ns);
+		const char *s = reason_str(r, by[i].reason);
 		printable(why, *s ? s : "?", sizeof(why) - 1);
 		int w = snprintf(buf + k, len - k, "%s%s=%s", k ? ", " : "", why, d);
 		if (w < 0 || (size_t)w >= len - k)
 			break;
 		k += (size_t)w;
 	}
-}
-
-/* a + b, both durations (>= 0), saturating. One goroutine's times add up
- * to at most the trace's duration, below TOOL_MAX_TS (read.c), but a
- * site's add up those of all its goroutines: a few that wait through a
- * long trace (2^62 ns) overflowed int64. */
-static int64_t add_dur(int64_t a, int64_t b)
-{
-	return a > INT64_MAX - b ? INT64_MAX : a + b;
 }
 
 int cmd_stats(const struct trace *t, FILE *f)
@@ -253,7 +262,7 @@ int cmd_stats(const struct trace *t, FILE *f)
 		if (st->g->pc != 0)
 			snprintf(rw.entry, sizeof(rw.entry), "0x%llx",
 			         (unsigned long long)st->g->pc);
-		reasons(r, st, rw.by, sizeof(rw.by));
+		reasons(r, st->by, st->nby, rw.by, sizeof(rw.by));
 		print_row(f, &rw);
 
 		bool added;
@@ -282,12 +291,16 @@ int cmd_stats(const struct trace *t, FILE *f)
 		a->running = add_dur(a->running, st->running);
 		a->blocked = add_dur(a->blocked, st->blocked);
 		a->syscall = add_dur(a->syscall, st->syscall);
+		for (size_t j = 0; j < st->nby; j++)
+			add_reason(&a->rt, &a->nrt, st->by[j].reason, st->by[j].ns);
 	}
 	fprintf(f, "\nBy creation site:\n");
 	print_header(f, "SITE");
 	for (size_t k = 0; k < sites.n; k++) {
+		reasons(r, agg[k].rt, agg[k].nrt, agg[k].by, sizeof(agg[k].by));
 		print_row(f, &agg[k]);
 		free(agg[k].lat);
+		free(agg[k].rt);
 	}
 	free(agg);
 	strmap_free(&sites);
