@@ -15,7 +15,10 @@
  *    the writer thread of a trace to a file):
  *    such a thread may still wake a goroutine (gort_wg_done,
  *    gort_go), and the runtime cannot know whether it will. This errs on
- *    the side of never declaring a deadlock that is not one.
+ *    the side of never declaring a deadlock that is not one. Nor does
+ *    the runtime learn when such a thread ends, so checkdead then sets
+ *    sched.deadretry and sysmon calls it again, at growing intervals
+ *    (10 ms to 1 s), until it finds the deadlock or something runs.
  *  - a timer is pending, however far away (as Go);
  *  - a goroutine waits on the netpoller (for I/O readiness: something
  *    outside the process may wake it; Go keeps an M blocked in netpoll
@@ -96,6 +99,7 @@ static void countg(g *gp, void *arg)
 /* sched.lock held. */
 void checkdead(void)
 {
+	bool retrying = atomic_exchange_explicit(&sched.deadretry, false, memory_order_relaxed);
 	if (atomic_load(&sched.exiting))
 		return;
 	int64_t mcount = sched.mnext - sched.nmfreed;
@@ -124,8 +128,14 @@ void checkdead(void)
 	 * trace's writer (those of Ms ending with their locked G are not
 	 * counted). */
 	int64_t threads = process_threads();
-	if (threads < 0 || threads > mcount + 1 + (GORT_TSAN_THREADS) + trace_threads())
+	if (threads < 0)
 		return;
+	if (threads > mcount + 1 + (GORT_TSAN_THREADS) + trace_threads()) {
+		atomic_store_explicit(&sched.deadretry, true, memory_order_relaxed);
+		if (!retrying)
+			sysmonwake(); /* out of a deep sleep that would not end */
+		return;
+	}
 	fatal_claim();
 	printstr("fatal error: all goroutines are asleep - deadlock!\n\n");
 	dumpout o;

@@ -412,6 +412,11 @@ typedef struct schedt {
 	int32_t nmfreed;            /* Ms whose threads exited */
 	m *freem, *freemtail;       /* freed Ms, oldest first (m.c: mfreeput) */
 	int32_t nmsys;              /* system Ms (sysmon): not counted by checkdead */
+	/* checkdead's last look found goroutines that only threads of the
+	 * program's own could wake: sysmon looks again, since nothing in the
+	 * runtime learns when such a thread ends. Written under sched.lock,
+	 * peeked at without it. */
+	_Atomic bool deadretry;
 	_Atomic uint32_t sysmonwait; /* sysmon deep-sleeps on sysmonnote */
 	note sysmonnote;
 	pthread_t sysmonthread;

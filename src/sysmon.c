@@ -19,7 +19,10 @@
  *    started on idle Ps), so that busy Ps that never run out of work
  *    still see their I/O complete.
  *  - prints the scheduler report every GODEBUG=schedtrace=N ms
- *    (schedtrace.c).
+ *    (schedtrace.c);
+ *  - runs checkdead again while its last look was stopped only by
+ *    threads of the program's own (sched.deadretry), which may have
+ *    ended since: every DEADRETRY_MIN_NS, doubling to DEADRETRY_MAX_NS.
  * It sleeps 20 µs between rounds, doubling up to 10 ms once 50 rounds in
  * a row found nothing to retake, and sleeps deeply while every P is idle
  * (or the world is stopped) and no work is stranded, until entersyscall,
@@ -43,6 +46,12 @@ enum {
 };
 #define NETPOLL_STALE_NS (10LL * 1000 * 1000) /* poll if nobody has for this long */
 #define DEEP_SLEEP_NS (60LL * 1000 * 1000 * 1000) /* Go: forcegcperiod/2 */
+#define DEADRETRY_MIN_NS (10LL * 1000 * 1000)
+#define DEADRETRY_MAX_NS (1000LL * 1000 * 1000)
+
+/* When sysmon next runs checkdead for sched.deadretry (0: not due to),
+ * and the interval after that. sysmon's own. */
+static int64_t deadnext, deadwait;
 
 _Atomic bool debug_nopreempt;
 
@@ -124,7 +133,7 @@ static bool stranded(void)
 }
 
 /* Everything idle (or stopped): sleep until woken, until the next timer
- * or long. Returns whether something woke us. */
+ * or checkdead retry, or long. Returns whether something woke us. */
 static bool sysmon_deepsleep(void)
 {
 	if (debug_schedtrace > 0)
@@ -141,6 +150,16 @@ static bool sysmon_deepsleep(void)
 	 * (no startm), and one that then runs on without a runtime call
 	 * must still be preempted after its slice. */
 	int64_t sleep = DEEP_SLEEP_NS;
+	if (atomic_load_explicit(&sched.deadretry, memory_order_relaxed)) {
+		/* (deadnext 0: deadcheck has not seen the request yet) */
+		int64_t left = deadnext == 0 ? 0 : deadnext - nanotime();
+		if (left <= 0) {
+			unlock(&sched.lock);
+			return false;
+		}
+		if (left < sleep)
+			sleep = left;
+	}
 	int64_t next = nexttimer();
 	if (next != 0) {
 		int64_t now = nanotime();
@@ -161,6 +180,24 @@ static bool sysmon_deepsleep(void)
 	}
 	noteclear(&sched.sysmonnote);
 	return woke;
+}
+
+/* Call checkdead again while sched.deadretry asks for it; see the top. */
+static void deadcheck(int64_t now)
+{
+	lock(&sched.lock);
+	if (!atomic_load_explicit(&sched.deadretry, memory_order_relaxed)) {
+		deadnext = 0;
+	} else if (deadnext == 0) {
+		deadwait = DEADRETRY_MIN_NS;
+		deadnext = now + deadwait;
+	} else if (now >= deadnext) {
+		checkdead(); /* may end the process */
+		if (deadwait < DEADRETRY_MAX_NS)
+			deadwait *= 2;
+		deadnext = now + deadwait;
+	}
+	unlock(&sched.lock);
 }
 
 static void *sysmon(void *arg)
@@ -189,6 +226,8 @@ static void *sysmon(void *arg)
 			idle = 0;
 		else
 			idle++;
+		if (deadnext != 0 || atomic_load_explicit(&sched.deadretry, memory_order_relaxed))
+			deadcheck(now);
 		/* Timers that should have run already (every M busy, or the
 		 * wake-up lost in a race): start an M on an idle P to run
 		 * them, as Go's sysmon does. */

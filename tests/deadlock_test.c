@@ -14,7 +14,9 @@
  *    mexit checks); main waiting forever while an execution trace is
  *    written to a file (the trace's writer thread is the runtime's own,
  *    not a thread that might wake a goroutine; Go reports this deadlock
- *    with its trace reader goroutine asleep too);
+ *    with its trace reader goroutine asleep too); main waiting forever
+ *    beside a plain thread that ends without waking it (reported once
+ *    the thread has ended: the runtime looks again after it declined);
  *  - no false report while something can still end the wait: a goroutine
  *    in a 300 ms bracketed call (gort_entersyscall and
  *    gort_entersyscall_block), a plain thread that is no goroutine (also
@@ -31,7 +33,7 @@
 static struct child_result res;
 
 static const char *const fire_modes[] = {"wg", "cycle", "locked",
-                                         "lockedexit", "trace"};
+                                         "lockedexit", "trace", "pthreadexit"};
 static const char *const quiet_modes[] = {"syscall", "block", "pthread",
                                           "tracepthread", "busy", "goexit"};
 

@@ -17,6 +17,9 @@
  *               written (its writer thread is the runtime's) (fires)
  *   syscall     a goroutine in a 300 ms bracketed call finishes main's wait
  *   block       the same with gort_entersyscall_block
+ *   pthreadexit main waits on a WaitGroup while a plain thread lives
+ *               for 300 ms and ends without finishing it (fires once the
+ *               thread has ended)
  *   pthread     a plain thread finishes main's wait after 300 ms
  *   tracepthread  the same while an execution trace is being written
  *   busy        a goroutine computing for 300 ms finishes main's wait
@@ -136,6 +139,25 @@ static void *plain_thread(void *arg)
 	return NULL;
 }
 
+static void *idle_thread(void *arg)
+{
+	(void)arg;
+	harness_sleep_ms(300);
+	return NULL;
+}
+
+static int run_pthreadexit(void *arg)
+{
+	(void)arg;
+	pthread_t t;
+	gort_wg_add(&never, 1);
+	if (pthread_create(&t, NULL, idle_thread, NULL) != 0 || pthread_detach(t) != 0)
+		return 1;
+	gort_wg_wait(&never);
+	fprintf(stderr, "deadlock: main woke up\n");
+	return 1;
+}
+
 static int run_pthread(void *arg)
 {
 	(void)arg;
@@ -210,6 +232,7 @@ int main(int argc, char **argv)
 		{"trace", run_trace, NULL, false},
 		{"syscall", run_syscall, (void *)(intptr_t)0, false},
 		{"block", run_syscall, (void *)(intptr_t)1, false},
+		{"pthreadexit", run_pthreadexit, NULL, false},
 		{"pthread", run_pthread, NULL, false},
 		{"tracepthread", run_tracepthread, NULL, false},
 		{"busy", run_busy, NULL, false},
