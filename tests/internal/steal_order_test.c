@@ -21,14 +21,29 @@
 #include "gort_util.h"
 #include "runtime.h"
 
-static uint32_t gcd32(uint32_t a, uint32_t b)
+/* The prime factors of n, by trial division: an oracle of coprimality
+ * that shares nothing with the runtime's gcd. Returns how many. */
+static int prime_factors(uint32_t n, uint32_t *f)
 {
-	while (b) {
-		uint32_t t = a % b;
-		a = b;
-		b = t;
+	int k = 0;
+	for (uint32_t q = 2; q * q <= n; q++) {
+		if (n % q != 0)
+			continue;
+		f[k++] = q;
+		while (n % q == 0)
+			n /= q;
 	}
-	return a;
+	if (n > 1)
+		f[k++] = n;
+	return k;
+}
+
+static bool coprime(uint32_t c, const uint32_t *f, int nf)
+{
+	for (int i = 0; i < nf; i++)
+		if (c % f[i] == 0)
+			return false;
+	return true;
 }
 
 /* Enumerate from draw i: every position in [0, count) exactly once. */
@@ -62,9 +77,11 @@ static void permutation(void)
 		randomorder_reset(&ord, count);
 		CHECK_EQ(ord.count, count);
 		/* The strides: the coprimes of count in [1, count], in order. */
+		uint32_t f[32];
+		int nf = prime_factors(count, f);
 		uint32_t k = 0;
 		for (uint32_t c = 1; c <= count; c++) {
-			if (gcd32(c, count) != 1)
+			if (!coprime(c, f, nf))
 				continue;
 			if (k >= ord.ncoprimes || ord.coprimes[k] != c)
 				FAILF("count %u: stride %u missing", count, c);
