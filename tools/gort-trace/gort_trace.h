@@ -178,7 +178,8 @@ void replay_run(struct replay *r, const struct trace *t, struct consumer c);
 void replay_free(struct replay *r);
 /* The goroutine of id, NULL if never seen. */
 struct gor *replay_g(struct replay *r, uint64_t id);
-/* The creation site of g: its name, else its entry pc, else G<id>. */
+/* The creation site of g: its name, else the pc it was created at, else
+ * G<id>. */
 void gor_site(const struct gor *g, char *buf, size_t len);
 /* A wait reason as text ("" for none). */
 const char *reason_str(const struct replay *r, uint64_t reason);

@@ -7,8 +7,10 @@
  * its P). Intervals still open at the end of the trace end there (a
  * runnable one is a latency sample); those of goroutines that existed
  * before the trace start at its start. Then
- * the same per creation site (the goroutine's name, else its entry pc).
- * Columns: id (or site number), name (or site), entry pc, count, latency
+ * the same per creation site (the goroutine's name: its gort_attr name,
+ * else its entry function's symbol; else the pc it was created at).
+ * Columns: id (or site number), name (or site), the pc where gort_go was
+ * called (a goroutine's only: a site may have several), count, latency
  * p50/p90/p99/max ("-" without a sample), running, blocked, syscall,
  * blocked time by reason.
  */
@@ -163,7 +165,7 @@ static int64_t pct(const int64_t *v, size_t n, int p)
 }
 
 struct row {
-	char id[24], name[40], entry[24];
+	char id[24], name[40], created[24]; /* created: the creation pc */
 	size_t count;
 	int64_t *lat;
 	size_t nlat, latcap; /* latcap: a site's, which grows (cmd_stats) */
@@ -176,7 +178,7 @@ struct row {
 static void print_header(FILE *f, const char *first)
 {
 	fprintf(f, "%-9s %-32s %-14s %6s %9s %9s %9s %9s %10s %10s %10s  %s\n",
-	        first, "NAME", "ENTRY", "COUNT", "LAT p50", "LAT p90", "LAT p99", "LAT max",
+	        first, "NAME", "CREATED AT", "COUNT", "LAT p50", "LAT p90", "LAT p99", "LAT max",
 	        "RUNNING", "BLOCKED", "SYSCALL", "BLOCKED BY");
 }
 
@@ -199,7 +201,7 @@ static void print_row(FILE *f, struct row *rw)
 	fmt_dur(d[5], 24, rw->blocked);
 	fmt_dur(d[6], 24, rw->syscall);
 	fprintf(f, "%-9s %-32s %-14s %6zu %9s %9s %9s %9s %10s %10s %10s%s%s\n",
-	        rw->id, rw->name, rw->entry[0] ? rw->entry : "-", rw->count,
+	        rw->id, rw->name, rw->created[0] ? rw->created : "-", rw->count,
 	        d[0], d[1], d[2], d[3], d[4], d[5], d[6], rw->by[0] ? "  " : "",
 	        rw->by);
 }
@@ -260,7 +262,7 @@ int cmd_stats(const struct trace *t, FILE *f)
 		gor_site(st->g, site, sizeof(site));
 		printable(rw.name, site, sizeof(rw.name) - 1);
 		if (st->g->pc != 0)
-			snprintf(rw.entry, sizeof(rw.entry), "0x%llx",
+			snprintf(rw.created, sizeof(rw.created), "0x%llx",
 			         (unsigned long long)st->g->pc);
 		reasons(r, st->by, st->nby, rw.by, sizeof(rw.by));
 		print_row(f, &rw);
