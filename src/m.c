@@ -73,11 +73,6 @@ uint32_t fastrand(m *mp)
 	return wyrand(&mp->fastrand);
 }
 
-uint32_t fastrandn(m *mp, uint32_t n)
-{
-	return (uint32_t)(((uint64_t)fastrand(mp) * n) >> 32);
-}
-
 /* splitmix64's finalizer: a bijection, so what h held survives each
  * value mixed in. */
 static uint64_t seedmix(uint64_t h, uint64_t v)

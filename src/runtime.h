@@ -623,7 +623,6 @@ m *mget(void);
 void mstart0(m *mp);
 void exitbegin(void);
 void m_teardown(m *m0);
-uint32_t fastrandn(m *mp, uint32_t n);
 uint32_t fastrand(m *mp);
 uint32_t cheaprand(void);
 uint32_t cheaprandn(uint32_t n);
