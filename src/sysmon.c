@@ -193,8 +193,9 @@ static void deadcheck(int64_t now)
 		deadnext = now + deadwait;
 	} else if (now >= deadnext) {
 		checkdead(); /* may end the process */
-		if (deadwait < DEADRETRY_MAX_NS)
-			deadwait *= 2;
+		deadwait *= 2;
+		if (deadwait > DEADRETRY_MAX_NS)
+			deadwait = DEADRETRY_MAX_NS;
 		deadnext = now + deadwait;
 	}
 	unlock(&sched.lock);

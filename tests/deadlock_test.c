@@ -16,7 +16,9 @@
  *    not a thread that might wake a goroutine; Go reports this deadlock
  *    with its trace reader goroutine asleep too); main waiting forever
  *    beside a plain thread that ends without waking it (reported once
- *    the thread has ended: the runtime looks again after it declined);
+ *    the thread has ended: the runtime looks again after it declined, at
+ *    least once a second, so a thread that lives 2.6 s has its deadlock
+ *    reported within a second of its end);
  *  - no false report while something can still end the wait: a goroutine
  *    in a 300 ms bracketed call (gort_entersyscall and
  *    gort_entersyscall_block), a plain thread that is no goroutine (also
@@ -126,6 +128,34 @@ static void must_fire_detail(void)
 	printf("ok   deadlock wg GODEBUG=scheddetail=1\n");
 }
 
+/* A plain thread that lives 2.6 s: by then the runtime looks again once
+ * a second (10 ms doubling, capped at 1 s: looks at 1.27, 2.27 and
+ * 3.27 s), so the report comes within a second of the thread's end. An
+ * interval that doubled past the cap (1.28 s: looks at 2.55 and 3.83 s)
+ * reported it 1.2 s late. The child says when the thread ended (the
+ * monotonic clock is the machine's); its end is the report's, give or
+ * take the dump, which takes a second of its own under a sanitizer. */
+static void must_fire_within_a_second(void)
+{
+	must_fire("pthreadlong", "1");
+	int64_t end = harness_now();
+	static const char said[] = "deadlock: thread ends at ";
+	const char *s = strstr(res.output, said);
+	CHECK(s != NULL);
+	int64_t ended = strtoll(s + strlen(said), NULL, 10);
+	double late = (double)(end - ended) / 1e9;
+	if (HARNESS_SANITIZED) {
+		/* The goroutine dump alone takes about a second there. */
+		printf("     note: pthreadlong reported and dumped %.2f s after "
+		       "the thread ended (not bounded under a sanitizer)\n", late);
+		return;
+	}
+	if (late > 1.0)
+		FAILF("deadlock pthreadlong: reported %.2f s after the plain "
+		      "thread ended, want a second at most", late);
+	printf("ok   deadlock pthreadlong reported %.2f s after the thread ended\n", late);
+}
+
 int main(void)
 {
 	static const char *const procs[] = {"1", "4"};
@@ -137,6 +167,7 @@ int main(void)
 			must_not_fire(quiet_modes[i], procs[p]);
 	}
 	must_fire_detail();
+	must_fire_within_a_second();
 	PASS("deadlock_test");
 	return 0;
 }

@@ -20,6 +20,8 @@
  *   pthreadexit main waits on a WaitGroup while a plain thread lives
  *               for 300 ms and ends without finishing it (fires once the
  *               thread has ended)
+ *   pthreadlong the same with a thread that lives 2.6 s, past the point
+ *               where the runtime looks only once a second (fires)
  *   pthread     a plain thread finishes main's wait after 300 ms
  *   tracepthread  the same while an execution trace is being written
  *   busy        a goroutine computing for 300 ms finishes main's wait
@@ -141,17 +143,17 @@ static void *plain_thread(void *arg)
 
 static void *idle_thread(void *arg)
 {
-	(void)arg;
-	harness_sleep_ms(300);
+	harness_sleep_ms((int)(intptr_t)arg);
+	fprintf(stderr, "deadlock: thread ends at %lld\n", (long long)harness_now());
 	return NULL;
 }
 
+/* arg: how long the plain thread lives, in ms. */
 static int run_pthreadexit(void *arg)
 {
-	(void)arg;
 	pthread_t t;
 	gort_wg_add(&never, 1);
-	if (pthread_create(&t, NULL, idle_thread, NULL) != 0 || pthread_detach(t) != 0)
+	if (pthread_create(&t, NULL, idle_thread, arg) != 0 || pthread_detach(t) != 0)
 		return 1;
 	gort_wg_wait(&never);
 	fprintf(stderr, "deadlock: main woke up\n");
@@ -232,7 +234,8 @@ int main(int argc, char **argv)
 		{"trace", run_trace, NULL, false},
 		{"syscall", run_syscall, (void *)(intptr_t)0, false},
 		{"block", run_syscall, (void *)(intptr_t)1, false},
-		{"pthreadexit", run_pthreadexit, NULL, false},
+		{"pthreadexit", run_pthreadexit, (void *)(intptr_t)300, false},
+		{"pthreadlong", run_pthreadexit, (void *)(intptr_t)2600, false},
 		{"pthread", run_pthread, NULL, false},
 		{"tracepthread", run_tracepthread, NULL, false},
 		{"busy", run_busy, NULL, false},
