@@ -2,7 +2,8 @@
  * checkdead.c - deadlock detection (Go's checkdead).
  *
  * checkdead runs, with sched.lock held, each time an M goes idle (mput,
- * stoplockedm, the exit of a locked M). The program is deadlocked when
+ * stoplockedm, the exit of a locked M), when a new M's thread could not
+ * be made, and from sysmon for a retry (below). The program is deadlocked when
  * no M runs (every M is idle, or parked for its locked G) and yet
  * goroutines exist that wait: nothing inside the runtime can wake them.
  * It is not a deadlock, and checkdead returns, when

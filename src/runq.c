@@ -3,9 +3,9 @@
  * global queue (Go's runqput, runqget, runqgrab, runqsteal, globrunq*).
  *
  * Local queue invariants:
- *  - Only the P's owner writes runqtail and the slot at runqtail. It
- *    publishes a slot with a release store of runqtail, so a reader that
- *    acquires runqtail sees the G in it.
+ *  - Only the P's owner writes runqtail and the free slots from runqtail
+ *    on. It publishes them with a release store of runqtail, so a reader
+ *    that acquires runqtail sees the Gs in them.
  *  - runqhead only moves forward, by CAS, from the owner (runqget) or a
  *    thief (runqgrab); a CAS that wins owns the Gs it skipped.
  *  - 0 <= runqtail - runqhead <= GORT_RUNQ_SIZE, in uint32 arithmetic.

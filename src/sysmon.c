@@ -26,8 +26,9 @@
  * It sleeps 20 µs between rounds, doubling up to 10 ms once 50 rounds in
  * a row found nothing to retake, and sleeps deeply while every P is idle
  * (or the world is stopped) and no work is stranded, until entersyscall,
- * acquirep (a P starts running) or startTheWorld wake it (sysmonwake) or
- * the next timer is due (Go's timeSleepUntil);
+ * acquirep (a P starts running), startTheWorld or a checkdead that asks
+ * for a retry wake it (sysmonwake), or the next timer or retry is due
+ * (Go's timeSleepUntil);
  * never while schedtrace is on, as Go.
  *
  * sysmon reads other Ps' ticks and statuses without locks (they are
@@ -50,7 +51,7 @@ enum {
 #define DEADRETRY_MAX_NS (1000LL * 1000 * 1000)
 
 /* When sysmon next runs checkdead for sched.deadretry (0: not due to),
- * and the interval after that. sysmon's own. */
+ * and the interval after that. sysmon's own; reset when it starts. */
 static int64_t deadnext, deadwait;
 
 _Atomic bool debug_nopreempt;
@@ -182,23 +183,29 @@ static bool sysmon_deepsleep(void)
 	return woke;
 }
 
-/* Call checkdead again while sched.deadretry asks for it; see the top. */
+/* Call checkdead again while sched.deadretry asks for it; see the top.
+ * sched.lock only when a look is due. */
 static void deadcheck(int64_t now)
 {
-	lock(&sched.lock);
 	if (!atomic_load_explicit(&sched.deadretry, memory_order_relaxed)) {
 		deadnext = 0;
-	} else if (deadnext == 0) {
+		return;
+	}
+	if (deadnext == 0) {
 		deadwait = DEADRETRY_MIN_NS;
 		deadnext = now + deadwait;
-	} else if (now >= deadnext) {
-		checkdead(); /* may end the process */
-		deadwait *= 2;
-		if (deadwait > DEADRETRY_MAX_NS)
-			deadwait = DEADRETRY_MAX_NS;
-		deadnext = now + deadwait;
+		return;
 	}
+	if (now < deadnext)
+		return;
+	lock(&sched.lock);
+	if (atomic_load_explicit(&sched.deadretry, memory_order_relaxed))
+		checkdead(); /* may end the process */
 	unlock(&sched.lock);
+	deadwait *= 2;
+	if (deadwait > DEADRETRY_MAX_NS)
+		deadwait = DEADRETRY_MAX_NS;
+	deadnext = now + deadwait;
 }
 
 static void *sysmon(void *arg)
@@ -206,6 +213,7 @@ static void *sysmon(void *arg)
 	(void)arg;
 	uint32_t idle = 0;
 	int64_t delay = SYSMON_MIN_US;
+	deadnext = 0; /* not a previous run's */
 	bool wasstranded = false;
 	while (!atomic_load(&sched.sysmonstop)) {
 		if (idle == 0)
@@ -227,8 +235,7 @@ static void *sysmon(void *arg)
 			idle = 0;
 		else
 			idle++;
-		if (deadnext != 0 || atomic_load_explicit(&sched.deadretry, memory_order_relaxed))
-			deadcheck(now);
+		deadcheck(now);
 		/* Timers that should have run already (every M busy, or the
 		 * wake-up lost in a race): start an M on an idle P to run
 		 * them, as Go's sysmon does. */

@@ -14,9 +14,10 @@
  * one push in 8, to the ring otherwise), popping some as it goes in one of
  * three patterns (queue filling up and overflowing, queue kept nearly
  * empty, bursts), or, one round in four, in runqputbatch batches that
- * overflow to the global queue; then it drains its own queue and the global queue, waits until
- * every G of the round has been consumed somewhere, checks that each was
- * seen once, and reuses the Gs for the next round. It stops after TOTAL Gs
+ * overflow to the global queue; then it drains its own queue and the
+ * global queue, waits until every G of the round has been consumed
+ * somewhere, checks that each was seen once, and reuses the Gs for the
+ * next round. It stops after TOTAL Gs
  * or TIME_LIMIT_S seconds, whichever comes first.
  *
  * Before the threads start, a few exact single-threaded facts of the
