@@ -151,7 +151,7 @@ struct g {
 	stack stk;              /* lo == 0: no stack yet (allocated at first run) */
 	uintptr_t lowsp;        /* lowest sp seen at a switch: how deep stk is used */
 	m *m;                   /* running it; for a locked G, the M it is locked to */
-	int64_t waitsince;      /* nanotime when it parked */
+	int64_t waitsince;      /* coarse nanotime of its park or syscall entry */
 	char *name;             /* gort_attr name, owned (malloc) */
 	uint8_t waitreason;     /* valid in _Gwaiting */
 	bool ismain;            /* the main goroutine of gort_main */

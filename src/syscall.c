@@ -59,6 +59,8 @@ void entersyscall(m *mp, g *gp, uint8_t how)
 		runqput(pp, mp->readynext, true);
 		mp->readynext = NULL;
 	}
+	/* For a dump's ", N minutes", as a park notes it (gopark). */
+	gp->waitsince = atomic_load_explicit(&sched.coarsenow, memory_order_relaxed);
 	casgstatus(gp, _Grunning, _Gsyscall);
 	atomic_store_explicit(&pp->tracesysg, gp->goid, memory_order_relaxed);
 	traceGoSysCall(mp, pp, gp, how == SYSCALL_DETACHED);
