@@ -57,19 +57,14 @@ static void find_visit(g *gp, void *arg)
 		f->gp = gp;
 }
 
-/* The G of goid once it is in status want (10 s at most). */
-static g *await_status(int64_t goid, uint32_t want)
+/* The G of goid, once a dump shows it waiting for reason. */
+static g *waiting_g(int64_t goid, const char *reason)
 {
-	int64_t deadline = harness_now() + (int64_t)(harness_timeout(10) * 1e9);
-	for (;;) {
-		struct find f = {goid, NULL};
-		forEachG(find_visit, &f);
-		if (f.gp && readgstatus(f.gp) == want)
-			return f.gp;
-		if (harness_now() > deadline)
-			FAILF("goroutine %lld never reached status %u", (long long)goid, want);
-		gort_sleep(1000000);
-	}
+	wait_parked(goid, reason);
+	struct find f = {goid, NULL};
+	forEachG(find_visit, &f);
+	CHECK(f.gp != NULL);
+	return f.gp;
 }
 
 /* gp noted when it began waiting, a moment ago; make that 3 minutes. */
@@ -100,19 +95,10 @@ static int waitsince_main(void *arg)
 	receiver_id = gort_go(receiver, NULL);
 	caller_id = gort_go(caller, NULL);
 	CHECK(receiver_id > 1 && caller_id > 1);
-	age(await_status(receiver_id, _Gwaiting), "parked");
-	age(await_status(caller_id, _Gsyscall), "in a system call");
+	age(waiting_g(receiver_id, "chan receive"), "parked");
+	age(waiting_g(caller_id, "syscall"), "in a system call");
 
-	FILE *f = tmpfile();
-	CHECK(f != NULL);
-	gort_dump_goroutines(f);
-	long n = ftell(f);
-	CHECK(n > 0);
-	char *dump = calloc(1, (size_t)n + 1);
-	CHECK(dump != NULL);
-	rewind(f);
-	CHECK_EQ(fread(dump, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
+	char *dump = dump_to_string();
 	want_header(dump, receiver_id, "chan receive");
 	want_header(dump, caller_id, "syscall");
 	free(dump);
