@@ -8,12 +8,19 @@
 # Static archives (.a) are read with `nm -g --defined-only`, shared objects
 # with `nm -D --defined-only` (the dynamic symbol table). NM overrides nm.
 #
+# An archive's code must also lie in the section gort_text alone, which
+# asynchronous preemption never interrupts (CMakeLists.txt, gort_archive):
+# `objdump -h` must show no .text section besides the ones a sanitizer
+# adds for its own constructors. OBJDUMP overrides objdump.
+#
 # check_symbols.sh --libc LIBC LIB... - the interposition library instead:
 # every global symbol LIB defines must be a name that LIBC (libc.so.6)
 # defines too, and there must be some.
 set -u
 nm=${NM:-nm}
 [ -n "$nm" ] || nm=nm
+objdump=${OBJDUMP:-objdump}
+[ -n "$objdump" ] || objdump=objdump
 [ $# -gt 0 ] || { echo "usage: $0 [--libc LIBC] libgort.a libgort.so ..." >&2; exit 2; }
 
 # The names a shared object defines, without versions, one a line.
@@ -64,6 +71,16 @@ for lib in "$@"; do
 	bad=$(printf '%s\n' "$names" | grep -v '^gort_[^_]' |
 		grep -v -E '^(_init|_fini|_edata|_end|__bss_start|GORT_[A-Z0-9_.]*)$' |
 		grep -v '^$')
+	case $lib in
+	*.a)
+		heads=$("$objdump" -h "$lib") || { echo "FAIL $lib: $objdump failed"; status=1; continue; }
+		stray=$(printf '%s\n' "$heads" | awk '$2 ~ /^\.text/ && $2 !~ /^\.text\.[at]san\./ { print $2 }')
+		if [ -n "$stray" ] || ! printf '%s\n' "$heads" | grep -q ' gort_text '; then
+			echo "FAIL $lib: code outside gort_text:" $stray
+			status=1
+			continue
+		fi ;;
+	esac
 	if [ -n "$bad" ]; then
 		echo "FAIL $lib: global symbols outside the gort_ API:"
 		printf '%s\n' "$bad" | sed 's/^/  /'

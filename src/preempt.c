@@ -40,10 +40,13 @@
  *  - the goroutine has not marked the code unsafe (gort_preempt_off);
  *  - it runs with the Ms' signal mask: not inside a signal handler of
  *    the program (which must finish on the thread it interrupted);
- *  - the PC is not in libc, the dynamic loader, libgcc or libgort itself
- *    (their locks could be held: a goroutine parked inside malloc would
- *    deadlock the next malloc on that thread); the text ranges are read
- *    once, at start, from the loaded objects;
+ *  - the PC is not in libc, the dynamic loader, libgcc or the runtime
+ *    itself (their locks could be held: a goroutine parked inside malloc
+ *    would deadlock the next malloc on that thread, one parked holding
+ *    the tracer's lock the next stop of the world); the text ranges are
+ *    read once, at start, from the loaded objects. The runtime's is
+ *    libgort.so, or, linked from libgort.a, the section gort_text within
+ *    the program;
  *  - there is room on its stack for the trampoline's save area.
  * Otherwise the request stays pending for the next runtime call. If the
  * goroutine is still in such code after a second slice, sysmon asks for
@@ -247,7 +250,7 @@ void gopreempt(void)
 
 /* ---- the signal ---- */
 
-static bool unsafe_pc(uintptr_t pc)
+bool preempt_unsafe_pc(uintptr_t pc)
 {
 	for (int i = 0; i < preempt.nunsafe; i++)
 		if (pc >= preempt.unsafe[i].lo && pc < preempt.unsafe[i].hi)
@@ -311,7 +314,7 @@ static void dosigpreempt(m *mp, ucontext_t *uc, const sigsyscall *sc)
 	uintptr_t sp = sigctx_sp(uc);
 	if (sp < gp->stk.lo + ASYNC_STACK_NEED || sp > stack_hi(&gp->stk))
 		return; /* not on its stack, or too little of it left */
-	if (gp->nopreempt || unsafe_pc(sigctx_pc(uc)) || !sigctx_basemask(uc)) {
+	if (gp->nopreempt || preempt_unsafe_pc(sigctx_pc(uc)) || !sigctx_basemask(uc)) {
 		/* Not here. A second slice in such code: hand the P off. */
 		if (level == PREEMPT_HANDOFF) {
 			entersyscall(mp, gp, SYSCALL_DETACHED);
@@ -343,36 +346,74 @@ static void sigpreempt(int sig, siginfo_t *info, void *ucv)
 	seterrno(saved);
 }
 
+/* The runtime's own code, when a program links it from libgort.a: the
+ * section gort_text, into which the build moves all of it (CMakeLists.txt,
+ * gort_archive). The linker defines these bounds only then; in libgort.so
+ * they stay 0. */
+extern const char __start_gort_text[] __attribute__((weak, visibility("hidden")));
+extern const char __stop_gort_text[] __attribute__((weak, visibility("hidden")));
+
+static bool gort_text_marked(void)
+{
+	return (uintptr_t)__start_gort_text != (uintptr_t)__stop_gort_text;
+}
+
+static void add_unsafe(uintptr_t lo, uintptr_t hi)
+{
+	if (preempt.nunsafe < MAX_RANGES)
+		preempt.unsafe[preempt.nunsafe++] = (textrange){lo, hi};
+}
+
+/* Whether pc lies in an executable segment of the object; with add, each
+ * such segment becomes unsafe. */
+static bool object_text(const struct dl_phdr_info *info, uintptr_t pc, bool add)
+{
+	bool holds = false;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+			continue;
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+		holds |= pc >= lo && pc < lo + ph->p_memsz;
+		if (add)
+			add_unsafe(lo, lo + ph->p_memsz);
+	}
+	return holds;
+}
+
+/* The C library and its kin, and the interposition library, whose
+ * wrappers take a lock of their own around the calls they forward. */
+static bool unsafe_library(const char *name)
+{
+	static const char *const prefixes[] = {
+		"libc.so", "ld-linux", "ld64.so", "libpthread", "libdl.so", "librt.so",
+		"libgcc_s", "libstdc++", "libgort_hook.so",
+	};
+	for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
+		if (strncmp(name, prefixes[i], strlen(prefixes[i])) == 0)
+			return true;
+	return false;
+}
+
 /* Collect the text of objects whose code must not be interrupted by a
- * switch. Sets *libc_shared when the C library is a shared object. */
+ * switch: those unsafe_library names, and the object holding the runtime
+ * unless the runtime's code is marked out in it (gort_text). That object
+ * is libgort.so, or a program into which the runtime was compiled by
+ * other means than libgort.a: safe, but then the whole program's code is
+ * left to the hand-off. Sets *libc_shared when the C library is a shared
+ * object. */
 static int collect_ranges(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	(void)size;
 	bool *libc_shared = arg;
 	const char *name = info->dlpi_name ? strrchr(info->dlpi_name, '/') : NULL;
 	name = name ? name + 1 : info->dlpi_name;
-	if (!name || !*name)
-		return 0;
-	static const char *const prefixes[] = {
-		"libc.so", "ld-linux", "ld64.so", "libpthread", "libdl.so", "librt.so",
-		"libgcc_s", "libstdc++", "libgort.so",
-	};
-	bool match = false;
-	for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
-		if (strncmp(name, prefixes[i], strlen(prefixes[i])) == 0)
-			match = true;
-	if (!match)
-		return 0;
-	if (strncmp(name, "libc.so", 7) == 0)
+	bool library = name && unsafe_library(name);
+	if (library && strncmp(name, "libc.so", 7) == 0)
 		*libc_shared = true;
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X) ||
-		    preempt.nunsafe == MAX_RANGES)
-			continue;
-		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
-		preempt.unsafe[preempt.nunsafe++] = (textrange){lo, lo + ph->p_memsz};
-	}
+	bool own = !gort_text_marked() && object_text(info, (uintptr_t)collect_ranges, false);
+	if (library || own)
+		object_text(info, 0, true);
 	return 0;
 }
 
@@ -389,14 +430,15 @@ int preempt_init(void)
 	if (SANITIZED || godebug_int("asyncpreemptoff", 0) != 0)
 		return 0;
 	bool libc_shared = false;
+	/* The runtime's ranges first: they must not be the ones left out
+	 * should there be more than MAX_RANGES. The trampoline is never
+	 * interrupted into itself, whichever object it was linked into. */
+	if (gort_text_marked())
+		add_unsafe((uintptr_t)__start_gort_text, (uintptr_t)__stop_gort_text);
+	add_unsafe((uintptr_t)asyncpreempt, (uintptr_t)asyncpreempt_end);
 	dl_iterate_phdr(collect_ranges, &libc_shared);
 	if (!libc_shared)
 		return 0;
-	/* The trampoline is never interrupted into itself, whichever object
-	 * it was linked into. */
-	if (preempt.nunsafe < MAX_RANGES)
-		preempt.unsafe[preempt.nunsafe++] =
-		        (textrange){(uintptr_t)asyncpreempt, (uintptr_t)asyncpreempt_end};
 	asyncpreempt_init();
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);

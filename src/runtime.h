@@ -651,6 +651,9 @@ void m_closesyscallfile(m *mp);
 void m_preempt_init(m *mp);
 void m_preempt_ready(m *mp);
 void gopreempt(void);
+/* Whether a goroutine interrupted at pc must not be parked there: libc,
+ * the loader, the runtime's own code... (preempt.c, "Safe points"). */
+bool preempt_unsafe_pc(uintptr_t pc);
 /* Every gort_* call that a goroutine makes into the runtime is bracketed
  * by rt_enter/rt_exit. Inside, the goroutine is not async-preemptible (it
  * may be using its P's structures); on the way in, a goroutine whose P

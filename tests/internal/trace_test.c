@@ -673,8 +673,8 @@ static void flight_resize(void)
  * the buffers: were it descheduled then, every M that writes an event,
  * the one that would start it again included, would wait for the pause
  * to end. It cannot be (no runtime call inside the pause, and no
- * preemption signal lands in libgort's code), and this holds it to
- * that: one goroutine dumps in a loop for 300 ms while another resizes
+ * preemption signal parks a goroutine in the runtime's code, linked from
+ * libgort.a as here too: preempt_pc_test), and this holds it to that: one goroutine dumps in a loop for 300 ms while another resizes
  * GOMAXPROCS (each a stop of the world, which preempts every running
  * goroutine) and a third churns. */
 static atomic_bool dp_stop;
@@ -716,15 +716,6 @@ static int dump_preempted_main(void *arg)
 
 static void dump_preempted(void)
 {
-	/* Under qemu-user (the arm64 stage) this case hangs in about one
-	 * run in 30, and did before the changes that came after it; it has
-	 * not hung natively in hundreds of runs, and the cause is not found
-	 * yet. Until it is, the emulated run is left out rather than let a
-	 * known hang decide the suite. */
-	if (harness_emulated()) {
-		SKIP("dump_preempted", "hangs now and then under qemu-user; cause not found");
-		return;
-	}
 	tmppath("dump_preempted");
 	run_main(dump_preempted_main, NULL, 2);
 	unlink(path);
