@@ -331,6 +331,14 @@ void gstart_prepare(p *pp, g *gp)
 		fatal("out of memory allocating goroutine stack");
 	ctx_set_stack(&gp->sched, gp->stk.lo, stack_hi(&gp->stk));
 	gp->lowsp = stack_hi(&gp->stk);
+	/* gp begins inside the runtime: from the instruction that puts the
+	 * thread on its stack it is the M's _Grunning curg, and its first
+	 * code (gostart) finishes the previous G's switch (switchedin),
+	 * which may use the P: a park's unlock function (sleep_arm's
+	 * addtimer, a runqput). Left at 0 until gostart raised it, a
+	 * hand-off landing between would detach the P just before that
+	 * code uses it. gostart lowers it once the switch is done. */
+	gp->inruntime = 1;
 	ctx_fiber_create(&gp->sched);
 	gp->sched.sp = ctx_prepare(stack_hi(&gp->stk));
 }

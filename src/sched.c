@@ -873,9 +873,9 @@ _Noreturn void gostart(void)
 {
 	ctx_entered();
 	/* The previous G's unpark step (switchedin) is runtime work: not to
-	 * be preempted halfway. */
+	 * be preempted halfway. gp arrives inside the runtime (inruntime 1,
+	 * gstart_prepare), so no hand-off can come before it either. */
 	g *gp = getg();
-	gp->inruntime++;
 	switchedin();
 	gp->inruntime--;
 	gp->fn(gp->arg);
