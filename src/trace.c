@@ -681,6 +681,16 @@ void traceev_samets(uint8_t ev, uint64_t a, uint64_t b, uint64_t c, uint64_t d)
 	traceev1(false, ev, a, b, c, d);
 }
 
+/* The events traceev_sig could not write while a trace ran: each one
+ * leaves the trace saying what did not happen (a P still running that
+ * its M gave away). For tests. */
+static _Atomic uint64_t sig_lost;
+
+uint64_t trace_sig_lost(void)
+{
+	return atomic_load(&sig_lost);
+}
+
 /* A handler finds the buffer as the ordinary path left it: with room for
  * its events, or handed over (a flight dump hands every thread's over)
  * but still the thread's, where a new batch begins with no allocation
@@ -688,13 +698,18 @@ void traceev_samets(uint8_t ev, uint64_t a, uint64_t b, uint64_t c, uint64_t d)
 void traceev_sig(uint8_t ev, uint64_t a, uint64_t b, uint64_t c)
 {
 	tthread *t = tls_tt;
-	if (!t || !emit_begin(t))
+	if (!t || !emit_begin(t)) {
+		if (atomic_load_explicit(&trace_enabled, memory_order_relaxed) != TRACE_OFF)
+			atomic_fetch_add_explicit(&sig_lost, 1, memory_order_relaxed);
 		return;
+	}
 	uint32_t gen = atomic_load_explicit(&trace.gen, memory_order_relaxed);
 	if (t->buf && !staged(t, gen))
 		tbuf_next(t, gen);
 	if (staged(t, gen) && TBUF_SIZE - t->buf->len >= EV_MAX)
 		emit(t, true, ev, a, b, c, 0);
+	else
+		atomic_fetch_add_explicit(&sig_lost, 1, memory_order_relaxed);
 	emit_end(t);
 }
 
@@ -1310,6 +1325,28 @@ static void session_free(void)
 	strtab_reset();
 }
 
+/* A goroutine that emits, or pauses the emitters, outside a gort_*
+ * bracket (the public calls below make none: they hold no P's state) is
+ * held inside the runtime meanwhile (g->inruntime), where the preemption
+ * handler leaves it alone: a hand-off there would detach its P, and the
+ * handler's events for that (traceev_sig) be lost, nested in this
+ * thread's own emission or waiting out a pause that this thread holds
+ * (tls_pausing); the trace would then have the P running on two Ms. The
+ * hand-off comes at a later signal. */
+static g *emit_hold(void)
+{
+	g *gp = getg();
+	if (gp)
+		gp->inruntime++;
+	return gp;
+}
+
+static void emit_unhold(g *gp)
+{
+	if (gp)
+		gp->inruntime--;
+}
+
 static bool runtime_up(void)
 {
 	return atomic_load(&runtime_running) == RUNTIME_UP &&
@@ -1441,7 +1478,9 @@ GORT_API int gort_trace_flight_start(size_t bytes)
 	}
 	trace.ringmax = bytes;
 	atomic_store_explicit(&trace_enabled, TRACE_ON, memory_order_seq_cst);
+	g *held = emit_hold();
 	traceev(EvGomaxprocs, (uint64_t)atomic_load(&gomaxprocs), 0, 0, 0);
+	emit_unhold(held);
 	ctl_unlock();
 	return 0;
 }
@@ -1503,12 +1542,14 @@ GORT_API int gort_trace_flight_dump(const char *path)
 	/* Pause emitters, move every partial buffer into the ring, copy the
 	 * ring; emitters go on as soon as the partial buffers are moved,
 	 * those that need a fresh buffer wait for the copy. */
+	g *held = emit_hold();
 	tls_pausing = true;
 	quiesce(TRACE_PAUSED);
 	retire_partials(false);
 	pthread_mutex_lock(&trace.lock);
 	atomic_store_explicit(&trace_enabled, TRACE_ON, memory_order_seq_cst);
 	tls_pausing = false;
+	emit_unhold(held);
 	dumpcopy c = {0};
 	bool ok = copy_ring_locked(&c);
 	/* Head: Gomaxprocs, timed before the oldest event kept, from the

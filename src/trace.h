@@ -42,6 +42,7 @@ void trace_runtime_end(void);      /* gort_main ends: stop what runs */
 size_t trace_staged_bytes(void);   /* see trace.c */
 size_t trace_ring_bytes(void);     /* see trace.c */
 int trace_threads(void);           /* see trace.c */
+uint64_t trace_sig_lost(void);     /* see trace.c */
 void stats_reset(void);
 
 /* Stopping the world holds off every thread with a P, not the threads
