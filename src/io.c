@@ -254,9 +254,9 @@ static ssize_t fdio_file(g *gp, pollDesc *pd, uint32_t seq, int fd, ioreq *rq, i
 {
 	struct pdwait w = {pd, seq, false};
 	entersyscall(getm(), gp, SYSCALL_USER);
-	gp->inruntime--; /* in _Gsyscall now: see syscall.c */
+	inruntime_lower(gp); /* in _Gsyscall now: see syscall.c */
 	ssize_t r = fdio_loop(fd, rq, &w, errp);
-	gp->inruntime++;
+	inruntime_raise(gp);
 	exitsyscall(getm(), gp);
 	return r;
 }

@@ -435,13 +435,13 @@ static int sysclose_handoff(g *gp, pollDesc *pd, int fd, int src, int flags)
 {
 	if (gp) {
 		entersyscall(getm(), gp, SYSCALL_USER);
-		gp->inruntime--; /* in _Gsyscall now: see syscall.c */
+		inruntime_lower(gp); /* in _Gsyscall now: see syscall.c */
 	}
 	int r = sysclose(fd, src, flags);
 	if (pd)
 		atomic_store(&pd->state, PD_NONE);
 	if (gp) {
-		gp->inruntime++;
+		inruntime_raise(gp);
 		exitsyscall(getm(), gp);
 	}
 	return r;

@@ -272,7 +272,7 @@ void *asyncpreempt2(void *frame)
 	mcall(gopreempt_m);
 	seterrno(saved);
 	asyncpreempt_resume(frame);
-	gp->inruntime--;
+	inruntime_lower(gp);
 	return frame;
 }
 

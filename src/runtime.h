@@ -654,6 +654,23 @@ void gopreempt(void);
 /* Whether a goroutine interrupted at pc must not be parked there: libc,
  * the loader, the runtime's own code... (preempt.c, "Safe points"). */
 bool preempt_unsafe_pc(uintptr_t pc);
+/* g->inruntime, like mlocks, is read by the preemption signal's handler,
+ * which runs on the thread whose code it interrupted. A compiler barrier
+ * (atomic_signal_fence) keeps the work it guards from being moved to
+ * before the raise or after the lowering; no other thread reads it, so
+ * no hardware ordering is needed. */
+static inline void inruntime_raise(g *gp)
+{
+	gp->inruntime++;
+	atomic_signal_fence(memory_order_seq_cst);
+}
+
+static inline void inruntime_lower(g *gp)
+{
+	atomic_signal_fence(memory_order_seq_cst);
+	gp->inruntime--;
+}
+
 /* Every gort_* call that a goroutine makes into the runtime is bracketed
  * by rt_enter/rt_exit. Inside, the goroutine is not async-preemptible (it
  * may be using its P's structures); on the way in, a goroutine whose P
@@ -664,7 +681,7 @@ static inline g *rt_enter(void)
 {
 	g *gp = getg();
 	if (gp) {
-		gp->inruntime++;
+		inruntime_raise(gp);
 		/* Detached by preemption, or a gort call made between
 		 * gort_entersyscall and gort_exitsyscall: the hand-off ends
 		 * here (that gort_exitsyscall then does nothing). */
@@ -686,7 +703,7 @@ static inline void rt_exit(g *gp)
 		if (unlikely(mp->p && atomic_load_explicit(&mp->p->preempt, memory_order_relaxed)) &&
 		    gp->inruntime == 1 && gp->nopreempt == 0 && gp->syscallstate == SYSCALL_NONE)
 			gopreempt();
-		gp->inruntime--;
+		inruntime_lower(gp);
 	}
 }
 

@@ -877,7 +877,7 @@ _Noreturn void gostart(void)
 	 * gstart_prepare), so no hand-off can come before it either. */
 	g *gp = getg();
 	switchedin();
-	gp->inruntime--;
+	inruntime_lower(gp);
 	gp->fn(gp->arg);
 	goexit1();
 }

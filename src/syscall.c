@@ -268,7 +268,7 @@ static void entersyscall_api(bool block)
 	/* Only now, in _Gsyscall (which the preemption signal leaves
 	 * alone): preempted inside entersyscall, the goroutine could resume
 	 * on another M and go on with this one's. */
-	gp->inruntime--;
+	inruntime_lower(gp);
 	errno = saved;
 }
 
@@ -293,7 +293,7 @@ GORT_API void gort_exitsyscall(void)
 	 * next: the errno its caller reads is that thread's unless it is
 	 * set again there. */
 	int saved = geterrno();
-	gp->inruntime++;
+	inruntime_raise(gp);
 	exitsyscall(getm(), gp);
 	rt_exit(gp);
 	seterrno(saved);

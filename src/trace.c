@@ -1337,14 +1337,14 @@ static g *emit_hold(void)
 {
 	g *gp = getg();
 	if (gp)
-		gp->inruntime++;
+		inruntime_raise(gp);
 	return gp;
 }
 
 static void emit_unhold(g *gp)
 {
 	if (gp)
-		gp->inruntime--;
+		inruntime_lower(gp);
 }
 
 static bool runtime_up(void)
