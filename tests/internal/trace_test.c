@@ -22,9 +22,8 @@
  *  - flight_resize: a dump begins with the GOMAXPROCS of its oldest
  *    event, not of the dump, and says the change;
  *  - dump_preempted: dumps in a loop beside GOMAXPROCS changes (stops
- *    of the world) and churn never hang (natively: not yet under
- *    qemu-user, where it hangs now and then), and no hand-off of the
- *    dumping goroutine's P loses its events;
+ *    of the world) and churn never hang, and no hand-off of the dumping
+ *    goroutine's P loses its events;
  *  - after every stop (basic, steal, flight) no thread keeps a staging
  *    buffer;
  *  - longname: goroutines of one name longer than TRACE_STRING_MAX share
@@ -675,7 +674,8 @@ static void flight_resize(void)
  * the one that would start it again included, would wait for the pause
  * to end. It cannot be (no runtime call inside the pause, and no
  * preemption signal parks a goroutine in the runtime's code, linked from
- * libgort.a as here too: preempt_pc_test), and this holds it to that: one goroutine dumps in a loop for 300 ms while another resizes
+ * libgort.a as here too: preempt_pc_test), and this holds it to that:
+ * one goroutine dumps in a loop for 300 ms while another resizes
  * GOMAXPROCS (each a stop of the world, which preempts every running
  * goroutine) and a third churns. */
 static atomic_bool dp_stop;
