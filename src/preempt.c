@@ -40,6 +40,12 @@
  *  - the goroutine has not marked the code unsafe (gort_preempt_off);
  *  - it runs with the Ms' signal mask: not inside a signal handler of
  *    the program (which must finish on the thread it interrupted);
+ *  - no general register holds the address of the thread's errno: the
+ *    code is between looking errno's location up and loading or storing
+ *    through it (gort.h's errno and libc's look it up at each use, and
+ *    use it at once); moved, it would reach the old thread's errno, by
+ *    then another goroutine's. A register still holding it after its use
+ *    refuses the stop as well, which costs only a later one;
  *  - the PC is not in libc, the dynamic loader, libgcc or the runtime
  *    itself (their locks could be held: a goroutine parked inside malloc
  *    would deadlock the next malloc on that thread, one parked holding
@@ -314,7 +320,8 @@ static void dosigpreempt(m *mp, ucontext_t *uc, const sigsyscall *sc)
 	uintptr_t sp = sigctx_sp(uc);
 	if (sp < gp->stk.lo + ASYNC_STACK_NEED || sp > stack_hi(&gp->stk))
 		return; /* not on its stack, or too little of it left */
-	if (gp->nopreempt || preempt_unsafe_pc(sigctx_pc(uc)) || !sigctx_basemask(uc)) {
+	if (gp->nopreempt || preempt_unsafe_pc(sigctx_pc(uc)) || !sigctx_basemask(uc) ||
+	    sigctx_holds(uc, (uintptr_t)gort_errno_location())) {
 		/* Not here. A second slice in such code: hand the P off. */
 		if (level == PREEMPT_HANDOFF) {
 			entersyscall(mp, gp, SYSCALL_DETACHED);

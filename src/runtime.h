@@ -854,13 +854,15 @@ static inline void stack_track(g *gp)
 extern size_t stackpool_size;  /* usable bytes of pooled stacks */
 extern size_t stack_default;   /* default usable bytes for new Gs */
 
-/* arch/<arch>/sigctx_<arch>.c: the interrupted sp and pc of a signal;
+/* arch/<arch>/sigctx_<arch>.c: the interrupted sp and pc of a signal,
+ * and whether a general register holds a value (sigctx_holds);
  * the redirection of an interrupted context into the preemption
  * trampoline (arch/<arch>/asyncpreempt.S) and the trampoline's frame. */
 uintptr_t sigctx_sp(const void *uc);
 uintptr_t sigctx_pc(const void *uc);
 void sigctx_restart_syscall(void *uc, const sigsyscall *sc, const uintptr_t again[6]);
 uintptr_t sigctx_fp(const void *uc);
+bool sigctx_holds(const void *uc, uintptr_t v);
 void sigctx_redirect(void *uc);
 void asyncpreempt_init(void);
 void asyncpreempt_resume(void *frame);

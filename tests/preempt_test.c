@@ -26,6 +26,9 @@
  *    (not the P's last goroutine's, long over);
  *  - runtime calls are preemption points: with asyncpreemptoff=1 a
  *    goroutine that spins calling gort_go lets main run at GOMAXPROCS=1;
+ *  - errno survives stops by signal: goroutines moved between threads
+ *    always read back the errno they set, also when its location was
+ *    looked up before the signal and loaded through after;
  *  - a plain nanosleep or poll of a goroutine (no syscall hand-off) is
  *    neither cut short nor failed with EINTR by the preemption signal;
  *  - stopping the world (a GOMAXPROCS change) does not wait for
@@ -1094,6 +1097,113 @@ static void signal_handler_not_preempted(void)
 }
 
 /* ---------------------------------------------------------------------
+ * errno across a stop: goroutines that set their errno and read it back
+ * in a loop, preempted hundreds of times and moved between threads,
+ * always read their own value. The read looks errno's location up, works
+ * a little, then loads through it, as compiled code may: a signal landing
+ * between the lookup and the load must not move the goroutine, or the
+ * load reads the old thread's errno, by then another goroutine's.
+ * Every 50 ms a spinner yields: a slice it spent mostly inside the
+ * lookup (runtime code) or the read has its P handed off, and a yield
+ * brings it back to a P, where the next slices preempt it again.
+ * ------------------------------------------------------------------- */
+
+enum { ERRNO_SPINNERS = 4 };
+static atomic_bool errno_stop;
+static atomic_long errno_wrong, errno_moves;
+static uint64_t errno_async;
+
+/* Work between the errno calls, through a pointer: it returns a value
+ * in the register that held errno's location after write_errno. */
+static int spin_some(int n)
+{
+	for (int i = 0; i < n; i++)
+		__asm__ volatile("" : "+r"(n));
+	return n;
+}
+static int (*volatile spin_fn)(int) = spin_some;
+
+/* errno read late: its location is looked up, kept in one register for
+ * a short loop, then loaded through, the load overwriting that register
+ * so that no copy is left once the read is over. */
+static int read_errno_late(void)
+{
+	uintptr_t r = (uintptr_t)gort_errno_location();
+#if defined(__x86_64__)
+	__asm__ volatile("mov $64, %%ecx\n"
+	                 "1: dec %%ecx\n"
+	                 "jnz 1b\n"
+	                 "movl (%0), %k0"
+	                 : "+r"(r) : : "rcx", "cc", "memory");
+#elif defined(__aarch64__)
+	__asm__ volatile("mov w9, #64\n"
+	                 "1: subs w9, w9, #1\n"
+	                 "b.ne 1b\n"
+	                 "ldr %w0, [%0]"
+	                 : "+r"(r) : : "x9", "cc", "memory");
+#else
+	r = (uintptr_t)*(int *)r;
+#endif
+	return (int)r;
+}
+
+static void errno_spinner(void *arg)
+{
+	int mine = 3000 + (int)(intptr_t)arg;
+	long wrong = 0, moves = 0;
+	long thread = syscall(SYS_gettid);
+	int64_t yielded = harness_now();
+	while (!atomic_load_explicit(&errno_stop, memory_order_relaxed)) {
+		for (int k = 0; k < 1024; k++) {
+			write_errno(mine);
+			spin_fn(8);
+			wrong += read_errno_late() != mine;
+		}
+		long now = syscall(SYS_gettid);
+		moves += now != thread;
+		thread = now;
+		if (harness_now() - yielded > 50 * MS) {
+			gort_gosched();
+			yielded = harness_now();
+		}
+	}
+	atomic_fetch_add(&errno_wrong, wrong);
+	atomic_fetch_add(&errno_moves, moves);
+	gort_wg_done(&helpers_wg);
+}
+
+static int errno_main(void *arg)
+{
+	(void)arg;
+	gort_stats before, after;
+	CHECK_EQ(gort_read_stats(&before), 0);
+	for (int i = 0; i < ERRNO_SPINNERS; i++)
+		start_helper(errno_spinner, (void *)(intptr_t)i);
+	gort_sleep(1000 * MS);
+	atomic_store(&errno_stop, true);
+	CHECK_EQ(gort_wg_wait(&helpers_wg), 0);
+	CHECK_EQ(gort_read_stats(&after), 0);
+	errno_async = after.preempt_async - before.preempt_async;
+	return 0;
+}
+
+static void errno_survives_moves(void)
+{
+	if (!need_signals("errno_survives_moves"))
+		return;
+	run_main(errno_main, NULL, 2);
+	long wrong = atomic_load(&errno_wrong), moves = atomic_load(&errno_moves);
+	printf("     %ld moves between threads, %llu stops by signal, %ld wrong "
+	       "errno reads\n", moves, (unsigned long long)errno_async, wrong);
+	if (wrong != 0)
+		FAILF("a goroutine read another's errno %ld times in %ld moves",
+		      wrong, moves);
+	/* Without moves and stops the case proves nothing. */
+	CHECK(moves >= 10);
+	CHECK(errno_async >= 1);
+}
+
+/* ---------------------------------------------------------------------
  * A plain blocking call is not broken by the preemption signal: a
  * goroutine in nanosleep/poll without the syscall hand-off (allowed: it
  * only holds its P until sysmon hands it off) gets neither EINTR nor a
@@ -1316,6 +1426,7 @@ int main(int argc, char **argv)
 	RUN_CASE(preempt_off_outside, 10);
 	RUN_CASE(preempt_off_nesting, 20);
 	RUN_CASE(signal_handler_not_preempted, 20);
+	RUN_CASE(errno_survives_moves, 20);
 	RUN_CASE(cooperative_runtime_calls, 30);
 	RUN_CASE(preempted_after_idle_timer, 20);
 	RUN_CASE(preempted_after_idle_netpoll, 20);

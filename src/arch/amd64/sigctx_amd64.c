@@ -76,6 +76,17 @@ uintptr_t sigctx_fp(const void *uc)
 	return (uintptr_t)((const ucontext_t *)uc)->uc_mcontext.gregs[REG_RBP];
 }
 
+/* Whether one of the interrupted general registers holds v: r8 to rcx
+ * in gregs' order, which puts rsp and rip after them. */
+bool sigctx_holds(const void *uc, uintptr_t v)
+{
+	const greg_t *r = ((const ucontext_t *)uc)->uc_mcontext.gregs;
+	for (int i = REG_R8; i <= REG_RCX; i++)
+		if ((uintptr_t)r[i] == v)
+			return true;
+	return false;
+}
+
 /* If the signal broke the system call sc (it returned EINTR right at the
  * pc and sp it was seen blocked at, with the same six arguments, which
  * the kernel leaves in their registers: the same call, not a later one

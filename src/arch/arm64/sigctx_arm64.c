@@ -49,6 +49,16 @@ uintptr_t sigctx_fp(const void *uc)
 	return (uintptr_t)((const ucontext_t *)uc)->uc_mcontext.regs[29];
 }
 
+/* Whether one of the interrupted general registers, x0 to x30, holds v. */
+bool sigctx_holds(const void *uc, uintptr_t v)
+{
+	const mcontext_t *mc = &((const ucontext_t *)uc)->uc_mcontext;
+	for (int i = 0; i <= 30; i++)
+		if (mc->regs[i] == v)
+			return true;
+	return false;
+}
+
 /* If the signal broke the system call sc (x0 is EINTR right at the pc and
  * sp it was seen blocked at, and x1-x5 hold its other arguments: the same
  * call, not a later one through a shared svc), make the interrupted code
