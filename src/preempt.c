@@ -46,13 +46,13 @@
  *    use it at once); moved, it would reach the old thread's errno, by
  *    then another goroutine's. A register still holding it after its use
  *    refuses the stop as well, which costs only a later one;
- *  - the PC is not in libc, the dynamic loader, libgcc or the runtime
- *    itself (their locks could be held: a goroutine parked inside malloc
- *    would deadlock the next malloc on that thread, one parked holding
- *    the tracer's lock the next stop of the world); the text ranges are
- *    read once, at start, from the loaded objects. The runtime's is
- *    libgort.so, or, linked from libgort.a, the section gort_text within
- *    the program;
+ *  - the PC is in the program's own code: the executable's text, less
+ *    the runtime's (linked from libgort.a, the section gort_text), read
+ *    once at start. No shared object is: code in libc, the loader,
+ *    libgcc, libgort.so or any other library may hold a lock (a
+ *    goroutine parked inside malloc would deadlock the next malloc on
+ *    that thread, one parked holding the tracer's lock the next stop of
+ *    the world) or be using its thread's own state (collect_ranges);
  *  - there is room on its stack for the trampoline's save area.
  * Otherwise the request stays pending for the next runtime call. If the
  * goroutine is still in such code after a second slice, sysmon asks for
@@ -84,7 +84,7 @@
 #include "trace.h"
 
 #define PREEMPT_SIGNAL SIGURG /* Go's sigPreempt */
-enum { MAX_RANGES = 64, ASYNC_STACK_NEED = 32 * 1024 };
+enum { MAX_RANGES = 16, ASYNC_STACK_NEED = 32 * 1024 };
 
 typedef struct textrange {
 	uintptr_t lo, hi;
@@ -92,7 +92,9 @@ typedef struct textrange {
 
 static struct {
 	bool on;                   /* asynchronous preemption enabled */
-	textrange unsafe[MAX_RANGES];
+	textrange safe[MAX_RANGES];   /* the program's own code */
+	int nsafe;
+	textrange unsafe[MAX_RANGES]; /* the runtime's code within it */
 	int nunsafe;
 	struct sigaction old;      /* the program's SIGURG handler */
 	pid_t pid;
@@ -256,12 +258,18 @@ void gopreempt(void)
 
 /* ---- the signal ---- */
 
-bool preempt_unsafe_pc(uintptr_t pc)
+static bool in_ranges(const textrange *r, int n, uintptr_t pc)
 {
-	for (int i = 0; i < preempt.nunsafe; i++)
-		if (pc >= preempt.unsafe[i].lo && pc < preempt.unsafe[i].hi)
+	for (int i = 0; i < n; i++)
+		if (pc >= r[i].lo && pc < r[i].hi)
 			return true;
 	return false;
+}
+
+bool preempt_unsafe_pc(uintptr_t pc)
+{
+	return in_ranges(preempt.unsafe, preempt.nunsafe, pc) ||
+	       !in_ranges(preempt.safe, preempt.nsafe, pc);
 }
 
 /* Called by the trampoline, every register saved in frame: park here.
@@ -365,14 +373,21 @@ static bool gort_text_marked(void)
 	return (uintptr_t)__start_gort_text != (uintptr_t)__stop_gort_text;
 }
 
+/* The runtime's ranges are at most two: gort_text and the trampoline. */
 static void add_unsafe(uintptr_t lo, uintptr_t hi)
 {
-	if (preempt.nunsafe < MAX_RANGES)
-		preempt.unsafe[preempt.nunsafe++] = (textrange){lo, hi};
+	preempt.unsafe[preempt.nunsafe++] = (textrange){lo, hi};
+}
+
+/* A safe range left out for want of room only loses preemption points. */
+static void add_safe(uintptr_t lo, uintptr_t hi)
+{
+	if (preempt.nsafe < MAX_RANGES)
+		preempt.safe[preempt.nsafe++] = (textrange){lo, hi};
 }
 
 /* Whether pc lies in an executable segment of the object; with add, each
- * such segment becomes unsafe. */
+ * such segment becomes safe. */
 static bool object_text(const struct dl_phdr_info *info, uintptr_t pc, bool add)
 {
 	bool holds = false;
@@ -383,43 +398,39 @@ static bool object_text(const struct dl_phdr_info *info, uintptr_t pc, bool add)
 		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
 		holds |= pc >= lo && pc < lo + ph->p_memsz;
 		if (add)
-			add_unsafe(lo, lo + ph->p_memsz);
+			add_safe(lo, lo + ph->p_memsz);
 	}
 	return holds;
 }
 
-/* The C library and its kin, and the interposition library, whose
- * wrappers take a lock of their own around the calls they forward. */
-static bool unsafe_library(const char *name)
-{
-	static const char *const prefixes[] = {
-		"libc.so", "ld-linux", "ld64.so", "libpthread", "libdl.so", "librt.so",
-		"libgcc_s", "libstdc++", "libgort_hook.so",
-	};
-	for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
-		if (strncmp(name, prefixes[i], strlen(prefixes[i])) == 0)
-			return true;
-	return false;
-}
+struct collect {
+	bool program_seen; /* the first object, the program, is behind */
+	bool libc_shared;  /* the C library is a shared object */
+};
 
-/* Collect the text of objects whose code must not be interrupted by a
- * switch: those unsafe_library names, and the object holding the runtime
- * unless the runtime's code is marked out in it (gort_text). That object
- * is libgort.so, or a program into which the runtime was compiled by
- * other means than libgort.a: safe, but then the whole program's code is
- * left to the hand-off. Sets *libc_shared when the C library is a shared
- * object. */
+/* A goroutine may be parked only in the program's own code: the text of
+ * the executable, which dl_iterate_phdr visits first. Shared objects,
+ * loaded at start or later by dlopen, stay outside: libc, the loader and
+ * libgcc may hold a lock, libgort.so and libgort_hook.so (whose wrappers
+ * take a lock of their own) are the runtime, and any other library may
+ * be in the middle of using a lock or its thread's own state (an
+ * allocator's per-thread cache, an error queue), which the goroutine,
+ * moved, would go on using from another thread. If the runtime was
+ * compiled into the program by other means than libgort.a, there is no
+ * gort_text to tell them apart: no code is safe then, and long loops are
+ * left to the hand-off. */
 static int collect_ranges(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	(void)size;
-	bool *libc_shared = arg;
+	struct collect *c = arg;
 	const char *name = info->dlpi_name ? strrchr(info->dlpi_name, '/') : NULL;
 	name = name ? name + 1 : info->dlpi_name;
-	bool library = name && unsafe_library(name);
-	if (library && strncmp(name, "libc.so", 7) == 0)
-		*libc_shared = true;
+	if (name && strncmp(name, "libc.so", 7) == 0)
+		c->libc_shared = true;
+	bool program = !c->program_seen;
+	c->program_seen = true;
 	bool own = !gort_text_marked() && object_text(info, (uintptr_t)collect_ranges, false);
-	if (library || own)
+	if (program && !own)
 		object_text(info, 0, true);
 	return 0;
 }
@@ -436,15 +447,15 @@ int preempt_init(void)
 	preempt.pid = getpid();
 	if (SANITIZED || godebug_int("asyncpreemptoff", 0) != 0)
 		return 0;
-	bool libc_shared = false;
-	/* The runtime's ranges first: they must not be the ones left out
-	 * should there be more than MAX_RANGES. The trampoline is never
-	 * interrupted into itself, whichever object it was linked into. */
+	/* The runtime's code inside the program's, when linked from
+	 * libgort.a. The trampoline is never interrupted into itself,
+	 * whichever object it was linked into. */
 	if (gort_text_marked())
 		add_unsafe((uintptr_t)__start_gort_text, (uintptr_t)__stop_gort_text);
 	add_unsafe((uintptr_t)asyncpreempt, (uintptr_t)asyncpreempt_end);
-	dl_iterate_phdr(collect_ranges, &libc_shared);
-	if (!libc_shared)
+	struct collect c = {false, false};
+	dl_iterate_phdr(collect_ranges, &c);
+	if (!c.libc_shared)
 		return 0;
 	asyncpreempt_init();
 	struct sigaction sa;

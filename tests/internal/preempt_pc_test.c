@@ -1,7 +1,8 @@
 /*
  * preempt_pc_test.c - where asynchronous preemption may park a goroutine
- * (preempt.c, "Safe points"): never in the runtime's own code, nor in
- * libc's, wherever the runtime was linked; always in the program's.
+ * (preempt.c, "Safe points"): never in the runtime's own code, wherever
+ * the runtime was linked, nor in a shared object (libc's, or a library
+ * opened by dlopen after the runtime started); always in the program's.
  *
  * This program links the runtime from an archive, as programs linking
  * libgort.a do, so the runtime's code lies inside the program's own text
@@ -53,6 +54,15 @@ static int ranges_main(void *arg)
 	void *libc_malloc = dlsym(RTLD_DEFAULT, "malloc");
 	CHECK(libc_malloc != NULL);
 	want_unsafe("malloc", (uintptr_t)libc_malloc, true);
+
+	/* Any library: it may be using a lock or its thread's own state. */
+	void *libm = dlopen("libm.so.6", RTLD_NOW | RTLD_LOCAL);
+	if (!libm)
+		FAILF("dlopen libm.so.6: %s", dlerror());
+	void *cos_fn = dlsym(libm, "cos");
+	CHECK(cos_fn != NULL);
+	want_unsafe("cos, of libm opened after the start", (uintptr_t)cos_fn, true);
+	dlclose(libm);
 	return 0;
 }
 
