@@ -48,11 +48,12 @@
  *    refuses the stop as well, which costs only a later one;
  *  - the PC is in the program's own code: the executable's text, less
  *    the runtime's (linked from libgort.a, the section gort_text), read
- *    once at start. No shared object is: code in libc, the loader,
- *    libgcc, libgort.so or any other library may hold a lock (a
- *    goroutine parked inside malloc would deadlock the next malloc on
- *    that thread, one parked holding the tracer's lock the next stop of
- *    the world) or be using its thread's own state (collect_ranges);
+ *    once at start, or in the vDSO. No shared object is: code in libc,
+ *    the loader, libgcc, libgort.so or any other library may hold a
+ *    lock (a goroutine parked inside malloc would deadlock the next
+ *    malloc on that thread, one parked holding the tracer's lock the
+ *    next stop of the world) or be using its thread's own state
+ *    (collect_ranges);
  *  - there is room on its stack for the trampoline's save area.
  * Otherwise the request stays pending for the next runtime call. If the
  * goroutine is still in such code after a second slice, sysmon asks for
@@ -75,6 +76,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <ucontext.h>
@@ -94,7 +96,7 @@ static struct {
 	bool on;                   /* asynchronous preemption enabled */
 	textrange safe[MAX_RANGES];   /* the program's own code */
 	int nsafe;
-	textrange unsafe[MAX_RANGES]; /* the runtime's code within it */
+	textrange unsafe[2];          /* within it: gort_text, the trampoline */
 	int nunsafe;
 	struct sigaction old;      /* the program's SIGURG handler */
 	pid_t pid;
@@ -373,7 +375,6 @@ static bool gort_text_marked(void)
 	return (uintptr_t)__start_gort_text != (uintptr_t)__stop_gort_text;
 }
 
-/* The runtime's ranges are at most two: gort_text and the trampoline. */
 static void add_unsafe(uintptr_t lo, uintptr_t hi)
 {
 	preempt.unsafe[preempt.nunsafe++] = (textrange){lo, hi};
@@ -403,6 +404,18 @@ static bool object_text(const struct dl_phdr_info *info, uintptr_t pc, bool add)
 	return holds;
 }
 
+/* Whether the object is the vDSO, the kernel's code for clock_gettime and
+ * its kin, mapped into every process: dl_iterate_phdr reports its program
+ * headers where they lie in the kernel's image. */
+static bool is_vdso(const struct dl_phdr_info *info)
+{
+	uintptr_t base = (uintptr_t)getauxval(AT_SYSINFO_EHDR);
+	if (base == 0)
+		return false;
+	const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)base;
+	return (uintptr_t)info->dlpi_phdr == base + eh->e_phoff;
+}
+
 struct collect {
 	bool program_seen; /* the first object, the program, is behind */
 	bool libc_shared;  /* the C library is a shared object */
@@ -415,10 +428,13 @@ struct collect {
  * take a lock of their own) are the runtime, and any other library may
  * be in the middle of using a lock or its thread's own state (an
  * allocator's per-thread cache, an error queue), which the goroutine,
- * moved, would go on using from another thread. If the runtime was
- * compiled into the program by other means than libgort.a, there is no
- * gort_text to tell them apart: no code is safe then, and long loops are
- * left to the hand-off. */
+ * moved, would go on using from another thread. The vDSO is safe: it
+ * keeps no lock nor any thread's state (the kernel itself moves a thread
+ * between CPUs in the middle of it), and a loop that watches the clock
+ * spends most of its time there. If the runtime was compiled into the
+ * program by other means than libgort.a, there is no gort_text to tell
+ * them apart: none of the program's code is safe then, and its long
+ * loops are left to the hand-off. */
 static int collect_ranges(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	(void)size;
@@ -430,7 +446,7 @@ static int collect_ranges(struct dl_phdr_info *info, size_t size, void *arg)
 	bool program = !c->program_seen;
 	c->program_seen = true;
 	bool own = !gort_text_marked() && object_text(info, (uintptr_t)collect_ranges, false);
-	if (program && !own)
+	if ((program && !own) || is_vdso(info))
 		object_text(info, 0, true);
 	return 0;
 }

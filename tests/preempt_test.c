@@ -4,6 +4,8 @@
  *  - at GOMAXPROCS=1 a goroutine spinning in a loop without any call
  *    does not keep the main goroutine from running: main yields, gets
  *    the P back, and stops it;
+ *  - a loop that only reads the clock (the vDSO's code) is stopped by
+ *    the signal too, not only detached from its P;
  *  - with GODEBUG=asyncpreemptoff=1 the same spinner keeps the P: main
  *    runs again only after the spinner stopped by itself (300 ms);
  *  - registers survive preemption: goroutines computing in call-free
@@ -41,6 +43,7 @@
  */
 #include "gort_util.h"
 
+#include <sys/auxv.h>
 #include <sys/syscall.h>
 
 #if defined(__x86_64__)
@@ -138,6 +141,57 @@ static void tight_loop_preempted(void)
 	CHECK_EQ(gort_main(tight_loop_main, NULL), 0);
 	printf("     main ran 5 times beside the spinner in %.3f s\n",
 	       (double)(harness_now() - t0) / 1e9);
+}
+
+/* A loop that only watches the clock spends its time in the vDSO's
+ * clock_gettime, which the handler must count as safe: stopped there by
+ * the signal, not only detached from its P by the hand-off. */
+static atomic_bool clock_started, clock_stop;
+
+static void clock_watcher(void *arg)
+{
+	(void)arg;
+	atomic_store(&clock_started, true);
+	int64_t t0 = harness_now();
+	while (!atomic_load_explicit(&clock_stop, memory_order_relaxed) &&
+	       harness_now() - t0 < 2000 * MS)
+		;
+	gort_wg_done(&spin_wg);
+}
+
+static int clock_loop_main(void *arg)
+{
+	(void)arg;
+	gort_stats before, after;
+	CHECK_EQ(gort_read_stats(&before), 0);
+	CHECK_EQ(gort_wg_add(&spin_wg, 1), 0);
+	CHECK(gort_go(clock_watcher, NULL) > 1);
+	while (!atomic_load(&clock_started))
+		gort_gosched();
+	for (int i = 0; i < 5; i++)
+		gort_gosched();
+	atomic_store(&clock_stop, true);
+	CHECK_EQ(gort_wg_wait(&spin_wg), 0);
+	CHECK_EQ(gort_read_stats(&after), 0);
+	uint64_t async = after.preempt_async - before.preempt_async;
+	uint64_t handoffs = after.handoffs - before.handoffs;
+	printf("     %llu stops by signal, %llu hand-offs\n", (unsigned long long)async,
+	       (unsigned long long)handoffs);
+	if (async == 0)
+		FAILF("a loop reading the clock was never stopped by signal "
+		      "(%llu hand-offs)", (unsigned long long)handoffs);
+	return 0;
+}
+
+static void clock_loop_preempted(void)
+{
+	if (!need_signals("clock_loop_preempted"))
+		return;
+	if (getauxval(AT_SYSINFO_EHDR) == 0) {
+		SKIP("clock_loop_preempted", "no vDSO: libc reads the clock by a system call");
+		return;
+	}
+	run_main(clock_loop_main, NULL, 1);
 }
 
 /* With signal preemption off, nothing interrupts the spinner. */
@@ -1418,6 +1472,7 @@ int main(int argc, char **argv)
 		return gort_main(nest_main, &depth);
 	}
 	RUN_CASE(tight_loop_preempted, 20);
+	RUN_CASE(clock_loop_preempted, 20);
 	RUN_CASE(asyncpreemptoff_not_preempted, 20);
 	RUN_CASE(registers_survive, 40);
 	RUN_CASE(malloc_snprintf_no_deadlock, 30);
