@@ -18,10 +18,19 @@
 
 #include "runtime.h"
 
+/* The clock is read in the vDSO, where the preemption signal may stop a
+ * goroutine (preempt.c, "Safe points"). The read counts as a runtime
+ * lock held: runtime code that reads the clock outside a gort_* bracket,
+ * holding a lock of its own (the flight recorder's dump holds the
+ * tracer's), must not be parked there. */
 int64_t nanotime(void)
 {
 	struct timespec ts;
+	mlocks++;
+	atomic_signal_fence(memory_order_seq_cst);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	atomic_signal_fence(memory_order_seq_cst);
+	mlocks--;
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 

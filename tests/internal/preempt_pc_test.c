@@ -15,6 +15,9 @@
 
 #include <dlfcn.h>
 #include <stdint.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "gort_util.h"
 #include "runtime.h"
@@ -68,6 +71,43 @@ static int ranges_main(void *arg)
 
 MAIN_CASE(ranges, ranges_main, 1)
 
+/*
+ * The runtime reads the clock with mlocks raised: the vDSO, where libc
+ * reads it, is safe code for the handler, and the flight recorder's dump
+ * reads the clock holding the tracer's lock outside any gort_* bracket
+ * (parked there, it hung trace_test dump_preempted). This program's
+ * clock_gettime stands in for libc's, for the runtime linked into it too,
+ * and notes the count of every call made on a goroutine.
+ */
+static _Atomic int clock_calls, clock_uncounted;
+
+int clock_gettime(clockid_t clk, struct timespec *ts)
+{
+	if (getg() != NULL) {
+		atomic_fetch_add(&clock_calls, 1);
+		if (mlocks == 0)
+			atomic_fetch_add(&clock_uncounted, 1);
+	}
+	return (int)syscall(SYS_clock_gettime, clk, ts);
+}
+
+static int clock_main(void *arg)
+{
+	(void)arg;
+	atomic_store(&clock_calls, 0);
+	atomic_store(&clock_uncounted, 0);
+	for (int i = 0; i < 10; i++)
+		CHECK(nanotime() > 0);
+	int calls = atomic_load(&clock_calls), uncounted = atomic_load(&clock_uncounted);
+	CHECK_EQ(calls, 10);
+	if (uncounted != 0)
+		FAILF("%d of %d clock reads of the runtime on a goroutine had "
+		      "mlocks 0", uncounted, calls);
+	return 0;
+}
+
+MAIN_CASE(clock_read_counted, clock_main, 1)
+
 int main(void)
 {
 	if (HARNESS_SANITIZED)
@@ -76,5 +116,6 @@ int main(void)
 		SKIP("ranges", "asynchronous preemption is off in sanitizer builds");
 	else
 		RUN_CASE(ranges, 30);
+	RUN_CASE(clock_read_counted, 30);
 	PASS("preempt_pc_test");
 }
