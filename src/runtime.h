@@ -651,8 +651,9 @@ void m_closesyscallfile(m *mp);
 void m_preempt_init(m *mp);
 void m_preempt_ready(m *mp);
 void gopreempt(void);
-/* Whether a goroutine interrupted at pc must not be parked there: libc,
- * the loader, the runtime's own code... (preempt.c, "Safe points"). */
+/* Whether a goroutine interrupted at pc must not be parked there: any
+ * code but the program's own and the vDSO's, and the runtime's inside the
+ * program (preempt.c, "Safe points"). */
 bool preempt_unsafe_pc(uintptr_t pc);
 /* g->inruntime, like mlocks, is read by the preemption signal's handler,
  * which runs on the thread whose code it interrupted. A compiler barrier
