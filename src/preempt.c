@@ -404,19 +404,19 @@ static bool object_text(const struct dl_phdr_info *info, uintptr_t pc, bool add)
 	return holds;
 }
 
-/* Whether the object is the vDSO, the kernel's code for clock_gettime and
- * its kin, mapped into every process: dl_iterate_phdr reports its program
- * headers where they lie in the kernel's image. */
-static bool is_vdso(const struct dl_phdr_info *info)
+/* The program headers of the vDSO, the kernel's code for clock_gettime
+ * and its kin, where they lie in the image the kernel maps into every
+ * process (dl_iterate_phdr reports them there); NULL without one. */
+static const void *vdso_phdr(void)
 {
 	uintptr_t base = (uintptr_t)getauxval(AT_SYSINFO_EHDR);
 	if (base == 0)
-		return false;
-	const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)base;
-	return (uintptr_t)info->dlpi_phdr == base + eh->e_phoff;
+		return NULL;
+	return (const void *)(base + ((const ElfW(Ehdr) *)base)->e_phoff);
 }
 
 struct collect {
+	const void *vdso;  /* vdso_phdr() */
 	bool program_seen; /* the first object, the program, is behind */
 	bool libc_shared;  /* the C library is a shared object */
 };
@@ -445,8 +445,9 @@ static int collect_ranges(struct dl_phdr_info *info, size_t size, void *arg)
 		c->libc_shared = true;
 	bool program = !c->program_seen;
 	c->program_seen = true;
-	bool own = !gort_text_marked() && object_text(info, (uintptr_t)collect_ranges, false);
-	if ((program && !own) || is_vdso(info))
+	if (program && !gort_text_marked() && object_text(info, (uintptr_t)collect_ranges, false))
+		return 0; /* the runtime compiled in */
+	if (program || (c->vdso && (const void *)info->dlpi_phdr == c->vdso))
 		object_text(info, 0, true);
 	return 0;
 }
@@ -469,7 +470,7 @@ int preempt_init(void)
 	if (gort_text_marked())
 		add_unsafe((uintptr_t)__start_gort_text, (uintptr_t)__stop_gort_text);
 	add_unsafe((uintptr_t)asyncpreempt, (uintptr_t)asyncpreempt_end);
-	struct collect c = {false, false};
+	struct collect c = {vdso_phdr(), false, false};
 	dl_iterate_phdr(collect_ranges, &c);
 	if (!c.libc_shared)
 		return 0;
