@@ -449,14 +449,16 @@ static void early_old_waiter(void *arg)
 	atomic_store(&early_old_back, true);
 }
 
+/* Ends main's round once the old waiter is back. Main, preempted right
+ * after its Done, may not have begun that round yet: the Done is then
+ * refused (the counter would go below zero), changes nothing, and is
+ * tried again. */
 static void early_releaser(void *arg)
 {
 	(void)arg;
 	while (!atomic_load(&early_main_back)) {
-		if (atomic_load(&early_old_back)) {
-			(void)gort_wg_done(&early_wg); /* ends main's round */
+		if (atomic_load(&early_old_back) && gort_wg_done(&early_wg) == 0)
 			return;
-		}
 		gort_sleep(MS);
 	}
 }
