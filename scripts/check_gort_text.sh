@@ -20,9 +20,7 @@
 # NM and OBJDUMP override nm and objdump (a cross build's).
 set -u
 nm=${NM:-nm}
-[ -n "$nm" ] || nm=nm
 objdump=${OBJDUMP:-objdump}
-[ -n "$objdump" ] || objdump=objdump
 [ $# -eq 1 ] || { echo "usage: $0 program" >&2; exit 2; }
 prog=$1
 

@@ -18,9 +18,7 @@
 # defines too, and there must be some.
 set -u
 nm=${NM:-nm}
-[ -n "$nm" ] || nm=nm
 objdump=${OBJDUMP:-objdump}
-[ -n "$objdump" ] || objdump=objdump
 [ $# -gt 0 ] || { echo "usage: $0 [--libc LIBC] libgort.a libgort.so ..." >&2; exit 2; }
 
 # The names a shared object defines, without versions, one a line.
