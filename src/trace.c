@@ -101,7 +101,10 @@
  * trace.lock protects the hand-over lists, the ring and the free
  * buffers; strtab.lock the strings; threads.lock the tthread list. All
  * three mutexes are leaves: taken with runtime locks held, never the
- * other way round, and never held across a goroutine switch. snaplock
+ * other way round, and never held across a goroutine switch. They count
+ * in mlocks while held (leaf_lock), so that the preemption handler
+ * leaves their holder alone: a hand-off takes sched.lock, which
+ * procresize holds while it takes trace.lock. snaplock
  * (tracesnap_lock, trace.h) orders a start's snapshot with the state
  * changes of threads without a P; the other three are taken under it.
  */
@@ -120,6 +123,22 @@
 #include "cputicks.h"
 #include "memstream.h"
 #include "trace.h"
+
+/* The tracer's mutexes and tracesnap_lock's, counted as runtime locks
+ * (above). */
+static void leaf_lock(pthread_mutex_t *mu)
+{
+	mlocks++;
+	atomic_signal_fence(memory_order_seq_cst);
+	pthread_mutex_lock(mu);
+}
+
+static void leaf_unlock(pthread_mutex_t *mu)
+{
+	pthread_mutex_unlock(mu);
+	atomic_signal_fence(memory_order_seq_cst);
+	mlocks--;
+}
 
 enum { TRACE_OFF, TRACE_ON, TRACE_PAUSED };
 enum { MODE_NONE, MODE_FILE, MODE_FLIGHT };
@@ -379,7 +398,7 @@ static void threads_init(void)
 static tthread *tthread_register(void)
 {
 	pthread_once(&threads_once, threads_init);
-	pthread_mutex_lock(&threads.lock);
+	leaf_lock(&threads.lock);
 	tthread *t;
 	for (t = threads.all; t && !t->free; t = t->alllink)
 		;
@@ -389,7 +408,7 @@ static tthread *tthread_register(void)
 		t->alllink = threads.all;
 		threads.all = t;
 	}
-	pthread_mutex_unlock(&threads.lock);
+	leaf_unlock(&threads.lock);
 	if (t) {
 		pthread_setspecific(threads.key, t);
 		tls_tt = t;
@@ -538,20 +557,20 @@ static bool staged(tthread *t, uint32_t gen)
 static void handover(tthread *t)
 {
 	size_t len = t->buf->len;
-	pthread_mutex_lock(&trace.lock);
+	leaf_lock(&trace.lock);
 	bool cut = trace.mode == MODE_FLIGHT && len < TBUF_SIZE / 2;
 	tbuf *b = cut ? NULL : trace.freebufs;
 	if (b)
 		trace.freebufs = b->next;
-	pthread_mutex_unlock(&trace.lock);
+	leaf_unlock(&trace.lock);
 	if (!b)
 		b = tbuf_alloc(cut ? len : TBUF_SIZE);
 	if (b) {
 		b->len = len;
 		memcpy_stream(b->data, t->buf->data, len);
-		pthread_mutex_lock(&trace.lock);
+		leaf_lock(&trace.lock);
 		tbuf *drop = retire_locked(b);
-		pthread_mutex_unlock(&trace.lock);
+		leaf_unlock(&trace.lock);
 		while (drop) {
 			tbuf *next = drop->next;
 			free(drop);
@@ -723,9 +742,9 @@ static void tthread_exit(void *arg)
 		emit_end(t);
 	}
 	tls_tt = NULL;
-	pthread_mutex_lock(&threads.lock);
+	leaf_lock(&threads.lock);
 	t->free = true;
-	pthread_mutex_unlock(&threads.lock);
+	leaf_unlock(&threads.lock);
 }
 
 /* ---- strings ---- */
@@ -860,12 +879,12 @@ static bool site_eq(const void *item, const void *key)
 
 static void strtab_reset(void)
 {
-	pthread_mutex_lock(&strtab.lock);
+	leaf_lock(&strtab.lock);
 	for (uint32_t i = waitReasonCount; i < strtab.strs.n; i++)
 		free((char *)str_at(i));
 	itab_free(&strtab.strs);
 	itab_free(&strtab.sites);
-	pthread_mutex_unlock(&strtab.lock);
+	leaf_unlock(&strtab.lock);
 }
 
 /* The wait reasons, ids 1 .. waitReasonCount-1 (static strings); no
@@ -873,13 +892,13 @@ static void strtab_reset(void)
 static bool strtab_init(void)
 {
 	strtab_reset();
-	pthread_mutex_lock(&strtab.lock);
+	leaf_lock(&strtab.lock);
 	bool ok = itab_init(&strtab.strs, 256) && itab_init(&strtab.sites, 64);
 	for (uint32_t i = 1; ok && i < waitReasonCount; i++) {
 		const char *r = waitreason_strings[i] ? waitreason_strings[i] : "";
 		ok = itab_add(&strtab.strs, &r, STR_MAX) == i;
 	}
-	pthread_mutex_unlock(&strtab.lock);
+	leaf_unlock(&strtab.lock);
 	return ok;
 }
 
@@ -900,7 +919,7 @@ static uint32_t strtab_intern(const char *s)
 		cut[len] = 0;
 		s = cut;
 	}
-	pthread_mutex_lock(&strtab.lock);
+	leaf_lock(&strtab.lock);
 	uint32_t id = itab_find(&strtab.strs, strhash(s), str_eq, s);
 	if (!id && strtab.strs.ht && strtab.strs.n < STR_MAX) {
 		char *c = malloc(len + 1);
@@ -911,7 +930,7 @@ static uint32_t strtab_intern(const char *s)
 				free(c);
 		}
 	}
-	pthread_mutex_unlock(&strtab.lock);
+	leaf_unlock(&strtab.lock);
 	return id;
 }
 
@@ -919,11 +938,11 @@ static uint32_t strtab_intern(const char *s)
 static uint32_t site_intern(uint32_t name, uintptr_t pc)
 {
 	struct site key = {name, pc};
-	pthread_mutex_lock(&strtab.lock);
+	leaf_lock(&strtab.lock);
 	uint32_t id = itab_find(&strtab.sites, sitehash(name, pc), site_eq, &key);
 	if (!id)
 		id = itab_add(&strtab.sites, &key, SITE_MAX);
-	pthread_mutex_unlock(&strtab.lock);
+	leaf_unlock(&strtab.lock);
 	return id;
 }
 
@@ -931,7 +950,7 @@ static uint32_t site_intern(uint32_t name, uintptr_t pc)
  * its size. */
 static uint8_t *strtab_batch(size_t *len)
 {
-	pthread_mutex_lock(&strtab.lock);
+	leaf_lock(&strtab.lock);
 	size_t cap = 32 + (size_t)strtab.sites.n * (1 + 3 * 10);
 	for (uint32_t i = 1; i < strtab.strs.n; i++)
 		cap += 1 + 10 + 10 + strlen(str_at(i));
@@ -954,7 +973,7 @@ static uint8_t *strtab_batch(size_t *len)
 		}
 		*len = (size_t)(p - buf);
 	}
-	pthread_mutex_unlock(&strtab.lock);
+	leaf_unlock(&strtab.lock);
 	return buf;
 }
 
@@ -1021,7 +1040,7 @@ void tracegocreate_slow(p *pp, g *newg)
 void tracegomaxprocs_slow(int32_t old, int32_t n)
 {
 	traceev(EvGomaxprocs, (uint64_t)n, 0, 0, 0);
-	pthread_mutex_lock(&trace.lock);
+	leaf_lock(&trace.lock);
 	if (trace.mode == MODE_FLIGHT) {
 		if (trace.nprocs == PROCS_HIST) {
 			memmove(&trace.procs[0], &trace.procs[1],
@@ -1031,7 +1050,7 @@ void tracegomaxprocs_slow(int32_t old, int32_t n)
 		trace.procs[trace.nprocs++] =
 		        (struct procschange){.ns = nanotime(), .from = old, .to = n};
 	}
-	pthread_mutex_unlock(&trace.lock);
+	leaf_unlock(&trace.lock);
 }
 
 /* The flight dump's head: an EvBatch at ts (units) with the count in
@@ -1119,7 +1138,7 @@ int trace_threads(void)
 static void *writer_main(void *arg)
 {
 	(void)arg;
-	pthread_mutex_lock(&trace.lock);
+	leaf_lock(&trace.lock);
 	for (;;) {
 		while (trace.nfull < WRITER_BATCH && !trace.writerstop) {
 			struct timespec ts;
@@ -1140,18 +1159,18 @@ static void *writer_main(void *arg)
 		trace.nfull = 0;
 		if (!list && trace.writerstop)
 			break;
-		pthread_mutex_unlock(&trace.lock);
+		leaf_unlock(&trace.lock);
 		tbuf *last = list;
 		for (tbuf *b = list; b; b = b->next) {
 			if (trace.writeerr == 0 && !writeall(trace.fd, b->data, b->len))
 				trace.writeerr = errno ? errno : EIO;
 			last = b;
 		}
-		pthread_mutex_lock(&trace.lock);
+		leaf_lock(&trace.lock);
 		last->next = trace.freebufs;
 		trace.freebufs = list;
 	}
-	pthread_mutex_unlock(&trace.lock);
+	leaf_unlock(&trace.lock);
 	return NULL;
 }
 
@@ -1161,9 +1180,9 @@ static void quiesce(uint32_t state)
 {
 	atomic_store_explicit(&trace_enabled, state, memory_order_seq_cst);
 	barrier_all();
-	pthread_mutex_lock(&threads.lock);
+	leaf_lock(&threads.lock);
 	tthread *all = threads.all;
-	pthread_mutex_unlock(&threads.lock);
+	leaf_unlock(&threads.lock);
 	/* tthreads are only ever added at the head: walking from `all` sees
 	 * every one that existed when the barrier ran. */
 	for (tthread *t = all; t; t = t->alllink)
@@ -1179,9 +1198,9 @@ static void quiesce(uint32_t state)
 static void retire_partials(bool release)
 {
 	uint32_t gen = atomic_load_explicit(&trace.gen, memory_order_relaxed);
-	pthread_mutex_lock(&threads.lock);
+	leaf_lock(&threads.lock);
 	tthread *all = threads.all;
-	pthread_mutex_unlock(&threads.lock);
+	leaf_unlock(&threads.lock);
 	for (tthread *t = all; t; t = t->alllink) {
 		if (staged(t, gen))
 			handover(t);
@@ -1205,12 +1224,12 @@ static void stop_emitters(void)
  * buffer without a lock). */
 size_t trace_staged_bytes(void)
 {
-	pthread_mutex_lock(&threads.lock);
+	leaf_lock(&threads.lock);
 	size_t n = 0;
 	for (tthread *t = threads.all; t; t = t->alllink)
 		if (t->buf)
 			n += tbuf_bytes(t->buf);
-	pthread_mutex_unlock(&threads.lock);
+	leaf_unlock(&threads.lock);
 	return n;
 }
 
@@ -1218,13 +1237,13 @@ size_t trace_staged_bytes(void)
  * bytes. For tests. */
 size_t trace_ring_bytes(void)
 {
-	pthread_mutex_lock(&trace.lock);
+	leaf_lock(&trace.lock);
 	size_t n = 0;
 	for (tbuf *b = trace.ring; b; b = b->next)
 		n += tbuf_bytes(b);
 	for (tbuf *b = trace.freebufs; b; b = b->next)
 		n += tbuf_bytes(b);
-	pthread_mutex_unlock(&trace.lock);
+	leaf_unlock(&trace.lock);
 	return n;
 }
 
@@ -1233,12 +1252,12 @@ static pthread_mutex_t snaplock = PTHREAD_MUTEX_INITIALIZER;
 
 void tracesnap_lock(void)
 {
-	pthread_mutex_lock(&snaplock);
+	leaf_lock(&snaplock);
 }
 
 void tracesnap_unlock(void)
 {
-	pthread_mutex_unlock(&snaplock);
+	leaf_unlock(&snaplock);
 }
 
 static void snapshot_g(g *gp, void *arg)
@@ -1295,7 +1314,7 @@ static int session_init(int mode)
 		errno = ENOMEM;
 		return -1;
 	}
-	pthread_mutex_lock(&trace.lock);
+	leaf_lock(&trace.lock);
 	trace.mode = mode;
 	trace.full = trace.fulltail = NULL;
 	trace.ring = trace.ringtail = NULL;
@@ -1305,13 +1324,13 @@ static int session_init(int mode)
 	trace.writeerr = 0;
 	trace.nprocs = 0;
 	atomic_fetch_add_explicit(&trace.gen, 1, memory_order_relaxed);
-	pthread_mutex_unlock(&trace.lock);
+	leaf_unlock(&trace.lock);
 	return 0;
 }
 
 static void session_free(void)
 {
-	pthread_mutex_lock(&trace.lock);
+	leaf_lock(&trace.lock);
 	while (trace.ring) {
 		tbuf *b = trace.ring;
 		trace.ring = b->next;
@@ -1321,7 +1340,7 @@ static void session_free(void)
 	trace.ringbytes = 0;
 	freebufs_locked();
 	trace.mode = MODE_NONE;
-	pthread_mutex_unlock(&trace.lock);
+	leaf_unlock(&trace.lock);
 	strtab_reset();
 }
 
@@ -1431,10 +1450,10 @@ static int trace_end_file(void)
 {
 	atomic_store(&writer_alive, 0);
 	stop_emitters();
-	pthread_mutex_lock(&trace.lock);
+	leaf_lock(&trace.lock);
 	trace.writerstop = true;
 	pthread_cond_signal(&trace.cond);
-	pthread_mutex_unlock(&trace.lock);
+	leaf_unlock(&trace.lock);
 	pthread_join(trace.writer, NULL);
 	int err = trace.writeerr;
 	size_t n;
@@ -1546,7 +1565,7 @@ GORT_API int gort_trace_flight_dump(const char *path)
 	tls_pausing = true;
 	quiesce(TRACE_PAUSED);
 	retire_partials(false);
-	pthread_mutex_lock(&trace.lock);
+	leaf_lock(&trace.lock);
 	atomic_store_explicit(&trace_enabled, TRACE_ON, memory_order_seq_cst);
 	tls_pausing = false;
 	emit_unhold(held);
@@ -1563,7 +1582,7 @@ GORT_API int gort_trace_flight_dump(const char *path)
 				ts = batch_ts(c.data[i]);
 		hn = flight_head_locked(head, ts);
 	}
-	pthread_mutex_unlock(&trace.lock);
+	leaf_unlock(&trace.lock);
 
 	int err = ok ? 0 : ENOMEM;
 	size_t sn = 0;
