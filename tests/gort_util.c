@@ -301,8 +301,17 @@ int dial_blocking(int port, double timeout_s)
 /* A connected TCP pair on loopback: sv[0] accepted, sv[1] dialed. */
 void tcp_pair(int sv[2])
 {
+	tcp_pair_rcvbuf(sv, 0);
+}
+
+void tcp_pair_rcvbuf(int sv[2], int rcvbuf)
+{
 	int port;
 	int l = listen_any(1, &port);
+	/* Set on the listener, before the handshake: the accepted socket
+	 * inherits it, and its first window is already that small. */
+	if (rcvbuf > 0)
+		CHECK_EQ(setsockopt(l, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf), 0);
 	sv[1] = dial(port);
 	CHECK(sv[1] >= 0);
 	sv[0] = gort_accept(l, NULL, NULL);

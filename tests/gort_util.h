@@ -192,10 +192,13 @@ int run_prog_mode(const char *prog, int argc, char **argv,
  * hint: listen_any listens on 127.0.0.1, any port (*port gets it); dial
  * connects with gort_connect (-1 with errno on failure); tcp_pair makes
  * a connected pair, sv[0] accepted (not yet registered with the
- * netpoller), sv[1] dialed with TCP_NODELAY. */
+ * netpoller), sv[1] dialed with TCP_NODELAY. tcp_pair_rcvbuf gives
+ * sv[0] a receive buffer of rcvbuf bytes (0: the default) from before
+ * the handshake, so that the window it advertises never exceeds it. */
 int listen_any(int backlog, int *port);
 int dial(int port);
 void tcp_pair(int sv[2]);
+void tcp_pair_rcvbuf(int sv[2], int rcvbuf);
 
 /* A plain thread's client socket: connect(2) to 127.0.0.1:port, blocking,
  * its reads and writes failing after timeout_s (scaled by
