@@ -352,11 +352,21 @@ static atomic_long same_progress;
 static void same_spinner(void *arg)
 {
 	(void)arg;
-	int64_t deadline = harness_now() + (int64_t)(harness_timeout(5) * 1e9);
-	while (!atomic_load(&same_stop) && harness_now() < deadline) {
+	int64_t now = harness_now(), yielded = now;
+	int64_t deadline = now + (int64_t)(harness_timeout(5) * 1e9);
+	for (; !atomic_load(&same_stop) && now < deadline; now = harness_now()) {
 		atomic_fetch_add(&same_progress, 1);
 		gort_preempt_off(); /* a safe point where signals are not */
 		gort_preempt_on();
+		/* A new time slice every millisecond: sysmon preempts only a
+		 * goroutine that kept one for 10 ms, so that the preemptions
+		 * counted are the stops of the world (on a loaded machine a
+		 * spinner that never yields is preempted every 10 ms, as many
+		 * times as the loop of calls lasts). */
+		if (now - yielded >= MS) {
+			gort_gosched();
+			yielded = now;
+		}
 	}
 	gort_wg_done(&rendezvous_wg);
 }
