@@ -14,7 +14,8 @@
  * and output; harness_deadlocked() and must_deadlock() check a child for
  * Go's deadlock report. run_case() runs one test case in a forked child
  * with a timeout, so that a hang is reported by name instead of stalling
- * the whole file.
+ * the whole file; GORT_TEST_CASES="a b" in the environment runs only the
+ * cases it names.
  *
  * Scale: SCALE(n) is n in a normal build and n/10 (at least 1) when
  * GORT_TEST_SANITIZED is defined, because sanitizer builds run 5-20x
@@ -493,16 +494,37 @@ static inline int harness_case_trampoline(void *fn)
 	return 0;
 }
 
+/* Whether the case name is to run: GORT_TEST_CASES, when set, names the
+ * cases to run (separated by spaces or commas); the others are skipped,
+ * so that one case can be run again and again on its own. */
+static inline bool harness_case_wanted(const char *name)
+{
+	const char *list = getenv("GORT_TEST_CASES");
+	if (!list || !*list)
+		return true;
+	size_t len = strlen(name);
+	for (const char *s = list; *s;) {
+		size_t n = strcspn(s, " ,");
+		if (n == len && strncmp(s, name, len) == 0)
+			return true;
+		s += n + (s[n] != 0);
+	}
+	return false;
+}
+
 /*
  * run_case runs fn() in a forked child with a timeout of timeout_s
  * seconds (scaled by harness_timeout). The child's stderr is replayed.
  * Exits 1 if the case fails, crashes or hangs. Call it only while no
- * runtime runs in this process.
+ * runtime runs in this process. A case GORT_TEST_CASES leaves out
+ * is skipped.
  */
 static inline void run_case(const char *name, void (*fn)(void),
                             double timeout_s)
 {
 	static struct child_result res;
+	if (!harness_case_wanted(name))
+		return;
 	void *arg;
 	memcpy(&arg, &fn, sizeof(arg));
 	double limit = harness_timeout(timeout_s);
