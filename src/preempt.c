@@ -13,6 +13,15 @@
  * one for a hand-off, and the handler restarts the call it broke (a
  * relative sleep for the time it had left: restart_args).
  *
+ * Nor does a signal land in a call made through the syscall hand-off,
+ * where it would break the call for nothing (a close's linger, a sleep,
+ * a connect cut short): the sender claims signalpending and then looks
+ * at the P once more, sending only if it is still _Prunning on the same
+ * M; entersyscall stores _Psyscall and then looks at signalpending, and
+ * waits for a signal already claimed to land before the call begins
+ * (preempt_syscall_wait). Both sides are seq_cst, so one of the two sees
+ * the other.
+ *
  * Cooperative. Every gort_* call a goroutine makes checks the flag on its
  * way out (rt_exit) and yields to the global run queue.
  *
@@ -226,6 +235,12 @@ bool preemptone(p *pp, uint8_t level)
 			 * next handler reads it after the tgkill below. */
 			uint32_t zero = 0;
 			sent = atomic_compare_exchange_strong(&mp->signalpending, &zero, 1);
+			if (sent && (atomic_load(&pp->status) != _Prunning || pm(pp) != mp)) {
+				/* It entered a system call, or left the P,
+				 * since the look above (the file comment). */
+				atomic_store(&mp->signalpending, 0);
+				sent = false;
+			}
 			if (sent)
 				mp->sigsys = blocked ? sc : (sigsyscall){0};
 		}
@@ -234,6 +249,24 @@ bool preemptone(p *pp, uint8_t level)
 	if (sent)
 		syscall(SYS_tgkill, preempt.pid, mp->procid, PREEMPT_SIGNAL);
 	return true;
+}
+
+/* entersyscall, after its P went to _Psyscall, when mp->signalpending
+ * was set: a sender claimed it before it could see the store, and may
+ * have sent the signal, which would break the call about to start. Wait
+ * for the handler (which clears the flag and leaves a goroutine in a
+ * system call alone), or for the sender to take its claim back. Not for
+ * ever: where the signal is blocked it cannot break the call either,
+ * and a program that took SIGURG for itself would leave the flag set. */
+void preempt_syscall_wait(m *mp)
+{
+	int64_t until = nanotime() + 1000 * 1000;
+	while (atomic_load(&mp->signalpending) != 0 && nanotime() < until) {
+		sigset_t set;
+		if (sigpending(&set) == 0 && sigismember(&set, PREEMPT_SIGNAL))
+			return;
+		osyield(); /* a system call: a signal sent lands on its return */
+	}
 }
 
 /* On g0: gp stops here and goes to the global run queue (Go's

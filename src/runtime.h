@@ -650,6 +650,7 @@ bool preemptone(p *pp, uint8_t level);
 void m_closesyscallfile(m *mp);
 void m_preempt_init(m *mp);
 void m_preempt_ready(m *mp);
+void preempt_syscall_wait(m *mp);
 void gopreempt(void);
 /* Whether a goroutine interrupted at pc must not be parked there: any
  * code but the program's own and the vDSO's, and the runtime's inside the

@@ -83,6 +83,13 @@ void entersyscall(m *mp, g *gp, uint8_t how)
 		sysmonwake();
 	if (atomic_load_explicit(&sched.gcwaiting, memory_order_seq_cst))
 		entersyscall_gcwait(pp, how == SYSCALL_DETACHED);
+	/* Likewise with a preemption signal's sender (preempt.c): it looks
+	 * at _Psyscall after claiming signalpending. A detached goroutine
+	 * is in the handler, where the signal is blocked and its call, if
+	 * any, restarted. */
+	if (how != SYSCALL_DETACHED &&
+	    unlikely(atomic_load_explicit(&mp->signalpending, memory_order_seq_cst)))
+		preempt_syscall_wait(mp);
 }
 
 static void entersyscallblock(m *mp, g *gp)
