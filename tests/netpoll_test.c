@@ -382,19 +382,26 @@ static int64_t lg_close_ns;
 /* Linux frees the number at the start of close(2), before the linger:
  * a new fd may get it at once. Its calls wait for the old fd's close to
  * end (the descriptor is the number's), but none of them may fail: a
- * close failed with EBADF would leave the new fd open for good. */
+ * close failed with EBADF would leave the new fd open for good.
+ *
+ * The socket has a high number (LG_FD_MIN up), which only the case
+ * gives out again (dup2): a number as low as the lowest free one could
+ * go to any fd opened meanwhile, the runtime's own included (sysmon
+ * opens a thread's /proc syscall file at its first preemption), and the
+ * case's close of the closed number would close that one. */
+enum { LG_FD_MIN = 256 };
 static int lg_reuse_fd = -1, lg_reuse_close = -2, lg_reuse_err;
 static ssize_t lg_reuse_w;
 static int64_t lg_reuse_ns;
 
 static int lg_newfd(void)
 {
-	int extra[64], n = 0, fd;
-	while ((fd = eventfd(0, EFD_CLOEXEC)) >= 0 && fd != lg_fd && n < 64)
-		extra[n++] = fd;
-	while (n > 0)
-		close(extra[--n]);
-	return fd == lg_fd ? fd : -1;
+	int e = eventfd(0, EFD_CLOEXEC);
+	if (e < 0)
+		return -1;
+	int fd = dup2(e, lg_fd);
+	close(e);
+	return fd;
 }
 
 static void lg_reuse(void)
@@ -461,6 +468,10 @@ static int close_linger_main(void *arg)
 	tcp_pair_rcvbuf(sv, small);
 	CHECK_EQ(setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
 	CHECK(fcntl(sv[1], F_GETFL) & O_NONBLOCK);
+	int high = fcntl(sv[1], F_DUPFD_CLOEXEC, LG_FD_MIN);
+	CHECK(high >= LG_FD_MIN);
+	CHECK_EQ(gort_close(sv[1]), 0);
+	sv[1] = high;
 	/* Both buffers full: nothing has moved for three looks, and the
 	 * sender still holds data the receiver has not taken (a loaded
 	 * machine may leave the loopback's delivery behind the writes). */
