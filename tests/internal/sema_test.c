@@ -24,7 +24,10 @@
  * ways, and go out from inside it, with two children. A model of each
  * address's queue (lifo at the head, FIFO at the tail) says which waiter
  * a release must wake; the test waits for that one, and no other may
- * return.
+ * return. The calls run inside rt_enter/rt_exit, as the runtime's own
+ * callers make them: sysmon's hand-off would otherwise detach the P
+ * from a goroutine inside them (a crash in gopark, once in 30 runs on a
+ * loaded machine).
  */
 #include "harness.h"
 
@@ -226,7 +229,9 @@ static void rwaiter_run(void *arg)
 {
 	struct rwaiter *w = arg;
 	atomic_store(&w->gp, getg());
+	g *gp = rt_enter(); /* runtime code: no hand-off of the P inside */
 	semacquire1(sem[w->addr], w->lifo, waitReasonSemacquire);
+	rt_exit(gp);
 	atomic_fetch_add(&returned, 1);
 	atomic_store(&w->done, true);
 	gort_wg_done(&wg);
@@ -302,7 +307,10 @@ static int raw_main(void *arg)
 		for (int j = 0; j < nlive; j++)
 			if (live[j] == want)
 				live[j] = live[--nlive];
-		semrelease1(sem[a], rnd(4) == 0);
+		bool handoff = rnd(4) == 0;
+		g *gp = rt_enter();
+		semrelease1(sem[a], handoff);
+		rt_exit(gp);
 		nreleased++;
 		int64_t deadline = harness_now() + (int64_t)(harness_timeout(10) * 1e9);
 		while (!atomic_load(&rws[want].done)) {
