@@ -120,8 +120,13 @@ static void startslice(p *pp)
 	tick_inc(&pp->schedtick);
 }
 
-/* The fast path: our old P if nobody took it, else any idle P. */
-static bool exitsyscallfast(m *mp, p *oldp)
+/* The fast path: our old P if nobody took it, else any idle P.
+ * detached: the preemption handler detached the goroutine (its slice
+ * was over twice); taken back untouched, the P would still carry that
+ * slice, and sysmon would send the hand-off signal again at once, into
+ * whatever call the goroutine makes next (a plain sleep it cannot
+ * restart then fails with EINTR). The detach ended that slice. */
+static bool exitsyscallfast(m *mp, p *oldp, bool detached)
 {
 	uint32_t s = _Psyscall;
 	if (oldp && atomic_load_explicit(&oldp->status, memory_order_relaxed) == _Psyscall &&
@@ -131,6 +136,8 @@ static bool exitsyscallfast(m *mp, p *oldp)
 		 * its slice is another goroutine's too. */
 		if (mp->syscalltick != tick_load(&oldp->syscalltick)) {
 			tick_inc(&oldp->syscalltick);
+			startslice(oldp);
+		} else if (detached) {
 			startslice(oldp);
 		}
 		return true;
@@ -200,7 +207,7 @@ void exitsyscall(m *mp, g *gp)
 		mcall(abandon_m);
 		throw("exitsyscall: abandoned goroutine resumed");
 	}
-	if (exitsyscallfast(mp, oldp)) {
+	if (exitsyscallfast(mp, oldp, gp->syscallstate == SYSCALL_DETACHED)) {
 		tick_inc(&mp->p->syscalltick);
 		gp->syscallstate = SYSCALL_NONE;
 		casgstatus(gp, _Gsyscall, _Grunning);
