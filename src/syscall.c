@@ -23,7 +23,8 @@
  *
  * preempt.c puts a goroutine in the same state (SYSCALL_DETACHED) when it
  * has run past two time slices in code that cannot be preempted; it then
- * runs on without a P and takes one back at its next runtime call.
+ * runs on without a P and takes one back, with a new slice, at its next
+ * runtime call.
  */
 #include <errno.h>
 
@@ -113,7 +114,8 @@ static void entersyscallblock(m *mp, g *gp)
  * seeing the same tick as before the P went idle, would ask gp to stop
  * at once, and hand the P off at once from a gort_preempt_off region
  * that has two slices. Its old P, taken back untouched, goes on with
- * gp's own slice, as in Go. */
+ * gp's own slice, as in Go, unless the handler had detached gp
+ * (exitsyscallfast). */
 static void startslice(p *pp)
 {
 	atomic_store_explicit(&pp->preempt, PREEMPT_NONE, memory_order_relaxed);
