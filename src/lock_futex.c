@@ -42,8 +42,7 @@ static inline bool trylock_as(mutex *l, uint32_t state)
 
 void lock(mutex *l)
 {
-	mlocks++;
-	atomic_signal_fence(memory_order_seq_cst); /* see inruntime_raise */
+	mlocks_raise();
 	uint32_t v = atomic_exchange_explicit(&l->key, MUTEX_LOCKED, memory_order_acquire);
 	if (likely(v == MUTEX_UNLOCKED))
 		return;
@@ -77,8 +76,8 @@ void unlock(mutex *l)
 		throw("unlock of unlocked lock");
 	if (v == MUTEX_SLEEPING)
 		futexwakeup(&l->key, 1);
-	atomic_signal_fence(memory_order_seq_cst);
-	if (unlikely(--mlocks < 0))
+	mlocks_lower();
+	if (unlikely(mlocks < 0))
 		throw("runtime: lock count");
 }
 

@@ -26,11 +26,9 @@
 int64_t nanotime(void)
 {
 	struct timespec ts;
-	mlocks++;
-	atomic_signal_fence(memory_order_seq_cst);
+	mlocks_raise();
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	atomic_signal_fence(memory_order_seq_cst);
-	mlocks--;
+	mlocks_lower();
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 

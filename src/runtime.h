@@ -673,6 +673,21 @@ static inline void inruntime_lower(g *gp)
 	gp->inruntime--;
 }
 
+/* mlocks likewise: a runtime lock held (lock_futex.c), or anything else
+ * the handler must not park or detach the thread inside (a clock read,
+ * the tracer's mutexes). */
+static inline void mlocks_raise(void)
+{
+	mlocks++;
+	atomic_signal_fence(memory_order_seq_cst);
+}
+
+static inline void mlocks_lower(void)
+{
+	atomic_signal_fence(memory_order_seq_cst);
+	mlocks--;
+}
+
 /* Every gort_* call that a goroutine makes into the runtime is bracketed
  * by rt_enter/rt_exit. Inside, the goroutine is not async-preemptible (it
  * may be using its P's structures); on the way in, a goroutine whose P

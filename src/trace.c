@@ -128,16 +128,14 @@
  * (above). */
 static void leaf_lock(pthread_mutex_t *mu)
 {
-	mlocks++;
-	atomic_signal_fence(memory_order_seq_cst);
+	mlocks_raise();
 	pthread_mutex_lock(mu);
 }
 
 static void leaf_unlock(pthread_mutex_t *mu)
 {
 	pthread_mutex_unlock(mu);
-	atomic_signal_fence(memory_order_seq_cst);
-	mlocks--;
+	mlocks_lower();
 }
 
 enum { TRACE_OFF, TRACE_ON, TRACE_PAUSED };
