@@ -58,6 +58,11 @@
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
+/* A function whose racy reads of other threads' plain fields are its
+ * point (schedtrace, a test's look at a goroutine it waits for): the
+ * thread sanitizer is told not to watch it. */
+#define RACY __attribute__((no_sanitize("thread")))
+
 #ifndef GORT_RUNQ_SIZE
 #define GORT_RUNQ_SIZE 256 /* local run queue slots (Go: len(p.runq)) */
 #endif

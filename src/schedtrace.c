@@ -35,13 +35,6 @@
  */
 #include "runtime.h"
 
-#if GORT_TSAN
-/* Racy reads of other threads' plain fields are the point here. */
-#define RACY __attribute__((no_sanitize("thread")))
-#else
-#define RACY
-#endif
-
 int32_t debug_schedtrace;
 int32_t debug_scheddetail;
 static int64_t schedtrace_next; /* sysmon's: when to print next */

@@ -299,7 +299,9 @@ struct parked_query {
 	waitreason seen;
 };
 
-static void find_waiting(g *gp, void *arg)
+/* Racy: the goroutine may be parking as we look; a stale wait reason
+ * only puts the match off to the next look. */
+static RACY void find_waiting(g *gp, void *arg)
 {
 	struct parked_query *q = arg;
 	if (gp->goid != q->goid)
