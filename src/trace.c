@@ -312,6 +312,15 @@ static uint64_t batch_ts(const uint8_t *b)
  * within 0.5 µs of the clock; every event of a batch is at or after the
  * one before. Without a usable counter (no invariant TSC) emitters read
  * nanotime().
+ *
+ * Every pair is read as ticks, clock, ticks (clock_pair), and kept only
+ * when the two counter reads lie close: a thread preempted, or a virtual
+ * CPU descheduled, between the two reads of a plain pair (one read in
+ * 10^4 to 10^5 on a loaded virtual machine, for 10 µs to milliseconds)
+ * would shift every timestamp its thread extrapolates from it by the
+ * time it was away, and, as a refinement, the rate of every thread.
+ * Events of different threads then came out of order: a goroutine's
+ * start before the unblock that made it runnable.
  */
 static struct {
 	bool ticks;              /* cputicks usable */
@@ -319,8 +328,39 @@ static struct {
 	int64_t ns0;             /* origin of the rate measurement */
 	uint64_t tk0;
 	uint64_t maxdelta;       /* ticks between anchors (~1 ms) */
+	uint64_t tight;          /* a pair read within this many ticks (~1 µs) */
 	_Atomic uint64_t mult;   /* ns per tick, 32.32 fixed point */
 } clk;
+
+void (*_Atomic trace_clock_hook)(void);
+
+/* A (nanotime, ticks) pair: the clock read between two counter reads,
+ * from the try whose counter reads lay closest, the ticks taken halfway.
+ * Stops at a try within `enough` ticks; returns the kept try's width. */
+static uint64_t clock_pair(int tries, uint64_t enough, int64_t *ns, uint64_t *tk)
+{
+	uint64_t best = UINT64_MAX;
+	for (int i = 0; i < tries && best > enough; i++) {
+		uint64_t a = cputicks();
+		int64_t n = nanotime();
+		void (*hook)(void) = atomic_load_explicit(&trace_clock_hook, memory_order_relaxed);
+		if (unlikely(hook != NULL))
+			hook();
+		uint64_t b = cputicks();
+		uint64_t w = b >= a ? b - a : UINT64_MAX - 1;
+		if (w < best) {
+			best = w;
+			*ns = n;
+			*tk = a + w / 2;
+		}
+	}
+	return best;
+}
+
+enum {
+	CLOCK_INIT_TRIES = 8,   /* once per trace: the closest of 8 pairs */
+	CLOCK_ANCHOR_TRIES = 4, /* per anchor: the first tight pair of 4 */
+};
 
 static void clock_init(void)
 {
@@ -329,15 +369,13 @@ static void clock_init(void)
 		return;
 	uint64_t freq = cputicks_freq();
 	clk.refine = freq == 0;
-	clk.ns0 = nanotime();
-	clk.tk0 = cputicks();
+	uint64_t w = clock_pair(CLOCK_INIT_TRIES, 0, &clk.ns0, &clk.tk0);
 	if (clk.refine) {
 		int64_t n1;
 		uint64_t t1;
-		do {
-			n1 = nanotime();
-			t1 = cputicks();
-		} while (n1 - clk.ns0 < 200000);
+		while (nanotime() - clk.ns0 < 200000)
+			;
+		clock_pair(CLOCK_INIT_TRIES, 0, &n1, &t1);
 		if (t1 <= clk.tk0) {
 			clk.ticks = false;
 			return;
@@ -349,20 +387,26 @@ static void clock_init(void)
 		return;
 	}
 	clk.maxdelta = freq / 1000;
+	/* A microsecond, or twice the narrowest pair where the clock is a
+	 * slow read (no vDSO), which would otherwise never count as tight. */
+	clk.tight = freq / 1000000 > 2 * w ? freq / 1000000 : 2 * w;
 	atomic_store_explicit(&clk.mult, (uint64_t)(1e9 * 4294967296.0 / (double)freq),
 	                      memory_order_relaxed);
 }
 
-/* Anchor t's conversion at the clock now; returns nanotime(). */
+/* Anchor t's conversion at the clock now; returns nanotime(). Only a
+ * tight pair refines the rate; a loose one (every try preempted) still
+ * anchors, as the best this thread could read. */
 static int64_t tthread_anchor(tthread *t)
 {
-	int64_t ns = nanotime();
 	if (!clk.ticks)
-		return ns;
-	uint64_t tk = cputicks();
+		return nanotime();
+	int64_t ns;
+	uint64_t tk;
+	uint64_t w = clock_pair(CLOCK_ANCHOR_TRIES, clk.tight, &ns, &tk);
 	t->anchorns = ns;
 	t->anchortk = tk;
-	if (clk.refine && ns - clk.ns0 > 10000000 && tk > clk.tk0)
+	if (clk.refine && w <= clk.tight && ns - clk.ns0 > 10000000 && tk > clk.tk0)
 		atomic_store_explicit(&clk.mult,
 		                      (uint64_t)(((unsigned __int128)(ns - clk.ns0) << 32) /
 		                                 (tk - clk.tk0)),

@@ -43,6 +43,9 @@ size_t trace_staged_bytes(void);   /* see trace.c */
 size_t trace_ring_bytes(void);     /* see trace.c */
 int trace_threads(void);           /* see trace.c */
 uint64_t trace_sig_lost(void);     /* see trace.c */
+/* For tests: runs between the clock read and the second counter read of
+ * every (clock, ticks) pair the tracer reads (clock_pair in trace.c). */
+extern void (*_Atomic trace_clock_hook)(void);
 void stats_reset(void);
 
 /* Stopping the world holds off every thread with a P, not the threads

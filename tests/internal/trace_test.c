@@ -48,7 +48,10 @@
  *    on a thread that has written nothing since a flight dump: its
  *    GoSysCall and ProcStop are in the next dump;
  *  - park_abort: a park that its commit calls off is unblocked by no
- *    goroutine, on gopark's direct path too.
+ *    goroutine, on gopark's direct path too;
+ *  - clock: every event's timestamp lies within 20 µs of the clock read
+ *    around it, while the first (clock, ticks) pair of every anchor is
+ *    read as if its thread was away for 300 µs between the two reads.
  */
 #include "harness.h"
 
@@ -1429,6 +1432,84 @@ static void resize(void)
 	tr_free(&t);
 }
 
+/* ---- clock ---- */
+
+enum { CLK_G = 3, CLK_CALLS = 200, CLK_AWAY_NS = 300000, CLK_TOL_NS = 20000 };
+
+static struct {
+	int64_t t0, t1;
+} clk_rec[CLK_G][CLK_CALLS];
+static int64_t clk_goid[CLK_G];
+static gort_waitgroup cwg;
+static __thread unsigned clk_pairs;
+
+static void spin_ns(int64_t ns)
+{
+	int64_t t = gort_nanotime();
+	while (gort_nanotime() - t < ns)
+		;
+}
+
+/* The first pair of every anchor (every other pair a thread reads) is
+ * read as if the thread lost its CPU for 300 µs between the clock and
+ * the ticks. */
+static void clock_away(void)
+{
+	if (clk_pairs++ % 2 == 0)
+		spin_ns(CLK_AWAY_NS);
+}
+
+static void clk_worker(void *arg)
+{
+	int k = (int)(intptr_t)arg;
+	clk_goid[k] = gort_goid();
+	for (int i = 0; i < CLK_CALLS; i++) {
+		clk_rec[k][i].t0 = gort_nanotime();
+		gort_entersyscall();
+		gort_exitsyscall();
+		clk_rec[k][i].t1 = gort_nanotime();
+		spin_ns(20000);
+	}
+	gort_wg_done(&cwg);
+}
+
+static int clock_main(void *arg)
+{
+	(void)arg;
+	atomic_store(&trace_clock_hook, clock_away);
+	CHECK_EQ(gort_trace_start(path), 0);
+	gort_wg_add(&cwg, CLK_G);
+	for (int k = 0; k < CLK_G; k++)
+		CHECK(gort_go(clk_worker, (void *)(intptr_t)k) > 0);
+	gort_wg_wait(&cwg);
+	CHECK_EQ(gort_trace_stop(), 0);
+	atomic_store(&trace_clock_hook, NULL);
+	return 0;
+}
+
+static void clock_case(void)
+{
+	tr t;
+	run_and_load("clock", clock_main, 2, &t);
+	int miss = 0;
+	for (int k = 0; k < CLK_G; k++) {
+		for (int i = 0; i < CLK_CALLS; i++) {
+			int64_t t0 = clk_rec[k][i].t0, t1 = clk_rec[k][i].t1;
+			tev *e = find(&t, EvGoSysCall, 1, (uint64_t)clk_goid[k], t0 - CLK_TOL_NS);
+			if (e && e->ts <= t1 + CLK_TOL_NS)
+				continue;
+			if (miss++ == 0)
+				fprintf(stderr, "goroutine %lld, call %d, between %lld and %lld ns: "
+				        "its GoSysCall is at %lld\n", (long long)clk_goid[k], i,
+				        (long long)t0, (long long)t1, e ? (long long)e->ts : -1LL);
+		}
+	}
+	if (miss)
+		FAILF("%d of %d calls have no GoSysCall within %d µs of the clock around them",
+		      miss, CLK_G * CLK_CALLS, CLK_TOL_NS / 1000);
+	tr_free(&t);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct harness_case cases[] = {
@@ -1440,7 +1521,7 @@ int main(int argc, char **argv)
 		{"resize", resize}, {"flight_syscall", flight_syscall},
 		{"resize_queue", resize_queue}, {"locked_park", locked_park},
 		{"stw_syscall", stw_syscall}, {"flight_detach", flight_detach},
-		{"park_abort", park_abort},
+		{"park_abort", park_abort}, {"clock", clock_case},
 	};
 	run_named(argc, argv, cases, sizeof cases / sizeof cases[0], 60);
 	return 0;
