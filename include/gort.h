@@ -644,6 +644,8 @@ typedef struct gort_stats {
 	uint64_t preempt_coop;      /**< preemptions at a runtime call */
 	uint64_t netpoll_wakeups;   /**< goroutines made ready by the netpoller */
 	uint64_t timers_fired;
+	uint64_t stoptheworld;      /**< stops of the world: GOMAXPROCS changes,
+	                                 trace starts, goroutine dumps */
 } gort_stats;
 /** Fill *s (zeros outside gort_main). -1 EINVAL if s is NULL. */
 GORT_API int gort_read_stats(gort_stats *s);

@@ -256,6 +256,7 @@ static const struct stat_field {
 	COUNTER(preempt_coop, "Preemptions at a runtime call."),
 	COUNTER(netpoll_wakeups, "Goroutines made ready by the netpoller."),
 	COUNTER(timers_fired, "Timers fired."),
+	COUNTER(stoptheworld, "Stops of the world (GOMAXPROCS changes, trace starts, dumps)."),
 #undef GAUGE
 #undef COUNTER
 };

@@ -278,6 +278,7 @@ void stopTheWorld(void)
 	m *mp = getm();
 	if (mp->readynext)
 		readynext_flush(mp); /* procresize may move this P's queue */
+	STAT_ADD_M(mp, stoptheworld, 1);
 	lock(&sched.lock);
 	sched.stopwait = atomic_load_explicit(&gomaxprocs, memory_order_relaxed);
 	atomic_store_explicit(&sched.gcwaiting, 1, memory_order_seq_cst);

@@ -219,6 +219,7 @@ typedef struct schedstats {
 	_Atomic uint64_t preempt_coop;
 	_Atomic uint64_t netpoll_wakeups;
 	_Atomic uint64_t timers_fired;
+	_Atomic uint64_t stoptheworld;
 } schedstats;
 
 struct m {

@@ -93,5 +93,6 @@ GORT_API int gort_read_stats(gort_stats *s)
 	s->preempt_coop = sum.preempt_coop;
 	s->netpoll_wakeups = sum.netpoll_wakeups;
 	s->timers_fired = sum.timers_fired;
+	s->stoptheworld = sum.stoptheworld;
 	return 0;
 }

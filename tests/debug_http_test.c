@@ -254,7 +254,7 @@ static const char *const gauges[] = {"goroutines", "threads", "gomaxprocs", "idl
 static const char *const counters[] = {"goroutines_created", "context_switches",
                                        "steals_tried", "steals_won", "handoffs",
                                        "preempt_async", "preempt_coop", "netpoll_wakeups",
-                                       "timers_fired"};
+                                       "timers_fired", "stoptheworld"};
 #define NGAUGES (sizeof gauges / sizeof gauges[0])
 #define NCOUNTERS (sizeof counters / sizeof counters[0])
 

@@ -14,7 +14,8 @@
  *  - a resize wakes sysmon from the deep sleep it took while every P was
  *    idle (Go's startTheWorld does): the goroutine that resized, if it
  *    then spins, is still preempted for the goroutine beside it;
- *  - setting the value it has stops nothing, as in Go.
+ *  - setting the value it has stops nothing, as in Go; a new value stops
+ *    the world once (gort_stats' stoptheworld).
  */
 #include "gort_util.h"
 
@@ -346,58 +347,24 @@ MAIN_CASE(resize_wakes_sysmon, wake_main, 2)
  * The value it has: no stop of the world.
  * ------------------------------------------------------------------- */
 
-static atomic_bool same_stop;
-static atomic_long same_progress;
-
-static void same_spinner(void *arg)
-{
-	(void)arg;
-	int64_t now = harness_now(), yielded = now;
-	int64_t deadline = now + (int64_t)(harness_timeout(5) * 1e9);
-	for (; !atomic_load(&same_stop) && now < deadline; now = harness_now()) {
-		atomic_fetch_add(&same_progress, 1);
-		gort_preempt_off(); /* a safe point where signals are not */
-		gort_preempt_on();
-		/* A new time slice every millisecond: sysmon preempts only a
-		 * goroutine that kept one for 10 ms, so that the preemptions
-		 * counted are the stops of the world (on a loaded machine a
-		 * spinner that never yields is preempted every 10 ms, as many
-		 * times as the loop of calls lasts). */
-		if (now - yielded >= MS) {
-			gort_gosched();
-			yielded = now;
-		}
-	}
-	gort_wg_done(&rendezvous_wg);
-}
-
-/* Go's GOMAXPROCS returns at once when n is the value it has. A stop of
- * the world would preempt the goroutine spinning on the other P at every
- * call: here the spinner is running again before each call. */
+/* Go's GOMAXPROCS returns at once when n is the value it has; a new
+ * value stops the world once. */
 static int same_main(void *arg)
 {
 	(void)arg;
-	CHECK_EQ(gort_wg_add(&rendezvous_wg, 1), 0);
-	CHECK(gort_go(same_spinner, NULL) > 1);
 	gort_stats before, after;
 	CHECK_EQ(gort_read_stats(&before), 0);
-	for (int i = 0; i < 50; i++) {
-		long seen = atomic_load(&same_progress);
-		int64_t limit = harness_now() + 2000 * MS;
-		while (atomic_load(&same_progress) - seen < 100 && harness_now() < limit)
-			gort_gosched();
+	for (int i = 0; i < 50; i++)
 		CHECK_EQ(gort_gomaxprocs(2), 2);
-	}
 	CHECK_EQ(gort_read_stats(&after), 0);
-	atomic_store(&same_stop, true);
-	CHECK_EQ(gort_wg_wait(&rendezvous_wg), 0);
-	uint64_t preempts = after.preempt_async + after.preempt_coop - before.preempt_async -
-	                    before.preempt_coop;
-	printf("     %llu preemptions\n", (unsigned long long)preempts);
-	if (preempts >= 25)
-		FAILF("50 calls of gort_gomaxprocs(2) at GOMAXPROCS=2 made %llu "
-		      "preemptions: each stopped the world",
-		      (unsigned long long)preempts);
+	uint64_t stw = after.stoptheworld - before.stoptheworld;
+	if (stw != 0)
+		FAILF("50 calls of gort_gomaxprocs(2) at GOMAXPROCS=2 stopped the world "
+		      "%llu times", (unsigned long long)stw);
+	CHECK_EQ(gort_gomaxprocs(1), 2);
+	CHECK_EQ(gort_gomaxprocs(2), 1);
+	CHECK_EQ(gort_read_stats(&before), 0);
+	CHECK_EQ(before.stoptheworld - after.stoptheworld, 2);
 	return 0;
 }
 
