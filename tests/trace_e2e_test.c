@@ -49,12 +49,20 @@ static void worker(void *arg)
 	gort_wg_done(&r->wg);
 }
 
+static atomic_int spinners_started;
+
+/* 2 ms, and on until a second spinner has started: all of them wait in
+ * main's P's queue, so on a loaded machine, where the other P's M may
+ * wake late, the first ones would otherwise run out before it steals
+ * (bounded: a runtime that never steals still ends the test). */
 static void spinner(void *arg)
 {
 	struct rendezvous *r = arg;
-	int64_t end = gort_nanotime() + 2 * MS;
-	while (gort_nanotime() < end)
-		;
+	atomic_fetch_add(&spinners_started, 1);
+	int64_t start = gort_nanotime();
+	for (int64_t now = start; now - start < 2 * MS || (atomic_load(&spinners_started) < 2 &&
+	                                                   now - start < 2000 * MS);)
+		now = gort_nanotime();
 	gort_wg_done(&r->wg);
 }
 
