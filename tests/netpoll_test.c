@@ -394,8 +394,19 @@ static int lg_reuse_fd = -1, lg_reuse_close = -2, lg_reuse_err;
 static ssize_t lg_reuse_w;
 static int64_t lg_reuse_ns;
 
+/* The reader runs once the close has woken it, which may be before the
+ * close's system call has begun: a dup2 onto the socket still open would
+ * close it itself and linger for the second inside the dup2, a plain
+ * call that keeps the P (under TSan, without signal preemption to hand
+ * it off, the ticker then stopped). So the number must be free first. */
 static int lg_newfd(void)
 {
+	int64_t limit = harness_now() + 2000 * MS;
+	while (fcntl(lg_fd, F_GETFD) >= 0) {
+		if (harness_now() > limit)
+			FAILF("the close has not freed fd %d after 2 s", lg_fd);
+		gort_sleep(100 * 1000);
+	}
 	int e = eventfd(0, EFD_CLOEXEC);
 	if (e < 0)
 		return -1;
