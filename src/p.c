@@ -320,7 +320,8 @@ void stopTheWorld(void)
 			for (int32_t i = 0; i < procs; i++)
 				if (allp[i] != mp->p &&
 				    atomic_load_explicit(&allp[i]->status, memory_order_relaxed) == _Prunning)
-					preemptone(allp[i], level);
+					preemptone(allp[i], level,
+					           tick_load(&allp[i]->schedtick));
 			if (notetsleep(&sched.stopnote, 100 * 1000))
 				break;
 		}

@@ -22,6 +22,15 @@
  * (preempt_syscall_wait). Both sides are seq_cst, so one of the two sees
  * the other.
  *
+ * Nor does a request outlive the time slice it was made for. sysmon
+ * decides from the P's schedtick it saw (tick); by the time it sends,
+ * the goroutine may have left the P and another taken it with a new
+ * slice: one back from a call on a P it took (startslice), which would
+ * get the signal in its next plain call (a sleep broken at once, with
+ * EINTR, that no hand-off restarts). The same pair of looks covers it:
+ * the sender rechecks the tick after claiming signalpending, and
+ * startslice moves the tick and then looks at signalpending.
+ *
  * Cooperative. Every gort_* call a goroutine makes checks the flag on its
  * way out (rt_exit) and yields to the global run queue.
  *
@@ -206,11 +215,12 @@ static bool syscall_blocked(m *mp, sigsyscall *sc)
 	return sc->pc != 0;
 }
 
-/* Ask the goroutine running on pp to stop (sysmon, stopTheWorld). */
-bool preemptone(p *pp, uint8_t level)
+/* Ask the goroutine running on pp to stop (sysmon, stopTheWorld), if
+ * pp is still in the time slice of tick (its schedtick). */
+bool preemptone(p *pp, uint8_t level, uint32_t tick)
 {
 	m *mp = pm(pp);
-	if (!mp)
+	if (!mp || tick_load(&pp->schedtick) != tick)
 		return false;
 	uint8_t cur = atomic_load_explicit(&pp->preempt, memory_order_relaxed);
 	if (cur < level)
@@ -235,9 +245,11 @@ bool preemptone(p *pp, uint8_t level)
 			 * next handler reads it after the tgkill below. */
 			uint32_t zero = 0;
 			sent = atomic_compare_exchange_strong(&mp->signalpending, &zero, 1);
-			if (sent && (atomic_load(&pp->status) != _Prunning || pm(pp) != mp)) {
-				/* It entered a system call, or left the P,
-				 * since the look above (the file comment). */
+			if (sent && (atomic_load(&pp->status) != _Prunning || pm(pp) != mp ||
+			             atomic_load(&pp->schedtick) != tick)) {
+				/* It entered a system call, left the P, or
+				 * began a new slice since the look above (the
+				 * file comment). */
 				atomic_store(&mp->signalpending, 0);
 				sent = false;
 			}
@@ -251,9 +263,10 @@ bool preemptone(p *pp, uint8_t level)
 	return true;
 }
 
-/* entersyscall, after its P went to _Psyscall, when mp->signalpending
- * was set: a sender claimed it before it could see the store, and may
- * have sent the signal, which would break the call about to start. Wait
+/* entersyscall, after its P went to _Psyscall (or startslice, after the
+ * P's tick moved), when mp->signalpending was set: a sender claimed it
+ * before it could see the store, and may have sent the signal, which
+ * would break the call about to start (the next one). Wait
  * for the handler (which clears the flag and leaves a goroutine in a
  * system call alone), or for the sender to take its claim back. Not for
  * ever: where the signal is blocked it cannot break the call either,

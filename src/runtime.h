@@ -652,7 +652,7 @@ extern _Atomic bool debug_nopreempt;
 /* preempt.c */
 int preempt_init(void);
 void preempt_teardown(void);
-bool preemptone(p *pp, uint8_t level);
+bool preemptone(p *pp, uint8_t level, uint32_t tick);
 void m_closesyscallfile(m *mp);
 void m_preempt_init(m *mp);
 void m_preempt_ready(m *mp);

@@ -116,10 +116,15 @@ static void entersyscallblock(m *mp, g *gp)
  * that has two slices. Its old P, taken back untouched, goes on with
  * gp's own slice, as in Go, unless the handler had detached gp
  * (exitsyscallfast). */
-static void startslice(p *pp)
+static void startslice(m *mp, p *pp)
 {
 	atomic_store_explicit(&pp->preempt, PREEMPT_NONE, memory_order_relaxed);
-	tick_inc(&pp->schedtick);
+	/* seq_cst, then the look: a request for the last slice whose
+	 * sender saw the old tick may be on its way (preempt.c). It lands
+	 * here, in the runtime, where the handler leaves gp alone. */
+	atomic_store(&pp->schedtick, tick_load(&pp->schedtick) + 1);
+	if (unlikely(atomic_load(&mp->signalpending)))
+		preempt_syscall_wait(mp);
 }
 
 /* The fast path: our old P if nobody took it, else any idle P.
@@ -138,9 +143,9 @@ static bool exitsyscallfast(m *mp, p *oldp, bool detached)
 		 * its slice is another goroutine's too. */
 		if (mp->syscalltick != tick_load(&oldp->syscalltick)) {
 			tick_inc(&oldp->syscalltick);
-			startslice(oldp);
+			startslice(mp, oldp);
 		} else if (detached) {
-			startslice(oldp);
+			startslice(mp, oldp);
 		}
 		return true;
 	}
@@ -150,7 +155,7 @@ static bool exitsyscallfast(m *mp, p *oldp, bool detached)
 		unlock(&sched.lock);
 		if (pp) {
 			acquirep(mp, pp);
-			startslice(pp);
+			startslice(mp, pp);
 			return true;
 		}
 	}
@@ -175,7 +180,7 @@ static g *exitsyscall0(m *mp, g *gp)
 	unlock(&sched.lock);
 	if (pp) {
 		acquirep(mp, pp);
-		startslice(pp); /* execute(gp, false) */
+		startslice(mp, pp); /* execute(gp, false) */
 		return gp;
 	}
 	if (locked) {
@@ -184,7 +189,7 @@ static g *exitsyscall0(m *mp, g *gp)
 		 * running it: gp starts its slice here. */
 		if (!stoplockedm(mp))
 			return NULL;
-		startslice(mp->p); /* execute(gp, false) */
+		startslice(mp, mp->p); /* execute(gp, false) */
 		return gp;
 	}
 	stopm(mp);

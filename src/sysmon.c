@@ -87,7 +87,7 @@ static uint32_t retake(int64_t now)
 			           !atomic_load_explicit(&debug_nopreempt, memory_order_relaxed)) {
 				uint8_t level = pd->schedwhen + 2 * FORCE_PREEMPT_NS <= now
 				                ? PREEMPT_HANDOFF : PREEMPT_ASK;
-				preemptone(pp, level);
+				preemptone(pp, level, t);
 				sysretake = true;
 			}
 		}

@@ -91,7 +91,7 @@ static void *asker(void *arg)
 	while (!atomic_load(&done)) {
 		p *pp = atomic_load(&target);
 		if (pp && atomic_load(&pp->status) == _Prunning) {
-			preemptone(pp, PREEMPT_ASK);
+			preemptone(pp, PREEMPT_ASK, tick_load(&pp->schedtick));
 			atomic_fetch_add(&asks, 1);
 		}
 	}
