@@ -444,17 +444,27 @@ static void where_am_i(void *arg)
 	gort_wg_done(&m0_wg);
 }
 
+/* m0_main's result when the locker ran elsewhere: see the case. */
+#define M0_MOVED 4
+
 static int m0_main(void *arg)
 {
 	(void)arg;
 	CHECK_EQ(tid(), getpid());
 	CHECK_EQ(gort_wg_add(&m0_wg, 1), 0);
+	gort_gosched(); /* a fresh time slice for what follows */
 	CHECK(gort_go(m0_locker, NULL) > 1);
 	/* GOMAXPROCS=1: this thread runs the locker next. */
 	CHECK_EQ(gort_wg_wait(&m0_wg), 0);
-	if (atomic_load(&m0_locker_tid) != getpid())
-		FAILF("the locker ran on thread %d, not the main thread",
-		      atomic_load(&m0_locker_tid));
+	if (atomic_load(&m0_locker_tid) != getpid()) {
+		gort_stats st;
+		CHECK_EQ(gort_read_stats(&st), 0);
+		printf("     the locker ran on thread %d, not the main thread "
+		       "(%llu hand-offs, %llu preemptions by signal)\n",
+		       atomic_load(&m0_locker_tid), (unsigned long long)st.handoffs,
+		       (unsigned long long)st.preempt_async);
+		return M0_MOVED;
+	}
 	/* Give the exit time to happen, then look where things run. */
 	bracketed_sleep_ms(50);
 	if (tid() == getpid())
@@ -477,10 +487,18 @@ static int plain_main(void *arg)
 	return 6;
 }
 
+/* The main goroutine loses the main thread if its time slice ends twice
+ * over (a slow or loaded machine, or an emulator) while it is in a libc
+ * call: its P is handed off, with nothing queued yet, to a new spinning
+ * M, which then runs it and the locker. That is the runtime's design, not
+ * what this case is about, so it starts the runtime again, a few times. */
 static void goroutine_exits_locked_on_main_thread(void)
 {
 	gort_gomaxprocs(1);
-	CHECK_EQ(gort_main(m0_main, NULL), 5);
+	int rc = M0_MOVED;
+	for (int attempt = 0; attempt < 5 && rc == M0_MOVED; attempt++)
+		rc = gort_main(m0_main, NULL);
+	CHECK_EQ(rc, 5);
 	CHECK_EQ(tid(), getpid());
 	CHECK_EQ(gort_main(plain_main, NULL), 6);
 }
