@@ -141,12 +141,11 @@ static bool exitsyscallfast(m *mp, p *oldp, bool detached)
 		acquirep(mp, oldp);
 		/* Retaken and reused by another syscall meanwhile? Then
 		 * its slice is another goroutine's too. */
-		if (mp->syscalltick != tick_load(&oldp->syscalltick)) {
+		bool reused = mp->syscalltick != tick_load(&oldp->syscalltick);
+		if (reused)
 			tick_inc(&oldp->syscalltick);
+		if (reused || detached)
 			startslice(mp, oldp);
-		} else if (detached) {
-			startslice(mp, oldp);
-		}
 		return true;
 	}
 	if (atomic_load_explicit(&sched.npidle, memory_order_relaxed) > 0) {
