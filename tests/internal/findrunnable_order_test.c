@@ -132,17 +132,28 @@ static void model_order(uint32_t tick, int *out)
 	}
 }
 
+/* The case keeps its P from here on: no time slice ends. The main
+ * goroutine may have been detached already, its P handed off (two slices
+ * in code it cannot be preempted in, on a slow machine or under an
+ * emulator: getm()->p is NULL then); gort_gosched takes a P back, with a
+ * new slice. */
+static p *hold_p(void)
+{
+	atomic_store(&debug_nopreempt, true);
+	gort_gosched();
+	p *pp = getm()->p;
+	atomic_store(&pp->preempt, PREEMPT_NONE); /* asked before we said so */
+	return pp;
+}
+
 static int spawn300_main(void *arg)
 {
 	(void)arg;
 	CHECK_EQ(RUNQ, 256); /* Go's size; the facts below are Go 1.19's */
-	/* No time slice may end halfway (sanitizer builds are slow). */
-	atomic_store(&debug_nopreempt, true);
-	atomic_store(&getm()->p->preempt, PREEMPT_NONE);
+	/* No time slice may end halfway (sanitizer builds are slow). The
+	 * model starts from whatever schedtick main has when it blocks. */
+	p *pp = hold_p();
 	CHECK_EQ(atomic_load(&gomaxprocs), 1);
-	p *pp = getm()->p;
-	/* Main came from runnext: schedtick is still 0, so the first pick
-	 * after it blocks is the fairness one (the model knows). */
 	CHECK_EQ(gort_wg_add(&wg, NSPAWN), 0);
 	for (int i = 0; i < NSPAWN; i++) {
 		ids[i] = gort_go(counted, (void *)(intptr_t)i);
@@ -263,9 +274,7 @@ static int fairness_main(void *arg)
 {
 	(void)arg;
 	/* The count of worker runs is exact only if no slice ends early. */
-	atomic_store(&debug_nopreempt, true);
-	p *pp = getm()->p;
-	atomic_store(&pp->preempt, PREEMPT_NONE); /* asked before we said so */
+	p *pp = hold_p();
 	leave_fairness_tick();
 	CHECK_EQ(gort_wg_add(&wg, 1), 0);
 
@@ -371,8 +380,7 @@ static void yield_with_global(bool fair)
 static int fairness_gosched_main(void *arg)
 {
 	(void)arg;
-	atomic_store(&debug_nopreempt, true);
-	atomic_store(&getm()->p->preempt, PREEMPT_NONE);
+	hold_p();
 	for (int i = 0; i < 3; i++) {
 		yield_with_global(true);
 		yield_with_global(false);
@@ -393,8 +401,7 @@ static void fairness_gosched(void)
 static int yield_alone_main(void *arg)
 {
 	(void)arg;
-	atomic_store(&debug_nopreempt, true); /* only our own request */
-	p *pp = getm()->p;
+	p *pp = hold_p(); /* only our own request */
 	for (int i = 0; i < 3; i++) {
 		gort_stats before, after;
 		CHECK_EQ(gort_read_stats(&before), 0);
