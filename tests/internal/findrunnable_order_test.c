@@ -33,6 +33,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "internal_util.h"
 #include "runtime.h"
 
 enum { RUNQ = GORT_RUNQ_SIZE, NSPAWN = 300 };
@@ -130,20 +131,6 @@ static void model_order(uint32_t tick, int *out)
 		}
 		out[k] = gi;
 	}
-}
-
-/* The case keeps its P from here on: no time slice ends. The main
- * goroutine may have been detached already, its P handed off (two slices
- * in code it cannot be preempted in, on a slow machine or under an
- * emulator: getm()->p is NULL then); gort_gosched takes a P back, with a
- * new slice. */
-static p *hold_p(void)
-{
-	atomic_store(&debug_nopreempt, true);
-	gort_gosched();
-	p *pp = getm()->p;
-	atomic_store(&pp->preempt, PREEMPT_NONE); /* asked before we said so */
-	return pp;
 }
 
 static int spawn300_main(void *arg)

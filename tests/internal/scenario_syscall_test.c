@@ -41,6 +41,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 
+#include "internal_util.h"
 #include "runtime.h"
 
 static int64_t deadline_after(double seconds)
@@ -190,10 +191,8 @@ static int scenario10_main(void *arg)
 	 * (gort_go's way out; under an emulator main's first slice may be
 	 * over by then), main would leave G8 to its own M. sysmon still
 	 * retakes P2 from G8's call. */
-	atomic_store(&debug_nopreempt, true);
-	atomic_store(&getm()->p->preempt, PREEMPT_NONE);
+	s10.p1 = hold_p();
 	s10.m1 = getm();
-	s10.p1 = getm()->p;
 	CHECK(gort_go(g8_fn, NULL) > 1);
 	/* Spin, never entering the scheduler: G8 must run on another M. */
 	spin_until(&g8_started, "G8 to start on another M");
