@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# test.sh - build gort and run all of its tests, in five configurations:
+# test.sh - build gort and run all of its tests, in five configurations,
+# and build it once more as a user's release build is made:
 #
-#   stage  compiler               build dir     build
-#   gcc    gcc                    build/        RelWithDebInfo (-O2 -g), -Werror
-#   clang  clang                  build-clang/  the same with clang
-#   asan   clang                  build-asan/   AddressSanitizer + UndefinedBehaviorSanitizer
-#   tsan   clang                  build-tsan/   ThreadSanitizer
-#   arm64  aarch64-linux-gnu-gcc  build-arm64/  aarch64, tests under qemu-user
+#   stage    compiler               build dir      build
+#   gcc      gcc                    build/         RelWithDebInfo (-O2 -g), -Werror
+#   release  gcc                    build-release/ Release (-O3), -Werror, no tests:
+#                                                  built only (-O3 finds more warnings)
+#   clang    clang                  build-clang/   the same as gcc with clang
+#   asan     clang                  build-asan/    AddressSanitizer + UndefinedBehaviorSanitizer
+#   tsan     clang                  build-tsan/    ThreadSanitizer
+#   arm64    aarch64-linux-gnu-gcc  build-arm64/   aarch64, tests under qemu-user
 #
 # First it installs what a fresh Debian 12 machine with gcc, clang, make and
 # cmake lacks (the sanitizer runtimes; golang-go, whose `go tool trace` the
@@ -17,7 +20,7 @@
 # fails outside ctest (install, configure, build) counts as one failure.
 #
 # Environment:
-#   STAGES      stages to run, in this order (default: "gcc clang asan tsan arm64")
+#   STAGES      stages to run, in this order (default: "gcc release clang asan tsan arm64")
 #   JOBS        parallel build jobs (default: number of CPUs)
 #   CTEST_JOBS  tests run at once (default: 2)
 #   CTEST_ARGS  more ctest arguments, e.g. "-L unit" or "-R chan"
@@ -27,7 +30,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-STAGES=${STAGES:-gcc clang asan tsan arm64}
+STAGES=${STAGES:-gcc release clang asan tsan arm64}
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 CTEST_JOBS=${CTEST_JOBS:-2}
 read -r -a ctest_args <<<"${CTEST_ARGS:-}"
@@ -217,10 +220,28 @@ stage() {
 	fi
 }
 
+# build_release DIR CC: configure and build everything but the tests as
+# Release; a warning fails it (-Werror is on by default).
+build_release() {
+	local dir=$1 cc=$2 t0=$SECONDS
+	banner "stage release: $cc, Release, build dir $dir (built, not tested)"
+	if [ -f "$dir/CMakeCache.txt" ] && ! same_compiler "$dir" "$cc"; then
+		echo "$dir was configured with another compiler: reconfiguring"
+		rm -rf "$dir/CMakeCache.txt" "$dir/CMakeFiles"
+	fi
+	CC=$cc cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release -DGORT_SANITIZE= \
+		-DGORT_BUILD_TESTS=OFF -DGORT_BUILD_BENCH=ON
+	cmake --build "$dir" -j "$JOBS"
+	echo "stage release: $((SECONDS - t0)) s"
+}
+
 for s in $STAGES; do
 	case $s in
 	gcc)
 		stage gcc build gcc ""
+		;;
+	release)
+		build_release build-release gcc
 		;;
 	clang)
 		stage clang build-clang clang ""
@@ -259,7 +280,7 @@ for s in $STAGES; do
 		fi
 		;;
 	*)
-		echo "unknown stage '$s' (stages: gcc clang asan tsan arm64)"
+		echo "unknown stage '$s' (stages: gcc release clang asan tsan arm64)"
 		exit 2
 		;;
 	esac

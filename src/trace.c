@@ -334,24 +334,35 @@ static struct {
 
 void (*_Atomic trace_clock_hook)(void);
 
-/* A (nanotime, ticks) pair: the clock read between two counter reads,
- * from the try whose counter reads lay closest, the ticks taken halfway.
- * Stops at a try within `enough` ticks; returns the kept try's width. */
+/* One try of clock_pair: the clock read between two counter reads, the
+ * ticks taken halfway; returns the width between the counter reads. */
+static uint64_t clock_try(int64_t *ns, uint64_t *tk)
+{
+	uint64_t a = cputicks();
+	*ns = nanotime();
+	void (*hook)(void) = atomic_load_explicit(&trace_clock_hook, memory_order_relaxed);
+	if (unlikely(hook != NULL))
+		hook();
+	uint64_t b = cputicks();
+	uint64_t w = b >= a ? b - a : UINT64_MAX - 1;
+	*tk = a + w / 2;
+	return w;
+}
+
+/* A (nanotime, ticks) pair: of up to `tries` tries (at least one), the
+ * one whose counter reads lay closest; stops at a try within `enough`
+ * ticks. Returns the kept try's width. */
 static uint64_t clock_pair(int tries, uint64_t enough, int64_t *ns, uint64_t *tk)
 {
-	uint64_t best = UINT64_MAX;
-	for (int i = 0; i < tries && best > enough; i++) {
-		uint64_t a = cputicks();
-		int64_t n = nanotime();
-		void (*hook)(void) = atomic_load_explicit(&trace_clock_hook, memory_order_relaxed);
-		if (unlikely(hook != NULL))
-			hook();
-		uint64_t b = cputicks();
-		uint64_t w = b >= a ? b - a : UINT64_MAX - 1;
+	uint64_t best = clock_try(ns, tk);
+	for (int i = 1; i < tries && best > enough; i++) {
+		int64_t n;
+		uint64_t k;
+		uint64_t w = clock_try(&n, &k);
 		if (w < best) {
 			best = w;
 			*ns = n;
-			*tk = a + w / 2;
+			*tk = k;
 		}
 	}
 	return best;
