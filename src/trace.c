@@ -166,17 +166,22 @@ typedef struct tbuf {
 } tbuf;
 
 typedef struct tthread {
-	struct tthread *alllink;
+	/* What every emission of the thread reads and writes, in one cache
+	 * line of its own (the struct is aligned to one): another thread's
+	 * tthread next to it in the heap would otherwise share a line that
+	 * both write on every event. */
 	_Atomic uint32_t busy; /* inside an emission (see the top) */
 	_Atomic uint32_t gen;  /* the session buf belongs to */
-	bool free;             /* its thread ended (threads.lock) */
 	tbuf *buf;             /* the staging buffer (see the top) */
-	int64_t lastts;    /* ns; the file has lastts >> TRACE_UNIT */
-	uint32_t lastgen;  /* the session of lastts */
+	int64_t lastts;        /* ns; the file has lastts >> TRACE_UNIT */
 	/* The registers of buf's batch (see the top). */
 	uint64_t curp, curg, lastgid;
-	int64_t anchorns;  /* nanotime() at anchortk (see "the clock") */
+	int64_t anchorns;      /* nanotime() at anchortk (see "the clock") */
 	uint64_t anchortk;
+
+	uint32_t lastgen;      /* the session of lastts */
+	bool free;             /* its thread ended (threads.lock) */
+	struct tthread *alllink;
 	/* The name of the last entry function seen, and the site of the
 	 * last unnamed goroutine created (gosite). */
 	uintptr_t namepc;
@@ -185,7 +190,9 @@ typedef struct tthread {
 	uintptr_t sitefn, sitepc;
 	uint32_t siteid;
 	uint32_t sitegen;
-} tthread;
+} __attribute__((aligned(CACHE_LINE))) tthread;
+_Static_assert(offsetof(tthread, lastgen) <= CACHE_LINE,
+               "an emission's fields of tthread grew past a cache line");
 
 static __thread tthread *tls_tt __attribute__((tls_model("initial-exec")));
 static __thread bool tls_pausing; /* this thread pauses the tracer */
@@ -457,7 +464,8 @@ static tthread *tthread_register(void)
 		;
 	if (t) {
 		t->free = false;
-	} else if ((t = calloc(1, sizeof *t)) != NULL) {
+	} else if ((t = aligned_alloc(CACHE_LINE, sizeof *t)) != NULL) {
+		memset(t, 0, sizeof *t);
 		t->alllink = threads.all;
 		threads.all = t;
 	}
