@@ -247,13 +247,16 @@ GORT_API void gort_exitsyscall(void);
  * the stream or an error. One goroutine at a time
  * waits in each direction of an fd; others queue behind it, except a
  * call with MSG_DONTWAIT, which waits for neither the fd nor its turn:
- * it fails with EAGAIN while another goroutine holds that direction.
+ * it fails with EAGAIN while another goroutine holds that direction. A
+ * receive with MSG_ERRQUEUE reads the error queue at once, as recv(2)
+ * does: it never waits, nor takes a turn.
  *
  * Errors: -1 with errno as libc sets it, plus EBADF for a negative fd
  * and for a call on an fd closed with gort_close meanwhile (calls parked
  * on it wake with EBADF), ETIMEDOUT once a deadline has passed
- * (gort_set_deadline), EFAULT for a NULL buffer with a non-zero length,
- * and EINVAL for bad arguments. An fd used with these calls must be
+ * (gort_set_deadline), EFAULT for a NULL buffer with a non-zero length
+ * (but for a receive with MSG_TRUNC, which a stream socket serves with
+ * no buffer), and EINVAL for bad arguments. An fd used with these calls must be
  * closed with gort_close, not close(2), while the runtime runs, and
  * replaced with gort_dup2 or gort_dup3, not dup2(2).
  *
@@ -301,8 +304,9 @@ GORT_API int gort_connect(int fd, const struct sockaddr *addr, socklen_t addrlen
  * condition counts as both). A deadline of gort_set_deadline for those
  * directions applies too. EINVAL for events outside GORT_READ|GORT_WRITE
  * or none. While another goroutine waits on fd in the same direction (a
- * read, say), a call with a deadline looks at fd every millisecond
- * instead of queueing behind it, so that its deadline holds. */
+ * read, say), a call with a deadline, or one for both directions, looks
+ * at fd every millisecond instead of queueing behind it, so that its
+ * deadline holds and the other direction is seen ready as it becomes so. */
 GORT_API int gort_fd_wait(int fd, int events, int64_t deadline);
 
 /** Go's SetReadDeadline / SetWriteDeadline for the directions in events:

@@ -130,8 +130,10 @@
  *    was loaded (dlopen'ed late).
  *  - One goroutine at a time waits in each direction of an fd (gort.h);
  *    a poll on an fd another goroutine is reading from waits its turn,
- *    looking at the fd every millisecond meanwhile, so that its timeout
- *    holds (gort_fd_wait).
+ *    looking at the fd every millisecond meanwhile if it has a timeout
+ *    (so that the timeout holds) or asks for both directions (so that
+ *    the other is seen ready), gort_fd_wait. A poll for that direction
+ *    alone with no timeout queues behind the reader.
  *  - select, ppoll, epoll_wait and multi-fd poll fallbacks each hold an
  *    M while they wait.
  *  - clock_nanosleep with TIMER_ABSTIME on CLOCK_REALTIME converts the
@@ -680,13 +682,15 @@ static int timed_wait(int fd, int mode, int64_t deadline)
 
 /* After an attempt of a timed call failed: whether to make another (on
  * EINTR, or on EAGAIN once a wait has found fd ready before the
- * deadline; a call with MSG_DONTWAIT does not wait). */
+ * deadline; a call with MSG_DONTWAIT does not wait, nor does a read of
+ * the error queue, MSG_ERRQUEUE, which never blocks). */
 static bool timed_retry(int fd, int mode, int flags, int64_t deadline)
 {
 	int e = errno_get();
 	if (e == EINTR)
 		return true;
-	return again(e) && !(flags & MSG_DONTWAIT) && timed_wait(fd, mode, deadline) == 0;
+	return again(e) && !(flags & (MSG_DONTWAIT | MSG_ERRQUEUE)) &&
+	       timed_wait(fd, mode, deadline) == 0;
 }
 
 /* Whether a receive with flags reads on until its buffer is full, as
@@ -1047,11 +1051,15 @@ HOOK int connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
 	}
 }
 
-/* Socket timeouts (see "socket timeouts") are marked on the fd. */
+/* Socket timeouts (see "socket timeouts") are marked on the fd.
+ * userland comes first: it resolves real_setsockopt (init), and a
+ * program's first hooked call may well be this one (socket, then
+ * SO_REUSEADDR, before the runtime starts). */
 HOOK int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 {
+	bool user = userland(CALLER());
 	int r = real_setsockopt(fd, level, name, val, len);
-	if (r == 0 && level == SOL_SOCKET && sockopt_timeo(name) && userland(CALLER()))
+	if (r == 0 && user && level == SOL_SOCKET && sockopt_timeo(name))
 		fdmark(fd, FD_TIMEO);
 	return r;
 }

@@ -488,10 +488,34 @@ static bool waitall(int fd, int flags)
 	return stream;
 }
 
+/* recv(2)'s flags that change what a receive may do:
+ *  - MSG_ERRQUEUE reads the socket's error queue, which never waits
+ *    (EAGAIN when it is empty, whatever the fd's mode) and is no part of
+ *    the data readers take turns for: one plain attempt (errqueue_recv).
+ *  - MSG_TRUNC on a stream socket discards the bytes instead of copying
+ *    them, and takes a NULL buffer (tcp(7)): the kernel checks the
+ *    buffer then. */
+static bool recv_badbuf(const void *buf, size_t n, int flags)
+{
+	return !(flags & MSG_TRUNC) && badbuf(buf, n);
+}
+
+static ssize_t errqueue_recv(int fd, void *buf, size_t n, int flags, struct sockaddr *addr,
+                             socklen_t *addrlen)
+{
+	ssize_t r;
+	do
+		r = recvfrom(fd, buf, n, flags | MSG_DONTWAIT, addr, addrlen);
+	while (r < 0 && errno == EINTR);
+	return r;
+}
+
 GORT_API ssize_t gort_recv(int fd, void *buf, size_t n, int flags)
 {
-	if (badbuf(buf, n))
+	if (recv_badbuf(buf, n, flags))
 		return -1;
+	if (flags & MSG_ERRQUEUE)
+		return errqueue_recv(fd, buf, n, flags, NULL, NULL);
 	ioreq rq = {.op = op_recv, .mode = GORT_READ, .buf = buf, .n = n, .flags = flags,
 	            .nowait = (flags & MSG_DONTWAIT) != 0, .drainhint = flags == 0};
 	if (waitall(fd, flags)) {
@@ -513,8 +537,10 @@ GORT_API ssize_t gort_send(int fd, const void *buf, size_t n, int flags)
 GORT_API ssize_t gort_recvfrom(int fd, void *buf, size_t n, int flags,
                                struct sockaddr *addr, socklen_t *addrlen)
 {
-	if (badbuf(buf, n))
+	if (recv_badbuf(buf, n, flags))
 		return -1;
+	if (flags & MSG_ERRQUEUE)
+		return errqueue_recv(fd, buf, n, flags, addr, addrlen);
 	ioreq rq = {.op = op_recvfrom, .mode = GORT_READ, .buf = buf, .n = n, .flags = flags,
 	            .addr = addr, .addrlen = addrlen, .nowait = (flags & MSG_DONTWAIT) != 0};
 	if (waitall(fd, flags)) {
@@ -870,20 +896,21 @@ static int check_fd_events(int fd, int events)
 }
 
 /* Take the fd's turn (its semaphores) for gort_fd_wait's events: true
- * once held. A call with a deadline does not queue for a turn that
- * another call holds, perhaps past that deadline (a read parked on the
- * fd; the semaphores have no timeout, and a hooked poll's timeout must
- * hold): until the turn is free it looks at the fd every millisecond,
- * and returns false with what it saw, *got ready events or *errp (its
- * deadline, the fd's own, a close). */
+ * once held. Only a wait with no deadline for one direction queues for a
+ * turn that another call holds: the other call (a read parked on the
+ * fd) consumes what the wait would have seen. A wait with a deadline
+ * must not queue past it (the semaphores have no timeout, and a hooked
+ * poll's timeout must hold), and a wait for both directions must see the
+ * direction nobody holds become ready (poll(2) on a socket that another
+ * goroutine reads reports it writable). Those look at the fd every
+ * millisecond until the turn is free, and return false with what they
+ * saw, *got ready events or *errp (the deadline, the fd's own, a
+ * close). */
 static bool fdwait_turn(pollDesc *pd, uint32_t seq, int fd, int events, int64_t deadline,
                         int *got, int *errp)
 {
-	if (deadline == 0) {
-		if (events & GORT_READ)
-			semacquire(&pd->rsema, waitReasonIOWait);
-		if (events & GORT_WRITE)
-			semacquire(&pd->wsema, waitReasonIOWait);
+	if (deadline == 0 && events != (GORT_READ | GORT_WRITE)) {
+		semacquire(events == GORT_READ ? &pd->rsema : &pd->wsema, waitReasonIOWait);
 		return true;
 	}
 	for (;;) {
@@ -904,7 +931,7 @@ static bool fdwait_turn(pollDesc *pd, uint32_t seq, int fd, int events, int64_t 
 			*got = n;
 			return false;
 		}
-		int64_t left = deadline - nanotime();
+		int64_t left = deadline == 0 ? INT64_MAX : deadline - nanotime();
 		if (left <= 0) {
 			*errp = ETIMEDOUT;
 			return false;

@@ -60,6 +60,8 @@ MODE_CASE(fork, 60)
 MODE_CASE(signal, 60)
 MODE_CASE(stdio, 60)
 MODE_CASE(timeo, 60)
+MODE_CASE(recvpoll, 60)
+MODE_CASE(first, 60)
 
 /* "inherited" runs with a pipe's read end (a byte in it) at fd 40 and
  * another's write end at fd 41, as a shell passes them on; afterwards
@@ -107,6 +109,8 @@ int main(void)
 	RUN_CASE(mode_stdio, 150);
 	RUN_CASE(mode_timeo, 150);
 	RUN_CASE(mode_inherited, 150);
+	RUN_CASE(mode_recvpoll, 150);
+	RUN_CASE(mode_first, 150);
 	printf("hook_test: ok\n");
 	return 0;
 }

@@ -50,6 +50,13 @@
  *   inherited  the same for fds besides them that the parent passed on
  *           (hook_test's pipes at fds 40 and 41): a goroutine's poll,
  *           read and write there leave them blocking.
+ *   recvpoll  recv with MSG_ERRQUEUE on a blocking socket fails with
+ *           EAGAIN at once (the error queue never waits), recv with
+ *           MSG_TRUNC and no buffer discards TCP bytes, and a poll for
+ *           POLLIN|POLLOUT with no timeout on a socket that another
+ *           goroutine is blocked reading returns POLLOUT at once.
+ *   first   (no runtime) setsockopt as the process's first hooked call,
+ *           as a server sets SO_REUSEADDR before it starts the runtime.
  * Exit status 0 on success; a failed check exits 1 with its message.
  */
 #include <netinet/in.h>
@@ -1191,6 +1198,82 @@ static int mode_inherited(void *arg)
 	return 0;
 }
 
+/* ---- recvpoll ---- */
+
+static int rpsv[2]; /* [0] connected to [1], over loopback TCP */
+static atomic_int rpread = -1;
+
+static void rp_reader(void *arg)
+{
+	(void)arg;
+	char c = 0;
+	atomic_store(&rpread, (int)read(rpsv[0], &c, 1));
+	gort_wg_done(&helpers_wg);
+}
+
+static int mode_recvpoll(void *arg)
+{
+	(void)arg;
+	struct sockaddr_in sa;
+	int l = listener(&sa);
+	rpsv[0] = socket(AF_INET, SOCK_STREAM, 0);
+	CHECK(rpsv[0] >= 0);
+	CHECK_EQ(connect(rpsv[0], (struct sockaddr *)&sa, sizeof sa), 0);
+	rpsv[1] = accept(l, NULL, NULL);
+	CHECK(rpsv[1] >= 0);
+	close(l);
+	char buf[8];
+
+	/* The error queue is empty: EAGAIN, not a wait. */
+	int64_t t0 = now();
+	CHECK_FAILS(recv(rpsv[0], buf, sizeof buf, MSG_ERRQUEUE), EAGAIN);
+	CHECK_FAILS(recvfrom(rpsv[0], buf, sizeof buf, MSG_ERRQUEUE, NULL, NULL), EAGAIN);
+	CHECK(now() - t0 < 1000 * MS);
+
+	/* MSG_TRUNC on TCP: the bytes are dropped, no buffer needed. */
+	CHECK_EQ(write(rpsv[1], "abcd", 4), 4);
+	ssize_t dropped = 0;
+	while (dropped < 4) {
+		ssize_t r = recv(rpsv[0], NULL, (size_t)(4 - dropped), MSG_TRUNC);
+		CHECK(r > 0);
+		dropped += r;
+	}
+	CHECK_EQ(write(rpsv[1], "e", 1), 1);
+	CHECK_EQ(recv(rpsv[0], buf, 1, 0), 1);
+	CHECK_EQ(buf[0], 'e');
+
+	/* A reader parked on rpsv[0]; the socket is writable all along. */
+	start_helper(rp_reader, NULL);
+	usleep(20000); /* the reader parks */
+	struct pollfd pfd = {rpsv[0], POLLIN | POLLOUT, 0};
+	t0 = now();
+	CHECK_EQ(poll(&pfd, 1, -1), 1);
+	CHECK(now() - t0 < 1000 * MS);
+	CHECK_EQ(pfd.revents, POLLOUT);
+	CHECK_EQ(atomic_load(&rpread), -1); /* the reader still waits */
+	CHECK_EQ(write(rpsv[1], "f", 1), 1);
+	gort_wg_wait(&helpers_wg);
+	CHECK_EQ(atomic_load(&rpread), 1);
+	close(rpsv[0]);
+	close(rpsv[1]);
+	fprintf(stderr, "recvpoll: MSG_ERRQUEUE does not wait, MSG_TRUNC drops TCP bytes, "
+	                "poll sees POLLOUT beside a parked reader\n");
+	return 0;
+}
+
+/* ---- first ---- */
+
+static int mode_first(void *arg)
+{
+	(void)arg;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+	CHECK(fd >= 0);
+	CHECK_EQ(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one), 0);
+	close(fd);
+	fprintf(stderr, "first: setsockopt as the first hooked call\n");
+	return 0;
+}
+
 static int with1(int (*fn)(void *))
 {
 	gort_gomaxprocs(1);
@@ -1252,6 +1335,12 @@ static int run_inherited(void *arg)
 	return with1(mode_inherited);
 }
 
+static int run_recvpoll(void *arg)
+{
+	(void)arg;
+	return with1(mode_recvpoll);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct prog_mode modes[] = {
@@ -1265,6 +1354,8 @@ int main(int argc, char **argv)
 		{"stdio", run_stdio, NULL, true},
 		{"inherited", run_inherited, NULL, true},
 		{"timeo", run_timeo, NULL, true},
+		{"recvpoll", run_recvpoll, NULL, true},
+		{"first", mode_first, NULL, true},
 	};
 	return run_prog_mode("hook", argc, argv, modes, sizeof modes / sizeof modes[0]);
 }
