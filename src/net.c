@@ -3,8 +3,9 @@
  * manner of libdill's tcp_listen/tcp_connect and Go's net.Listen/Dial.
  *
  * Addresses: "host:port", split at the last colon; an IPv6 host is
- * written in brackets ("[::1]:80", "[fe80::1%eth0]:80"), an unbracketed
- * host with a colon is refused. The port is decimal, 0 to 65535. The
+ * written in brackets ("[::1]:80", "[fe80::1%eth0]:80"; a zone is an
+ * interface's name or index), an unbracketed host with a colon is
+ * refused. The port is decimal, 0 to 65535 (leading zeros allowed). The
  * host is an IPv4 literal, a bracketed IPv6 literal, a name, or empty:
  * for gort_listen, empty is every address of the machine (a dual-stack
  * socket on "::" that also takes IPv4, or 0.0.0.0 where the system has no
@@ -57,6 +58,7 @@
  * the end, as in io.c.
  */
 #include <errno.h>
+#include <net/if.h>
 #include <netdb.h>
 #include <stdatomic.h>
 #include <netinet/in.h>
@@ -111,18 +113,18 @@ static int parse_addr(const char *addr, netaddr *na)
 	memcpy(na->host, host, hlen);
 	na->host[hlen] = '\0';
 
+	/* Leading zeros are allowed, as Go's parsePort does. */
 	const char *p = colon + 1;
-	size_t plen = strlen(p);
-	if (plen == 0 || plen > 5)
+	if (*p == '\0')
 		return EINVAL;
 	long port = 0;
 	for (const char *c = p; *c; c++) {
 		if (*c < '0' || *c > '9')
 			return EINVAL;
 		port = port * 10 + (*c - '0');
+		if (port > 65535)
+			return EINVAL;
 	}
-	if (port > 65535)
-		return EINVAL;
 	snprintf(na->port, sizeof na->port, "%ld", port);
 	return 0;
 }
@@ -295,6 +297,24 @@ static int lookup_by(const netaddr *na, const struct addrinfo *hints, int64_t de
 	return err;
 }
 
+/* An IPv6 literal with a zone that names an interface ("::1%lo"), which
+ * getaddrinfo takes on a link-local address only: the name is turned
+ * into the interface's index, which it takes on any, as Go's zone
+ * names are. Returns 0 or an errno (EINVAL: no such literal or zone). */
+static int resolve_zone(const netaddr *na, const struct addrinfo *hints, struct addrinfo **res)
+{
+	const char *pct = strchr(na->host, '%');
+	if (!pct || pct[1] == '\0' || strspn(pct + 1, "0123456789") == strlen(pct + 1))
+		return EINVAL; /* no zone, or a number getaddrinfo refused */
+	unsigned idx = if_nametoindex(pct + 1);
+	if (idx == 0)
+		return EINVAL;
+	char host[NI_MAXHOST];
+	snprintf(host, sizeof host, "%.*s%%%u", (int)(pct - na->host), na->host, idx);
+	int rc = getaddrinfo(host, na->port, hints, res);
+	return rc == 0 ? 0 : rc == EAI_MEMORY ? ENOMEM : EINVAL;
+}
+
 /* Resolve na into TCP addresses (*res, for freeaddrinfo). A literal or
  * an empty host is converted in place; a name is looked up under the
  * syscall hand-off, until the deadline if there is one (0: none).
@@ -319,8 +339,11 @@ static int resolve(const netaddr *na, bool passive, int64_t deadline, struct add
 	int rc = getaddrinfo(node, na->port, &nh, res);
 	if (rc == 0)
 		return 0;
-	if (na->bracketed) /* brackets hold an IPv6 literal */
-		return rc == EAI_MEMORY ? ENOMEM : EINVAL;
+	if (na->bracketed) { /* brackets hold an IPv6 literal */
+		if (rc == EAI_MEMORY)
+			return ENOMEM;
+		return resolve_zone(na, &nh, res);
+	}
 	if (rc != EAI_NONAME)
 		return gai_errno(rc, errno);
 	if (deadline == 0)

@@ -47,6 +47,7 @@
 
 #include <arpa/inet.h>
 #include <dlfcn.h>
+#include <net/if.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -200,6 +201,10 @@ static int v4_main(void *arg)
 	CHECK_FAILS(gort_listen(a, 0), EADDRINUSE);
 	exchange(lfd, a);
 	CHECK_EQ(gort_close(lfd), 0);
+	/* Leading zeros in the port, as Go takes them. */
+	lfd = gort_listen("127.0.0.1:000000", 0);
+	check_listener(lfd);
+	CHECK_EQ(gort_close(lfd), 0);
 	/* A name: the first of its addresses that can be bound. */
 	lfd = gort_listen("localhost:0", 0);
 	check_listener(lfd);
@@ -219,7 +224,20 @@ static int v6_main(void *arg)
 	int port = port_of(lfd);
 	exchange(lfd, hostport(a, sizeof a, "[::1]", port));
 	exchange(lfd, hostport(a, sizeof a, "[0:0:0:0:0:0:0:1]", port));
+	/* A zone by the loopback interface's name or index, as Go takes. */
+	char zone[32];
+	unsigned lo = if_nametoindex("lo");
+	if (lo != 0) {
+		exchange(lfd, hostport(a, sizeof a, "[::1%lo]", port));
+		snprintf(zone, sizeof zone, "[::1%%%u]", lo);
+		exchange(lfd, hostport(a, sizeof a, zone, port));
+	}
 	CHECK_EQ(gort_close(lfd), 0);
+	if (lo != 0) {
+		lfd = gort_listen("[::1%lo]:0", 0);
+		check_listener(lfd);
+		CHECK_EQ(gort_close(lfd), 0);
+	}
 
 	/* Every address: one dual-stack socket takes IPv4 and IPv6. */
 	lfd = gort_listen(":0", 0);
@@ -251,7 +269,8 @@ static const char *const bad_addrs[] = {
 	"127.0.0.1:x", "127.0.0.1:8x", "127.0.0.1:65536", "127.0.0.1:-1", "127.0.0.1:+80",
 	"127.0.0.1:123456", "::1:80", "::1", "[::1]80", "[::1",
 	"[::1]:",     "[]:80",       "[127.0.0.1]:80", "[::1]]:80",   "a[b]:80",
-	"[::1]:8 0",  "[::g]:80",
+	"[::1]:8 0",  "[::g]:80",    "[::1%]:80",     "[::1%gort-no-such-if]:80",
+	"[127.0.0.1%lo]:80",
 };
 
 static int bad_main(void *arg)
