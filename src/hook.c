@@ -429,10 +429,13 @@ __attribute__((noinline)) static void errno_set(int e)
  * FD_TIMEO: the program set a socket timeout on it (SO_RCVTIMEO or
  * SO_SNDTIMEO; see "socket timeouts"), and so did accept for a socket
  * it made from a listener that has one, as the kernel copies them.
+ * FD_RUNTIME: a call on it went to the runtime, which makes it
+ * non-blocking (an fd accept made through gort_accept is so already);
+ * only then is an O_NONBLOCK on the file the runtime's to keep (F_SETFL).
  * Closing the fd forgets it all; a dup (dup, dup2, dup3, F_DUPFD) copies
  * the byte to the new number, which shares the description. */
 enum { FD_UNKNOWN = 0, FD_BLOCKING = 1, FD_NONBLOCK = 2, FD_VIEW = 3, FD_SHARED = 4,
-       FD_TIMEO = 8 };
+       FD_TIMEO = 8, FD_RUNTIME = 16 };
 enum { FDCHUNK = 4096, FDL1 = 1024 }; /* 4M fds */
 static _Atomic(_Atomic uint8_t *) fdtab[FDL1];
 
@@ -584,7 +587,10 @@ enum { VIA_LIBC, VIA_GORT, VIA_HANDOFF, VIA_TIMED };
 
 static int viagort(int fd)
 {
-	return (fdbits(fd) & FD_TIMEO) ? VIA_TIMED : VIA_GORT;
+	int bits = fdbits(fd);
+	if (!(bits & FD_RUNTIME))
+		fdmark(fd, FD_RUNTIME);
+	return (bits & FD_TIMEO) ? VIA_TIMED : VIA_GORT;
 }
 
 static int fdroute(int fd, const void *ra)
@@ -1002,7 +1008,7 @@ static int accept_common(int fd, struct sockaddr *addr, socklen_t *addrlen, int 
 			return -1;
 		if (!(flags & SOCK_CLOEXEC))
 			real_fcntl(nfd, F_SETFD, 0);
-		fdstore(nfd, ((flags & SOCK_NONBLOCK) ? FD_NONBLOCK : FD_BLOCKING) |
+		fdstore(nfd, ((flags & SOCK_NONBLOCK) ? FD_NONBLOCK : FD_BLOCKING) | FD_RUNTIME |
 		                     (fdbits(fd) & FD_TIMEO));
 		errno_set(e);
 		return nfd;
@@ -1149,12 +1155,14 @@ static int fcntl_common(int fd, int cmd, void *arg, const void *ra)
 		if (view == FD_UNKNOWN)
 			return real_fcntl(fd, F_SETFL, want);
 		/* The runtime's O_NONBLOCK stays. An inherited fd has
-		 * none (its calls are the hand-off's): the file gets the
+		 * none (its calls are the hand-off's), nor has an fd whose
+		 * calls never went to the runtime (the program's own
+		 * non-blocking fd, served by libc): the file gets the
 		 * program's flags as they are, or the O_NONBLOCK the program
 		 * set and cleared would stay behind for its own blocking
 		 * calls and for the processes sharing it. */
 		int keep = 0;
-		if (!fdshared(fd)) {
+		if ((fdbits(fd) & (FD_SHARED | FD_RUNTIME)) == FD_RUNTIME) {
 			int cur = real_fcntl(fd, F_GETFL);
 			if (cur < 0)
 				return -1;

@@ -54,7 +54,9 @@
  *           EAGAIN at once (the error queue never waits), recv with
  *           MSG_TRUNC and no buffer discards TCP bytes, and a poll for
  *           POLLIN|POLLOUT with no timeout on a socket that another
- *           goroutine is blocked reading returns POLLOUT at once.
+ *           goroutine is blocked reading returns POLLOUT at once;
+ *           O_NONBLOCK that the program set and cleared on a pipe the
+ *           runtime never used is cleared on the file.
  *   first   (no runtime) setsockopt as the process's first hooked call,
  *           as a server sets SO_REUSEADDR before it starts the runtime.
  * Exit status 0 on success; a failed check exits 1 with its message.
@@ -1256,8 +1258,28 @@ static int mode_recvpoll(void *arg)
 	CHECK_EQ(atomic_load(&rpread), 1);
 	close(rpsv[0]);
 	close(rpsv[1]);
+
+	/* O_NONBLOCK that the program set and cleared on a pipe the runtime
+	 * never used is cleared on the file too. */
+	int p[2];
+	CHECK(pipe(p) == 0);
+	int fl = fcntl(p[0], F_GETFL);
+	CHECK(fcntl(p[0], F_SETFL, fl | O_NONBLOCK) == 0);
+	CHECK_FAILS(read(p[0], buf, 1), EAGAIN);
+	CHECK(fcntl(p[0], F_SETFL, fl) == 0);
+	CHECK(!kernel_nonblock(p[0]));
+	/* A read parks, and the runtime's O_NONBLOCK then stays. */
+	gort_go(late_writer, (void *)(intptr_t)p[1]);
+	CHECK_EQ(read(p[0], buf, 1), 1);
+	CHECK(kernel_nonblock(p[0]));
+	CHECK(fcntl(p[0], F_SETFL, fl) == 0);
+	CHECK(kernel_nonblock(p[0]));
+	CHECK_EQ(fcntl(p[0], F_GETFL) & O_NONBLOCK, 0);
+	close(p[0]);
+	close(p[1]);
 	fprintf(stderr, "recvpoll: MSG_ERRQUEUE does not wait, MSG_TRUNC drops TCP bytes, "
-	                "poll sees POLLOUT beside a parked reader\n");
+	                "poll sees POLLOUT beside a parked reader, O_NONBLOCK set and "
+	                "cleared by the program is cleared\n");
 	return 0;
 }
 
