@@ -24,13 +24,27 @@ struct reason_time {
 	int64_t ns;
 };
 
+/* Blocked time by reason, in the order the reasons came. A valid trace
+ * has a few reasons (Go's wait reasons) per goroutine, found by a look
+ * along the list; a file may give every wait a reason of its own, so past
+ * REASONS_LINEAR of them an open-addressing index (entry + 1; 0 empty,
+ * at most half full) finds them instead: a look along 100,000 made
+ * stats quadratic (minutes for a file of a few MB). */
+enum { REASONS_LINEAR = 16 };
+
+struct reasons {
+	struct reason_time *v;
+	size_t n, cap;
+	uint32_t *idx;
+	size_t icap; /* a power of two, or 0: no index yet */
+};
+
 struct gstat {
 	struct gor *g;
 	int64_t *lat;
 	size_t nlat, latcap;
 	int64_t running, blocked, syscall;
-	struct reason_time *by;
-	size_t nby;
+	struct reasons by;
 };
 
 struct stats {
@@ -69,24 +83,70 @@ static int64_t add_dur(int64_t a, int64_t b)
 	return a > INT64_MAX - b ? INT64_MAX : a + b;
 }
 
-/* add_reason adds ns to reason's entry of by[0..*n), a new one if none. */
-static void add_reason(struct reason_time **by, size_t *n, uint64_t reason,
-                       int64_t ns)
+static size_t reason_slot(const struct reasons *l, uint64_t reason)
 {
-	for (size_t i = 0; i < *n; i++) {
-		if ((*by)[i].reason == reason) {
-			(*by)[i].ns = add_dur((*by)[i].ns, ns);
+	size_t mask = l->icap - 1;
+	size_t h = (size_t)((reason * 0x9e3779b97f4a7c15ull) >> 32) & mask;
+	while (l->idx[h] != 0 && l->v[l->idx[h] - 1].reason != reason)
+		h = (h + 1) & mask;
+	return h;
+}
+
+/* (Re)build l's index with twice the slots its entries need. */
+static void reasons_index(struct reasons *l)
+{
+	size_t icap = 64;
+	while (icap < 4 * l->n)
+		icap *= 2;
+	free(l->idx);
+	l->idx = calloc(icap, sizeof(*l->idx));
+	if (l->idx == NULL)
+		die_oom();
+	l->icap = icap;
+	for (size_t i = 0; i < l->n; i++)
+		l->idx[reason_slot(l, l->v[i].reason)] = (uint32_t)(i + 1);
+}
+
+/* add_reason adds ns to reason's entry of l, a new one if none. */
+static void add_reason(struct reasons *l, uint64_t reason, int64_t ns)
+{
+	size_t slot = 0;
+	if (l->icap == 0) {
+		for (size_t i = 0; i < l->n; i++) {
+			if (l->v[i].reason == reason) {
+				l->v[i].ns = add_dur(l->v[i].ns, ns);
+				return;
+			}
+		}
+	} else {
+		slot = reason_slot(l, reason);
+		if (l->idx[slot] != 0) {
+			struct reason_time *e = &l->v[l->idx[slot] - 1];
+			e->ns = add_dur(e->ns, ns);
 			return;
 		}
 	}
-	*by = xrealloc(*by, (*n + 1) * sizeof(**by));
-	(*by)[(*n)++] = (struct reason_time){reason, ns};
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 4;
+		l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
+	}
+	l->v[l->n++] = (struct reason_time){reason, ns};
+	if (l->n > REASONS_LINEAR && 2 * l->n > l->icap)
+		reasons_index(l); /* the first, or one twice the size */
+	else if (l->icap != 0)
+		l->idx[slot] = (uint32_t)l->n;
+}
+
+static void reasons_free(struct reasons *l)
+{
+	free(l->v);
+	free(l->idx);
 }
 
 static void add_blocked(struct gstat *st, uint64_t reason, int64_t ns)
 {
 	st->blocked += ns;
-	add_reason(&st->by, &st->nby, reason, ns);
+	add_reason(&st->by, reason, ns);
 }
 
 /* account charges the time g spent in state `from` until ts. */
@@ -170,8 +230,7 @@ struct row {
 	int64_t *lat;
 	size_t nlat, latcap; /* latcap: a site's, which grows (cmd_stats) */
 	int64_t running, blocked, syscall;
-	struct reason_time *rt; /* a site's blocked time by reason */
-	size_t nrt;
+	struct reasons rt; /* a site's blocked time by reason */
 	char by[160];
 };
 
@@ -206,12 +265,12 @@ static void print_row(FILE *f, struct row *rw)
 	        rw->by);
 }
 
-static void reasons(struct replay *r, const struct reason_time *by,
-                    size_t nby, char *buf, size_t len)
+static void reasons(struct replay *r, const struct reasons *l, char *buf, size_t len)
 {
+	const struct reason_time *by = l->v;
 	size_t k = 0;
 	buf[0] = '\0';
-	for (size_t i = 0; i < nby && k + 1 < len; i++) {
+	for (size_t i = 0; i < l->n && k + 1 < len; i++) {
 		char d[24], why[40];
 		fmt_dur(d, sizeof(d), by[i].ns);
 		const char *s = reason_str(r, by[i].reason);
@@ -264,7 +323,7 @@ int cmd_stats(const struct trace *t, FILE *f)
 		if (st->g->pc != 0)
 			snprintf(rw.created, sizeof(rw.created), "0x%llx",
 			         (unsigned long long)st->g->pc);
-		reasons(r, st->by, st->nby, rw.by, sizeof(rw.by));
+		reasons(r, &st->by, rw.by, sizeof(rw.by));
 		print_row(f, &rw);
 
 		bool added;
@@ -293,22 +352,22 @@ int cmd_stats(const struct trace *t, FILE *f)
 		a->running = add_dur(a->running, st->running);
 		a->blocked = add_dur(a->blocked, st->blocked);
 		a->syscall = add_dur(a->syscall, st->syscall);
-		for (size_t j = 0; j < st->nby; j++)
-			add_reason(&a->rt, &a->nrt, st->by[j].reason, st->by[j].ns);
+		for (size_t j = 0; j < st->by.n; j++)
+			add_reason(&a->rt, st->by.v[j].reason, st->by.v[j].ns);
 	}
 	fprintf(f, "\nBy creation site:\n");
 	print_header(f, "SITE");
 	for (size_t k = 0; k < sites.n; k++) {
-		reasons(r, agg[k].rt, agg[k].nrt, agg[k].by, sizeof(agg[k].by));
+		reasons(r, &agg[k].rt, agg[k].by, sizeof(agg[k].by));
 		print_row(f, &agg[k]);
 		free(agg[k].lat);
-		free(agg[k].rt);
+		reasons_free(&agg[k].rt);
 	}
 	free(agg);
 	strmap_free(&sites);
 	for (size_t i = 0; i < s.n; i++) {
 		free(s.gs[i].lat);
-		free(s.gs[i].by);
+		reasons_free(&s.gs[i].by);
 	}
 	free(s.gs);
 	replay_free(r);
