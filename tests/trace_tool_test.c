@@ -847,6 +847,21 @@ static void putv(unsigned char *b, size_t *n, uint64_t v)
 	b[(*n)++] = (unsigned char)v;
 }
 
+/* stats on a big synthetic file b[0..n) (freed), which must end within
+ * the tool's timeout, exit 0, and whose output is returned; what names
+ * the file in a failure. */
+static char *stats_of_big(unsigned char *b, size_t n, const char *what)
+{
+	write_file(trace_path, b, n);
+	free(b);
+	struct child_result res;
+	trace_tool_exec("stats", trace_path, out_path, harness_timeout(20), &res);
+	if (res.timed_out)
+		FAILF("gort-trace stats on %s timed out", what);
+	CHECK(res.exited && res.status == 0);
+	return slurp(out_path, NULL);
+}
+
 /* G1 blocks 1 us at a time on P0: twice with reason "r-first" and
  * "r-second" (string ids 1 and 2), between them 50000 times with a
  * reason id of its own each (no string: "?"), as a damaged or hostile
@@ -889,14 +904,7 @@ static void many_reasons_case(void)
 	memcpy(b + n, strs, sizeof strs);
 	n += sizeof strs;
 	CHECK(n <= cap);
-	write_file(trace_path, b, n);
-	free(b);
-	struct child_result res;
-	trace_tool_exec("stats", trace_path, out_path, harness_timeout(20), &res);
-	if (res.timed_out)
-		FAILF("gort-trace stats on %d reasons timed out", N);
-	CHECK(res.exited && res.status == 0);
-	char *out = slurp(out_path, NULL);
+	char *out = stats_of_big(b, n, "a reason for every wait");
 	if (!has_line(out, "1 ", "r-first=2.0us, r-second=2.0us, ?=1.0us", NULL))
 		FAILF("G1's blocked time by reason:\n%.2000s", out);
 	free(out);
@@ -934,14 +942,7 @@ static void colliding_ids_case(void)
 			b[n++] = (unsigned char)(0x80 | (z & 0x7f));
 		b[n++] = (unsigned char)z;
 	}
-	write_file(trace_path, b, n);
-	free(b);
-	struct child_result res;
-	trace_tool_exec("stats", trace_path, out_path, harness_timeout(20), &res);
-	if (res.timed_out)
-		FAILF("gort-trace stats on %d colliding goroutine ids timed out", N);
-	CHECK(res.exited && res.status == 0);
-	char *out = slurp(out_path, NULL);
+	char *out = stats_of_big(b, n, "colliding goroutine ids");
 	CHECK(strstr(out, "Goroutines: 150000,") != NULL);
 	free(out);
 	write_file(trace_path, gen.b, gen.n);
@@ -1020,14 +1021,7 @@ static void colliding_names_case(void)
 		putv(b, &n, i + 1);
 		putv(b, &n, 0x1000 + i);
 	}
-	write_file(trace_path, b, n);
-	free(b);
-	struct child_result res;
-	trace_tool_exec("stats", trace_path, out_path, harness_timeout(20), &res);
-	if (res.timed_out)
-		FAILF("gort-trace stats on %d colliding names timed out", N);
-	CHECK(res.exited && res.status == 0);
-	char *out = slurp(out_path, NULL);
+	char *out = stats_of_big(b, n, "colliding names");
 	CHECK(strstr(out, "Goroutines: 131072,") != NULL);
 	free(out);
 	write_file(trace_path, gen.b, gen.n);
