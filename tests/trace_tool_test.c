@@ -839,6 +839,40 @@ static void site_reasons_case(void)
 	write_file(trace_path, gen.b, gen.n);
 }
 
+/* G1's name: 63 bytes, then "\xc3\xa9" (U+00E9) across byte 64, then
+ * more. view cuts names at 64 bytes in its slices, at the start of that
+ * character, and says "..." (a name goes into every slice of its
+ * goroutine: long ones of control characters made a small file into
+ * hundreds of MB). */
+static void long_name_case(void)
+{
+	char name[200];
+	memset(name, 'a', 63);
+	memcpy(name + 63, "\xc3\xa9", 2);
+	memset(name + 65, 'b', 100);
+	name[165] = '\0';
+	struct gen h;
+	gen_start(&h);
+	batch(&h, 700, 0, T0);
+	ev(&h, EvGomaxprocs, T0, U(1));
+	ev(&h, EvProcStart, T0, U(0), U(0));
+	ev(&h, EvGoCreate, T0, U(0), U(1), U(0), U(SITE_WAITER));
+	ev(&h, EvGoStart, T0 + 100, U(0), U(1), U(1));
+	ev(&h, EvGoEnd, T0 + 1100, U(0), U(1));
+	batch(&h, 0, NOP, T0 + 1100);
+	str(&h, S_WAITER, name);
+	site(&h, SITE_WAITER, S_WAITER, 0x5000);
+	write_file(trace_path, h.b, h.n);
+
+	char want[120];
+	snprintf(want, sizeof want, "\"name\":\"G1 %.63s...\"", name);
+	char *j = trace_view_json(trace_path, out_path);
+	if (count_lines(j, want, NULL) != 2 || strstr(j, "aab") != NULL)
+		FAILF("G1's slices, want the name cut as %s:\n%.3000s", want, j);
+	free(j);
+	write_file(trace_path, gen.b, gen.n);
+}
+
 /* A varint into b at *n. */
 static void putv(unsigned char *b, size_t *n, uint64_t v)
 {
@@ -1065,6 +1099,8 @@ int main(void)
 	PASS("starved");
 	site_reasons_case();
 	PASS("site_reasons");
+	long_name_case();
+	PASS("long_name");
 	colliding_ids_case();
 	PASS("colliding_ids");
 	many_reasons_case();
