@@ -768,6 +768,16 @@ static void unsampled_case(void)
 	write_file(trace_path, gen.b, gen.n);
 }
 
+/* A generator whose first batch is thread tid's, M0 holding P0 from T0
+ * at GOMAXPROCS=1. */
+static void gen_one_p(struct gen *h, uint64_t tid)
+{
+	gen_start(h);
+	batch(h, tid, 0, T0);
+	ev(h, EvGomaxprocs, T0, U(1));
+	ev(h, EvProcStart, T0, U(0), U(0));
+}
+
 /* GOMAXPROCS=1: G30 spins on P0 until the trace ends; G31, created just
  * after it started, waits runnable behind it the whole time. Its wait,
  * open at the end, is a latency sample up to the end (as the doc says of
@@ -778,10 +788,7 @@ static void unsampled_case(void)
 static void starved_case(void)
 {
 	struct gen h;
-	gen_start(&h);
-	batch(&h, 700, 0, T0);
-	ev(&h, EvGomaxprocs, T0, U(1));
-	ev(&h, EvProcStart, T0, U(0), U(0));
+	gen_one_p(&h, 700);
 	ev(&h, EvGoCreate, T0, U(0), U(30), U(0), U(SITE_WORKER));
 	ev(&h, EvGoStart, T0 + 100, U(0), U(30), U(1));
 	ev(&h, EvGoCreate, T0 + 200, U(0), U(31), U(30), U(SITE_WAITER));
@@ -852,10 +859,7 @@ static void long_name_case(void)
 	memset(name + 65, 'b', 100);
 	name[165] = '\0';
 	struct gen h;
-	gen_start(&h);
-	batch(&h, 700, 0, T0);
-	ev(&h, EvGomaxprocs, T0, U(1));
-	ev(&h, EvProcStart, T0, U(0), U(0));
+	gen_one_p(&h, 700);
 	ev(&h, EvGoCreate, T0, U(0), U(1), U(0), U(SITE_WAITER));
 	ev(&h, EvGoStart, T0 + 100, U(0), U(1), U(1));
 	ev(&h, EvGoEnd, T0 + 1100, U(0), U(1));
