@@ -129,6 +129,15 @@ same_compiler() {
 	[ "$(readlink -f "$(command -v "$old")")" = "$(readlink -f "$(command -v "$2")")" ]
 }
 
+# forget_other_compiler DIR CC: a build dir configured with another
+# compiler is configured afresh (CMake keeps the first compiler it saw).
+forget_other_compiler() {
+	if [ -f "$1/CMakeCache.txt" ] && ! same_compiler "$1" "$2"; then
+		echo "$1 was configured with another compiler: reconfiguring"
+		rm -rf "$1/CMakeCache.txt" "$1/CMakeFiles"
+	fi
+}
+
 # sanitizer_launcher CC SANITIZE: checks that CC can build and run a program
 # with -fsanitize=SANITIZE and sets launcher to the command prefix that makes
 # it run. The sanitizer runtimes of these compilers need a narrower address space
@@ -198,10 +207,7 @@ stage() {
 	if [ -n "$san" ]; then
 		sanitizer_launcher "$cc" "$san"
 	fi
-	if [ -f "$dir/CMakeCache.txt" ] && ! same_compiler "$dir" "$cc"; then
-		echo "$dir was configured with another compiler: reconfiguring"
-		rm -rf "$dir/CMakeCache.txt" "$dir/CMakeFiles"
-	fi
+	forget_other_compiler "$dir" "$cc"
 	# Benchmarks are built (not run) where timings would mean something.
 	local opts=(-DGORT_SANITIZE="$san" -DGORT_BUILD_BENCH=ON)
 	if [ -n "$san" ]; then
@@ -227,10 +233,7 @@ stage() {
 build_release() {
 	local dir=$1 cc=$2 t0=$SECONDS
 	banner "stage release: $cc, Release, build dir $dir (built, not tested)"
-	if [ -f "$dir/CMakeCache.txt" ] && ! same_compiler "$dir" "$cc"; then
-		echo "$dir was configured with another compiler: reconfiguring"
-		rm -rf "$dir/CMakeCache.txt" "$dir/CMakeFiles"
-	fi
+	forget_other_compiler "$dir" "$cc"
 	CC=$cc cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release -DGORT_SANITIZE= \
 		-DGORT_BUILD_TESTS=ON -DGORT_BUILD_BENCH=ON
 	cmake --build "$dir" -j "$JOBS"
