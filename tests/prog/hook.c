@@ -1202,7 +1202,10 @@ static int mode_inherited(void *arg)
 
 /* ---- recvpoll ---- */
 
-static int rpsv[2]; /* [0] connected to [1], over loopback TCP */
+/* [0] connected to [1] over loopback TCP, made with the hooked calls so
+ * that both are the program's blocking sockets (tcp_pair's gort_accept
+ * would hand over a non-blocking one). */
+static int rpsv[2];
 static atomic_int rpread = -1;
 
 static void rp_reader(void *arg)
