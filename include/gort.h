@@ -243,7 +243,8 @@ GORT_API void gort_exitsyscall(void);
  * whose fd is not ready parks on the netpoller (epoll) while its M runs
  * other goroutines, and wakes when the fd is ready, its deadline passes,
  * or it is closed with gort_close. The runtime registers an fd and sets
- * O_NONBLOCK on it at its first use by a goroutine (it stays set); files
+ * O_NONBLOCK on it at its first use by a goroutine (it stays set, unless
+ * gort_fd_setblocking clears it on a TCP socket); files
  * epoll cannot watch (regular files) are read and written in place,
  * bracketed by the syscall hand-off (gort_entersyscall). EINTR never
  * comes back; the writes (write, writev, send, sendto) complete partial
@@ -325,6 +326,19 @@ GORT_API int gort_fd_wait(int fd, int events, int64_t deadline);
  * for a file the netpoller cannot watch, EAGAIN when the runtime is not
  * running. */
 GORT_API int gort_set_deadline(int fd, int events, int64_t deadline);
+
+/** Clear O_NONBLOCK on a connected TCP socket's file, as Go's File.Fd
+ * does before a file is handed to a child process: the other processes
+ * sharing the file (a child given the socket as its standard input, say)
+ * and plain read(2)s see a blocking socket again. A goroutine's calls on
+ * fd still never block its M (they pass MSG_DONTWAIT) and park on the
+ * netpoller as before; deadlines keep working. The flag stays cleared
+ * until fd is closed or the run ends: the next run, or another fd
+ * number for the same file (a dup), sets it again at its first use.
+ * -1 with EBADF (a bad fd), ENOTSOCK (not a socket), EOPNOTSUPP (a socket
+ * other than TCP), ENOTCONN (listening, or not connected yet: accept and
+ * connect need the flag), EAGAIN when the runtime is not running. */
+GORT_API int gort_fd_setblocking(int fd);
 
 /** close(2), after waking the goroutines parked on fd (they fail with
  * EBADF) and forgetting fd: no later event, deadline or call aimed at

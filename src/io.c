@@ -62,6 +62,20 @@
  * between entersyscall and exitsyscall, so a slow disk costs the P only
  * until sysmon hands it off; their calls are counted in flight too.
  *
+ * A socket's file in blocking mode. O_NONBLOCK belongs to the open file,
+ * which other processes may share: a child given an accepted socket as
+ * its standard input, say, expects it blocking, and fails with EAGAIN on
+ * the runtime's O_NONBLOCK. gort_fd_setblocking clears the flag on a
+ * connected TCP socket for good (until it is closed), as Go's File.Fd
+ * does before a file goes to a child. Go then makes its own calls on
+ * the file blocking ones, each holding a thread; here a goroutine's
+ * calls on a TCP socket carry MSG_DONTWAIT instead (rq->dontwait: read
+ * and write become recv and send, readv and writev recvmsg and sendmsg,
+ * which are the same calls on TCP), so they never block, whoever
+ * cleared the flag. A connected TCP socket is the one file whose every
+ * call has such a form: accept and connect have none, nor have a pipe's
+ * read and write.
+ *
  * A caller that is not a goroutine (no runtime, or a plain thread) gets
  * the blocking libc behaviour: an EAGAIN from an fd that the runtime
  * made non-blocking is waited out with poll(2) on the thread.
@@ -101,6 +115,7 @@ struct ioreq {
 	struct iovec *iov;               /* readv: the caller's; writev: a copy */
 	int iovcnt;
 	size_t total, done;
+	bool dontwait;                   /* a TCP socket: every call MSG_DONTWAIT */
 };
 
 static bool again(int e)
@@ -312,6 +327,7 @@ static bool drain_trust(pollDesc *pd, bool hint)
 static ssize_t fdio_poll(pollDesc *pd, uint32_t seq, int fd, ioreq *rq, int *errp)
 {
 	struct pdwait w = {pd, seq, true};
+	rq->dontwait = pd_isstream(pd, fd);
 	/* A read of nothing makes the call, which returns at once: the
 	 * hint would park it until bytes came. */
 	bool hint = rq->drainhint && !rq->nowait && rq->n > 0;
@@ -378,40 +394,58 @@ static ssize_t fdio(int fd, ioreq *rq)
 
 /* ---- the calls ---- */
 
+/* On a TCP socket the calls carry MSG_DONTWAIT (rq->dontwait, see "A
+ * socket's file in blocking mode"): read and write are recv and send
+ * there, with no other difference. A read of nothing stays a read,
+ * which returns 0 at once. */
+static int dontwait(const ioreq *rq)
+{
+	return rq->dontwait ? MSG_DONTWAIT : 0;
+}
+
 static ssize_t op_read(int fd, ioreq *rq)
 {
+	if (rq->dontwait && rq->n > 0)
+		return recv(fd, rq->buf, rq->n, MSG_DONTWAIT);
 	return read(fd, rq->buf, rq->n);
 }
 
 static ssize_t op_write(int fd, ioreq *rq)
 {
-	return write(fd, (char *)rq->buf + rq->done, rq->total - rq->done);
+	char *p = (char *)rq->buf + rq->done;
+	size_t len = rq->total - rq->done;
+	return rq->dontwait ? send(fd, p, len, MSG_DONTWAIT) : write(fd, p, len);
 }
 
 static ssize_t op_recv(int fd, ioreq *rq)
 {
-	return recv(fd, (char *)rq->buf + rq->done, rq->n - rq->done, rq->flags);
+	return recv(fd, (char *)rq->buf + rq->done, rq->n - rq->done, rq->flags | dontwait(rq));
 }
 
 static ssize_t op_send(int fd, ioreq *rq)
 {
-	return send(fd, (char *)rq->buf + rq->done, rq->total - rq->done, rq->flags);
+	return send(fd, (char *)rq->buf + rq->done, rq->total - rq->done,
+	            rq->flags | dontwait(rq));
 }
 
 static ssize_t op_recvfrom(int fd, ioreq *rq)
 {
-	return recvfrom(fd, (char *)rq->buf + rq->done, rq->n - rq->done, rq->flags, rq->addr,
-	                rq->addrlen);
+	return recvfrom(fd, (char *)rq->buf + rq->done, rq->n - rq->done,
+	                rq->flags | dontwait(rq), rq->addr, rq->addrlen);
 }
 
 static ssize_t op_sendto(int fd, ioreq *rq)
 {
-	return sendto(fd, (char *)rq->buf + rq->done, rq->total - rq->done, rq->flags,
-	              rq->caddr, rq->caddrlen);
+	return sendto(fd, (char *)rq->buf + rq->done, rq->total - rq->done,
+	              rq->flags | dontwait(rq), rq->caddr, rq->caddrlen);
 }
 
 static ssize_t op_readv(int fd, ioreq *rq)
 {
+	if (rq->dontwait && rq->n > 0) {
+		struct msghdr m = {.msg_iov = rq->iov, .msg_iovlen = (size_t)rq->iovcnt};
+		return recvmsg(fd, &m, MSG_DONTWAIT);
+	}
 	return readv(fd, rq->iov, rq->iovcnt);
 }
 
@@ -438,7 +472,13 @@ static void writev_advance(ioreq *rq, size_t r)
  * caller's, advanced past what was written. */
 static ssize_t op_writev_step(int fd, ioreq *rq)
 {
-	ssize_t r = writev(fd, rq->iov, rq->iovcnt);
+	ssize_t r;
+	if (rq->dontwait) {
+		struct msghdr m = {.msg_iov = rq->iov, .msg_iovlen = (size_t)rq->iovcnt};
+		r = sendmsg(fd, &m, MSG_DONTWAIT);
+	} else {
+		r = writev(fd, rq->iov, rq->iovcnt);
+	}
 	if (r > 0)
 		writev_advance(rq, (size_t)r);
 	return r;
@@ -1021,21 +1061,39 @@ GORT_API int gort_fd_wait(int fd, int events, int64_t deadline)
 	return got;
 }
 
+/* A call that needs the run's tables, from any thread: the goroutine
+ * (rt_enter), or NULL for another thread, which then holds off teardown
+ * (foreign_enter). false, with errno EAGAIN, when no run is up. */
+static bool enter_running(g **gpp)
+{
+	g *gp = *gpp = rt_enter();
+	if (gp)
+		return true;
+	foreign_enter();
+	if (atomic_load(&runtime_running) == RUNTIME_UP)
+		return true;
+	foreign_exit();
+	errno = EAGAIN;
+	return false;
+}
+
+static void leave_running(g *gp)
+{
+	if (gp)
+		rt_exit(gp);
+	else
+		foreign_exit();
+}
+
 GORT_API int gort_set_deadline(int fd, int events, int64_t deadline)
 {
 	if (check_fd_events(fd, events) != 0)
 		return -1;
 	if (deadline < 0)
 		deadline = -1; /* long passed */
-	g *gp = rt_enter();
-	if (!gp) {
-		foreign_enter();
-		if (atomic_load(&runtime_running) != RUNTIME_UP) {
-			foreign_exit();
-			errno = EAGAIN;
-			return -1;
-		}
-	}
+	g *gp;
+	if (!enter_running(&gp))
+		return -1;
 	int err = 0;
 	pollDesc *pd;
 	uint32_t seq;
@@ -1046,10 +1104,65 @@ GORT_API int gort_set_deadline(int fd, int events, int64_t deadline)
 		err = ENOTSUP;
 	else
 		err = netpollsetdeadline(pd, events, deadline, seq);
-	if (gp)
-		rt_exit(gp);
-	else
-		foreign_exit();
+	leave_running(gp);
+	if (err) {
+		seterrno(err);
+		return -1;
+	}
+	return 0;
+}
+
+/* The checks of gort_fd_setblocking: 0, or the errno. A connected TCP
+ * socket is the one whose every runtime call has a non-blocking form:
+ * accept and connect have none, and a pipe's read and write neither. */
+static int setblocking_check(int fd)
+{
+	int proto = 0;
+	socklen_t len = sizeof proto;
+	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) != 0)
+		return errno;
+	if (proto != IPPROTO_TCP)
+		return EOPNOTSUPP;
+	struct sockaddr_storage ss;
+	len = sizeof ss;
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
+		return errno; /* ENOTCONN: listening, or not connected yet */
+	return 0;
+}
+
+/* Clear O_NONBLOCK on a registered fd's file, unless it was closed
+ * meanwhile (the number may name a new file by now). */
+static int clear_nonblock(pollDesc *pd, uint32_t seq, int fd)
+{
+	if (!pd_enter(pd, seq))
+		return EBADF;
+	int err = 0;
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || ((fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0))
+		err = errno;
+	pd_leave(pd);
+	return err;
+}
+
+GORT_API int gort_fd_setblocking(int fd)
+{
+	if (fd < 0) {
+		errno = EBADF;
+		return -1;
+	}
+	int err = setblocking_check(fd);
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	g *gp;
+	if (!enter_running(&gp))
+		return -1;
+	pollDesc *pd;
+	uint32_t seq;
+	int st = pd_open(fd, &pd, &seq);
+	err = st < 0 ? -st : clear_nonblock(pd, seq, fd);
+	leave_running(gp);
 	if (err) {
 		seterrno(err);
 		return -1;

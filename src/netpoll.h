@@ -20,7 +20,8 @@
  *    events and deadline wake-ups carry or check it, so that nothing
  *    meant for a closed fd reaches a later fd with the same number.
  *  - state: PD_NONE (not registered), PD_POLL (registered with epoll,
- *    O_NONBLOCK set), PD_FILE (epoll refused it: a regular file; its
+ *    O_NONBLOCK set; on a TCP socket gort_fd_setblocking may clear it,
+ *    and io.c's calls carry MSG_DONTWAIT there), PD_FILE (epoll refused it: a regular file; its
  *    calls go through the syscall hand-off) or PD_CLOSING (a close is
  *    in progress: netpollclose sets it under pd->lock and ends it with a
  *    store once its system call is made; pd_open waits it out).

@@ -43,6 +43,9 @@
  *    urgent data, an AF_UNIX message carrying an fd); a read of no
  *    bytes right after a short one returns 0 at once. The cases that
  *    need the hint on use TCP, the one fd kind that takes it;
+ *  - gort_fd_setblocking: a connected TCP socket's file blocking again
+ *    while goroutines' reads and writes on it still park (GOMAXPROCS=1),
+ *    deadlines still apply, and the sockets it cannot serve refused;
  *  - bad input gives -1 with errno (EBADF for an fd number past the
  *    runtime's table, as for any number that is not open);
  *  - connect and recv as the blocking libc calls: EISCONN on a connected
@@ -1575,6 +1578,114 @@ static int bad_input_main(void *arg)
 }
 MAIN_CASE(bad_input, bad_input_main, 1)
 
+/* gort_fd_setblocking: the file of a connected TCP socket is blocking
+ * again, as a child process given it sees it, while a goroutine's calls
+ * on it still park instead of holding the M (they pass MSG_DONTWAIT). At
+ * GOMAXPROCS=1 a read parked on it lets main run and write to it, and a
+ * write far past the socket buffers completes while main, on the same
+ * P, drains it: a call that blocked would hang the case. Deadlines keep
+ * working; the sockets it cannot serve are refused. */
+static int sb_fd;
+static int64_t sb_total;
+
+static void sb_reader(void *arg)
+{
+	char buf[8] = {0};
+	CHECK_EQ(gort_read(sb_fd, buf, 5), 5);
+	CHECK(memcmp(buf, "hello", 5) == 0);
+	gort_wg_done(arg);
+}
+
+static void sb_writer(void *arg)
+{
+	enum { CHUNK = 1 << 20 };
+	char *buf = calloc(1, CHUNK);
+	CHECK(buf != NULL);
+	for (int i = 0; i < 8; i++)
+		CHECK_EQ(gort_write(sb_fd, buf, CHUNK), CHUNK);
+	sb_total = 8 * CHUNK;
+	free(buf);
+	gort_wg_done(arg);
+}
+
+static bool file_nonblocking(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+	CHECK(fl >= 0);
+	return (fl & O_NONBLOCK) != 0;
+}
+
+static void setblocking_refusals(void)
+{
+	int p[2];
+	CHECK_EQ(pipe(p), 0);
+	CHECK_FAILS(gort_fd_setblocking(p[0]), ENOTSOCK);
+	int u = socket(AF_INET, SOCK_DGRAM, 0);
+	CHECK(u >= 0);
+	CHECK_FAILS(gort_fd_setblocking(u), EOPNOTSUPP);
+	int t = socket(AF_INET, SOCK_STREAM, 0);
+	CHECK(t >= 0);
+	CHECK_FAILS(gort_fd_setblocking(t), ENOTCONN);
+	int port;
+	int l = listen_any(4, &port);
+	CHECK_FAILS(gort_fd_setblocking(l), ENOTCONN);
+	CHECK_FAILS(gort_fd_setblocking(-1), EBADF);
+	gort_close(p[0]);
+	gort_close(p[1]);
+	gort_close(u);
+	gort_close(t);
+	gort_close(l);
+	CHECK_FAILS(gort_fd_setblocking(l), EBADF);
+}
+
+static int setblocking_main(void *arg)
+{
+	(void)arg;
+	int sv[2];
+	tcp_pair(sv);
+	sb_fd = sv[0];
+	CHECK_EQ(gort_fd_setblocking(sv[0]), 0);
+	CHECK(!file_nonblocking(sv[0]));
+
+	gort_waitgroup wg = {0};
+	gort_wg_add(&wg, 1);
+	CHECK(gort_go(sb_reader, &wg) > 0);
+	gort_sleep(20 * 1000 * 1000); /* the reader parks meanwhile */
+	CHECK_EQ(gort_write(sv[1], "hello", 5), 5);
+	gort_wg_wait(&wg);
+
+	gort_wg_add(&wg, 1);
+	CHECK(gort_go(sb_writer, &wg) > 0);
+	char buf[1 << 16];
+	int64_t got = 0;
+	while (got < 8 << 20) {
+		ssize_t r = gort_read(sv[1], buf, sizeof buf);
+		CHECK(r > 0);
+		got += r;
+	}
+	gort_wg_wait(&wg);
+	CHECK_EQ(sb_total, got);
+	CHECK(!file_nonblocking(sv[0]));
+
+	CHECK_EQ(gort_set_deadline(sv[0], GORT_READ, gort_nanotime() + 20 * 1000 * 1000), 0);
+	CHECK_FAILS(gort_read(sv[0], buf, 1), ETIMEDOUT);
+
+	setblocking_refusals();
+	gort_close(sv[0]);
+	gort_close(sv[1]);
+	return 0;
+}
+
+static void setblocking(void)
+{
+	int sv[2];
+	CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	CHECK_FAILS(gort_fd_setblocking(sv[0]), EOPNOTSUPP); /* checked first */
+	close(sv[0]);
+	close(sv[1]);
+	run_main(setblocking_main, NULL, 1);
+}
+
 /* gort_close racing with a call that starts on the fd: the call must
  * not register the fd again just before close(2), which left its
  * descriptor registered (PD_POLL) for the next fd with that number: that
@@ -2047,6 +2158,7 @@ int main(void)
 	RUN_CASE(close_race, 120);
 	RUN_CASE(write_close_reuse, 60);
 	RUN_CASE(bad_input, 20);
+	RUN_CASE(setblocking, 20);
 	RUN_CASE(connect_eisconn, 20);
 	RUN_CASE(unix_connect_full, 20);
 	RUN_CASE(unix_connect_closed, 20);
