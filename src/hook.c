@@ -82,13 +82,25 @@
  * non-blocking (F_GETFL). Calls on an fd the program made non-blocking
  * are the plain libc calls (EAGAIN comes back); calls on a blocking one
  * park. fcntl F_GETFL reports the program's view, F_SETFL records it
- * (O_NONBLOCK stays set on the file while the runtime uses it; an fd
- * the program was started with, which it leaves alone, gets the flags as
- * set). A plain
+ * (O_NONBLOCK stays set on the file while the runtime uses it, but see
+ * "blocking files"; an fd the program was started with, which it leaves
+ * alone, gets the flags as set). A plain
  * thread's call on an fd that the runtime has made non-blocking behind
  * the program's back blocks as before (the gort_* call waits with
  * poll(2) on the thread); on any other fd a plain thread's call is the
  * libc call.
+ *
+ * Blocking files. O_NONBLOCK belongs to the open file, which a child
+ * process may share: an inetd-style server that accepts in a goroutine
+ * and spawns a handler with the socket as its standard input must hand
+ * over a blocking socket, or the handler's reads fail with EAGAIN. A
+ * connected TCP socket is the one fd the runtime can serve without the
+ * flag (its calls pass MSG_DONTWAIT: gort_fd_setblocking), so on one that
+ * the program calls blocking the file gets the program's flags: after
+ * accept, after connect, and on F_SETFL. A listening socket, a pipe, an
+ * AF_UNIX or UDP socket keeps the runtime's O_NONBLOCK while the runtime
+ * uses it (gort_fd_setblocking refuses them, and the F_SETFL changes
+ * the program's view only).
  *
  * poll. A goroutine's poll with a timeout first polls without waiting
  * (which also returns poll(2)'s own errors before the array is read).
@@ -122,9 +134,10 @@
  *  - O_NONBLOCK belongs to the open file description: it is set for other
  *    processes sharing it (a forked child too), and calls the library
  *    does not hook (recvmsg, sendmsg, sendfile, splice, ioctl FIONBIO,
- *    ...) see the fd non-blocking once a goroutine has used it. The
- *    program's view is kept per fd number: F_SETFL on one of two dups
- *    leaves the other's view as it was.
+ *    ...) see the fd non-blocking once a goroutine has used it, unless
+ *    it is a connected TCP socket the program calls blocking (see
+ *    "blocking files"). The program's view is kept per fd number:
+ *    F_SETFL on one of two dups leaves the other's view as it was.
  *  - Handlers installed with sigset, sysv_signal or a raw system call
  *    are not wrapped; neither are those installed before the library
  *    was loaded (dlopen'ed late).
@@ -622,6 +635,17 @@ static int fdroute(int fd, const void *ra)
 		return r_;                      \
 	} while (0)
 
+/* A connected TCP socket the program calls blocking gets its file
+ * blocking again (see "blocking files"); any other fd is left as it is.
+ * Whether it did; errno as it was. */
+static bool setblocking(int fd)
+{
+	int e = errno_get();
+	bool done = gort_fd_setblocking(fd) == 0;
+	errno_set(e);
+	return done;
+}
+
 /* ---- socket timeouts ---- */
 
 /* SO_RCVTIMEO and SO_SNDTIMEO (socket(7)): a blocking call on the socket
@@ -1008,6 +1032,8 @@ static int accept_common(int fd, struct sockaddr *addr, socklen_t *addrlen, int 
 			return -1;
 		if (!(flags & SOCK_CLOEXEC))
 			real_fcntl(nfd, F_SETFD, 0);
+		if (!(flags & SOCK_NONBLOCK))
+			setblocking(nfd);
 		fdstore(nfd, ((flags & SOCK_NONBLOCK) ? FD_NONBLOCK : FD_BLOCKING) | FD_RUNTIME |
 		                     (fdbits(fd) & FD_TIMEO));
 		errno_set(e);
@@ -1048,8 +1074,14 @@ HOOK int connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
 		if (sock_deadline(fd, SO_SNDTIMEO) != 0 && kernel_blocking(fd))
 			HANDOFF(int, real_connect(fd, addr, addrlen));
 		__attribute__((fallthrough));
-	case VIA_GORT:
-		ROUTED(int, gort_connect(fd, addr, addrlen));
+	case VIA_GORT: {
+		int e = errno_get();
+		if (gort_connect(fd, addr, addrlen) != 0)
+			return -1;
+		setblocking(fd);
+		errno_set(e);
+		return 0;
+	}
 	case VIA_HANDOFF:
 		HANDOFF(int, real_connect(fd, addr, addrlen));
 	default:
@@ -1154,15 +1186,17 @@ static int fcntl_common(int fd, int cmd, void *arg, const void *ra)
 		int view = fdview(fd);
 		if (view == FD_UNKNOWN)
 			return real_fcntl(fd, F_SETFL, want);
-		/* The runtime's O_NONBLOCK stays. An inherited fd has
-		 * none (its calls are the hand-off's), nor has an fd whose
-		 * calls never went to the runtime (the program's own
-		 * non-blocking fd, served by libc): the file gets the
-		 * program's flags as they are, or the O_NONBLOCK the program
-		 * set and cleared would stay behind for its own blocking
-		 * calls and for the processes sharing it. */
+		/* The runtime's O_NONBLOCK stays, but on a connected TCP
+		 * socket, which can do without it (see "blocking files").
+		 * An inherited fd has none (its calls are the hand-off's),
+		 * nor has an fd whose calls never went to the runtime (the
+		 * program's own non-blocking fd, served by libc): the file
+		 * gets the program's flags as they are, or the O_NONBLOCK
+		 * the program set and cleared would stay behind for its own
+		 * blocking calls and for the processes sharing it. */
 		int keep = 0;
-		if ((fdbits(fd) & (FD_SHARED | FD_RUNTIME)) == FD_RUNTIME) {
+		if ((fdbits(fd) & (FD_SHARED | FD_RUNTIME)) == FD_RUNTIME &&
+		    ((want & O_NONBLOCK) || !setblocking(fd))) {
 			int cur = real_fcntl(fd, F_GETFL);
 			if (cur < 0)
 				return -1;

@@ -62,6 +62,7 @@ MODE_CASE(stdio, 60)
 MODE_CASE(timeo, 60)
 MODE_CASE(recvpoll, 60)
 MODE_CASE(first, 60)
+MODE_CASE(spawn, 60)
 
 /* "inherited" runs with a pipe's read end (a byte in it) at fd 40 and
  * another's write end at fd 41, as a shell passes them on; afterwards
@@ -111,6 +112,7 @@ int main(void)
 	RUN_CASE(mode_inherited, 150);
 	RUN_CASE(mode_recvpoll, 150);
 	RUN_CASE(mode_first, 150);
+	RUN_CASE(mode_spawn, 150);
 	printf("hook_test: ok\n");
 	return 0;
 }

@@ -57,6 +57,13 @@
  *           goroutine is blocked reading returns POLLOUT at once;
  *           O_NONBLOCK that the program set and cleared on a pipe the
  *           runtime never used is cleared on the file.
+ *   spawn   an inetd-style server: a goroutine accepts and hands the
+ *           socket to a child (cat) as its standard input and output,
+ *           and the client's bytes come back through it; the child
+ *           must find the socket blocking on the file, as accept(2)
+ *           makes it (it reports its flags from /proc first). A socket a goroutine connects is blocking on the file
+ *           too, and so is one whose O_NONBLOCK the program sets and
+ *           clears.
  *   first   (no runtime) setsockopt as the process's first hooked call,
  *           as a server sets SO_REUSEADDR before it starts the runtime.
  * Exit status 0 on success; a failed check exits 1 with its message.
@@ -66,6 +73,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -1286,6 +1294,70 @@ static int mode_recvpoll(void *arg)
 	return 0;
 }
 
+/* ---- spawn ---- */
+
+static struct sockaddr_in sp_addr;
+
+static void sp_client(void *arg)
+{
+	(void)arg;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	CHECK(fd >= 0);
+	CHECK_EQ(connect(fd, (struct sockaddr *)&sp_addr, sizeof sp_addr), 0);
+	CHECK(!kernel_nonblock(fd));
+	int fl = fcntl(fd, F_GETFL);
+	CHECK(fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0);
+	CHECK(kernel_nonblock(fd));
+	CHECK(fcntl(fd, F_SETFL, fl) == 0);
+	CHECK(!kernel_nonblock(fd));
+	CHECK_EQ(write(fd, "ping\n", 5), 5);
+	CHECK_EQ(shutdown(fd, SHUT_WR), 0);
+	char buf[1024];
+	size_t got = 0;
+	ssize_t r;
+	while (got < sizeof buf - 1 && (r = read(fd, buf + got, sizeof buf - 1 - got)) > 0)
+		got += (size_t)r;
+	buf[got] = 0;
+	/* The child's view of its standard input, then the echo. */
+	const char *flags = strstr(buf, "flags:");
+	CHECK(flags != NULL);
+	long fl0 = strtol(flags + 6, NULL, 8);
+	if (fl0 & O_NONBLOCK)
+		FAILF("the child's standard input is non-blocking (flags 0%lo)", fl0);
+	CHECK(got >= 5 && memcmp(buf + got - 5, "ping\n", 5) == 0);
+	close(fd);
+	gort_wg_done(&helpers_wg);
+}
+
+static int mode_spawn(void *arg)
+{
+	(void)arg;
+	int l = listener(&sp_addr);
+	start_helper(sp_client, NULL);
+	int s = accept(l, NULL, NULL);
+	CHECK(s >= 0);
+	close(l);
+	CHECK(!kernel_nonblock(s));
+	posix_spawn_file_actions_t fa;
+	CHECK_EQ(posix_spawn_file_actions_init(&fa), 0);
+	CHECK_EQ(posix_spawn_file_actions_adddup2(&fa, s, 0), 0);
+	CHECK_EQ(posix_spawn_file_actions_adddup2(&fa, s, 1), 0);
+	char *argv[] = {"sh", "-c", "cat /proc/self/fdinfo/0 && exec cat", NULL};
+	char *envp[] = {NULL};
+	pid_t pid;
+	CHECK_EQ(posix_spawnp(&pid, "sh", &fa, NULL, argv, envp), 0);
+	posix_spawn_file_actions_destroy(&fa);
+	close(s);
+	int st;
+	CHECK_EQ(waitpid(pid, &st, 0), pid);
+	CHECK(WIFEXITED(st));
+	CHECK_EQ(WEXITSTATUS(st), 0);
+	gort_wg_wait(&helpers_wg);
+	fprintf(stderr, "spawn: a child given an accepted socket echoes through it; "
+	                "connected sockets are blocking on the file\n");
+	return 0;
+}
+
 /* ---- first ---- */
 
 static int mode_first(void *arg)
@@ -1366,6 +1438,12 @@ static int run_recvpoll(void *arg)
 	return with1(mode_recvpoll);
 }
 
+static int run_spawn(void *arg)
+{
+	(void)arg;
+	return with1(mode_spawn);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct prog_mode modes[] = {
@@ -1381,6 +1459,7 @@ int main(int argc, char **argv)
 		{"timeo", run_timeo, NULL, true},
 		{"recvpoll", run_recvpoll, NULL, true},
 		{"first", mode_first, NULL, true},
+		{"spawn", run_spawn, NULL, true},
 	};
 	return run_prog_mode("hook", argc, argv, modes, sizeof modes / sizeof modes[0]);
 }
