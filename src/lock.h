@@ -14,6 +14,7 @@
 #define GORT_LOCK_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef struct mutex {
@@ -32,5 +33,8 @@ void notewakeup(note *n);
 void notesleep(note *n);
 /* Sleep at most ns nanoseconds; returns whether the note was woken. */
 int notetsleep(note *n, int64_t ns);
+/* Whether notewakeup has run since the last noteclear: for one who sees
+ * every waker done (teardown, all Ms stopped, foreign_lock held). */
+bool notewoken(note *n);
 
 #endif /* GORT_LOCK_H */

@@ -94,6 +94,11 @@ void notewakeup(note *n)
 	futexwakeup(&n->key, 1);
 }
 
+bool notewoken(note *n)
+{
+	return atomic_load_explicit(&n->key, memory_order_acquire) != 0;
+}
+
 void notesleep(note *n)
 {
 	/* As Go: m.blocked says the M sleeps here (schedtrace's blocked=). */
