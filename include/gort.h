@@ -84,12 +84,13 @@ GORT_API int *gort_errno_location(void);
  * program's main returns. On return every runtime thread has stopped and
  * runtime memory is released, so gort_main may be called again.
  * A thread that is not a goroutine and is still blocked then on a
- * channel, a select or a sync object (a mutex, a WaitGroup, a Cond) is
- * abandoned too: nothing wakes it, and a later run forgets the object's
- * waiters at its first use (a sender's value goes with it). Such a
- * thread must be done waiting before main returns: main joins it, or
- * waits for what it waits for. A thread that blocks before the first
- * run or between runs is kept until it is woken.
+ * channel, a select or a sync object (a mutex, an RWMutex, a WaitGroup,
+ * a Cond) is not abandoned: it stays blocked, and a later run, or
+ * another such thread between runs, completes its operation as if no
+ * run had ended (a blocked sender's value is delivered). The goroutines
+ * abandoned on the same object are forgotten: they never take a value,
+ * a wake-up or a signal meant for the thread. A thread that blocks
+ * before the first run or between runs is kept in the same way.
  * Returns -1 with errno EBUSY if the runtime is already running, EINVAL if
  * fn is NULL, ENOMEM/EAGAIN if it cannot start.
  *

@@ -132,6 +132,33 @@ void dequeuesudog(waitq *q, sudog *s)
 	}
 }
 
+/* Take the goroutines' sudogs out of q, leaving the plain threads'. */
+static void unlink_goroutines(waitq *q)
+{
+	for (sudog *s = q->first, *next; s; s = next) {
+		next = s->next;
+		if (s->g)
+			dequeuesudog(q, s);
+	}
+}
+
+/* Teardown, a plain thread still waiting on c, the goroutines' stacks
+ * still mapped (plainwait.c): c forgets the abandoned goroutines now and
+ * is stamped with gen, the next run's, so that chanlock keeps the plain
+ * threads. selrefs is emptied; plainwait.c counts the plain selects
+ * again. Once per teardown: a second call finds gen already there. */
+void chan_keep(gort_chan *c, uint32_t gen)
+{
+	lock(&c->lock);
+	if (c->gen != gen) {
+		unlink_goroutines(&c->recvq);
+		unlink_goroutines(&c->sendq);
+		c->selrefs = 0;
+		c->gen = gen;
+	}
+	unlock(&c->lock);
+}
+
 /* ---- completing a waiter ---- */
 
 /* Wake the waiter of s; its channel lock is already released. */
@@ -264,7 +291,8 @@ int chansend(gort_chan *c, const void *ep, bool block)
 	}
 
 	note wake;
-	sudog me = {.g = getg(), .wake = &wake, .elem = (void *)ep, .c = c};
+	sudog me = {.g = getg(), .wake = &wake, .elem = (void *)ep, .c = c,
+	            .kind = SUDOG_CHAN};
 	enqueue(&c->sendq, &me);
 	sudog_park(&me, parkunlock_c, &c->lock, waitReasonChanSend);
 	/* Completed by a receiver (success) or by close. */
@@ -311,7 +339,7 @@ int chanrecv(gort_chan *c, void *ep, bool block)
 	}
 
 	note wake;
-	sudog me = {.g = getg(), .wake = &wake, .elem = ep, .c = c};
+	sudog me = {.g = getg(), .wake = &wake, .elem = ep, .c = c, .kind = SUDOG_CHAN};
 	enqueue(&c->recvq, &me);
 	sudog_park(&me, parkunlock_c, &c->lock, waitReasonChanReceive);
 	return me.success ? 1 : 0; /* close zeroed the element */

@@ -12,9 +12,14 @@
  * A channel may outlive a gort_main run in which goroutines were left
  * waiting on it (abandoned when main returned; their stacks are gone).
  * chanlock empties queues last used by an earlier run (c->gen), so those
- * sudogs are never touched. A plain thread must not be blocked on a
- * channel when gort_main returns: it would be forgotten the same way.
- * One that blocks before the first gort_main, or between runs, is kept:
+ * sudogs are never touched. A plain thread still blocked on a channel
+ * when gort_main returns is kept: teardown, while the goroutines' stacks
+ * are still mapped, takes their sudogs out of the channel's queues and
+ * stamps it with the new runtime_gen (chan_keep, plainwait.c), so that
+ * the plain thread's sudog, on its own stack, is the only one left and
+ * chanlock keeps it. So, as an invariant: once a run is over, no queue
+ * that chanlock does not empty holds a goroutine's sudog. One that
+ * blocks before the first gort_main, or between runs, is kept too:
  * runtime_gen moves on at teardown only.
  *
  * Invariants (c->lock held):
@@ -87,6 +92,7 @@ struct gort_chan {
 int chansend(gort_chan *c, const void *ep, bool block);
 int chanrecv(gort_chan *c, void *ep, bool block);
 void chanlock(gort_chan *c);
+void chan_keep(gort_chan *c, uint32_t gen);
 void enqueue(waitq *q, sudog *s);
 sudog *dequeue(waitq *q);
 void dequeuesudog(waitq *q, sudog *s);

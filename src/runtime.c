@@ -11,8 +11,12 @@
  * at its next pass through findrunnable; Ms other than M0 end their
  * threads, and the last one wakes M0, which joins them all and frees the
  * runtime's memory: allp, the Ms, every G (abandoned ones included),
- * every stack, the semaphore table. The globals are then back to their
- * zero state and gort_main can run again. A goroutine that runs on
+ * every stack. The globals are then back to their zero state, but for
+ * the plain threads still blocked on a channel, a select or a sync
+ * object, which stay blocked into the next run (the semaphore table
+ * keeps theirs); the goroutines abandoned beside them are taken out of
+ * those objects first, while their stacks are still mapped
+ * (plainwait.c). gort_main can then run again. A goroutine that runs on
  * without entering the runtime is preempted by sysmon, which keeps
  * running until every M has left, and its M then leaves; one that
  * cannot be preempted (asyncpreemptoff, code marked with
@@ -183,6 +187,10 @@ static void release_run(m *m0)
 	m_teardown(m0);
 	/* Waiters left in channel queues belong to this run: abandoned. */
 	atomic_fetch_add(&runtime_gen, 1);
+	/* Before the stacks go, while the abandoned goroutines' sudogs can
+	 * still be read: the structures that plain threads still wait on
+	 * let go of them and keep the plain threads. */
+	plainwait_teardown();
 	/* Before the stacks go: sleep timers live on them. */
 	for (int32_t i = 0; i < GORT_MAX_PROCS && allp[i]; i++)
 		timers_orphan(allp[i]);
@@ -191,7 +199,6 @@ static void release_run(m *m0)
 		allp[i]->nstackcache = 0;
 	stack_teardown();
 	p_teardown();
-	sema_teardown();
 	netpoll_teardown(); /* after timers_orphan: deadline timers live in it */
 	preempt_teardown();
 	signal_teardown();

@@ -176,13 +176,18 @@ _Static_assert(sizeof(struct g) <= 2 * CACHE_LINE, "struct g grew past two cache
  * waker may copy into or out of the waiter's frame, and waiting
  * allocates nothing. Owned by the wait structure it is queued on (under
  * that structure's lock); once dequeued, by the one waker that took it,
- * until sudog_ready, after which the frame may be gone. */
+ * until sudog_ready, after which the frame may be gone. A plain thread's
+ * sudog outlives the run it was queued in (its stack is its thread's);
+ * a goroutine's does not, and teardown takes every goroutine's sudog out
+ * of the structures that still hold a plain thread's (plainwait.c). */
+enum { SUDOG_CHAN, SUDOG_SEMA, SUDOG_NOTIFY }; /* sudog.kind */
 struct sudog {
 	g *g;              /* the waiting goroutine; NULL for a plain thread */
 	note *wake;        /* a plain thread sleeps on it */
 	sudog *next;       /* wait queue links; semaphore: the treap's */
 	sudog *prev;       /* children, prev on the lower addresses' side */
-	void *elem;        /* channel: the element; semaphore: its address */
+	void *elem;        /* channel: the element; semaphore: its address;
+	                      notify list: the list */
 	gort_chan *c;      /* channel: the one waited on */
 	struct selwait *sel; /* channel: the select it belongs to, or NULL */
 	/* Semaphore only, guarded by root->lock (sema.c) as next and prev
@@ -190,12 +195,14 @@ struct sudog {
 	 * node; the others follow it on waitlink. parent, tail and priority
 	 * mean something only in the node. */
 	sudog *parent;     /* treap parent; NULL at the top */
-	sudog *waitlink;   /* next waiter on the same address */
+	sudog *waitlink;   /* next waiter on the same address; select: its
+	                      next sudog, in lock order (select.c) */
 	sudog *tail;       /* last waiter on the address */
 	uint32_t priority; /* treap priority: random; a parent's is no higher */
 	uint32_t ticket;   /* semaphore: unit handed over; notify list ticket */
 	int32_t caseidx;   /* select: its case */
 	bool success;      /* channel: completed by a value, not by close */
+	uint8_t kind;      /* SUDOG_*: the structure it waits on */
 };
 
 /* ---- M ------------------------------------------------------------- */
@@ -911,10 +918,21 @@ bool cansemacquire(uint32_t *addr);                 /* one unit if free, no wait
 void semrelease(uint32_t *addr);                    /* semrelease1, no handoff */
 void sema_teardown(void);
 typedef struct notifyList notifyList; /* a gort_cond, seen by the runtime */
+void notifyList_keep(notifyList *l, uint32_t gen);
 uint32_t notifyListAdd(notifyList *l);
 void notifyListWait(notifyList *l, uint32_t t);
 void notifyListNotifyOne(notifyList *l);
 void notifyListNotifyAll(notifyList *l);
+
+/* plainwait.c: the plain threads asleep on a sudog (runtime.h, above
+ * foreign_enter), and what teardown does for them. */
+typedef struct plainwait {
+	sudog *s;
+	struct plainwait *next, *prev;
+} plainwait;
+void plainwait_add(plainwait *w, sudog *s);
+void plainwait_remove(plainwait *w);
+void plainwait_teardown(void);
 
 /* runtime.c */
 /* From a thread that is not a goroutine: run fn(arg) on a new goroutine
@@ -926,7 +944,9 @@ enum { RUNTIME_DOWN, RUNTIME_STARTING, RUNTIME_UP, RUNTIME_STOPPING };
 extern _Atomic uint32_t runtime_running;
 /* Incremented when a gort_main run ends: wait queues that outlive a run
  * (a channel's, a cond's notify list) recognise waiters abandoned with
- * their goroutines. */
+ * their goroutines. A structure on which a plain thread still waits is
+ * cleared of them at teardown instead, and stamped with the new value
+ * (plainwait.c), so that its plain waiters are kept. */
 extern _Atomic uint32_t runtime_gen;
 extern pthread_rwlock_t foreign_lock;
 /*
@@ -936,6 +956,10 @@ extern pthread_rwlock_t foreign_lock;
  * thread's nested brackets; only the outermost takes the lock, and
  * sudog_park lets go of it while the thread sleeps, so that a plain
  * thread blocked when gort_main returns does not hold teardown up.
+ * Before letting go it records its sudog (plainwait_add), which it takes
+ * back only once it holds the lock again: teardown finds every plain
+ * thread asleep in a wait structure, or woken and not yet past the
+ * lock, on that record, and keeps it there for the next run.
  *
  * A call that may reach a goroutine (copy into its stack, ready it: a
  * channel operation, a select, a sync type's semaphore or notify list)

@@ -677,12 +677,17 @@ void sudog_park(sudog *s, bool (*unlockf)(g *, void *), void *lk, waitreason rea
 	/* Armed before the lock goes: a waker needs the lock to find s. */
 	noteclear(s->wake);
 	unlockf(NULL, lk);
-	/* Not held while asleep (rt_enter_wait): teardown may run. */
+	/* Not held while asleep (rt_enter_wait): teardown may run, and
+	 * finds s on the record, which lasts until the lock is held again
+	 * (runtime.h, above foreign_enter). */
+	plainwait w;
+	plainwait_add(&w, s);
 	if (foreign_held > 0)
 		pthread_rwlock_unlock(&foreign_lock);
 	notesleep(s->wake);
 	if (foreign_held > 0)
 		pthread_rwlock_rdlock(&foreign_lock);
+	plainwait_remove(&w);
 }
 
 void sudog_ready(sudog *s)

@@ -187,12 +187,19 @@ static int32_t selwaitall(selstate *st)
 	atomic_init(&sw.done, 0);
 	sw.winner = NULL;
 	g *gp = getg();
+	/* Linked through waitlink from the one it sleeps on: teardown finds
+	 * the channels of a plain thread's select that way (plainwait.c). */
+	sudog *prev = NULL;
 	for (int32_t k = 0; k < st->n; k++) {
 		uint32_t i = st->lockorder[k];
 		gort_case *cas = &st->cases[i];
 		sudog *s = &st->sudogs[i];
 		*s = (sudog){.g = gp, .wake = &sw.wake, .elem = cas->elem,
-		             .c = cas->chan, .sel = &sw, .caseidx = (int32_t)i};
+		             .c = cas->chan, .sel = &sw, .caseidx = (int32_t)i,
+		             .kind = SUDOG_CHAN};
+		if (prev)
+			prev->waitlink = s;
+		prev = s;
 		enqueue(cas->dir == GORT_RECV ? &cas->chan->recvq : &cas->chan->sendq, s);
 		cas->chan->selrefs++;
 	}

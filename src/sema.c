@@ -58,9 +58,13 @@
  * later run forgets them (notifyListLock): the list is emptied and
  * their tickets count as notified, or a signal would go to one of them
  * and be lost. Every path reaches the list or a ticket through that
- * check first, so a ticket of the new run is never among them. A plain
- * thread still queued then is forgotten with them (its record cannot be
- * told from theirs without reading theirs), as on a channel.
+ * check first, so a ticket of the new run is never among them. A list on
+ * which a plain thread still waits when the run ends is not left to
+ * that check: teardown takes the goroutines out, renumbers the plain
+ * waiters' tickets and stamps the list with the new gen
+ * (notifyList_keep), so that they wait on into the next run. The
+ * semaphore table, global, is rebuilt with its plain waiters at the
+ * same moment (sema_teardown); plainwait.c has the design.
  *
  * Who owns what. A sudog lives on the waiter's own stack: gort's stacks
  * never move, so a waiting goroutine's frame is a stable home for its
@@ -306,6 +310,7 @@ void semacquire1(uint32_t *addr, bool lifo, waitreason reason)
 	s.g = getg();
 	s.wake = &wake;
 	s.elem = addr;
+	s.kind = SUDOG_SEMA;
 	for (;;) {
 		lock(&root->lock);
 		atomic_fetch_add(&root->nwait, 1); /* disables semrelease1's fast exit */
@@ -369,14 +374,55 @@ void semrelease(uint32_t *addr)
 	semrelease1(addr, false);
 }
 
-/* The runtime is down: goroutines still waiting were abandoned with
- * their stacks, which are unmapped by now, so their sudogs cannot even
- * be read, and the table starts empty. A plain thread still waiting on
- * a semaphore at that moment is forgotten with them (its sudog cannot be
- * told apart without reading the others). */
+/* Add the plain threads' sudogs of the treap under t to the list *tail
+ * ends (linked through waitlink), each address's in queue order. A
+ * sudog's links are read before its waitlink is overwritten. Recursive:
+ * the treap's depth is logarithmic (random priorities). */
+static void collect_plain(sudog *t, sudog ***tail)
+{
+	if (!t)
+		return;
+	sudog *lower = t->prev, *higher = t->next;
+	for (sudog *s = t, *next; s; s = next) {
+		next = s->waitlink;
+		if (!s->g) {
+			**tail = s;
+			*tail = &s->waitlink;
+		}
+	}
+	collect_plain(lower, tail);
+	collect_plain(higher, tail);
+}
+
+/* Rebuild root with its plain threads' sudogs only, as they were
+ * queued. */
+static void keep_plain(semaroot *root)
+{
+	lock(&root->lock);
+	sudog *kept = NULL, **tail = &kept;
+	collect_plain(root->treap, &tail);
+	*tail = NULL;
+	root->treap = NULL;
+	uint32_t n = 0;
+	for (sudog *s = kept, *next; s; s = next, n++) {
+		next = s->waitlink;
+		queue(root, s, false);
+	}
+	atomic_store(&root->nwait, n);
+	unlock(&root->lock);
+}
+
+/* The run ends (plainwait.c): every M stopped, foreign_lock held for
+ * writing, and the goroutines' stacks still mapped, so that their
+ * sudogs can still be read. The goroutines still waiting are abandoned:
+ * each root keeps only the plain threads still waiting (their stacks
+ * are their own), in the order they came, and nwait counts them. A
+ * release in the next run, or by another plain thread between runs,
+ * wakes them as if no run had ended. */
 void sema_teardown(void)
 {
-	memset(semtable, 0, sizeof semtable);
+	for (int i = 0; i < SEMTABSZ; i++)
+		keep_plain(&semtable[i]);
 }
 
 /* ---- notify lists ---- */
@@ -399,6 +445,47 @@ static void notifyListLock(notifyList *l)
 		atomic_store(&l->notify, atomic_load(&l->wait));
 		atomic_store_explicit(&l->gen, gen, memory_order_release);
 	}
+}
+
+/* Teardown, a plain thread still queued on l, the goroutines' stacks
+ * still mapped (plainwait.c): l keeps its plain waiters, stamped with
+ * gen, the next run's, so that notifyListLock keeps them. Their tickets
+ * are renumbered: every ticket handed out until now counts as notified
+ * (the abandoned goroutines', queued or not, which would each swallow a
+ * signal; no plain thread holds one unqueued, as gort_cond_wait takes
+ * and waits for its ticket inside one bracket), and the plain waiters
+ * take the next ones, in the order of their old tickets. Once per
+ * teardown: a second call finds gen already there. */
+void notifyList_keep(notifyList *l, uint32_t gen)
+{
+	lock(&l->lock);
+	if (atomic_load_explicit(&l->gen, memory_order_relaxed) == gen) {
+		unlock(&l->lock);
+		return;
+	}
+	sudog *kept = NULL;
+	uint32_t n = 0;
+	for (sudog *s = l->head, *next; s; s = next) {
+		next = s->next;
+		if (s->g)
+			continue;
+		sudog **pp = &kept;
+		while (*pp && less((*pp)->ticket, s->ticket))
+			pp = &(*pp)->next;
+		s->next = *pp;
+		*pp = s;
+		n++;
+	}
+	uint32_t t = atomic_fetch_add(&l->wait, n);
+	atomic_store(&l->notify, t);
+	l->head = kept;
+	l->tail = NULL;
+	for (sudog *s = kept; s; s = s->next) {
+		s->ticket = t++;
+		l->tail = s;
+	}
+	atomic_store_explicit(&l->gen, gen, memory_order_release);
+	unlock(&l->lock);
 }
 
 /* notifyListAdd hands out the caller's ticket; the caller must then call
@@ -429,6 +516,8 @@ void notifyListWait(notifyList *l, uint32_t t)
 	memset(&s, 0, sizeof s);
 	s.g = getg();
 	s.wake = &wake;
+	s.elem = l;
+	s.kind = SUDOG_NOTIFY;
 	s.ticket = t;
 	if (l->tail)
 		l->tail->next = &s;

@@ -33,9 +33,12 @@ GORT_API void gort_cond_wait(gort_cond *c, gort_mutex *mu)
 		return;
 	}
 	notifyList *l = notifylist(c);
+	/* One bracket from the ticket to the wait: a plain thread never
+	 * holds a ticket it has not queued when a run ends, which would
+	 * count as notified (notifyList_keep, sema.c). */
+	g *gp = rt_enter_wait();
 	uint32_t t = notifyListAdd(l);
 	gort_mutex_unlock(mu);
-	g *gp = rt_enter_wait();
 	notifyListWait(l, t);
 	rt_exit_wait(gp);
 	gort_mutex_lock(mu);
