@@ -161,6 +161,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <link.h>
+#include <linux/futex.h>
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
@@ -1399,9 +1400,34 @@ HOOK int usleep(useconds_t us)
 	return 0;
 }
 
-static bool badtime(const struct timespec *ts)
+/* Whether the kernel can read *ts, asked without touching it here: a
+ * read of ours would fault on an invalid request, which nanosleep(2) and
+ * clock_nanosleep(2) fail with EFAULT. A futex wait whose word does not
+ * hold the value it is given copies its timeout in first (EFAULT if it
+ * cannot) and then returns EAGAIN at once, without waiting. It reads
+ * the same struct timespec, costs one system call on a goroutine's path
+ * only (a plain thread's request goes to libc), and is a call no thread
+ * library can do without, which seccomp filters allow (container
+ * runtimes' may refuse process_vm_readv, which could tell the same). Any
+ * other failure leaves the request to be read here. */
+static bool timespec_readable(const struct timespec *ts)
 {
-	return ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000;
+	int e = errno, word = 0;
+	bool fault = syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, 1, ts, NULL, 0) < 0 &&
+	             errno == EFAULT;
+	errno = e;
+	return !fault;
+}
+
+/* What nanosleep and clock_nanosleep fail with for a request, checked in
+ * the kernel's order: EFAULT, EINVAL, or 0. */
+static int sleepreq_error(const struct timespec *req)
+{
+	if (!timespec_readable(req))
+		return EFAULT;
+	if (req->tv_sec < 0 || req->tv_nsec < 0 || req->tv_nsec >= 1000000000)
+		return EINVAL;
+	return 0;
 }
 
 static int64_t tsns(const struct timespec *ts)
@@ -1411,12 +1437,16 @@ static int64_t tsns(const struct timespec *ts)
 	return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
 }
 
+/* rem is left alone: the kernel writes it only when a signal cuts the
+ * sleep short, and a goroutine's sleep is not cut short (EINTR does not
+ * come back), so an invalid rem is no error here either. */
 HOOK int nanosleep(const struct timespec *req, struct timespec *rem)
 {
 	if (!goroutine(CALLER()) || !req)
 		return real_nanosleep(req, rem);
-	if (badtime(req)) {
-		errno = EINVAL;
+	int err = sleepreq_error(req);
+	if (err != 0) {
+		errno = err;
 		return -1;
 	}
 	sleep_ns(tsns(req));
@@ -1429,8 +1459,9 @@ HOOK int clock_nanosleep(clockid_t clk, int flags, const struct timespec *req,
 	if (!goroutine(CALLER()) || !req ||
 	    (clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC && clk != CLOCK_BOOTTIME))
 		return real_clock_nanosleep(clk, flags, req, rem);
-	if (badtime(req))
-		return EINVAL;
+	int err = sleepreq_error(req);
+	if (err != 0)
+		return err;
 	int64_t ns = tsns(req);
 	if (flags & TIMER_ABSTIME) {
 		struct timespec now;

@@ -16,8 +16,10 @@
  *   calls   errno and semantics: EAGAIN on an fd the program made
  *           non-blocking, EBADF, EPIPE, ENOTSOCK, EINVAL, ECONNREFUSED;
  *           F_GETFL keeps the program's view; poll with one and with
- *           two fds, and its timeout, EFAULT; accept/connect/send/recv
- *           on loopback TCP (EISCONN, MSG_WAITALL).
+ *           two fds, and its timeout, EFAULT; EFAULT from nanosleep
+ *           and clock_nanosleep of a request they cannot read;
+ *           accept/connect/send/recv on loopback TCP (EISCONN,
+ *           MSG_WAITALL).
  *   thread  outside goroutines the calls are libc's: a plain thread's
  *           read blocks until data comes (also on an fd a goroutine used),
  *           usleep sleeps the thread, EAGAIN and EBADF.
@@ -77,6 +79,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -337,6 +340,33 @@ static void server(void *arg)
 	gort_wg_done(&srvwg);
 }
 
+/* A request the kernel cannot read (nothing mapped at its address, or
+ * its second half past the end of a mapping) fails with EFAULT, as
+ * nanosleep(2) and clock_nanosleep(2) fail, instead of faulting in the
+ * hook. An invalid rem is no error: it is written only when a signal cuts
+ * the sleep short, which a goroutine's sleep never is. */
+static void sleep_efault(void)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	char *m = mmap(NULL, (size_t)pg * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+	               -1, 0);
+	CHECK(m != MAP_FAILED);
+	CHECK(mprotect(m + pg, (size_t)pg, PROT_NONE) == 0);
+	struct timespec *bad[] = {(struct timespec *)1,
+	                          (struct timespec *)(m + pg - sizeof(struct timespec) / 2)};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct timespec *volatile req = bad[i]; /* hidden from the compiler */
+		CHECK_FAILS(nanosleep(req, NULL), EFAULT);
+		CHECK_EQ(clock_nanosleep(CLOCK_MONOTONIC, 0, req, NULL), EFAULT);
+		CHECK_EQ(clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, req, NULL), EFAULT);
+	}
+	struct timespec brief = {0, 1000};
+	struct timespec *volatile rem = (struct timespec *)1;
+	CHECK_EQ(nanosleep(&brief, rem), 0);
+	CHECK_EQ(clock_nanosleep(CLOCK_MONOTONIC, 0, &brief, rem), 0);
+	munmap(m, (size_t)pg * 2);
+}
+
 static int mode_calls(void *arg)
 {
 	(void)arg;
@@ -380,6 +410,7 @@ static int mode_calls(void *arg)
 	/* EINVAL: a bad nanosleep. */
 	struct timespec bad = {0, 2000000000};
 	CHECK_FAILS(nanosleep(&bad, NULL), EINVAL);
+	sleep_efault();
 
 	/* poll: a timeout, one fd, two fds. */
 	struct pollfd pfd[2] = {{pp[0], POLLIN, 0}, {-1, 0, 0}};
