@@ -13,11 +13,15 @@
  * safe while the runtime runs; foreign_lock (read) keeps teardown away
  * from a reader that is not a goroutine. A goroutine keeps it away by
  * running (teardown waits for every M) and must not take the lock: it
- * may be preempted inside and go on on another thread, whose count of
- * brackets (foreign_held) is not the one that took it, or be abandoned
- * there when gort_main returns; either way the lock stays held and
- * teardown waits for it for ever. An M that newm reuses keeps its
- * counters, so a sum never goes back.
+ * may be preempted and go on on another thread, whose count of brackets
+ * (foreign_held) is not the one that took it, or be abandoned there when
+ * gort_main returns; either way the lock stays held and teardown waits
+ * for it for ever. rt_enter_wait takes the one bracket or the other. A
+ * goroutine's read is a runtime call like any other (rt_enter): one
+ * whose P the preemption signal handed off takes one back, rather than
+ * read on and return detached, and a pending preemption request is
+ * honoured on the way out. An M that newm reuses keeps its counters, so
+ * a sum never goes back.
  */
 #include <errno.h>
 
@@ -53,21 +57,9 @@ void stats_reset(void)
 		atomic_store_explicit(&dst[i], 0, memory_order_relaxed);
 }
 
-GORT_API int gort_read_stats(gort_stats *s)
+/* The counters, while the runtime is up. */
+static void stats_read(gort_stats *s)
 {
-	if (!s) {
-		errno = EINVAL;
-		return -1;
-	}
-	*s = (gort_stats){0};
-	bool plain = getg() == NULL;
-	if (plain)
-		foreign_enter();
-	if (atomic_load(&runtime_running) != RUNTIME_UP) {
-		if (plain)
-			foreign_exit();
-		return 0;
-	}
 	s->goroutines = numgoroutine();
 	schedstats sum = {0};
 	stats_sum(&sum, &globalstats);
@@ -82,8 +74,6 @@ GORT_API int gort_read_stats(gort_stats *s)
 	s->gomaxprocs = atomic_load(&gomaxprocs);
 	s->idleprocs = atomic_load(&sched.npidle);
 	s->runqueue = atomic_load(&sched.runqsize);
-	if (plain)
-		foreign_exit();
 	s->goroutines_created = created;
 	s->context_switches = sum.context_switches;
 	s->steals_tried = sum.steals_tried;
@@ -94,5 +84,18 @@ GORT_API int gort_read_stats(gort_stats *s)
 	s->netpoll_wakeups = sum.netpoll_wakeups;
 	s->timers_fired = sum.timers_fired;
 	s->stoptheworld = sum.stoptheworld;
+}
+
+GORT_API int gort_read_stats(gort_stats *s)
+{
+	if (!s) {
+		errno = EINVAL;
+		return -1;
+	}
+	*s = (gort_stats){0};
+	g *gp = rt_enter_wait();
+	if (atomic_load(&runtime_running) == RUNTIME_UP)
+		stats_read(s);
+	rt_exit_wait(gp);
 	return 0;
 }

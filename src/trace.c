@@ -1406,7 +1406,7 @@ static void session_free(void)
 }
 
 /* A goroutine that emits, or pauses the emitters, outside a gort_*
- * bracket (the public calls below make none: they hold no P's state) is
+ * bracket (the public calls below are not held through: api_enter) is
  * held inside the runtime meanwhile (g->inruntime), where the preemption
  * handler leaves it alone: a hand-off there would detach its P, and the
  * handler's events for that (traceev_sig) be lost, nested in this
@@ -1425,6 +1425,25 @@ static void emit_unhold(g *gp)
 {
 	if (gp)
 		inruntime_lower(gp);
+}
+
+/* Each public call begins as a runtime call (rt_enter, rt_exit): a
+ * goroutine whose P the preemption signal handed off (it ran on in code
+ * it cannot be preempted in) takes one back here, rather than run on
+ * detached through the call and after it, and a pending preemption
+ * request is honoured, so that a loop of these calls yields as a loop of
+ * other gort_* calls does. It is not held inside the runtime to the
+ * call's end, as those are: the calls hold no P's state, and start, stop
+ * and dump wait on files and on the writer thread, where a held
+ * goroutine would keep its P from sysmon's hand-off and from a stop of
+ * the world for as long as a disk or a pipe takes (a FIFO's open waits
+ * for a reader). What must not be preempted holds itself (emit_hold,
+ * trace_begin_stw). It comes before ctl is taken: a goroutine parked
+ * when a run ends is abandoned, with ctl if it held it, and teardown
+ * (trace_runtime_end) would wait for ctl for ever. */
+static void api_enter(void)
+{
+	rt_exit(rt_enter());
 }
 
 static bool runtime_up(void)
@@ -1455,6 +1474,7 @@ static int trace_end_file(void);
 
 GORT_API int gort_trace_start(const char *path)
 {
+	api_enter();
 	if (!ctl_lock_idle(path != NULL))
 		return -1;
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -1533,6 +1553,7 @@ static int trace_end_file(void)
 
 GORT_API int gort_trace_stop(void)
 {
+	api_enter();
 	ctl_lock();
 	if (trace.mode != MODE_FILE) {
 		ctl_unlock();
@@ -1550,6 +1571,7 @@ GORT_API int gort_trace_stop(void)
 
 GORT_API int gort_trace_flight_start(size_t bytes)
 {
+	api_enter();
 	if (!ctl_lock_idle(bytes != 0))
 		return -1;
 	if (session_init(MODE_FLIGHT) != 0) {
@@ -1602,6 +1624,7 @@ static void dumpcopy_free(dumpcopy *c)
 
 GORT_API int gort_trace_flight_dump(const char *path)
 {
+	api_enter();
 	if (!path) {
 		errno = EINVAL;
 		return -1;
@@ -1679,6 +1702,7 @@ static void flight_end(void)
 
 GORT_API int gort_trace_flight_stop(void)
 {
+	api_enter();
 	ctl_lock();
 	if (trace.mode != MODE_FLIGHT) {
 		ctl_unlock();

@@ -30,6 +30,8 @@
  *    one string, cut to that length;
  *  - errors: EINVAL, EBUSY, ENOENT, ESRCH;
  *  - stats: the counters move;
+ *  - detached: a goroutine that the preemption signal detached from its
+ *    P takes one back in gort_read_stats and in each gort_trace_* call;
  *  - handoff: an unlock in starvation mode that hands the mutex over
  *    and yields its P to the waiter (GOMAXPROCS=1) records main's
  *    GoPreempt before the waiter's GoStart, as Go's goyield;
@@ -900,9 +902,9 @@ static int flight_syscall_main(void *arg)
 {
 	(void)arg;
 	/* The main goroutine, in code it cannot be preempted in (the
-	 * recorder's start, which is no runtime call that would take a P
-	 * back) for two slices on a slow machine, would have its own P
-	 * handed off, and that retake named too. Only the caller's call
+	 * recorder's start, a runtime call on its way in only) for two
+	 * slices on a slow machine, would have its own P handed off, and
+	 * that retake named too. Only the caller's call
 	 * is meant here: sysmon still retakes Ps from calls. */
 	atomic_store(&debug_nopreempt, true);
 	for (int i = 0; i < 20; i++) {
@@ -1333,6 +1335,82 @@ static void stats(void)
 	run_main(stats_main, NULL, 2);
 }
 
+/* ---- detached ---- */
+
+/* A goroutine whose P the preemption signal handed off (two slices in
+ * code it could not be preempted in: SYSCALL_DETACHED) takes a P back at
+ * its next runtime call, and the tracer's calls and gort_read_stats are
+ * runtime calls too: after each, main runs on a P again. Main detaches
+ * itself as the handler does it (entersyscall, inside the runtime
+ * meanwhile); no slice of its ends otherwise (debug_nopreempt). */
+static void detach_self(void)
+{
+	g *gp = getg();
+	inruntime_raise(gp);
+	entersyscall(getm(), gp, SYSCALL_DETACHED);
+	inruntime_lower(gp);
+}
+
+static int read_stats_call(void)
+{
+	gort_stats st;
+	return gort_read_stats(&st);
+}
+
+static int trace_start_call(void)
+{
+	return gort_trace_start(path);
+}
+
+static int flight_start_call(void)
+{
+	return gort_trace_flight_start(1 << 20);
+}
+
+static int flight_dump_call(void)
+{
+	return gort_trace_flight_dump(path);
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(void);
+} detached_calls[] = {
+	{"gort_read_stats", read_stats_call},
+	{"gort_trace_start", trace_start_call},
+	{"gort_trace_stop", gort_trace_stop},
+	{"gort_trace_flight_start", flight_start_call},
+	{"gort_trace_flight_dump", flight_dump_call},
+	{"gort_trace_flight_stop", gort_trace_flight_stop},
+};
+
+static int detached_main(void *arg)
+{
+	(void)arg;
+	atomic_store(&debug_nopreempt, true);
+	size_t n = sizeof detached_calls / sizeof detached_calls[0], still = 0;
+	for (size_t i = 0; i < n; i++) {
+		detach_self();
+		CHECK_EQ(detached_calls[i].fn(), 0);
+		if (getg()->syscallstate == SYSCALL_NONE && getm()->p != NULL)
+			continue;
+		fprintf(stderr, "%s: main still detached from its P\n", detached_calls[i].name);
+		still++;
+		gort_gosched(); /* takes one back */
+	}
+	atomic_store(&debug_nopreempt, false);
+	if (still > 0)
+		FAILF("%zu of %zu calls returned detached", still, n);
+	return 0;
+}
+
+static void detached(void)
+{
+	tmppath("detached");
+	run_main(detached_main, NULL, 2);
+	unlink(path);
+}
+
 /* ---- longname ---- */
 
 static char longname[TRACE_STRING_MAX + 100];
@@ -1525,7 +1603,7 @@ int main(int argc, char **argv)
 		{"basic", basic}, {"steal", steal}, {"runend", runend},
 		{"flight", flight}, {"flight_dumps", flight_dumps},
 		{"flight_resize", flight_resize}, {"dump_preempted", dump_preempted},
-		{"errors", errors}, {"stats", stats},
+		{"errors", errors}, {"stats", stats}, {"detached", detached},
 		{"longname", longname_case}, {"handoff", handoff},
 		{"resize", resize}, {"flight_syscall", flight_syscall},
 		{"resize_queue", resize_queue}, {"locked_park", locked_park},
