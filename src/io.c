@@ -280,18 +280,26 @@ static ssize_t fdio_file(g *gp, pollDesc *pd, uint32_t seq, int fd, ioreq *rq, i
  * file comment). */
 #define DRAIN_HINT_NS (50 * 1000)
 
-/* Whether fd is a byte stream whose short read means "emptied": a TCP
- * socket (found once per registration; see the file comment). */
-static bool pd_isstream(pollDesc *pd, int fd)
+/* Whether fd is a TCP socket: a byte stream whose short read means
+ * "emptied" (see the drain hint), and whose calls carry MSG_DONTWAIT (see
+ * "a socket's file in blocking mode"). Found once per registration, in
+ * flight (pd_enter): until pd_leave the number names this fd's file, and
+ * a close waits before close(2), so the kind stored is never the file's
+ * that had the number before, stored after the next registration reset
+ * it. false for an fd closed meanwhile, whose calls fail with EBADF. */
+static bool pd_isstream(pollDesc *pd, uint32_t seq, int fd)
 {
 	uint8_t kind = atomic_load_explicit(&pd->kind, memory_order_relaxed);
 	if (kind == PD_KIND_UNKNOWN) {
+		if (!pd_enter(pd, seq))
+			return false;
 		int proto = 0;
 		socklen_t len = sizeof proto;
 		bool stream = getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) == 0 &&
 		              proto == IPPROTO_TCP;
 		kind = stream ? PD_KIND_STREAM : PD_KIND_OTHER;
 		atomic_store_explicit(&pd->kind, kind, memory_order_relaxed);
+		pd_leave(pd);
 	}
 	return kind == PD_KIND_STREAM;
 }
@@ -309,7 +317,7 @@ static void drain_note(pollDesc *pd, int fd, uint32_t seq, ioreq *rq, bool hint,
 	if (atomic_load(&pd->fdseq) != seq)
 		return;
 	bool drained = hint && r > 0 && (size_t)r < rq->n && !atomic_load(&pd->hup) &&
-	               pd_isstream(pd, fd);
+	               pd_isstream(pd, seq, fd);
 	atomic_store_explicit(&pd->rdrained, drained ? nanotime() : 0, memory_order_relaxed);
 }
 
@@ -327,7 +335,7 @@ static bool drain_trust(pollDesc *pd, bool hint)
 static ssize_t fdio_poll(pollDesc *pd, uint32_t seq, int fd, ioreq *rq, int *errp)
 {
 	struct pdwait w = {pd, seq, true};
-	rq->dontwait = pd_isstream(pd, fd);
+	rq->dontwait = pd_isstream(pd, seq, fd);
 	/* A read of nothing makes the call, which returns at once: the
 	 * hint would park it until bytes came. */
 	bool hint = rq->drainhint && !rq->nowait && rq->n > 0;

@@ -37,12 +37,14 @@
  *    while it does, write readiness and the write deadline wake rg too.
  *  - rdrained, kind, hup: the drain hint of io.c. rdrained says when the
  *    last read on the fd came back short on a TCP stream, so it left
- *    nothing behind (0: it did not); kind caches whether the fd is such a stream
- *    (PD_KIND_*, found on the first short read). Both belong to the
- *    holder of rsema, but registration resets them without it, while
- *    a call on the fd closed before may still hold rsema: atomics
- *    (relaxed), and such a call leaves them alone once it sees the
- *    close (io.c's drain_note). hup is set by the netpoller once it has seen the
+ *    nothing behind (0: it did not); kind caches whether the fd is such a
+ *    stream (PD_KIND_*, found at the first call, which also tells io.c
+ *    to pass MSG_DONTWAIT). rdrained belongs to the holder of rsema;
+ *    kind is stored by any call, only while in flight (pd_enter), so
+ *    always for this fd's file. Registration resets both without rsema,
+ *    while a call on the fd closed before may still hold it: atomics
+ *    (relaxed), and such a call leaves them alone once it sees the close
+ *    (io.c's drain_note, pd_isstream). hup is set by the netpoller once it has seen the
  *    peer hang up or an error (EPOLLRDHUP, EPOLLHUP, EPOLLERR): a short
  *    read may then leave the end of file behind, which raises no further
  *    edge, so the hint is off for good. Urgent data (EPOLLPRI: TCP's
