@@ -96,8 +96,9 @@
  * over a blocking socket, or the handler's reads fail with EAGAIN. A
  * connected TCP socket is the one fd the runtime can serve without the
  * flag (its calls pass MSG_DONTWAIT: gort_fd_setblocking), so on one that
- * the program calls blocking the file gets the program's flags: after
- * accept, after connect, and on F_SETFL. A listening socket, a pipe, an
+ * the program calls blocking the file gets the program's flags: when the
+ * runtime first takes it (the fd's first routed call registers it
+ * first), after accept and connect, and on F_SETFL. A listening socket, a pipe, an
  * AF_UNIX or UDP socket keeps the runtime's O_NONBLOCK while the runtime
  * uses it (gort_fd_setblocking refuses them, and the F_SETFL changes
  * the program's view only).
@@ -595,6 +596,17 @@ static int fddup(int fd, int r)
 	return r;
 }
 
+/* A connected TCP socket the program calls blocking gets its file
+ * blocking again (see "blocking files"); any other fd is left as it is.
+ * Whether it did; errno as it was. */
+static bool setblocking(int fd)
+{
+	int e = errno_get();
+	bool done = gort_fd_setblocking(fd) == 0;
+	errno_set(e);
+	return done;
+}
+
 /* How a call on fd from return address ra goes: VIA_TIMED is VIA_GORT
  * on a socket that may have a timeout (see "socket timeouts"). */
 enum { VIA_LIBC, VIA_GORT, VIA_HANDOFF, VIA_TIMED };
@@ -602,8 +614,10 @@ enum { VIA_LIBC, VIA_GORT, VIA_HANDOFF, VIA_TIMED };
 static int viagort(int fd)
 {
 	int bits = fdbits(fd);
-	if (!(bits & FD_RUNTIME))
+	if (!(bits & FD_RUNTIME)) {
 		fdmark(fd, FD_RUNTIME);
+		setblocking(fd); /* the runtime registers it now */
+	}
 	return (bits & FD_TIMEO) ? VIA_TIMED : VIA_GORT;
 }
 
@@ -635,17 +649,6 @@ static int fdroute(int fd, const void *ra)
 		gort_exitsyscall();             \
 		return r_;                      \
 	} while (0)
-
-/* A connected TCP socket the program calls blocking gets its file
- * blocking again (see "blocking files"); any other fd is left as it is.
- * Whether it did; errno as it was. */
-static bool setblocking(int fd)
-{
-	int e = errno_get();
-	bool done = gort_fd_setblocking(fd) == 0;
-	errno_set(e);
-	return done;
-}
 
 /* ---- socket timeouts ---- */
 

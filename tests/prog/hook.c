@@ -63,9 +63,10 @@
  *           socket to a child (cat) as its standard input and output,
  *           and the client's bytes come back through it; the child
  *           must find the socket blocking on the file, as accept(2)
- *           makes it (it reports its flags from /proc first). A socket a goroutine connects is blocking on the file
- *           too, and so is one whose O_NONBLOCK the program sets and
- *           clears.
+ *           makes it (it reports its flags from /proc first). A socket
+ *           a goroutine connects is blocking on the file too, and so
+ *           are one whose O_NONBLOCK the program sets and clears, and
+ *           one the runtime first takes at a write.
  *   first   (no runtime) setsockopt as the process's first hooked call,
  *           as a server sets SO_REUSEADDR before it starts the runtime.
  * Exit status 0 on success; a failed check exits 1 with its message.
@@ -1384,6 +1385,23 @@ static int mode_spawn(void *arg)
 	CHECK(WIFEXITED(st));
 	CHECK_EQ(WEXITSTATUS(st), 0);
 	gort_wg_wait(&helpers_wg);
+
+	/* A TCP socket the runtime first takes at a routed call (accepted
+	 * with a raw system call, which the hook does not see) is left
+	 * blocking on the file too. */
+	l = listener(&sp_addr);
+	int c = socket(AF_INET, SOCK_STREAM, 0);
+	CHECK(c >= 0);
+	CHECK_EQ(connect(c, (struct sockaddr *)&sp_addr, sizeof sp_addr), 0);
+	int a = (int)syscall(SYS_accept4, l, NULL, NULL, 0);
+	CHECK(a >= 0);
+	CHECK_EQ(write(a, "x", 1), 1);
+	CHECK(!kernel_nonblock(a));
+	char x;
+	CHECK_EQ(read(c, &x, 1), 1);
+	close(a);
+	close(c);
+	close(l);
 	fprintf(stderr, "spawn: a child given an accepted socket echoes through it; "
 	                "connected sockets are blocking on the file\n");
 	return 0;
