@@ -712,20 +712,21 @@ static void plain_semas_across_runs(void)
  * selrefs, or with goroutines woken and not run. Every value sent
  * arrives once, and the channels are freed with no select left on them.
  */
-enum { STORM_SENDS = 4 };
+enum { STORM_SENDS = 4, STORM_END = -1 };
 
 static struct {
 	gort_chan *c[2];
 	long slot[2];          /* the goroutines' of this run */
 	long sent, goroutines; /* sums of the values */
 	long plain;            /* the plain thread's sum */
-	atomic_bool stop;
 } storm;
 
+/* Until it receives STORM_END: a flag read between selects could end
+ * the loop with the last send still waiting for a receiver. */
 static void *storm_selector(void *arg)
 {
 	(void)arg;
-	while (!atomic_load(&storm.stop)) {
+	for (;;) {
 		long v[2] = {0, 0};
 		gort_case cs[2] = {
 			{.chan = storm.c[0], .dir = GORT_RECV, .elem = &v[0]},
@@ -733,9 +734,10 @@ static void *storm_selector(void *arg)
 		};
 		int k = gort_select(cs, 2, true);
 		CHECK(k == 0 || k == 1);
+		if (v[k] == STORM_END)
+			return NULL;
 		storm.plain += v[k];
 	}
-	return NULL;
 }
 
 static void storm_receiver(void *arg)
@@ -771,8 +773,7 @@ static void plain_select_woken_as_runs_end(void)
 		storm.goroutines += storm.slot[0] + storm.slot[1];
 	}
 	/* Between runs, from this thread: the last value ends the loop. */
-	atomic_store(&storm.stop, true);
-	CHECK_EQ(gort_chan_send(storm.c[0], &(long){0}), 0);
+	CHECK_EQ(gort_chan_send(storm.c[0], &(long){STORM_END}), 0);
 	CHECK_EQ(pthread_join(th, NULL), 0);
 	CHECK(storm.sent > 0);
 	CHECK_EQ(storm.plain + storm.goroutines, storm.sent);
