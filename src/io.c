@@ -1069,28 +1069,13 @@ GORT_API int gort_fd_wait(int fd, int events, int64_t deadline)
 	return got;
 }
 
-/* A call that needs the run's tables, from any thread: the goroutine
- * (rt_enter), or NULL for another thread, which then holds off teardown
- * (foreign_enter). false, with errno EAGAIN, when no run is up. */
+/* rt_enter_up, with errno EAGAIN when no run is up. */
 static bool enter_running(g **gpp)
 {
-	g *gp = *gpp = rt_enter();
-	if (gp)
+	if (rt_enter_up(gpp))
 		return true;
-	foreign_enter();
-	if (atomic_load(&runtime_running) == RUNTIME_UP)
-		return true;
-	foreign_exit();
 	errno = EAGAIN;
 	return false;
-}
-
-static void leave_running(g *gp)
-{
-	if (gp)
-		rt_exit(gp);
-	else
-		foreign_exit();
 }
 
 GORT_API int gort_set_deadline(int fd, int events, int64_t deadline)
@@ -1112,7 +1097,7 @@ GORT_API int gort_set_deadline(int fd, int events, int64_t deadline)
 		err = ENOTSUP;
 	else
 		err = netpollsetdeadline(pd, events, deadline, seq);
-	leave_running(gp);
+	rt_exit_wait(gp);
 	if (err) {
 		seterrno(err);
 		return -1;
@@ -1170,7 +1155,7 @@ GORT_API int gort_fd_setblocking(int fd)
 	uint32_t seq;
 	int st = pd_open(fd, &pd, &seq);
 	err = st < 0 ? -st : clear_nonblock(pd, seq, fd);
-	leave_running(gp);
+	rt_exit_wait(gp);
 	if (err) {
 		seterrno(err);
 		return -1;

@@ -993,6 +993,18 @@ static inline void rt_exit_wait(g *gp)
 	else
 		foreign_exit();
 }
+/* A call that needs the run's tables (a timer's heap, an fd's
+ * registration) from any thread: rt_enter_wait, and true while a run is
+ * up; false, with nothing held, when none is (a plain thread between
+ * runs). Left with rt_exit_wait. */
+static inline bool rt_enter_up(g **gpp)
+{
+	g *gp = *gpp = rt_enter_wait();
+	if (gp || atomic_load(&runtime_running) == RUNTIME_UP)
+		return true;
+	foreign_exit();
+	return false;
+}
 int32_t gomaxprocs_default(void);
 /* The value of name=N in the comma list GODEBUG, or def. */
 int64_t godebug_int(const char *name, int64_t def);

@@ -82,28 +82,6 @@ static bool timer_disarm(gort_timer *tm)
 	}
 }
 
-/* Run fn on a runtime that is up: a goroutine (rt_enter/rt_exit), or a
- * plain thread holding foreign_lock. Returns false if it is not up. */
-static bool enter(g **gpp)
-{
-	*gpp = rt_enter();
-	if (*gpp)
-		return true;
-	foreign_enter();
-	if (atomic_load(&runtime_running) == RUNTIME_UP)
-		return true;
-	foreign_exit();
-	return false;
-}
-
-static void leave(g *gp)
-{
-	if (gp)
-		rt_exit(gp);
-	else
-		foreign_exit();
-}
-
 GORT_API gort_timer *gort_timer_new(int64_t ns, int64_t period_ns)
 {
 	if (period_ns < 0) {
@@ -124,7 +102,7 @@ GORT_API gort_timer *gort_timer_new(int64_t ns, int64_t period_ns)
 	tm->t.arg = tm;
 	tm->t.idx = -1;
 	g *gp;
-	if (!enter(&gp)) {
+	if (!rt_enter_up(&gp)) {
 		gort_chan_free(c);
 		free(tm);
 		errno = EAGAIN; /* no runtime to run it */
@@ -133,7 +111,7 @@ GORT_API gort_timer *gort_timer_new(int64_t ns, int64_t period_ns)
 	lock(&tm->mu);
 	bool ok = timer_arm(tm, addsat(nanotime(), ns > 0 ? ns : 0));
 	unlock(&tm->mu);
-	leave(gp);
+	rt_exit_wait(gp);
 	if (!ok) {
 		gort_chan_free(c);
 		free(tm);
@@ -159,12 +137,12 @@ GORT_API bool gort_timer_stop(gort_timer *tm)
 		return false;
 	}
 	g *gp;
-	if (!enter(&gp))
+	if (!rt_enter_up(&gp))
 		return false; /* no runtime: its timers are gone (timers_orphan) */
 	lock(&tm->mu);
 	bool was = timer_disarm(tm);
 	unlock(&tm->mu);
-	leave(gp);
+	rt_exit_wait(gp);
 	return was;
 }
 
@@ -175,7 +153,7 @@ GORT_API bool gort_timer_reset(gort_timer *tm, int64_t ns)
 		return false;
 	}
 	g *gp;
-	if (!enter(&gp)) {
+	if (!rt_enter_up(&gp)) {
 		errno = EAGAIN;
 		return false;
 	}
@@ -184,7 +162,7 @@ GORT_API bool gort_timer_reset(gort_timer *tm, int64_t ns)
 	if (!timer_arm(tm, addsat(nanotime(), ns > 0 ? ns : 0)))
 		throw("out of memory (timer reset)");
 	unlock(&tm->mu);
-	leave(gp);
+	rt_exit_wait(gp);
 	return was;
 }
 
