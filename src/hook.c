@@ -97,11 +97,11 @@
  * connected TCP socket is the one fd the runtime can serve without the
  * flag (its calls pass MSG_DONTWAIT: gort_fd_setblocking), so on one that
  * the program calls blocking the file gets the program's flags: when the
- * runtime first takes it (the fd's first routed call registers it
- * first), after accept and connect, and on F_SETFL. A listening socket, a pipe, an
- * AF_UNIX or UDP socket keeps the runtime's O_NONBLOCK while the runtime
- * uses it (gort_fd_setblocking refuses them, and the F_SETFL changes
- * the program's view only).
+ * runtime first takes it (viagort registers it that way), after accept
+ * and connect, and on F_SETFL. A listening socket, a pipe, an AF_UNIX or
+ * UDP socket keeps the runtime's O_NONBLOCK while the runtime uses it
+ * (gort_fd_setblocking refuses them, and F_SETFL changes the program's
+ * view only).
  *
  * poll. A goroutine's poll with a timeout first polls without waiting
  * (which also returns poll(2)'s own errors before the array is read).
@@ -616,7 +616,7 @@ static int viagort(int fd)
 	int bits = fdbits(fd);
 	if (!(bits & FD_RUNTIME)) {
 		fdmark(fd, FD_RUNTIME);
-		setblocking(fd); /* the runtime registers it now */
+		setblocking(fd); /* registers it: see "blocking files" */
 	}
 	return (bits & FD_TIMEO) ? VIA_TIMED : VIA_GORT;
 }
