@@ -312,12 +312,12 @@ static bool pd_isstream(pollDesc *pd, uint32_t seq, int fd)
  * the descriptor may already serve the next fd with the number, whose
  * registration started it afresh (pd_open), and a read of that fd may
  * be using it. */
-static void drain_note(pollDesc *pd, int fd, uint32_t seq, ioreq *rq, bool hint, ssize_t r)
+static void drain_note(pollDesc *pd, uint32_t seq, ioreq *rq, bool hint, ssize_t r)
 {
 	if (atomic_load(&pd->fdseq) != seq)
 		return;
 	bool drained = hint && r > 0 && (size_t)r < rq->n && !atomic_load(&pd->hup) &&
-	               pd_isstream(pd, seq, fd);
+	               rq->dontwait; /* a TCP socket: fdio_poll asked pd_isstream */
 	atomic_store_explicit(&pd->rdrained, drained ? nanotime() : 0, memory_order_relaxed);
 }
 
@@ -350,7 +350,7 @@ static ssize_t fdio_poll(pollDesc *pd, uint32_t seq, int fd, ioreq *rq, int *err
 	if (err == 0)
 		r = fdio_loop(fd, rq, &w, &err);
 	if (rq->mode == GORT_READ)
-		drain_note(pd, fd, seq, rq, hint, r);
+		drain_note(pd, seq, rq, hint, r);
 	*errp = err;
 	return r;
 }
