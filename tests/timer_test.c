@@ -231,7 +231,10 @@ static int once_main(void *arg)
 	gort_chan *c = gort_timer_chan(t);
 	CHECK(gort_timer_chan(t) == c); /* the same channel every time */
 	CHECK_EQ(gort_chan_cap(c), 1);
-	CHECK_EQ(gort_chan_len(c), 0);
+	/* Empty before it fires; a slow host (an emulator) may be past it. */
+	size_t len = gort_chan_len(c);
+	if (gort_nanotime() - t0 < 50 * MS)
+		CHECK_EQ(len, 0);
 	int64_t v = -1;
 	CHECK_EQ(gort_chan_recv(c, &v), 1);
 	int64_t t1 = gort_nanotime();
